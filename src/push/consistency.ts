@@ -1,0 +1,229 @@
+/**
+ * The Pushgateway's consistency check (spec §3.3–§3.5), done against an
+ * index instead of a simulated scrape of the whole store: a push is checked
+ * only against the index entries of the families it carries, so its cost
+ * follows the size of the push, not of the store (design.md, upstream #313).
+ *
+ * Pure: reads the index through an interface, returns problems as strings in
+ * the Pushgateway's wording; never throws, never writes.
+ * @module
+ */
+
+import type { Label, MetricFamily, MetricType } from "../exposition/model.ts";
+import { describeSeries, PUSH_FAILURE_TIME, PUSH_TIME } from "./validate.ts";
+
+/** What the check needs to know about one family name in the store. */
+export interface IndexedFamily {
+  /** The type every holder agrees on (the first holder's when unchecked). */
+  readonly type: MetricType;
+  /** Group ids holding this family. */
+  readonly holders: ReadonlySet<string>;
+  /** The group id that holds a series with this key, if any. */
+  ownerOf(seriesKey: string): string | undefined;
+}
+
+/** A family the gateway exposes itself (spec §5.3). */
+export interface OwnFamily {
+  readonly type: MetricType;
+  readonly help: string;
+  /** Created lazily upstream: a pushed HELP must match exactly (spec §3.4). */
+  readonly helpMustMatch: boolean;
+}
+
+export interface ConsistencyIndex {
+  family(name: string): IndexedFamily | undefined;
+  own(name: string): OwnFamily | undefined;
+  /** Names of the families a group holds now, undefined for a new group. */
+  groupFamilies(groupId: string): ReadonlySet<string> | undefined;
+}
+
+export interface PushPlan {
+  readonly groupId: string;
+  /** The grouping key labels, sorted, as metadata series carry them. */
+  readonly metadataLabels: readonly Label[];
+  /** PUT replaces every family of the group; POST only the ones it carries. */
+  readonly replaceAll: boolean;
+  readonly families: readonly MetricFamily[];
+}
+
+const UPPER: Record<MetricType, string> = {
+  counter: "COUNTER",
+  gauge: "GAUGE",
+  summary: "SUMMARY",
+  untyped: "UNTYPED",
+  histogram: "HISTOGRAM",
+  gaugehistogram: "GAUGE_HISTOGRAM",
+};
+
+/** The key under which a series is unique within a family. Labels sorted. */
+export function seriesKey(labels: readonly Label[]): string {
+  let key = "";
+  for (const label of labels) key += `${label.name}\xff${label.value}\xfe`;
+  return key;
+}
+
+/** Returns every rule the push breaks; empty when it may be applied. */
+export function checkConsistency(
+  plan: PushPlan,
+  index: ConsistencyIndex,
+): string[] {
+  const problems: string[] = [];
+  const current = index.groupFamilies(plan.groupId);
+  const pushed = new Map<string, MetricType>();
+  for (const family of plan.families) pushed.set(family.name, family.type);
+
+  // Families the group keeps besides the pushed ones (POST merges, §1.5).
+  const kept = (name: string): boolean =>
+    !plan.replaceAll && !pushed.has(name) && (current?.has(name) ?? false);
+  const typeAfterPush = (name: string): MetricType | undefined => {
+    const own = pushed.get(name);
+    if (own !== undefined) return own;
+    const entry = index.family(name);
+    if (!entry) return index.own(name)?.type;
+    const others = entry.holders.size -
+      (entry.holders.has(plan.groupId) ? 1 : 0);
+    if (others > 0 || kept(name)) return entry.type;
+    return index.own(name)?.type;
+  };
+
+  if (current === undefined) checkNewGroupMetadata(plan, index, problems);
+
+  for (const family of plan.families) {
+    checkOwnFamily(family, index, problems);
+    checkTypeAgainstOthers(family, plan, index, problems);
+    checkSuffixCollisions(family, typeAfterPush, problems);
+    checkDuplicates(family, plan, index, problems);
+  }
+  return problems;
+}
+
+function checkNewGroupMetadata(
+  plan: PushPlan,
+  index: ConsistencyIndex,
+  problems: string[],
+): void {
+  // Spec §3.6: `{job="j1"}` and `{instance="",job="j1"}` would expose the same
+  // metadata series; the Pushgateway then refuses every push anywhere.
+  const key = seriesKey(plan.metadataLabels);
+  for (const name of [PUSH_FAILURE_TIME, PUSH_TIME]) {
+    const owner = index.family(name)?.ownerOf(key);
+    if (owner !== undefined && owner !== plan.groupId) {
+      problems.push(
+        `collected metric ${JSON.stringify(name)} ${
+          describeSeries("", plan.metadataLabels)
+        } was collected before with the same name and label values (group ${owner} has the same labels once instance="" is added)`,
+      );
+    }
+  }
+}
+
+function checkOwnFamily(
+  family: MetricFamily,
+  index: ConsistencyIndex,
+  problems: string[],
+): void {
+  const own = index.own(family.name);
+  if (!own) return;
+  if (own.type !== family.type) {
+    problems.push(
+      `gathered metric family ${family.name} has type ${
+        UPPER[family.type]
+      } but should have ${UPPER[own.type]}`,
+    );
+  } else if (own.helpMustMatch && (family.help ?? "") !== own.help) {
+    problems.push(
+      `gathered metric family ${family.name} has help ${
+        JSON.stringify(family.help ?? "")
+      } but should have ${JSON.stringify(own.help)}`,
+    );
+  }
+}
+
+function checkTypeAgainstOthers(
+  family: MetricFamily,
+  plan: PushPlan,
+  index: ConsistencyIndex,
+  problems: string[],
+): void {
+  const entry = index.family(family.name);
+  if (!entry || entry.type === family.type) return;
+  const others = entry.holders.size - (entry.holders.has(plan.groupId) ? 1 : 0);
+  if (others === 0) return; // only this group held it, and the push replaces it
+  const first = family.metrics[0];
+  problems.push(
+    `collected metric ${JSON.stringify(family.name)} ${
+      describeSeries("", first?.labels ?? [])
+    } is not a ${UPPER[entry.type]}`,
+  );
+}
+
+const SUFFIXES = ["_count", "_sum", "_bucket"] as const;
+
+function checkSuffixCollisions(
+  family: MetricFamily,
+  typeAfterPush: (name: string) => MetricType | undefined,
+  problems: string[],
+): void {
+  const name = family.name;
+  for (const suffix of SUFFIXES) {
+    if (!name.endsWith(suffix)) continue;
+    const base = name.slice(0, -suffix.length);
+    const baseType = typeAfterPush(base);
+    if (baseType === "summary" && suffix !== "_bucket") {
+      problems.push(
+        `collected metric named ${
+          JSON.stringify(name)
+        } collides with previously collected summary named ${
+          JSON.stringify(base)
+        }`,
+      );
+    } else if (baseType === "histogram" || baseType === "gaugehistogram") {
+      problems.push(
+        `collected metric named ${
+          JSON.stringify(name)
+        } collides with previously collected histogram named ${
+          JSON.stringify(base)
+        }`,
+      );
+    }
+  }
+  const isHistogram = family.type === "histogram" ||
+    family.type === "gaugehistogram";
+  if (family.type !== "summary" && !isHistogram) return;
+  const colliding = isHistogram ? SUFFIXES : SUFFIXES.slice(0, 2);
+  for (const suffix of colliding) {
+    if (typeAfterPush(name + suffix) !== undefined) {
+      problems.push(
+        `collected ${family.type} named ${
+          JSON.stringify(name)
+        } collides with previously collected metric named ${
+          JSON.stringify(name + suffix)
+        }`,
+      );
+    }
+  }
+}
+
+function checkDuplicates(
+  family: MetricFamily,
+  plan: PushPlan,
+  index: ConsistencyIndex,
+  problems: string[],
+): void {
+  const entry = index.family(family.name);
+  const seen = new Set<string>();
+  for (const metric of family.metrics) {
+    const key = seriesKey(metric.labels);
+    const owner = entry?.ownerOf(key);
+    const duplicate = seen.has(key) ||
+      (owner !== undefined && owner !== plan.groupId);
+    seen.add(key);
+    if (duplicate) {
+      problems.push(
+        `collected metric ${JSON.stringify(family.name)} ${
+          describeSeries("", metric.labels)
+        } was collected before with the same name and label values`,
+      );
+    }
+  }
+}

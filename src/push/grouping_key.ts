@@ -1,0 +1,225 @@
+/**
+ * Push URL → grouping key (spec §1.2–§1.4, §11.1). Pure: no HTTP objects, no
+ * store. Error messages are the Pushgateway's, word for word (spec §1.6).
+ *
+ * Deviation (spec §3.6, §12): a grouping label value that is not valid UTF-8
+ * is refused here with 400, instead of creating a group that poisons the store.
+ * @module
+ */
+
+import { LABEL_NAME_RE } from "../exposition/model.ts";
+import type { Label } from "../exposition/model.ts";
+import { PushError } from "./push_error.ts";
+
+export interface GroupingKey {
+  /** Sorted by name; always contains `job`. */
+  readonly labels: readonly Label[];
+  /** Canonical, human-readable and unique: `{instance="db1",job="backup"}`. */
+  readonly id: string;
+  readonly job: string;
+}
+
+export interface GroupingKeyOptions {
+  /** `--push.enable-utf8-names`: `U__` label names are unescaped (spec §11.1). */
+  readonly utf8Names?: boolean;
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Parses the part of a push path after `/metrics/`, already percent-decoded:
+ * `job/<job>{/<name>/<value>}` or `job@base64/<job>{...}`. Returns undefined
+ * when the path is not a push path at all (the caller answers 404).
+ */
+export function parseGroupingKey(
+  path: string,
+  options: GroupingKeyOptions = {},
+): GroupingKey | undefined {
+  let jobEncoded: boolean;
+  let rest: string;
+  if (path.startsWith("job/")) {
+    jobEncoded = false;
+    rest = path.slice(4);
+  } else if (path.startsWith("job@base64/")) {
+    jobEncoded = true;
+    rest = path.slice(11);
+  } else {
+    return undefined;
+  }
+  const slash = rest.indexOf("/");
+  const jobRaw = slash < 0 ? rest : rest.slice(0, slash);
+  const labelPath = slash < 0 ? "" : rest.slice(slash);
+  if (jobRaw === "") return undefined; // `/metrics/job/` is not a route (spec §1.4)
+
+  let job = jobRaw;
+  if (jobEncoded) {
+    const decoded = decodeBase64Url(jobRaw);
+    if (typeof decoded === "number") {
+      throw new PushError(
+        "invalid",
+        `invalid base64 encoding in job name "": illegal base64 data at input byte ${decoded}`,
+      );
+    }
+    job = utf8OrThrow(decoded, "job", jobRaw);
+  }
+  if (job === "") throw new PushError("invalid", "job name is required");
+
+  const labels = new Map<string, string>();
+  for (const [name, value] of parseLabelPath(labelPath, options)) {
+    labels.set(name, value); // later pairs win, no error (spec §1.2 step 3)
+  }
+  labels.set("job", job); // the job segment always wins (spec §1.2 step 4)
+  return makeGroupingKey(labels);
+}
+
+/** Builds a key from label pairs (used by imports and tests too). */
+export function makeGroupingKey(
+  labels: ReadonlyMap<string, string>,
+): GroupingKey {
+  const sorted = [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => ({ name, value }));
+  const job = labels.get("job") ?? "";
+  return { labels: sorted, id: groupingKeyId(sorted), job };
+}
+
+/** `{a="1",job="x"}` for labels already sorted by name. */
+export function groupingKeyId(sorted: readonly Label[]): string {
+  return `{${
+    sorted.map((l) => `${l.name}="${escapeLabelValue(l.value)}"`).join(",")
+  }}`;
+}
+
+function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
+}
+
+function* parseLabelPath(
+  labelPath: string,
+  options: GroupingKeyOptions,
+): Generator<[string, string]> {
+  if (labelPath.length <= 1) return; // absent or a single trailing slash
+  const parts = labelPath.slice(1).split("/");
+  if (parts.length % 2 !== 0) {
+    throw new PushError(
+      "invalid",
+      `odd number of components in label string "${labelPath}"`,
+    );
+  }
+  for (let i = 0; i < parts.length; i += 2) {
+    let name = parts[i] ?? "";
+    let value = parts[i + 1] ?? "";
+    let encoded = false;
+    if (name.endsWith("@base64")) {
+      name = name.slice(0, -7);
+      encoded = true;
+    }
+    name = checkLabelName(name, options);
+    if (encoded) {
+      const decoded = decodeBase64Url(value);
+      if (typeof decoded === "number") {
+        throw new PushError(
+          "invalid",
+          `invalid base64 encoding for label ${name}=${
+            JSON.stringify(value)
+          }: illegal base64 data at input byte ${decoded}`,
+        );
+      }
+      value = utf8OrThrow(decoded, name, value);
+    }
+    yield [name, value];
+  }
+}
+
+function checkLabelName(name: string, options: GroupingKeyOptions): string {
+  if (options.utf8Names) {
+    const unescaped = name.startsWith("U__") ? unescapeUtf8Name(name) : name;
+    if (unescaped !== "" && !name.startsWith("__")) return unescaped;
+  } else if (LABEL_NAME_RE.test(name) && !name.startsWith("__")) {
+    return name;
+  }
+  throw new PushError("invalid", `improper label name ${JSON.stringify(name)}`);
+}
+
+/**
+ * Undoes the `U__` escaping of prometheus/common `model.UnescapeName`:
+ * `__` → `_`, `_<hex>_` → that code point. An invalid sequence leaves the
+ * whole name as it was (spec §11.1).
+ */
+export function unescapeUtf8Name(name: string): string {
+  const body = name.slice(3);
+  let out = "";
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c !== "_") {
+      out += c;
+      continue;
+    }
+    if (body[i + 1] === "_") {
+      out += "_";
+      i++;
+      continue;
+    }
+    const end = body.indexOf("_", i + 1);
+    if (end < 0) return name;
+    const hex = body.slice(i + 1, end);
+    if (!/^[0-9a-fA-F]+$/.test(hex)) return name;
+    const code = parseInt(hex, 16);
+    if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return name;
+    out += String.fromCodePoint(code);
+    i = end;
+  }
+  return out;
+}
+
+function utf8OrThrow(bytes: Uint8Array, name: string, raw: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new PushError(
+      "invalid",
+      `invalid UTF-8 in the value of grouping label ${name} (base64 ${
+        JSON.stringify(raw)
+      }): label values must be valid UTF-8`,
+    );
+  }
+}
+
+const B64_VALUES = (() => {
+  const table = new Int16Array(128).fill(-1);
+  const alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+})();
+
+/**
+ * Base64url as the Pushgateway decodes it: every trailing `=` stripped, then
+ * unpadded, lenient about trailing bits, CR and LF skipped. Returns the bytes,
+ * or the input offset Go's decoder would report as illegal.
+ */
+export function decodeBase64Url(text: string): Uint8Array | number {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
+  const out = new Uint8Array(Math.floor((end * 3) / 4) + 3);
+  let length = 0;
+  let buffer = 0;
+  let bits = 0;
+  let quantumStart = 0;
+  let inQuantum = 0;
+  for (let i = 0; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x0a || code === 0x0d) continue;
+    const v = code < 128 ? (B64_VALUES[code] ?? -1) : -1;
+    if (v < 0) return i;
+    if (inQuantum === 0) quantumStart = i;
+    inQuantum = (inQuantum + 1) % 4;
+    buffer = (buffer << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[length++] = (buffer >> bits) & 0xff;
+    }
+  }
+  if (inQuantum === 1) return quantumStart; // a lone sextet cannot make a byte
+  return out.subarray(0, length);
+}

@@ -1,0 +1,125 @@
+/**
+ * Pure checks and rewriting of one push before it meets the store (spec §3.1,
+ * §3.2, §3.5): timestamps refused, grouping labels override body labels,
+ * `instance=""` added, labels sorted, label names checked, the gateway's own
+ * metadata families dropped (they are always the gateway's values).
+ *
+ * Knows nothing of other groups: cross-group rules live in consistency.ts.
+ * @module
+ */
+
+import { LABEL_NAME_RE } from "../exposition/model.ts";
+import type { Label, Metric, MetricFamily } from "../exposition/model.ts";
+import type { GroupingKey } from "./grouping_key.ts";
+
+/** Families every group has, whose values only the gateway sets (spec §4). */
+export const PUSH_TIME = "push_time_seconds";
+export const PUSH_FAILURE_TIME = "push_failure_time_seconds";
+
+export interface SanitizedPush {
+  /** Labels of every metric sorted by name, grouping labels applied. */
+  readonly families: readonly MetricFamily[];
+  /** Problems that refuse the whole push, in the Pushgateway's wording. */
+  readonly problems: readonly string[];
+  readonly seriesCount: number;
+}
+
+export interface SanitizeOptions {
+  readonly utf8Names?: boolean;
+}
+
+/** Applies spec §3.1–§3.5 to decoded families. Pure; never throws. */
+export function sanitizePush(
+  families: readonly MetricFamily[],
+  key: GroupingKey,
+  options: SanitizeOptions = {},
+): SanitizedPush {
+  const problems: string[] = [];
+  let timestamps = false;
+  let seriesCount = 0;
+  const out: MetricFamily[] = [];
+  for (const family of families) {
+    if (family.name === PUSH_TIME || family.name === PUSH_FAILURE_TIME) {
+      continue; // spec §3.5: always overridden by the gateway's own value
+    }
+    const metrics: Metric[] = [];
+    for (const metric of family.metrics) {
+      if (metric.timestampMs !== undefined) timestamps = true;
+      const labels = applyGroupingLabels(metric.labels, key);
+      checkLabels(family, labels, problems, options);
+      metrics.push({ ...metric, labels });
+    }
+    seriesCount += metrics.length;
+    out.push({ ...family, metrics } as MetricFamily);
+  }
+  if (timestamps) problems.unshift("pushed metrics must not have timestamps");
+  return { families: out, problems, seriesCount };
+}
+
+/**
+ * Spec §3.2: each grouping label replaces or joins the body's labels, then
+ * `instance=""` is added when absent, then labels are sorted by name.
+ */
+export function applyGroupingLabels(
+  labels: readonly Label[],
+  key: GroupingKey,
+): Label[] {
+  const out: Label[] = [];
+  let hasInstance = false;
+  for (const label of labels) {
+    if (key.labels.some((k) => k.name === label.name)) continue;
+    if (label.name === "instance") hasInstance = true;
+    out.push(label);
+  }
+  for (const k of key.labels) {
+    if (k.name === "instance") hasInstance = true;
+    out.push(k);
+  }
+  if (!hasInstance) out.push({ name: "instance", value: "" });
+  return out.sort(byName);
+}
+
+function byName(a: Label, b: Label): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Renders a series for messages: `name{a="1",b="2"}`. */
+export function describeSeries(name: string, labels: readonly Label[]): string {
+  return `${name}{${
+    labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(",")
+  }}`;
+}
+
+function checkLabels(
+  family: MetricFamily,
+  labels: readonly Label[],
+  problems: string[],
+  options: SanitizeOptions,
+): void {
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i] as Label;
+    const where = `collected metric ${JSON.stringify(family.name)} ${
+      describeSeries("", labels)
+    }`;
+    const legal = options.utf8Names
+      ? label.name !== "" && !label.name.startsWith("__")
+      : LABEL_NAME_RE.test(label.name) && !label.name.startsWith("__");
+    if (!legal) {
+      problems.push(`${where} has a label with an invalid name: ${label.name}`);
+    }
+    if (i > 0 && labels[i - 1]?.name === label.name) {
+      problems.push(
+        `${where} has two or more labels with the same name: ${label.name}`,
+      );
+    }
+    if (family.type === "summary" && label.name === "quantile") {
+      problems.push(`${where} must not have an explicit "quantile" label`);
+    }
+    if (
+      (family.type === "histogram" || family.type === "gaugehistogram") &&
+      label.name === "le"
+    ) {
+      problems.push(`${where} must not have an explicit "le" label`);
+    }
+  }
+}
