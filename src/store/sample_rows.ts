@@ -1,0 +1,350 @@
+/**
+ * MetricFamily ⇄ rows of the `samples` table. Pure. One row per sample line
+ * as the text format shows it, so that `sqlite3` users read familiar names
+ * (`x_bucket{le="0.5"}`, `x_sum`); the extra columns keep what the text
+ * format cannot carry (NaN and -0 exactly, native histograms, exemplars,
+ * created timestamps), so that a family read back equals the one written.
+ * @module
+ */
+
+import { formatGoFloat, parseGoFloat } from "../exposition/float.ts";
+import type {
+  Bucket,
+  Exemplar,
+  HistogramMetric,
+  Label,
+  MetricFamily,
+  MetricType,
+  NativeHistogram,
+  Quantile,
+  ScalarMetric,
+  SummaryMetric,
+} from "../exposition/model.ts";
+import { unreachable } from "../exposition/model.ts";
+
+/** Column values of one `samples` row, minus ids. */
+export interface SampleRow {
+  readonly series: number;
+  readonly name: string;
+  readonly labels: string;
+  readonly value: number | null;
+  readonly valueText: string | null;
+  readonly native: string | null;
+  readonly exemplar: string | null;
+  readonly created: number | null;
+}
+
+/** Header of a `families` row. */
+export interface FamilyHeader {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string | undefined;
+  readonly unit: string | undefined;
+}
+
+export function familyToRows(family: MetricFamily): SampleRow[] {
+  const rows: SampleRow[] = [];
+  const name = family.name;
+  switch (family.type) {
+    case "counter":
+    case "gauge":
+    case "untyped":
+      family.metrics.forEach((m, series) => {
+        rows.push(row(series, name, m.labels, m.value, {
+          exemplar: m.exemplar,
+          created: m.createdTimestampMs,
+        }));
+      });
+      return rows;
+    case "summary":
+      family.metrics.forEach((m, series) => {
+        for (const q of m.quantiles) {
+          rows.push(
+            row(series, name, m.labels, q.value, {
+              extra: { name: "quantile", value: formatGoFloat(q.quantile) },
+            }),
+          );
+        }
+        rows.push(row(series, `${name}_sum`, m.labels, m.sampleSum, {}));
+        rows.push(
+          row(series, `${name}_count`, m.labels, m.sampleCount, {
+            created: m.createdTimestampMs,
+          }),
+        );
+      });
+      return rows;
+    case "histogram":
+    case "gaugehistogram":
+      family.metrics.forEach((m, series) => {
+        for (const b of m.buckets) {
+          rows.push(
+            row(series, `${name}_bucket`, m.labels, b.cumulativeCount, {
+              extra: { name: "le", value: formatGoFloat(b.upperBound) },
+              exemplar: b.exemplar,
+            }),
+          );
+        }
+        rows.push(row(series, `${name}_sum`, m.labels, m.sampleSum, {}));
+        const native = nativeJson(m);
+        rows.push(
+          row(series, `${name}_count`, m.labels, m.sampleCount, {
+            created: m.createdTimestampMs,
+            native,
+          }),
+        );
+      });
+      return rows;
+    default:
+      return unreachable(family);
+  }
+}
+
+interface RowExtras {
+  readonly extra?: Label;
+  readonly exemplar?: Exemplar | undefined;
+  readonly created?: number | undefined;
+  readonly native?: string | null;
+}
+
+function row(
+  series: number,
+  name: string,
+  labels: readonly Label[],
+  value: number,
+  extras: RowExtras,
+): SampleRow {
+  const object: Record<string, string> = {};
+  for (const l of labels) object[l.name] = l.value;
+  if (extras.extra) object[extras.extra.name] = extras.extra.value;
+  const exact = Number.isNaN(value) || Object.is(value, -0);
+  return {
+    series,
+    name,
+    labels: JSON.stringify(object),
+    value: Number.isNaN(value) ? null : value,
+    valueText: exact ? formatGoFloat(value) : null,
+    native: extras.native ?? null,
+    exemplar: extras.exemplar
+      ? JSON.stringify(exemplarJson(extras.exemplar))
+      : null,
+    created: extras.created === undefined ? null : extras.created / 1000,
+  };
+}
+
+function exemplarJson(e: Exemplar): unknown {
+  return {
+    labels: Object.fromEntries(e.labels.map((l) => [l.name, l.value])),
+    value: formatGoFloat(e.value),
+    ...(e.timestampMs === undefined ? {} : { timestamp_ms: e.timestampMs }),
+  };
+}
+
+function nativeJson(m: HistogramMetric): string | null {
+  if (m.native === undefined && m.sampleCountFloat === undefined) return null;
+  return JSON.stringify({
+    ...(m.sampleCountFloat === undefined
+      ? {}
+      : { sample_count_float: formatGoFloat(m.sampleCountFloat) }),
+    ...(m.native === undefined ? {} : {
+      schema: m.native.schema,
+      zero_threshold: formatGoFloat(m.native.zeroThreshold),
+      zero_count: m.native.zeroCount,
+      ...(m.native.zeroCountFloat === undefined
+        ? {}
+        : { zero_count_float: formatGoFloat(m.native.zeroCountFloat) }),
+      positive_spans: m.native.positiveSpans,
+      positive_deltas: m.native.positiveDeltas,
+      positive_counts: m.native.positiveCounts.map(formatGoFloat),
+      negative_spans: m.native.negativeSpans,
+      negative_deltas: m.native.negativeDeltas,
+      negative_counts: m.native.negativeCounts.map(formatGoFloat),
+    }),
+  });
+}
+
+/** Reads back rows written by {@link familyToRows}, in `series, id` order. */
+export function rowsToFamily(
+  header: FamilyHeader,
+  rows: readonly SampleRow[],
+): MetricFamily {
+  const base = {
+    name: header.name,
+    help: header.help,
+    ...(header.unit === undefined ? {} : { unit: header.unit }),
+  };
+  const bySeries = groupBySeries(rows);
+  switch (header.type) {
+    case "counter":
+    case "gauge":
+    case "untyped": {
+      const metrics: ScalarMetric[] = bySeries.map(([r]) => {
+        const s = r as SampleRow;
+        return {
+          labels: labelsOf(s.labels),
+          value: valueOf(s),
+          ...(s.exemplar ? { exemplar: exemplarOf(s.exemplar) } : {}),
+          ...(s.created === null
+            ? {}
+            : { createdTimestampMs: Math.round(s.created * 1000) }),
+        };
+      });
+      return { ...base, type: header.type, metrics };
+    }
+    case "summary": {
+      const metrics: SummaryMetric[] = bySeries.map((series) => {
+        const quantiles: Quantile[] = [];
+        let labels: Label[] = [];
+        let sum = 0;
+        let count = 0;
+        let created: number | null = null;
+        for (const r of series) {
+          if (r.name === header.name) {
+            const all = labelsOf(r.labels);
+            const q = all.find((l) => l.name === "quantile");
+            quantiles.push({
+              quantile: parseGoFloat(q?.value ?? "") ?? NaN,
+              value: valueOf(r),
+            });
+            labels = all.filter((l) => l.name !== "quantile");
+          } else if (r.name.endsWith("_sum")) {
+            sum = valueOf(r);
+            labels = labelsOf(r.labels);
+          } else {
+            count = valueOf(r);
+            created = r.created;
+          }
+        }
+        return {
+          labels,
+          sampleCount: count,
+          sampleSum: sum,
+          quantiles,
+          ...(created === null
+            ? {}
+            : { createdTimestampMs: Math.round(created * 1000) }),
+        };
+      });
+      return { ...base, type: "summary", metrics };
+    }
+    case "histogram":
+    case "gaugehistogram": {
+      const metrics: HistogramMetric[] = bySeries.map((series) => {
+        const buckets: Bucket[] = [];
+        let labels: Label[] = [];
+        let sum = 0;
+        let count = 0;
+        let extra: Partial<HistogramMetric> = {};
+        for (const r of series) {
+          if (r.name.endsWith("_bucket")) {
+            const all = labelsOf(r.labels);
+            const le = all.find((l) => l.name === "le");
+            buckets.push({
+              upperBound: parseGoFloat(le?.value ?? "") ?? NaN,
+              cumulativeCount: valueOf(r),
+              ...(r.exemplar ? { exemplar: exemplarOf(r.exemplar) } : {}),
+            });
+          } else if (r.name.endsWith("_sum")) {
+            sum = valueOf(r);
+            labels = labelsOf(r.labels);
+          } else {
+            count = valueOf(r);
+            extra = {
+              ...(r.created === null
+                ? {}
+                : { createdTimestampMs: Math.round(r.created * 1000) }),
+              ...(r.native ? nativeOf(r.native) : {}),
+            };
+          }
+        }
+        return {
+          labels,
+          sampleCount: count,
+          sampleSum: sum,
+          buckets,
+          ...extra,
+        };
+      });
+      return { ...base, type: header.type, metrics };
+    }
+    default:
+      return unreachable(header.type);
+  }
+}
+
+function groupBySeries(rows: readonly SampleRow[]): SampleRow[][] {
+  const out: SampleRow[][] = [];
+  let current: SampleRow[] | undefined;
+  let at = -1;
+  for (const r of rows) {
+    if (r.series !== at || current === undefined) {
+      current = [];
+      out.push(current);
+      at = r.series;
+    }
+    current.push(r);
+  }
+  return out;
+}
+
+function valueOf(r: SampleRow): number {
+  if (r.valueText !== null) return parseGoFloat(r.valueText) ?? NaN;
+  return r.value ?? NaN;
+}
+
+function labelsOf(json: string): Label[] {
+  const object = JSON.parse(json) as Record<string, string>;
+  return Object.entries(object).map(([name, value]) => ({ name, value }));
+}
+
+function exemplarOf(json: string): Exemplar {
+  const e = JSON.parse(json) as {
+    labels: Record<string, string>;
+    value: string;
+    timestamp_ms?: number;
+  };
+  return {
+    labels: Object.entries(e.labels).map(([name, value]) => ({ name, value })),
+    value: parseGoFloat(e.value) ?? NaN,
+    ...(e.timestamp_ms === undefined ? {} : { timestampMs: e.timestamp_ms }),
+  };
+}
+
+interface NativeJson {
+  sample_count_float?: string;
+  schema?: number;
+  zero_threshold?: string;
+  zero_count?: number;
+  zero_count_float?: string;
+  positive_spans?: { offset: number; length: number }[];
+  positive_deltas?: number[];
+  positive_counts?: string[];
+  negative_spans?: { offset: number; length: number }[];
+  negative_deltas?: number[];
+  negative_counts?: string[];
+}
+
+function nativeOf(json: string): Partial<HistogramMetric> {
+  const n = JSON.parse(json) as NativeJson;
+  const f = (s: string | undefined) => parseGoFloat(s ?? "0") ?? NaN;
+  const out: { sampleCountFloat?: number; native?: NativeHistogram } = {};
+  if (n.sample_count_float !== undefined) {
+    out.sampleCountFloat = f(n.sample_count_float);
+  }
+  if (n.schema !== undefined) {
+    out.native = {
+      schema: n.schema,
+      zeroThreshold: f(n.zero_threshold),
+      zeroCount: n.zero_count ?? 0,
+      ...(n.zero_count_float === undefined
+        ? {}
+        : { zeroCountFloat: f(n.zero_count_float) }),
+      positiveSpans: n.positive_spans ?? [],
+      positiveDeltas: n.positive_deltas ?? [],
+      positiveCounts: (n.positive_counts ?? []).map(f),
+      negativeSpans: n.negative_spans ?? [],
+      negativeDeltas: n.negative_deltas ?? [],
+      negativeCounts: (n.negative_counts ?? []).map(f),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,109 @@
+/**
+ * The database schema: the documented contract operators query with the
+ * `sqlite3` shell (design.md "Storage"). Forward-only migrations keyed by
+ * `PRAGMA user_version`, each run in its own transaction.
+ *
+ * Must stay readable by sqlite3 3.40: no STRICT-only types, no jsonb, no
+ * features newer than 3.40. Changed only by adding a migration.
+ * @module
+ */
+
+/** Written into `PRAGMA application_id` so we never mistake another file. */
+export const APPLICATION_ID = 0x50564c54; // "PVLT"
+
+/** Migration n brings user_version from n to n + 1. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  -- One row per grouping key ever seen. Deleted groups keep their row (and
+  -- history) with deleted_at set until retention removes them.
+  CREATE TABLE groups (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,          -- canonical: {instance="db1",job="backup"}
+    labels TEXT NOT NULL,              -- JSON object of the grouping labels
+    job TEXT NOT NULL,
+    created_at REAL NOT NULL,          -- Unix seconds
+    push_time REAL NOT NULL DEFAULT 0, -- push_time_seconds: last successful change
+    push_failure_time REAL NOT NULL DEFAULT 0, -- push_failure_time_seconds
+    deleted_at REAL                    -- NULL while the group exists
+  );
+  CREATE INDEX groups_job ON groups(job);
+
+  -- One row per request that tried to change the store, accepted or not.
+  CREATE TABLE pushes (
+    id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,                -- Unix seconds, when the request arrived
+    method TEXT NOT NULL,              -- PUT, POST, DELETE, WIPE
+    group_id INTEGER REFERENCES groups(id), -- NULL when the URL named no valid group
+    path TEXT NOT NULL,                -- request path as received
+    status INTEGER NOT NULL,           -- HTTP status answered
+    error TEXT,                        -- NULL on success
+    content_type TEXT,
+    body_bytes INTEGER NOT NULL DEFAULT 0,
+    series INTEGER NOT NULL DEFAULT 0, -- series carried by the body
+    remote_addr TEXT,
+    user_agent TEXT
+  );
+  CREATE INDEX pushes_group_time ON pushes(group_id, time);
+  CREATE INDEX pushes_time ON pushes(time);
+
+  -- One row per family a push wrote. current = 1 for the version a scrape
+  -- shows; replaced versions stay (current = 0) as history.
+  CREATE TABLE families (
+    id INTEGER PRIMARY KEY,
+    group_id INTEGER NOT NULL REFERENCES groups(id),
+    push_id INTEGER NOT NULL REFERENCES pushes(id),
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,                -- counter gauge summary untyped histogram gaugehistogram
+    help TEXT,                         -- NULL when unset
+    unit TEXT,
+    current INTEGER NOT NULL DEFAULT 1,
+    replaced_by INTEGER REFERENCES pushes(id) -- the push that superseded it
+  );
+  CREATE INDEX families_current ON families(group_id, name) WHERE current = 1;
+  CREATE INDEX families_push ON families(push_id);
+  CREATE INDEX families_name ON families(name);
+
+  -- One row per sample line as the text format shows it: x, x_sum, x_count,
+  -- x_bucket{le=...}, x{quantile=...}.
+  CREATE TABLE samples (
+    id INTEGER PRIMARY KEY,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    series INTEGER NOT NULL,           -- ordinal of the series in its family
+    name TEXT NOT NULL,                -- metric name with suffix
+    labels TEXT NOT NULL,              -- JSON object, grouping labels applied, le/quantile included
+    value REAL,                        -- NULL only for NaN
+    value_text TEXT,                   -- 'NaN' or '-0' where REAL cannot keep the value exactly
+    native TEXT,                       -- JSON: native histogram fields, on the _count row
+    exemplar TEXT,                     -- JSON: exemplar of a counter or bucket
+    created REAL                       -- created timestamp, Unix seconds
+  );
+  CREATE INDEX samples_family ON samples(family_id);
+
+  -- Views for people (README "Querying the history").
+  CREATE VIEW current_samples AS
+    SELECT g.key AS group_key, f.name AS family, f.type, s.name AS metric,
+           s.labels, COALESCE(s.value_text, s.value) AS value,
+           strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at
+    FROM samples s
+    JOIN families f ON f.id = s.family_id AND f.current = 1
+    JOIN groups g ON g.id = f.group_id
+    JOIN pushes p ON p.id = f.push_id;
+
+  CREATE VIEW push_log AS
+    SELECT p.id, strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS at, p.method,
+           COALESCE(g.key, p.path) AS group_key, p.status, p.error, p.series,
+           p.body_bytes, p.remote_addr, p.user_agent
+    FROM pushes p LEFT JOIN groups g ON g.id = p.group_id;
+
+  CREATE VIEW sample_history AS
+    SELECT s.name AS metric, s.labels, COALESCE(s.value_text, s.value) AS value,
+           strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at, p.time,
+           g.key AS group_key, f.current
+    FROM samples s
+    JOIN families f ON f.id = s.family_id
+    JOIN pushes p ON p.id = f.push_id
+    JOIN groups g ON g.id = f.group_id;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

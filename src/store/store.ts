@@ -1,0 +1,654 @@
+/**
+ * The store: owns the one `DatabaseSync` connection, its prepared statements
+ * and the in-memory view. Every change is one SQLite transaction, committed
+ * before the caller answers; the view changes only after COMMIT (design.md).
+ *
+ * Everything here is synchronous on purpose (style §1): no `await` may fall
+ * inside a transaction, or another request would run inside ours.
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import type { StatementSync } from "node:sqlite";
+import type { MetricFamily, MetricType } from "../exposition/model.ts";
+import { checkConsistency } from "../push/consistency.ts";
+import type { OwnFamily } from "../push/consistency.ts";
+import type { GroupingKey } from "../push/grouping_key.ts";
+import { makeGroupingKey } from "../push/grouping_key.ts";
+import { inconsistent, PushError } from "../push/push_error.ts";
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { familyToRows, rowsToFamily } from "./sample_rows.ts";
+import type { SampleRow } from "./sample_rows.ts";
+import { View } from "./view.ts";
+import type { StoredFamily } from "./view.ts";
+
+export type SyncMode = "normal" | "full";
+
+export interface StoreOptions {
+  /** Database file; "" or ":memory:" keeps everything in memory. */
+  readonly path: string;
+  /** `normal` survives a killed process; `full` survives power loss too. */
+  readonly sync?: SyncMode;
+  /** The gateway's own families, for the consistency rules of spec §3.4. */
+  readonly ownFamilies?: ReadonlyMap<string, OwnFamily>;
+}
+
+/** What the request looked like, for the `pushes` history row. */
+export interface RequestInfo {
+  readonly path: string;
+  readonly contentType: string | null;
+  readonly bodyBytes: number;
+  readonly remoteAddr: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface PushCommand {
+  readonly method: "PUT" | "POST";
+  readonly key: GroupingKey;
+  /** Sanitized families (push/validate.ts). */
+  readonly families: readonly MetricFamily[];
+  /** Problems found by validation; any of them refuses the push. */
+  readonly problems: readonly string[];
+  readonly seriesCount: number;
+  readonly checkConsistency: boolean;
+  /** Unix seconds when the request arrived. */
+  readonly time: number;
+  readonly request: RequestInfo;
+}
+
+export interface PushOutcome {
+  /** 200 accepted, 202 accepted unchecked (or silently refused), 400 refused. */
+  readonly status: 200 | 202 | 400;
+  readonly error?: string;
+}
+
+/** A database that is not ours, or cannot be opened: start-up must stop. */
+export class StoreOpenError extends Error {
+  override name = "StoreOpenError";
+}
+
+const SQLITE_HEADER = "SQLite format 3\0";
+
+export class Store implements Disposable {
+  readonly #db: DatabaseSync;
+  readonly #stmt: ReturnType<typeof prepareStatements>;
+  readonly view: View;
+  readonly path: string;
+
+  constructor(options: StoreOptions) {
+    this.path = options.path === "" ? ":memory:" : options.path;
+    if (this.path !== ":memory:") refuseForeignFile(this.path);
+    try {
+      this.#db = new DatabaseSync(this.path);
+    } catch (error) {
+      throw new StoreOpenError(
+        `cannot open database ${
+          JSON.stringify(this.path)
+        } (--persistence.file): ${message(error)}`,
+        { cause: error },
+      );
+    }
+    try {
+      configure(this.#db, options.sync ?? "normal");
+      migrate(this.#db, this.path);
+    } catch (error) {
+      this.#db.close();
+      if (error instanceof StoreOpenError) throw error;
+      throw new StoreOpenError(
+        `cannot use database ${
+          JSON.stringify(this.path)
+        } (--persistence.file): ${
+          message(error)
+        }. The file was left untouched.`,
+        { cause: error },
+      );
+    }
+    this.#stmt = prepareStatements(this.#db);
+    this.view = new View(options.ownFamilies ?? new Map());
+    this.#load();
+  }
+
+  /** PUT or POST: checks, commits, then applies to the view. */
+  push(command: PushCommand): PushOutcome {
+    const problems = [...command.problems];
+    if (command.checkConsistency && problems.length === 0) {
+      problems.push(...checkConsistency({
+        groupId: command.key.id,
+        metadataLabels: this.#metadataLabels(command.key),
+        replaceAll: command.method === "PUT",
+        families: command.families,
+      }, this.view));
+    }
+    if (problems.length > 0) return this.#refuse(command, problems);
+
+    const status = command.checkConsistency ? 200 : 202;
+    const stored = this.#transaction(() => {
+      const groupRow = this.#upsertGroup(command.key, command.time, "push");
+      const pushId = this.#insertPush({
+        time: command.time,
+        method: command.method,
+        groupRow,
+        status,
+        error: null,
+        series: command.seriesCount,
+        request: command.request,
+      });
+      if (command.method === "PUT") {
+        this.#stmt.supersedeAll.run(pushId, groupRow);
+      }
+      const out: StoredFamily[] = [];
+      for (const family of command.families) {
+        if (command.method === "POST") {
+          this.#stmt.supersedeOne.run(pushId, groupRow, family.name);
+        }
+        out.push({
+          family,
+          rowId: this.#insertFamily(groupRow, pushId, family),
+          pushedAt: command.time,
+        });
+      }
+      return { groupRow, out };
+    });
+    this.view.applyPush({
+      key: command.key,
+      rowId: stored.groupRow,
+      replaceAll: command.method === "PUT",
+      families: stored.out,
+      time: command.time,
+    });
+    return { status };
+  }
+
+  /** DELETE of one group: 202 whether or not it existed (spec §1.5). */
+  deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
+    const group = this.view.group(key.id);
+    this.#transaction(() => {
+      const existing = group?.rowId ??
+        (this.#stmt.findGroup.get(key.id) as { id: number } | undefined)?.id ??
+        null;
+      const pushId = this.#insertPush({
+        time,
+        method: "DELETE",
+        groupRow: existing,
+        status: 202,
+        error: null,
+        series: 0,
+        request,
+      });
+      if (group) {
+        this.#stmt.deleteGroup.run(time, group.rowId);
+        this.#stmt.supersedeAll.run(pushId, group.rowId);
+      }
+    });
+    this.view.removeGroup(key.id);
+  }
+
+  /** Deletes every group in one transaction (admin wipe). */
+  wipe(time: number, request: RequestInfo): number {
+    const groups = [...this.view.groups()];
+    this.#transaction(() => {
+      const pushId = this.#insertPush({
+        time,
+        method: "WIPE",
+        groupRow: null,
+        status: 202,
+        error: null,
+        series: 0,
+        request,
+      });
+      for (const group of groups) {
+        this.#stmt.deleteGroup.run(time, group.rowId);
+        this.#stmt.supersedeAll.run(pushId, group.rowId);
+      }
+    });
+    for (const group of groups) this.view.removeGroup(group.id);
+    return groups.length;
+  }
+
+  /**
+   * Records a request refused before it reached the rules (bad URL or body):
+   * a history row only, no group change (spec §1.6). Best effort: a database
+   * that cannot be written here is not the client's problem.
+   */
+  recordInvalid(entry: {
+    method: string;
+    key: GroupingKey | undefined;
+    status: number;
+    error: string;
+    time: number;
+    request: RequestInfo;
+  }): void {
+    const groupRow = entry.key
+      ? (this.view.group(entry.key.id)?.rowId ??
+        (this.#stmt.findGroup.get(entry.key.id) as { id: number } | undefined)
+          ?.id ??
+        null)
+      : null;
+    try {
+      this.#insertPush({
+        time: entry.time,
+        method: entry.method,
+        groupRow,
+        status: entry.status,
+        error: entry.error,
+        series: 0,
+        request: entry.request,
+      });
+    } catch {
+      // The history row is lost; the client still gets its 4xx.
+    }
+  }
+
+  /** Checkpoints the WAL and closes the connection. */
+  close(): void {
+    if (!this.#db.isOpen) return;
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch {
+      // Another reader may hold the WAL; SQLite checkpoints at next open.
+    }
+    this.#db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // --- internals ----------------------------------------------------------------
+
+  #refuse(command: PushCommand, problems: string[]): PushOutcome {
+    const error = inconsistent(problems).message;
+    // Unchecked mode refuses silently with 202 (spec §3.7).
+    const status = command.checkConsistency ? 400 : 202;
+    // Spec §3.6: creating a group whose metadata series collide with another
+    // group's would poison every later scrape; record history only then.
+    const mayCreate = this.view.group(command.key.id) !== undefined ||
+      !metadataCollides(
+        this.view,
+        this.#metadataLabels(command.key),
+        command.key.id,
+      );
+    const groupRow = this.#transaction(() => {
+      const groupRow = mayCreate
+        ? this.#upsertGroup(command.key, command.time, "failure")
+        : null;
+      this.#insertPush({
+        time: command.time,
+        method: command.method,
+        groupRow,
+        status,
+        error,
+        series: command.seriesCount,
+        request: command.request,
+      });
+      return groupRow;
+    });
+    if (groupRow !== null) {
+      this.view.applyFailure(command.key, groupRow, command.time);
+    }
+    return { status, error };
+  }
+
+  #metadataLabels(key: GroupingKey) {
+    return this.view.group(key.id)?.metadataLabels ??
+      [
+        ...key.labels,
+        ...(key.labels.some((l) => l.name === "instance")
+          ? []
+          : [{ name: "instance", value: "" }]),
+      ].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  }
+
+  #transaction<T>(write: () => T): T {
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      throw unavailable(error);
+    }
+    try {
+      const result = write();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      if (error instanceof PushError) throw error;
+      throw unavailable(error);
+    }
+  }
+
+  /** Returns `groups.id`, creating or reviving the row as needed. */
+  #upsertGroup(
+    key: GroupingKey,
+    time: number,
+    outcome: "push" | "failure",
+  ): number {
+    const live = this.view.group(key.id);
+    if (live) {
+      const set = outcome === "push"
+        ? this.#stmt.setPushTime
+        : this.#stmt.setFailureTime;
+      set.run(time, live.rowId);
+      return live.rowId;
+    }
+    const pushTime = outcome === "push" ? time : 0;
+    const failureTime = outcome === "failure" ? time : 0;
+    const old = this.#stmt.findGroup.get(key.id) as { id: number } | undefined;
+    if (old) {
+      this.#stmt.reviveGroup.run(pushTime, failureTime, old.id);
+      return old.id;
+    }
+    const labels = JSON.stringify(
+      Object.fromEntries(key.labels.map((l) => [l.name, l.value])),
+    );
+    const result = this.#stmt.insertGroup.run(
+      key.id,
+      labels,
+      key.job,
+      time,
+      pushTime,
+      failureTime,
+    );
+    return Number(result.lastInsertRowid);
+  }
+
+  #insertPush(row: {
+    time: number;
+    method: string;
+    groupRow: number | null;
+    status: number;
+    error: string | null;
+    series: number;
+    request: RequestInfo;
+  }): number {
+    const r = row.request;
+    const result = this.#stmt.insertPush.run(
+      row.time,
+      row.method,
+      row.groupRow,
+      r.path,
+      row.status,
+      row.error,
+      r.contentType,
+      r.bodyBytes,
+      row.series,
+      r.remoteAddr,
+      r.userAgent,
+    );
+    return Number(result.lastInsertRowid);
+  }
+
+  #insertFamily(
+    groupRow: number,
+    pushId: number,
+    family: MetricFamily,
+  ): number {
+    const result = this.#stmt.insertFamily.run(
+      groupRow,
+      pushId,
+      family.name,
+      family.type,
+      family.help ?? null,
+      family.unit ?? null,
+    );
+    const familyId = Number(result.lastInsertRowid);
+    const insert = this.#stmt.insertSample;
+    for (const s of familyToRows(family)) {
+      insert.run(
+        familyId,
+        s.series,
+        s.name,
+        s.labels,
+        s.value,
+        s.valueText,
+        s.native,
+        s.exemplar,
+        s.created,
+      );
+    }
+    return familyId;
+  }
+
+  /** Rebuilds the view from the current rows (design.md: the DB is the truth). */
+  #load(): void {
+    const groups = new Map<number, {
+      key: GroupingKey;
+      pushTime: number;
+      failureTime: number;
+      families: StoredFamily[];
+    }>();
+    for (const row of this.#stmt.loadGroups.all() as unknown as GroupRow[]) {
+      const labels = JSON.parse(row.labels) as Record<string, string>;
+      groups.set(row.id, {
+        key: makeGroupingKey(new Map(Object.entries(labels))),
+        pushTime: row.push_time,
+        failureTime: row.push_failure_time,
+        families: [],
+      });
+    }
+    const samples = this.#stmt.loadSamples.iterate() as unknown as Iterable<
+      SampleDbRow
+    >;
+    const iterator = samples[Symbol.iterator]();
+    let next = iterator.next();
+    for (const f of this.#stmt.loadFamilies.all() as unknown as FamilyRow[]) {
+      const rows: SampleRow[] = [];
+      // Both queries are ordered by family id, so one pass pairs them.
+      while (!next.done && next.value.family_id < f.id) next = iterator.next();
+      while (!next.done && next.value.family_id === f.id) {
+        const s = next.value;
+        rows.push({
+          series: s.series,
+          name: s.name,
+          labels: s.labels,
+          value: s.value,
+          valueText: s.value_text,
+          native: s.native,
+          exemplar: s.exemplar,
+          created: s.created,
+        });
+        next = iterator.next();
+      }
+      const group = groups.get(f.group_id);
+      if (!group) continue;
+      group.families.push({
+        family: rowsToFamily({
+          name: f.name,
+          type: f.type,
+          help: f.help ?? undefined,
+          unit: f.unit ?? undefined,
+        }, rows),
+        rowId: f.id,
+        pushedAt: f.time,
+      });
+    }
+    iterator.return?.();
+    for (const [rowId, g] of groups) {
+      this.view.loadGroup(g.key, rowId, g, g.families);
+    }
+  }
+}
+
+interface GroupRow {
+  id: number;
+  labels: string;
+  push_time: number;
+  push_failure_time: number;
+}
+interface FamilyRow {
+  id: number;
+  group_id: number;
+  name: string;
+  type: MetricType;
+  help: string | null;
+  unit: string | null;
+  time: number;
+}
+interface SampleDbRow {
+  family_id: number;
+  series: number;
+  name: string;
+  labels: string;
+  value: number | null;
+  value_text: string | null;
+  native: string | null;
+  exemplar: string | null;
+  created: number | null;
+}
+
+function metadataCollides(
+  view: View,
+  labels: readonly { name: string; value: string }[],
+  groupId: string,
+): boolean {
+  let key = "";
+  for (const l of labels) key += `${l.name}\xff${l.value}\xfe`;
+  const owner = view.family("push_time_seconds")?.ownerOf(key);
+  return owner !== undefined && owner !== groupId;
+}
+
+function unavailable(error: unknown): PushError {
+  return new PushError(
+    "unavailable",
+    `the database cannot be written, nothing was changed: ${message(error)}`,
+    { cause: error },
+  );
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Refuses to open a non-empty file that is not a SQLite database. */
+function refuseForeignFile(path: string): void {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw new StoreOpenError(
+      `cannot read database ${JSON.stringify(path)} (--persistence.file): ${
+        message(error)
+      }`,
+    );
+  }
+  try {
+    const header = new Uint8Array(16);
+    const n = file.readSync(header) ?? 0;
+    if (n === 0) return; // an empty file becomes a new database
+    if (new TextDecoder().decode(header.subarray(0, n)) !== SQLITE_HEADER) {
+      throw new StoreOpenError(
+        `${
+          JSON.stringify(path)
+        } (--persistence.file) is not a Pushvault database ` +
+          `(not SQLite; a Pushgateway snapshot or a damaged file?). It was left untouched; ` +
+          `point --persistence.file at a new path, or use \`pushvault import\` to copy a running Pushgateway.`,
+      );
+    }
+  } finally {
+    file.close();
+  }
+}
+
+function configure(db: DatabaseSync, sync: SyncMode): void {
+  // Checks the file really is a readable database before changing anything.
+  const appId =
+    (db.prepare("PRAGMA application_id").get() as { application_id: number })
+      .application_id;
+  const version =
+    (db.prepare("PRAGMA user_version").get() as { user_version: number })
+      .user_version;
+  const tables =
+    (db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as {
+      n: number;
+    }).n;
+  if (appId !== APPLICATION_ID && (tables > 0 || version > 0)) {
+    throw new StoreOpenError(
+      `the SQLite database is not a Pushvault database (application_id ${appId}); it was left untouched`,
+    );
+  }
+  // WAL: readers (the sqlite3 shell) never block the writer, and a commit is
+  // one sequential append.
+  db.exec("PRAGMA journal_mode = WAL");
+  // NORMAL in WAL survives a killed process; FULL also survives power loss.
+  db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
+  // A shell that writes may hold the lock briefly; wait rather than fail.
+  db.exec("PRAGMA busy_timeout = 2000");
+  // Foreign keys stay documentation: enforcing them costs every insert and
+  // retention deletes in dependency order anyway.
+  db.exec("PRAGMA foreign_keys = OFF");
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const version =
+    (db.prepare("PRAGMA user_version").get() as { user_version: number })
+      .user_version;
+  if (version > SCHEMA_VERSION) {
+    throw new StoreOpenError(
+      `database ${
+        JSON.stringify(path)
+      } has schema version ${version}, newer than this ` +
+        `Pushvault understands (${SCHEMA_VERSION}); run a newer Pushvault. It was left untouched.`,
+    );
+  }
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(MIGRATIONS[v] as string);
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
+
+function prepareStatements(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    insertPush: p(
+      `INSERT INTO pushes (time, method, group_id, path, status, error, content_type,
+         body_bytes, series, remote_addr, user_agent) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+    ),
+    findGroup: p("SELECT id FROM groups WHERE key = ?"),
+    insertGroup: p(
+      `INSERT INTO groups (key, labels, job, created_at, push_time, push_failure_time)
+       VALUES (?,?,?,?,?,?)`,
+    ),
+    reviveGroup: p(
+      "UPDATE groups SET deleted_at = NULL, push_time = ?, push_failure_time = ? WHERE id = ?",
+    ),
+    setPushTime: p("UPDATE groups SET push_time = ? WHERE id = ?"),
+    setFailureTime: p("UPDATE groups SET push_failure_time = ? WHERE id = ?"),
+    deleteGroup: p("UPDATE groups SET deleted_at = ? WHERE id = ?"),
+    supersedeAll: p(
+      "UPDATE families SET current = 0, replaced_by = ? WHERE group_id = ? AND current = 1",
+    ),
+    supersedeOne: p(
+      "UPDATE families SET current = 0, replaced_by = ? WHERE group_id = ? AND current = 1 AND name = ?",
+    ),
+    insertFamily: p(
+      "INSERT INTO families (group_id, push_id, name, type, help, unit) VALUES (?,?,?,?,?,?)",
+    ),
+    insertSample: p(
+      `INSERT INTO samples (family_id, series, name, labels, value, value_text, native,
+         exemplar, created) VALUES (?,?,?,?,?,?,?,?,?)`,
+    ),
+    loadGroups: p(
+      "SELECT id, labels, push_time, push_failure_time FROM groups WHERE deleted_at IS NULL ORDER BY id",
+    ),
+    loadFamilies: p(
+      `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time
+       FROM families f JOIN pushes p ON p.id = f.push_id
+       JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
+       WHERE f.current = 1 ORDER BY f.id`,
+    ),
+    loadSamples: p(
+      `SELECT s.family_id, s.series, s.name, s.labels, s.value, s.value_text, s.native,
+         s.exemplar, s.created
+       FROM samples s JOIN families f ON f.id = s.family_id AND f.current = 1
+       ORDER BY s.family_id, s.id`,
+    ),
+  };
+}

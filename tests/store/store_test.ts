@@ -1,0 +1,256 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import type { MetricFamily } from "../../src/exposition/model.ts";
+import { parseGroupingKey } from "../../src/push/grouping_key.ts";
+import type { GroupingKey } from "../../src/push/grouping_key.ts";
+import { sanitizePush } from "../../src/push/validate.ts";
+import type { PushCommand } from "../../src/store/store.ts";
+import { Store, StoreOpenError } from "../../src/store/store.ts";
+import { tempDir } from "../test_utils.ts";
+
+const REQUEST = {
+  path: "/metrics/job/j",
+  contentType: null,
+  bodyBytes: 0,
+  remoteAddr: "127.0.0.1",
+  userAgent: "test",
+};
+
+function key(path: string): GroupingKey {
+  const k = parseGroupingKey(path);
+  if (!k) throw new Error(`not a push path: ${path}`);
+  return k;
+}
+
+function command(
+  method: "PUT" | "POST",
+  path: string,
+  families: MetricFamily[],
+  time = 1000,
+): PushCommand {
+  const k = key(path);
+  const s = sanitizePush(families, k);
+  return {
+    method,
+    key: k,
+    families: s.families,
+    problems: s.problems,
+    seriesCount: s.seriesCount,
+    checkConsistency: true,
+    time,
+    request: REQUEST,
+  };
+}
+
+const gauge = (
+  name: string,
+  value: number,
+  labels: { name: string; value: string }[] = [],
+): MetricFamily => ({
+  name,
+  help: undefined,
+  type: "gauge",
+  metrics: [{ labels, value }],
+});
+
+const EVERYTHING: MetricFamily[] = [
+  {
+    name: "c",
+    help: "a counter",
+    type: "counter",
+    metrics: [{ labels: [{ name: "k", value: "v" }], value: -0 }],
+  },
+  {
+    name: "g",
+    help: undefined,
+    type: "gauge",
+    metrics: [{ labels: [], value: NaN }, {
+      labels: [{ name: "a", value: "" }],
+      value: -Infinity,
+    }],
+  },
+  {
+    name: "s",
+    help: "summary",
+    type: "summary",
+    metrics: [{
+      labels: [],
+      sampleCount: 4,
+      sampleSum: 3,
+      quantiles: [{ quantile: 0.5, value: 1 }, {
+        quantile: 0.9,
+        value: 5e-324,
+      }],
+    }],
+  },
+  {
+    name: "h",
+    help: undefined,
+    type: "histogram",
+    metrics: [{
+      labels: [],
+      sampleCount: 2,
+      sampleSum: 1.797e308,
+      buckets: [{ upperBound: 1e6, cumulativeCount: 1 }, {
+        upperBound: 0.5,
+        cumulativeCount: 0,
+      }],
+      native: {
+        schema: 3,
+        zeroThreshold: 1e-128,
+        zeroCount: 1,
+        positiveSpans: [{ offset: 0, length: 2 }],
+        positiveDeltas: [1, -1],
+        positiveCounts: [],
+        negativeSpans: [],
+        negativeDeltas: [],
+        negativeCounts: [],
+      },
+    }],
+  },
+  { name: "empty", help: "no metrics", type: "gauge", metrics: [] },
+];
+
+Deno.test("Store keeps every value exactly across a restart", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  let before: string;
+  let families: unknown;
+  {
+    using store = new Store({ path });
+    assert.deepEqual(
+      store.push(command("PUT", "job/j/instance/i", EVERYTHING)),
+      { status: 200 },
+    );
+    before = store.view.render(new Map());
+    families = [
+      ...(store.view.group('{instance="i",job="j"}')?.families.values() ?? []),
+    ].map((f) => f.family);
+  }
+  using again = new Store({ path });
+  assert.equal(again.view.render(new Map()), before);
+  const reloaded = [
+    ...(again.view.group('{instance="i",job="j"}')?.families.values() ?? []),
+  ].map((f) => f.family);
+  assert.deepEqual(reloaded, families);
+});
+
+Deno.test("Store.push() with POST replaces only the pushed families", () => {
+  using store = new Store({ path: "" });
+  store.push(command("POST", "job/seq", [gauge("a", 1), gauge("b", 1)], 1));
+  store.push(command("POST", "job/seq", [gauge("b", 2), gauge("c", 2)], 2));
+  const text = store.view.render(new Map());
+  assert.match(text, /^a\{instance="",job="seq"\} 1$/m);
+  assert.match(text, /^b\{instance="",job="seq"\} 2$/m);
+  assert.match(text, /^c\{instance="",job="seq"\} 2$/m);
+  store.push(command("PUT", "job/seq", [gauge("c", 3)], 3));
+  const after = store.view.render(new Map());
+  assert.doesNotMatch(after, /^a\{/m);
+  assert.match(after, /^c\{instance="",job="seq"\} 3$/m);
+  assert.match(after, /^push_time_seconds\{instance="",job="seq"\} 3$/m);
+});
+
+Deno.test("Store.push() refuses a duplicate series across groups and only sets the failure time", () => {
+  using store = new Store({ path: "" });
+  store.push(
+    command("PUT", "job/a", [gauge("m", 1, [{ name: "x", value: "1" }])], 10),
+  );
+  const before = store.view.render(new Map());
+  const outcome = store.push(command("PUT", "job/a/x/1", [gauge("m", 2)], 20));
+  assert.equal(outcome.status, 400);
+  assert.match(
+    outcome.error ?? "",
+    /^pushed metrics are invalid or inconsistent with existing metrics: collected metric "m" .* was collected before with the same name and label values$/,
+  );
+  const after = store.view.render(new Map());
+  assert.match(
+    after,
+    /^push_failure_time_seconds\{instance="",job="a",x="1"\} 20$/m,
+  );
+  assert.equal(
+    after.replace(
+      /^push_(failure_)?time_seconds\{instance="",job="a",x="1"\}.*\n/gm,
+      "",
+    ),
+    before,
+  );
+});
+
+Deno.test("Store.push() does not create a group that would alias another's metadata (spec §3.6)", () => {
+  using store = new Store({ path: "" });
+  store.push(command("POST", "job/j1", [gauge("a", 1)], 10));
+  const outcome = store.push(
+    command("POST", "job/j1/instance/", [gauge("b", 1)], 20),
+  );
+  assert.equal(outcome.status, 400);
+  assert.equal(store.view.group('{instance="",job="j1"}'), undefined);
+  assert.equal(
+    store.push(command("POST", "job/other", [gauge("c", 1)], 30)).status,
+    200,
+  );
+});
+
+Deno.test("Store records every push in the history, accepted or refused", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  {
+    using store = new Store({ path });
+    store.push(command("PUT", "job/h", [gauge("a", 1)], 1));
+    store.push(
+      command("PUT", "job/h", [{
+        name: "a",
+        help: undefined,
+        type: "gauge",
+        metrics: [{ labels: [], value: 1, timestampMs: 5 }],
+      }], 2),
+    );
+    store.deleteGroup(key("job/h"), 3, REQUEST);
+  }
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const rows = db.prepare(
+      "SELECT method, status, error FROM pushes ORDER BY id",
+    ).all();
+    assert.deepEqual(rows.map((r) => [r.method, r.status, r.error]), [
+      ["PUT", 200, null],
+      [
+        "PUT",
+        400,
+        "pushed metrics are invalid or inconsistent with existing metrics: pushed metrics must not have timestamps",
+      ],
+      ["DELETE", 202, null],
+    ]);
+    const history = db.prepare(
+      "SELECT value, current FROM sample_history WHERE metric = 'a'",
+    ).all();
+    assert.deepEqual(history.map((r) => [r.value, r.current]), [[1, 0]]);
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("Store refuses a file that is not a database and leaves it untouched", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/snapshot`;
+  const bytes = new TextEncoder().encode(
+    "\x0f\xff\x81\x03\x01\x01\x0bgob stuff that is not SQLite",
+  );
+  await Deno.writeFile(path, bytes);
+  assert.throws(() => new Store({ path }), (e) => {
+    assert.ok(e instanceof StoreOpenError);
+    assert.match(e.message, /is not a Pushvault database/);
+    return true;
+  });
+  assert.deepEqual(await Deno.readFile(path), bytes);
+});
+
+Deno.test("Store refuses a SQLite database of another program", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/other.db`;
+  const db = new DatabaseSync(path);
+  db.exec("CREATE TABLE t (x)");
+  db.close();
+  const before = await Deno.readFile(path);
+  assert.throws(() => new Store({ path }), StoreOpenError);
+  assert.deepEqual(await Deno.readFile(path), before);
+});
