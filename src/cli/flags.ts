@@ -1,0 +1,429 @@
+/**
+ * The flag table (the Pushgateway's names and defaults, spec §7, plus ours
+ * under `--storage.*`) → Config, and the --help text. Pure: parsing returns a
+ * Config or throws FlagError; it never exits or prints.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { LOG_FORMATS, LOG_LEVELS } from "../log.ts";
+import type { LogFormat, LogLevel } from "../log.ts";
+
+export interface Config {
+  readonly web: {
+    readonly listenAddresses: readonly string[];
+    readonly telemetryPath: string;
+    readonly externalUrl: string;
+    readonly routePrefix: string;
+    readonly enableLifecycle: boolean;
+    readonly enableAdminApi: boolean;
+    readonly configFile: string;
+    readonly systemdSocket: boolean;
+  };
+  readonly persistence: {
+    /** SQLite database path; "" keeps everything in memory. */
+    readonly file: string;
+    /** Accepted for compatibility; every push is committed at once. */
+    readonly interval: string;
+  };
+  readonly push: {
+    readonly checkConsistency: boolean;
+    readonly utf8Names: boolean;
+  };
+  readonly storage: {
+    readonly sync: "normal" | "full";
+    readonly maxBodyBytes: number;
+  };
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
+}
+
+/** A bad command line: the message names the flag; main exits 2. */
+export class FlagError extends Error {
+  override name = "FlagError";
+}
+
+type FlagKind = "string" | "bool" | "duration" | "bytes";
+interface FlagSpec {
+  readonly kind: FlagKind;
+  readonly default: string;
+  readonly help: string;
+  readonly choices?: readonly string[];
+  readonly repeatable?: boolean;
+}
+
+/** Every flag, in --help order. Names are the Pushgateway's (spec §7). */
+export const FLAGS = {
+  "web.listen-address": {
+    kind: "string",
+    default: ":9091",
+    repeatable: true,
+    help:
+      "Address to listen on for the web interface, API, and telemetry. Repeatable.",
+  },
+  "web.systemd-socket": {
+    kind: "bool",
+    default: "false",
+    help:
+      "Use systemd socket activation listeners instead of port listeners (Linux only).",
+  },
+  "web.config.file": {
+    kind: "string",
+    default: "",
+    help: "Path to a configuration file that can enable TLS or authentication.",
+  },
+  "web.telemetry-path": {
+    kind: "string",
+    default: "/metrics",
+    help: "Path under which to expose metrics.",
+  },
+  "web.external-url": {
+    kind: "string",
+    default: "",
+    help: "The URL under which the Pushgateway is externally reachable.",
+  },
+  "web.route-prefix": {
+    kind: "string",
+    default: "",
+    help:
+      "Prefix for the internal routes of web endpoints. Defaults to the path of --web.external-url.",
+  },
+  "web.enable-lifecycle": {
+    kind: "bool",
+    default: "false",
+    help: "Enable shutdown via HTTP request.",
+  },
+  "web.enable-admin-api": {
+    kind: "bool",
+    default: "false",
+    help: "Enable API endpoints for admin control actions.",
+  },
+  "persistence.file": {
+    kind: "string",
+    default: "pushvault.db",
+    help:
+      "SQLite database holding the metrics and their history. Empty keeps everything in memory only.",
+  },
+  "persistence.interval": {
+    kind: "duration",
+    default: "5m",
+    help:
+      "Accepted for compatibility; Pushvault commits every push before answering.",
+  },
+  "push.disable-consistency-check": {
+    kind: "bool",
+    default: "false",
+    help: "Do not check consistency of pushed metrics. DANGEROUS.",
+  },
+  "push.enable-utf8-names": {
+    kind: "bool",
+    default: "false",
+    help: "Allow UTF-8 characters in metric and label names.",
+  },
+  "storage.sync": {
+    kind: "string",
+    default: "normal",
+    choices: ["normal", "full"],
+    help:
+      "normal: an acknowledged push survives a killed process; full: it also survives power loss (slower).",
+  },
+  "storage.max-body-bytes": {
+    kind: "bytes",
+    default: "64MiB",
+    help: "Largest push body accepted, after decompression.",
+  },
+  "log.level": {
+    kind: "string",
+    default: "info",
+    choices: LOG_LEVELS,
+    help:
+      "Only log messages with the given severity or above. One of: [debug, info, warn, error]",
+  },
+  "log.format": {
+    kind: "string",
+    default: "logfmt",
+    choices: LOG_FORMATS,
+    help: "Output format of log messages. One of: [logfmt, json]",
+  },
+} as const satisfies Record<string, FlagSpec>;
+
+export type FlagName = keyof typeof FLAGS;
+
+export type ParsedCommand =
+  | { readonly type: "help" }
+  | { readonly type: "version" }
+  | {
+    readonly type: "run";
+    readonly config: Config;
+    /** Every flag's value as a string, for /api/v1/status (spec §6.1). */
+    readonly flagValues: Readonly<Record<string, string>>;
+  };
+
+/** Parses argv (without the program name). Throws FlagError naming the flag. */
+export function parseFlags(argv: readonly string[]): ParsedCommand {
+  const options: Record<
+    string,
+    { type: "string"; multiple?: boolean; short?: string }
+  > = {};
+  for (const [name, spec] of Object.entries(FLAGS) as [string, FlagSpec][]) {
+    options[name] = { type: "string", multiple: true };
+    void spec;
+  }
+  const normalized: string[] = [];
+  let help = false;
+  let version = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "-h" || arg === "--help" || arg === "--help-long") {
+      help = true;
+      continue;
+    }
+    if (arg === "--version") {
+      version = true;
+      continue;
+    }
+    // Kingpin booleans: `--flag`, `--no-flag`, `--flag=true|false`.
+    const match = /^--(no-)?([^=]+)(?:=(.*))?$/.exec(arg);
+    const spec = match
+      ? (FLAGS as Record<string, FlagSpec>)[match[2] as string]
+      : undefined;
+    if (match && spec?.kind === "bool") {
+      const value = match[3];
+      if (value !== undefined && value !== "true" && value !== "false") {
+        throw new FlagError(
+          `invalid value ${JSON.stringify(value)} for flag --${
+            match[2]
+          }: expected true or false`,
+        );
+      }
+      const on = match[1] ? value === "false" : value !== "false";
+      normalized.push(`--${match[2]}=${on}`);
+      continue;
+    }
+    normalized.push(arg);
+  }
+  if (help) return { type: "help" };
+  if (version) return { type: "version" };
+
+  let values: Record<string, string[] | undefined>;
+  try {
+    values = parseArgs({
+      args: normalized,
+      options,
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string[] | undefined>;
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    const unknown = /Unknown option '([^']+)'/.exec(text);
+    if (unknown) {
+      throw new FlagError(`unknown flag ${unknown[1]}, try --help`);
+    }
+    const positional = /Unexpected argument '([^']+)'/.exec(text);
+    if (positional) {
+      throw new FlagError(
+        `unexpected argument ${JSON.stringify(positional[1])}, try --help`,
+      );
+    }
+    throw new FlagError(text);
+  }
+
+  const flagValues: Record<string, string> = {};
+  const get = (name: FlagName): string => {
+    const spec: FlagSpec = FLAGS[name];
+    const given = values[name];
+    const value = given === undefined ? spec.default : (given.at(-1) as string);
+    if (spec.choices && !spec.choices.includes(value)) {
+      throw new FlagError(
+        `invalid value ${
+          JSON.stringify(value)
+        } for flag --${name}: expected one of ${spec.choices.join(", ")}`,
+      );
+    }
+    return value;
+  };
+  const bool = (name: FlagName) => get(name) === "true";
+
+  const listen = values["web.listen-address"] ??
+    [FLAGS["web.listen-address"].default];
+  for (const address of listen) parseListenAddress(address);
+  const interval = get("persistence.interval");
+  const intervalMs = parseDuration(interval);
+  if (intervalMs === undefined) {
+    throw new FlagError(
+      `invalid value ${
+        JSON.stringify(interval)
+      } for flag --persistence.interval: expected a duration like 5m or 30s`,
+    );
+  }
+  const bodyText = get("storage.max-body-bytes");
+  const maxBodyBytes = parseBytes(bodyText);
+  if (maxBodyBytes === undefined || maxBodyBytes <= 0) {
+    throw new FlagError(
+      `invalid value ${
+        JSON.stringify(bodyText)
+      } for flag --storage.max-body-bytes: expected a size like 64MiB or 1048576`,
+    );
+  }
+  const telemetryPath = get("web.telemetry-path");
+  if (!telemetryPath.startsWith("/")) {
+    throw new FlagError(
+      `invalid value ${
+        JSON.stringify(telemetryPath)
+      } for flag --web.telemetry-path: must start with "/"`,
+    );
+  }
+  const externalUrl = get("web.external-url");
+  let externalPath = "";
+  if (externalUrl !== "") {
+    try {
+      externalPath = new URL(externalUrl).pathname;
+    } catch {
+      throw new FlagError(
+        `invalid value ${
+          JSON.stringify(externalUrl)
+        } for flag --web.external-url: not an absolute URL`,
+      );
+    }
+  }
+  const prefixFlag = values["web.route-prefix"] === undefined
+    ? externalPath
+    : get("web.route-prefix");
+
+  const config: Config = {
+    web: {
+      listenAddresses: listen,
+      telemetryPath,
+      externalUrl,
+      routePrefix: normalizeRoutePrefix(prefixFlag),
+      enableLifecycle: bool("web.enable-lifecycle"),
+      enableAdminApi: bool("web.enable-admin-api"),
+      configFile: get("web.config.file"),
+      systemdSocket: bool("web.systemd-socket"),
+    },
+    persistence: { file: get("persistence.file"), interval },
+    push: {
+      checkConsistency: !bool("push.disable-consistency-check"),
+      utf8Names: bool("push.enable-utf8-names"),
+    },
+    storage: { sync: get("storage.sync") as "normal" | "full", maxBodyBytes },
+    log: {
+      level: get("log.level") as LogLevel,
+      format: get("log.format") as LogFormat,
+    },
+  };
+  for (const name of Object.keys(FLAGS) as FlagName[]) {
+    flagValues[name] = name === "web.listen-address"
+      ? listen.join(",")
+      : get(name);
+    if (FLAGS[name].kind === "duration") {
+      flagValues[name] = formatGoDuration(
+        parseDuration(flagValues[name] as string) ?? 0,
+      );
+    }
+  }
+  return { type: "run", config, flagValues };
+}
+
+/** Spec §7: `/` → none; otherwise a leading `/` added, a trailing `/` removed. */
+export function normalizeRoutePrefix(prefix: string): string {
+  if (prefix === "" || prefix === "/") return "";
+  let p = prefix.startsWith("/") ? prefix : `/${prefix}`;
+  while (p.endsWith("/")) p = p.slice(0, -1);
+  return p;
+}
+
+export interface ListenAddress {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** `:9091`, `127.0.0.1:9091`, `[::1]:9091`, `localhost:0`. */
+export function parseListenAddress(address: string): ListenAddress {
+  const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(address);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new FlagError(
+      `invalid value ${
+        JSON.stringify(address)
+      } for flag --web.listen-address: expected host:port, e.g. :9091 or 127.0.0.1:9091`,
+    );
+  }
+  return { hostname: match[1] ?? match[2] ?? "", port };
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
+
+/** Prometheus durations (`5m`, `1h30m`, `7d`, `0`) → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  if (text === "0") return 0;
+  const re = /(\d+)(ms|s|m|h|d|w|y)/y;
+  let total = 0;
+  let at = 0;
+  while (at < text.length) {
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (!m) return undefined;
+    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
+    at = re.lastIndex;
+  }
+  return text.length > 0 ? total : undefined;
+}
+
+/** Go's time.Duration String(): `5m0s`, `1h0m0s`, `30s`, `0s`. */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** `1048576`, `512KiB`, `64MiB`, `1GiB`, `10MB` → bytes. */
+export function parseBytes(text: string): number | undefined {
+  const m = /^(\d+)(B|KB|KiB|MB|MiB|GB|GiB)?$/.exec(text);
+  if (!m) return undefined;
+  const unit: Record<string, number> = {
+    B: 1,
+    KB: 1e3,
+    KiB: 1024,
+    MB: 1e6,
+    MiB: 1024 ** 2,
+    GB: 1e9,
+    GiB: 1024 ** 3,
+  };
+  return Number(m[1]) * (unit[m[2] ?? "B"] as number);
+}
+
+/** The --help text. */
+export function helpText(): string {
+  const lines = [
+    "usage: pushvault [<flags>]",
+    "",
+    "A Prometheus Pushgateway that commits every push to SQLite and keeps its history.",
+    "",
+    "Flags:",
+    "  -h, --help                 Show context-sensitive help.",
+  ];
+  for (const [name, spec] of Object.entries(FLAGS) as [string, FlagSpec][]) {
+    const flag = spec.kind === "bool"
+      ? `--[no-]${name}`
+      : `--${name}=${name.toUpperCase().replace(/[.-]/g, "_")}`;
+    const def = spec.kind === "bool" || spec.default === ""
+      ? ""
+      : ` (default: ${JSON.stringify(spec.default)})`;
+    lines.push(`      ${flag}`, `          ${spec.help}${def}`);
+  }
+  lines.push("      --version              Show application version.", "");
+  return lines.join("\n");
+}

@@ -1,0 +1,299 @@
+/**
+ * The JSON API under `/api/v1/` (spec §6): `status` and `metrics` in the
+ * Pushgateway's exact shapes, serialised like Go's encoding/json (map keys
+ * sorted, no whitespace, `<`, `>`, `&` escaped, RFC 3339 times with
+ * nanoseconds).
+ * @module
+ */
+
+import { formatGoFloat } from "../exposition/float.ts";
+import type {
+  HistogramMetric,
+  Label,
+  Metric,
+  MetricFamily,
+  MetricType,
+  NativeHistogram,
+  SummaryMetric,
+} from "../exposition/model.ts";
+import { unreachable } from "../exposition/model.ts";
+import type { GroupState } from "../store/view.ts";
+import { PUSH_FAILURE_TIME_HELP, PUSH_TIME_HELP } from "../store/view.ts";
+import {
+  BRANCH,
+  BUILD_DATE,
+  BUILD_USER,
+  REVISION,
+  VERSION,
+} from "../version.ts";
+
+export const API_HEADERS = {
+  "Access-Control-Allow-Headers": "Accept, Authorization, Content-Type, Origin",
+  "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Expose-Headers": "Date",
+  "Cache-Control": "no-cache, no-store, must-revalidate",
+} as const;
+
+/**
+ * A JSON value. Plain objects are Go maps (keys sorted on output); a `Map`
+ * is a Go struct (fields in insertion order, as Go declares them).
+ */
+export type Json =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly Json[]
+  | ReadonlyMap<string, Json>
+  | { readonly [key: string]: Json };
+
+/** A Go struct: fields in the given order, undefined ones omitted. */
+export function struct(
+  fields: Record<string, Json | undefined>,
+): ReadonlyMap<string, Json> {
+  const out = new Map<string, Json>();
+  for (const [k, v] of Object.entries(fields)) {
+    if (v !== undefined) out.set(k, v);
+  }
+  return out;
+}
+
+/** Go encoding/json output: map keys sorted, struct fields in order, HTML-safe escapes. */
+export function goJson(value: Json): string {
+  if (value instanceof Map) {
+    return `{${
+      [...value].map(([k, v]) => `${goJson(k)}:${goJson(v)}`).join(",")
+    }}`;
+  }
+  if (value === null || typeof value !== "object") {
+    return JSON.stringify(value).replace(
+      /[<>&\u2028\u2029]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+  }
+  if (Array.isArray(value)) return `[${value.map(goJson).join(",")}]`;
+  const object = value as { readonly [key: string]: Json };
+  const keys = Object.keys(object).sort();
+  return `{${
+    keys.map((k) => `${goJson(k)}:${goJson(object[k] as Json)}`).join(",")
+  }}`;
+}
+
+/** RFC 3339 with nanoseconds, trailing zeros trimmed, in UTC (Go's time.Time JSON). */
+export function rfc3339Nano(seconds: number): string {
+  const whole = Math.floor(seconds);
+  const nanos = Math.round((seconds - whole) * 1e9);
+  const base = new Date(whole * 1000).toISOString().slice(0, 19);
+  if (nanos === 0) return `${base}Z`;
+  const fraction = String(Math.min(nanos, 999_999_999)).padStart(9, "0")
+    .replace(/0+$/, "");
+  return `${base}.${fraction}Z`;
+}
+
+export function jsonResponse(body: Json): Response {
+  return new Response(goJson(body), {
+    headers: { ...API_HEADERS, "Content-Type": "application/json" },
+  });
+}
+
+export interface StatusInfo {
+  readonly flags: Readonly<Record<string, string>>;
+  /** Unix seconds. */
+  readonly startTime: number;
+}
+
+export function statusBody(info: StatusInfo): Json {
+  return struct({
+    status: "success",
+    data: struct({
+      build_information: {
+        branch: BRANCH,
+        buildDate: BUILD_DATE,
+        buildUser: BUILD_USER,
+        goVersion: `deno${Deno.version.deno}`,
+        revision: REVISION,
+        version: VERSION,
+      },
+      flags: { ...info.flags },
+      start_time: rfc3339Nano(info.startTime),
+    }),
+  });
+}
+
+const UPPER: Record<MetricType, string> = {
+  counter: "COUNTER",
+  gauge: "GAUGE",
+  summary: "SUMMARY",
+  untyped: "UNTYPED",
+  histogram: "HISTOGRAM",
+  gaugehistogram: "GAUGE_HISTOGRAM",
+};
+
+/** `GET /api/v1/metrics`: every group, flat map of its families (spec §6.2). */
+export function metricsBody(groups: Iterable<GroupState>): Json {
+  const data: Json[] = [];
+  for (const group of groups) data.push(groupJson(group));
+  return struct({ status: "success", data });
+}
+
+export function groupJson(group: GroupState): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {};
+  for (const [name, stored] of group.families) {
+    out[name] = familyJson(stored.family, stored.pushedAt);
+  }
+  const meta = (help: string, value: number, at: number): Json =>
+    struct({
+      time_stamp: rfc3339Nano(at),
+      type: "GAUGE",
+      help,
+      metrics: [{
+        labels: labelsJson(group.metadataLabels),
+        value: formatGoFloat(value),
+      }],
+    });
+  out["push_time_seconds"] = meta(
+    PUSH_TIME_HELP,
+    group.pushTime,
+    group.pushTimeWrittenAt,
+  );
+  out["push_failure_time_seconds"] = meta(
+    PUSH_FAILURE_TIME_HELP,
+    group.failureTime,
+    group.failureTimeWrittenAt,
+  );
+  out["labels"] = labelsJson(group.key.labels);
+  out["last_push_successful"] = group.failureTime <= group.pushTime;
+  return out;
+}
+
+function familyJson(family: MetricFamily, pushedAt: number): Json {
+  return struct({
+    time_stamp: rfc3339Nano(pushedAt),
+    type: UPPER[family.type],
+    help: family.help ? family.help : undefined,
+    metrics: family.metrics.map((m: Metric) => metricJson(family, m)),
+  });
+}
+
+function labelsJson(labels: readonly Label[]): { [key: string]: string } {
+  const out: { [key: string]: string } = {};
+  for (const l of labels) out[l.name] = l.value;
+  return out;
+}
+
+function metricJson(family: MetricFamily, metric: Metric): Json {
+  const labels = labelsJson(metric.labels);
+  switch (family.type) {
+    case "counter":
+    case "gauge":
+    case "untyped": {
+      const m = metric as { value: number };
+      return { labels, value: formatGoFloat(m.value) };
+    }
+    case "summary": {
+      const m = metric as SummaryMetric;
+      const quantiles: { [key: string]: string } = {};
+      for (const q of m.quantiles) {
+        quantiles[formatGoFloat(q.quantile)] = formatGoFloat(q.value);
+      }
+      return {
+        labels,
+        count: formatGoFloat(m.sampleCount),
+        sum: formatGoFloat(m.sampleSum),
+        quantiles,
+      };
+    }
+    case "histogram":
+    case "gaugehistogram": {
+      const m = metric as HistogramMetric;
+      const count = formatGoFloat(m.sampleCountFloat ?? m.sampleCount);
+      if (m.native && m.buckets.length === 0) {
+        return {
+          labels,
+          count,
+          sum: formatGoFloat(m.sampleSum),
+          buckets: nativeBuckets(m),
+        };
+      }
+      const buckets: { [key: string]: string } = {};
+      for (const b of m.buckets) {
+        buckets[formatGoFloat(b.upperBound)] = formatGoFloat(b.cumulativeCount);
+      }
+      return { labels, count, sum: formatGoFloat(m.sampleSum), buckets };
+    }
+    default:
+      return unreachable(family);
+  }
+}
+
+/**
+ * Native histogram buckets as the newest Pushgateway renders them (spec
+ * §6.2): `[boundaryKind, "lower", "upper", "count"]`, boundary kind 0..3 as
+ * in Prometheus' API (0: (lower, upper], 1: [lower, upper), 2: (lower,
+ * upper), 3: [lower, upper]). Negative buckets, the zero bucket, then
+ * positive buckets, ascending.
+ */
+function nativeBuckets(m: { readonly native?: NativeHistogram }): Json[] {
+  const n = m.native;
+  if (!n) return [];
+  const base = Math.pow(2, Math.pow(2, -n.schema));
+  const bound = (index: number) => Math.pow(base, index);
+  const expand = (
+    spans: readonly { offset: number; length: number }[],
+    deltas: readonly number[],
+    counts: readonly number[],
+  ): { index: number; count: number }[] => {
+    const out: { index: number; count: number }[] = [];
+    let index = 0;
+    let k = 0;
+    let running = 0;
+    spans.forEach((span, i) => {
+      void i;
+      index += span.offset;
+      for (let j = 0; j < span.length; j++) {
+        let count: number;
+        if (counts.length > 0) count = counts[k] ?? 0;
+        else {
+          running += deltas[k] ?? 0;
+          count = running;
+        }
+        out.push({ index, count });
+        index++;
+        k++;
+      }
+    });
+    return out;
+  };
+  const result: Json[] = [];
+  const negative = expand(n.negativeSpans, n.negativeDeltas, n.negativeCounts)
+    .reverse();
+  for (const b of negative) {
+    if (b.count === 0) continue;
+    result.push([
+      1,
+      formatGoFloat(-bound(b.index)),
+      formatGoFloat(-bound(b.index - 1)),
+      formatGoFloat(b.count),
+    ]);
+  }
+  const zero = n.zeroCountFloat ?? n.zeroCount;
+  if (zero > 0) {
+    result.push([
+      3,
+      formatGoFloat(-n.zeroThreshold),
+      formatGoFloat(n.zeroThreshold),
+      formatGoFloat(zero),
+    ]);
+  }
+  for (const b of expand(n.positiveSpans, n.positiveDeltas, n.positiveCounts)) {
+    if (b.count === 0) continue;
+    result.push([
+      0,
+      formatGoFloat(bound(b.index - 1)),
+      formatGoFloat(bound(b.index)),
+      formatGoFloat(b.count),
+    ]);
+  }
+  return result;
+}

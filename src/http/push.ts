@@ -1,0 +1,170 @@
+/**
+ * PUT/POST/DELETE `/metrics/job/…`: translates a request into a store
+ * command and the outcome into a response. Decides nothing itself (style §1:
+ * handlers translate; the store decides). The body is read and decoded fully
+ * before the store is called, so no `await` falls inside a transaction.
+ * @module
+ */
+
+import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
+import type { MetricFamily } from "../exposition/model.ts";
+import { requestFormat } from "../exposition/negotiate.ts";
+import { parseOpenMetrics } from "../exposition/openmetrics_parse.ts";
+import { decodeDelimited } from "../exposition/protobuf.ts";
+import { parseText } from "../exposition/text_parse.ts";
+import type { Logger } from "../log.ts";
+import type { GroupingKey } from "../push/grouping_key.ts";
+import { parseGroupingKey } from "../push/grouping_key.ts";
+import { sanitizePush } from "../push/validate.ts";
+import type { RequestInfo, Store } from "../store/store.ts";
+import { empty, statusOf, textError } from "./errors.ts";
+import type { SelfMetrics } from "./self_metrics.ts";
+
+export interface PushDeps {
+  readonly store: Store;
+  readonly metrics: SelfMetrics;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  readonly checkConsistency: boolean;
+  readonly utf8Names: boolean;
+  readonly maxBodyBytes: number;
+}
+
+export interface PushRequest {
+  readonly request: Request;
+  /** The percent-decoded path after `/metrics/`: `job/<job>/…`. */
+  readonly keyPath: string;
+  readonly remoteAddr: string | null;
+}
+
+/** Handles one push or delete. Never throws for expected failures. */
+export async function handlePush(
+  push: PushRequest,
+  deps: PushDeps,
+): Promise<Response> {
+  const started = performance.now();
+  const { request } = push;
+  const method = request.method as "PUT" | "POST" | "DELETE";
+  const handler = method === "DELETE" ? "delete" : "push";
+  const time = deps.now() / 1000;
+  const info: RequestInfo = {
+    path: new URL(request.url).pathname,
+    contentType: request.headers.get("content-type"),
+    bodyBytes: 0,
+    remoteAddr: push.remoteAddr,
+    userAgent: request.headers.get("user-agent"),
+  };
+  let key: GroupingKey | undefined;
+  let response: Response;
+  let bodyBytes = 0;
+  try {
+    key = parseGroupingKey(push.keyPath, { utf8Names: deps.utf8Names });
+    if (!key) {
+      throw new Error("handlePush called for a path that is not a push route");
+    }
+    if (method === "DELETE") {
+      await request.body?.cancel(); // spec §2.6: a DELETE body is ignored
+      deps.store.deleteGroup(key, time, info);
+      response = empty(202);
+    } else {
+      const raw = await readBodyLimited(request.body, deps.maxBodyBytes);
+      bodyBytes = raw.length;
+      const body = await decompressBody(
+        raw,
+        request.headers.get("content-encoding"),
+        {
+          maxBytes: deps.maxBodyBytes,
+        },
+      );
+      const families = decodeBody(body, info.contentType, deps.utf8Names);
+      const sanitized = sanitizePush(families, key, {
+        utf8Names: deps.utf8Names,
+      });
+      const outcome = deps.store.push({
+        method,
+        key,
+        families: sanitized.families,
+        problems: sanitized.problems,
+        seriesCount: sanitized.seriesCount,
+        checkConsistency: deps.checkConsistency,
+        time,
+        request: { ...info, bodyBytes },
+      });
+      if (outcome.error !== undefined) {
+        deps.logger.debug("push refused", {
+          group: key.id,
+          err: outcome.error,
+        });
+      }
+      response = outcome.error !== undefined && outcome.status === 400
+        ? textError(400, outcome.error)
+        : empty(outcome.status);
+    }
+  } catch (error) {
+    const expected = statusOf(error);
+    if (!expected) {
+      deps.logger.error("push failed", {
+        path: info.path,
+        err: error instanceof Error
+          ? error.stack ?? error.message
+          : String(error),
+      });
+      response = textError(
+        500,
+        "internal error while handling the push; see the server log",
+      );
+    } else {
+      if (expected.status === 503) {
+        deps.logger.warn("push not stored", {
+          path: info.path,
+          err: expected.message,
+        });
+      }
+      if (expected.status !== 503) {
+        deps.store.recordInvalid({
+          method,
+          key,
+          status: expected.status,
+          error: expected.message,
+          time,
+          request: { ...info, bodyBytes },
+        });
+      }
+      response = textError(expected.status, expected.message);
+    }
+  }
+  deps.metrics.countRequest(handler, method, response.status);
+  if (method !== "DELETE") {
+    deps.metrics.observePush(
+      method,
+      (performance.now() - started) / 1000,
+      approximateRequestSize(request, bodyBytes),
+    );
+  }
+  return response;
+}
+
+function decodeBody(
+  body: Uint8Array,
+  contentType: string | null,
+  utf8Names: boolean,
+): MetricFamily[] {
+  switch (requestFormat(contentType)) {
+    case "protobuf":
+      return decodeDelimited(body, { utf8Names });
+    case "openmetrics":
+      return parseOpenMetrics(body, { utf8Names });
+    case "text":
+      return parseText(body, { utf8Names });
+  }
+}
+
+/** client_golang's approximation: URL, method, protocol, headers, host, length. */
+function approximateRequestSize(request: Request, bodyBytes: number): number {
+  let size = request.url.length + request.method.length + "HTTP/1.1".length;
+  for (const [name, value] of request.headers) {
+    size += name.length + value.length;
+  }
+  return size + bodyBytes;
+}

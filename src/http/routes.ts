@@ -1,0 +1,202 @@
+/**
+ * The route table: every path Pushvault answers, under the route prefix
+ * (spec §1.1, §1.4, §6, §7). `createHandler(deps)` returns the app as one
+ * function `(request, info) => Promise<Response>` (style §1).
+ *
+ * Paths are percent-decoded before routing, as Go's server does, so `%2F`
+ * separates grouping labels (spec §1.4); `//` is answered with 301 to the
+ * cleaned path, for every method.
+ * @module
+ */
+
+import type { Logger } from "../log.ts";
+import type { Store } from "../store/store.ts";
+import { API_HEADERS, jsonResponse, metricsBody, statusBody } from "./api.ts";
+import {
+  empty,
+  methodNotAllowed,
+  notFound,
+  statusOf,
+  textError,
+} from "./errors.ts";
+import { handlePush } from "./push.ts";
+import { handleScrape } from "./scrape.ts";
+import type { SelfMetrics } from "./self_metrics.ts";
+
+export interface HandlerDeps {
+  readonly store: Store;
+  readonly metrics: SelfMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly routePrefix: string;
+  readonly telemetryPath: string;
+  readonly checkConsistency: boolean;
+  readonly utf8Names: boolean;
+  readonly maxBodyBytes: number;
+  readonly enableLifecycle: boolean;
+  readonly enableAdminApi: boolean;
+  /** Called by `/-/quit` with the lifecycle API enabled. */
+  readonly requestShutdown: () => void;
+  /** False until the database is open and the view loaded. */
+  readonly isReady: () => boolean;
+  /** Every flag's value, for /api/v1/status. */
+  readonly flagValues: Readonly<Record<string, string>>;
+  /** Unix seconds. */
+  readonly startTime: number;
+}
+
+export type Handler = (
+  request: Request,
+  info?: { remoteAddr?: { hostname?: string } },
+) => Promise<Response>;
+
+const PUSH_METHODS = "DELETE, OPTIONS, POST, PUT";
+
+export function createHandler(deps: HandlerDeps): Handler {
+  return async (request, info) => {
+    const url = new URL(request.url);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return textError(
+        400,
+        `invalid URL path ${
+          JSON.stringify(url.pathname)
+        }: bad percent-encoding or invalid UTF-8`,
+      );
+    }
+    if (path.includes("//")) {
+      return redirect(301, path.replace(/\/{2,}/g, "/") + url.search);
+    }
+    const prefix = deps.routePrefix;
+    if (prefix !== "" && path === prefix) {
+      return redirect(301, `${prefix}/${url.search}`);
+    }
+    if (path === "/-/quit" && prefix !== "" && request.method === "GET") {
+      return textError(405, "Only POST or PUT requests allowed.");
+    }
+    if (prefix !== "" && !path.startsWith(`${prefix}/`)) return notFound();
+    const rel = path.slice(prefix.length);
+    const method = request.method;
+
+    if (
+      rel.startsWith("/metrics/job/") || rel.startsWith("/metrics/job@base64/")
+    ) {
+      const keyPath = rel.slice("/metrics/".length);
+      if (keyPath === "job/" || keyPath === "job@base64/") {
+        return redirect(
+          method === "GET" ? 301 : 307,
+          prefix + rel.slice(0, -1),
+        );
+      }
+      if (method === "OPTIONS") {
+        return new Response(null, {
+          status: 200,
+          headers: { Allow: PUSH_METHODS },
+        });
+      }
+      if (method !== "PUT" && method !== "POST" && method !== "DELETE") {
+        return methodNotAllowed(PUSH_METHODS);
+      }
+      return await handlePush({
+        request,
+        keyPath,
+        remoteAddr: info?.remoteAddr?.hostname ?? null,
+      }, deps);
+    }
+    if (rel === deps.telemetryPath) {
+      if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
+      return handleScrape(request, deps);
+    }
+    if (rel === `${deps.telemetryPath}/`) {
+      return redirect(
+        method === "GET" ? 301 : 307,
+        prefix + deps.telemetryPath,
+      );
+    }
+    if (rel.startsWith("/api/v1/") && rel !== "/api/v1/admin/wipe") {
+      return apiRoute(rel, method, deps);
+    }
+    switch (rel) {
+      case "/-/healthy":
+      case "/-/ready": {
+        const handler = rel === "/-/healthy" ? "healthy" : "ready";
+        if (method !== "GET" && method !== "HEAD") {
+          return methodNotAllowed("GET, OPTIONS");
+        }
+        const ready = rel === "/-/healthy" || deps.isReady();
+        const response = ready
+          ? new Response("OK", {
+            headers: { "Content-Type": "text/plain; charset=utf-8" },
+          })
+          : new Response("Service Unavailable", {
+            status: 503,
+            headers: { "Content-Type": "text/plain; charset=utf-8" },
+          });
+        deps.metrics.countRequest(handler, method, response.status);
+        return response;
+      }
+      case "/-/quit": {
+        if (method !== "PUT" && method !== "POST") {
+          return prefix === ""
+            ? textError(405, "Only POST or PUT requests allowed.")
+            : methodNotAllowed("POST, PUT");
+        }
+        if (!deps.enableLifecycle) {
+          return textError(403, "Lifecycle API is not enabled.");
+        }
+        deps.requestShutdown();
+        return new Response("Requesting termination... Goodbye!", {
+          headers: { "Content-Type": "text/plain; charset=utf-8" },
+        });
+      }
+      case "/api/v1/admin/wipe": {
+        if (!deps.enableAdminApi) return notFound();
+        if (method === "OPTIONS") {
+          return new Response(null, { headers: { Allow: "OPTIONS, PUT" } });
+        }
+        if (method !== "PUT") return methodNotAllowed("OPTIONS, PUT");
+        const time = deps.now() / 1000;
+        let count: number;
+        try {
+          count = deps.store.wipe(time, {
+            path: url.pathname,
+            contentType: null,
+            bodyBytes: 0,
+            remoteAddr: info?.remoteAddr?.hostname ?? null,
+            userAgent: request.headers.get("user-agent"),
+          });
+        } catch (error) {
+          const expected = statusOf(error);
+          if (!expected) throw error;
+          return textError(expected.status, expected.message);
+        }
+        deps.logger.info("wiped all groups", { groups: count });
+        deps.metrics.countRequest("wipe", method, 202);
+        return empty(202);
+      }
+    }
+    return notFound();
+  };
+}
+
+function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
+  const name = rel.slice("/api/v1/".length);
+  if (method === "OPTIONS") {
+    deps.metrics.countRequest("api/v1/options", method, 200);
+    return new Response(null, { headers: API_HEADERS });
+  }
+  if (name !== "status" && name !== "metrics") return notFound();
+  if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
+  deps.metrics.countRequest(`api/v1/${name}`, method, 200);
+  return jsonResponse(
+    name === "status"
+      ? statusBody({ flags: deps.flagValues, startTime: deps.startTime })
+      : metricsBody(deps.store.view.groups()),
+  );
+}
+
+function redirect(status: 301 | 307, location: string): Response {
+  return new Response(null, { status, headers: { Location: location } });
+}

@@ -1,0 +1,244 @@
+/**
+ * The gateway's own metrics (spec §5.3): `pushgateway_build_info`,
+ * `pushgateway_http_requests_total`, the push duration and size summaries,
+ * `process_*`, and Pushvault's own `pushvault_*` families. Exposed under the
+ * Pushgateway's names so existing dashboards keep working.
+ * @module
+ */
+
+import process from "node:process";
+import type { Label, MetricFamily } from "../exposition/model.ts";
+import type { OwnFamily } from "../push/consistency.ts";
+import { BRANCH, REVISION, VERSION } from "../version.ts";
+
+const REQUESTS_HELP =
+  "Total HTTP requests processed by the Pushgateway, excluding scrapes.";
+const DURATION_HELP = "HTTP request duration for pushes to the Pushgateway.";
+const SIZE_HELP = "HTTP request size for pushes to the Pushgateway.";
+const BUILD_HELP =
+  "A metric with a constant '1' value labeled by version, revision, branch, goversion from which pushgateway was built, and the goos and goarch for the build.";
+
+/** Families this process exposes, for the consistency rules (spec §3.4). */
+export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
+  ["pushgateway_build_info", {
+    type: "gauge",
+    help: BUILD_HELP,
+    helpMustMatch: false,
+  }],
+  ["pushvault_build_info", {
+    type: "gauge",
+    help: "Pushvault build information.",
+    helpMustMatch: false,
+  }],
+  ["pushgateway_http_requests_total", {
+    type: "counter",
+    help: REQUESTS_HELP,
+    helpMustMatch: true,
+  }],
+  ["pushgateway_http_push_duration_seconds", {
+    type: "summary",
+    help: DURATION_HELP,
+    helpMustMatch: true,
+  }],
+  ["pushgateway_http_push_size_bytes", {
+    type: "summary",
+    help: SIZE_HELP,
+    helpMustMatch: true,
+  }],
+  ["process_start_time_seconds", {
+    type: "gauge",
+    help: "Start time of the process since unix epoch in seconds.",
+    helpMustMatch: false,
+  }],
+  ["process_resident_memory_bytes", {
+    type: "gauge",
+    help: "Resident memory size in bytes.",
+    helpMustMatch: false,
+  }],
+  ["process_cpu_seconds_total", {
+    type: "counter",
+    help: "Total user and system CPU time spent in seconds.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_groups", {
+    type: "gauge",
+    help: "Groups currently stored.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_series", {
+    type: "gauge",
+    help: "Series currently stored, metadata series included.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_scrape_inconsistent_series_total", {
+    type: "counter",
+    help:
+      "Series left out of scrapes because they conflict with another group (only possible with --push.disable-consistency-check).",
+    helpMustMatch: false,
+  }],
+]);
+
+const OBJECTIVES = [0.1, 0.5, 0.9] as const;
+const WINDOW_MS = 10 * 60_000;
+const WINDOW_MAX = 1024;
+
+/** A sliding-window summary: exact quantiles over the last 10 minutes. */
+class WindowSummary {
+  readonly #samples: { at: number; value: number }[] = [];
+  count = 0;
+  sum = 0;
+  observe(value: number, at: number): void {
+    this.count++;
+    this.sum += value;
+    this.#samples.push({ at, value });
+    if (this.#samples.length > WINDOW_MAX) this.#samples.shift();
+  }
+  quantiles(now: number): { quantile: number; value: number }[] {
+    while (
+      this.#samples.length > 0 &&
+      (this.#samples[0]?.at ?? now) < now - WINDOW_MS
+    ) {
+      this.#samples.shift();
+    }
+    const sorted = this.#samples.map((s) => s.value).sort((a, b) => a - b);
+    return OBJECTIVES.map((q) => ({
+      quantile: q,
+      value: sorted.length === 0 ? NaN : sorted[
+        Math.min(sorted.length - 1, Math.floor(q * sorted.length))
+      ] as number,
+    }));
+  }
+}
+
+export interface StoreStats {
+  readonly groups: number;
+  readonly series: number;
+  readonly inconsistentSeries: number;
+}
+
+export class SelfMetrics {
+  readonly #requests = new Map<string, { labels: Label[]; value: number }>();
+  readonly #durations = new Map<string, WindowSummary>();
+  readonly #sizes = new Map<string, WindowSummary>();
+  readonly #startSeconds: number;
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+    this.#startSeconds = now() / 1000;
+  }
+
+  /** Counts a request (spec §5.3: scrapes, quit and router errors are not counted). */
+  countRequest(handler: string, method: string, code: number): void {
+    const m = method.toLowerCase();
+    const key = `${code}\xff${handler}\xff${m}`;
+    const entry = this.#requests.get(key);
+    if (entry) {
+      entry.value++;
+      return;
+    }
+    this.#requests.set(key, {
+      labels: [
+        { name: "code", value: String(code) },
+        { name: "handler", value: handler },
+        { name: "method", value: m },
+      ],
+      value: 1,
+    });
+  }
+
+  /** Observes a PUT or POST push: seconds taken and approximate request size. */
+  observePush(method: string, seconds: number, bytes: number): void {
+    const m = method.toLowerCase();
+    const at = this.#now();
+    let d = this.#durations.get(m);
+    if (!d) this.#durations.set(m, d = new WindowSummary());
+    d.observe(seconds, at);
+    let s = this.#sizes.get(m);
+    if (!s) this.#sizes.set(m, s = new WindowSummary());
+    s.observe(bytes, at);
+  }
+
+  /** The families to merge into a scrape, keyed by name. */
+  families(stats: StoreStats): Map<string, MetricFamily> {
+    const out = new Map<string, MetricFamily>();
+    const help = (name: string) => OWN_FAMILIES.get(name)?.help;
+    const gauge = (name: string, value: number, labels: Label[] = []) => {
+      out.set(name, {
+        name,
+        help: help(name),
+        type: "gauge",
+        metrics: [{ labels, value }],
+      });
+    };
+    gauge("pushgateway_build_info", 1, [
+      { name: "branch", value: BRANCH },
+      {
+        name: "goarch",
+        value: Deno.build.arch === "aarch64" ? "arm64" : "amd64",
+      },
+      { name: "goos", value: Deno.build.os },
+      { name: "goversion", value: `deno${Deno.version.deno}` },
+      { name: "revision", value: REVISION },
+      { name: "version", value: VERSION },
+    ]);
+    gauge("pushvault_build_info", 1, [
+      { name: "deno_version", value: Deno.version.deno },
+      { name: "revision", value: REVISION },
+      { name: "version", value: VERSION },
+    ]);
+    if (this.#requests.size > 0) {
+      out.set("pushgateway_http_requests_total", {
+        name: "pushgateway_http_requests_total",
+        help: REQUESTS_HELP,
+        type: "counter",
+        metrics: [...this.#requests.values()].map((e) => ({
+          labels: e.labels,
+          value: e.value,
+        })),
+      });
+    }
+    const now = this.#now();
+    for (
+      const [name, map, h] of [
+        [
+          "pushgateway_http_push_duration_seconds",
+          this.#durations,
+          DURATION_HELP,
+        ],
+        ["pushgateway_http_push_size_bytes", this.#sizes, SIZE_HELP],
+      ] as const
+    ) {
+      if (map.size === 0) continue;
+      out.set(name, {
+        name,
+        help: h,
+        type: "summary",
+        metrics: [...map].map(([method, s]) => ({
+          labels: [{ name: "method", value: method }],
+          sampleCount: s.count,
+          sampleSum: s.sum,
+          quantiles: s.quantiles(now),
+        })),
+      });
+    }
+    gauge("process_start_time_seconds", this.#startSeconds);
+    gauge("process_resident_memory_bytes", Deno.memoryUsage().rss);
+    const cpu = process.cpuUsage();
+    out.set("process_cpu_seconds_total", {
+      name: "process_cpu_seconds_total",
+      help: help("process_cpu_seconds_total"),
+      type: "counter",
+      metrics: [{ labels: [], value: (cpu.user + cpu.system) / 1e6 }],
+    });
+    gauge("pushvault_groups", stats.groups);
+    gauge("pushvault_series", stats.series);
+    out.set("pushvault_scrape_inconsistent_series_total", {
+      name: "pushvault_scrape_inconsistent_series_total",
+      help: help("pushvault_scrape_inconsistent_series_total"),
+      type: "counter",
+      metrics: [{ labels: [], value: stats.inconsistentSeries }],
+    });
+    return out;
+  }
+}

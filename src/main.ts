@@ -1,0 +1,67 @@
+/**
+ * Entry point: parse flags, start(), stop cleanly on SIGTERM/SIGINT. Exit
+ * codes: 0 after a clean stop, 1 when start-up fails (the message names the
+ * flag or file), 2 for a bad command line.
+ * @module
+ */
+
+import { FlagError, helpText, parseFlags } from "./cli/flags.ts";
+import { createLogger } from "./log.ts";
+import { start } from "./start.ts";
+import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
+
+const encoder = new TextEncoder();
+const print = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
+const printError = (text: string) =>
+  Deno.stderr.writeSync(encoder.encode(text));
+
+export async function main(args: readonly string[]): Promise<number> {
+  let command;
+  try {
+    command = parseFlags(args);
+  } catch (error) {
+    if (error instanceof FlagError) {
+      printError(`pushvault: error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (command.type === "help") {
+    print(helpText());
+    return 0;
+  }
+  if (command.type === "version") {
+    print(
+      `pushvault, version ${VERSION} (revision: ${REVISION})\n  build date: ${BUILD_DATE}\n  deno version: ${Deno.version.deno}\n`,
+    );
+    return 0;
+  }
+  const { config, flagValues } = command;
+  const logger = createLogger(config.log);
+  logger.info("starting pushvault", { version: VERSION, revision: REVISION });
+  if (flagValues["persistence.interval"] !== "5m0s") {
+    logger.info(
+      "--persistence.interval has no effect: every push is committed to the database before it is answered",
+    );
+  }
+  let gateway;
+  try {
+    gateway = await start(config, { logger, flagValues });
+  } catch (error) {
+    logger.error("cannot start", {
+      err: error instanceof Error ? error.message : String(error),
+    });
+    return 1;
+  }
+  const stop = () => void gateway.shutdown();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  await gateway.finished;
+  Deno.removeSignalListener("SIGTERM", stop);
+  Deno.removeSignalListener("SIGINT", stop);
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
