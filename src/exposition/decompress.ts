@@ -1,0 +1,406 @@
+/**
+ * Request bodies: reading them with a size limit and undoing their
+ * `Content-Encoding` (spec §2.3, newest behaviour). The encoding is compared
+ * case-insensitively; `gzip` and `snappy` (the Snappy *framed* format, as
+ * `snzip` and Go's `snappy.NewReader` speak it) are decoded; anything else
+ * (`identity`, absent, unknown) passes through, as in `decodeRequest` in
+ * prometheus/pushgateway `main.go`.
+ *
+ * Work is bounded: decompression stops as soon as the output would pass
+ * `maxBytes` (a gzip bomb is never inflated in full) and throws
+ * {@link BodyTooLargeError}. Corrupt input throws {@link DecompressionError}
+ * with Go's wording where it matters to clients (`EOF`, `unexpected EOF`,
+ * `gzip: invalid header`, `snappy: corrupt input`). No HTTP, no logging.
+ * @module
+ */
+
+import { gunzip, type InputType, type ZlibOptions } from "node:zlib";
+
+/** A compressed body that cannot be decoded (answered with 400). */
+export class DecompressionError extends Error {
+  override name = "DecompressionError";
+  /** The Content-Encoding whose decoding failed. */
+  readonly encoding: "gzip" | "snappy";
+  constructor(
+    encoding: "gzip" | "snappy",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.encoding = encoding;
+  }
+}
+
+/** A body, or its decompressed form, larger than the configured limit. */
+export class BodyTooLargeError extends Error {
+  override name = "BodyTooLargeError";
+  /** The limit in bytes. */
+  readonly limit: number;
+  constructor(limit: number, what = "request body") {
+    super(`${what} exceeds the limit of ${limit} bytes`);
+    this.limit = limit;
+  }
+}
+
+export interface DecompressOptions {
+  /** Largest decompressed size accepted, in bytes. */
+  readonly maxBytes: number;
+}
+
+/**
+ * Undoes `contentEncoding` (case-insensitive `gzip` or `snappy`; anything
+ * else is taken as identity). Throws DecompressionError for corrupt input and
+ * BodyTooLargeError when the result would exceed `maxBytes`, without
+ * decompressing further.
+ */
+export async function decompressBody(
+  body: Uint8Array,
+  contentEncoding: string | null,
+  options: DecompressOptions,
+): Promise<Uint8Array> {
+  switch (contentEncoding?.toLowerCase()) {
+    case "gzip":
+      return await gunzipLimited(body, options.maxBytes);
+    case "snappy":
+      return decodeSnappyFramed(body, options.maxBytes);
+    default:
+      // The Pushgateway ignores encodings it does not know (main.go,
+      // decodeRequest), so `deflate` or `br` bodies reach the parser as-is.
+      if (body.length > options.maxBytes) {
+        throw new BodyTooLargeError(options.maxBytes);
+      }
+      return body;
+  }
+}
+
+/**
+ * Reads a request body into one array. Throws BodyTooLargeError as soon as
+ * more than `maxBytes` arrived (and cancels the stream), so it never holds
+ * more than the limit plus one chunk. A null stream is an empty body.
+ */
+export async function readBodyLimited(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (stream === null) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw new BodyTooLargeError(maxBytes);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return concat(chunks, total);
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    result.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// gzip
+
+const GZIP_HEADER_LENGTH = 10;
+
+function gunzipAsync(
+  input: InputType,
+  options: ZlibOptions,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    gunzip(input, options, (error, result) => {
+      if (error === null) resolve(result);
+      else reject(error);
+    });
+  });
+}
+
+/**
+ * node:zlib rather than DecompressionStream: like Go's gzip.Reader it reads
+ * concatenated members (`cat a.gz b.gz`), tells truncation from a bad
+ * checksum, and `maxOutputLength` stops inflating at the limit.
+ */
+async function gunzipLimited(
+  body: Uint8Array,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  checkGzipHeader(body);
+  let result: Uint8Array;
+  try {
+    // node:zlib refuses limits outside [1, 2^53 - 1].
+    const maxOutputLength = Math.min(
+      Math.max(maxBytes, 1),
+      Number.MAX_SAFE_INTEGER,
+    );
+    result = await gunzipAsync(body, { maxOutputLength });
+  } catch (error) {
+    if (isBufferTooLarge(error)) {
+      throw new BodyTooLargeError(maxBytes, "decompressed request body");
+    }
+    throw new DecompressionError("gzip", goGzipMessage(error), {
+      cause: error,
+    });
+  }
+  if (result.length > maxBytes) {
+    throw new BodyTooLargeError(maxBytes, "decompressed request body");
+  }
+  // A plain Uint8Array view, not a node Buffer.
+  return new Uint8Array(result.buffer, result.byteOffset, result.length);
+}
+
+/** Go's gzip.NewReader errors for a header it cannot read. */
+function checkGzipHeader(body: Uint8Array): void {
+  if (body.length === 0) throw new DecompressionError("gzip", "EOF");
+  if (body.length < GZIP_HEADER_LENGTH) {
+    throw new DecompressionError("gzip", "unexpected EOF");
+  }
+  // ID1, ID2 and CM (8 = deflate), RFC 1952 §2.3.1.
+  if (body[0] !== 0x1f || body[1] !== 0x8b || body[2] !== 8) {
+    throw new DecompressionError("gzip", "gzip: invalid header");
+  }
+}
+
+function isBufferTooLarge(error: unknown): boolean {
+  return error instanceof Error && "code" in error &&
+    error.code === "ERR_BUFFER_TOO_LARGE";
+}
+
+/** zlib's messages in the words of Go's compress/gzip and compress/flate. */
+function goGzipMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  switch (message) {
+    case "unexpected end of file":
+      return "unexpected EOF";
+    case "incorrect data check":
+    case "incorrect length check":
+      return "gzip: invalid checksum";
+    case "incorrect header check":
+    case "unknown compression method":
+    case "unknown header flags set":
+    case "header crc mismatch":
+      // Also what follows the last member when it is not another member.
+      return "gzip: invalid header";
+    default:
+      return `flate: corrupt input (${message})`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Snappy, framing format
+// (https://github.com/google/snappy/blob/main/framing_format.txt)
+
+const SNAPPY_CORRUPT = "snappy: corrupt input";
+const SNAPPY_UNSUPPORTED = "snappy: unsupported input";
+const STREAM_IDENTIFIER = [0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]; // "sNaPpY"
+/** Largest uncompressed chunk (framing format §4.2, §4.3). */
+const MAX_BLOCK_SIZE = 65536;
+/** Largest chunk Go's reader accepts: MaxEncodedLen(65536) + CRC. */
+const MAX_CHUNK_LENGTH = 76490 + 4;
+
+function snappyError(message: string): DecompressionError {
+  return new DecompressionError("snappy", message);
+}
+
+/**
+ * Decodes a Snappy framed stream, checking every CRC. Mirrors Go's
+ * `snappy.Reader`: the stream identifier must come first, an empty body is
+ * an empty result, reserved unskippable chunks are unsupported, padding and
+ * reserved skippable chunks are skipped.
+ */
+function decodeSnappyFramed(body: Uint8Array, maxBytes: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let pos = 0;
+  let sawIdentifier = false;
+  while (pos < body.length) {
+    if (body.length - pos < 4) throw snappyError(SNAPPY_CORRUPT);
+    const type = body[pos] ?? 0;
+    const length = (body[pos + 1] ?? 0) | (body[pos + 2] ?? 0) << 8 |
+      (body[pos + 3] ?? 0) << 16;
+    pos += 4;
+    if (!sawIdentifier && type !== 0xff) throw snappyError(SNAPPY_CORRUPT);
+    sawIdentifier = true;
+    if (length > MAX_CHUNK_LENGTH) throw snappyError(SNAPPY_UNSUPPORTED);
+    if ((type === 0x00 || type === 0x01) && length < 4) {
+      throw snappyError(SNAPPY_CORRUPT);
+    }
+    if (body.length - pos < length) throw snappyError(SNAPPY_CORRUPT);
+    const data = body.subarray(pos, pos + length);
+    pos += length;
+    switch (type) {
+      case 0x00: { // compressed data
+        const block = data.subarray(4);
+        const decodedLength = snappyDecodedLength(block);
+        if (decodedLength.value > MAX_BLOCK_SIZE) {
+          throw snappyError(SNAPPY_CORRUPT);
+        }
+        total += decodedLength.value;
+        if (total > maxBytes) {
+          throw new BodyTooLargeError(maxBytes, "decompressed request body");
+        }
+        const decoded = new Uint8Array(decodedLength.value);
+        if (!decodeSnappyBlock(block.subarray(decodedLength.bytes), decoded)) {
+          throw snappyError(SNAPPY_CORRUPT);
+        }
+        checkChunkCrc(data, decoded);
+        chunks.push(decoded);
+        break;
+      }
+      case 0x01: { // uncompressed data
+        const decoded = data.subarray(4);
+        if (decoded.length > MAX_BLOCK_SIZE) throw snappyError(SNAPPY_CORRUPT);
+        total += decoded.length;
+        if (total > maxBytes) {
+          throw new BodyTooLargeError(maxBytes, "decompressed request body");
+        }
+        checkChunkCrc(data, decoded);
+        chunks.push(decoded);
+        break;
+      }
+      case 0xff: // stream identifier; may repeat (concatenated streams)
+        if (
+          length !== STREAM_IDENTIFIER.length ||
+          STREAM_IDENTIFIER.some((byte, i) => data[i] !== byte)
+        ) {
+          throw snappyError(SNAPPY_CORRUPT);
+        }
+        break;
+      default:
+        // 0x02–0x7f reserved unskippable; 0x80–0xfd reserved skippable and
+        // 0xfe padding are skipped.
+        if (type <= 0x7f) throw snappyError(SNAPPY_UNSUPPORTED);
+    }
+  }
+  return concat(chunks, total);
+}
+
+/** The chunk starts with the masked CRC-32C of its uncompressed data. */
+function checkChunkCrc(chunk: Uint8Array, decoded: Uint8Array): void {
+  const expected = ((chunk[0] ?? 0) | (chunk[1] ?? 0) << 8 |
+    (chunk[2] ?? 0) << 16 | (chunk[3] ?? 0) << 24) >>> 0;
+  if (maskedCrc32c(decoded) !== expected) throw snappyError(SNAPPY_CORRUPT);
+}
+
+/** The uvarint that starts a Snappy block: its decoded length. */
+function snappyDecodedLength(
+  block: Uint8Array,
+): { value: number; bytes: number } {
+  let value = 0;
+  // Go's binary.Uvarint reads at most 10 bytes; decodedLen caps at 2³²-1.
+  for (let i = 0; i < 10 && i < block.length; i++) {
+    const byte = block[i] ?? 0;
+    value += (byte & 0x7f) * 2 ** (7 * i);
+    if (byte < 0x80) {
+      if (value > 0xffffffff) break;
+      return { value, bytes: i + 1 };
+    }
+  }
+  throw snappyError(SNAPPY_CORRUPT);
+}
+
+/**
+ * Decodes one Snappy block (format_description.txt) into `dst`, whose length
+ * is the block's declared decoded length. False if the block is corrupt or
+ * does not fill `dst` exactly.
+ */
+function decodeSnappyBlock(src: Uint8Array, dst: Uint8Array): boolean {
+  let s = 0;
+  let d = 0;
+  while (s < src.length) {
+    const tag = src[s] ?? 0;
+    let length: number;
+    let offset: number;
+    switch (tag & 0x03) {
+      case 0: { // literal
+        let literal = tag >>> 2;
+        if (literal < 60) {
+          s += 1;
+        } else {
+          // 60..63: the length - 1 follows in 1..4 little-endian bytes.
+          const extra = literal - 59;
+          if (s + 1 + extra > src.length) return false;
+          literal = 0;
+          for (let k = extra; k >= 1; k--) {
+            literal = literal * 256 + (src[s + k] ?? 0);
+          }
+          s += 1 + extra;
+        }
+        length = literal + 1;
+        if (length > dst.length - d || length > src.length - s) return false;
+        dst.set(src.subarray(s, s + length), d);
+        d += length;
+        s += length;
+        continue;
+      }
+      case 1: // copy, 1-byte offset
+        if (s + 2 > src.length) return false;
+        length = 4 + ((tag >>> 2) & 0x07);
+        offset = ((tag & 0xe0) << 3) | (src[s + 1] ?? 0);
+        s += 2;
+        break;
+      case 2: // copy, 2-byte offset
+        if (s + 3 > src.length) return false;
+        length = 1 + (tag >>> 2);
+        offset = (src[s + 1] ?? 0) | (src[s + 2] ?? 0) << 8;
+        s += 3;
+        break;
+      default: // copy, 4-byte offset
+        if (s + 5 > src.length) return false;
+        length = 1 + (tag >>> 2);
+        offset = ((src[s + 1] ?? 0) | (src[s + 2] ?? 0) << 8 |
+          (src[s + 3] ?? 0) << 16 | (src[s + 4] ?? 0) << 24) >>> 0;
+        s += 5;
+    }
+    if (offset <= 0 || d < offset || length > dst.length - d) return false;
+    if (offset >= length) {
+      dst.copyWithin(d, d - offset, d - offset + length);
+    } else {
+      // Overlapping copy repeats the last `offset` bytes: copy forwards.
+      for (let k = 0; k < length; k++) dst[d + k] = dst[d - offset + k] ?? 0;
+    }
+    d += length;
+  }
+  return d === dst.length;
+}
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), table-driven. */
+const CRC32C_TABLE: Uint32Array = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32C of `data`. Exported for tests. */
+export function crc32c(data: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < data.length; i++) {
+    crc = (CRC32C_TABLE[(crc ^ (data[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** The framing format's masked CRC: rotate right by 15, add a constant. */
+export function maskedCrc32c(data: Uint8Array): number {
+  const crc = crc32c(data);
+  return (((crc >>> 15) | (crc << 17)) + 0xa282ead8) >>> 0;
+}
