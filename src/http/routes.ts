@@ -21,6 +21,7 @@ import {
 } from "./errors.ts";
 import { handlePush } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
+import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 
 export interface HandlerDeps {
@@ -115,6 +116,8 @@ export function createHandler(deps: HandlerDeps): Handler {
         prefix + deps.telemetryPath,
       );
     }
+    const ui = handleUi(request, rel, deps);
+    if (ui) return ui;
     if (rel.startsWith("/api/v1/") && rel !== "/api/v1/admin/wipe") {
       return apiRoute(rel, method, deps);
     }
