@@ -12,6 +12,7 @@ import { createHandler } from "./http/routes.ts";
 import { OWN_FAMILIES, SelfMetrics } from "./http/self_metrics.ts";
 import type { Logger } from "./log.ts";
 import { SILENT } from "./log.ts";
+import { Maintenance } from "./maintenance.ts";
 import { Store } from "./store/store.ts";
 
 export interface StartOptions {
@@ -20,6 +21,15 @@ export interface StartOptions {
   readonly now?: () => number;
   /** Every flag's value, for /api/v1/status. */
   readonly flagValues?: Readonly<Record<string, string>>;
+  /** How often expiry and retention run; 0 = only when runMaintenance() is called. */
+  readonly maintenanceIntervalMs?: number;
+}
+
+/** Often enough that a group outlives its TTL by at most a tenth of it (≤ 1 min). */
+function maintenanceInterval(config: Config): number {
+  const ttl = config.group.ttlSeconds;
+  const fromTtl = ttl > 0 ? (ttl * 1000) / 10 : 60_000;
+  return Math.max(1000, Math.min(60_000, fromTtl));
 }
 
 export interface Gateway extends AsyncDisposable {
@@ -27,6 +37,8 @@ export interface Gateway extends AsyncDisposable {
   readonly url: string;
   readonly addresses: readonly Deno.NetAddr[];
   readonly store: Store;
+  /** Runs TTL expiry and history retention now (tests use it with a fake clock). */
+  runMaintenance(): Promise<void>;
   /** Resolves once the gateway has stopped (by shutdown() or /-/quit). */
   readonly finished: Promise<void>;
   shutdown(): Promise<void>;
@@ -57,6 +69,15 @@ export async function start(
     );
   }
   const metrics = new SelfMetrics(now);
+  const maintenance = new Maintenance({
+    store,
+    logger,
+    now,
+    retentionSeconds: config.history.retentionSeconds,
+    defaultTtlSeconds: config.group.ttlSeconds,
+    onExpired: (n) => (metrics.expiredGroups += n),
+    onPruned: (n) => (metrics.prunedRows += n),
+  });
   let stopping: Promise<void> | undefined;
   const abort = new AbortController();
   const handler = createHandler({
@@ -99,11 +120,17 @@ export async function start(
     stopping ??= (async () => {
       logger.info("shutting down");
       await Promise.allSettled(servers.map((s) => s.shutdown()));
+      await maintenance.stop();
       store.close();
       logger.info("database closed");
       resolveFinished();
     })();
     return stopping;
+  }
+  if (options.maintenanceIntervalMs !== 0) {
+    maintenance.start(
+      options.maintenanceIntervalMs ?? maintenanceInterval(config),
+    );
   }
   const first = addresses[0] as Deno.NetAddr;
   return {
@@ -112,6 +139,7 @@ export async function start(
     store,
     finished,
     shutdown,
+    runMaintenance: () => maintenance.runOnce(),
     [Symbol.asyncDispose]: shutdown,
   };
 }

@@ -34,6 +34,14 @@ export interface Config {
     readonly sync: "normal" | "full";
     readonly maxBodyBytes: number;
   };
+  readonly history: {
+    /** Seconds of history kept; 0 keeps only the current state. */
+    readonly retentionSeconds: number;
+  };
+  readonly group: {
+    /** Seconds without a successful push before a group expires; 0 = never. */
+    readonly ttlSeconds: number;
+  };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }
 
@@ -130,6 +138,18 @@ export const FLAGS = {
     kind: "bytes",
     default: "64MiB",
     help: "Largest push body accepted, after decompression.",
+  },
+  "history.retention": {
+    kind: "duration",
+    default: "7d",
+    help:
+      "How long the history of pushes and replaced values is kept. 0 keeps only the current state.",
+  },
+  "group.ttl": {
+    kind: "duration",
+    default: "0",
+    help:
+      "Delete groups whose last successful push is older than this. 0 (the default, as in the Pushgateway) keeps groups forever. A push may set its own with the Pushvault-TTL header.",
   },
   "log.level": {
     kind: "string",
@@ -289,6 +309,18 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
     ? externalPath
     : get("web.route-prefix");
 
+  const durationSeconds = (name: "history.retention" | "group.ttl"): number => {
+    const text = get(name);
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      throw new FlagError(
+        `invalid value ${
+          JSON.stringify(text)
+        } for flag --${name}: expected a duration like 7d, 90m or 0`,
+      );
+    }
+    return ms / 1000;
+  };
   const config: Config = {
     web: {
       listenAddresses: listen,
@@ -306,6 +338,8 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       utf8Names: bool("push.enable-utf8-names"),
     },
     storage: { sync: get("storage.sync") as "normal" | "full", maxBodyBytes },
+    history: { retentionSeconds: durationSeconds("history.retention") },
+    group: { ttlSeconds: durationSeconds("group.ttl") },
     log: {
       level: get("log.level") as LogLevel,
       format: get("log.format") as LogFormat,

@@ -16,6 +16,8 @@ import type { Logger } from "../log.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { parseGroupingKey } from "../push/grouping_key.ts";
 import { sanitizePush } from "../push/validate.ts";
+import { PushError } from "../push/push_error.ts";
+import { parseDuration } from "../cli/flags.ts";
 import type { RequestInfo, Store } from "../store/store.ts";
 import { empty, statusOf, textError } from "./errors.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
@@ -77,6 +79,7 @@ export async function handlePush(
           maxBytes: deps.maxBodyBytes,
         },
       );
+      const ttl = parseTtlHeader(request.headers.get(TTL_HEADER));
       const families = decodeBody(body, info.contentType, deps.utf8Names);
       const sanitized = sanitizePush(families, key, {
         utf8Names: deps.utf8Names,
@@ -90,6 +93,7 @@ export async function handlePush(
         checkConsistency: deps.checkConsistency,
         time,
         request: { ...info, bodyBytes },
+        ...(ttl === undefined ? {} : { ttl }),
       });
       if (outcome.error !== undefined) {
         deps.logger.debug("push refused", {
@@ -143,6 +147,30 @@ export async function handlePush(
     );
   }
   return response;
+}
+
+/** A pusher's own TTL for its group (Pushvault's addition, README "Expiry"). */
+export const TTL_HEADER = "Pushvault-TTL";
+const TTL_MIN_SECONDS = 1;
+const TTL_MAX_SECONDS = 366 * 86_400;
+
+/** undefined: no header; null: `0`, back to the --group.ttl default; else seconds. */
+export function parseTtlHeader(
+  value: string | null,
+): number | null | undefined {
+  if (value === null) return undefined;
+  const ms = parseDuration(value.trim());
+  if (ms === 0) return null;
+  const seconds = ms === undefined ? NaN : ms / 1000;
+  if (!(seconds >= TTL_MIN_SECONDS && seconds <= TTL_MAX_SECONDS)) {
+    throw new PushError(
+      "invalid",
+      `invalid ${TTL_HEADER} header ${
+        JSON.stringify(value)
+      }: expected a duration from 1s to 366d, like 90m or 7d, or 0 for the --group.ttl default`,
+    );
+  }
+  return seconds;
 }
 
 function decodeBody(

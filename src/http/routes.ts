@@ -11,6 +11,7 @@
 
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
+import { handleBulkDelete, handleHistory } from "./admin.ts";
 import { API_HEADERS, jsonResponse, metricsBody, statusBody } from "./api.ts";
 import {
   empty,
@@ -118,7 +119,37 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
     const ui = handleUi(request, rel, deps);
     if (ui) return ui;
-    if (rel.startsWith("/api/v1/") && rel !== "/api/v1/admin/wipe") {
+    if (rel === "/api/v1/history" && method === "GET") {
+      deps.metrics.countRequest("api/v1/history", method, 200);
+      return handleHistory(request, deps);
+    }
+    if (rel === "/api/v1/admin/delete" && deps.enableAdminApi) {
+      if (method === "OPTIONS") {
+        return new Response(null, { headers: { Allow: "OPTIONS, POST" } });
+      }
+      if (method !== "POST") return methodNotAllowed("OPTIONS, POST");
+      try {
+        const response = handleBulkDelete(
+          request,
+          deps,
+          info?.remoteAddr?.hostname ?? null,
+        );
+        deps.metrics.countRequest(
+          "api/v1/admin/delete",
+          method,
+          response.status,
+        );
+        return response;
+      } catch (error) {
+        const expected = statusOf(error);
+        if (!expected) throw error;
+        return textError(expected.status, expected.message);
+      }
+    }
+    if (
+      rel.startsWith("/api/v1/") && rel !== "/api/v1/admin/wipe" &&
+      rel !== "/api/v1/admin/delete"
+    ) {
       return apiRoute(rel, method, deps);
     }
     switch (rel) {
@@ -190,7 +221,9 @@ function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
     deps.metrics.countRequest("api/v1/options", method, 200);
     return new Response(null, { headers: API_HEADERS });
   }
-  if (name !== "status" && name !== "metrics") return notFound();
+  if (name !== "status" && name !== "metrics" && name !== "history") {
+    return notFound();
+  }
   if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
   deps.metrics.countRequest(`api/v1/${name}`, method, 200);
   return jsonResponse(

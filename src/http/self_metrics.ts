@@ -60,6 +60,17 @@ export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
     help: "Total user and system CPU time spent in seconds.",
     helpMustMatch: false,
   }],
+  ["pushvault_groups_expired_total", {
+    type: "counter",
+    help:
+      "Groups deleted because their TTL ran out (--group.ttl or the Pushvault-TTL header).",
+    helpMustMatch: false,
+  }],
+  ["pushvault_history_pruned_rows_total", {
+    type: "counter",
+    help: "History rows removed by --history.retention.",
+    helpMustMatch: false,
+  }],
   ["pushvault_groups", {
     type: "gauge",
     help: "Groups currently stored.",
@@ -121,6 +132,8 @@ export class SelfMetrics {
   readonly #durations = new Map<string, WindowSummary>();
   readonly #sizes = new Map<string, WindowSummary>();
   readonly #startSeconds: number;
+  expiredGroups = 0;
+  prunedRows = 0;
   readonly #now: () => number;
 
   constructor(now: () => number) {
@@ -231,6 +244,19 @@ export class SelfMetrics {
       type: "counter",
       metrics: [{ labels: [], value: (cpu.user + cpu.system) / 1e6 }],
     });
+    for (
+      const [name, value] of [
+        ["pushvault_groups_expired_total", this.expiredGroups],
+        ["pushvault_history_pruned_rows_total", this.prunedRows],
+      ] as const
+    ) {
+      out.set(name, {
+        name,
+        help: help(name),
+        type: "counter",
+        metrics: [{ labels: [], value }],
+      });
+    }
     gauge("pushvault_groups", stats.groups);
     gauge("pushvault_series", stats.series);
     out.set("pushvault_scrape_inconsistent_series_total", {

@@ -21,7 +21,7 @@ export const MIGRATIONS: readonly string[] = [
     key TEXT NOT NULL UNIQUE,          -- canonical: {instance="db1",job="backup"}
     labels TEXT NOT NULL,              -- JSON object of the grouping labels
     job TEXT NOT NULL,
-    created_at REAL NOT NULL,          -- Unix seconds
+    created_at REAL NOT NULL,          -- Unix seconds when the group (re)appeared
     push_time REAL NOT NULL DEFAULT 0, -- push_time_seconds: last successful change
     push_failure_time REAL NOT NULL DEFAULT 0, -- push_failure_time_seconds
     deleted_at REAL                    -- NULL while the group exists
@@ -103,6 +103,41 @@ export const MIGRATIONS: readonly string[] = [
     JOIN families f ON f.id = s.family_id
     JOIN pushes p ON p.id = f.push_id
     JOIN groups g ON g.id = f.group_id;
+  `,
+  `
+  -- 2: per-group TTL (Pushvault-TTL header), when a family stopped being
+  -- current (for retention), and views for the common questions.
+  ALTER TABLE groups ADD COLUMN ttl REAL;        -- seconds; NULL = the --group.ttl default
+  ALTER TABLE families ADD COLUMN replaced_at REAL; -- Unix seconds when current became 0
+  UPDATE families SET replaced_at = (SELECT time FROM pushes WHERE id = families.replaced_by)
+    WHERE current = 0;
+  CREATE INDEX families_replaced ON families(replaced_at) WHERE current = 0;
+
+  -- Every live group with its state, one row each.
+  CREATE VIEW group_status AS
+    SELECT g.key AS group_key, g.job,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_failure_time, 0), 'unixepoch') AS last_failure,
+           g.push_failure_time > g.push_time AS failing,
+           (SELECT count(DISTINCT s.series || '/' || f.id) FROM families f JOIN samples s ON s.family_id = f.id
+             WHERE f.group_id = g.id AND f.current = 1) AS series,
+           g.ttl
+    FROM groups g WHERE g.deleted_at IS NULL;
+
+  -- Live groups by how long ago they last pushed successfully.
+  CREATE VIEW stale_groups AS
+    SELECT g.key AS group_key,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
+           CAST(strftime('%s', 'now') AS REAL) - MAX(g.push_time, g.created_at) AS idle_seconds
+    FROM groups g WHERE g.deleted_at IS NULL;
+
+  -- Live groups by number of series (a histogram or summary is one series).
+  CREATE VIEW group_sizes AS
+    SELECT g.key AS group_key, count(DISTINCT f.id) AS families,
+           count(DISTINCT f.id || '/' || s.series) AS series, count(s.id) AS samples
+    FROM groups g JOIN families f ON f.group_id = g.id AND f.current = 1
+    LEFT JOIN samples s ON s.family_id = f.id
+    WHERE g.deleted_at IS NULL GROUP BY g.id;
   `,
 ];
 

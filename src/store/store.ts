@@ -54,6 +54,12 @@ export interface PushCommand {
   /** Unix seconds when the request arrived. */
   readonly time: number;
   readonly request: RequestInfo;
+  /**
+   * Seconds this group may stay without a successful push (Pushvault-TTL
+   * header); null clears it (back to the --group.ttl default); undefined
+   * leaves it as it is.
+   */
+  readonly ttl?: number | null;
 }
 
 export interface PushOutcome {
@@ -124,6 +130,9 @@ export class Store implements Disposable {
     const status = command.checkConsistency ? 200 : 202;
     const stored = this.#transaction(() => {
       const groupRow = this.#upsertGroup(command.key, command.time, "push");
+      if (command.ttl !== undefined) {
+        this.#stmt.setTtl.run(command.ttl, groupRow);
+      }
       const pushId = this.#insertPush({
         time: command.time,
         method: command.method,
@@ -134,12 +143,17 @@ export class Store implements Disposable {
         request: command.request,
       });
       if (command.method === "PUT") {
-        this.#stmt.supersedeAll.run(pushId, groupRow);
+        this.#stmt.supersedeAll.run(pushId, command.time, groupRow);
       }
       const out: StoredFamily[] = [];
       for (const family of command.families) {
         if (command.method === "POST") {
-          this.#stmt.supersedeOne.run(pushId, groupRow, family.name);
+          this.#stmt.supersedeOne.run(
+            pushId,
+            command.time,
+            groupRow,
+            family.name,
+          );
         }
         out.push({
           family,
@@ -155,6 +169,7 @@ export class Store implements Disposable {
       replaceAll: command.method === "PUT",
       families: stored.out,
       time: command.time,
+      ...(command.ttl === undefined ? {} : { ttl: command.ttl ?? undefined }),
     });
     return { status };
   }
@@ -177,7 +192,7 @@ export class Store implements Disposable {
       });
       if (group) {
         this.#stmt.deleteGroup.run(time, group.rowId);
-        this.#stmt.supersedeAll.run(pushId, group.rowId);
+        this.#stmt.supersedeAll.run(pushId, time, group.rowId);
       }
     });
     this.view.removeGroup(key.id);
@@ -198,11 +213,60 @@ export class Store implements Disposable {
       });
       for (const group of groups) {
         this.#stmt.deleteGroup.run(time, group.rowId);
-        this.#stmt.supersedeAll.run(pushId, group.rowId);
+        this.#stmt.supersedeAll.run(pushId, time, group.rowId);
       }
     });
     for (const group of groups) this.view.removeGroup(group.id);
     return groups.length;
+  }
+
+  /**
+   * Deletes the given groups in one transaction, each with a history row of
+   * `method` (BULK_DELETE, EXPIRE). Returns the ids actually deleted.
+   */
+  deleteGroups(
+    ids: readonly string[],
+    method: "BULK_DELETE" | "EXPIRE",
+    time: number,
+    request: RequestInfo,
+  ): string[] {
+    const groups = ids.map((id) => this.view.group(id)).filter((g) =>
+      g !== undefined
+    );
+    this.#transaction(() => {
+      for (const group of groups) {
+        const pushId = this.#insertPush({
+          time,
+          method,
+          groupRow: group.rowId,
+          status: 202,
+          error: null,
+          series: 0,
+          request,
+        });
+        this.#stmt.deleteGroup.run(time, group.rowId);
+        this.#stmt.supersedeAll.run(pushId, time, group.rowId);
+      }
+    });
+    for (const group of groups) this.view.removeGroup(group.id);
+    return groups.map((g) => g.id);
+  }
+
+  /**
+   * Deletes at most `batch` rows of each kind of history older than `cutoff`
+   * (Unix seconds): superseded families and their samples, pushes no current
+   * family refers to, deleted groups with nothing left. Returns how many rows
+   * went; call again until it returns 0. One short transaction per call, so
+   * a push waits at most for one batch.
+   */
+  pruneHistory(cutoff: number, batch: number): number {
+    return this.#transaction(() => {
+      let n = Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
+      n += Number(this.#stmt.pruneFamilies.run(cutoff, batch).changes);
+      n += Number(this.#stmt.prunePushes.run(cutoff, batch).changes);
+      n += Number(this.#stmt.pruneGroups.run(cutoff, batch).changes);
+      return n;
+    });
   }
 
   /**
@@ -385,7 +449,7 @@ export class Store implements Disposable {
     const failureTime = outcome === "failure" ? time : 0;
     const old = this.#stmt.findGroup.get(key.id) as { id: number } | undefined;
     if (old) {
-      this.#stmt.reviveGroup.run(pushTime, failureTime, old.id);
+      this.#stmt.reviveGroup.run(pushTime, failureTime, time, old.id);
       return old.id;
     }
     const labels = JSON.stringify(
@@ -465,6 +529,8 @@ export class Store implements Disposable {
       key: GroupingKey;
       pushTime: number;
       failureTime: number;
+      ttl: number | undefined;
+      createdAt: number;
       families: StoredFamily[];
     }>();
     for (const row of this.#stmt.loadGroups.all() as unknown as GroupRow[]) {
@@ -473,6 +539,8 @@ export class Store implements Disposable {
         key: makeGroupingKey(new Map(Object.entries(labels))),
         pushTime: row.push_time,
         failureTime: row.push_failure_time,
+        ttl: row.ttl ?? undefined,
+        createdAt: row.created_at,
         families: [],
       });
     }
@@ -568,6 +636,8 @@ interface GroupRow {
   labels: string;
   push_time: number;
   push_failure_time: number;
+  ttl: number | null;
+  created_at: number;
 }
 interface FamilyRow {
   id: number;
@@ -712,16 +782,36 @@ function prepareStatements(db: DatabaseSync) {
        VALUES (?,?,?,?,?,?)`,
     ),
     reviveGroup: p(
-      "UPDATE groups SET deleted_at = NULL, push_time = ?, push_failure_time = ? WHERE id = ?",
+      `UPDATE groups SET deleted_at = NULL, push_time = ?, push_failure_time = ?, created_at = ?,
+         ttl = NULL WHERE id = ?`,
     ),
     setPushTime: p("UPDATE groups SET push_time = ? WHERE id = ?"),
     setFailureTime: p("UPDATE groups SET push_failure_time = ? WHERE id = ?"),
     deleteGroup: p("UPDATE groups SET deleted_at = ? WHERE id = ?"),
     supersedeAll: p(
-      "UPDATE families SET current = 0, replaced_by = ? WHERE group_id = ? AND current = 1",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1",
     ),
     supersedeOne: p(
-      "UPDATE families SET current = 0, replaced_by = ? WHERE group_id = ? AND current = 1 AND name = ?",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1 AND name = ?",
+    ),
+    setTtl: p("UPDATE groups SET ttl = ? WHERE id = ?"),
+    pruneSamples: p(
+      `DELETE FROM samples WHERE family_id IN (SELECT id FROM families
+         WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?)`,
+    ),
+    pruneFamilies: p(
+      `DELETE FROM families WHERE id IN (SELECT id FROM families
+         WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?)`,
+    ),
+    prunePushes: p(
+      `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p WHERE p.time < ?
+         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)
+         ORDER BY p.time LIMIT ?)`,
+    ),
+    pruneGroups: p(
+      `DELETE FROM groups WHERE id IN (SELECT g.id FROM groups g WHERE g.deleted_at < ?
+         AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.group_id = g.id)
+         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.group_id = g.id) LIMIT ?)`,
     ),
     insertFamily: p(
       "INSERT INTO families (group_id, push_id, name, type, help, unit) VALUES (?,?,?,?,?,?)",
@@ -731,7 +821,7 @@ function prepareStatements(db: DatabaseSync) {
          exemplar, created) VALUES (?,?,?,?,?,?,?,?,?)`,
     ),
     loadGroups: p(
-      "SELECT id, labels, push_time, push_failure_time FROM groups WHERE deleted_at IS NULL ORDER BY id",
+      "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
     loadFamilies: p(
       `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time

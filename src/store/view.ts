@@ -59,6 +59,10 @@ export interface GroupState {
   /** push_time_seconds and push_failure_time_seconds, Unix seconds; 0 = never. */
   pushTime: number;
   failureTime: number;
+  /** Seconds without a successful push before the group expires; undefined = default. */
+  ttl: number | undefined;
+  /** Unix seconds when the group first appeared (since the last delete). */
+  createdAt: number;
   /** When each metadata family was last written (API `time_stamp`). */
   pushTimeWrittenAt: number;
   failureTimeWrittenAt: number;
@@ -95,6 +99,8 @@ export interface ApplyPush {
   readonly replaceAll: boolean;
   readonly families: readonly StoredFamily[];
   readonly time: number;
+  /** Set (a number) or cleared (undefined) when the push carried a TTL. */
+  readonly ttl?: number | undefined;
 }
 
 export interface ViewCounters {
@@ -148,6 +154,7 @@ export class View implements ConsistencyIndex {
     const group = this.#ensureGroup(push.key, push.rowId, push.time);
     group.pushTime = push.time;
     group.pushTimeWrittenAt = push.time;
+    if ("ttl" in push) group.ttl = push.ttl;
     this.#touchMetadata(group, PUSH_TIME);
     if (push.replaceAll) {
       for (const name of [...group.families.keys()]) {
@@ -172,12 +179,19 @@ export class View implements ConsistencyIndex {
   loadGroup(
     key: GroupingKey,
     rowId: number,
-    times: { pushTime: number; failureTime: number },
+    times: {
+      pushTime: number;
+      failureTime: number;
+      ttl: number | undefined;
+      createdAt: number;
+    },
     families: readonly StoredFamily[],
   ): void {
     const group = this.#ensureGroup(key, rowId, 0);
     group.pushTime = times.pushTime;
     group.failureTime = times.failureTime;
+    group.ttl = times.ttl;
+    group.createdAt = times.createdAt;
     let latest = 0;
     for (const stored of families) {
       this.#addFamily(group, stored);
@@ -331,6 +345,8 @@ export class View implements ConsistencyIndex {
         metadataLabels: applyGroupingLabels([], key),
         pushTime: 0,
         failureTime: 0,
+        ttl: undefined,
+        createdAt: time,
         pushTimeWrittenAt: time,
         failureTimeWrittenAt: time,
         families: new Map(),

@@ -1,0 +1,223 @@
+/**
+ * Pushvault's own API additions: bulk delete of groups by label matchers
+ * and/or age (`POST /api/v1/admin/delete`, admin API only), and the push
+ * history (`GET /api/v1/history`). Errors answer 400 in the Prometheus API's
+ * JSON error shape and change nothing.
+ * @module
+ */
+
+import { parseDuration } from "../cli/flags.ts";
+import { MatcherError, matchesAny, parseSelector } from "../push/matchers.ts";
+import type { Selector } from "../push/matchers.ts";
+import type { HistoryEntry, Store } from "../store/store.ts";
+import {
+  API_HEADERS,
+  goJson,
+  jsonResponse,
+  rfc3339Nano,
+  struct,
+} from "./api.ts";
+import type { Json } from "./api.ts";
+
+/** A bad query parameter: 400 with the Prometheus API error shape. */
+class BadRequest extends Error {
+  override name = "BadRequest";
+}
+
+export function badData(message: string): Response {
+  return new Response(
+    goJson(struct({ status: "error", errorType: "bad_data", error: message })),
+    {
+      status: 400,
+      headers: { ...API_HEADERS, "Content-Type": "application/json" },
+    },
+  );
+}
+
+function selectors(params: URLSearchParams): Selector[] {
+  return params.getAll("match[]").map((m) => {
+    try {
+      return parseSelector(m);
+    } catch (error) {
+      if (error instanceof MatcherError) {
+        throw new BadRequest(`match[]: ${error.message}`);
+      }
+      throw error;
+    }
+  });
+}
+
+/** RFC 3339 or Unix seconds, as the Prometheus API takes times. */
+export function parseTime(name: string, text: string): number {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  const ms = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms)) {
+    throw new BadRequest(
+      `invalid ${name} ${
+        JSON.stringify(text)
+      }: expected RFC 3339 (2026-11-25T10:00:00Z) or Unix seconds`,
+    );
+  }
+  return ms / 1000;
+}
+
+function duration(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new BadRequest(
+      `invalid ${name} ${
+        JSON.stringify(text)
+      }: expected a duration like 30m, 12h or 7d`,
+    );
+  }
+  return ms / 1000;
+}
+
+function bool(name: string, text: string | null): boolean {
+  if (text === null || text === "" || text === "false" || text === "0") {
+    return false;
+  }
+  if (text === "true" || text === "1") return true;
+  throw new BadRequest(
+    `invalid ${name} ${JSON.stringify(text)}: expected true or false`,
+  );
+}
+
+export interface AdminDeps {
+  readonly store: Store;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+}
+
+/**
+ * `POST /api/v1/admin/delete?match[]=…&older_than=…&pushed_before=…&dry_run=true`:
+ * deletes every group matching any selector and last pushed before the
+ * cut-off, in one transaction; lists the grouping keys.
+ */
+export function handleBulkDelete(
+  request: Request,
+  deps: AdminDeps,
+  remoteAddr: string | null,
+): Response {
+  const url = new URL(request.url);
+  const params = url.searchParams;
+  try {
+    const sel = selectors(params);
+    const nowSeconds = deps.now() / 1000;
+    let before: number | undefined;
+    const olderThan = params.get("older_than");
+    if (olderThan !== null) {
+      before = nowSeconds - duration("older_than", olderThan);
+    }
+    const pushedBefore = params.get("pushed_before");
+    if (pushedBefore !== null) {
+      const t = parseTime("pushed_before", pushedBefore);
+      before = before === undefined ? t : Math.min(before, t);
+    }
+    if (sel.length === 0 && before === undefined) {
+      throw new BadRequest(
+        "give at least one match[] selector or older_than/pushed_before; to delete everything use PUT /api/v1/admin/wipe",
+      );
+    }
+    const dryRun = bool("dry_run", params.get("dry_run"));
+    const chosen = [...deps.store.view.groups()].filter((g) =>
+      matchesAny(g.key.labels, sel) &&
+      (before === undefined || Math.max(g.pushTime, g.createdAt) < before)
+    );
+    const ids = chosen.map((g) => g.id);
+    const deleted = dryRun
+      ? ids
+      : deps.store.deleteGroups(ids, "BULK_DELETE", nowSeconds, {
+        path: url.pathname + url.search,
+        contentType: null,
+        bodyBytes: 0,
+        remoteAddr,
+        userAgent: request.headers.get("user-agent"),
+      });
+    const byId = new Map(chosen.map((g) => [g.id, g]));
+    return jsonResponse(struct({
+      status: "success",
+      data: struct({
+        dry_run: dryRun,
+        deleted: deleted.map((id) => {
+          const labels: { [k: string]: string } = {};
+          for (const l of byId.get(id)?.key.labels ?? []) {
+            labels[l.name] = l.value;
+          }
+          return struct({ key: id, labels });
+        }),
+      }),
+    }));
+  } catch (error) {
+    if (error instanceof BadRequest) return badData(error.message);
+    throw error;
+  }
+}
+
+/** `GET /api/v1/history?match[]=…&start=…&end=…&status=accepted|refused&limit=…` */
+export function handleHistory(request: Request, deps: AdminDeps): Response {
+  const params = new URL(request.url).searchParams;
+  try {
+    const sel = selectors(params);
+    const start = params.get("start");
+    const end = params.get("end");
+    const status = params.get("status");
+    if (status !== null && status !== "accepted" && status !== "refused") {
+      throw new BadRequest(
+        `invalid status ${
+          JSON.stringify(status)
+        }: expected accepted or refused`,
+      );
+    }
+    const limitText = params.get("limit") ?? "100";
+    const limit = Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new BadRequest(
+        `invalid limit ${
+          JSON.stringify(limitText)
+        }: expected a whole number from 1 to 10000`,
+      );
+    }
+    // Matchers run here, so ask for more rows and keep the first matching ones.
+    const rows = deps.store.history({
+      ...(start === null ? {} : { since: parseTime("start", start) }),
+      ...(end === null ? {} : { until: parseTime("end", end) }),
+      ...(status === null ? {} : { outcome: status }),
+      limit: sel.length === 0 ? limit : 10_000,
+    });
+    const out: Json[] = [];
+    for (const row of rows) {
+      if (out.length >= limit) break;
+      if (sel.length > 0) {
+        if (!row.groupLabels) continue;
+        const labels = Object.entries(row.groupLabels).map(([name, value]) => ({
+          name,
+          value,
+        }));
+        if (!matchesAny(labels, sel)) continue;
+      }
+      out.push(historyJson(row));
+    }
+    return jsonResponse(struct({ status: "success", data: out }));
+  } catch (error) {
+    if (error instanceof BadRequest) return badData(error.message);
+    throw error;
+  }
+}
+
+function historyJson(row: HistoryEntry): Json {
+  return struct({
+    id: row.id,
+    time: rfc3339Nano(row.time),
+    method: row.method,
+    labels: row.groupLabels,
+    path: row.path,
+    status: row.status,
+    error: row.error,
+    content_type: row.contentType,
+    body_bytes: row.bodyBytes,
+    series: row.series,
+    remote_addr: row.remoteAddr,
+    user_agent: row.userAgent,
+  });
+}
