@@ -5,7 +5,9 @@
  * @module
  */
 
+import { parseDeleteFlags, runDelete } from "./cli/delete.ts";
 import { FlagError, helpText, parseFlags } from "./cli/flags.ts";
+import { parseImportFlags, runImport } from "./cli/import.ts";
 import { createLogger } from "./log.ts";
 import { start } from "./start.ts";
 import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
@@ -16,6 +18,9 @@ const printError = (text: string) =>
   Deno.stderr.writeSync(encoder.encode(text));
 
 export async function main(args: readonly string[]): Promise<number> {
+  if (args[0] === "import" || args[0] === "delete") {
+    return await subcommand(args[0], args.slice(1));
+  }
   let command;
   try {
     command = parseFlags(args);
@@ -60,6 +65,29 @@ export async function main(args: readonly string[]): Promise<number> {
   Deno.removeSignalListener("SIGTERM", stop);
   Deno.removeSignalListener("SIGINT", stop);
   return 0;
+}
+
+async function subcommand(
+  name: "import" | "delete",
+  args: readonly string[],
+): Promise<number> {
+  const line = (text: string) => print(`${text}\n`);
+  try {
+    if (name === "delete") return await runDelete(parseDeleteFlags(args), line);
+    await runImport({ ...parseImportFlags(args), print: line, now: Date.now });
+    return 0;
+  } catch (error) {
+    if (error instanceof FlagError) {
+      printError(`pushvault: error: ${error.message}\n`);
+      return 2;
+    }
+    printError(
+      `pushvault ${name}: ${
+        error instanceof Error ? error.message : String(error)
+      }\n`,
+    );
+    return 1;
+  }
 }
 
 if (import.meta.main) {

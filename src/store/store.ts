@@ -62,6 +62,20 @@ export interface PushCommand {
   readonly ttl?: number | null;
 }
 
+/** One group for {@link Store.importGroups}, families already sanitized. */
+export interface ImportCommand {
+  readonly key: GroupingKey;
+  readonly pushTime: number;
+  readonly failureTime: number;
+  readonly families: readonly StoredFamilyInput[];
+  readonly problems: readonly string[];
+}
+
+export interface StoredFamilyInput {
+  readonly family: MetricFamily;
+  readonly pushedAt: number;
+}
+
 export interface PushOutcome {
   /** 200 accepted, 202 accepted unchecked (or silently refused), 400 refused. */
   readonly status: 200 | 202 | 400;
@@ -250,6 +264,74 @@ export class Store implements Disposable {
     });
     for (const group of groups) this.view.removeGroup(group.id);
     return groups.map((g) => g.id);
+  }
+
+  /**
+   * Imports groups (from a Pushgateway's JSON API) in ONE transaction: each
+   * group replaced as by a PUT, keeping its push times and per-family times.
+   * If any group breaks a consistency rule, nothing is kept and the error
+   * names the group. For the offline `pushvault import` command only: the
+   * view is updated as groups go, so after a failure this Store instance must
+   * be discarded (the command exits).
+   */
+  importGroups(groups: readonly ImportCommand[], request: RequestInfo): void {
+    this.#transaction(() => {
+      for (const g of groups) {
+        const problems = [...g.problems];
+        if (problems.length === 0) {
+          problems.push(...checkConsistency({
+            groupId: g.key.id,
+            metadataLabels: this.#metadataLabels(g.key),
+            replaceAll: true,
+            families: g.families.map((f) => f.family),
+          }, this.view));
+        }
+        if (problems.length > 0) {
+          throw new PushError(
+            "inconsistent",
+            `group ${g.key.id} cannot be imported: ${
+              inconsistent(problems).message
+            }`,
+          );
+        }
+        const groupRow = this.#upsertGroup(g.key, g.pushTime, "push");
+        this.#stmt.setFailureTime.run(g.failureTime, groupRow);
+        const pushIds = new Map<number, number>();
+        const pushAt = (time: number) => {
+          let id = pushIds.get(time);
+          if (id === undefined) {
+            id = this.#insertPush({
+              time,
+              method: "IMPORT",
+              groupRow,
+              status: 200,
+              error: null,
+              series: 0,
+              request,
+            });
+            pushIds.set(time, id);
+          }
+          return id;
+        };
+        const first = pushAt(g.pushTime);
+        this.#stmt.supersedeAll.run(first, g.pushTime, groupRow);
+        const stored: StoredFamily[] = g.families.map((f) => ({
+          family: f.family,
+          rowId: this.#insertFamily(groupRow, pushAt(f.pushedAt), f.family),
+          pushedAt: f.pushedAt,
+        }));
+        this.view.applyPush({
+          key: g.key,
+          rowId: groupRow,
+          replaceAll: true,
+          families: stored,
+          time: g.pushTime,
+        });
+        if (g.failureTime > 0) {
+          this.view.applyFailure(g.key, groupRow, g.failureTime);
+        }
+      }
+    });
   }
 
   /**

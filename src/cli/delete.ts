@@ -1,0 +1,108 @@
+/**
+ * `pushvault delete --url <pushvault> --match '{job="x"}' [--older-than 7d]
+ * [--dry-run]`: calls the bulk-delete admin endpoint of a running Pushvault
+ * and prints the grouping keys it deleted (or would delete).
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { FlagError } from "./flags.ts";
+
+export interface DeleteOptions {
+  readonly url: string;
+  readonly match: readonly string[];
+  readonly olderThan: string | undefined;
+  readonly pushedBefore: string | undefined;
+  readonly dryRun: boolean;
+}
+
+export function parseDeleteFlags(args: readonly string[]): DeleteOptions {
+  let values;
+  try {
+    values = parseArgs({
+      args: [...args],
+      options: {
+        url: { type: "string", default: "http://127.0.0.1:9091" },
+        match: { type: "string", multiple: true, default: [] },
+        "older-than": { type: "string" },
+        "pushed-before": { type: "string" },
+        "dry-run": { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new FlagError(
+      `delete: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return {
+    url: values.url,
+    match: values.match,
+    olderThan: values["older-than"],
+    pushedBefore: values["pushed-before"],
+    dryRun: values["dry-run"],
+  };
+}
+
+/** Returns the exit code: 0 done, 1 refused or unreachable. */
+export async function runDelete(
+  options: DeleteOptions,
+  print: (line: string) => void,
+): Promise<number> {
+  const params = new URLSearchParams();
+  for (const m of options.match) params.append("match[]", m);
+  if (options.olderThan !== undefined) {
+    params.set("older_than", options.olderThan);
+  }
+  if (options.pushedBefore !== undefined) {
+    params.set("pushed_before", options.pushedBefore);
+  }
+  if (options.dryRun) params.set("dry_run", "true");
+  const url = `${
+    options.url.replace(/\/+$/, "")
+  }/api/v1/admin/delete?${params}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { method: "POST" });
+  } catch (error) {
+    print(
+      `cannot reach ${options.url}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+    return 1;
+  }
+  const text = await response.text();
+  if (response.status === 404) {
+    print(
+      `${options.url} has no bulk-delete endpoint: start Pushvault with --web.enable-admin-api`,
+    );
+    return 1;
+  }
+  let body: {
+    status?: string;
+    error?: string;
+    data?: { deleted?: { key: string }[] };
+  };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    print(`unexpected answer ${response.status}: ${text.trim()}`);
+    return 1;
+  }
+  if (response.status !== 200 || body.status !== "success") {
+    print(`refused: ${body.error ?? text.trim()}`);
+    return 1;
+  }
+  const deleted = body.data?.deleted ?? [];
+  for (const d of deleted) {
+    print(`${options.dryRun ? "would delete" : "deleted"} ${d.key}`);
+  }
+  print(
+    `${deleted.length} group(s) ${
+      options.dryRun ? "would be deleted" : "deleted"
+    }`,
+  );
+  return 0;
+}
