@@ -1104,14 +1104,27 @@ function cachedAscii(
 }
 
 /**
- * A string of ASCII bytes. Concatenation measured fastest here for the short
- * strings names and values are (TextDecoder costs ~0.7 µs a call); it builds
- * new strings instead of slices that would keep the whole body alive.
+ * A flat string of ASCII bytes, never a slice that would keep the whole body
+ * alive. Measured per call on ~20 bytes: concatenation ~0.2 µs, `apply`
+ * ~0.27 µs, TextDecoder ~0.7 µs. Concatenation is used only below 13 chars,
+ * where V8 copies instead of building a chain of cons strings, which would
+ * cost memory for as long as the store keeps the label.
  */
 function asciiString(b: Uint8Array, start: number, end: number): string {
-  let text = "";
-  for (let k = start; k < end; k++) text += String.fromCharCode(b[k] as number);
-  return text;
+  const length = end - start;
+  if (length < 13) {
+    let text = "";
+    for (let k = start; k < end; k++) {
+      text += String.fromCharCode(b[k] as number);
+    }
+    return text;
+  }
+  const bytes = b.subarray(start, end);
+  // apply() takes array-likes; typed arrays are fine. Long strings go through
+  // TextDecoder to stay clear of the engine's argument count limit.
+  return length <= 1024
+    ? String.fromCharCode.apply(null, bytes as unknown as number[])
+    : UTF8_STRICT.decode(bytes);
 }
 
 /** An ASCII string of the range, or "" if it has other bytes (then invalid). */

@@ -260,6 +260,17 @@ const ACCEPTED: readonly Accepted[] = [
     ],
   },
   {
+    name: "long names and label values",
+    body: `${"n".repeat(40)}{a="${"v".repeat(13)}",b="${
+      "w".repeat(5000)
+    }"} 1\n`,
+    want: [
+      family("n".repeat(40), "untyped", [
+        sample(1, { a: "v".repeat(13), b: "w".repeat(5000) }),
+      ]),
+    ],
+  },
+  {
     name: "a summary grouped by label set, in first-seen order",
     body: [
       "# HELP s S.",
