@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Starts Pushvault from this checkout, installing Deno 2.9.6 from npm first
+# when it is absent. Every argument is a Pushvault flag, e.g.
+#   scripts/start.sh --web.listen-address=:9091 --persistence.file=/var/lib/pushvault/pv.db
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+DENO_VERSION="2.9.6"
+if ! command -v deno >/dev/null 2>&1 || [[ "$(deno --version | awk 'NR == 1 { print $2 }')" != "$DENO_VERSION" ]]; then
+  echo "start: installing deno $DENO_VERSION with npm" >&2
+  if [[ "$(id -u)" -eq 0 ]] || [[ -w "$(npm prefix -g)/lib" ]]; then
+    npm install -g "deno@$DENO_VERSION" >&2
+  else
+    sudo npm install -g "deno@$DENO_VERSION" >&2
+  fi
+  hash -r
+fi
+exec deno run -A src/main.ts "$@"
