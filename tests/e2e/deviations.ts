@@ -1,0 +1,201 @@
+/**
+ * Every place where Pushvault answers differently from the reference
+ * Pushgateway 1.5.1 on purpose, in one list. `differential_test.ts` checks
+ * that each listed case really differs, exactly at the listed places (so the
+ * list stays true), and that every other case is identical.
+ *
+ * A place is `request N status|body|header <name>` (N counts the case's
+ * requests from 1) or `final scrape status|body|header <name>`.
+ * @module
+ */
+
+/**
+ * Error bodies that start with one of these prefixes are compared up to the
+ * prefix only: the detail after it is Go-library wording (protobuf text
+ * dumps, random error order) that changed between Pushgateway releases and
+ * that no client parses (spec §3.3, §12 "exact wording after the error
+ * prefix").
+ */
+export const FREE_WORDING_AFTER: readonly string[] = [
+  "pushed metrics are invalid or inconsistent with existing metrics: ",
+];
+
+export interface Deviation {
+  /** The case's name in `differential_cases.ts`. */
+  readonly case: string;
+  /** Exactly the places that differ. */
+  readonly differences: readonly string[];
+  /** What the reference does and what Pushvault does instead. */
+  readonly what: string;
+  /** Why we chose it (spec section). */
+  readonly why: string;
+  /**
+   * The reference's scrape differs from one scrape to the next: the test
+   * scrapes it until two outputs differ and checks that Pushvault's (stable)
+   * output is one of them.
+   */
+  readonly referenceVaries?: true;
+}
+
+const REFUSED = ["status", "body", "header content-type"] as const;
+/** The places of request `n` when one side refuses (400) and the other accepts. */
+function refused(n: number): string[] {
+  return REFUSED.map((place) => `request ${n} ${place}`);
+}
+/** The places of a scrape that answers 500 on one side and 200 on the other. */
+function scrapeFails(where: string): string[] {
+  return REFUSED.map((place) => `${where} ${place}`);
+}
+
+export const DEVIATIONS: readonly Deviation[] = [
+  // Spec §12: deviations the spec recommends.
+  {
+    case: "HELP conflict across groups",
+    differences: ["final scrape body"],
+    referenceVaries: true,
+    what:
+      "1.5.1 exposes the HELP of whichever group its map iteration meets first, so it changes from scrape to scrape; Pushvault always exposes the same one (the first non-empty HELP in group order), one of 1.5.1's outcomes",
+    why:
+      "spec §3.4, §12: a scrape should not depend on map order; every output Pushvault gives is one 1.5.1 can give",
+  },
+  {
+    case: "instance alias trap",
+    differences: [
+      ...refused(3),
+      ...scrapeFails("request 4"),
+      ...scrapeFails("final scrape"),
+    ],
+    what:
+      'the refused push to {job="j1",instance=""} (an alias of {job="j1"}) creates an alias group in 1.5.1 whose metadata series duplicate those of {job="j1"}: every later push anywhere is refused and every scrape answers 500; Pushvault refuses the push (same 400) without creating the alias group, so later pushes and scrapes work',
+    why:
+      "spec §3.6, §12: a single bad push must not break the whole gateway (design: a bad push can never break a scrape)",
+  },
+  {
+    case: "instance alias trap with the alias pushed first",
+    differences: [
+      ...refused(3),
+      ...scrapeFails("request 4"),
+      ...scrapeFails("final scrape"),
+    ],
+    what:
+      'as in "instance alias trap", with the alias group {job="j1",instance=""} pushed first: the refused push to {job="j1"} poisons 1.5.1, not Pushvault',
+    why: "spec §3.6, §12",
+  },
+  {
+    case: "invalid UTF-8 in a grouping label value",
+    differences: [
+      "request 1 body",
+      ...scrapeFails("request 2"),
+      ...scrapeFails("final scrape"),
+    ],
+    what:
+      "1.5.1 accepts the path, then refuses the push in its consistency check (400 with the inconsistency prefix) after creating a group that can never be scraped (every scrape 500 until it is deleted); Pushvault refuses the grouping key up front (400, own message, no side effect)",
+    why: "spec §3.6, §12: reject invalid UTF-8 grouping values up front",
+  },
+  {
+    case: "invalid UTF-8 in the job",
+    differences: [
+      "request 1 body",
+      ...scrapeFails("request 2"),
+      ...scrapeFails("final scrape"),
+    ],
+    what: 'as in "invalid UTF-8 in a grouping label value", for the job',
+    why: "spec §3.6, §12",
+  },
+  {
+    case: "invalid UTF-8 in a base64 grouping label value",
+    differences: [
+      "request 1 body",
+      ...scrapeFails("request 2"),
+      ...scrapeFails("final scrape"),
+    ],
+    what:
+      'as in "invalid UTF-8 in a grouping label value", for a value given as @base64',
+    why: "spec §3.6, §12",
+  },
+  {
+    case: "invalid job@base64 on POST",
+    differences: ["request 2 status"],
+    what:
+      "after a refused POST to an invalid job@base64, 1.5.1 never answers another POST to job@base64 without labels (its handler lock stays held); Pushvault answers it",
+    why: "spec §11, §12: the 1.5.1 deadlock, fixed upstream in 1.6.1",
+  },
+  {
+    case: "invalid job@base64 on DELETE with labels",
+    differences: ["request 3 status", "request 4 body", "final scrape body"],
+    what:
+      "the same deadlock for DELETE to job@base64 with labels: 1.5.1 never answers the next such DELETE, so its group stays; Pushvault deletes it",
+    why: "spec §11, §12: the 1.5.1 deadlock, fixed upstream in 1.6.1",
+  },
+  {
+    case: "protobuf body with a metric name that is not legacy-valid",
+    differences: [...refused(1), "request 2 body", "final scrape body"],
+    what:
+      "1.5.1 stores the protobuf family bad-name and exposes it verbatim (a scrape Prometheus cannot parse); Pushvault refuses the push with 400",
+    why:
+      "spec §2.2, §12: reject invalid protobuf metric names up front (the push could only break scrapes)",
+  },
+  {
+    case: "Go runtime family pushed with another type",
+    differences: [...refused(1), "final scrape body"],
+    what:
+      "1.5.1 refuses an untyped go_goroutines because its own go_goroutines is a gauge (and records the failure); Pushvault exposes no go_* families, so the push is accepted",
+    why:
+      "spec §5.3, §12: go_* metrics are meaningless for a Deno process and omitted; the own-family collision set is smaller",
+  },
+  {
+    case: "push_failure_time_seconds in a body on an existing group",
+    differences: ["request 3 body", "final scrape body"],
+    what:
+      "1.5.1 lets a pushed gauge push_failure_time_seconds (value 9, label x) replace the gateway's own series of an existing group, without HELP; Pushvault always keeps its own value",
+    why:
+      "spec §3.5: the README says pushed metrics of these names are overridden; the metadata must stay trustworthy",
+  },
+  {
+    case: "protobuf body that is truncated",
+    differences: ["request 1 body", "request 2 body"],
+    what:
+      'both refuse with 400 "unexpected EOF"; Pushvault adds which message of the body is truncated',
+    why:
+      "spec §12: exact wording after the error prefix; the decoder message stays the prefix",
+  },
+
+  // Newest release behaviour (spec §11, §12).
+  {
+    case: "Content-Encoding GZIP in upper case",
+    differences: [...refused(1), "final scrape body"],
+    what:
+      "1.5.1 matches Content-Encoding case-sensitively and reads the plain body; Pushvault, like 1.6.0+, gunzips it and refuses the plain body as invalid gzip",
+    why: "spec §2.3, §11, §12: follow the newest release",
+  },
+  {
+    case: "Content-Encoding snappy",
+    differences: [...refused(1), "final scrape body"],
+    what:
+      "1.5.1 ignores Content-Encoding snappy and reads the plain body; Pushvault, like 1.6.0+, decodes snappy and refuses the plain body",
+    why: "spec §2.3, §11, §12: follow the newest release",
+  },
+
+  // Ours.
+  {
+    case: "gzip body that is truncated",
+    differences: [
+      ...refused(1),
+      ...refused(2),
+      "request 4 body",
+      "final scrape body",
+    ],
+    what:
+      "1.5.1 answers 200 to a gzip body cut in its 8-byte trailer (storing the samples) or right after its 10-byte header (an empty push), because its text parser takes the gzip reader's error for the end of input; Pushvault refuses both with 400 unexpected EOF, as both do for a cut inside the data",
+    why:
+      "design: an acknowledged push must be exactly what the client sent; a truncated body is a transport error to report, not data",
+  },
+  {
+    case: "OpenMetrics body with the OpenMetrics Content-Type",
+    differences: ["final scrape body"],
+    what:
+      "1.5.1 reads every non-protobuf body as text 0.0.4, so an OpenMetrics counter om becomes an untyped om_total without HELP; Pushvault parses a body whose Content-Type is application/openmetrics-text as OpenMetrics (a counter om_total with its HELP)",
+    why:
+      "src/exposition/openmetrics_parse.ts exists for it: honouring the declared format keeps types and HELP; a body without that Content-Type is still read as text (see the case sent as text/plain)",
+  },
+];
