@@ -837,6 +837,17 @@ function migrate(db: DatabaseSync, path: string): void {
         `Pushvault understands (${SCHEMA_VERSION}); run a newer Pushvault. It was left untouched.`,
     );
   }
+  if (version > 0 && version < SCHEMA_VERSION && path !== ":memory:") {
+    // Upgrades keep a consistent copy of the old file first (README
+    // "Upgrade"): a migration that goes wrong must never cost data.
+    const backup = backupPathBeforeMigration(path);
+    try {
+      Deno.removeSync(backup);
+    } catch {
+      // No earlier backup.
+    }
+    db.prepare("VACUUM INTO ?").run(backup);
+  }
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.exec("BEGIN IMMEDIATE");
     try {
@@ -849,6 +860,11 @@ function migrate(db: DatabaseSync, path: string): void {
       throw error;
     }
   }
+}
+
+/** `pv.db` → `pv.db.pre-v2.bak`: the copy taken before migrating to v2. */
+export function backupPathBeforeMigration(path: string): string {
+  return `${path}.pre-v${SCHEMA_VERSION}.bak`;
 }
 
 function prepareStatements(db: DatabaseSync) {
