@@ -7,6 +7,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import type { SQLOutputValue } from "node:sqlite";
 
@@ -161,4 +162,162 @@ export async function pollUntil<T>(
       setTimeout(resolve, options.intervalMs ?? 250)
     );
   }
+}
+
+/**
+ * Polls `probe` until its value deep-equals `expected` (at most `timeoutMs`,
+ * default 30 s), then asserts it once more, so that a timeout fails with the
+ * diff of the last value seen rather than a bare "timed out".
+ */
+export async function assertEventually<T>(
+  what: string,
+  probe: () => Promise<T>,
+  expected: T,
+  options: { readonly timeoutMs?: number; readonly intervalMs?: number } = {},
+): Promise<void> {
+  await pollUntil(what, async () => {
+    try {
+      assert.deepStrictEqual(await probe(), expected);
+      return true;
+    } catch {
+      return undefined;
+    }
+  }, options).catch(() => {});
+  assert.deepStrictEqual(await probe(), expected, `${what}: not reached`);
+}
+
+export const PROMETHEUS = "/usr/bin/prometheus";
+
+/** A Prometheus child process and what it printed. */
+export interface PrometheusRun {
+  /** `http://127.0.0.1:port` of its web API. */
+  readonly url: string;
+}
+
+/** Thrown when a test with Prometheus fails; carries Prometheus' output. */
+export class PrometheusError extends Error {
+  override name = "PrometheusError";
+}
+
+/**
+ * Starts the Prometheus binary in a fresh temp dir, scraping `target`
+ * (host:port) every second with `honor_labels: true`, waits until it is
+ * ready (at most 30 s), runs `body`, then stops it by PID (SIGTERM, SIGKILL
+ * after 10 s) and removes the directory. When `body` fails, the error is
+ * rethrown with Prometheus' output appended.
+ */
+export async function withPrometheus<T>(
+  target: string,
+  body: (prometheus: PrometheusRun) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "pushvault-prometheus-" });
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  await Deno.writeTextFile(
+    `${dir}/prometheus.yml`,
+    `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: pushvault
+    honor_labels: true
+    static_configs:
+      - targets: [${JSON.stringify(target)}]
+`,
+  );
+  const child = new Deno.Command(PROMETHEUS, {
+    args: [
+      `--config.file=${dir}/prometheus.yml`,
+      `--storage.tsdb.path=${dir}/data`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Drain both pipes from the start, so that Prometheus never blocks on them.
+  const output = child.output();
+
+  async function stop(): Promise<string> {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // It has exited already.
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It has exited in the meantime.
+      }
+    }, 10_000);
+    const result = await output;
+    clearTimeout(timer);
+    await Deno.remove(dir, { recursive: true });
+    return decoder.decode(result.stdout) + decoder.decode(result.stderr);
+  }
+
+  let value: T;
+  try {
+    await pollUntil("Prometheus to be ready", async () => {
+      const res = await fetch(`${url}/-/ready`);
+      await res.body?.cancel();
+      return res.ok ? true : undefined;
+    });
+    value = await body({ url });
+  } catch (error) {
+    const log = await stop();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new PrometheusError(
+      `${message}\n--- prometheus output ---\n${log}`,
+      { cause: error },
+    );
+  }
+  await stop();
+  return value;
+}
+
+/** A vector element of `/api/v1/query`: labels and the value as text. */
+export interface PromSample {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly value: string;
+}
+
+/** An instant query; the vector sorted by its labels, timestamps dropped. */
+export async function queryPrometheus(
+  prometheusUrl: string,
+  promql: string,
+): Promise<PromSample[]> {
+  const res = await fetch(
+    `${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`,
+  );
+  const json = await res.json() as {
+    status: string;
+    error?: string;
+    data?: {
+      resultType: string;
+      result: { metric: Record<string, string>; value: [number, string] }[];
+    };
+  };
+  if (json.status !== "success" || json.data?.resultType !== "vector") {
+    throw new Error(
+      `query ${JSON.stringify(promql)} failed: ${JSON.stringify(json)}`,
+    );
+  }
+  return json.data.result
+    .map((r) => ({ metric: sortKeys(r.metric), value: r.value[1] }))
+    .sort((a, b) => {
+      const x = JSON.stringify(a.metric);
+      const y = JSON.stringify(b.metric);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+}
+
+function sortKeys(
+  labels: Record<string, string>,
+): Readonly<Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 }
