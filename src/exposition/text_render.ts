@@ -58,18 +58,28 @@ function escapeValue(value: string): string {
     : value;
 }
 
+/** ASCII codes allowed in a legacy name: 1 anywhere, 2 not first (digits). */
+const NAME_CHAR = (() => {
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) {
+    const char = String.fromCharCode(c);
+    if (/[a-zA-Z_:]/.test(char)) table[c] = 1;
+    else if (/[0-9]/.test(char)) table[c] = 2;
+  }
+  return table;
+})();
+
 /**
  * The legacy name rule `[a-zA-Z_:][a-zA-Z0-9_:]*`, which expfmt applies to
- * metric and label names alike when deciding whether to quote them.
+ * metric and label names alike when deciding whether to quote them. A table
+ * lookup: this runs for every name of every series rendered.
  */
 function isLegacyName(name: string): boolean {
-  if (name.length === 0) return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
-    const other = c === 95 || c === 58; // '_', ':'
-    const digit = c >= 48 && c <= 57;
-    if (!(letter || other || (digit && i > 0))) return false;
+  const length = name.length;
+  if (length === 0 || NAME_CHAR[name.charCodeAt(0)] !== 1) return false;
+  for (let i = 1; i < length; i++) {
+    // A code ≥ 128 reads past the table: undefined, so not allowed either.
+    if (!NAME_CHAR[name.charCodeAt(i)]) return false;
   }
   return true;
 }
