@@ -1,0 +1,1218 @@
+/**
+ * Pushvault and Debian's Pushgateway 1.5.1 side by side on loopback, with
+ * the same data and the same load (`deno task bench:gateway`):
+ *
+ *   deno run -A scripts/bench/gateway_bench.ts [--quick] [--series 100000]
+ *     [--json out.json] [--load-seconds 10] [--profile]
+ *
+ * Both servers run as child processes (killed by PID when the run ends);
+ * each is preloaded with the same groups (workload.ts), scraped, restarted,
+ * then loaded by `load.ts` in a process of its own, one server at a time.
+ * `wrk` runs the same kind of load to show that load.ts is not what limits
+ * the figures. `sqlite_ceiling.ts` measures what `node:sqlite` alone commits,
+ * the ceiling of design.md's performance plan. Prints a table and writes
+ * every figure as JSON. `--profile` instead runs Pushvault alone under
+ * `deno run --cpu-prof` and prints where a 10-series load spends its time.
+ *
+ * Every loop is bounded in count and time. Loopback only.
+ * @module
+ */
+
+import { formatSummary, summarizeProfile } from "./cpuprofile_top.ts";
+import { formatRequest, Http1Connection } from "./http1.ts";
+import type { LoadResult } from "./load.ts";
+import { cpuSecondsOf } from "./load.ts";
+import type { CeilingResult } from "./sqlite_ceiling.ts";
+import {
+  loadBody,
+  preloadBody,
+  preloadPath,
+  SERIES_PER_GROUP,
+  TEXT_CONTENT_TYPE,
+} from "./workload.ts";
+
+const HOST = "127.0.0.1";
+const PUSHGATEWAY_BIN = "/usr/bin/prometheus-pushgateway";
+const WRK_BIN = "/usr/bin/wrk";
+const REPO = new URL("../../", import.meta.url).pathname;
+const SCRIPTS = new URL("./", import.meta.url).pathname;
+const encoder = new TextEncoder();
+
+function print(text: string): void {
+  Deno.stdout.writeSync(encoder.encode(text));
+}
+function progress(text: string): void {
+  Deno.stderr.writeSync(
+    encoder.encode(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`),
+  );
+}
+
+// --- options -------------------------------------------------------------------
+
+interface Options {
+  readonly quick: boolean;
+  readonly series: number;
+  readonly jsonPath: string | undefined;
+  readonly loadMs: number;
+  readonly warmupMs: number;
+  readonly wrkSeconds: number;
+  readonly ceilingMs: number;
+  readonly concurrency: number;
+  readonly smallGroups: number;
+  readonly largeGroups: number;
+  readonly scrapes: number;
+  /** Wall-clock cap for one preload. */
+  readonly preloadCapMs: number;
+  readonly profile: boolean;
+  readonly keep: boolean;
+}
+
+function parseOptions(args: readonly string[]): Options {
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (!arg.startsWith("--")) throw new Error(`unexpected argument ${arg}`);
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (["quick", "profile", "keep"].includes(name)) {
+      flags.add(name);
+      continue;
+    }
+    values.set(name, eq > 0 ? arg.slice(eq + 1) : (args[++i] ?? ""));
+  }
+  const known = new Set([
+    "series",
+    "json",
+    "load-seconds",
+    "warmup-seconds",
+    "wrk-seconds",
+    "ceiling-seconds",
+    "concurrency",
+    "scrapes",
+    "preload-cap-seconds",
+  ]);
+  for (const name of values.keys()) {
+    if (!known.has(name)) throw new Error(`unknown flag --${name}`);
+  }
+  const quick = flags.has("quick");
+  const num = (name: string, fallback: number) => {
+    const text = values.get(name);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw new Error(`--${name} must be a positive number`);
+    }
+    return n;
+  };
+  return {
+    quick,
+    series: num("series", quick ? 20_000 : 100_000),
+    jsonPath: values.get("json"),
+    loadMs: num("load-seconds", quick ? 4 : 10) * 1000,
+    warmupMs: num("warmup-seconds", 1) * 1000,
+    wrkSeconds: num("wrk-seconds", quick ? 3 : 5),
+    ceilingMs: num("ceiling-seconds", quick ? 2 : 3) * 1000,
+    concurrency: num("concurrency", 8),
+    smallGroups: 1000,
+    largeGroups: 100,
+    scrapes: num("scrapes", 5),
+    preloadCapMs: num("preload-cap-seconds", quick ? 60 : 900) * 1000,
+    profile: flags.has("profile"),
+    keep: flags.has("keep"),
+  };
+}
+
+// --- child processes -----------------------------------------------------------
+
+interface Memory {
+  readonly rssMiB: number;
+  readonly hwmMiB: number;
+}
+
+const running = new Set<Server>();
+
+/** A server child process; stopped by PID, never by name. */
+class Server {
+  readonly name: string;
+  readonly port: number;
+  readonly url: string;
+  readonly pid: number;
+  readonly spawnedAt: number;
+  readonly #child: Deno.ChildProcess;
+  readonly #drains: Promise<unknown>[];
+  #exited = false;
+  readonly status: Promise<Deno.CommandStatus>;
+
+  private constructor(
+    name: string,
+    port: number,
+    child: Deno.ChildProcess,
+    spawnedAt: number,
+    drains: Promise<unknown>[],
+  ) {
+    this.name = name;
+    this.port = port;
+    this.url = `http://${HOST}:${port}`;
+    this.#child = child;
+    this.pid = child.pid;
+    this.spawnedAt = spawnedAt;
+    this.#drains = drains;
+    this.status = child.status.then((s) => {
+      this.#exited = true;
+      running.delete(this);
+      return s;
+    });
+  }
+
+  static async spawn(
+    name: string,
+    command: string,
+    args: string[],
+    port: number,
+    logPrefix: string,
+  ): Promise<Server> {
+    const out = await Deno.open(`${logPrefix}.out`, {
+      write: true,
+      create: true,
+      append: true,
+    });
+    const err = await Deno.open(`${logPrefix}.err`, {
+      write: true,
+      create: true,
+      append: true,
+    });
+    const spawnedAt = performance.now();
+    const child = new Deno.Command(command, {
+      args,
+      cwd: REPO,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const drains = [
+      child.stdout.pipeTo(out.writable).catch(() => {}),
+      child.stderr.pipeTo(err.writable).catch(() => {}),
+    ];
+    const server = new Server(name, port, child, spawnedAt, drains);
+    running.add(server);
+    return server;
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** Milliseconds from spawn until GET /-/ready answered 200. */
+  async waitReady(timeoutMs = 300_000): Promise<number> {
+    const request = formatRequest("GET", "/-/ready", HOST, {}, null);
+    const deadline = this.spawnedAt + timeoutMs;
+    while (performance.now() < deadline) {
+      if (this.#exited) throw new Error(`${this.name} exited during start-up`);
+      let conn: Http1Connection | undefined;
+      try {
+        conn = await Http1Connection.open(HOST, this.port);
+        const res = await conn.request(request);
+        if (res.status === 200) return performance.now() - this.spawnedAt;
+      } catch {
+        // not listening yet
+      } finally {
+        conn?.close();
+      }
+      await sleep(5);
+    }
+    throw new Error(`${this.name} not ready after ${timeoutMs} ms`);
+  }
+
+  memory(): Memory {
+    const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+    return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
+  }
+
+  /** User + system CPU seconds so far (/proc/<pid>/stat). */
+  cpuSeconds(): number {
+    return cpuSecondsOf(this.pid);
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 30_000): Promise<Deno.CommandStatus> {
+    if (!this.#exited) this.#signal("SIGTERM");
+    const timer = setTimeout(() => this.#signal("SIGKILL"), graceMs);
+    try {
+      const status = await this.status;
+      await Promise.all(this.#drains);
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(): void {
+    this.#signal("SIGKILL");
+  }
+
+  #signal(signal: Deno.Signal): void {
+    if (this.#exited) return;
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function startPushvault(
+  dir: string,
+  file: string,
+  tag: string,
+  extraDenoFlags: string[] = [],
+): Promise<Server> {
+  const port = await freePort();
+  return Server.spawn(
+    "pushvault",
+    Deno.execPath(),
+    [
+      "run",
+      "-A",
+      ...extraDenoFlags,
+      "src/main.ts",
+      `--web.listen-address=${HOST}:${port}`,
+      `--persistence.file=${file}`,
+      "--log.level=warn",
+    ],
+    port,
+    `${dir}/${tag}`,
+  );
+}
+
+async function startPushgateway(
+  dir: string,
+  persistenceFile: string,
+  tag: string,
+): Promise<Server> {
+  const port = await freePort();
+  return Server.spawn(
+    "pushgateway",
+    PUSHGATEWAY_BIN,
+    [
+      `--web.listen-address=${HOST}:${port}`,
+      // Empty: no snapshot file, as the main comparison requires.
+      `--persistence.file=${persistenceFile}`,
+    ],
+    port,
+    `${dir}/${tag}`,
+  );
+}
+
+async function freePort(): Promise<number> {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await sleep(1);
+  return port;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// --- preload and scrapes -------------------------------------------------------
+
+interface PreloadResult {
+  readonly groups: number;
+  readonly series: number;
+  readonly seconds: number;
+  readonly pushesPerSecond: number;
+  readonly errors: number;
+  readonly complete: boolean;
+  readonly errorExample: string | null;
+}
+
+function preloadRequests(groups: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let g = 0; g < groups; g++) {
+    out.push(
+      formatRequest(
+        "PUT",
+        preloadPath(g),
+        HOST,
+        { "Content-Type": TEXT_CONTENT_TYPE },
+        encoder.encode(preloadBody(g)),
+      ),
+    );
+  }
+  return out;
+}
+
+async function preload(
+  server: Server,
+  requests: readonly Uint8Array[],
+  concurrency: number,
+  capMs: number,
+): Promise<PreloadResult> {
+  let next = 0;
+  let done = 0;
+  let errors = 0;
+  let errorExample: string | null = null;
+  const start = performance.now();
+  const deadline = start + capMs;
+  let lastReport = start;
+  async function worker(): Promise<void> {
+    const conn = await Http1Connection.open(HOST, server.port);
+    try {
+      while (next < requests.length && performance.now() < deadline) {
+        if (errors > 20) return;
+        const request = requests[next++] as Uint8Array;
+        const res = await conn.request(request);
+        if (res.status !== 200) {
+          errors++;
+          errorExample ??= `status ${res.status}: ${res.bodyStart}`;
+        }
+        done++;
+        const now = performance.now();
+        if (now - lastReport > 10_000) {
+          lastReport = now;
+          progress(`  ${server.name}: ${done}/${requests.length} groups`);
+        }
+      }
+    } finally {
+      conn.close();
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    groups: done,
+    series: done * SERIES_PER_GROUP,
+    seconds,
+    pushesPerSecond: done / seconds,
+    errors,
+    complete: done === requests.length && errors === 0,
+    errorExample,
+  };
+}
+
+interface ScrapeResult {
+  readonly coldMs: number;
+  readonly textMedianMs: number;
+  readonly textAllMs: readonly number[];
+  readonly textBytes: number;
+  readonly gzipMedianMs: number;
+  readonly gzipAllMs: readonly number[];
+  readonly gzipBytes: number;
+}
+
+async function scrapeOnce(
+  conn: Http1Connection,
+  gzip: boolean,
+): Promise<{ ms: number; bytes: number }> {
+  const request = formatRequest(
+    "GET",
+    "/metrics",
+    HOST,
+    gzip ? { "Accept-Encoding": "gzip" } : {},
+    null,
+  );
+  const t0 = performance.now();
+  const res = await conn.request(request);
+  const ms = performance.now() - t0;
+  if (res.status !== 200) {
+    throw new Error(`scrape answered ${res.status}: ${res.bodyStart}`);
+  }
+  if (gzip && res.headers.get("content-encoding") !== "gzip") {
+    throw new Error("scrape with Accept-Encoding: gzip was not compressed");
+  }
+  return { ms, bytes: res.bodyBytes };
+}
+
+async function measureScrapes(
+  server: Server,
+  times: number,
+): Promise<ScrapeResult> {
+  const conn = await Http1Connection.open(HOST, server.port);
+  try {
+    const cold = await scrapeOnce(conn, false);
+    const text: number[] = [];
+    let textBytes = cold.bytes;
+    for (let i = 0; i < times; i++) {
+      const r = await scrapeOnce(conn, false);
+      text.push(r.ms);
+      textBytes = r.bytes;
+    }
+    const gzip: number[] = [];
+    let gzipBytes = 0;
+    for (let i = 0; i < times; i++) {
+      const r = await scrapeOnce(conn, true);
+      gzip.push(r.ms);
+      gzipBytes = r.bytes;
+    }
+    return {
+      coldMs: cold.ms,
+      textMedianMs: median(text),
+      textAllMs: text,
+      textBytes,
+      gzipMedianMs: median(gzip),
+      gzipAllMs: gzip,
+      gzipBytes,
+    };
+  } finally {
+    conn.close();
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 === 1
+    ? s[mid] as number
+    : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+// --- load, wrk, ceiling (subprocesses) -----------------------------------------
+
+async function runLoadProcess(
+  server: Server,
+  bodyKind: "10series" | "1000series" | "none",
+  groups: number,
+  options: Options,
+  durationMs = options.loadMs,
+): Promise<LoadResult & { serverCpuSeconds: number }> {
+  const cpuBefore = server.cpuSeconds();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${SCRIPTS}load.ts`,
+      "--url",
+      server.url,
+      "--concurrency",
+      String(options.concurrency),
+      "--duration",
+      `${durationMs}ms`,
+      "--warmup",
+      `${options.warmupMs}ms`,
+      "--body-kind",
+      bodyKind,
+      "--groups",
+      String(groups),
+    ],
+    cwd: REPO,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(durationMs + options.warmupMs + 120_000),
+  }).output();
+  const cpuAfter = server.cpuSeconds();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  if (!output.success || text === "") {
+    throw new Error(
+      `load.ts failed: ${new TextDecoder().decode(output.stderr).slice(-2000)}`,
+    );
+  }
+  const result = JSON.parse(text.split("\n").pop() as string) as LoadResult;
+  // CPU over the warm-up and the measured part; the count covers only the
+  // latter, so scale it to the whole run.
+  return { ...result, serverCpuSeconds: cpuAfter - cpuBefore };
+}
+
+interface WrkResult {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly socketErrors: string | null;
+  readonly command: string;
+}
+
+function wrkLua(kind: "10series"): string {
+  const body = loadBody(kind, 1);
+  const tail = new TextDecoder().decode(body.tails[0]);
+  const head = body.head(0).replace(/ 1795000000\n$/, " ");
+  return `-- generated by gateway_bench.ts: PUTs of ${body.series} series, distinct groups and values
+local tail = [==[${tail}]==]
+local head = [==[${head}]==]
+local counter = 0
+local nthreads = 0
+function setup(thread)
+  thread:set("tid", nthreads)
+  nthreads = nthreads + 1
+end
+function init(args)
+  counter = (tid or 0) * 500
+end
+request = function()
+  counter = counter + 1
+  local body = head .. tostring(1795000000 + counter) .. "\\n" .. tail
+  return wrk.format("PUT", "/metrics/job/wrk-small/instance/client-" .. (counter % 1000),
+    { ["Content-Type"] = "${TEXT_CONTENT_TYPE}" }, body)
+end
+`;
+}
+
+async function runWrk(
+  server: Server,
+  path: string,
+  seconds: number,
+  concurrency: number,
+  script: string | undefined,
+): Promise<WrkResult | undefined> {
+  try {
+    await Deno.stat(WRK_BIN);
+  } catch {
+    return undefined;
+  }
+  const args = [
+    "-t2",
+    `-c${concurrency}`,
+    `-d${seconds}s`,
+    "--latency",
+    ...(script ? ["-s", script] : []),
+    `${server.url}${path}`,
+  ];
+  const output = await new Deno.Command(WRK_BIN, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(seconds * 1000 + 60_000),
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  if (!output.success || !rps) {
+    throw new Error(
+      `wrk failed: ${text}${new TextDecoder().decode(output.stderr)}`,
+    );
+  }
+  const latency = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(text);
+    if (!m) return NaN;
+    const n = Number(m[1]);
+    return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
+  };
+  return {
+    requestsPerSecond: Number(rps[1]),
+    p50Ms: latency("50"),
+    p99Ms: latency("99"),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0),
+    socketErrors: /Socket errors:.*/.exec(text)?.[0] ?? null,
+    command: `wrk ${args.join(" ").replaceAll(server.url, "<url>")}`,
+  };
+}
+
+async function measureCeiling(options: Options): Promise<CeilingResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${SCRIPTS}sqlite_ceiling.ts`,
+      "--duration",
+      `${options.ceilingMs}ms`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(options.ceilingMs + 120_000),
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  if (!output.success || text === "") {
+    throw new Error(
+      `sqlite_ceiling.ts failed: ${new TextDecoder().decode(output.stderr)}`,
+    );
+  }
+  return JSON.parse(text) as CeilingResult;
+}
+
+function fileSize(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function dbSize(path: string): { db: number; wal: number; total: number } {
+  const db = fileSize(path);
+  const wal = fileSize(`${path}-wal`);
+  return { db, wal, total: db + wal + fileSize(`${path}-shm`) };
+}
+
+// --- the run -------------------------------------------------------------------
+
+interface ServerFigures {
+  startEmptyMs?: number;
+  preload?: PreloadResult;
+  memoryAfterPreload?: Memory;
+  scrape?: ScrapeResult;
+  memoryAfterScrapes?: Memory;
+  storageBytesAfterPreload?: number;
+  restart?: {
+    readyMs: number;
+    how: string;
+    memory: Memory;
+    scrapeBytes: number;
+  };
+  healthyLoad?: LoadResult;
+  healthyWrk?: WrkResult | undefined;
+  small?: LoadResult & { serverCpuSeconds: number };
+  smallWrk?: WrkResult | undefined;
+  large?: LoadResult & { serverCpuSeconds: number };
+  memoryAtEnd?: Memory;
+  storageBytesAtEnd?: number;
+  notes: string[];
+}
+
+async function machineInfo(): Promise<Record<string, unknown>> {
+  const cpu = Deno.readTextFileSync("/proc/cpuinfo");
+  const free = await new Deno.Command("free", { args: ["-g"], stdout: "piped" })
+    .output();
+  return {
+    nproc: navigator.hardwareConcurrency,
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpu)?.[1] ?? "unknown",
+    memTotalGiB: Deno.systemMemoryInfo().total / 2 ** 30,
+    freeG: new TextDecoder().decode(free.stdout).trim(),
+    loadAverageAtStart: Deno.loadavg(),
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    pushgateway: PUSHGATEWAY_BIN,
+  };
+}
+
+async function runComparison(options: Options, dir: string) {
+  const date = new Date().toISOString();
+  const machine = await machineInfo();
+  const groups = Math.ceil(options.series / SERIES_PER_GROUP);
+  progress(
+    `gateway bench: ${groups} groups × ${SERIES_PER_GROUP} series, temp ${dir}`,
+  );
+  const requests = preloadRequests(groups);
+
+  progress("node:sqlite ceiling");
+  const ceiling = await measureCeiling(options);
+
+  const pv: ServerFigures = { notes: [] };
+  const pg: ServerFigures = { notes: [] };
+  const pvFile = `${dir}/pv.db`;
+
+  progress("starting both servers");
+  let pvServer = await startPushvault(dir, pvFile, "pv");
+  pv.startEmptyMs = await pvServer.waitReady();
+  const pgServer = await startPushgateway(dir, "", "pg");
+  pg.startEmptyMs = await pgServer.waitReady();
+
+  for (const [server, figures] of [[pvServer, pv], [pgServer, pg]] as const) {
+    progress(`preloading ${server.name}`);
+    figures.preload = await preload(
+      server,
+      requests,
+      options.concurrency,
+      options.preloadCapMs,
+    );
+    if (!figures.preload.complete) {
+      figures.notes.push(
+        `preload incomplete: ${figures.preload.groups}/${groups} groups, ${figures.preload.errors} errors (${figures.preload.errorExample})`,
+      );
+    }
+    figures.memoryAfterPreload = server.memory();
+    progress(`scraping ${server.name}`);
+    figures.scrape = await measureScrapes(server, options.scrapes);
+    figures.memoryAfterScrapes = server.memory();
+  }
+  pv.storageBytesAfterPreload = dbSize(pvFile).total;
+
+  progress("restarting pushvault on its database");
+  await pvServer.stop();
+  pvServer = await startPushvault(dir, pvFile, "pv-restart");
+  {
+    const readyMs = await pvServer.waitReady();
+    const scrape = await measureScrapes(pvServer, 1);
+    pv.restart = {
+      readyMs,
+      how:
+        "SIGTERM, then a new process on the same database file; spawn → first 200 from /-/ready",
+      memory: pvServer.memory(),
+      scrapeBytes: scrape.textBytes,
+    };
+  }
+
+  progress("pushgateway with a snapshot file: preload, stop, restart");
+  {
+    const snapshot = `${dir}/pg.snapshot`;
+    const writer = await startPushgateway(dir, snapshot, "pg-snapshot");
+    await writer.waitReady();
+    const p = await preload(
+      writer,
+      requests,
+      options.concurrency,
+      options.preloadCapMs,
+    );
+    await writer.stop(); // writes the snapshot on shutdown
+    pg.storageBytesAfterPreload = fileSize(snapshot);
+    const reader = await startPushgateway(dir, snapshot, "pg-restart");
+    const readyMs = await reader.waitReady();
+    const scrape = await measureScrapes(reader, 1);
+    pg.restart = {
+      readyMs,
+      how:
+        `a second Pushgateway with --persistence.file=<tmp>/pg.snapshot, preloaded the same way (${p.groups} groups in ${
+          p.seconds.toFixed(1)
+        } s), stopped with SIGTERM (it writes the snapshot), started again on it; spawn → first 200 from /-/ready`,
+      memory: reader.memory(),
+      scrapeBytes: scrape.textBytes,
+    };
+    await reader.stop();
+  }
+
+  const wrkScript = `${dir}/put_10series.lua`;
+  await Deno.writeTextFile(wrkScript, wrkLua("10series"));
+  for (const [server, figures] of [[pvServer, pv], [pgServer, pg]] as const) {
+    progress(`load on ${server.name}: GET /-/healthy (wrk, load.ts)`);
+    figures.healthyWrk = await runWrk(
+      server,
+      "/-/healthy",
+      options.wrkSeconds,
+      options.concurrency,
+      undefined,
+    );
+    figures.healthyLoad = await runLoadProcess(
+      server,
+      "none",
+      1,
+      options,
+      options.wrkSeconds * 1000,
+    );
+    progress(`load on ${server.name}: 10-series PUTs`);
+    figures.small = await runLoadProcess(
+      server,
+      "10series",
+      options.smallGroups,
+      options,
+    );
+    progress(`load on ${server.name}: 10-series PUTs with wrk`);
+    figures.smallWrk = await runWrk(
+      server,
+      "/",
+      options.wrkSeconds,
+      options.concurrency,
+      wrkScript,
+    );
+    progress(`load on ${server.name}: 1000-series PUTs`);
+    figures.large = await runLoadProcess(
+      server,
+      "1000series",
+      options.largeGroups,
+      options,
+    );
+    figures.memoryAtEnd = server.memory();
+  }
+  pv.storageBytesAtEnd = dbSize(pvFile).total;
+  pv.notes.push(
+    "memory at end is of the restarted process (its peak covers start-up from the database and the load runs)",
+  );
+  await pvServer.stop();
+  await pgServer.stop();
+  machine.loadAverageAtEnd = Deno.loadavg();
+
+  return {
+    date,
+    machine,
+    options,
+    groups,
+    ceiling,
+    pushvault: pv,
+    pushgateway: pg,
+  };
+}
+
+// --- report --------------------------------------------------------------------
+
+type Row = [
+  string,
+  number | undefined,
+  number | undefined,
+  (n: number) => string,
+];
+
+const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+const mib = (n: number) => `${n.toFixed(1)} MiB`;
+const rate = (n: number) => `${n < 100 ? n.toFixed(1) : Math.round(n)}/s`;
+const int = (n: number) => String(Math.round(n));
+const bytes = (n: number) =>
+  n >= 2 ** 20
+    ? `${(n / 2 ** 20).toFixed(2)} MiB`
+    : `${(n / 1024).toFixed(1)} KiB`;
+const secs = (n: number) => `${n.toFixed(2)} s`;
+const micros = (n: number) => `${Math.round(n)} µs`;
+
+/** Server CPU µs per request: its CPU over warm-up + run, by both counts. */
+function cpuPerPush(
+  r: (LoadResult & { serverCpuSeconds: number }) | undefined,
+): number | undefined {
+  if (!r || r.count === 0) return undefined;
+  return (r.serverCpuSeconds * 1e6) / (r.count + r.warmupCount + r.errors);
+}
+
+/** load.ts's own CPU µs per request, warm-up included. */
+function clientCpuPerRequest(r: LoadResult | undefined): number | undefined {
+  if (!r || r.count === 0) return undefined;
+  return (r.clientCpuSeconds * 1e6) / (r.count + r.warmupCount + r.errors);
+}
+
+function tableRows(
+  result: Awaited<ReturnType<typeof runComparison>>,
+): Row[] {
+  const pv = result.pushvault;
+  const pg = result.pushgateway;
+  return [
+    ["series preloaded", pv.preload?.series, pg.preload?.series, int],
+    [
+      "preload time (100-series PUTs, 8 clients)",
+      pv.preload?.seconds,
+      pg.preload?.seconds,
+      secs,
+    ],
+    [
+      "preload pushes/s",
+      pv.preload?.pushesPerSecond,
+      pg.preload?.pushesPerSecond,
+      rate,
+    ],
+    ["start → /-/ready, empty store", pv.startEmptyMs, pg.startEmptyMs, ms],
+    [
+      "RSS after preload",
+      pv.memoryAfterPreload?.rssMiB,
+      pg.memoryAfterPreload?.rssMiB,
+      mib,
+    ],
+    [
+      "peak RSS (VmHWM) after preload",
+      pv.memoryAfterPreload?.hwmMiB,
+      pg.memoryAfterPreload?.hwmMiB,
+      mib,
+    ],
+    ["scrape text, first (cold)", pv.scrape?.coldMs, pg.scrape?.coldMs, ms],
+    [
+      `scrape text, median of ${result.options.scrapes}`,
+      pv.scrape?.textMedianMs,
+      pg.scrape?.textMedianMs,
+      ms,
+    ],
+    [
+      `scrape gzip, median of ${result.options.scrapes}`,
+      pv.scrape?.gzipMedianMs,
+      pg.scrape?.gzipMedianMs,
+      ms,
+    ],
+    ["scrape size, text", pv.scrape?.textBytes, pg.scrape?.textBytes, bytes],
+    ["scrape size, gzip", pv.scrape?.gzipBytes, pg.scrape?.gzipBytes, bytes],
+    [
+      "RSS after scrapes",
+      pv.memoryAfterScrapes?.rssMiB,
+      pg.memoryAfterScrapes?.rssMiB,
+      mib,
+    ],
+    [
+      "peak RSS (VmHWM) after scrapes",
+      pv.memoryAfterScrapes?.hwmMiB,
+      pg.memoryAfterScrapes?.hwmMiB,
+      mib,
+    ],
+    [
+      "on disk after preload (PV db+wal; PG snapshot)",
+      pv.storageBytesAfterPreload,
+      pg.storageBytesAfterPreload,
+      bytes,
+    ],
+    [
+      "start → /-/ready, preloaded store (restart)",
+      pv.restart?.readyMs,
+      pg.restart?.readyMs,
+      ms,
+    ],
+    [
+      "RSS after restart",
+      pv.restart?.memory.rssMiB,
+      pg.restart?.memory.rssMiB,
+      mib,
+    ],
+    [
+      "GET /-/healthy req/s, wrk",
+      pv.healthyWrk?.requestsPerSecond,
+      pg.healthyWrk?.requestsPerSecond,
+      rate,
+    ],
+    [
+      "GET /-/healthy req/s, load.ts",
+      pv.healthyLoad?.perSecond,
+      pg.healthyLoad?.perSecond,
+      rate,
+    ],
+    [
+      "GET /-/healthy, load.ts CPU per request",
+      clientCpuPerRequest(pv.healthyLoad),
+      clientCpuPerRequest(pg.healthyLoad),
+      micros,
+    ],
+    [
+      "10-series pushes/s (8 clients, 1,000 groups)",
+      pv.small?.perSecond,
+      pg.small?.perSecond,
+      rate,
+    ],
+    ["10-series p50", pv.small?.p50Ms, pg.small?.p50Ms, ms],
+    ["10-series p99", pv.small?.p99Ms, pg.small?.p99Ms, ms],
+    [
+      "10-series server CPU per push",
+      cpuPerPush(pv.small),
+      cpuPerPush(pg.small),
+      micros,
+    ],
+    ["10-series errors", pv.small?.errors, pg.small?.errors, int],
+    [
+      "10-series, load.ts CPU per push",
+      clientCpuPerRequest(pv.small),
+      clientCpuPerRequest(pg.small),
+      micros,
+    ],
+    [
+      "10-series pushes/s, wrk",
+      pv.smallWrk?.requestsPerSecond,
+      pg.smallWrk?.requestsPerSecond,
+      rate,
+    ],
+    ["10-series p50, wrk", pv.smallWrk?.p50Ms, pg.smallWrk?.p50Ms, ms],
+    ["10-series p99, wrk", pv.smallWrk?.p99Ms, pg.smallWrk?.p99Ms, ms],
+    [
+      "1000-series pushes/s (8 clients, 100 groups)",
+      pv.large?.perSecond,
+      pg.large?.perSecond,
+      rate,
+    ],
+    [
+      "1000-series series/s",
+      pv.large?.seriesPerSecond,
+      pg.large?.seriesPerSecond,
+      rate,
+    ],
+    ["1000-series p50", pv.large?.p50Ms, pg.large?.p50Ms, ms],
+    ["1000-series p99", pv.large?.p99Ms, pg.large?.p99Ms, ms],
+    [
+      "1000-series server CPU per push",
+      cpuPerPush(pv.large),
+      cpuPerPush(pg.large),
+      micros,
+    ],
+    ["1000-series errors", pv.large?.errors, pg.large?.errors, int],
+    ["RSS at end", pv.memoryAtEnd?.rssMiB, pg.memoryAtEnd?.rssMiB, mib],
+    [
+      "peak RSS (VmHWM) at end",
+      pv.memoryAtEnd?.hwmMiB,
+      pg.memoryAtEnd?.hwmMiB,
+      mib,
+    ],
+    ["PV database (db+wal+shm) at end", pv.storageBytesAtEnd, undefined, bytes],
+  ];
+}
+
+function formatTable(rows: readonly Row[]): string {
+  const cells = rows.map(([name, a, b, f]) => [
+    name,
+    a === undefined || Number.isNaN(a) ? "—" : f(a),
+    b === undefined || Number.isNaN(b) ? "—" : f(b),
+    a === undefined || b === undefined || b === 0 || Number.isNaN(a / b)
+      ? "—"
+      : `${(a / b).toFixed(a / b < 0.1 ? 3 : 2)}`,
+  ]);
+  const header = ["figure", "Pushvault", "Pushgateway", "ratio PV/PG"];
+  const width = header.map((h, i) =>
+    Math.max(h.length, ...cells.map((c) => (c[i] as string).length))
+  );
+  const line = (c: readonly string[]) =>
+    `| ${
+      c.map((x, i) =>
+        i === 0 ? x.padEnd(width[i] as number) : x.padStart(width[i] as number)
+      ).join(" | ")
+    } |`;
+  return [
+    line(header),
+    `| ${
+      width.map((n, i) => (i === 0 ? "-" : "").padEnd(n, "-")).join(" | ")
+    } |`,
+    ...cells.map(line),
+  ].join("\n") + "\n";
+}
+
+function formatReport(
+  result: Awaited<ReturnType<typeof runComparison>>,
+): string {
+  const m = result.machine;
+  const c = result.ceiling;
+  const pvSmall = result.pushvault.small?.perSecond;
+  const lines = [
+    `# Pushvault vs Pushgateway 1.5.1 — ${result.date}`,
+    `machine: nproc ${m.nproc}, ${m.cpuModel}, ${
+      (m.memTotalGiB as number).toFixed(1)
+    } GiB RAM, kernel ${m.kernel}, deno ${m.deno}, load average at start ${
+      (m.loadAverageAtStart as number[]).map((x) => x.toFixed(2)).join(" ")
+    }, at end ${
+      (m.loadAverageAtEnd as number[]).map((x) => x.toFixed(2)).join(" ")
+    }`,
+    "free -g:",
+    ...(m.freeG as string).split("\n").map((l) => `    ${l}`),
+    `data: ${result.groups} groups × ${SERIES_PER_GROUP} series (6 families: gauges, counters, 3 histograms), ${
+      result.options.quick ? "--quick" : "full run"
+    }; load ${result.options.loadMs / 1000} s after ${
+      result.options.warmupMs / 1000
+    } s warm-up, ${result.options.concurrency} keep-alive clients (load.ts, its own process)`,
+    "",
+    formatTable(tableRows(result)),
+    `ceiling: node:sqlite ${c.sqliteVersion} alone commits ${
+      Math.round(c.transactionsPerSecond)
+    } transactions/s of ${c.rowsPerTransaction} rows (WAL, synchronous=NORMAL), ${
+      c.bulkMicrosPerRow.toFixed(2)
+    } µs/row in one ${c.bulkRows}-row transaction`,
+    pvSmall === undefined
+      ? ""
+      : `Pushvault 10-series pushes/s = ${
+        ((100 * pvSmall) / c.transactionsPerSecond).toFixed(1)
+      } % of that ceiling`,
+    "",
+    "how start-up was measured:",
+    `  Pushvault: ${result.pushvault.restart?.how ?? "—"}`,
+    `  Pushgateway: ${result.pushgateway.restart?.how ?? "—"}`,
+    `  (its main instance runs with --persistence.file= , i.e. nothing durable)`,
+    `load generator check: wrk ${
+      result.pushvault.healthyWrk?.command ?? "(absent)"
+    } vs load.ts with the same connections; the 10-series wrk row uses a Lua script with distinct groups and values.`,
+    "server CPU per push = (utime+stime of the server during warm-up + run) / pushes, from /proc/<pid>/stat.",
+  ];
+  for (
+    const [name, f] of [
+      ["Pushvault", result.pushvault],
+      ["Pushgateway", result.pushgateway],
+    ] as const
+  ) {
+    for (const note of f.notes) lines.push(`note (${name}): ${note}`);
+    for (const r of [f.small, f.large]) {
+      if (r && r.errors > 0) {
+        lines.push(
+          `errors (${name}, ${r.bodyKind}): ${
+            JSON.stringify(r.errorKinds)
+          } e.g. ${r.errorExample}`,
+        );
+      }
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+// --- profile mode --------------------------------------------------------------
+
+async function runProfile(options: Options, dir: string): Promise<string> {
+  const groups = Math.ceil(options.series / SERIES_PER_GROUP);
+  const profDir = `${dir}/cpuprofile`;
+  await Deno.mkdir(profDir);
+  const pvFile = `${dir}/pv.db`;
+  progress(`profile: preloading ${groups} groups without the profiler`);
+  const first = await startPushvault(dir, pvFile, "pv");
+  await first.waitReady();
+  await preload(
+    first,
+    preloadRequests(groups),
+    options.concurrency,
+    options.preloadCapMs,
+  );
+  await first.stop();
+  progress("profile: restart under --cpu-prof, 10-series load");
+  const server = await startPushvault(dir, pvFile, "pv-prof", [
+    "--cpu-prof",
+    `--cpu-prof-dir=${profDir}`,
+  ]);
+  const readyMs = await server.waitReady();
+  const loadStart = performance.now() - server.spawnedAt + options.warmupMs;
+  const small = await runLoadProcess(
+    server,
+    "10series",
+    options.smallGroups,
+    options,
+  );
+  const loadEnd = performance.now() - server.spawnedAt;
+  await server.stop();
+  const files = [...Deno.readDirSync(profDir)].filter((e) =>
+    e.name.endsWith(".cpuprofile")
+  );
+  const file = files[0];
+  if (!file) throw new Error("no .cpuprofile was written");
+  const profile = JSON.parse(
+    await Deno.readTextFile(`${profDir}/${file.name}`),
+  );
+  const summary = summarizeProfile(profile, 30, {
+    fromUs: loadStart * 1000,
+    toUs: loadEnd * 1000,
+  });
+  return [
+    `# Pushvault CPU profile — ${new Date().toISOString()}`,
+    `store: ${groups * SERIES_PER_GROUP} series; ready in ${
+      readyMs.toFixed(0)
+    } ms after restart`,
+    `load: 10-series PUTs, ${options.concurrency} clients, ${
+      small.perSecond.toFixed(0)
+    } pushes/s, p50 ${small.p50Ms.toFixed(2)} ms, p99 ${
+      small.p99Ms.toFixed(2)
+    } ms, errors ${small.errors}`,
+    `window: samples from the end of the warm-up to the end of the load (start-up excluded)`,
+    `profile file: ${profDir}/${file.name}`,
+    "",
+    formatSummary(summary),
+  ].join("\n");
+}
+
+// --- main ----------------------------------------------------------------------
+
+async function main(args: readonly string[]): Promise<number> {
+  const options = parseOptions(args);
+  const dir = await Deno.makeTempDir({ prefix: "pv-gateway-bench-" });
+  const onSignal = () => {
+    for (const server of running) server.kill();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    if (options.profile) {
+      print(await runProfile(options, dir));
+      return 0;
+    }
+    const result = await runComparison(options, dir);
+    print(formatReport(result));
+    if (options.jsonPath) {
+      await Deno.writeTextFile(
+        options.jsonPath,
+        JSON.stringify(
+          {
+            ...result,
+            table: tableRows(result).map(([n, a, b]) => ({
+              figure: n,
+              pushvault: a ?? null,
+              pushgateway: b ?? null,
+            })),
+          },
+          null,
+          2,
+        ) + "\n",
+      );
+      progress(`wrote ${options.jsonPath}`);
+    }
+    return 0;
+  } finally {
+    for (const server of [...running]) {
+      server.kill();
+      await server.status;
+    }
+    Deno.removeSignalListener("SIGINT", onSignal);
+    if (options.keep || options.profile) progress(`kept ${dir}`);
+    else await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
