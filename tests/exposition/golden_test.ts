@@ -33,7 +33,7 @@ Deno.test("decodeDelimited() and renderFamilies() reproduce the Pushgateway's te
   }
 });
 
-Deno.test("golden files exist for every case and only for cases", async () => {
+Deno.test("GOLDEN_CASES has golden files for every case and no others", async () => {
   const stems = new Set<string>();
   for await (const entry of Deno.readDir(GOLDEN_DIR)) {
     const match = /^(.*)\.(scrape\.txt|scrape\.pb|api\.json)$/.exec(
