@@ -328,7 +328,7 @@ Deno.test("Python prometheus_client pushes with a grouping key holding '/', a sp
         series,
       })),
       [
-        // 13 series: build_info, histogram, 3 created, 2 jobs, last
+        // 13 series: build_info, histogram, 4 *_created, 2 jobs, last
         // success, summary, 3 enum states.
         {
           method: "PUT",
