@@ -22,6 +22,7 @@ import {
 } from "./errors.ts";
 import { handlePush } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
+import { decompressBody } from "../exposition/decompress.ts";
 import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 
@@ -69,11 +70,15 @@ export function createHandler(deps: HandlerDeps): Handler {
       );
     }
     if (path.includes("//")) {
-      return redirect(301, path.replace(/\/{2,}/g, "/") + url.search);
+      return redirect(
+        301,
+        path.replace(/\/{2,}/g, "/") + url.search,
+        request.method,
+      );
     }
     const prefix = deps.routePrefix;
     if (prefix !== "" && path === prefix) {
-      return redirect(301, `${prefix}/${url.search}`);
+      return redirect(301, `${prefix}/${url.search}`, request.method);
     }
     if (path === "/-/quit" && prefix !== "" && request.method === "GET") {
       return textError(405, "Only POST or PUT requests allowed.");
@@ -87,10 +92,9 @@ export function createHandler(deps: HandlerDeps): Handler {
     ) {
       const keyPath = rel.slice("/metrics/".length);
       if (keyPath === "job/" || keyPath === "job@base64/") {
-        return redirect(
-          method === "GET" ? 301 : 307,
-          prefix + rel.slice(0, -1),
-        );
+        // The router redirects to the slash-less path, which no GET route has.
+        if (method === "GET") return notFound();
+        return redirect(307, prefix + rel.slice(0, -1), method);
       }
       if (method === "OPTIONS") {
         return new Response(null, {
@@ -109,12 +113,15 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
     if (rel === deps.telemetryPath) {
       if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
+      const refused = await refuseEncodedBody(request);
+      if (refused) return refused;
       return handleScrape(request, deps);
     }
     if (rel === `${deps.telemetryPath}/`) {
       return redirect(
         method === "GET" ? 301 : 307,
         prefix + deps.telemetryPath,
+        method,
       );
     }
     const ui = handleUi(request, rel, deps);
@@ -233,6 +240,52 @@ function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
   );
 }
 
-function redirect(status: 301 | 307, location: string): Response {
-  return new Response(null, { status, headers: { Location: location } });
+/**
+ * The Pushgateway decodes `Content-Encoding` on every request of its main
+ * router, scrapes included (spec §2.3): a GET that claims a gzip body it
+ * does not have gets 400 `EOF`. Reproduced so that nothing differs.
+ */
+async function refuseEncodedBody(
+  request: Request,
+): Promise<Response | undefined> {
+  const encoding = request.headers.get("content-encoding");
+  if (encoding === null || !/^(gzip|snappy)$/i.test(encoding.trim())) {
+    return undefined;
+  }
+  try {
+    const raw = new Uint8Array(await request.arrayBuffer());
+    await decompressBody(raw, encoding, { maxBytes: 1024 * 1024 });
+    return undefined;
+  } catch (error) {
+    return textError(
+      400,
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+}
+
+/** Go's html.EscapeString. */
+const GO_HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&#34;",
+  "'": "&#39;",
+};
+
+/** Like Go's http.Redirect: GET and HEAD also get a small HTML body. */
+function redirect(
+  status: 301 | 307,
+  location: string,
+  method: string,
+): Response {
+  if (method !== "GET" && method !== "HEAD") {
+    return new Response(null, { status, headers: { Location: location } });
+  }
+  const text = status === 301 ? "Moved Permanently" : "Temporary Redirect";
+  const href = location.replace(/[&<>"']/g, (c) => GO_HTML_ESCAPES[c] ?? c);
+  return new Response(`<a href="${href}">${text}</a>.\n\n`, {
+    status,
+    headers: { Location: location, "Content-Type": "text/html; charset=utf-8" },
+  });
 }

@@ -54,10 +54,14 @@ export function parseGroupingKey(
   let job = jobRaw;
   if (jobEncoded) {
     const decoded = decodeBase64Url(jobRaw);
-    if (typeof decoded === "number") {
+    if (decoded instanceof Base64Error) {
+      // Go reports the job decoded so far (the complete quanta before the bad one).
+      const soFar = new TextDecoder().decode(decoded.decodedSoFar);
       throw new PushError(
         "invalid",
-        `invalid base64 encoding in job name "": illegal base64 data at input byte ${decoded}`,
+        `invalid base64 encoding in job name ${
+          JSON.stringify(soFar)
+        }: illegal base64 data at input byte ${decoded.offset}`,
       );
     }
     job = utf8OrThrow(decoded, "job", jobRaw);
@@ -116,12 +120,12 @@ function* parseLabelPath(
     name = checkLabelName(name, options);
     if (encoded) {
       const decoded = decodeBase64Url(value);
-      if (typeof decoded === "number") {
+      if (decoded instanceof Base64Error) {
         throw new PushError(
           "invalid",
           `invalid base64 encoding for label ${name}=${
             JSON.stringify(value)
-          }: illegal base64 data at input byte ${decoded}`,
+          }: illegal base64 data at input byte ${decoded.offset}`,
         );
       }
       value = utf8OrThrow(decoded, name, value);
@@ -192,12 +196,17 @@ const B64_VALUES = (() => {
   return table;
 })();
 
+/** Where Go's base64 decoder stops, and what it had decoded by then. */
+export class Base64Error {
+  constructor(readonly offset: number, readonly decodedSoFar: Uint8Array) {}
+}
+
 /**
  * Base64url as the Pushgateway decodes it: every trailing `=` stripped, then
  * unpadded, lenient about trailing bits, CR and LF skipped. Returns the bytes,
- * or the input offset Go's decoder would report as illegal.
+ * or where Go's decoder would report illegal data.
  */
-export function decodeBase64Url(text: string): Uint8Array | number {
+export function decodeBase64Url(text: string): Uint8Array | Base64Error {
   let end = text.length;
   while (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
   const out = new Uint8Array(Math.floor((end * 3) / 4) + 3);
@@ -206,12 +215,18 @@ export function decodeBase64Url(text: string): Uint8Array | number {
   let bits = 0;
   let quantumStart = 0;
   let inQuantum = 0;
+  let complete = 0; // bytes of the quanta decoded whole
+  const fail = (offset: number) =>
+    new Base64Error(offset, out.slice(0, complete));
   for (let i = 0; i < end; i++) {
     const code = text.charCodeAt(i);
     if (code === 0x0a || code === 0x0d) continue;
     const v = code < 128 ? (B64_VALUES[code] ?? -1) : -1;
-    if (v < 0) return i;
-    if (inQuantum === 0) quantumStart = i;
+    if (v < 0) return fail(i);
+    if (inQuantum === 0) {
+      quantumStart = i;
+      complete = length;
+    }
     inQuantum = (inQuantum + 1) % 4;
     buffer = (buffer << 6) | v;
     bits += 6;
@@ -220,6 +235,9 @@ export function decodeBase64Url(text: string): Uint8Array | number {
       out[length++] = (buffer >> bits) & 0xff;
     }
   }
-  if (inQuantum === 1) return quantumStart; // a lone sextet cannot make a byte
+  if (inQuantum === 1) { // a lone sextet cannot make a byte
+    complete = length;
+    return fail(quantumStart);
+  }
   return out.subarray(0, length);
 }
