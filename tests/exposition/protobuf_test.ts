@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { ExpositionError } from "../../src/exposition/model.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import {
@@ -559,4 +560,79 @@ Deno.test("decodeDelimited() reads a scrape body written by the real Pushgateway
       quantiles: [{ quantile: 0.99, value: 3 }, { quantile: 0.5, value: 1 }],
     }],
   });
+});
+
+Deno.test("decodeDelimited() inverts encodeDelimited() for generated families", () => {
+  // Plain objects, as our decoder builds them (fast-check defaults to
+  // null-prototype records, which deepStrictEqual tells apart).
+  const record = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) =>
+    fc.record(model, { noNullPrototype: true });
+  const name = fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,12}$/);
+  const labels = fc.array(
+    record({
+      name: fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,8}$/),
+      value: fc.string({ unit: "grapheme", maxLength: 12 }),
+    }),
+    { maxLength: 4 },
+  );
+  const help = fc.option(fc.string({ unit: "grapheme", maxLength: 20 }), {
+    nil: undefined,
+  });
+  const count = fc.maxSafeNat();
+  const scalarFamily = record({
+    name,
+    help,
+    type: fc.constantFrom("counter", "gauge", "untyped") as fc.Arbitrary<
+      "counter" | "gauge" | "untyped"
+    >,
+    metrics: fc.array(record({ labels, value: fc.double() }), {
+      maxLength: 4,
+    }),
+  });
+  const summaryFamily = record({
+    name,
+    help,
+    type: fc.constant("summary" as const),
+    metrics: fc.array(
+      record({
+        labels,
+        sampleCount: count,
+        sampleSum: fc.double(),
+        quantiles: fc.array(
+          record({ quantile: fc.double(), value: fc.double() }),
+          { maxLength: 4 },
+        ),
+      }),
+      { maxLength: 3 },
+    ),
+  });
+  const histogramFamily = record({
+    name,
+    help,
+    type: fc.constantFrom("histogram", "gaugehistogram") as fc.Arbitrary<
+      "histogram" | "gaugehistogram"
+    >,
+    metrics: fc.array(
+      record({
+        labels,
+        sampleCount: count,
+        sampleSum: fc.double(),
+        buckets: fc.array(
+          record({ upperBound: fc.double(), cumulativeCount: count }),
+          { maxLength: 5 },
+        ),
+      }),
+      { maxLength: 3 },
+    ),
+  });
+  const families = fc.uniqueArray(
+    fc.oneof(scalarFamily, summaryFamily, histogramFamily),
+    { selector: (f) => f.name, maxLength: 5 },
+  );
+  fc.assert(
+    fc.property(families, (input: MetricFamily[]) => {
+      assert.deepStrictEqual(decodeDelimited(encodeDelimited(input)), input);
+    }),
+    { seed: 20260521, numRuns: 300 },
+  );
 });
