@@ -98,28 +98,32 @@ function checkLabels(
 ): void {
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i] as Label;
-    const where = `collected metric ${JSON.stringify(family.name)} ${
-      describeSeries("", labels)
-    }`;
+    // Built only when there is a problem: this loop runs for every label pushed.
+    const where = () =>
+      `collected metric ${JSON.stringify(family.name)} ${
+        describeSeries("", labels)
+      }`;
     const legal = options.utf8Names
       ? label.name !== "" && !label.name.startsWith("__")
       : LABEL_NAME_RE.test(label.name) && !label.name.startsWith("__");
     if (!legal) {
-      problems.push(`${where} has a label with an invalid name: ${label.name}`);
+      problems.push(
+        `${where()} has a label with an invalid name: ${label.name}`,
+      );
     }
     if (i > 0 && labels[i - 1]?.name === label.name) {
       problems.push(
-        `${where} has two or more labels with the same name: ${label.name}`,
+        `${where()} has two or more labels with the same name: ${label.name}`,
       );
     }
     if (family.type === "summary" && label.name === "quantile") {
-      problems.push(`${where} must not have an explicit "quantile" label`);
+      problems.push(`${where()} must not have an explicit "quantile" label`);
     }
     if (
       (family.type === "histogram" || family.type === "gaugehistogram") &&
       label.name === "le"
     ) {
-      problems.push(`${where} must not have an explicit "le" label`);
+      problems.push(`${where()} must not have an explicit "le" label`);
     }
   }
 }
