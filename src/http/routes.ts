@@ -163,9 +163,10 @@ export function createHandler(deps: HandlerDeps): Handler {
       case "/-/healthy":
       case "/-/ready": {
         const handler = rel === "/-/healthy" ? "healthy" : "ready";
-        if (method !== "GET" && method !== "HEAD") {
-          return methodNotAllowed("GET, OPTIONS");
+        if (method === "OPTIONS") {
+          return new Response(null, { headers: { Allow: "GET, OPTIONS" } });
         }
+        if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
         const ready = rel === "/-/healthy" || deps.isReady();
         const response = ready
           ? new Response("OK", {
