@@ -21,7 +21,6 @@
 import { formatSummary, summarizeProfile } from "./cpuprofile_top.ts";
 import { formatRequest, Http1Connection } from "./http1.ts";
 import type { LoadResult } from "./load.ts";
-import { cpuSecondsOf } from "./load.ts";
 import type { CeilingResult } from "./sqlite_ceiling.ts";
 import {
   loadBody,
@@ -229,11 +228,6 @@ class Server {
     const kb = (field: string) =>
       Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
     return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
-  }
-
-  /** User + system CPU seconds so far (/proc/<pid>/stat). */
-  cpuSeconds(): number {
-    return cpuSecondsOf(this.pid);
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
@@ -479,8 +473,7 @@ async function runLoadProcess(
   groups: number,
   options: Options,
   durationMs = options.loadMs,
-): Promise<LoadResult & { serverCpuSeconds: number }> {
-  const cpuBefore = server.cpuSeconds();
+): Promise<LoadResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -498,23 +491,21 @@ async function runLoadProcess(
       bodyKind,
       "--groups",
       String(groups),
+      "--watch-pid",
+      String(server.pid),
     ],
     cwd: REPO,
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(durationMs + options.warmupMs + 120_000),
   }).output();
-  const cpuAfter = server.cpuSeconds();
   const text = new TextDecoder().decode(output.stdout).trim();
   if (!output.success || text === "") {
     throw new Error(
       `load.ts failed: ${new TextDecoder().decode(output.stderr).slice(-2000)}`,
     );
   }
-  const result = JSON.parse(text.split("\n").pop() as string) as LoadResult;
-  // CPU over the warm-up and the measured part; the count covers only the
-  // latter, so scale it to the whole run.
-  return { ...result, serverCpuSeconds: cpuAfter - cpuBefore };
+  return JSON.parse(text.split("\n").pop() as string) as LoadResult;
 }
 
 interface WrkResult {
@@ -526,7 +517,7 @@ interface WrkResult {
   readonly command: string;
 }
 
-function wrkLua(kind: "10series"): string {
+export function wrkLua(kind: "10series"): string {
   const body = loadBody(kind, 1);
   const tail = new TextDecoder().decode(body.tails[0]);
   const head = body.head(0).replace(/ 1795000000\n$/, " ");
@@ -653,9 +644,9 @@ interface ServerFigures {
   };
   healthyLoad?: LoadResult;
   healthyWrk?: WrkResult | undefined;
-  small?: LoadResult & { serverCpuSeconds: number };
+  small?: LoadResult;
   smallWrk?: WrkResult | undefined;
-  large?: LoadResult & { serverCpuSeconds: number };
+  large?: LoadResult;
   memoryAtEnd?: Memory;
   storageBytesAtEnd?: number;
   notes: string[];
@@ -842,19 +833,30 @@ const bytes = (n: number) =>
     : `${(n / 1024).toFixed(1)} KiB`;
 const secs = (n: number) => `${n.toFixed(2)} s`;
 const micros = (n: number) => `${Math.round(n)} µs`;
+const cores = (n: number) => n.toFixed(2);
 
-/** Server CPU µs per request: its CPU over warm-up + run, by both counts. */
-function cpuPerPush(
-  r: (LoadResult & { serverCpuSeconds: number }) | undefined,
-): number | undefined {
+/** Server CPU µs per request over the measured window. */
+function cpuPerPush(r: LoadResult | undefined): number | undefined {
   if (!r || r.count === 0) return undefined;
-  return (r.serverCpuSeconds * 1e6) / (r.count + r.warmupCount + r.errors);
+  return (r.serverCpuSeconds * 1e6) / (r.count + r.errors);
 }
 
-/** load.ts's own CPU µs per request, warm-up included. */
+/** load.ts's own CPU µs per request over the measured window. */
 function clientCpuPerRequest(r: LoadResult | undefined): number | undefined {
   if (!r || r.count === 0) return undefined;
-  return (r.clientCpuSeconds * 1e6) / (r.count + r.warmupCount + r.errors);
+  return (r.clientCpuSeconds * 1e6) / (r.count + r.errors);
+}
+
+/** Cores the server kept busy during the measured window. */
+function serverCores(r: LoadResult | undefined): number | undefined {
+  if (!r || r.seconds <= 0) return undefined;
+  return r.serverCpuSeconds / r.seconds;
+}
+
+/** Cores busy with other processes during the measured window. */
+function otherCores(r: LoadResult | undefined): number | undefined {
+  if (!r || r.seconds <= 0) return undefined;
+  return Math.max(0, r.otherCpuSeconds / r.seconds);
 }
 
 function tableRows(
@@ -966,6 +968,18 @@ function tableRows(
       cpuPerPush(pg.small),
       micros,
     ],
+    [
+      "10-series server CPU, cores busy",
+      serverCores(pv.small),
+      serverCores(pg.small),
+      cores,
+    ],
+    [
+      "10-series other processes' CPU, cores busy",
+      otherCores(pv.small),
+      otherCores(pg.small),
+      cores,
+    ],
     ["10-series errors", pv.small?.errors, pg.small?.errors, int],
     [
       "10-series, load.ts CPU per push",
@@ -1000,6 +1014,18 @@ function tableRows(
       cpuPerPush(pv.large),
       cpuPerPush(pg.large),
       micros,
+    ],
+    [
+      "1000-series server CPU, cores busy",
+      serverCores(pv.large),
+      serverCores(pg.large),
+      cores,
+    ],
+    [
+      "1000-series other processes' CPU, cores busy",
+      otherCores(pv.large),
+      otherCores(pg.large),
+      cores,
     ],
     ["1000-series errors", pv.large?.errors, pg.large?.errors, int],
     ["RSS at end", pv.memoryAtEnd?.rssMiB, pg.memoryAtEnd?.rssMiB, mib],
@@ -1083,7 +1109,7 @@ function formatReport(
     `load generator check: wrk ${
       result.pushvault.healthyWrk?.command ?? "(absent)"
     } vs load.ts with the same connections; the 10-series wrk row uses a Lua script with distinct groups and values.`,
-    "server CPU per push = (utime+stime of the server during warm-up + run) / pushes, from /proc/<pid>/stat.",
+    "CPU figures cover the measured window only (warm-up excluded): server and load.ts from /proc/<pid>/stat, other processes = all cores busy (/proc/stat) less both; on a shared machine a high figure there means the servers competed for the cores.",
   ];
   for (
     const [name, f] of [

@@ -10,7 +10,9 @@
  * values (`--body-kind none` sends GET /-/healthy instead, to compare with
  * wrk). Requests in the warm-up are not counted. Prints one JSON object:
  * count, requests/s, latency percentiles (every latency kept and sorted),
- * errors by kind. Bounded by `--duration` and `--max-requests`.
+ * errors by kind, and CPU seconds over the measured window of itself, of the
+ * server (`--watch-pid <pid>`) and of every other process on the machine.
+ * Bounded by `--duration` and `--max-requests`.
  * @module
  */
 
@@ -30,6 +32,8 @@ export interface LoadOptions {
   readonly bodyKind: BodyKind | "none";
   readonly groups: number;
   readonly maxRequests: number;
+  /** A process whose CPU time to report over the measured window (the server). */
+  readonly watchPid?: number;
 }
 
 export interface LoadResult {
@@ -52,8 +56,41 @@ export interface LoadResult {
   readonly errorKinds: Readonly<Record<string, number>>;
   readonly errorExample: string | null;
   readonly requestBytes: number;
-  /** CPU seconds (user + system) this load generator used, warm-up included. */
+  /**
+   * CPU seconds (user + system) over the measured window, warm-up excluded:
+   * this load generator, the watched server, and the whole machine less
+   * both (other processes: on a shared machine they compete for the cores).
+   */
   readonly clientCpuSeconds: number;
+  readonly serverCpuSeconds: number;
+  readonly otherCpuSeconds: number;
+  readonly cores: number;
+}
+
+interface CpuSnapshot {
+  readonly self: number;
+  readonly server: number;
+  readonly machine: number;
+}
+
+function snapshotCpu(watchPid: number | undefined): CpuSnapshot {
+  return {
+    self: cpuSecondsOf("self"),
+    server: watchPid === undefined ? NaN : cpuSecondsOf(watchPid),
+    machine: machineBusySeconds(),
+  };
+}
+
+/** Busy CPU seconds of all cores since boot (/proc/stat: all but idle, iowait). */
+export function machineBusySeconds(): number {
+  try {
+    const line = Deno.readTextFileSync("/proc/stat").split("\n", 1)[0] ?? "";
+    const t = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = t.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - (t[3] ?? 0) - (t[4] ?? 0)) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** User + system CPU seconds of a process so far, NaN where /proc is absent. */
@@ -111,10 +148,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     errorExample ??= example;
   };
 
-  const cpuBefore = cpuSecondsOf("self");
   const begin = performance.now();
   const measureFrom = begin + options.warmupMs;
   const stopAt = measureFrom + options.durationMs;
+  let cpuStart: CpuSnapshot | undefined;
+  const cpuTimer = setTimeout(
+    () => (cpuStart = snapshotCpu(options.watchPid)),
+    Math.max(0, options.warmupMs),
+  );
 
   async function worker(): Promise<void> {
     let conn: Http1Connection | undefined;
@@ -163,7 +204,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     Array.from({ length: options.concurrency }, () => worker()),
   );
   const end = Math.min(performance.now(), stopAt);
-  const clientCpuSeconds = cpuSecondsOf("self") - cpuBefore;
+  clearTimeout(cpuTimer);
+  const cpuEnd = snapshotCpu(options.watchPid);
+  const cpu0 = cpuStart ?? cpuEnd;
+  const clientCpuSeconds = cpuEnd.self - cpu0.self;
+  const serverCpuSeconds = cpuEnd.server - cpu0.server;
+  const machineCpu = cpuEnd.machine - cpu0.machine;
   const seconds = Math.max(1e-9, (end - measureFrom) / 1000);
   const sorted = latencies.subarray(0, count).sort();
   const pct = (p: number) =>
@@ -191,6 +237,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     errorExample,
     requestBytes,
     clientCpuSeconds,
+    serverCpuSeconds,
+    otherCpuSeconds: machineCpu - clientCpuSeconds -
+      (Number.isNaN(serverCpuSeconds) ? 0 : serverCpuSeconds),
+    cores: navigator.hardwareConcurrency,
   };
 }
 
@@ -236,6 +286,9 @@ function parseArgs(args: readonly string[]): LoadOptions {
     bodyKind: kind,
     groups: Number(values.get("groups") ?? 1000),
     maxRequests: Number(values.get("max-requests") ?? 2_000_000),
+    ...(values.has("watch-pid")
+      ? { watchPid: Number(values.get("watch-pid")) }
+      : {}),
   };
 }
 
