@@ -249,11 +249,10 @@ export class ProcessGroup implements AsyncDisposable {
       );
       return { process: child, url: `http://${match[1]}` };
     } catch (error) {
-      await child.wait(1000).catch(() => {});
-      throw new Error(
-        `Pushvault did not start: ${errorText(error)}\n${child.describe()}`,
-        { cause: error },
-      );
+      await child.wait(1000);
+      throw new Error(`Pushvault (pid ${child.pid}) did not start`, {
+        cause: error,
+      });
     }
   }
 
@@ -277,18 +276,22 @@ export class ProcessGroup implements AsyncDisposable {
   }
 
   /**
-   * Starts the reference Pushgateway on a free 127.0.0.1 port without
-   * persistence (the empty `--persistence.file=` is required for Debian's
-   * build, spec intro) and waits until `/-/ready` answers 200.
+   * Starts the reference Pushgateway on a free 127.0.0.1 port and waits
+   * until `/-/ready` answers 200. Without persistence unless `flags` name a
+   * `--persistence.file` (the empty one is required for Debian's build,
+   * whose default is a system path, spec intro).
    */
   async pushgateway(flags: readonly string[] = []): Promise<ServerProcess> {
+    const persistence = flags.some((f) => f.startsWith("--persistence.file="))
+      ? []
+      : ["--persistence.file="];
     let lastError: unknown;
     // The free port can be taken between freePort() and the bind: retry.
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = freePort();
       const child = this.spawn("pushgateway", PUSHGATEWAY_BINARY, [
         `--web.listen-address=127.0.0.1:${port}`,
-        "--persistence.file=",
+        ...persistence,
         ...flags,
       ]);
       const url = `http://127.0.0.1:${port}`;
@@ -297,9 +300,7 @@ export class ProcessGroup implements AsyncDisposable {
         return { process: child, url };
       } catch (error) {
         lastError = new Error(
-          `the Pushgateway did not start: ${
-            errorText(error)
-          }\n${child.describe()}`,
+          `the Pushgateway (pid ${child.pid}) did not start`,
           { cause: error },
         );
         child.signal("SIGKILL");
@@ -323,9 +324,9 @@ export class ProcessGroup implements AsyncDisposable {
 }
 
 /**
- * Runs `body` with a fresh ProcessGroup. On failure the error is rethrown
- * with the output of every child appended; in any case every child is
- * killed by its PID before this returns.
+ * Runs `body` with a fresh ProcessGroup. On failure the error is rethrown as
+ * the cause of one that carries the output of every child; in any case
+ * every child is killed by its PID before this returns.
  */
 export async function withProcesses<T>(
   body: (group: ProcessGroup) => Promise<T>,
@@ -334,9 +335,10 @@ export async function withProcesses<T>(
   try {
     return await body(group);
   } catch (error) {
-    throw new Error(`${errorText(error)}\n${group.describe()}`, {
-      cause: error,
-    });
+    throw new Error(
+      `failed with these child processes:\n${group.describe()}`,
+      { cause: error },
+    );
   }
 }
 
@@ -358,8 +360,11 @@ async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url}/-/ready did not answer 200 in time`);
 }
 
-/** An error's message with its stack, for wrapping. */
+/** An error's stack (or message) followed by those of its causes. */
 export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? error.message;
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  const text = error.stack ?? `${error.name}: ${error.message}`;
+  return error.cause === undefined
+    ? text
+    : `${text}\nCaused by: ${errorText(error.cause)}`;
 }
