@@ -141,6 +141,37 @@ function decodeUtf8(
   }
 }
 
+/**
+ * Like {@link readString}, but returns `likely` itself when the bytes spell
+ * it in ASCII. Label names repeat from series to series; reusing the string
+ * saves decoding and garbage.
+ */
+function readStringLike(
+  r: Reader,
+  likely: string | undefined,
+): string | undefined {
+  if (likely === undefined) return readString(r);
+  const length = r.uint32();
+  const start = r.pos;
+  const end = start + length;
+  if (end > r.len) throw outOfRange();
+  r.pos = end;
+  const buf = r.buf;
+  if (likely.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      const byte = buf[start + i] as number;
+      // Only ASCII: a char code equal to a byte ≥ 0x80 is not that byte.
+      if (byte >= 0x80 || likely.charCodeAt(i) !== byte) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return likely;
+  }
+  return decodeUtf8(buf, start, end);
+}
+
 /** A length-delimited string field; undefined when not valid UTF-8. */
 function readString(r: Reader): string | undefined {
   const length = r.uint32();
@@ -160,7 +191,11 @@ function quoted(text: string): string {
 }
 
 /** A LabelPair message; `where` names the owner for error messages. */
-function readLabel(r: Reader, where: string): Label {
+function readLabel(
+  r: Reader,
+  where: string,
+  likelyName: string | undefined,
+): Label {
   const outer = enter(r);
   let name = "";
   let value = "";
@@ -169,7 +204,7 @@ function readLabel(r: Reader, where: string): Label {
     const fieldTag = r.uint32();
     switch (fieldTag) {
       case tag(1, BYTES): {
-        const text = readString(r);
+        const text = readStringLike(r, likelyName);
         if (text === undefined) throw notUtf8(`a label name in ${where}`);
         name = text;
         break;
@@ -220,7 +255,7 @@ function readExemplar(r: Reader, where: string): Exemplar {
     const fieldTag = r.uint32();
     switch (fieldTag) {
       case tag(1, BYTES):
-        labels.push(readLabel(r, `an exemplar of ${where}`));
+        labels.push(readLabel(r, `an exemplar of ${where}`, undefined));
         break;
       case tag(2, FIXED64):
         value = r.double();
@@ -527,18 +562,27 @@ const VALUE_NAME = {
   gaugehistogram: "histogram",
 } as const satisfies Record<MetricType, string>;
 
+/** What every metric of one family shares, built once per family. */
+interface FamilyContext {
+  readonly type: MetricType;
+  readonly familyName: string;
+  /** `metric family "name"`, for error messages. */
+  readonly where: string;
+}
+
 /**
  * One Metric message of a family of type `type`, whose bytes span the
  * reader's current position to its `len`. The value field of another type is
  * skipped; a missing one is an error naming the family (spec §2.2).
+ * `previous` (the labels of the metric before) predicts the label names.
  */
 function readMetric(
   r: Reader,
-  type: MetricType,
-  familyName: string,
+  family: FamilyContext,
   index: number,
-  where: string,
+  previous: readonly Label[] | undefined,
 ): MetricFamily["metrics"][number] {
+  const { type, familyName, where } = family;
   const labels: Label[] = [];
   const valueTag = tag(VALUE_FIELD[type], BYTES);
   let timestampMs: number | undefined;
@@ -555,7 +599,7 @@ function readMetric(
   while (r.pos < r.len) {
     const fieldTag = r.uint32();
     if (fieldTag === tag(1, BYTES)) {
-      labels.push(readLabel(r, where));
+      labels.push(readLabel(r, where, previous?.[labels.length]?.name));
     } else if (fieldTag === valueTag) {
       seen = true;
       switch (type) {
@@ -706,14 +750,23 @@ function readFamily(r: Reader, options: DecodeOptions): MetricFamily {
     );
   }
 
-  const where = `metric family ${quoted(name)}`;
+  const context: FamilyContext = {
+    type,
+    familyName: name,
+    where: `metric family ${quoted(name)}`,
+  };
   const familyEnd = r.pos;
   const familyLen = r.len;
-  const metrics = new Array(metricSpans.length / 2);
+  const metrics: MetricFamily["metrics"][number][] = new Array(
+    metricSpans.length / 2,
+  );
+  let previous: readonly Label[] | undefined;
   for (let i = 0; i < metrics.length; i++) {
     r.pos = metricSpans[2 * i] as number;
     r.len = metricSpans[2 * i + 1] as number;
-    metrics[i] = readMetric(r, type, name, i, where);
+    const metric = readMetric(r, context, i, previous);
+    metrics[i] = metric;
+    previous = metric.labels;
   }
   r.pos = familyEnd;
   r.len = familyLen;

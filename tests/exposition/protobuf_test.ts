@@ -233,6 +233,22 @@ const ROUND_TRIP_CASES: readonly { name: string; families: MetricFamily[] }[] =
       families: [{ name: "empty", help: "H", type: "counter", metrics: [] }],
     },
     {
+      name: "label names predicted from the previous series, ASCII or not",
+      families: [{
+        name: "p",
+        help: undefined,
+        type: "gauge",
+        metrics: [
+          { labels: [{ name: "job", value: "1" }], value: 1 },
+          { labels: [{ name: "job", value: "2" }], value: 2 },
+          { labels: [{ name: "jab", value: "3" }], value: 3 },
+          // Char codes C3 A9, like the UTF-8 bytes of "é" that follow.
+          { labels: [{ name: "\u00c3\u00a9", value: "4" }], value: 4 },
+          { labels: [{ name: "é", value: "5" }], value: 5 },
+        ],
+      }],
+    },
+    {
       name: "UTF-8 in HELP and label values",
       families: [{
         name: "utf8",
