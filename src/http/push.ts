@@ -84,7 +84,7 @@ export async function handlePush(
       const sanitized = sanitizePush(families, key, {
         utf8Names: deps.utf8Names,
       });
-      const outcome = deps.store.push({
+      const outcome = await deps.store.enqueuePush({
         method,
         key,
         families: sanitized.families,

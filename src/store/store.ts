@@ -92,7 +92,10 @@ const SQLITE_HEADER = "SQLite format 3\0";
 export class Store implements Disposable {
   readonly #db: DatabaseSync;
   readonly #stmt: ReturnType<typeof prepareStatements>;
-  readonly view: View;
+  #view: View;
+  readonly #ownFamilies: ReadonlyMap<string, OwnFamily>;
+  #queue: QueuedPush[] = [];
+  #flushScheduled = false;
   readonly path: string;
 
   constructor(options: StoreOptions) {
@@ -124,12 +127,51 @@ export class Store implements Disposable {
       );
     }
     this.#stmt = prepareStatements(this.#db);
-    this.view = new View(options.ownFamilies ?? new Map());
+    this.#ownFamilies = options.ownFamilies ?? new Map();
+    this.#view = new View(this.#ownFamilies);
     this.#load();
   }
 
-  /** PUT or POST: checks, commits, then applies to the view. */
+  /** The current state; replaced as a whole only after a failed COMMIT. */
+  get view(): View {
+    return this.#view;
+  }
+
+  /**
+   * PUT or POST, committed alone: checks, commits, then applies to the view.
+   * Throws PushError "unavailable" when the database cannot be written.
+   */
   push(command: PushCommand): PushOutcome {
+    this.#flushQueue();
+    const { outcome, apply } = this.#transaction(() =>
+      this.#pushInTransaction(command)
+    );
+    apply();
+    return outcome;
+  }
+
+  /**
+   * PUT or POST with group commit (design.md "Performance plan"): pushes that
+   * arrive while others wait share one transaction, each in its own
+   * SAVEPOINT, each answered only after the shared COMMIT. A push whose own
+   * writes fail is rolled back alone; if the COMMIT fails, every push of the
+   * batch gets 503 and the view is rebuilt from the database.
+   */
+  enqueuePush(command: PushCommand): Promise<PushOutcome> {
+    const { promise, resolve, reject } = Promise.withResolvers<PushOutcome>();
+    this.#queue.push({ command, resolve, reject });
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // A macrotask, so that requests already read reach the queue first.
+      setTimeout(() => this.#flushQueue(), 0);
+    }
+    return promise;
+  }
+
+  /** Checks and writes one push inside an open transaction or savepoint. */
+  #pushInTransaction(
+    command: PushCommand,
+  ): { outcome: PushOutcome; apply: () => void } {
     const problems = [...command.problems];
     if (command.checkConsistency && problems.length === 0) {
       problems.push(...checkConsistency({
@@ -137,59 +179,110 @@ export class Store implements Disposable {
         metadataLabels: this.#metadataLabels(command.key),
         replaceAll: command.method === "PUT",
         families: command.families,
-      }, this.view));
+      }, this.#view));
     }
-    if (problems.length > 0) return this.#refuse(command, problems);
+    if (problems.length > 0) {
+      return this.#refuseInTransaction(command, problems);
+    }
 
     const status = command.checkConsistency ? 200 : 202;
-    const stored = this.#transaction(() => {
-      const groupRow = this.#upsertGroup(command.key, command.time, "push");
-      if (command.ttl !== undefined) {
-        this.#stmt.setTtl.run(command.ttl, groupRow);
-      }
-      const pushId = this.#insertPush({
-        time: command.time,
-        method: command.method,
-        groupRow,
-        status,
-        error: null,
-        series: command.seriesCount,
-        request: command.request,
-      });
-      if (command.method === "PUT") {
-        this.#stmt.supersedeAll.run(pushId, command.time, groupRow);
-      }
-      const out: StoredFamily[] = [];
-      for (const family of command.families) {
-        if (command.method === "POST") {
-          this.#stmt.supersedeOne.run(
-            pushId,
-            command.time,
-            groupRow,
-            family.name,
-          );
-        }
-        out.push({
-          family,
-          rowId: this.#insertFamily(groupRow, pushId, family),
-          pushedAt: command.time,
-        });
-      }
-      return { groupRow, out };
-    });
-    this.view.applyPush({
-      key: command.key,
-      rowId: stored.groupRow,
-      replaceAll: command.method === "PUT",
-      families: stored.out,
+    const groupRow = this.#upsertGroup(command.key, command.time, "push");
+    if (command.ttl !== undefined) this.#stmt.setTtl.run(command.ttl, groupRow);
+    const pushId = this.#insertPush({
       time: command.time,
-      ...(command.ttl === undefined ? {} : { ttl: command.ttl ?? undefined }),
+      method: command.method,
+      groupRow,
+      status,
+      error: null,
+      series: command.seriesCount,
+      request: command.request,
     });
-    return { status };
+    if (command.method === "PUT") {
+      this.#stmt.supersedeAll.run(pushId, command.time, groupRow);
+    }
+    const stored: StoredFamily[] = [];
+    for (const family of command.families) {
+      if (command.method === "POST") {
+        this.#stmt.supersedeOne.run(
+          pushId,
+          command.time,
+          groupRow,
+          family.name,
+        );
+      }
+      stored.push({
+        family,
+        rowId: this.#insertFamily(groupRow, pushId, family),
+        pushedAt: command.time,
+      });
+    }
+    return {
+      outcome: { status },
+      apply: () =>
+        this.#view.applyPush({
+          key: command.key,
+          rowId: groupRow,
+          replaceAll: command.method === "PUT",
+          families: stored,
+          time: command.time,
+          ...(command.ttl === undefined
+            ? {}
+            : { ttl: command.ttl ?? undefined }),
+        }),
+    };
+  }
+
+  /** Commits every queued push in one transaction; see {@link enqueuePush}. */
+  #flushQueue(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#flushScheduled = false;
+    if (batch.length === 0) return;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      for (const entry of batch) entry.reject(unavailable(error));
+      return;
+    }
+    const done: { entry: QueuedPush; outcome: PushOutcome }[] = [];
+    let viewTouched = false;
+    try {
+      for (const entry of batch) {
+        this.#db.exec("SAVEPOINT push");
+        let result;
+        try {
+          result = this.#pushInTransaction(entry.command);
+          this.#db.exec("RELEASE push");
+        } catch (error) {
+          this.#db.exec("ROLLBACK TO push");
+          this.#db.exec("RELEASE push");
+          entry.reject(error instanceof PushError ? error : unavailable(error));
+          continue;
+        }
+        // Later pushes of the batch must be checked against this one.
+        viewTouched = true;
+        result.apply();
+        done.push({ entry, outcome: result.outcome });
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      if (viewTouched) this.#reloadView();
+      for (const d of done) d.entry.reject(unavailable(error));
+      return;
+    }
+    for (const d of done) d.entry.resolve(d.outcome);
+  }
+
+  /** The database is the truth: after a failed COMMIT the view is read anew. */
+  #reloadView(): void {
+    this.#view = new View(this.#ownFamilies);
+    this.#load();
   }
 
   /** DELETE of one group: 202 whether or not it existed (spec §1.5). */
   deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
+    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const group = this.view.group(key.id);
     this.#transaction(() => {
       const existing = group?.rowId ??
@@ -214,6 +307,7 @@ export class Store implements Disposable {
 
   /** Deletes every group in one transaction (admin wipe). */
   wipe(time: number, request: RequestInfo): number {
+    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const groups = [...this.view.groups()];
     this.#transaction(() => {
       const pushId = this.#insertPush({
@@ -244,6 +338,7 @@ export class Store implements Disposable {
     time: number,
     request: RequestInfo,
   ): string[] {
+    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const groups = ids.map((id) => this.view.group(id)).filter((g) =>
       g !== undefined
     );
@@ -275,6 +370,7 @@ export class Store implements Disposable {
    * be discarded (the command exits).
    */
   importGroups(groups: readonly ImportCommand[], request: RequestInfo): void {
+    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     this.#transaction(() => {
       for (const g of groups) {
         const problems = [...g.problems];
@@ -342,6 +438,7 @@ export class Store implements Disposable {
    * a push waits at most for one batch.
    */
   pruneHistory(cutoff: number, batch: number): number {
+    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     return this.#transaction(() => {
       let n = Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneFamilies.run(cutoff, batch).changes);
@@ -364,6 +461,7 @@ export class Store implements Disposable {
     time: number;
     request: RequestInfo;
   }): void {
+    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const groupRow = entry.key
       ? (this.view.group(entry.key.id)?.rowId ??
         (this.#stmt.findGroup.get(entry.key.id) as { id: number } | undefined)
@@ -439,6 +537,7 @@ export class Store implements Disposable {
   /** Checkpoints the WAL and closes the connection. */
   close(): void {
     if (!this.#db.isOpen) return;
+    this.#flushQueue();
     try {
       this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch {
@@ -453,37 +552,41 @@ export class Store implements Disposable {
 
   // --- internals ----------------------------------------------------------------
 
-  #refuse(command: PushCommand, problems: string[]): PushOutcome {
+  #refuseInTransaction(
+    command: PushCommand,
+    problems: string[],
+  ): { outcome: PushOutcome; apply: () => void } {
     const error = inconsistent(problems).message;
     // Unchecked mode refuses silently with 202 (spec §3.7).
     const status = command.checkConsistency ? 400 : 202;
     // Spec §3.6: creating a group whose metadata series collide with another
     // group's would poison every later scrape; record history only then.
-    const mayCreate = this.view.group(command.key.id) !== undefined ||
+    const mayCreate = this.#view.group(command.key.id) !== undefined ||
       !metadataCollides(
-        this.view,
+        this.#view,
         this.#metadataLabels(command.key),
         command.key.id,
       );
-    const groupRow = this.#transaction(() => {
-      const groupRow = mayCreate
-        ? this.#upsertGroup(command.key, command.time, "failure")
-        : null;
-      this.#insertPush({
-        time: command.time,
-        method: command.method,
-        groupRow,
-        status,
-        error,
-        series: command.seriesCount,
-        request: command.request,
-      });
-      return groupRow;
+    const groupRow = mayCreate
+      ? this.#upsertGroup(command.key, command.time, "failure")
+      : null;
+    this.#insertPush({
+      time: command.time,
+      method: command.method,
+      groupRow,
+      status,
+      error,
+      series: command.seriesCount,
+      request: command.request,
     });
-    if (groupRow !== null) {
-      this.view.applyFailure(command.key, groupRow, command.time);
-    }
-    return { status, error };
+    return {
+      outcome: { status, error },
+      apply: () => {
+        if (groupRow !== null) {
+          this.#view.applyFailure(command.key, groupRow, command.time);
+        }
+      },
+    };
   }
 
   #metadataLabels(key: GroupingKey) {
@@ -711,6 +814,12 @@ interface HistoryDbRow {
   series: number;
   remote_addr: string | null;
   user_agent: string | null;
+}
+
+interface QueuedPush {
+  readonly command: PushCommand;
+  readonly resolve: (outcome: PushOutcome) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 interface GroupRow {

@@ -254,3 +254,46 @@ Deno.test("Store refuses a SQLite database of another program", async () => {
   assert.throws(() => new Store({ path }), StoreOpenError);
   assert.deepEqual(await Deno.readFile(path), before);
 });
+
+Deno.test("Store.enqueuePush() commits a batch together and checks each push against the earlier ones", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  {
+    using store = new Store({ path });
+    const outcomes = await Promise.all([
+      store.enqueuePush(
+        command(
+          "PUT",
+          "job/a",
+          [gauge("m", 1, [{ name: "x", value: "1" }])],
+          1,
+        ),
+      ),
+      store.enqueuePush(command("PUT", "job/a/x/1", [gauge("m", 2)], 2)), // the same series as the first
+      store.enqueuePush(command("PUT", "job/b", [gauge("m", 3)], 3)),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), [200, 400, 200]);
+    assert.match(
+      outcomes[1]?.error ?? "",
+      /was collected before with the same name and label values/,
+    );
+  }
+  using again = new Store({ path });
+  const text = again.view.render(new Map());
+  assert.match(text, /^m\{instance="",job="a",x="1"\} 1$/m);
+  assert.match(text, /^m\{instance="",job="b"\} 3$/m);
+  assert.match(
+    text,
+    /^push_failure_time_seconds\{instance="",job="a",x="1"\} 2$/m,
+  );
+});
+
+Deno.test("Store applies a direct write only after the pushes queued before it", async () => {
+  using store = new Store({ path: "" });
+  const queued = store.enqueuePush(
+    command("PUT", "job/order", [gauge("m", 1)], 1),
+  );
+  store.deleteGroup(key("job/order"), 2, REQUEST); // arrives later, so it wins
+  assert.equal((await queued).status, 200);
+  assert.equal(store.view.group('{job="order"}'), undefined);
+});
