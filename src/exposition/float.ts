@@ -55,6 +55,10 @@ export function formatGoFloat(value: number): string {
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
   if (value === 0) return Object.is(value, -0) ? "-0" : "0";
+  // Fast path: in [1e-4, 1e6) both Go and JavaScript print plain decimals
+  // with the shortest round-trip digits.
+  const magnitude = value < 0 ? -value : value;
+  if (magnitude >= 1e-4 && magnitude < 1e6) return String(value);
   const exponential = value.toExponential(); // shortest round-trip digits
   const at = exponential.indexOf("e");
   const exponent = Number(exponential.slice(at + 1));
