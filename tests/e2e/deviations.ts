@@ -5,7 +5,8 @@
  * list stays true), and that every other case is identical.
  *
  * A place is `request N status|body|header <name>` (N counts the case's
- * requests from 1) or `final scrape status|body|header <name>`.
+ * requests from 1), `final scrape …` or `final api …` (the
+ * `/api/v1/metrics` after the case).
  * @module
  */
 
@@ -64,6 +65,7 @@ export const DEVIATIONS: readonly Deviation[] = [
       ...refused(3),
       ...scrapeFails("request 4"),
       ...scrapeFails("final scrape"),
+      "final api body",
     ],
     what:
       'the refused push to {job="j1",instance=""} (an alias of {job="j1"}) creates an alias group in 1.5.1 whose metadata series duplicate those of {job="j1"}: every later push anywhere is refused and every scrape answers 500; Pushvault refuses the push (same 400) without creating the alias group, so later pushes and scrapes work',
@@ -76,6 +78,7 @@ export const DEVIATIONS: readonly Deviation[] = [
       ...refused(3),
       ...scrapeFails("request 4"),
       ...scrapeFails("final scrape"),
+      "final api body",
     ],
     what:
       'as in "instance alias trap", with the alias group {job="j1",instance=""} pushed first: the refused push to {job="j1"} poisons 1.5.1, not Pushvault',
@@ -87,6 +90,7 @@ export const DEVIATIONS: readonly Deviation[] = [
       "request 1 body",
       ...scrapeFails("request 2"),
       ...scrapeFails("final scrape"),
+      "final api body",
     ],
     what:
       "1.5.1 accepts the path, then refuses the push in its consistency check (400 with the inconsistency prefix) after creating a group that can never be scraped (every scrape 500 until it is deleted); Pushvault refuses the grouping key up front (400, own message, no side effect)",
@@ -98,6 +102,7 @@ export const DEVIATIONS: readonly Deviation[] = [
       "request 1 body",
       ...scrapeFails("request 2"),
       ...scrapeFails("final scrape"),
+      "final api body",
     ],
     what: 'as in "invalid UTF-8 in a grouping label value", for the job',
     why: "spec §3.6, §12",
@@ -108,6 +113,7 @@ export const DEVIATIONS: readonly Deviation[] = [
       "request 1 body",
       ...scrapeFails("request 2"),
       ...scrapeFails("final scrape"),
+      "final api body",
     ],
     what:
       'as in "invalid UTF-8 in a grouping label value", for a value given as @base64',
@@ -122,14 +128,24 @@ export const DEVIATIONS: readonly Deviation[] = [
   },
   {
     case: "invalid job@base64 on DELETE with labels",
-    differences: ["request 3 status", "request 4 body", "final scrape body"],
+    differences: [
+      "request 3 status",
+      "request 4 body",
+      "final scrape body",
+      "final api body",
+    ],
     what:
       "the same deadlock for DELETE to job@base64 with labels: 1.5.1 never answers the next such DELETE, so its group stays; Pushvault deletes it",
     why: "spec §11, §12: the 1.5.1 deadlock, fixed upstream in 1.6.1",
   },
   {
     case: "protobuf body with a metric name that is not legacy-valid",
-    differences: [...refused(1), "request 2 body", "final scrape body"],
+    differences: [
+      ...refused(1),
+      "request 2 body",
+      "final scrape body",
+      "final api body",
+    ],
     what:
       "1.5.1 stores the protobuf family bad-name and exposes it verbatim (a scrape Prometheus cannot parse); Pushvault refuses the push with 400",
     why:
@@ -137,7 +153,7 @@ export const DEVIATIONS: readonly Deviation[] = [
   },
   {
     case: "Go runtime family pushed with another type",
-    differences: [...refused(1), "final scrape body"],
+    differences: [...refused(1), "final scrape body", "final api body"],
     what:
       "1.5.1 refuses an untyped go_goroutines because its own go_goroutines is a gauge (and records the failure); Pushvault exposes no go_* families, so the push is accepted",
     why:
@@ -145,7 +161,7 @@ export const DEVIATIONS: readonly Deviation[] = [
   },
   {
     case: "push_failure_time_seconds in a body on an existing group",
-    differences: ["request 3 body", "final scrape body"],
+    differences: ["request 3 body", "final scrape body", "final api body"],
     what:
       "1.5.1 lets a pushed gauge push_failure_time_seconds (value 9, label x) replace the gateway's own series of an existing group, without HELP; Pushvault always keeps its own value",
     why:
@@ -163,14 +179,14 @@ export const DEVIATIONS: readonly Deviation[] = [
   // Newest release behaviour (spec §11, §12).
   {
     case: "Content-Encoding GZIP in upper case",
-    differences: [...refused(1), "final scrape body"],
+    differences: [...refused(1), "final scrape body", "final api body"],
     what:
       "1.5.1 matches Content-Encoding case-sensitively and reads the plain body; Pushvault, like 1.6.0+, gunzips it and refuses the plain body as invalid gzip",
     why: "spec §2.3, §11, §12: follow the newest release",
   },
   {
     case: "Content-Encoding snappy",
-    differences: [...refused(1), "final scrape body"],
+    differences: [...refused(1), "final scrape body", "final api body"],
     what:
       "1.5.1 ignores Content-Encoding snappy and reads the plain body; Pushvault, like 1.6.0+, decodes snappy and refuses the plain body",
     why: "spec §2.3, §11, §12: follow the newest release",
@@ -184,6 +200,7 @@ export const DEVIATIONS: readonly Deviation[] = [
       ...refused(2),
       "request 4 body",
       "final scrape body",
+      "final api body",
     ],
     what:
       "1.5.1 answers 200 to a gzip body cut in its 8-byte trailer (storing the samples) or right after its 10-byte header (an empty push), because its text parser takes the gzip reader's error for the end of input; Pushvault refuses both with 400 unexpected EOF, as both do for a cut inside the data",
@@ -192,7 +209,7 @@ export const DEVIATIONS: readonly Deviation[] = [
   },
   {
     case: "OpenMetrics body with the OpenMetrics Content-Type",
-    differences: ["final scrape body"],
+    differences: ["final scrape body", "final api body"],
     what:
       "1.5.1 reads every non-protobuf body as text 0.0.4, so an OpenMetrics counter om becomes an untyped om_total without HELP; Pushvault parses a body whose Content-Type is application/openmetrics-text as OpenMetrics (a counter om_total with its HELP)",
     why:

@@ -4,8 +4,9 @@
  * for every request the status, the Location/Allow/Content-Type headers and
  * the body (error bodies up to the free-wording prefixes of
  * `deviations.ts`, scrapes with own families stripped and push times
- * normalised) must agree, and so must the scrape after the case, except at
- * the places `deviations.ts` lists.
+ * normalised) must agree, and so must the scrape and `/api/v1/metrics`
+ * after the case (groups sorted, times replaced), except at the places
+ * `deviations.ts` lists.
  * @module
  */
 
@@ -23,6 +24,7 @@ import { pushgatewayInstalled, withProcesses } from "./process_utils.ts";
 const COMPARED_HEADERS = ["location", "allow", "content-type"] as const;
 const DEFAULT_ANSWER_WITHIN_MS = 10_000;
 const SCRAPE_PATH = "/metrics";
+const API_PATH = "/api/v1/metrics";
 const SCRAPE_ERROR_PREFIX = "An error has occurred while serving metrics:";
 
 interface Answer {
@@ -45,9 +47,66 @@ function isScrape(req: DiffRequest): boolean {
   return req.method === "GET" && req.path === SCRAPE_PATH;
 }
 
+const METADATA_FAMILIES = new Set([
+  "push_time_seconds",
+  "push_failure_time_seconds",
+]);
+
+/**
+ * `/api/v1/metrics` made comparable: groups sorted by their labels (1.5.1
+ * gives them in random order), every `time_stamp` and every non-zero push
+ * time replaced; key order kept as served.
+ */
+export function normalizeApi(text: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (
+    typeof json !== "object" || json === null || !("data" in json) ||
+    !Array.isArray(json.data)
+  ) {
+    return text;
+  }
+  const groups = json.data.map((group: unknown) => {
+    if (typeof group !== "object" || group === null) return group;
+    return Object.fromEntries(
+      Object.entries(group).map(([name, family]) => {
+        if (typeof family !== "object" || family === null) {
+          return [name, family];
+        }
+        const copy: Record<string, unknown> = { ...family };
+        if ("time_stamp" in copy) copy.time_stamp = "<ts>";
+        if (METADATA_FAMILIES.has(name) && Array.isArray(copy.metrics)) {
+          copy.metrics = copy.metrics.map((metric: unknown) =>
+            typeof metric === "object" && metric !== null &&
+              "value" in metric && metric.value !== "0"
+              ? { ...metric, value: "<time>" }
+              : metric
+          );
+        }
+        return [name, copy];
+      }),
+    );
+  });
+  const key = (group: unknown) =>
+    JSON.stringify(
+      typeof group === "object" && group !== null && "labels" in group
+        ? group.labels
+        : group,
+    );
+  groups.sort((a: unknown, b: unknown) => key(a) < key(b) ? -1 : 1);
+  return JSON.stringify({ ...json, data: groups }, null, 1);
+}
+
 /** The body as compared: see the module comment. */
 function normalizeBody(req: DiffRequest, status: number, body: string): string {
   if (isScrape(req) && status === 200) return stripOwn(body);
+  if (req.method === "GET" && req.path === API_PATH && status === 200) {
+    return normalizeApi(body);
+  }
   if (body.startsWith(SCRAPE_ERROR_PREFIX)) return SCRAPE_ERROR_PREFIX;
   for (const prefix of FREE_WORDING_AFTER) {
     if (body.startsWith(prefix)) return `${prefix}<detail>`;
@@ -264,14 +323,14 @@ async function runCase(
     req,
     i,
   ) => ({ where: `request ${i + 1}`, req }));
-  steps.push({
-    where: "final scrape",
-    req: { method: "GET", path: SCRAPE_PATH },
-  });
+  steps.push(
+    { where: "final scrape", req: { method: "GET", path: SCRAPE_PATH } },
+    { where: "final api", req: { method: "GET", path: API_PATH } },
+  );
   for (const { where, req } of steps) {
     let reference = await send(referenceUrl, req);
     const pushvault = await send(pushvaultUrl, req);
-    if (isScrape(req) && referenceQueued) {
+    if ((isScrape(req) || req.path === API_PATH) && referenceQueued) {
       // DELETE and wipe are applied after their 202 by 1.5.1's writer
       // (spec §1.5): give it a moment before calling the scrape different.
       reference = await settledReference(
@@ -351,7 +410,7 @@ Deno.test("differential deviations name existing cases, once each, with places",
     for (const place of d.differences) {
       assert.match(
         place,
-        /^(request [1-9][0-9]*|final scrape) (status|body|header [a-z-]+)$/,
+        /^(request [1-9][0-9]*|final scrape|final api) (status|body|header [a-z-]+)$/,
         `${d.case}: bad place ${place}`,
       );
     }

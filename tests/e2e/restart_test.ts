@@ -265,6 +265,43 @@ Deno.test("main.ts keeps every acknowledged push and no half push after kill -9 
   });
 });
 
+Deno.test("checkDurability() reports lost, half-applied and in-flight pushes", () => {
+  const mode = { groupPerPush: false } as const;
+  const sent: DurabilityPush[] = [
+    { pusher: 0, seq: 0, value: 1 },
+    { pusher: 0, seq: 1, value: 2 },
+    { pusher: 1, seq: 0, value: Number.NaN },
+    { pusher: 2, seq: 0, value: 5 },
+    { pusher: 2, seq: 1, value: Number.POSITIVE_INFINITY },
+    { pusher: 3, seq: 0, value: 7 },
+  ];
+  const acked = sent.filter((p) => !(p.pusher === 2 && p.seq === 1));
+  const scrape = [
+    "# TYPE kill9_copy gauge",
+    'kill9_copy{copy="1",job="kill9",pusher="0"} 1',
+    'kill9_copy{copy="1",job="kill9",pusher="1"} 3',
+    'kill9_copy{copy="1",job="kill9",pusher="2"} +Inf',
+    "# TYPE kill9_seq gauge",
+    'kill9_seq{job="kill9",pusher="0"} 0',
+    'kill9_seq{job="kill9",pusher="1"} 0',
+    'kill9_seq{job="kill9",pusher="2"} 1',
+    "# TYPE kill9_value gauge",
+    'kill9_value{job="kill9",pusher="0"} 1',
+    'kill9_value{job="kill9",pusher="1"} NaN',
+    'kill9_value{job="kill9",pusher="2"} +Inf',
+    "",
+  ].join("\n");
+  const report = checkDurability(scrape, sent, acked, mode);
+  assert.deepEqual(report.lost, [
+    "pusher 0 seq 1 (2): group 0 holds seq 0",
+    "pusher 3 seq 0: group 3 missing",
+  ]);
+  assert.deepEqual(report.halfApplied, [
+    "group 1: value NaN, copy 3, seq 0, sent NaN",
+  ]);
+  assert.equal(report.inFlightCommitted, 1);
+});
+
 /** Deterministic bytes (xorshift32) for "a file that is not a database". */
 function pseudoRandomBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
