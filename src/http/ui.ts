@@ -1,15 +1,124 @@
 /**
- * The web UI routes (`/`, `/status`, `/static/*`), spec §9. Returns
- * undefined for paths that are not the UI's.
+ * The web UI routes (`/`, `/status`, `/static/*`), spec §6.5 and §9. Gathers
+ * what the page shows (groups, recent pushes, flags, build info) and hands it
+ * to the pure renderer in `ui/status_page.ts`. Returns undefined for paths
+ * that are not the UI's.
+ *
+ * Methods as the Pushgateway's router answers them: GET only; OPTIONS → 200
+ * with `Allow`; anything else (HEAD included) → 405. Requests are counted as
+ * the `status` and `static` handlers (spec §5.3), 404s for unknown assets too.
  * @module
  */
 
+import { ASSET_VERSION, STATIC_ASSETS } from "../ui/assets.ts";
+import { renderStatusPage } from "../ui/status_page.ts";
+import type { Tab } from "../ui/status_page.ts";
+import {
+  BRANCH,
+  BUILD_DATE,
+  BUILD_USER,
+  REVISION,
+  VERSION,
+} from "../version.ts";
+import { methodNotAllowed, notFound } from "./errors.ts";
 import type { HandlerDeps } from "./routes.ts";
 
+/** How many history rows each group card lists. */
+const RECENT_PUSHES = 10;
+const ALLOW = "GET, OPTIONS";
+
 export function handleUi(
-  _request: Request,
-  _rel: string,
-  _deps: HandlerDeps,
+  request: Request,
+  rel: string,
+  deps: HandlerDeps,
 ): Response | undefined {
+  const tab: Tab | undefined = rel === "/"
+    ? "metrics"
+    : rel === "/status"
+    ? "status"
+    : undefined;
+  if (tab) {
+    const early = checkMethod(request.method);
+    if (early) return early;
+    const response = pageResponse(request, tab, deps);
+    deps.metrics.countRequest("status", request.method, response.status);
+    return response;
+  }
+  if (rel.startsWith("/static/")) {
+    const early = checkMethod(request.method);
+    if (early) return early;
+    const response = assetResponse(request, rel.slice("/static/".length));
+    deps.metrics.countRequest("static", request.method, response.status);
+    return response;
+  }
   return undefined;
+}
+
+function checkMethod(method: string): Response | undefined {
+  if (method === "GET") return undefined;
+  if (method === "OPTIONS") {
+    return new Response(null, { status: 200, headers: { Allow: ALLOW } });
+  }
+  return methodNotAllowed(ALLOW);
+}
+
+function pageResponse(request: Request, tab: Tab, deps: HandlerDeps): Response {
+  const url = new URL(request.url);
+  const view = deps.store.view;
+  const body = renderStatusPage({
+    tab,
+    groups: view.groups(),
+    recentPushes: (group) =>
+      deps.store.history({ groupKey: group.id, limit: RECENT_PUSHES }),
+    query: url.searchParams.get("q") ?? "",
+    now: deps.now() / 1000,
+    enableAdminApi: deps.enableAdminApi,
+    utf8Names: deps.utf8Names,
+    pushUrl: `${url.origin}${deps.routePrefix}/metrics/job/`,
+    startTime: deps.startTime,
+    flags: deps.flagValues,
+    buildInfo: {
+      branch: BRANCH,
+      buildDate: BUILD_DATE,
+      buildUser: BUILD_USER,
+      goVersion: `deno${Deno.version.deno}`,
+      revision: REVISION,
+      version: VERSION,
+    },
+    runtime: [
+      ["Database", deps.store.path],
+      ["Groups", String(view.groupCount)],
+      ["Series", String(view.seriesCount)],
+    ],
+    version: VERSION,
+    assetVersion: `${VERSION}-${REVISION}-${ASSET_VERSION}`,
+    telemetryPath: deps.telemetryPath,
+  });
+  return new Response(body, {
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": "no-store",
+      // Defence in depth on top of escaping: only our own script and style run.
+      "Content-Security-Policy":
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "same-origin",
+    },
+  });
+}
+
+function assetResponse(request: Request, name: string): Response {
+  const asset = STATIC_ASSETS.get(name);
+  if (!asset) return notFound();
+  const headers = {
+    "Content-Type": asset.contentType,
+    "ETag": asset.etag,
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+  };
+  const match = request.headers.get("if-none-match");
+  if (match !== null && match.split(",").some((t) => t.trim() === asset.etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  return new Response(asset.body, { headers });
 }

@@ -1,0 +1,162 @@
+/**
+ * How the web UI writes numbers, times and native-histogram buckets (spec §9).
+ * Pure; never throws.
+ *
+ * Digits always come from `formatGoFloat` (exposition/float.ts, the one place
+ * that turns float64 into text); {@link formatPlainDecimal} only moves the
+ * decimal point, as the Pushgateway's template writes values with Go's
+ * `strconv.FormatFloat(v, 'f', -1, 64)`: shortest digits, never an exponent.
+ * @module
+ */
+
+import { formatGoFloat } from "../exposition/float.ts";
+import type { NativeHistogram } from "../exposition/model.ts";
+
+/** Go `strconv.FormatFloat(v, 'f', -1, 64)`: `1e+21` → `1000000000000000000000`. */
+export function formatPlainDecimal(value: number): string {
+  const g = formatGoFloat(value);
+  const at = g.indexOf("e");
+  if (at < 0) return g; // plain already, or NaN, +Inf, -Inf, -0
+  const exponent = Number(g.slice(at + 1));
+  let mantissa = g.slice(0, at);
+  let sign = "";
+  if (mantissa.startsWith("-")) {
+    sign = "-";
+    mantissa = mantissa.slice(1);
+  }
+  const dot = mantissa.indexOf(".");
+  const digits = dot < 0
+    ? mantissa
+    : mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+  // Where the decimal point falls inside `digits` once the exponent is applied.
+  const point = (dot < 0 ? mantissa.length : dot) + exponent;
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) {
+    return sign + digits + "0".repeat(point - digits.length);
+  }
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** Unix seconds → RFC 3339 in UTC, whole seconds (Go's `time.RFC3339`). */
+export function formatTime(seconds: number): string {
+  const date = new Date(Math.floor(seconds) * 1000);
+  if (Number.isNaN(date.getTime())) return "invalid time";
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** A short age: `just now`, `42s ago`, `5m ago`, `3h ago`, `12d ago`. */
+export function formatAge(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "";
+  if (seconds < 0) return "in the future";
+  if (seconds < 1) return "just now";
+  if (seconds < 60) return `${Math.floor(seconds)}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86400)}d ago`;
+}
+
+/** A duration in seconds as `3d 4h 5m 6s`, leading zero units left out. */
+export function formatDuration(seconds: number): string {
+  let rest = Math.max(0, Math.floor(seconds));
+  const parts: string[] = [];
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]] as const) {
+    if (rest >= size || parts.length > 0) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  parts.push(`${rest}s`);
+  return parts.join(" ");
+}
+
+/** Bytes as `512 B`, `1.5 KiB`, `2.0 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/** One populated native-histogram bucket, in Prometheus' interval notation. */
+export interface NativeBucket {
+  /** `(0.5,1]`, `[-1,-0.5)`, `[-0.001,0.001]`. */
+  readonly interval: string;
+  readonly count: number;
+}
+
+/**
+ * The populated buckets of a native histogram, ascending: negative buckets,
+ * the zero bucket, positive buckets. Positive buckets are `(lower, upper]`,
+ * negative ones `[lower, upper)`, the zero bucket `[-t, t]`, as Prometheus'
+ * `FloatHistogram.String()` writes them. Integer histograms carry deltas,
+ * float histograms absolute counts (client_model `metrics.proto`).
+ */
+export function nativeBuckets(native: NativeHistogram): NativeBucket[] {
+  const base = Math.pow(2, Math.pow(2, -native.schema));
+  const bound = (index: number) => Math.pow(base, index);
+  const out: NativeBucket[] = [];
+  const negative = expandSpans(
+    native.negativeSpans,
+    native.negativeDeltas,
+    native.negativeCounts,
+  ).reverse();
+  for (const b of negative) {
+    if (b.count === 0) continue;
+    out.push({
+      interval: `[${formatGoFloat(-bound(b.index))},${
+        formatGoFloat(-bound(b.index - 1))
+      })`,
+      count: b.count,
+    });
+  }
+  const zero = native.zeroCountFloat ?? native.zeroCount;
+  if (zero > 0) {
+    const t = native.zeroThreshold;
+    out.push({
+      interval: `[${formatGoFloat(-t)},${formatGoFloat(t)}]`,
+      count: zero,
+    });
+  }
+  for (
+    const b of expandSpans(
+      native.positiveSpans,
+      native.positiveDeltas,
+      native.positiveCounts,
+    )
+  ) {
+    if (b.count === 0) continue;
+    out.push({
+      interval: `(${formatGoFloat(bound(b.index - 1))},${
+        formatGoFloat(bound(b.index))
+      }]`,
+      count: b.count,
+    });
+  }
+  return out;
+}
+
+function expandSpans(
+  spans: readonly { readonly offset: number; readonly length: number }[],
+  deltas: readonly number[],
+  counts: readonly number[],
+): { index: number; count: number }[] {
+  const out: { index: number; count: number }[] = [];
+  let index = 0;
+  let k = 0;
+  let running = 0;
+  for (const span of spans) {
+    index += span.offset;
+    for (let j = 0; j < span.length; j++) {
+      let count: number;
+      if (counts.length > 0) {
+        count = counts[k] ?? 0;
+      } else {
+        running += deltas[k] ?? 0;
+        count = running;
+      }
+      out.push({ index, count });
+      index++;
+      k++;
+    }
+  }
+  return out;
+}

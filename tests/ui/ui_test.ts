@@ -1,0 +1,436 @@
+import assert from "node:assert/strict";
+import { parseFlags } from "../../src/cli/flags.ts";
+import { send, startTestGateway } from "../test_utils.ts";
+
+const HOSTILE = "<script>alert(1)</script>";
+
+function b64url(text: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(text)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The flag values main.ts would pass, for the Status tab. */
+function flagValues(flags: readonly string[]): Record<string, string> {
+  const parsed = parseFlags(["--web.listen-address=127.0.0.1:0", ...flags]);
+  if (parsed.type !== "run") throw new Error("flags did not parse to a run");
+  return { ...parsed.flagValues };
+}
+
+async function push(
+  base: string,
+  path: string,
+  body: string,
+  method = "PUT",
+): Promise<number> {
+  const res = await fetch(`${base}${path}`, { method, body });
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** The page with whitespace runs collapsed and none between tags (deno fmt reflows templates). */
+async function page(url: string, init: RequestInit = {}) {
+  const res = await send(url, init);
+  return { ...res, text: squash(res.text) };
+}
+
+function squash(text: string): string {
+  return text.replace(/\s+/g, " ").replace(/> </g, "><").replace(/ >/g, ">");
+}
+
+/** The `<article class="group …">` elements, in page order. */
+function groupCards(page: string): string[] {
+  return page.split(/(?=<article class="group)/).slice(1);
+}
+
+const BATCH = `# HELP job_duration_seconds Duration of the batch job.
+# TYPE job_duration_seconds gauge
+job_duration_seconds 12.5
+# TYPE records_total counter
+records_total{kind="ok"} 42
+records_total{kind="big"} 1e21
+records_total{kind="tiny"} 1.5e-7
+# HELP rpc_latency_seconds RPC latency.
+# TYPE rpc_latency_seconds summary
+rpc_latency_seconds{quantile="0.5"} 0.012
+rpc_latency_seconds{quantile="0.99"} 0.25
+rpc_latency_seconds_sum 17.5
+rpc_latency_seconds_count 1200
+# TYPE request_size_bytes histogram
+request_size_bytes_bucket{le="100"} 3
+request_size_bytes_bucket{le="1000"} 8
+request_size_bytes_bucket{le="+Inf"} 9
+request_size_bytes_sum 4200
+request_size_bytes_count 9
+`;
+
+Deno.test("GET / renders one card per group, ordered by grouping key, job badge first", async () => {
+  await using pv = await startTestGateway();
+  await push(pv.url, "/metrics/job/zeta", "a 1\n");
+  await push(pv.url, "/metrics/job/batch/instance/host1/env/prod", "a 1\n");
+  await push(pv.url, "/metrics/job/batch", "a 1\n");
+  const res = await page(`${pv.url}/`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
+  const cards = groupCards(res.text);
+  // Key strings: env\xffprod\xffinstance…, job\xffbatch, job\xffzeta.
+  assert.equal(cards.length, 3);
+  assert.match(
+    cards[0] as string,
+    /data-search="env=&quot;prod&quot; instance/,
+  );
+  assert.match(cards[1] as string, /data-search="job=&quot;batch&quot;"/);
+  assert.match(cards[2] as string, /data-search="job=&quot;zeta&quot;"/);
+  const badges = [
+    ...(cards[0] as string).matchAll(/class="badge badge-(\w+)"/g),
+  ].map((m) => m[1]).slice(0, 3);
+  assert.deepEqual(badges, ["job", "label", "instance"]); // job, then env, instance
+  assert.match(res.text, /3 groups/);
+});
+
+Deno.test("GET / escapes a hostile grouping label value and series label value", async () => {
+  await using pv = await startTestGateway();
+  assert.equal(
+    await push(
+      pv.url,
+      `/metrics/job/xss/label@base64/${b64url(HOSTILE)}`,
+      `# HELP x ${HOSTILE}\nx{other="${HOSTILE.replace(/"/g, '\\"')}"} 1\n`,
+    ),
+    200,
+  );
+  const { text } = await page(`${pv.url}/`);
+  assert.ok(!text.includes(HOSTILE), "the raw markup must not appear");
+  assert.ok(!text.includes("<script>alert"), "no injected script element");
+  const escaped = "&lt;script&gt;alert\\(1\\)&lt;/script&gt;"; // as a RegExp
+  assert.match(
+    text,
+    new RegExp(`label</span>="<span class="badge-value">${escaped}`),
+  );
+  assert.match(
+    text,
+    new RegExp(`other</span>="<span class="badge-value">${escaped}`),
+  );
+  assert.match(text, new RegExp(`<span class="help" title="${escaped}">`));
+  // The confirmation text is an attribute too, quotes escaped.
+  assert.match(
+    text,
+    new RegExp(
+      `data-group="\\{job=&quot;xss&quot;, label=&quot;${escaped}&quot;\\}"`,
+    ),
+  );
+});
+
+Deno.test("GET / shows the failure badge and recent pushes with the refusal's error text", async () => {
+  await using pv = await startTestGateway();
+  assert.equal(
+    await push(pv.url, "/metrics/job/ok", "# TYPE m counter\nm 1\n"),
+    200,
+  );
+  assert.equal(await push(pv.url, "/metrics/job/bad", "a 1\n"), 200);
+  // Same name as in group "ok", other type: refused by the consistency check.
+  assert.equal(
+    await push(pv.url, "/metrics/job/bad", "# TYPE m gauge\nm 2\n", "POST"),
+    400,
+  );
+  // Malformed body: refused before the rules, recorded in the history too.
+  assert.equal(await push(pv.url, "/metrics/job/bad", "m{ 1\n", "POST"), 400);
+  const { text } = await page(`${pv.url}/`);
+  const [bad, ok] = groupCards(text) as [string, string];
+  assert.match(bad, /data-search="job=&quot;bad&quot;"/);
+  assert.match(bad, /<article class="group group-failed"/);
+  assert.match(
+    bad,
+    /<span class="badge badge-failed" role="alert">Last push failed!<\/span>/,
+  );
+  assert.match(bad, /The last push to this group was refused/);
+  const rows = [...bad.matchAll(/<tr class="push push-(\w+)">/g)].map((m) =>
+    m[1]
+  );
+  assert.deepEqual(rows, ["refused", "refused", "accepted"]); // newest first
+  assert.match(bad, /<span class="status status-refused">400 refused<\/span>/);
+  assert.match(
+    bad,
+    /<pre class="error-text">text format parsing error in line 1: invalid label name for metric &quot;m&quot;<\/pre>/,
+  );
+  assert.match(
+    bad,
+    /<pre class="error-text">pushed metrics are invalid or inconsistent with existing metrics: collected metric &quot;m&quot; \{instance=&quot;&quot;,job=&quot;bad&quot;\} is not a COUNTER<\/pre>/,
+  );
+  assert.doesNotMatch(ok, /Last push failed!/);
+  assert.match(ok, /<span class="status status-accepted">200 accepted<\/span>/);
+});
+
+Deno.test("GET / renders values as plain decimals, summaries and histograms as tables", async () => {
+  await using pv = await startTestGateway();
+  assert.equal(
+    await push(pv.url, "/metrics/job/batch/instance/host1", BATCH),
+    200,
+  );
+  const { text } = await page(`${pv.url}/`);
+  assert.match(text, /<td class="value">1000000000000000000000<\/td>/);
+  assert.match(text, /<td class="value">0.00000015<\/td>/);
+  assert.match(text, /<td class="value">12.5<\/td>/);
+  assert.match(
+    text,
+    /<th scope="row">Quantile 0.99<\/th><td class="value">0.25<\/td>/,
+  );
+  assert.match(
+    text,
+    /<th scope="row">Sample count<\/th><td class="value">1200<\/td>/,
+  );
+  assert.match(
+    text,
+    /<th scope="row">Sample values ≤ 1000<\/th><td class="value">8<\/td>/,
+  );
+  assert.match(
+    text,
+    /<th scope="row">Sample values ≤ \+Inf<\/th><td class="value">9<\/td>/,
+  );
+  assert.match(
+    text,
+    /<th scope="row">Total sample count<\/th><td class="value">9<\/td>/,
+  );
+  // Families sorted by name, metadata families included, with HELP and TYPE.
+  const names = [...text.matchAll(/<code class="family-name">([^<]+)</g)].map((
+    m,
+  ) => m[1]);
+  assert.deepEqual(names, [
+    "job_duration_seconds",
+    "push_failure_time_seconds",
+    "push_time_seconds",
+    "records_total",
+    "request_size_bytes",
+    "rpc_latency_seconds",
+  ]);
+  assert.match(text, /<span class="type type-summary">SUMMARY<\/span>/);
+  assert.match(
+    text,
+    /title="Duration of the batch job.">Duration of the batch job.</,
+  );
+});
+
+Deno.test("GET / gives Delete Group a relative @base64 path that deletes the group", async () => {
+  await using pv = await startTestGateway();
+  const path = "/metrics/job@base64/" + b64url("a/b") +
+    "/instance@base64/=/zone/eu";
+  assert.equal(await push(pv.url, path, "a 1\n"), 200);
+  const { text } = await page(`${pv.url}/`);
+  const match = /data-action="delete-group" data-path="([^"]+)"/.exec(text);
+  assert.ok(match);
+  const deletePath = match[1] as string;
+  assert.equal(
+    deletePath,
+    `metrics/job@base64/${b64url("a/b")}/instance@base64/=/zone@base64/${
+      b64url("eu")
+    }=`,
+  );
+  const res = await fetch(new URL(deletePath, `${pv.url}/`), {
+    method: "DELETE",
+  });
+  assert.equal(res.status, 202);
+  await res.body?.cancel();
+  const api = await (await fetch(`${pv.url}/api/v1/metrics`)).json();
+  assert.deepEqual(api.data, []);
+});
+
+Deno.test("GET / filters groups server-side with ?q=, as the script does", async () => {
+  await using pv = await startTestGateway();
+  await push(pv.url, "/metrics/job/backup/instance/db1", "a 1\n");
+  await push(pv.url, "/metrics/job/report", "a 1\n");
+  const { text } = await page(`${pv.url}/?q=BACKUP+db1`);
+  const cards = groupCards(text);
+  assert.doesNotMatch(cards[0] as string, /^<article[^>]* hidden>/);
+  assert.match(cards[1] as string, /^<article[^>]* hidden>/);
+  assert.match(text, /1 of 2 groups/);
+  assert.match(text, /id="search" name="q" value="BACKUP db1"/);
+  const none = await page(`${pv.url}/?q=nothing-matches`);
+  assert.match(none.text, /<p class="empty" id="no-match">/);
+});
+
+Deno.test("GET / with an empty store explains how to push", async () => {
+  await using pv = await startTestGateway();
+  const { text } = await page(`${pv.url}/`);
+  assert.match(text, /No metric groups yet/);
+  assert.match(
+    text,
+    new RegExp(`curl --data-binary @- ${pv.url}/metrics/job/some_job`),
+  );
+  assert.equal(groupCards(text).length, 0);
+});
+
+Deno.test("GET / shows Delete All N Groups only with --web.enable-admin-api", async (t) => {
+  await t.step("without the flag there is no button", async () => {
+    await using pv = await startTestGateway();
+    await push(pv.url, "/metrics/job/a", "a 1\n");
+    const { text } = await page(`${pv.url}/`);
+    assert.doesNotMatch(text, /id="delete-all"/);
+  });
+  await t.step("with the flag and no groups it is disabled", async () => {
+    await using pv = await startTestGateway(["--web.enable-admin-api"]);
+    const { text } = await page(`${pv.url}/`);
+    assert.match(
+      text,
+      /data-action="delete-all" disabled>Delete all <span class="counter">0<\/span> groups/,
+    );
+  });
+  await t.step("with the flag it counts the groups", async () => {
+    await using pv = await startTestGateway(["--web.enable-admin-api"]);
+    await push(pv.url, "/metrics/job/a", "a 1\n");
+    await push(pv.url, "/metrics/job/b", "a 1\n");
+    const { text } = await page(`${pv.url}/`);
+    assert.match(
+      text,
+      /data-action="delete-all">Delete all <span class="counter">2<\/span> groups/,
+    );
+  });
+});
+
+Deno.test("GET /status shows start time, build information and startup flags", async () => {
+  const flags = ["--web.enable-admin-api", "--log.level=debug"];
+  await using pv = await startTestGateway(flags, {
+    flagValues: flagValues(flags),
+    now: () => Date.UTC(2030, 0, 2, 3, 4, 5),
+  });
+  const res = await page(`${pv.url}/status`);
+  assert.equal(res.status, 200);
+  assert.match(res.text, /aria-current="page">Status</);
+  assert.match(
+    res.text,
+    /<th scope="row">Started<\/th><td><time datetime="2030-01-02T03:04:05Z">/,
+  );
+  assert.match(
+    res.text,
+    /<th scope="row">version<\/th><td>\d+\.\d+\.\d+<\/td>/,
+  );
+  assert.match(res.text, /<th scope="row">goVersion<\/th><td>deno\d/);
+  assert.match(
+    res.text,
+    /<th scope="row">web.enable-admin-api<\/th><td>true<\/td>/,
+  );
+  assert.match(res.text, /<th scope="row">log.level<\/th><td>debug<\/td>/);
+  assert.match(
+    res.text,
+    /<th scope="row">web.route-prefix<\/th><td><span class="muted">""<\/span><\/td>/,
+  );
+  assert.doesNotMatch(res.text, /<article class="group/);
+});
+
+Deno.test("GET / with --web.route-prefix=/pg serves the page and assets under the prefix", async () => {
+  await using pv = await startTestGateway(["--web.route-prefix=/pg"]);
+  assert.equal(
+    await push(pv.url, "/pg/metrics/job/j/instance/i", "a 1\n"),
+    200,
+  );
+  const ui = await page(`${pv.url}/pg/`);
+  assert.equal(ui.status, 200);
+  // Relative links: resolved against /pg/ or /pg/status they stay under /pg.
+  for (
+    const link of [
+      'href="static/pushvault.css?v=',
+      'src="static/pushvault.js?v=',
+      'href="status"',
+      'href="metrics"',
+      'data-path="metrics/job@base64/ag/instance@base64/aQ="',
+    ]
+  ) {
+    assert.ok(ui.text.includes(link), `page links ${link}`);
+  }
+  assert.doesNotMatch(ui.text, /(href|src|data-path)="\//);
+  const css = await page(`${pv.url}/pg/static/pushvault.css`);
+  assert.equal(css.status, 200);
+  assert.equal(css.headers.get("content-type"), "text/css; charset=utf-8");
+  assert.equal((await page(`${pv.url}/static/pushvault.css`)).status, 404);
+  assert.equal((await page(`${pv.url}/`)).status, 404);
+  assert.equal((await page(`${pv.url}/pg`)).headers.get("location"), "/pg/");
+  const status = await page(`${pv.url}/pg/status`);
+  assert.match(status.text, /Startup flags/);
+  const res = await fetch(
+    new URL("metrics/job@base64/ag/instance@base64/aQ=", `${pv.url}/pg/status`),
+    {
+      method: "DELETE",
+    },
+  );
+  assert.equal(res.status, 202);
+  await res.body?.cancel();
+});
+
+const ASSETS = [
+  { file: "pushvault.css", type: "text/css; charset=utf-8", has: ".group" },
+  {
+    file: "pushvault.js",
+    type: "application/javascript; charset=utf-8",
+    has: "sessionStorage",
+  },
+  { file: "favicon.svg", type: "image/svg+xml", has: "<svg" },
+] as const;
+
+Deno.test("GET /static/<file> serves the embedded assets and 404s for others", async (t) => {
+  await using pv = await startTestGateway();
+  for (const asset of ASSETS) {
+    await t.step(asset.file, async () => {
+      const res = await page(`${pv.url}/static/${asset.file}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), asset.type);
+      assert.ok(res.text.includes(asset.has));
+      const etag = res.headers.get("etag");
+      assert.ok(etag);
+      const again = await page(`${pv.url}/static/${asset.file}`, {
+        headers: { "If-None-Match": etag },
+      });
+      assert.equal(again.status, 304);
+    });
+  }
+  await t.step("unknown file", async () => {
+    const res = await page(`${pv.url}/static/bootstrap.min.css`);
+    assert.equal(res.status, 404);
+    assert.equal(res.text, "404 page not found ");
+  });
+});
+
+const METHODS = [
+  { path: "/", method: "POST", status: 405 },
+  { path: "/", method: "HEAD", status: 405 },
+  { path: "/status", method: "DELETE", status: 405 },
+  { path: "/static/pushvault.js", method: "PUT", status: 405 },
+  { path: "/", method: "OPTIONS", status: 200 },
+] as const;
+
+Deno.test("UI routes answer GET only, with Allow: GET, OPTIONS as the Pushgateway does", async (t) => {
+  await using pv = await startTestGateway();
+  for (const c of METHODS) {
+    await t.step(`${c.method} ${c.path}`, async () => {
+      const res = await send(`${pv.url}${c.path}`, { method: c.method });
+      assert.equal(res.status, c.status);
+      assert.equal(res.headers.get("allow"), "GET, OPTIONS");
+    });
+  }
+});
+
+Deno.test("UI requests are counted as the status and static handlers", async () => {
+  await using pv = await startTestGateway();
+  await page(`${pv.url}/`);
+  await page(`${pv.url}/status`);
+  await page(`${pv.url}/static/pushvault.css`);
+  await page(`${pv.url}/static/missing.js`);
+  const scrape = await (await fetch(`${pv.url}/metrics`)).text();
+  assert.match(
+    scrape,
+    /pushgateway_http_requests_total\{code="200",handler="status",method="get"\} 2/,
+  );
+  assert.match(
+    scrape,
+    /pushgateway_http_requests_total\{code="200",handler="static",method="get"\} 1/,
+  );
+  assert.match(
+    scrape,
+    /pushgateway_http_requests_total\{code="404",handler="static",method="get"\} 1/,
+  );
+});
+
+Deno.test("GET / sends a Content-Security-Policy that allows only our own script", async () => {
+  await using pv = await startTestGateway();
+  const res = await page(`${pv.url}/`);
+  const csp = res.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  assert.doesNotMatch(res.text, /<script>|<style>| style="| on\w+="/);
+});
