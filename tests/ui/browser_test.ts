@@ -1,0 +1,282 @@
+/**
+ * The web UI in a real headless Chromium (Debian's `/usr/bin/chromium`,
+ * installed by scripts/setup.sh), driven with playwright-core: the page
+ * loads without script errors, expands and remembers expansion, filters,
+ * renders hostile labels as text, and its delete buttons delete.
+ */
+
+import assert from "node:assert/strict";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so the server's import map stays runtime-only
+import { chromium } from "npm:playwright-core@1.65.1";
+// deno-lint-ignore no-import-prefix -- see above
+import type { BrowserContext, Page } from "npm:playwright-core@1.65.1";
+import { parseFlags } from "../../src/cli/flags.ts";
+import { startTestGateway } from "../test_utils.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+/** Written once per run so a person can look at the page. */
+const SHARED_SCREENSHOT = "/tmp/pushvault-ui.png";
+const HOSTILE = "<script>alert(1)</script>";
+
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+function b64url(text: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(text)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function push(url: string, body: string, method = "PUT") {
+  const res = await fetch(url, { method, body });
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** Grouping labels of every group the JSON API reports, as `k=v,…` strings. */
+async function apiGroups(base: string): Promise<string[]> {
+  const body = await (await fetch(`${base}/api/v1/metrics`)).json() as {
+    data: { labels: Record<string, string> }[];
+  };
+  return body.data.map((g) =>
+    Object.entries(g.labels).sort().map(([k, v]) => `${k}=${v}`).join(",")
+  ).sort();
+}
+
+interface Browser extends AsyncDisposable {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Uncaught script errors and console errors seen so far. */
+  readonly errors: string[];
+  /** alert()/confirm() dialogs the page opened (none expected). */
+  readonly dialogs: string[];
+  readonly dir: string;
+}
+
+async function openBrowser(): Promise<Browser> {
+  const dir = await Deno.makeTempDir({ prefix: "pushvault-browser-" });
+  const context = await chromium.launchPersistentContext(`${dir}/profile`, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  const errors: string[] = [];
+  const dialogs: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  return {
+    context,
+    page,
+    errors,
+    dialogs,
+    dir,
+    async [Symbol.asyncDispose]() {
+      await context.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test({
+  name: hasChromium
+    ? "web UI in Chromium expands, filters, escapes and deletes groups"
+    : `web UI in Chromium (skipped: ${CHROMIUM} is not installed; apt-get install -y chromium)`,
+  ignore: !hasChromium,
+  // playwright-core keeps its own timers and pipes to the browser process.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const flags = ["--web.route-prefix=/pg", "--web.enable-admin-api"];
+    const parsed = parseFlags(["--web.listen-address=127.0.0.1:0", ...flags]);
+    assert.equal(parsed.type, "run");
+    await using pv = await startTestGateway(flags, {
+      flagValues: parsed.type === "run" ? parsed.flagValues : {},
+    });
+    const base = `${pv.url}/pg`;
+    const batch = `# HELP job_duration_seconds Duration of the batch job.
+# TYPE job_duration_seconds gauge
+job_duration_seconds 12.5
+# TYPE records_total counter
+records_total{kind="ok"} 42
+`;
+    assert.equal(
+      await push(`${base}/metrics/job/batch/instance/host1`, batch),
+      200,
+    );
+    assert.equal(
+      await push(
+        `${base}/metrics/job/backup/instance/db1`,
+        "# TYPE records_total gauge\nrecords_total 1\n",
+      ),
+      400, // records_total is a counter in group batch
+    );
+    assert.equal(
+      await push(
+        `${base}/metrics/job/xss/label@base64/${b64url(HOSTILE)}`,
+        "x 1\n",
+      ),
+      200,
+    );
+    await using browser = await openBrowser();
+    const { page } = browser;
+    const group = (job: string) =>
+      page.locator("article.group", {
+        has: page.locator(`.badge-job .badge-value`, { hasText: job }),
+      });
+
+    await t.step("the page loads and is screenshotted", async () => {
+      await page.goto(`${base}/`);
+      assert.equal(await page.locator("article.group").count(), 3);
+      await group("batch").locator("summary.group-head").click();
+      await group("batch").locator("details.family", {
+        hasText: "records_total",
+      })
+        .locator("summary").click();
+      await group("backup").locator("summary.group-head").click();
+      await page.evaluate("window.scrollTo(0, 0)");
+      await page.screenshot({ path: `${browser.dir}/ui.png`, fullPage: true });
+      await Deno.copyFile(`${browser.dir}/ui.png`, SHARED_SCREENSHOT);
+      assert.ok((await Deno.stat(SHARED_SCREENSHOT)).size > 10_000);
+    });
+
+    await t.step(
+      "a refused push shows the failure badge and its error",
+      async () => {
+        const backup = group("backup");
+        assert.equal(
+          await backup.locator(".badge-failed").textContent(),
+          "Last push failed!",
+        );
+        const error = await backup.locator(".push-error .error-text").first()
+          .textContent();
+        assert.match(
+          error ?? "",
+          /is not a GAUGE|is not a COUNTER|records_total/,
+        );
+      },
+    );
+
+    await t.step(
+      "a hostile label value renders as text and runs nothing",
+      async () => {
+        assert.equal(
+          await group("xss").locator(".group-head .badge-label .badge-value")
+            .textContent(),
+          HOSTILE,
+        );
+        assert.deepEqual(browser.dialogs, []);
+      },
+    );
+
+    await t.step(
+      "expanding shows the families, and survives a reload",
+      async () => {
+        const isOpen = async (job: string) =>
+          await group(job).locator("details.group-details").getAttribute(
+            "open",
+          ) !== null;
+        assert.ok(await isOpen("batch"));
+        const row = group("batch").locator("table.series tr", {
+          hasText: 'kind="ok"',
+        });
+        assert.equal(await row.locator("td.value").textContent(), "42");
+        await page.reload();
+        // Restored from sessionStorage: batch and its family open, xss closed.
+        assert.ok(await isOpen("batch"));
+        assert.ok(await row.isVisible());
+        assert.ok(!(await isOpen("xss")));
+      },
+    );
+
+    await t.step(
+      "the search box filters groups by label name or value",
+      async () => {
+        await page.fill("#search", "db1");
+        assert.equal(await page.locator("article.group:visible").count(), 1);
+        assert.ok(await group("backup").isVisible());
+        assert.equal(await page.textContent("#group-count"), "1 of 3 groups");
+        await page.fill("#search", "label=");
+        assert.ok(await group("xss").isVisible());
+        assert.equal(await page.locator("article.group:visible").count(), 1);
+        await page.fill("#search", "no-such-thing");
+        assert.ok(await page.locator("#no-match").isVisible());
+        await page.fill("#search", "");
+        assert.equal(await page.locator("article.group:visible").count(), 3);
+      },
+    );
+
+    await t.step(
+      "Delete group asks, then deletes the group and reloads",
+      async () => {
+        const button = group("backup").locator("[data-action=delete-group]");
+        await button.click();
+        const dialog = page.locator("dialog#confirm");
+        assert.ok(await dialog.isVisible());
+        assert.equal(
+          await page.textContent("#confirm-message"),
+          'Do you really want to delete all metrics of group {job="backup", instance="db1"}?',
+        );
+        // Cancel keeps the group.
+        await page.click("#confirm-cancel");
+        assert.ok(!(await dialog.isVisible()));
+        assert.ok(
+          (await apiGroups(pv.url + "/pg")).includes("instance=db1,job=backup"),
+        );
+        await button.click();
+        await Promise.all([
+          page.waitForEvent("load"),
+          page.click("#confirm-ok"),
+        ]);
+        assert.equal(await page.locator("article.group").count(), 2);
+        assert.deepEqual(await apiGroups(base), [
+          "instance=host1,job=batch",
+          `job=xss,label=${HOSTILE}`,
+        ]);
+      },
+    );
+
+    await t.step("Delete all groups wipes the store", async () => {
+      assert.equal(await page.textContent("#delete-all .counter"), "2");
+      await page.click("#delete-all");
+      await Promise.all([
+        page.waitForEvent("load"),
+        page.click("#confirm-ok"),
+      ]);
+      assert.deepEqual(await apiGroups(base), []);
+      assert.ok(await page.locator("#delete-all").isDisabled());
+      assert.ok(await page.getByText("No metric groups yet").isVisible());
+    });
+
+    await t.step("the Status tab shows the startup flags", async () => {
+      await page.click("a.tab >> text=Status");
+      assert.equal(new URL(page.url()).pathname, "/pg/status");
+      const prefix = page.locator(".kv tr", { hasText: "web.route-prefix" });
+      assert.equal(await prefix.locator("td").textContent(), "/pg");
+    });
+
+    await t.step("no script errors or CSP violations happened", () => {
+      assert.deepEqual(browser.errors, []);
+    });
+  },
+});
