@@ -11,7 +11,10 @@
 
 // Go's strconv.ParseFloat decimal syntax, minus hex floats and underscores,
 // which expfmt refuses before calling it ("unsupported character in float").
-const DECIMAL_RE = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+// Written so that no two parts can match the same digits: linear time even
+// on a long run of digits followed by a bad character.
+const DECIMAL_RE =
+  /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 // strconv's special(): optional sign then "inf"/"infinity", or bare "nan",
 // all case-insensitive. A signed NaN is a syntax error in Go.
 const INF_RE = /^([+-]?)(?:inf|infinity)$/i;

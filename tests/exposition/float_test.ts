@@ -174,3 +174,9 @@ Deno.test("formatGoFloat() output parses back to the same float64", () => {
     { seed: 5_2, numRuns: 5000 },
   );
 });
+
+Deno.test("parseGoFloat() refuses a long run of digits with a bad end in linear time", () => {
+  // The earlier pattern backtracked quadratically here (about 10 s).
+  assert.equal(parseGoFloat(`${"1".repeat(100_000)}x`), undefined);
+  assert.equal(parseGoFloat("1".repeat(400)), undefined); // overflows float64, as in Go
+});
