@@ -74,7 +74,7 @@ function pageResponse(request: Request, tab: Tab, deps: HandlerDeps): Response {
     now: deps.now() / 1000,
     enableAdminApi: deps.enableAdminApi,
     utf8Names: deps.utf8Names,
-    pushUrl: `${url.origin}${deps.routePrefix}/metrics/job/`,
+    pushUrl: `${pushBase(url, deps)}/metrics/job/`,
     startTime: deps.startTime,
     flags: deps.flagValues,
     buildInfo: {
@@ -105,6 +105,13 @@ function pageResponse(request: Request, tab: Tab, deps: HandlerDeps): Response {
       "Referrer-Policy": "same-origin",
     },
   });
+}
+
+/** Where clients reach us: `--web.external-url` when set (a proxy in front), else this request's origin. */
+function pushBase(url: URL, deps: HandlerDeps): string {
+  const external = deps.flagValues["web.external-url"] ?? "";
+  if (external !== "") return external.replace(/\/+$/, "");
+  return `${url.origin}${deps.routePrefix}`;
 }
 
 function assetResponse(request: Request, name: string): Response {

@@ -232,6 +232,27 @@ Deno.test("GET / gives Delete Group a relative @base64 path that deletes the gro
   assert.deepEqual(api.data, []);
 });
 
+Deno.test("GET / escapes UTF-8 label names as U__ in Delete Group paths", async () => {
+  await using pv = await startTestGateway(["--push.enable-utf8-names"]);
+  assert.equal(
+    await push(pv.url, "/metrics/job/u/U__foo_2e_bar/v", "a 1\n"),
+    200,
+  );
+  const { text } = await page(`${pv.url}/`);
+  assert.match(text, /<span class="badge-name">&quot;foo.bar&quot;<\/span>/);
+  const match = /data-path="([^"]+)"/.exec(text);
+  assert.equal(match?.[1], "metrics/job@base64/dQ/U__foo_2e_bar@base64/dg=");
+  const res = await fetch(new URL(match?.[1] ?? "", `${pv.url}/`), {
+    method: "DELETE",
+  });
+  assert.equal(res.status, 202);
+  await res.body?.cancel();
+  assert.deepEqual(
+    (await (await fetch(`${pv.url}/api/v1/metrics`)).json()).data,
+    [],
+  );
+});
+
 Deno.test("GET / filters groups server-side with ?q=, as the script does", async () => {
   await using pv = await startTestGateway();
   await push(pv.url, "/metrics/job/backup/instance/db1", "a 1\n");
@@ -244,6 +265,18 @@ Deno.test("GET / filters groups server-side with ?q=, as the script does", async
   assert.match(text, /id="search" name="q" value="BACKUP db1"/);
   const none = await page(`${pv.url}/?q=nothing-matches`);
   assert.match(none.text, /<p class="empty" id="no-match">/);
+});
+
+Deno.test("GET / with an empty store names --web.external-url in the push example", async () => {
+  const flags = ["--web.external-url=https://pg.example.com/gw/"];
+  await using pv = await startTestGateway(flags, {
+    flagValues: flagValues(flags),
+  });
+  const { text } = await page(`${pv.url}/gw/`);
+  assert.match(
+    text,
+    /curl --data-binary @- https:\/\/pg.example.com\/gw\/metrics\/job\/some_job/,
+  );
 });
 
 Deno.test("GET / with an empty store explains how to push", async () => {
