@@ -1,8 +1,8 @@
 /**
  * `deno task compile`: Pushvault as one executable, `dist/pushvault`, built
- * with `deno compile` from the type-checked sources with build information
- * stamped (scripts/build_info.ts) and only the permissions it needs
- * ({@link RUN_PERMISSIONS}).
+ * with `deno compile` from the type-checked bundle of scripts/bundle.ts
+ * (build information stamped, npm packages inlined) with only the
+ * permissions it needs ({@link RUN_PERMISSIONS}).
  *
  *   deno task compile                                  # this machine → dist/pushvault
  *   deno task compile --target=aarch64-unknown-linux-gnu  # → dist/pushvault-aarch64-unknown-linux-gnu
@@ -23,8 +23,9 @@
 
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BuildError, readBuildInfo, ROOT, stampBuild } from "./build_info.ts";
+import { BuildError, readBuildInfo, ROOT } from "./build_info.ts";
 import type { BuildInfo } from "./build_info.ts";
+import { bundle } from "./bundle.ts";
 
 /** The targets `--target` accepts (`all` builds each). */
 export const TARGETS = [
@@ -282,38 +283,66 @@ export interface CompileOptions {
   readonly denort?: Denort | undefined;
 }
 
-/** Compiles one target; throws a BuildError that says what to do. */
+/**
+ * Compiles one target; throws a BuildError that says what to do.
+ *
+ * What is compiled is the type-checked, stamped bundle of scripts/bundle.ts
+ * (the file tests/deploy/bundle_test.ts runs alone with RUN_PERMISSIONS),
+ * not `src/main.ts`: `deno compile` 2.9.6 overflows its stack embedding the
+ * node_modules of this project (prom-client, a test dependency in deno.json,
+ * is enough), and a bundle has no npm packages left to embed.
+ */
 export async function compile(options: CompileOptions): Promise<void> {
   const { target, output, info } = options;
   const denort = options.denort ?? await findDenort(target);
   await Deno.mkdir(dirname(output), { recursive: true });
-  await using stamp = await stampBuild(info);
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  if (denort !== undefined) env.DENORT_BIN = denort.path;
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "compile",
-      ...RUN_PERMISSIONS,
-      `--target=${target}`,
-      `--import-map=${stamp.importMap}`,
-      `--output=${output}`,
-      `${ROOT}/src/main.ts`,
-    ],
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(result.stderr);
-  if (!result.success) {
-    if (denort === undefined && DOWNLOAD_FAILURE.test(stderr)) {
-      throw new BuildError(
-        `${downloadHint(target)}\n--- deno compile said ---\n${stderr.trim()}`,
-      );
+  const work = await Deno.makeTempDir({ prefix: "pushvault-compile-" });
+  try {
+    const bundled = `${work}/pushvault.js`;
+    await bundle({ output: bundled, info });
+    const env: Record<string, string> = { NO_COLOR: "1" };
+    if (denort !== undefined) env.DENORT_BIN = denort.path;
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "compile",
+        "--no-config",
+        "--no-lock",
+        ...RUN_PERMISSIONS,
+        `--target=${target}`,
+        `--output=${output}`,
+        bundled,
+      ],
+      cwd: work,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(result.stderr);
+    if (!result.success) {
+      await removeLeftovers(output);
+      if (denort === undefined && DOWNLOAD_FAILURE.test(stderr)) {
+        throw new BuildError(
+          `${
+            downloadHint(target)
+          }\n--- deno compile said ---\n${stderr.trim()}`,
+        );
+      }
+      throw new BuildError(`deno compile failed for ${target}:\n${stderr}`);
     }
-    throw new BuildError(`deno compile failed for ${target}:\n${stderr}`);
+  } finally {
+    await Deno.remove(work, { recursive: true });
   }
   if (target === hostTarget()) await smokeTest(output, info, denort);
+}
+
+/** deno compile leaves `<output>.tmp-<hex>` behind when it fails. */
+async function removeLeftovers(output: string): Promise<void> {
+  const name = output.slice(dirname(output).length + 1);
+  for await (const entry of Deno.readDir(dirname(output))) {
+    if (entry.name.startsWith(`${name}.tmp-`)) {
+      await Deno.remove(`${dirname(output)}/${entry.name}`).catch(() => {});
+    }
+  }
 }
 
 /** Runs the new binary with `--version`; a wrong base binary fails here. */
