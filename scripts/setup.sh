@@ -18,6 +18,7 @@ APT_PACKAGES=(
   curl
   sqlite3
   chromium
+  systemd
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
