@@ -241,3 +241,39 @@ Deno.test("A conflicting push with the check disabled never breaks the scrape", 
     /^t\{instance="",job="a",x="1"\} 3$/m,
   );
 });
+
+Deno.test("An OpenMetrics body is accepted with its Content-Type and scraped in text 0.0.4", async () => {
+  await using pv = await startTestGateway();
+  const body = [
+    "# TYPE jobs counter",
+    "# HELP jobs Jobs run.",
+    'jobs_total{kind="nightly"} 3 # {trace_id="abc"} 1.0',
+    'jobs_created{kind="nightly"} 1700000000',
+    "# TYPE build info",
+    'build_info{version="1.2"} 1',
+    "# EOF",
+    "",
+  ].join("\n");
+  const r = await send(`${pv.url}/metrics/job/om`, {
+    method: "PUT",
+    body,
+    headers: {
+      "Content-Type":
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    },
+  });
+  assert.equal(r.status, 200, r.text);
+  const text = stripOwn(await (await fetch(`${pv.url}/metrics`)).text());
+  assert.match(
+    text,
+    /^# HELP jobs_total Jobs run\.\n# TYPE jobs_total counter\njobs_total\{instance="",job="om",kind="nightly"\} 3$/m,
+  );
+  assert.match(text, /^build_info\{instance="",job="om",version="1\.2"\} 1$/m);
+  const bad = await send(`${pv.url}/metrics/job/om`, {
+    method: "PUT",
+    body: "# TYPE a gauge\na 1\n",
+    headers: { "Content-Type": "application/openmetrics-text" },
+  });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /^text format parsing error in line \d+: .*EOF/);
+});
