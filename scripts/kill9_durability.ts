@@ -8,7 +8,8 @@
  * must agree). Prints acked/lost per run; exits 1 if anything was lost.
  *
  * Usage: `deno run -A scripts/kill9_durability.ts --runs 5 --pushes 2000
- * [--pushers 4] [--seed 1]` (`--pushes` per pusher).
+ * [--pushers 4] [--seed 1] [--jitter-ms 3]` (`--pushes` per pusher; the
+ * kill comes up to `--jitter-ms` after a randomly chosen acknowledgement).
  *
  * The push format and the check are exported for `tests/e2e/restart_test.ts`.
  * @module
@@ -239,7 +240,7 @@ interface RunResult {
 }
 
 async function runOnce(
-  options: { pushers: number; pushes: number },
+  options: { pushers: number; pushes: number; jitterMs: number },
   next: () => number,
 ): Promise<RunResult> {
   const dir = await Deno.makeTempDir({ prefix: "pushvault-kill9-" });
@@ -253,10 +254,18 @@ async function runOnce(
       const sent: DurabilityPush[] = [];
       const acked: DurabilityPush[] = [];
       let killed = false;
+      let scheduled = false;
       const kill = () => {
         if (killed) return;
         killed = true;
         server.process.signal("SIGKILL");
+      };
+      // A random delay after the chosen ack, so that the signal lands at
+      // any point of the server's work on the pushes in flight.
+      const scheduleKill = () => {
+        if (scheduled) return;
+        scheduled = true;
+        setTimeout(kill, next() * options.jitterMs);
       };
       await Promise.all(
         Array.from({ length: options.pushers }, async (_, pusher) => {
@@ -265,7 +274,7 @@ async function runOnce(
             sent.push(push);
             if (!await sendDurabilityPush(server.url, push, mode)) break;
             acked.push(push);
-            if (acked.length >= killAfterAcks) kill();
+            if (acked.length >= killAfterAcks) scheduleKill();
           }
         }),
       );
@@ -303,6 +312,7 @@ async function main(args: string[]): Promise<number> {
       pushes: { type: "string" },
       pushers: { type: "string" },
       seed: { type: "string" },
+      "jitter-ms": { type: "string" },
     },
     strict: true,
   });
@@ -314,6 +324,7 @@ async function main(args: string[]): Promise<number> {
     "seed",
     1 + Math.floor(Math.random() * 1e9),
   );
+  const jitterMs = positiveInt(values["jitter-ms"], "jitter-ms", 3);
   const next = random(seed);
   // deno-lint-ignore no-console -- a script reporting its results
   const print = (line: string) => console.log(line);
@@ -324,7 +335,7 @@ async function main(args: string[]): Promise<number> {
   for (let run = 1; run <= runs; run++) {
     let result: RunResult;
     try {
-      result = await runOnce({ pushers, pushes }, next);
+      result = await runOnce({ pushers, pushes, jitterMs }, next);
     } catch (error) {
       failed = true;
       print(`run ${run}/${runs}: FAILED to run\n${errorText(error)}`);
