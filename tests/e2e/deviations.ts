@@ -176,6 +176,22 @@ export const DEVIATIONS: readonly Deviation[] = [
       "spec §12: exact wording after the error prefix; the decoder message stays the prefix",
   },
 
+  {
+    case: "unchecked push of a type conflict across groups",
+    differences: [...scrapeFails("request 4"), ...scrapeFails("final scrape")],
+    what:
+      "with --push.disable-consistency-check both store the conflicting gauge m next to the counter m; every 1.5.1 scrape then answers 500, while Pushvault answers 200 with everything consistent (the counter m of the first group, all other families) and counts the series it left out",
+    why:
+      "design.md: a bad push can never break a scrape; spec §3.7 documents the 500 as the upstream failure mode, not a contract",
+  },
+  {
+    case: "unchecked push of a duplicate series",
+    differences: [...scrapeFails("request 2"), ...scrapeFails("final scrape")],
+    what:
+      "with --push.disable-consistency-check both store a push carrying dup twice; 1.5.1 scrapes answer 500, Pushvault answers 200 with the first dup and the rest of the push",
+    why: "design.md: a bad push can never break a scrape",
+  },
+
   // Newest release behaviour (spec §11, §12).
   {
     case: "Content-Encoding GZIP in upper case",

@@ -10,7 +10,8 @@
  * own families stripped and push times normalised; a request that makes
  * 1.5.1 deadlock (an invalid `job@base64`, spec §11) sets
  * `restartReferenceAfter`, since every later request on that route variant
- * would hang.
+ * would hang. Cases with `flags` run against a second pair of gateways
+ * started with those flags (e.g. `--push.disable-consistency-check`).
  * @module
  */
 
@@ -49,6 +50,8 @@ export interface DiffCase {
   readonly requests: readonly DiffRequest[];
   /** Why the reference must be restarted after this case (spec §11). */
   readonly restartReferenceAfter?: string;
+  /** Flags both gateways run with for this case (one pair per set). */
+  readonly flags?: readonly string[];
 }
 
 /** The Content-Type that makes both gateways read delimited protobuf. */
@@ -167,6 +170,8 @@ const INVALID_UTF8_LABEL_VALUE = new Uint8Array([
 
 const OPENMETRICS_BODY =
   "# TYPE om counter\n# HELP om An OpenMetrics counter.\nom_total 1\n# EOF\n";
+
+const UNCHECKED = ["--push.disable-consistency-check"] as const;
 
 /** A gzip body of two samples, to be cut in the middle. */
 const GZIPPED = gzip("m 1\nn 2\n");
@@ -1181,6 +1186,69 @@ export const DIFF_CASES: readonly DiffCase[] = [
         '# TYPE m counter\nm{zeta="1",alpha="2",Mid="3",_u="4"} 1\n',
       ),
     ],
+  },
+
+  // §3.7: --push.disable-consistency-check.
+  {
+    name: "unchecked push is answered 202",
+    spec: "§3.7",
+    flags: UNCHECKED,
+    requests: [
+      post("/metrics/job/u", "m 1\n"),
+      put("/metrics/job/u/instance/i", "# TYPE g gauge\ng 2\n"),
+      scrape,
+    ],
+  },
+  {
+    name: "unchecked push with a timestamp is dropped after a 202",
+    spec: "§3.7, §4",
+    flags: UNCHECKED,
+    requests: [
+      post("/metrics/job/u", "m 1\n"),
+      post("/metrics/job/u", "m 2 1700000000000\n"),
+      scrape,
+      post("/metrics/job/new", "m 3 1700000000000\n"),
+    ],
+  },
+  {
+    name: "unchecked push still refuses bad URLs and bodies",
+    spec: "§3.7",
+    flags: UNCHECKED,
+    requests: [
+      post("/metrics/job/u/odd", "m 1\n"),
+      post("/metrics/job/u/__x/1", "m 1\n"),
+      post("/metrics/job/u", "m 1"),
+      post("/metrics/job/u", "m 1\n", { "Content-Encoding": "gzip" }),
+      del("/metrics/job/u/odd"),
+      scrape,
+    ],
+  },
+  {
+    name: "unchecked push sanitizes labels",
+    spec: "§3.2, §3.7",
+    flags: UNCHECKED,
+    requests: [
+      post("/metrics/job/u/foo/baz", 'c{job="other",foo="bar"} 1\n'),
+      del("/metrics/job/u/foo/baz"),
+      scrape,
+    ],
+  },
+  {
+    name: "unchecked push of a type conflict across groups",
+    spec: "§3.7, §5",
+    flags: UNCHECKED,
+    requests: [
+      post("/metrics/job/a", "# TYPE m counter\nm 1\n"),
+      post("/metrics/job/b", "# TYPE m gauge\nm 2\n"),
+      post("/metrics/job/c", "n 3\n"),
+      scrape,
+    ],
+  },
+  {
+    name: "unchecked push of a duplicate series",
+    spec: "§3.7, §5",
+    flags: UNCHECKED,
+    requests: [post("/metrics/job/d", "dup 1\ndup 2\nok 3\n"), scrape],
   },
 
   // §11: the 1.5.1 deadlock; these cases restart the reference afterwards.

@@ -392,10 +392,19 @@ async function wipe(url: string): Promise<void> {
   throw new Error(`${url} did not become empty after a wipe`);
 }
 
-const REFERENCE_FLAGS = ["--web.enable-admin-api"] as const;
+/** Both gateways run with the admin API, for the wipe between cases. */
+const COMMON_FLAGS = ["--web.enable-admin-api"] as const;
 
-async function startReference(group: ProcessGroup): Promise<ServerProcess> {
-  return await group.pushgateway(REFERENCE_FLAGS);
+interface Pair {
+  reference: ServerProcess;
+  readonly pushvault: string;
+}
+
+function startReference(
+  group: ProcessGroup,
+  flags: readonly string[],
+): Promise<ServerProcess> {
+  return group.pushgateway([...COMMON_FLAGS, ...flags]);
 }
 
 Deno.test("differential deviations name existing cases, once each, with places", () => {
@@ -424,18 +433,35 @@ Deno.test({
   ignore: !pushgatewayInstalled(),
   async fn(t) {
     await withProcesses(async (group) => {
-      let reference = await startReference(group);
-      await using pushvault = await startTestGateway([
-        "--web.enable-admin-api",
-      ]);
+      await using stack = new AsyncDisposableStack();
+      // One reference and one Pushvault per set of case flags, started when
+      // a case first needs them.
+      const pairs = new Map<string, Pair>();
+      const pairFor = async (flags: readonly string[]): Promise<Pair> => {
+        const key = flags.join(" ");
+        let pair = pairs.get(key);
+        if (pair === undefined) {
+          const pushvault = stack.use(
+            await startTestGateway([...COMMON_FLAGS, ...flags]),
+          );
+          pair = {
+            reference: await startReference(group, flags),
+            pushvault: pushvault.url,
+          };
+          pairs.set(key, pair);
+        }
+        return pair;
+      };
       for (const c of DIFF_CASES) {
+        const flags = c.flags ?? [];
+        const pair = await pairFor(flags);
         const deviation = DEVIATIONS.find((d) => d.case === c.name);
         await t.step(`${c.name} (${c.spec})`, async () => {
           const differences = await runCase(
             c,
             deviation,
-            reference.url,
-            pushvault.url,
+            pair.reference.url,
+            pair.pushvault,
           );
           if (deviation === undefined) {
             assert.ok(
@@ -453,12 +479,12 @@ Deno.test({
           );
         });
         if (c.restartReferenceAfter !== undefined) {
-          await reference.process[Symbol.asyncDispose]();
-          reference = await startReference(group);
+          await pair.reference.process[Symbol.asyncDispose]();
+          pair.reference = await startReference(group, flags);
         } else {
-          await wipe(reference.url);
+          await wipe(pair.reference.url);
         }
-        await wipe(pushvault.url);
+        await wipe(pair.pushvault);
       }
     });
   },
