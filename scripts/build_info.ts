@@ -114,6 +114,8 @@ export interface Stamp extends AsyncDisposable {
   readonly info: BuildInfo;
   /** Pass as `--import-map` to `deno bundle` / `deno compile`. */
   readonly importMap: string;
+  /** The stamped copy of `src/version.ts` the map points at. */
+  readonly versionModule: string;
 }
 
 /**
@@ -148,6 +150,7 @@ export async function stampBuild(
   return {
     info,
     importMap,
+    versionModule: stamped,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 }
