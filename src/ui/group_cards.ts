@@ -488,19 +488,21 @@ function recentPushes(pushes: readonly HistoryEntry[], now: number): Html {
     return html`<p class="muted">No pushes recorded for this group.</p>`;
   }
   return html`
-    <table class="pushes">
-      <thead>
-        <tr>
-          <th>When</th>
-          <th>Request</th>
-          <th>Result</th>
-          <th>Series</th>
-          <th>Body</th>
-          <th>Client</th>
-        </tr>
-      </thead>
-      <tbody>${pushes.map((p) => pushRow(p, now))}</tbody>
-    </table>
+    <div class="table-scroll">
+      <table class="pushes">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Request</th>
+            <th>Result</th>
+            <th>Series</th>
+            <th>Body</th>
+            <th>Client</th>
+          </tr>
+        </thead>
+        <tbody>${pushes.map((p) => pushRow(p, now))}</tbody>
+      </table>
+    </div>
   `;
 }
 

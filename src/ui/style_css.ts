@@ -72,7 +72,7 @@ code, pre, .mono { font-family: var(--mono); font-size: 12.5px; }
 .tabs { display: flex; gap: 4px; height: 100%; }
 .tab {
   display: flex; align-items: center; padding: 0 12px;
-  color: #aab2c3; text-decoration: none; border-bottom: 2px solid transparent;
+  color: #aab2c3; text-decoration: none; border-bottom: 2px solid transparent; white-space: nowrap;
 }
 .tab:hover { color: #fff; }
 .tab-current { color: #fff; border-bottom-color: var(--accent); }
@@ -217,6 +217,7 @@ table { border-collapse: collapse; }
 .inner th, .inner td { padding: 2px 16px 2px 0; text-align: left; border: none; }
 .inner th { font-weight: 500; color: var(--muted); text-transform: none; letter-spacing: 0; }
 .inner-caption { color: var(--text) !important; font-weight: 600 !important; }
+.table-scroll { overflow-x: auto; }
 .pushes { border: 1px solid var(--border); border-radius: 8px; border-collapse: separate; border-spacing: 0; overflow: hidden; }
 .pushes tbody tr:last-child td { border-bottom: none; }
 .push-refused td { background: var(--danger-bg); }
@@ -274,11 +275,12 @@ table { border-collapse: collapse; }
   .status-refused, .badge-failed, .btn-solid, .btn-solid:hover:not(:disabled) { color: #1b0806; }
 }
 @media (max-width: 720px) {
-  .topbar { padding: 0 12px; gap: 12px; }
+  .topbar { padding: 0 12px; gap: 8px; }
+  .tab { padding: 0 8px; }
   .page { padding: 14px 10px 32px; }
   .version { display: none; }
   .group-body { padding: 4px 10px 12px; }
   .family-body { padding-left: 12px; }
-  .pushes th:nth-child(5), .pushes td:nth-child(5), .pushes th:nth-child(6), .pushes td:nth-child(6) { display: none; }
+  .pushes th:nth-child(n+4), .pushes tr.push td:nth-child(n+4) { display: none; }
 }
 `;
