@@ -64,6 +64,8 @@ interface Options {
   readonly preloadCapMs: number;
   readonly profile: boolean;
   readonly keep: boolean;
+  /** Run Pushvault from this commit instead of the work tree. */
+  readonly rev: string | undefined;
 }
 
 function parseOptions(args: readonly string[]): Options {
@@ -90,6 +92,7 @@ function parseOptions(args: readonly string[]): Options {
     "concurrency",
     "scrapes",
     "preload-cap-seconds",
+    "rev",
   ]);
   for (const name of values.keys()) {
     if (!known.has(name)) throw new Error(`unknown flag --${name}`);
@@ -119,6 +122,7 @@ function parseOptions(args: readonly string[]): Options {
     preloadCapMs: num("preload-cap-seconds", quick ? 60 : 900) * 1000,
     profile: flags.has("profile"),
     keep: flags.has("keep"),
+    rev: values.get("rev"),
   };
 }
 
@@ -170,6 +174,7 @@ class Server {
     args: string[],
     port: number,
     logPrefix: string,
+    cwd = REPO,
   ): Promise<Server> {
     const out = await Deno.open(`${logPrefix}.out`, {
       write: true,
@@ -184,7 +189,7 @@ class Server {
     const spawnedAt = performance.now();
     const child = new Deno.Command(command, {
       args,
-      cwd: REPO,
+      cwd,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -278,7 +283,87 @@ async function startPushvault(
     ],
     port,
     `${dir}/${tag}`,
+    pushvaultSource.root,
   );
+}
+
+/** Where Pushvault runs from: the work tree, or a `git archive` of `--rev`. */
+let pushvaultSource = { root: REPO, revision: "work tree" };
+
+async function git(args: string[]): Promise<string> {
+  const out = await new Deno.Command("git", {
+    args: ["-C", REPO, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `git ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/**
+ * Other people edit the work tree while a run goes on; `--rev` pins the
+ * source (src/ and deno.json of that commit, the work tree's deno.lock).
+ * Either way, one `--version` run first, so that start-up is measured with
+ * warm module and npm caches.
+ */
+async function preparePushvault(
+  rev: string | undefined,
+  dir: string,
+): Promise<void> {
+  if (rev === undefined) {
+    const head = await git(["rev-parse", "--short=12", "HEAD"]);
+    const dirty =
+      (await git(["status", "--porcelain", "--", "src", "deno.json"]))
+        .split("\n").filter((l) => l !== "").length;
+    pushvaultSource = {
+      root: REPO,
+      revision: `work tree at ${head}${
+        dirty > 0 ? ` with ${dirty} changed file(s) under src/` : ""
+      }`,
+    };
+  } else {
+    const commit = await git(["rev-parse", "--short=12", `${rev}^{commit}`]);
+    const root = `${dir}/pushvault-src`;
+    await Deno.mkdir(root);
+    const archive = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'git -C "$1" archive --format=tar "$2" src deno.json | tar -x -C "$3"',
+        "sh",
+        REPO,
+        commit,
+        root,
+      ],
+      stderr: "piped",
+    }).output();
+    if (!archive.success) {
+      throw new Error(
+        `git archive ${commit}: ${new TextDecoder().decode(archive.stderr)}`,
+      );
+    }
+    try {
+      await Deno.copyFile(`${REPO}deno.lock`, `${root}/deno.lock`);
+    } catch {
+      // no lock file: deno resolves from its cache
+    }
+    pushvaultSource = { root, revision: `commit ${commit} (--rev ${rev})` };
+  }
+  const warm = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/main.ts", "--version"],
+    cwd: pushvaultSource.root,
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(300_000),
+  }).output();
+  if (!warm.success) {
+    throw new Error(
+      `pushvault --version failed: ${new TextDecoder().decode(warm.stderr)}`,
+    );
+  }
 }
 
 async function startPushgateway(
@@ -808,6 +893,7 @@ async function runComparison(options: Options, dir: string) {
     machine,
     options,
     groups,
+    pushvaultRevision: pushvaultSource.revision,
     ceiling,
     pushvault: pv,
     pushgateway: pg,
@@ -1084,6 +1170,7 @@ function formatReport(
     }`,
     "free -g:",
     ...(m.freeG as string).split("\n").map((l) => `    ${l}`),
+    `pushvault: ${result.pushvaultRevision}; pushgateway: ${PUSHGATEWAY_BIN} 1.5.1 (Debian)`,
     `data: ${result.groups} groups × ${SERIES_PER_GROUP} series (6 families: gauges, counters, 3 histograms), ${
       result.options.quick ? "--quick" : "full run"
     }; load ${result.options.loadMs / 1000} s after ${
@@ -1177,6 +1264,7 @@ async function runProfile(options: Options, dir: string): Promise<string> {
   });
   return [
     `# Pushvault CPU profile — ${new Date().toISOString()}`,
+    `pushvault: ${pushvaultSource.revision}`,
     `store: ${groups * SERIES_PER_GROUP} series; ready in ${
       readyMs.toFixed(0)
     } ms after restart`,
@@ -1203,6 +1291,7 @@ async function main(args: readonly string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   try {
+    await preparePushvault(options.rev, dir);
     if (options.profile) {
       print(await runProfile(options, dir));
       return 0;
