@@ -10,6 +10,7 @@
  * @module
  */
 
+import { parseDuration } from "../cli/flags.ts";
 import { ASSET_VERSION, STATIC_ASSETS } from "../ui/assets.ts";
 import { renderStatusPage } from "../ui/status_page.ts";
 import type { Tab } from "../ui/status_page.ts";
@@ -75,6 +76,9 @@ function pageResponse(request: Request, tab: Tab, deps: HandlerDeps): Response {
     enableAdminApi: deps.enableAdminApi,
     utf8Names: deps.utf8Names,
     pushUrl: `${pushBase(url, deps)}/metrics/job/`,
+    // HandlerDeps carries the flag as text only; main.ts always passes it.
+    defaultTtl: (parseDuration(deps.flagValues["group.ttl"] ?? "0") ?? 0) /
+      1000,
     startTime: deps.startTime,
     flags: deps.flagValues,
     buildInfo: {

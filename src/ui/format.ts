@@ -49,10 +49,15 @@ export function formatAge(seconds: number): string {
   if (!Number.isFinite(seconds)) return "";
   if (seconds < 0) return "in the future";
   if (seconds < 1) return "just now";
-  if (seconds < 60) return `${Math.floor(seconds)}s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
-  return `${Math.floor(seconds / 86400)}d ago`;
+  return `${formatSpan(seconds)} ago`;
+}
+
+/** A span in its largest whole unit: `42s`, `5m`, `3h`, `12d`. */
+export function formatSpan(seconds: number): string {
+  if (seconds < 60) return `${Math.floor(Math.max(0, seconds))}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
 }
 
 /** A duration in seconds as `3d 4h 5m 6s`, leading zero units left out. */

@@ -28,6 +28,7 @@ import {
   formatAge,
   formatBytes,
   formatPlainDecimal,
+  formatSpan,
   formatTime,
   nativeBuckets,
 } from "./format.ts";
@@ -50,6 +51,8 @@ export interface GroupCardsInput {
   readonly utf8Names: boolean;
   /** A push URL for the empty state, e.g. `http://host:9091/metrics/job/`. */
   readonly pushUrl: string;
+  /** `--group.ttl` in seconds; 0 keeps groups forever (a group's own TTL wins). */
+  readonly defaultTtl: number;
 }
 
 /** The Metrics tab: toolbar, group cards, confirmation dialog. */
@@ -271,7 +274,7 @@ function groupCard(group: GroupState, context: CardContext): Html {
         : "families"} · last pushed ${timeWithAge(
           group.pushTime,
           input.now,
-        )}</span>
+        )}${expiry(group, input)}</span>
       <button type="button" class="btn btn-small btn-danger" data-action="delete-group" data-path="${deletePath(
         group.key.labels,
         input,
@@ -288,6 +291,26 @@ function groupCard(group: GroupState, context: CardContext): Html {
         </div>
       </details>
     </article>
+  `;
+}
+
+/**
+ * When the group expires unless pushed again: its own TTL (Pushvault-TTL
+ * header) or `--group.ttl`, counted from the last successful push or from
+ * creation, as maintenance.ts counts it.
+ */
+function expiry(group: GroupState, input: GroupCardsInput): Html | false {
+  const ttl = group.ttl ?? input.defaultTtl;
+  if (!(ttl > 0)) return false;
+  const at = Math.max(group.pushTime, group.createdAt) + ttl;
+  const source = group.ttl === undefined ? "--group.ttl" : "Pushvault-TTL";
+  const left = at - input.now;
+  return html`
+    · <span class="expiry" title="${`TTL ${
+      formatSpan(ttl)
+    } (${source}); expires at ${formatTime(at)}`}">${left > 0
+      ? `expires in ${formatSpan(left)}`
+      : "expiring"}</span>
   `;
 }
 

@@ -137,6 +137,7 @@ details[open] > summary > .chevron { transform: rotate(45deg); }
 .head-spacer { flex: 1 1 auto; }
 .group-meta, .family-meta { color: var(--muted); font-size: 12.5px; }
 .age { color: var(--muted); }
+.expiry { text-decoration: underline dotted; text-underline-offset: 3px; cursor: help; }
 .never { font-style: italic; }
 
 /* badges */

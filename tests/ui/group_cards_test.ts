@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import type { MetricFamily } from "../../src/exposition/model.ts";
+import { makeGroupingKey } from "../../src/push/grouping_key.ts";
+import type { GroupState } from "../../src/store/view.ts";
+import {
+  deletePath,
+  MAX_SERIES_ROWS,
+  renderGroupCards,
+  sortGroups,
+} from "../../src/ui/group_cards.ts";
+
+function group(
+  labels: Record<string, string>,
+  families: readonly MetricFamily[] = [],
+  ttl?: number,
+): GroupState {
+  const key = makeGroupingKey(new Map(Object.entries(labels)));
+  return {
+    id: key.id,
+    rowId: 1,
+    key,
+    metadataLabels: key.labels,
+    pushTime: 100,
+    failureTime: 0,
+    ttl,
+    createdAt: 90,
+    pushTimeWrittenAt: 100,
+    failureTimeWrittenAt: 100,
+    families: new Map(
+      families.map((
+        family,
+      ) => [family.name, { family, rowId: 1, pushedAt: 100 }]),
+    ),
+  };
+}
+
+function render(groups: readonly GroupState[], defaultTtl = 0): string {
+  return renderGroupCards({
+    defaultTtl,
+    groups,
+    recentPushes: () => [],
+    query: "",
+    now: 160,
+    enableAdminApi: false,
+    utf8Names: false,
+    pushUrl: "http://127.0.0.1:9091/metrics/job/",
+  }).text.replace(/\s+/g, " ").replace(/> </g, "><");
+}
+
+Deno.test("sortGroups() orders by the Pushgateway's internal grouping key", () => {
+  const groups = [
+    group({ job: "b" }),
+    group({ job: "a", zone: "x" }),
+    group({ job: "a" }),
+    group({ job: "c", instance: "i" }),
+  ];
+  // Keys: "job\xffb", "job\xffa\xffzone\xffx", "job\xffa", "instance\xffi\xffjob\xffc".
+  assert.deepEqual(sortGroups(groups).map((g) => g.id), [
+    '{instance="i",job="c"}',
+    '{job="a"}',
+    '{job="a",zone="x"}',
+    '{job="b"}',
+  ]);
+});
+
+Deno.test("deletePath() base64-encodes every value and pads all but the job with =", () => {
+  const g = group({ job: "x/y", instance: "", "a": "é" });
+  assert.equal(
+    deletePath(g.key.labels, { utf8Names: false }),
+    "metrics/job@base64/eC95/a@base64/w6k=/instance@base64/=",
+  );
+});
+
+Deno.test("renderGroupCards() renders native histogram buckets and their totals", () => {
+  const html = render([group({ job: "n" }, [{
+    name: "latency",
+    help: "Latency.",
+    type: "histogram",
+    metrics: [{
+      labels: [{ name: "job", value: "n" }],
+      sampleCount: 6,
+      sampleSum: 4.5,
+      buckets: [],
+      native: {
+        schema: 0,
+        zeroThreshold: 0.001,
+        zeroCount: 1,
+        positiveSpans: [{ offset: 0, length: 2 }],
+        positiveDeltas: [2, 1],
+        positiveCounts: [],
+        negativeSpans: [],
+        negativeDeltas: [],
+        negativeCounts: [],
+      },
+    }],
+  }])]);
+  assert.match(html, /Native histogram, schema 0/);
+  assert.match(
+    html,
+    /Bucket <code>\[-0.001,0.001\]<\/code><\/th><td class="value">1</,
+  );
+  assert.match(
+    html,
+    /Bucket <code>\(0.5,1\]<\/code><\/th><td class="value">2</,
+  );
+  assert.match(html, /Bucket <code>\(1,2\]<\/code><\/th><td class="value">3</);
+  assert.match(html, /Total sample count<\/th><td class="value">6</);
+  assert.match(html, /Sample sum<\/th><td class="value">4.5</);
+  assert.match(html, /<span class="age">\(1m ago\)<\/span>/);
+});
+
+Deno.test("renderGroupCards() shows at most MAX_SERIES_ROWS series of a family", () => {
+  const metrics = Array.from({ length: MAX_SERIES_ROWS + 5 }, (_, i) => ({
+    labels: [{ name: "i", value: String(i) }],
+    value: i,
+  }));
+  const html = render([group({ job: "big" }, [{
+    name: "wide",
+    help: undefined,
+    type: "gauge",
+    metrics,
+  }])]);
+  assert.equal(
+    html.split('<td class="value">').length - 1,
+    MAX_SERIES_ROWS + 2, // plus the two metadata series
+  );
+  assert.match(html, /5 more series not shown here/);
+});
+
+Deno.test("renderGroupCards() shows when a group expires under its TTL", async (t) => {
+  await t.step("no TTL: nothing", () => {
+    assert.doesNotMatch(render([group({ job: "a" })]), /expire/);
+  });
+  await t.step("the --group.ttl default, counted from the last push", () => {
+    assert.match(
+      render([group({ job: "a" })], 3600),
+      /<span class="expiry" title="TTL 1h \(--group.ttl\); expires at 1970-01-01T01:01:40Z">expires in 59m<\/span>/,
+    );
+  });
+  await t.step("the group's own TTL wins", () => {
+    assert.match(
+      render([group({ job: "a" }, [], 30)], 3600),
+      /title="TTL 30s \(Pushvault-TTL\)[^"]*">expiring<\/span>/,
+    );
+  });
+});
