@@ -147,7 +147,9 @@ export class ExpositionError extends SyntaxError {
   readonly line: number;
   constructor(line: number, detail: string) {
     super(
-      line > 0 ? `text format parsing error in line ${line}: ${detail}` : detail,
+      line > 0
+        ? `text format parsing error in line ${line}: ${detail}`
+        : detail,
     );
     this.line = line;
   }
