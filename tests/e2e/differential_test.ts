@@ -407,7 +407,7 @@ function startReference(
   return group.pushgateway([...COMMON_FLAGS, ...flags]);
 }
 
-Deno.test("differential deviations name existing cases, once each, with places", () => {
+Deno.test("DEVIATIONS name existing cases, once each, at valid places", () => {
   const names = new Set(DIFF_CASES.map((c) => c.name));
   assert.equal(names.size, DIFF_CASES.length, "case names are unique");
   const seen = new Set<string>();
