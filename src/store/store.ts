@@ -31,6 +31,17 @@ export interface StoreOptions {
   readonly sync?: SyncMode;
   /** The gateway's own families, for the consistency rules of spec §3.4. */
   readonly ownFamilies?: ReadonlyMap<string, OwnFamily>;
+  /**
+   * Run `PRAGMA quick_check` before anything else and refuse a damaged file
+   * (README "Faults"). Costs about one read of the file.
+   */
+  readonly integrityCheck?: boolean;
+  /**
+   * Caps the database at this many pages (`PRAGMA max_page_count`, per
+   * connection): past it every write fails as on a full disk. For the fault
+   * tests; see {@link Store.setMaxPageCount}.
+   */
+  readonly maxPageCount?: number;
 }
 
 /** What the request looked like, for the `pushes` history row. */
@@ -95,6 +106,7 @@ export class Store implements Disposable {
   #view: View;
   readonly #ownFamilies: ReadonlyMap<string, OwnFamily>;
   #queue: QueuedPush[] = [];
+  #viewStale = false;
   #flushScheduled = false;
   readonly path: string;
 
@@ -111,25 +123,45 @@ export class Store implements Disposable {
         { cause: error },
       );
     }
+    this.#ownFamilies = options.ownFamilies ?? new Map();
     try {
-      configure(this.#db, options.sync ?? "normal");
+      configure(this.#db, options.sync ?? "normal", {
+        integrityCheck: (options.integrityCheck ?? false) &&
+          this.path !== ":memory:",
+        path: this.path,
+      });
       migrate(this.#db, this.path);
+      if (this.path !== ":memory:") probeWritable(this.#db, this.path);
+      if (options.maxPageCount !== undefined) {
+        this.#db.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
+      }
+      this.#stmt = prepareStatements(this.#db);
+      this.#view = new View(this.#ownFamilies);
+      this.#load();
     } catch (error) {
       this.#db.close();
       if (error instanceof StoreOpenError) throw error;
       throw new StoreOpenError(
         `cannot use database ${
           JSON.stringify(this.path)
-        } (--persistence.file): ${
-          message(error)
+        } (--persistence.file): ${message(error)}${
+          hint(error)
         }. The file was left untouched.`,
         { cause: error },
       );
     }
-    this.#stmt = prepareStatements(this.#db);
-    this.#ownFamilies = options.ownFamilies ?? new Map();
-    this.#view = new View(this.#ownFamilies);
-    this.#load();
+  }
+
+  /**
+   * Sets `PRAGMA max_page_count` on the store's own connection (it is per
+   * connection) and returns the limit now in force; SQLite never sets it
+   * below the current size. For the fault tests: lower it to fill the
+   * database, raise it to end the fault.
+   */
+  setMaxPageCount(pages: number): number {
+    const row = this.#db.prepare(`PRAGMA max_page_count = ${Math.floor(pages)}`)
+      .get() as { max_page_count: number };
+    return row.max_page_count;
   }
 
   /** The current state; replaced as a whole only after a failed COMMIT. */
@@ -238,6 +270,7 @@ export class Store implements Disposable {
     this.#queue = [];
     this.#flushScheduled = false;
     if (batch.length === 0) return;
+    if (this.#viewStale) this.#reloadView();
     try {
       this.#db.exec("BEGIN IMMEDIATE");
     } catch (error) {
@@ -246,38 +279,77 @@ export class Store implements Disposable {
     }
     const done: { entry: QueuedPush; outcome: PushOutcome }[] = [];
     let viewTouched = false;
-    try {
-      for (const entry of batch) {
+    // Set once the shared transaction is lost: every push of the batch fails.
+    let failure: { error: unknown } | undefined;
+    for (const entry of batch) {
+      if (failure) {
+        entry.reject(unavailable(failure.error));
+        continue;
+      }
+      let result;
+      try {
         this.#db.exec("SAVEPOINT push");
-        let result;
+        result = this.#pushInTransaction(entry.command);
+        this.#db.exec("RELEASE push");
+      } catch (error) {
+        entry.reject(error instanceof PushError ? error : unavailable(error));
         try {
-          result = this.#pushInTransaction(entry.command);
-          this.#db.exec("RELEASE push");
-        } catch (error) {
+          // On a full disk or an I/O error SQLite may already have rolled
+          // back the whole transaction, earlier pushes of the batch included.
+          if (!this.#db.isTransaction) throw error;
           this.#db.exec("ROLLBACK TO push");
           this.#db.exec("RELEASE push");
-          entry.reject(error instanceof PushError ? error : unavailable(error));
-          continue;
+        } catch (lost) {
+          failure = { error: lost };
         }
-        // Later pushes of the batch must be checked against this one.
-        viewTouched = true;
-        result.apply();
-        done.push({ entry, outcome: result.outcome });
+        continue;
       }
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      // Later pushes of the batch must be checked against this one.
+      viewTouched = true;
+      result.apply();
+      done.push({ entry, outcome: result.outcome });
+    }
+    if (!failure) {
+      try {
+        this.#db.exec("COMMIT");
+      } catch (error) {
+        failure = { error };
+      }
+    }
+    if (failure) {
+      this.#rollbackQuietly();
       if (viewTouched) this.#reloadView();
-      for (const d of done) d.entry.reject(unavailable(error));
+      for (const d of done) d.entry.reject(unavailable(failure.error));
       return;
     }
     for (const d of done) d.entry.resolve(d.outcome);
   }
 
-  /** The database is the truth: after a failed COMMIT the view is read anew. */
+  /** ROLLBACK if a transaction is open; a failing ROLLBACK changes nothing. */
+  #rollbackQuietly(): void {
+    try {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+    } catch {
+      // SQLite rolls back an unfinished transaction itself (at the latest
+      // when the connection is next used or the WAL is next opened).
+    }
+  }
+
+  /**
+   * The database is the truth: after a failed COMMIT the view is read anew.
+   * If even reading fails (the disk is gone), the view is marked stale and
+   * read again before the next write.
+   */
   #reloadView(): void {
-    this.#view = new View(this.#ownFamilies);
-    this.#load();
+    const previous = this.#view;
+    try {
+      this.#view = new View(this.#ownFamilies);
+      this.#load();
+      this.#viewStale = false;
+    } catch {
+      this.#view = previous;
+      this.#viewStale = true;
+    }
   }
 
   /** DELETE of one group: 202 whether or not it existed (spec §1.5). */
@@ -462,13 +534,13 @@ export class Store implements Disposable {
     request: RequestInfo;
   }): void {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
-    const groupRow = entry.key
-      ? (this.view.group(entry.key.id)?.rowId ??
-        (this.#stmt.findGroup.get(entry.key.id) as { id: number } | undefined)
-          ?.id ??
-        null)
-      : null;
     try {
+      const groupRow = entry.key
+        ? (this.view.group(entry.key.id)?.rowId ??
+          (this.#stmt.findGroup.get(entry.key.id) as { id: number } | undefined)
+            ?.id ??
+          null)
+        : null;
       this.#insertPush({
         time: entry.time,
         method: entry.method,
@@ -610,7 +682,7 @@ export class Store implements Disposable {
       this.#db.exec("COMMIT");
       return result;
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      this.#rollbackQuietly();
       if (error instanceof PushError) throw error;
       throw unavailable(error);
     }
@@ -905,7 +977,11 @@ function refuseForeignFile(path: string): void {
   }
 }
 
-function configure(db: DatabaseSync, sync: SyncMode): void {
+function configure(
+  db: DatabaseSync,
+  sync: SyncMode,
+  options: { readonly integrityCheck: boolean; readonly path: string },
+): void {
   // Checks the file really is a readable database before changing anything.
   const appId =
     (db.prepare("PRAGMA application_id").get() as { application_id: number })
@@ -922,6 +998,9 @@ function configure(db: DatabaseSync, sync: SyncMode): void {
       `the SQLite database is not a Pushvault database (application_id ${appId}); it was left untouched`,
     );
   }
+  // Before anything is written: a damaged file must stay as it is, for
+  // `sqlite3 .recover` or a backup to take over.
+  if (options.integrityCheck) checkIntegrity(db, options.path);
   // WAL: readers (the sqlite3 shell) never block the writer, and a commit is
   // one sequential append.
   db.exec("PRAGMA journal_mode = WAL");
@@ -932,6 +1011,65 @@ function configure(db: DatabaseSync, sync: SyncMode): void {
   // Foreign keys stay documentation: enforcing them costs every insert and
   // retention deletes in dependency order anyway.
   db.exec("PRAGMA foreign_keys = OFF");
+}
+
+/** Refuses a database whose pages do not check out (PRAGMA quick_check). */
+function checkIntegrity(db: DatabaseSync, path: string): void {
+  let problems: string[];
+  try {
+    problems = (db.prepare("PRAGMA quick_check(5)").all() as {
+      quick_check: string;
+    }[]).map((r) => r.quick_check).filter((r) => r !== "ok");
+  } catch (error) {
+    problems = [message(error)];
+  }
+  if (problems.length > 0) {
+    throw new StoreOpenError(
+      `database ${JSON.stringify(path)} (--persistence.file) is damaged: ${
+        problems.join("; ")
+      }. It was left untouched; restore it from a backup, or salvage it with \`sqlite3 ${path} .recover | sqlite3 new.db\` and start on the new file.`,
+    );
+  }
+}
+
+/**
+ * Writes the header's user_version back unchanged: SQLite opens a file it
+ * may not write read-only without a word, and every push would then fail.
+ */
+function probeWritable(db: DatabaseSync, path: string): void {
+  const version =
+    (db.prepare("PRAGMA user_version").get() as { user_version: number })
+      .user_version;
+  try {
+    db.exec(`PRAGMA user_version = ${version}`);
+  } catch (error) {
+    throw new StoreOpenError(
+      `database ${
+        JSON.stringify(path)
+      } (--persistence.file) cannot be written: ${
+        message(error)
+      }. Check that this user may write the file and its directory (SQLite keeps ${path}-wal and ${path}-shm next to it). The file was left untouched.`,
+      { cause: error },
+    );
+  }
+}
+
+/** What to check for the SQLite errors people meet at start. */
+function hint(error: unknown): string {
+  const code = error !== null && typeof error === "object" && "errcode" in error
+    ? (error as { errcode: unknown }).errcode
+    : undefined;
+  switch (typeof code === "number" ? code & 0xff : undefined) {
+    case 14: // SQLITE_CANTOPEN
+      return " (check that this user may write the directory: SQLite creates the -wal and -shm files next to the database)";
+    case 11: // SQLITE_CORRUPT
+    case 26: // SQLITE_NOTADB
+      return " (the file is damaged: restore it from a backup, or salvage it with `sqlite3 <file> .recover`)";
+    case 8: // SQLITE_READONLY
+      return " (the file is read-only for this user)";
+    default:
+      return "";
+  }
 }
 
 function migrate(db: DatabaseSync, path: string): void {
