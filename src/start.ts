@@ -2,14 +2,28 @@
  * start(config) → a running Pushvault: opens the store, builds the handler,
  * listens on every address. `main.ts` and the tests start the same way
  * (style §1). The returned instance is AsyncDisposable: disposing it stops
- * accepting, finishes requests in flight and closes the database.
+ * accepting, finishes requests in flight (for at most
+ * {@link SHUTDOWN_GRACE_MS}), checkpoints the WAL and closes the database.
+ *
+ * With `--web.config.file` the handler is wrapped by the web configuration
+ * (auth.ts) and TLS listeners are `node:https` ones (tls_server.ts); the
+ * file is checked for changes every second (web_config.ts).
  * @module
  */
 
 import type { Config } from "./cli/flags.ts";
 import { parseListenAddress } from "./cli/flags.ts";
-import { createHandler } from "./http/routes.ts";
+import { guardHandler } from "./http/auth.ts";
+import type { Handler } from "./http/routes.ts";
+import { createHandler, requiredScope } from "./http/routes.ts";
 import { OWN_FAMILIES, SelfMetrics } from "./http/self_metrics.ts";
+import { TlsListener } from "./http/tls_server.ts";
+import type { TlsSettings, WebConfig } from "./http/web_config.ts";
+import {
+  loadWebConfig,
+  OPEN_WEB_CONFIG,
+  WebConfigWatcher,
+} from "./http/web_config.ts";
 import type { Logger } from "./log.ts";
 import { SILENT } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
@@ -23,7 +37,14 @@ export interface StartOptions {
   readonly flagValues?: Readonly<Record<string, string>>;
   /** How often expiry and retention run; 0 = only when runMaintenance() is called. */
   readonly maintenanceIntervalMs?: number;
+  /** How often --web.config.file is checked for changes; 0 = only by reloadWebConfig(). */
+  readonly webConfigPollMs?: number;
+  /** Fault tests only: the store's `PRAGMA max_page_count` (StoreOptions). */
+  readonly maxPageCount?: number;
 }
+
+/** How long a stop waits for requests in flight before closing connections. */
+export const SHUTDOWN_GRACE_MS = 30_000;
 
 /** Often enough that a group outlives its TTL by at most a tenth of it (≤ 1 min). */
 function maintenanceInterval(config: Config): number {
@@ -42,6 +63,18 @@ export interface Gateway extends AsyncDisposable {
   /** Resolves once the gateway has stopped (by shutdown() or /-/quit). */
   readonly finished: Promise<void>;
   shutdown(): Promise<void>;
+  /**
+   * Re-reads --web.config.file now; false if it cannot be used (the last
+   * good configuration stays, the reason is logged).
+   */
+  reloadWebConfig(): boolean;
+}
+
+/** A listening server, plain (Deno.serve) or TLS (node:https). */
+interface Listener {
+  readonly addr: Deno.NetAddr;
+  shutdown(): Promise<void>;
+  abort(): void;
 }
 
 export async function start(
@@ -51,10 +84,22 @@ export async function start(
   const logger = options.logger ?? SILENT;
   // Sub-millisecond wall time: push_time_seconds carries more than ms upstream.
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
+  // Before the database: a bad web configuration changes nothing.
+  const webConfigFile = config.web.configFile;
+  const initialWebConfig = webConfigFile === ""
+    ? OPEN_WEB_CONFIG
+    : loadWebConfig(webConfigFile);
+  for (const warning of initialWebConfig.warnings) {
+    logger.warn(warning, { file: webConfigFile });
+  }
   const store = new Store({
     path: config.persistence.file,
     sync: config.storage.sync,
     ownFamilies: OWN_FAMILIES,
+    integrityCheck: config.storage.integrityCheck,
+    ...(options.maxPageCount === undefined
+      ? {}
+      : { maxPageCount: options.maxPageCount }),
   });
   logger.info("database open", {
     file: store.path,
@@ -80,7 +125,7 @@ export async function start(
   });
   let stopping: Promise<void> | undefined;
   const abort = new AbortController();
-  const handler = createHandler({
+  const app = createHandler({
     store,
     metrics,
     logger,
@@ -90,6 +135,13 @@ export async function start(
     checkConsistency: config.push.checkConsistency,
     utf8Names: config.push.utf8Names,
     maxBodyBytes: config.storage.maxBodyBytes,
+    limits: {
+      maxSeriesPerPush: config.push.maxSeriesPerPush,
+      maxLabelNameLength: config.push.maxLabelNameLength,
+      maxLabelValueLength: config.push.maxLabelValueLength,
+      maxSeries: config.storage.maxSeries,
+      readTimeoutMs: config.web.readTimeoutMs,
+    },
     enableLifecycle: config.web.enableLifecycle,
     enableAdminApi: config.web.enableAdminApi,
     requestShutdown: () => void shutdown(),
@@ -98,16 +150,83 @@ export async function start(
     startTime: now() / 1000,
   });
 
-  const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  const tlsListeners: TlsListener[] = [];
+  const watcher = webConfigFile === "" ? undefined : new WebConfigWatcher({
+    file: webConfigFile,
+    initial: initialWebConfig,
+    onReload: (next: WebConfig) => {
+      for (const listener of tlsListeners) {
+        if (next.tls) listener.update(next.tls);
+      }
+      for (const warning of next.warnings) {
+        logger.warn(warning, { file: webConfigFile });
+      }
+      metrics.webConfigReloadOk = true;
+      metrics.countLabeled("pushvault_web_config_reloads_total", "success");
+      logger.info("web configuration reloaded", {
+        file: webConfigFile,
+        users: next.users.size,
+        tls: next.tls !== undefined,
+      });
+    },
+    onError: (error) => {
+      metrics.webConfigReloadOk = false;
+      metrics.countLabeled("pushvault_web_config_reloads_total", "failure");
+      logger.error(
+        "web configuration not reloaded, the previous one stays in force",
+        { err: error.message },
+      );
+    },
+  });
+  if (watcher) metrics.webConfigReloadOk = true;
+  const handler: Handler = watcher
+    ? guardHandler(app, {
+      config: () => watcher.current,
+      scopeOf: (request) => requiredScope(request, config.web),
+      onRefused: (reason) =>
+        metrics.countLabeled("pushvault_http_refused_total", reason),
+    })
+    : app;
+  const onError = (error: unknown): Response => {
+    logger.error("request failed", {
+      err: error instanceof Error
+        ? error.stack ?? error.message
+        : String(error),
+    });
+    return new Response("Internal Server Error\n", {
+      status: 500,
+      headers: { "Content-Type": "text/plain; charset=utf-8" },
+    });
+  };
+
+  const servers: Listener[] = [];
   try {
     for (const address of config.web.listenAddresses) {
-      servers.push(await listen(address, handler, abort.signal));
+      const tls = initialWebConfig.tls;
+      if (tls) {
+        const listener = await listenTls(address, {
+          tls,
+          handler,
+          logger,
+          idleTimeoutMs: config.web.readTimeoutMs,
+        });
+        tlsListeners.push(listener);
+        servers.push(listener);
+      } else {
+        servers.push(
+          await listen(address, handler, { signal: abort.signal, onError }),
+        );
+      }
     }
   } catch (error) {
     abort.abort();
-    await Promise.allSettled(servers.map((s) => s.finished));
+    for (const server of servers) server.abort();
+    await Promise.allSettled(servers.map((s) => s.shutdown()));
     store.close();
     throw error;
+  }
+  if (options.webConfigPollMs !== 0) {
+    watcher?.start(options.webConfigPollMs ?? 1000);
   }
   const addresses = servers.map((s) => s.addr);
   for (const addr of addresses) {
@@ -119,7 +238,26 @@ export async function start(
   function shutdown(): Promise<void> {
     stopping ??= (async () => {
       logger.info("shutting down");
-      await Promise.allSettled(servers.map((s) => s.shutdown()));
+      watcher?.stop();
+      // Stop accepting, let requests in flight finish; past the grace
+      // period close what is left (the pushes it cuts were not answered).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), SHUTDOWN_GRACE_MS);
+      });
+      const drained = Promise.allSettled(servers.map((s) => s.shutdown()));
+      if (await Promise.race([drained, grace]) === "late") {
+        logger.warn(
+          "requests still in flight after the grace period; closing them",
+          {
+            graceSeconds: SHUTDOWN_GRACE_MS / 1000,
+          },
+        );
+        abort.abort();
+        for (const server of servers) server.abort();
+        await drained;
+      }
+      clearTimeout(timer);
       await maintenance.stop();
       store.close();
       logger.info("database closed");
@@ -134,7 +272,8 @@ export async function start(
   }
   const first = addresses[0] as Deno.NetAddr;
   return {
-    url: `http://${formatAddr(first)}`,
+    url: `${initialWebConfig.tls ? "https" : "http"}://${formatAddr(first)}`,
+    reloadWebConfig: () => watcher?.reload() ?? false,
     addresses,
     store,
     finished,
@@ -154,8 +293,11 @@ function formatAddr(addr: Deno.NetAddr): string {
 async function listen(
   address: string,
   handler: Deno.ServeHandler<Deno.NetAddr>,
-  signal: AbortSignal,
-): Promise<Deno.HttpServer<Deno.NetAddr>> {
+  options: {
+    readonly signal: AbortSignal;
+    readonly onError: (error: unknown) => Response;
+  },
+): Promise<Listener> {
   const { hostname, port } = parseListenAddress(address);
   // `:9091` means every interface, as in Go: "::" is dual-stack on Linux;
   // fall back to IPv4 where IPv6 is disabled.
@@ -166,11 +308,43 @@ async function listen(
       const server = Deno.serve({
         hostname: host,
         port,
-        signal,
+        signal: options.signal,
+        onError: options.onError,
         onListen: () => {},
       }, handler);
       await Promise.resolve();
-      return server;
+      return {
+        addr: server.addr,
+        shutdown: () => server.shutdown(),
+        abort: () => {}, // the shared AbortSignal closes Deno.serve servers
+      };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw new Error(
+    `cannot listen on ${JSON.stringify(address)} (--web.listen-address): ${
+      lastError instanceof Error ? lastError.message : String(lastError)
+    }`,
+    { cause: lastError },
+  );
+}
+
+async function listenTls(
+  address: string,
+  options: {
+    readonly tls: TlsSettings;
+    readonly handler: Handler;
+    readonly logger: Logger;
+    readonly idleTimeoutMs: number;
+  },
+): Promise<TlsListener> {
+  const { hostname, port } = parseListenAddress(address);
+  const hosts = hostname === "" ? ["::", "0.0.0.0"] : [hostname];
+  let lastError: unknown;
+  for (const host of hosts) {
+    try {
+      return await TlsListener.listen({ hostname: host, port, ...options });
     } catch (error) {
       lastError = error;
     }

@@ -19,6 +19,8 @@ export interface Config {
     readonly enableAdminApi: boolean;
     readonly configFile: string;
     readonly systemdSocket: boolean;
+    /** Milliseconds to receive a push body; 0 = no limit. */
+    readonly readTimeoutMs: number;
   };
   readonly persistence: {
     /** SQLite database path; "" keeps everything in memory. */
@@ -29,10 +31,19 @@ export interface Config {
   readonly push: {
     readonly checkConsistency: boolean;
     readonly utf8Names: boolean;
+    readonly maxSeriesPerPush: number;
+    /** UTF-8 bytes. */
+    readonly maxLabelNameLength: number;
+    /** UTF-8 bytes. */
+    readonly maxLabelValueLength: number;
   };
   readonly storage: {
     readonly sync: "normal" | "full";
     readonly maxBodyBytes: number;
+    /** Series in the store, metadata included; 0 = no limit. */
+    readonly maxSeries: number;
+    /** Run PRAGMA quick_check at start and refuse a damaged database. */
+    readonly integrityCheck: boolean;
   };
   readonly history: {
     /** Seconds of history kept; 0 keeps only the current state. */
@@ -50,7 +61,7 @@ export class FlagError extends Error {
   override name = "FlagError";
 }
 
-type FlagKind = "string" | "bool" | "duration" | "bytes";
+type FlagKind = "string" | "bool" | "duration" | "bytes" | "int";
 interface FlagSpec {
   readonly kind: FlagKind;
   readonly default: string;
@@ -95,6 +106,12 @@ export const FLAGS = {
     help:
       "Prefix for the internal routes of web endpoints. Defaults to the path of --web.external-url.",
   },
+  "web.read-timeout": {
+    kind: "duration",
+    default: "5m",
+    help:
+      "Longest time to receive a push body; a slower client gets 408. 0 = no limit.",
+  },
   "web.enable-lifecycle": {
     kind: "bool",
     default: "false",
@@ -127,6 +144,23 @@ export const FLAGS = {
     default: "false",
     help: "Allow UTF-8 characters in metric and label names.",
   },
+  "push.max-series-per-push": {
+    kind: "int",
+    default: "1000000",
+    help: "Most series one push may carry; more is refused with 413.",
+  },
+  "push.max-label-name-length": {
+    kind: "int",
+    default: "1024",
+    help:
+      "Longest label name, in UTF-8 bytes (grouping key included); longer is refused with 400.",
+  },
+  "push.max-label-value-length": {
+    kind: "int",
+    default: "65536",
+    help:
+      "Longest label value, in UTF-8 bytes (grouping key included); longer is refused with 400.",
+  },
   "storage.sync": {
     kind: "string",
     default: "normal",
@@ -138,6 +172,18 @@ export const FLAGS = {
     kind: "bytes",
     default: "64MiB",
     help: "Largest push body accepted, after decompression.",
+  },
+  "storage.max-series": {
+    kind: "int",
+    default: "10000000",
+    help:
+      "Most series the store may hold (metadata series included); a push that would pass it is refused with 507. 0 = no limit.",
+  },
+  "storage.integrity-check": {
+    kind: "bool",
+    default: "true",
+    help:
+      "Check the database (PRAGMA quick_check) at start and refuse a damaged one; --no-storage.integrity-check skips it for very large files.",
   },
   "history.retention": {
     kind: "duration",
@@ -309,6 +355,29 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
     ? externalPath
     : get("web.route-prefix");
 
+  const int = (name: FlagName, min: number): number => {
+    const text = get(name);
+    const value = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+    if (!(value >= min)) {
+      throw new FlagError(
+        `invalid value ${
+          JSON.stringify(text)
+        } for flag --${name}: expected a whole number${
+          min > 0 ? ` of at least ${min}` : ""
+        }`,
+      );
+    }
+    return value;
+  };
+  const readTimeoutText = get("web.read-timeout");
+  const readTimeoutMs = parseDuration(readTimeoutText);
+  if (readTimeoutMs === undefined) {
+    throw new FlagError(
+      `invalid value ${
+        JSON.stringify(readTimeoutText)
+      } for flag --web.read-timeout: expected a duration like 5m, 30s or 0`,
+    );
+  }
   const durationSeconds = (name: "history.retention" | "group.ttl"): number => {
     const text = get(name);
     const ms = parseDuration(text);
@@ -331,13 +400,22 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       enableAdminApi: bool("web.enable-admin-api"),
       configFile: get("web.config.file"),
       systemdSocket: bool("web.systemd-socket"),
+      readTimeoutMs,
     },
     persistence: { file: get("persistence.file"), interval },
     push: {
       checkConsistency: !bool("push.disable-consistency-check"),
       utf8Names: bool("push.enable-utf8-names"),
+      maxSeriesPerPush: int("push.max-series-per-push", 1),
+      maxLabelNameLength: int("push.max-label-name-length", 1),
+      maxLabelValueLength: int("push.max-label-value-length", 1),
     },
-    storage: { sync: get("storage.sync") as "normal" | "full", maxBodyBytes },
+    storage: {
+      sync: get("storage.sync") as "normal" | "full",
+      maxBodyBytes,
+      maxSeries: int("storage.max-series", 0),
+      integrityCheck: bool("storage.integrity-check"),
+    },
     history: { retentionSeconds: durationSeconds("history.retention") },
     group: { ttlSeconds: durationSeconds("group.ttl") },
     log: {

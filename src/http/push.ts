@@ -20,6 +20,14 @@ import { PushError } from "../push/push_error.ts";
 import { parseDuration } from "../cli/flags.ts";
 import type { RequestInfo, Store } from "../store/store.ts";
 import { empty, statusOf, textError } from "./errors.ts";
+import {
+  checkLabelLengths,
+  checkSeriesPerPush,
+  checkStoreCapacity,
+  LimitError,
+  withReadDeadline,
+} from "./limits.ts";
+import type { PushLimits, PushRefusal } from "./limits.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 
 export interface PushDeps {
@@ -31,6 +39,7 @@ export interface PushDeps {
   readonly checkConsistency: boolean;
   readonly utf8Names: boolean;
   readonly maxBodyBytes: number;
+  readonly limits: PushLimits;
 }
 
 export interface PushRequest {
@@ -70,7 +79,10 @@ export async function handlePush(
       deps.store.deleteGroup(key, time, info);
       response = empty(202);
     } else {
-      const raw = await readBodyLimited(request.body, deps.maxBodyBytes);
+      const raw = await readBodyLimited(
+        withReadDeadline(request.body, deps.limits.readTimeoutMs),
+        deps.maxBodyBytes,
+      );
       bodyBytes = raw.length;
       const body = await decompressBody(
         raw,
@@ -81,9 +93,18 @@ export async function handlePush(
       );
       const ttl = parseTtlHeader(request.headers.get(TTL_HEADER));
       const families = decodeBody(body, info.contentType, deps.utf8Names);
+      checkSeriesPerPush(families, deps.limits);
       const sanitized = sanitizePush(families, key, {
         utf8Names: deps.utf8Names,
       });
+      checkLabelLengths(sanitized.families, key, deps.limits);
+      // Against the view as it is now; pushes queued for the same commit may
+      // overshoot the limit by at most their own series (README "Limits").
+      checkStoreCapacity(deps.store.view, {
+        key,
+        families: sanitized.families,
+        replaceAll: method === "PUT",
+      }, deps.limits.maxSeries);
       const outcome = await deps.store.enqueuePush({
         method,
         key,
@@ -106,7 +127,13 @@ export async function handlePush(
         : empty(outcome.status);
     }
   } catch (error) {
-    const expected = statusOf(error);
+    const expected = error instanceof LimitError
+      ? { status: error.status, message: error.message }
+      : statusOf(error);
+    const refusal = refusalOf(error, expected?.status);
+    if (refusal) {
+      deps.metrics.countLabeled("pushvault_push_refused_total", refusal);
+    }
     if (!expected) {
       deps.logger.error("push failed", {
         path: info.path,
@@ -147,6 +174,18 @@ export async function handlePush(
     );
   }
   return response;
+}
+
+/** The `pushvault_push_refused_total` reason of a failed push, if it has one. */
+function refusalOf(
+  error: unknown,
+  status: number | undefined,
+): PushRefusal | undefined {
+  if (error instanceof LimitError) return error.reason;
+  if (error instanceof Error && error.name === "BodyTooLargeError") {
+    return "body_too_large";
+  }
+  return status === 503 ? "unavailable" : undefined;
 }
 
 /** A pusher's own TTL for its group (Pushvault's addition, README "Expiry"). */

@@ -22,9 +22,12 @@ import {
 } from "./errors.ts";
 import { handlePush } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
-import { decompressBody } from "../exposition/decompress.ts";
+import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
+import { LimitError, withReadDeadline } from "./limits.ts";
+import type { PushLimits } from "./limits.ts";
+import type { Scope } from "./web_config.ts";
 
 export interface HandlerDeps {
   readonly store: Store;
@@ -36,6 +39,7 @@ export interface HandlerDeps {
   readonly checkConsistency: boolean;
   readonly utf8Names: boolean;
   readonly maxBodyBytes: number;
+  readonly limits: PushLimits;
   readonly enableLifecycle: boolean;
   readonly enableAdminApi: boolean;
   /** Called by `/-/quit` with the lifecycle API enabled. */
@@ -113,7 +117,7 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
     if (rel === deps.telemetryPath) {
       if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
-      const refused = await refuseEncodedBody(request);
+      const refused = await refuseEncodedBody(request, deps);
       if (refused) return refused;
       return handleScrape(request, deps);
     }
@@ -223,6 +227,42 @@ export function createHandler(deps: HandlerDeps): Handler {
   };
 }
 
+/**
+ * The scope a request needs when `basic_auth_scopes` is configured (README
+ * "Security"); undefined for the health endpoints, open to every
+ * authenticated user. Decodes and cleans the path exactly as the router
+ * does, so a path cannot be classified as one route and served as another:
+ * pushes and deletes under `/metrics/job…` need `push`, the telemetry path
+ * `scrape`, `/api/v1/admin/…` and `/-/quit` `admin`, everything else `read`.
+ */
+export function requiredScope(
+  request: Request,
+  routes: { readonly routePrefix: string; readonly telemetryPath: string },
+): Scope | undefined {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(request.url).pathname);
+  } catch {
+    return "read"; // answered 400 by the router
+  }
+  path = path.replace(/\/{2,}/g, "/");
+  const prefix = routes.routePrefix;
+  const rel = prefix !== "" && path.startsWith(`${prefix}/`)
+    ? path.slice(prefix.length)
+    : path;
+  if (
+    rel.startsWith("/metrics/job/") || rel.startsWith("/metrics/job@base64/")
+  ) {
+    return "push";
+  }
+  if (rel === routes.telemetryPath || rel === `${routes.telemetryPath}/`) {
+    return "scrape";
+  }
+  if (rel.startsWith("/api/v1/admin/") || rel === "/-/quit") return "admin";
+  if (rel === "/-/healthy" || rel === "/-/ready") return undefined;
+  return "read";
+}
+
 function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
   const name = rel.slice("/api/v1/".length);
   if (method === "OPTIONS") {
@@ -248,18 +288,27 @@ function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
  */
 async function refuseEncodedBody(
   request: Request,
+  deps: HandlerDeps,
 ): Promise<Response | undefined> {
   const encoding = request.headers.get("content-encoding");
   if (encoding === null || !/^(gzip|snappy)$/i.test(encoding.trim())) {
     return undefined;
   }
   try {
-    const raw = new Uint8Array(await request.arrayBuffer());
+    // Bounded like a push body (README "Limits").
+    const raw = await readBodyLimited(
+      withReadDeadline(request.body, deps.limits.readTimeoutMs),
+      deps.maxBodyBytes,
+    );
     await decompressBody(raw, encoding, { maxBytes: 1024 * 1024 });
     return undefined;
   } catch (error) {
+    if (error instanceof LimitError) {
+      return textError(error.status, error.message);
+    }
+    const expected = statusOf(error);
     return textError(
-      400,
+      expected?.status === 413 ? 413 : 400,
       error instanceof Error ? error.message : String(error),
     );
   }

@@ -81,6 +81,29 @@ export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
     help: "Series currently stored, metadata series included.",
     helpMustMatch: false,
   }],
+  ["pushvault_push_refused_total", {
+    type: "counter",
+    help:
+      "Pushes refused by a limit or because the database could not be written, by reason.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_http_refused_total", {
+    type: "counter",
+    help:
+      "Requests refused by --web.config.file before they reached Pushvault (unauthorized, forbidden, rate_limited).",
+    helpMustMatch: false,
+  }],
+  ["pushvault_web_config_reloads_total", {
+    type: "counter",
+    help: "Reloads of --web.config.file after it changed, by result.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_web_config_last_reload_successful", {
+    type: "gauge",
+    help:
+      "1 if the last change of --web.config.file could be used, 0 if the previous configuration is still in force.",
+    helpMustMatch: false,
+  }],
   ["pushvault_scrape_inconsistent_series_total", {
     type: "counter",
     help:
@@ -133,6 +156,9 @@ export class SelfMetrics {
   readonly #sizes = new Map<string, WindowSummary>();
   readonly #startSeconds: number;
   expiredGroups = 0;
+  /** undefined without --web.config.file. */
+  webConfigReloadOk: boolean | undefined;
+  readonly #labeled = new Map<string, Map<string, number>>();
   prunedRows = 0;
   readonly #now: () => number;
 
@@ -158,6 +184,19 @@ export class SelfMetrics {
       ],
       value: 1,
     });
+  }
+
+  /** Counts one refusal (or reload) in a `reason`/`result`-labelled counter. */
+  countLabeled(
+    family:
+      | "pushvault_push_refused_total"
+      | "pushvault_http_refused_total"
+      | "pushvault_web_config_reloads_total",
+    value: string,
+  ): void {
+    let counts = this.#labeled.get(family);
+    if (!counts) this.#labeled.set(family, counts = new Map());
+    counts.set(value, (counts.get(value) ?? 0) + 1);
   }
 
   /** Observes a PUT or POST push: seconds taken and approximate request size. */
@@ -259,6 +298,27 @@ export class SelfMetrics {
     }
     gauge("pushvault_groups", stats.groups);
     gauge("pushvault_series", stats.series);
+    for (const [name, counts] of this.#labeled) {
+      const label = name === "pushvault_web_config_reloads_total"
+        ? "result"
+        : "reason";
+      out.set(name, {
+        name,
+        help: help(name),
+        type: "counter",
+        metrics: [...counts].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+          .map(([value, n]) => ({
+            labels: [{ name: label, value }],
+            value: n,
+          })),
+      });
+    }
+    if (this.webConfigReloadOk !== undefined) {
+      gauge(
+        "pushvault_web_config_last_reload_successful",
+        this.webConfigReloadOk ? 1 : 0,
+      );
+    }
     out.set("pushvault_scrape_inconsistent_series_total", {
       name: "pushvault_scrape_inconsistent_series_total",
       help: help("pushvault_scrape_inconsistent_series_total"),

@@ -1,0 +1,241 @@
+/**
+ * Limits on what one push may cost, each with a clear answer (README
+ * "Limits"): series per push (413), label name and value length in UTF-8
+ * bytes (400), series in the whole store (507), and a deadline for reading
+ * the body (408). The body size itself is limited where bodies are read
+ * (`exposition/decompress.ts`, 413).
+ *
+ * The checks are pure functions of the push and the view; the deadline wraps
+ * the request stream. Nothing here touches the database or logs.
+ * @module
+ */
+
+import type { MetricFamily } from "../exposition/model.ts";
+import type { GroupingKey } from "../push/grouping_key.ts";
+import type { View } from "../store/view.ts";
+
+export interface PushLimits {
+  readonly maxSeriesPerPush: number;
+  /** UTF-8 bytes. */
+  readonly maxLabelNameLength: number;
+  /** UTF-8 bytes. */
+  readonly maxLabelValueLength: number;
+  /** Series in the store, metadata series included; 0 = no limit. */
+  readonly maxSeries: number;
+  /** Milliseconds to receive a push body; 0 = no limit. */
+  readonly readTimeoutMs: number;
+}
+
+/** Why a push was refused, as counted in `pushvault_push_refused_total`. */
+export type PushRefusal =
+  | "body_too_large"
+  | "too_many_series"
+  | "label_name_too_long"
+  | "label_value_too_long"
+  | "store_full"
+  | "read_timeout"
+  | "unavailable";
+
+/** A push over a limit; `status` is the answer, `reason` the metric label. */
+export class LimitError extends Error {
+  override name = "LimitError";
+  readonly status: 400 | 408 | 413 | 507;
+  readonly reason: PushRefusal;
+  constructor(
+    status: 400 | 408 | 413 | 507,
+    reason: PushRefusal,
+    message: string,
+  ) {
+    super(message);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** Throws LimitError if the decoded push carries more series than allowed. */
+export function checkSeriesPerPush(
+  families: readonly MetricFamily[],
+  limits: PushLimits,
+): void {
+  let series = 0;
+  for (const family of families) series += family.metrics.length;
+  if (series > limits.maxSeriesPerPush) {
+    throw new LimitError(
+      413,
+      "too_many_series",
+      `push carries ${series} series, more than the limit of ${limits.maxSeriesPerPush} (--push.max-series-per-push); split it into several groups`,
+    );
+  }
+}
+
+/**
+ * Throws LimitError for the first label name or value (grouping key
+ * included) longer than allowed, naming the metric and label.
+ */
+export function checkLabelLengths(
+  families: readonly MetricFamily[],
+  key: GroupingKey,
+  limits: PushLimits,
+): void {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most strings need no count.
+  const nameFast = limits.maxLabelNameLength / 3;
+  const valueFast = limits.maxLabelValueLength / 3;
+  const check = (metric: string, name: string, value: string) => {
+    if (
+      name.length > nameFast && utf8Length(name) > limits.maxLabelNameLength
+    ) {
+      throw new LimitError(
+        400,
+        "label_name_too_long",
+        `label name ${JSON.stringify(truncate(name))} of ${metric} is ${
+          utf8Length(name)
+        } bytes long, more than the limit of ${limits.maxLabelNameLength} (--push.max-label-name-length)`,
+      );
+    }
+    if (
+      value.length > valueFast &&
+      utf8Length(value) > limits.maxLabelValueLength
+    ) {
+      throw new LimitError(
+        400,
+        "label_value_too_long",
+        `value of label ${JSON.stringify(truncate(name))} of ${metric} is ${
+          utf8Length(value)
+        } bytes long, more than the limit of ${limits.maxLabelValueLength} (--push.max-label-value-length)`,
+      );
+    }
+  };
+  for (const label of key.labels) {
+    check("the grouping key", label.name, label.value);
+  }
+  for (const family of families) {
+    for (const metric of family.metrics) {
+      for (const label of metric.labels) {
+        check(
+          `metric ${JSON.stringify(truncate(family.name))}`,
+          label.name,
+          label.value,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Throws LimitError (507) if applying this push would take the store past
+ * `maxSeries`. A push that does not add series always passes, so a store
+ * over a lowered limit can still be replaced and shrunk.
+ */
+export function checkStoreCapacity(
+  view: View,
+  push: {
+    readonly key: GroupingKey;
+    readonly families: readonly MetricFamily[];
+    readonly replaceAll: boolean;
+  },
+  maxSeries: number,
+): void {
+  if (maxSeries <= 0) return;
+  let added = 0;
+  for (const family of push.families) added += family.metrics.length;
+  const group = view.group(push.key.id);
+  let removed = 0;
+  if (!group) {
+    added += 2; // push_time_seconds and push_failure_time_seconds
+  } else if (push.replaceAll) {
+    for (const stored of group.families.values()) {
+      removed += stored.family.metrics.length;
+    }
+  } else {
+    for (const family of push.families) {
+      removed += group.families.get(family.name)?.family.metrics.length ?? 0;
+    }
+  }
+  if (added <= removed) return;
+  const current = view.seriesCount;
+  const after = current + added - removed;
+  if (after > maxSeries) {
+    throw new LimitError(
+      507,
+      "store_full",
+      `the store is full: it holds ${current} series and this push would bring it to ${after}, over the limit of ${maxSeries} (--storage.max-series); delete groups or raise the limit`,
+    );
+  }
+}
+
+/** Thrown by a stream wrapped with {@link withReadDeadline}. */
+export class ReadTimeoutError extends LimitError {
+  override name = "ReadTimeoutError";
+  constructor(ms: number) {
+    super(
+      408,
+      "read_timeout",
+      `request body not received within ${ms / 1000}s (--web.read-timeout)`,
+    );
+  }
+}
+
+/**
+ * The stream, erroring with ReadTimeoutError (and cancelling the source) if
+ * it has not ended `ms` milliseconds from now. `ms` 0: the stream itself.
+ */
+export function withReadDeadline(
+  stream: ReadableStream<Uint8Array> | null,
+  ms: number,
+): ReadableStream<Uint8Array> | null {
+  if (stream === null || ms <= 0) return stream;
+  const reader = stream.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new ReadTimeoutError(ms));
+      reader.cancel().catch(() => {});
+    }, ms);
+  });
+  expired.catch(() => {}); // observed through pull(); never unhandled
+  const done = () => clearTimeout(timer);
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await Promise.race([reader.read(), expired]);
+        if (next.done) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(next.value);
+        }
+      } catch (error) {
+        done();
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      done();
+      await reader.cancel(reason);
+    },
+  });
+}
+
+/** UTF-8 length of `s` without encoding it. */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  // Every UTF-16 unit is at least one byte; only non-ASCII adds more.
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (
+      c >= 0xd800 && c <= 0xdbff &&
+      (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      // A surrogate pair: 2 units, 4 bytes.
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+function truncate(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+}

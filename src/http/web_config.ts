@@ -1,0 +1,746 @@
+/**
+ * `--web.config.file`: the Prometheus exporter-toolkit web configuration
+ * (spec §7; toolkit `docs/web-configuration.md`) plus Pushvault's scoped
+ * credentials, loaded, validated and reloaded when the file changes.
+ *
+ * Validation is strict, as the toolkit's `yaml.UnmarshalStrict`: an unknown
+ * key, a value of the wrong type, a bad bcrypt hash or an unreadable
+ * certificate is refused with an error naming the key. At start that stops
+ * the process; later (see {@link WebConfigWatcher}) the last good
+ * configuration stays in force and the reason is logged.
+ *
+ * Deliberate differences from the toolkit, each because our TLS stack
+ * (rustls, through `node:https`) cannot honour the setting and silently
+ * ignoring a security setting would be worse than refusing it:
+ * `cipher_suites` and `curve_preferences` are refused; `max_version` below
+ * TLS12 is refused; `min_version` below TLS12 is raised to TLS12 (stricter
+ * than asked, logged); a verifying `client_auth_type` needs a client CA.
+ * Never reads files other than the configuration and the files it names.
+ * @module
+ */
+
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { dirname, isAbsolute, join } from "node:path";
+import { parseDocument } from "yaml";
+
+/** What a credential may do (README "Security"). */
+export const SCOPES = ["push", "scrape", "read", "admin"] as const;
+export type Scope = typeof SCOPES[number];
+
+/** The toolkit's client certificate policies (Go's tls.ClientAuthType). */
+export const CLIENT_AUTH_TYPES = [
+  "NoClientCert",
+  "RequestClientCert",
+  "RequireAnyClientCert",
+  "VerifyClientCertIfGiven",
+  "RequireAndVerifyClientCert",
+] as const;
+export type ClientAuthType = typeof CLIENT_AUTH_TYPES[number];
+
+export type TlsVersion = "TLSv1.2" | "TLSv1.3";
+
+export interface TlsSettings {
+  /** PEM certificate chain and private key (read from the files, or inline). */
+  readonly cert: string;
+  readonly key: string;
+  /** PEM bundle of CAs that sign client certificates. */
+  readonly clientCa: string | undefined;
+  readonly clientAuth: ClientAuthType;
+  /** A client certificate must carry one of these SANs (exact match). */
+  readonly clientAllowedSans: readonly string[] | undefined;
+  readonly minVersion: TlsVersion;
+  readonly maxVersion: TlsVersion;
+}
+
+export interface BasicAuthUser {
+  /** bcrypt hash (`$2a$`, `$2b$` or `$2y$`). */
+  readonly hash: string;
+  readonly scopes: ReadonlySet<Scope>;
+}
+
+export interface RateLimit {
+  readonly intervalMs: number;
+  readonly burst: number;
+}
+
+export interface WebConfig {
+  readonly tls: TlsSettings | undefined;
+  /** Accepted for compatibility; TLS connections speak HTTP/1.1. */
+  readonly http2: boolean;
+  /** Extra response headers, set on every response. */
+  readonly headers: readonly (readonly [string, string])[];
+  /** Empty: no authentication. */
+  readonly users: ReadonlyMap<string, BasicAuthUser>;
+  readonly rateLimit: RateLimit | undefined;
+  /** Notes for the log (settings accepted but changed or without effect). */
+  readonly warnings: readonly string[];
+  /** Every file the configuration was read from, to watch for changes. */
+  readonly files: readonly string[];
+}
+
+/** The configuration when there is no --web.config.file. */
+export const OPEN_WEB_CONFIG: WebConfig = {
+  tls: undefined,
+  http2: true,
+  headers: [],
+  users: new Map(),
+  rateLimit: undefined,
+  warnings: [],
+  files: [],
+};
+
+/** A configuration that cannot be used; the message names the file and key. */
+export class WebConfigError extends Error {
+  override name = "WebConfigError";
+  /** Dotted key path (`tls_server_config.min_version`), "" for the file itself. */
+  readonly key: string;
+  constructor(file: string, key: string, detail: string) {
+    super(
+      `--web.config.file ${JSON.stringify(file)}: ${
+        key === "" ? "" : `${key}: `
+      }${detail}`,
+    );
+    this.key = key;
+  }
+}
+
+/** Headers the toolkit lets a configuration set, with their allowed values. */
+const EXTRA_HEADERS: ReadonlyMap<string, readonly string[] | undefined> =
+  new Map([
+    ["Strict-Transport-Security", undefined],
+    ["X-Content-Type-Options", ["nosniff"]],
+    ["X-Frame-Options", ["deny", "sameorigin"]],
+    ["X-XSS-Protection", undefined],
+    ["Content-Security-Policy", undefined],
+  ]);
+
+const TOP_KEYS = [
+  "tls_server_config",
+  "http_server_config",
+  "basic_auth_users",
+  "basic_auth_scopes",
+  "rate_limit",
+] as const;
+const TLS_KEYS = [
+  "cert",
+  "key",
+  "client_ca",
+  "cert_file",
+  "key_file",
+  "client_auth_type",
+  "client_ca_file",
+  "client_allowed_sans",
+  "min_version",
+  "max_version",
+  "cipher_suites",
+  "prefer_server_cipher_suites",
+  "curve_preferences",
+] as const;
+const HTTP_KEYS = ["http2", "headers"] as const;
+const RATE_KEYS = ["interval", "burst"] as const;
+
+/**
+ * The toolkit's fixed hash of "fakepassword": compared against when the user
+ * is unknown, so that timing does not tell which users exist.
+ */
+export const FAKE_HASH =
+  "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+
+// Go's bcrypt.Cost accepts $2a$, $2b$, $2x$, $2y$ with a cost 4..31.
+const BCRYPT_HASH = /^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$/;
+
+export interface ReadOptions {
+  /** Reads a file named by the configuration (tests inject one). */
+  readonly readTextFile?: (path: string) => string;
+}
+
+/** Reads and validates the file. Throws WebConfigError naming the key. */
+export function loadWebConfig(
+  file: string,
+  options: ReadOptions = {},
+): WebConfig {
+  const read = options.readTextFile ?? Deno.readTextFileSync;
+  let text: string;
+  try {
+    text = read(file);
+  } catch (error) {
+    throw new WebConfigError(file, "", `cannot read: ${message(error)}`);
+  }
+  return parseWebConfig(text, { file, readTextFile: read });
+}
+
+/** Parses the YAML text of a configuration found at `file`. */
+export function parseWebConfig(
+  text: string,
+  options: { readonly file: string } & ReadOptions,
+): WebConfig {
+  const { file } = options;
+  const read = options.readTextFile ?? Deno.readTextFileSync;
+  const fail = (key: string, detail: string): never => {
+    throw new WebConfigError(file, key, detail);
+  };
+  // YAML 1.1 as go-yaml v2 reads it (the toolkit's parser): `yes` is true.
+  const doc = parseDocument(text, { version: "1.1", uniqueKeys: true });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) {
+    const at = problem.linePos?.[0];
+    fail(
+      "",
+      `invalid YAML${at ? ` in line ${at.line}, column ${at.col}` : ""}: ${
+        problem.message.split("\n")[0]
+      }`,
+    );
+  }
+  const root = doc.toJS() as unknown;
+  const top = mapping(root ?? {}, "", fail, TOP_KEYS);
+  const dir = dirname(file);
+  const files = [file];
+  const warnings: string[] = [];
+
+  const tls = parseTls(top.get("tls_server_config"), {
+    dir,
+    read,
+    fail,
+    files,
+    warnings,
+  });
+
+  const httpConfig = mapping(
+    top.get("http_server_config") ?? {},
+    "http_server_config",
+    fail,
+    HTTP_KEYS,
+  );
+  const http2 = optionalBool(
+    httpConfig.get("http2"),
+    "http_server_config.http2",
+    fail,
+  ) ?? true;
+  const headers: [string, string][] = [];
+  for (
+    const [name, value] of mapping(
+      httpConfig.get("headers") ?? {},
+      "http_server_config.headers",
+      fail,
+    )
+  ) {
+    const key = `http_server_config.headers.${name}`;
+    if (!EXTRA_HEADERS.has(name)) {
+      fail(
+        key,
+        `HTTP header ${JSON.stringify(name)} can not be configured; allowed: ${
+          [...EXTRA_HEADERS.keys()].join(", ")
+        }`,
+      );
+    }
+    const text = string(value, key, fail);
+    const allowed = EXTRA_HEADERS.get(name);
+    if (allowed && !allowed.includes(text)) {
+      fail(
+        key,
+        `invalid value ${JSON.stringify(text)}; expected one of: ${
+          allowed.join(", ")
+        }`,
+      );
+    }
+    // The toolkit leaves a blank value unset.
+    if (text !== "") headers.push([name, text]);
+  }
+
+  const hashes = new Map<string, string>();
+  for (
+    const [name, value] of mapping(
+      top.get("basic_auth_users") ?? {},
+      "basic_auth_users",
+      fail,
+    )
+  ) {
+    const key = `basic_auth_users.${name}`;
+    const hash = string(value, key, fail);
+    const m = BCRYPT_HASH.exec(hash);
+    const cost = m ? Number(m[1]) : 0;
+    if (!m || cost < 4 || cost > 31) {
+      fail(
+        key,
+        "not a bcrypt hash (expected $2y$<cost>$ and 53 characters, e.g. from `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)",
+      );
+    }
+    hashes.set(name, hash);
+  }
+  const scopes = new Map<string, Set<Scope>>();
+  for (
+    const [name, value] of mapping(
+      top.get("basic_auth_scopes") ?? {},
+      "basic_auth_scopes",
+      fail,
+    )
+  ) {
+    const key = `basic_auth_scopes.${name}`;
+    if (!hashes.has(name)) {
+      fail(key, `no user ${JSON.stringify(name)} in basic_auth_users`);
+    }
+    const set = new Set<Scope>();
+    for (const item of list(value ?? [], key, fail)) {
+      const scope = string(item, key, fail);
+      if (!(SCOPES as readonly string[]).includes(scope)) {
+        fail(
+          key,
+          `unknown scope ${JSON.stringify(scope)}; expected some of: ${
+            SCOPES.join(", ")
+          }`,
+        );
+      }
+      set.add(scope as Scope);
+    }
+    scopes.set(name, set);
+  }
+  const users = new Map<string, BasicAuthUser>();
+  for (const [name, hash] of hashes) {
+    // A user without basic_auth_scopes keeps full access (toolkit files).
+    users.set(name, { hash, scopes: scopes.get(name) ?? new Set(SCOPES) });
+  }
+
+  let rateLimit: RateLimit | undefined;
+  const rate = top.get("rate_limit");
+  if (rate !== undefined && rate !== null) {
+    const r = mapping(rate, "rate_limit", fail, RATE_KEYS);
+    const intervalMs = goDuration(
+      r.get("interval") ?? 0,
+      "rate_limit.interval",
+      fail,
+    );
+    const burst = r.get("burst") ?? 0;
+    if (!Number.isSafeInteger(burst) || (burst as number) < 0) {
+      fail("rate_limit.burst", "expected a whole number ≥ 0");
+    }
+    if (intervalMs > 0) {
+      if (burst === 0) {
+        // Go's rate.Limiter with burst 0 refuses every request.
+        fail(
+          "rate_limit.burst",
+          "must be at least 1 when rate_limit.interval is set (0 would refuse every request)",
+        );
+      }
+      rateLimit = { intervalMs, burst: burst as number };
+    }
+  }
+
+  return {
+    tls,
+    http2,
+    headers,
+    users,
+    rateLimit,
+    warnings,
+    files,
+  };
+}
+
+interface TlsContext {
+  readonly dir: string;
+  readonly read: (path: string) => string;
+  readonly fail: (key: string, detail: string) => never;
+  readonly files: string[];
+  readonly warnings: string[];
+}
+
+function parseTls(
+  value: unknown,
+  ctx: TlsContext,
+): TlsSettings | undefined {
+  if (value === undefined || value === null) return undefined;
+  const { fail } = ctx;
+  const t = mapping(value, "tls_server_config", fail, TLS_KEYS);
+  const str = (name: (typeof TLS_KEYS)[number]): string => {
+    const v = t.get(name);
+    return v === undefined || v === null
+      ? ""
+      : string(v, `tls_server_config.${name}`, fail);
+  };
+  for (const name of ["cipher_suites", "curve_preferences"] as const) {
+    const v = t.get(name);
+    if (v !== undefined && v !== null && list(v, name, fail).length > 0) {
+      fail(
+        `tls_server_config.${name}`,
+        "is not supported: Pushvault's TLS stack (rustls) offers only its own modern AEAD cipher suites and curves (X25519, P-256, P-384) and cannot restrict them; remove the key",
+      );
+    }
+  }
+  optionalBool(
+    t.get("prefer_server_cipher_suites"),
+    "tls_server_config.prefer_server_cipher_suites",
+    fail,
+  );
+  const enabled = ["cert", "key", "client_ca", "cert_file", "key_file"]
+    .some((k) => str(k as (typeof TLS_KEYS)[number]) !== "") ||
+    str("client_ca_file") !== "" || str("client_auth_type") !== "";
+  if (!enabled) return undefined;
+
+  const material = (
+    inline: "cert" | "key" | "client_ca",
+    fileKey: "cert_file" | "key_file" | "client_ca_file",
+  ): { text: string; key: string } | undefined => {
+    const text = str(inline);
+    const path = str(fileKey);
+    if (text !== "" && path !== "") {
+      fail(
+        `tls_server_config.${fileKey}`,
+        `set either ${inline} or ${fileKey}, not both`,
+      );
+    }
+    if (path === "") {
+      return text === ""
+        ? undefined
+        : { text, key: `tls_server_config.${inline}` };
+    }
+    const full = isAbsolute(path) ? path : join(ctx.dir, path);
+    ctx.files.push(full);
+    try {
+      return { text: ctx.read(full), key: `tls_server_config.${fileKey}` };
+    } catch (error) {
+      return fail(
+        `tls_server_config.${fileKey}`,
+        `cannot read ${JSON.stringify(full)}: ${message(error)}`,
+      );
+    }
+  };
+  const cert = material("cert", "cert_file") ??
+    fail("tls_server_config", "missing one of cert or cert_file");
+  const key = material("key", "key_file") ??
+    fail("tls_server_config", "missing one of key or key_file");
+  const clientCa = material("client_ca", "client_ca_file");
+
+  let certificate: X509Certificate;
+  try {
+    if (!cert.text.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new Error("no PEM CERTIFICATE block");
+    }
+    certificate = new X509Certificate(cert.text);
+  } catch (error) {
+    return fail(cert.key, `not a PEM certificate (${message(error)})`);
+  }
+  try {
+    const privateKey = createPrivateKey(key.text);
+    if (!certificate.checkPrivateKey(privateKey)) {
+      fail(key.key, "the private key does not match the certificate");
+    }
+  } catch (error) {
+    if (error instanceof WebConfigError) throw error;
+    fail(
+      key.key,
+      `not a PEM private key (RSA, EC or PKCS#8) (${message(error)})`,
+    );
+  }
+  if (clientCa) {
+    try {
+      if (!clientCa.text.includes("-----BEGIN CERTIFICATE-----")) {
+        throw new Error("no PEM CERTIFICATE block");
+      }
+      new X509Certificate(clientCa.text);
+    } catch (error) {
+      fail(clientCa.key, `not a PEM certificate (${message(error)})`);
+    }
+  }
+
+  const authText = str("client_auth_type") || "NoClientCert";
+  // "RequireClientCert" is the toolkit's old name for RequireAnyClientCert.
+  const clientAuth =
+    (authText === "RequireClientCert"
+      ? "RequireAnyClientCert"
+      : authText) as ClientAuthType;
+  if (!CLIENT_AUTH_TYPES.includes(clientAuth)) {
+    fail(
+      "tls_server_config.client_auth_type",
+      `invalid ClientAuth ${JSON.stringify(authText)}; expected one of: ${
+        CLIENT_AUTH_TYPES.join(", ")
+      }`,
+    );
+  }
+  if (clientCa && clientAuth === "NoClientCert") {
+    fail(
+      "tls_server_config.client_ca_file",
+      "client CA's have been configured without a Client Auth Policy (set client_auth_type)",
+    );
+  }
+  if (
+    !clientCa &&
+    (clientAuth === "RequireAndVerifyClientCert" ||
+      clientAuth === "VerifyClientCertIfGiven")
+  ) {
+    fail(
+      "tls_server_config.client_ca_file",
+      `is required with client_auth_type ${clientAuth}: client certificates are verified against it`,
+    );
+  }
+  let clientAllowedSans: string[] | undefined;
+  const sans = t.get("client_allowed_sans");
+  if (sans !== undefined && sans !== null) {
+    clientAllowedSans = list(
+      sans,
+      "tls_server_config.client_allowed_sans",
+      fail,
+    )
+      .map((s) => string(s, "tls_server_config.client_allowed_sans", fail));
+    if (clientAuth === "NoClientCert") {
+      fail(
+        "tls_server_config.client_allowed_sans",
+        "needs a client_auth_type that asks for client certificates",
+      );
+    }
+  }
+
+  const version = (name: "min_version" | "max_version", fallback: string) => {
+    const text = str(name) || fallback;
+    if (!["TLS10", "TLS11", "TLS12", "TLS13"].includes(text)) {
+      fail(
+        `tls_server_config.${name}`,
+        `unknown TLS version: ${text}; expected TLS12 or TLS13`,
+      );
+    }
+    return text;
+  };
+  const min = version("min_version", "TLS12");
+  const max = version("max_version", "TLS13");
+  if (max === "TLS10" || max === "TLS11") {
+    fail(
+      "tls_server_config.max_version",
+      `${max} is not supported: Pushvault's TLS stack speaks TLS 1.2 and 1.3 only`,
+    );
+  }
+  if (min === "TLS10" || min === "TLS11") {
+    ctx.warnings.push(
+      `tls_server_config.min_version ${min} is raised to TLS12: TLS 1.0 and 1.1 are not offered`,
+    );
+  }
+  const minVersion: TlsVersion = min === "TLS13" ? "TLSv1.3" : "TLSv1.2";
+  const maxVersion: TlsVersion = max === "TLS12" ? "TLSv1.2" : "TLSv1.3";
+  if (minVersion === "TLSv1.3" && maxVersion === "TLSv1.2") {
+    fail("tls_server_config.min_version", "is above max_version");
+  }
+  return {
+    cert: cert.text,
+    key: key.text,
+    clientCa: clientCa?.text,
+    clientAuth,
+    clientAllowedSans,
+    minVersion,
+    maxVersion,
+  };
+}
+
+/**
+ * What a TLS listener is built with and cannot change while it runs:
+ * whether TLS is on, the client certificate policy and the versions.
+ * Certificates, keys and CAs change live.
+ */
+export function tlsListenerShape(config: WebConfig): string {
+  const t = config.tls;
+  return t ? `${t.clientAuth} ${t.minVersion}-${t.maxVersion}` : "plain HTTP";
+}
+
+// --- hot reload ----------------------------------------------------------------
+
+export interface WebConfigWatcherOptions {
+  readonly file: string;
+  /** The configuration loaded at start. */
+  readonly initial: WebConfig;
+  /** Called with the new configuration once it is in force. */
+  readonly onReload: (config: WebConfig) => void;
+  /** Called with the reason when a changed file cannot be used. */
+  readonly onError: (error: WebConfigError) => void;
+  readonly readTextFile?: (path: string) => string;
+}
+
+/**
+ * Keeps the configuration in force and re-reads the file (and the
+ * certificate files it names) when their size, mtime or inode change. A
+ * file that cannot be used leaves the last good configuration in force.
+ */
+export class WebConfigWatcher implements Disposable {
+  #current: WebConfig;
+  #stamps: string;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #options: WebConfigWatcherOptions;
+
+  constructor(options: WebConfigWatcherOptions) {
+    this.#options = options;
+    this.#current = options.initial;
+    this.#stamps = stamps(options.initial.files);
+  }
+
+  get current(): WebConfig {
+    return this.#current;
+  }
+
+  /** Polls every `intervalMs` (the toolkit re-reads on every request). */
+  start(intervalMs: number): void {
+    this.stop();
+    this.#timer = setInterval(() => this.check(), intervalMs);
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Reloads if a watched file changed. Returns whether it reloaded. */
+  check(): boolean {
+    const now = stamps(this.#current.files);
+    if (now === this.#stamps) return false;
+    this.#stamps = now;
+    return this.reload();
+  }
+
+  /** Re-reads the file now. False (and onError) if it cannot be used. */
+  reload(): boolean {
+    const { file } = this.#options;
+    let next: WebConfig;
+    try {
+      next = loadWebConfig(file, {
+        ...(this.#options.readTextFile
+          ? { readTextFile: this.#options.readTextFile }
+          : {}),
+      });
+      const before = tlsListenerShape(this.#current);
+      const after = tlsListenerShape(next);
+      if (before !== after) {
+        throw new WebConfigError(
+          file,
+          "tls_server_config",
+          `the listener runs with ${before} and would need ${after}: TLS on/off, client_auth_type and min/max_version change only at a restart; the previous configuration stays in force`,
+        );
+      }
+    } catch (error) {
+      // Watch the files the broken version names too, so a fix is seen.
+      this.#stamps = stamps(this.#current.files);
+      if (error instanceof WebConfigError) {
+        this.#options.onError(error);
+        return false;
+      }
+      throw error;
+    }
+    this.#current = next;
+    this.#stamps = stamps(next.files);
+    this.#options.onReload(next);
+    return true;
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+}
+
+function stamps(files: readonly string[]): string {
+  return files.map((f) => {
+    try {
+      const s = Deno.statSync(f);
+      return `${s.ino}:${s.size}:${s.mtime?.getTime()}`;
+    } catch {
+      return "missing";
+    }
+  }).join("|");
+}
+
+// --- narrowing helpers -----------------------------------------------------
+
+type Fail = (key: string, detail: string) => never;
+
+function mapping(
+  value: unknown,
+  key: string,
+  fail: Fail,
+  allowed?: readonly string[],
+): Map<string, unknown> {
+  if (value === null) return new Map();
+  if (typeof value !== "object" || Array.isArray(value)) {
+    return fail(key, `expected a mapping, found ${describe(value)}`);
+  }
+  const out = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (allowed && !allowed.includes(k)) {
+      fail(
+        key === "" ? k : `${key}.${k}`,
+        `unknown key; expected one of: ${allowed.join(", ")}`,
+      );
+    }
+    out.set(k, v);
+  }
+  return out;
+}
+
+function list(value: unknown, key: string, fail: Fail): unknown[] {
+  if (!Array.isArray(value)) {
+    return fail(key, `expected a list, found ${describe(value)}`);
+  }
+  return value;
+}
+
+function string(value: unknown, key: string, fail: Fail): string {
+  if (typeof value !== "string") {
+    return fail(key, `expected a string, found ${describe(value)}`);
+  }
+  return value;
+}
+
+function optionalBool(
+  value: unknown,
+  key: string,
+  fail: Fail,
+): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") {
+    return fail(key, `expected true or false, found ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return "a list";
+  if (value === null) return "nothing";
+  if (typeof value === "object") return "a mapping";
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+const GO_DURATION_UNITS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  "µs": 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Go's time.ParseDuration (`1s`, `1.5m`, `1h30m`), or an int of nanoseconds → ms. */
+function goDuration(value: unknown, key: string, fail: Fail): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) {
+    return value / 1e6;
+  }
+  if (typeof value !== "string") {
+    return fail(key, `expected a duration like 1s, found ${describe(value)}`);
+  }
+  if (value === "0") return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let at = 0;
+  let total = 0;
+  while (at < value.length) {
+    re.lastIndex = at;
+    const m = re.exec(value);
+    if (!m) break;
+    total += Number(m[1]) * (GO_DURATION_UNITS[m[2] as string] as number);
+    at = re.lastIndex;
+  }
+  if (at !== value.length || value.length === 0) {
+    fail(
+      key,
+      `invalid duration ${
+        JSON.stringify(value)
+      }; expected e.g. 1s, 500ms, 1m30s`,
+    );
+  }
+  return total;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
