@@ -3,7 +3,11 @@
  * the same data and the same load (`deno task bench:gateway`):
  *
  *   deno run -A scripts/bench/gateway_bench.ts [--quick] [--series 100000]
- *     [--json out.json] [--load-seconds 10] [--profile]
+ *     [--json out.json] [--load-seconds 10] [--rev HEAD] [--keep]
+ *     [--profile [--profile-body 10series|1000series]]
+ *
+ * `--rev` runs Pushvault from a `git archive` of that commit (the work tree
+ * may change under a run); by default it runs from the work tree.
  *
  * Both servers run as child processes (killed by PID when the run ends);
  * each is preloaded with the same groups (workload.ts), scraped, restarted,
@@ -12,7 +16,8 @@
  * the figures. `sqlite_ceiling.ts` measures what `node:sqlite` alone commits,
  * the ceiling of design.md's performance plan. Prints a table and writes
  * every figure as JSON. `--profile` instead runs Pushvault alone under
- * `deno run --cpu-prof` and prints where a 10-series load spends its time.
+ * `deno run --cpu-prof` and prints where a load run (`--profile-body
+ * 10series|1000series`) spends its time.
  *
  * Every loop is bounded in count and time. Loopback only.
  * @module
@@ -66,6 +71,8 @@ interface Options {
   readonly keep: boolean;
   /** Run Pushvault from this commit instead of the work tree. */
   readonly rev: string | undefined;
+  /** The load run `--profile` records. */
+  readonly profileBody: "10series" | "1000series";
 }
 
 function parseOptions(args: readonly string[]): Options {
@@ -93,6 +100,7 @@ function parseOptions(args: readonly string[]): Options {
     "scrapes",
     "preload-cap-seconds",
     "rev",
+    "profile-body",
   ]);
   for (const name of values.keys()) {
     if (!known.has(name)) throw new Error(`unknown flag --${name}`);
@@ -123,6 +131,9 @@ function parseOptions(args: readonly string[]): Options {
     profile: flags.has("profile"),
     keep: flags.has("keep"),
     rev: values.get("rev"),
+    profileBody: values.get("profile-body") === "1000series"
+      ? "1000series"
+      : "10series",
   };
 }
 
@@ -1222,8 +1233,8 @@ function formatReport(
 
 async function runProfile(options: Options, dir: string): Promise<string> {
   const groups = Math.ceil(options.series / SERIES_PER_GROUP);
-  const profDir = `${dir}/cpuprofile`;
-  await Deno.mkdir(profDir);
+  // Outside the run's temp dir, which is removed at the end.
+  const profDir = await Deno.makeTempDir({ prefix: "pv-cpuprofile-" });
   const pvFile = `${dir}/pv.db`;
   progress(`profile: preloading ${groups} groups without the profiler`);
   const first = await startPushvault(dir, pvFile, "pv");
@@ -1235,7 +1246,8 @@ async function runProfile(options: Options, dir: string): Promise<string> {
     options.preloadCapMs,
   );
   await first.stop();
-  progress("profile: restart under --cpu-prof, 10-series load");
+  const kind = options.profileBody;
+  progress(`profile: restart under --cpu-prof, ${kind} load`);
   const server = await startPushvault(dir, pvFile, "pv-prof", [
     "--cpu-prof",
     `--cpu-prof-dir=${profDir}`,
@@ -1244,8 +1256,8 @@ async function runProfile(options: Options, dir: string): Promise<string> {
   const loadStart = performance.now() - server.spawnedAt + options.warmupMs;
   const small = await runLoadProcess(
     server,
-    "10series",
-    options.smallGroups,
+    kind,
+    kind === "10series" ? options.smallGroups : options.largeGroups,
     options,
   );
   const loadEnd = performance.now() - server.spawnedAt;
@@ -1268,7 +1280,7 @@ async function runProfile(options: Options, dir: string): Promise<string> {
     `store: ${groups * SERIES_PER_GROUP} series; ready in ${
       readyMs.toFixed(0)
     } ms after restart`,
-    `load: 10-series PUTs, ${options.concurrency} clients, ${
+    `load: ${kind} PUTs, ${options.concurrency} clients, ${
       small.perSecond.toFixed(0)
     } pushes/s, p50 ${small.p50Ms.toFixed(2)} ms, p99 ${
       small.p99Ms.toFixed(2)
@@ -1323,7 +1335,7 @@ async function main(args: readonly string[]): Promise<number> {
       await server.status;
     }
     Deno.removeSignalListener("SIGINT", onSignal);
-    if (options.keep || options.profile) progress(`kept ${dir}`);
+    if (options.keep) progress(`kept ${dir}`);
     else await Deno.remove(dir, { recursive: true });
   }
 }
