@@ -179,14 +179,17 @@ export async function start(
     },
   });
   if (watcher) metrics.webConfigReloadOk = true;
-  const handler: Handler = watcher
-    ? guardHandler(app, {
-      config: () => watcher.current,
-      scopeOf: (request) => requiredScope(request, config.web),
-      onRefused: (reason) =>
-        metrics.countLabeled("pushvault_http_refused_total", reason),
-    })
-    : app;
+  const inFlight = new InFlight();
+  const handler: Handler = inFlight.wrap(
+    watcher
+      ? guardHandler(app, {
+        config: () => watcher.current,
+        scopeOf: (request) => requiredScope(request, config.web),
+        onRefused: (reason) =>
+          metrics.countLabeled("pushvault_http_refused_total", reason),
+      })
+      : app,
+  );
   const onError = (error: unknown): Response => {
     logger.error("request failed", {
       err: error instanceof Error
@@ -239,13 +242,18 @@ export async function start(
     stopping ??= (async () => {
       logger.info("shutting down");
       watcher?.stop();
-      // Stop accepting, let requests in flight finish; past the grace
-      // period close what is left (the pushes it cuts were not answered).
+      // Let requests in flight finish, then stop the servers; past the
+      // grace period close what is left (the pushes it cuts were not
+      // answered). Requests are drained *before* Deno.serve's shutdown():
+      // on Deno 2.9 it makes the bodies of requests in flight unreadable
+      // (denoland/deno#36809), which would fail a push half-uploaded.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise<"late">((resolve) => {
         timer = setTimeout(() => resolve("late"), SHUTDOWN_GRACE_MS);
       });
-      const drained = Promise.allSettled(servers.map((s) => s.shutdown()));
+      const drained = inFlight.drain().then(() =>
+        Promise.allSettled(servers.map((s) => s.shutdown()))
+      );
       if (await Promise.race([drained, grace]) === "late") {
         logger.warn(
           "requests still in flight after the grace period; closing them",
@@ -355,4 +363,43 @@ async function listenTls(
     }`,
     { cause: lastError },
   );
+}
+
+/**
+ * Counts requests in flight so that a stop can wait for them; once
+ * draining, new requests are answered 503 with `Connection: close` (the
+ * listener is still open until they are done, see shutdown()).
+ */
+class InFlight {
+  #count = 0;
+  #draining = false;
+  #idle: (() => void) | undefined;
+
+  wrap(handler: Handler): Handler {
+    return async (request, info) => {
+      if (this.#draining) {
+        await request.body?.cancel().catch(() => {});
+        return new Response("Service Unavailable: Pushvault is stopping\n", {
+          status: 503,
+          headers: {
+            "Content-Type": "text/plain; charset=utf-8",
+            Connection: "close",
+          },
+        });
+      }
+      this.#count++;
+      try {
+        return await handler(request, info);
+      } finally {
+        if (--this.#count === 0) this.#idle?.();
+      }
+    };
+  }
+
+  /** Refuses new requests and resolves when none is in flight. */
+  drain(): Promise<void> {
+    this.#draining = true;
+    if (this.#count === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.#idle = resolve));
+  }
 }
