@@ -62,23 +62,23 @@ const PUSH_METHODS = "DELETE, OPTIONS, POST, PUT";
 export function createHandler(deps: HandlerDeps): Handler {
   return async (request, info) => {
     const url = new URL(request.url);
+    // The raw path: `new URL` would already have resolved `.` and `..`,
+    // which Go's server answers with a redirect (spec §1.4).
+    const rawPath = rawPathOf(request.url);
     let path: string;
     try {
-      path = decodeURIComponent(url.pathname);
+      path = decodeURIComponent(rawPath);
     } catch {
       return textError(
         400,
         `invalid URL path ${
-          JSON.stringify(url.pathname)
+          JSON.stringify(rawPath)
         }: bad percent-encoding or invalid UTF-8`,
       );
     }
-    if (path.includes("//")) {
-      return redirect(
-        301,
-        path.replace(/\/{2,}/g, "/") + url.search,
-        request.method,
-      );
+    const cleaned = cleanPath(path);
+    if (cleaned !== path) {
+      return redirect(301, escapePath(cleaned) + url.search, request.method);
     }
     const prefix = deps.routePrefix;
     if (prefix !== "" && path === prefix) {
@@ -312,6 +312,47 @@ async function refuseEncodedBody(
       error instanceof Error ? error.message : String(error),
     );
   }
+}
+
+/** The path of a request URL exactly as sent: from after the host to `?` or `#`. */
+export function rawPathOf(requestUrl: string): string {
+  const afterScheme = requestUrl.indexOf("//") + 2;
+  const start = requestUrl.indexOf("/", afterScheme);
+  if (start < 0) return "/";
+  let end = requestUrl.length;
+  for (const c of ["?", "#"]) {
+    const at = requestUrl.indexOf(c, start);
+    if (at >= 0 && at < end) end = at;
+  }
+  return requestUrl.slice(start, end);
+}
+
+/**
+ * Go's ServeMux cleanPath: path.Clean (one slash, no `.`, `..` resolved,
+ * never above the root) keeping a trailing slash.
+ */
+export function cleanPath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  let cleaned = `/${parts.join("/")}`;
+  if (path.endsWith("/") && cleaned !== "/") cleaned += "/";
+  return cleaned;
+}
+
+/** Go's url.PathEscape for a whole path: `/` and `$&+,:;=@` stay. */
+export function escapePath(path: string): string {
+  let out = "";
+  for (const byte of new TextEncoder().encode(path)) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-_.~$&+,/:;=@]/.test(c)
+      ? c
+      : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
 }
 
 /** Go's html.EscapeString. */

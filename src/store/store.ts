@@ -140,7 +140,14 @@ export class Store implements Disposable {
       this.#load();
     } catch (error) {
       this.#db.close();
-      if (error instanceof StoreOpenError) throw error;
+      if (error instanceof StoreOpenError) {
+        throw new StoreOpenError(
+          `cannot use database ${
+            JSON.stringify(this.path)
+          } (--persistence.file): ${error.message}`,
+          { cause: error },
+        );
+      }
       throw new StoreOpenError(
         `cannot use database ${
           JSON.stringify(this.path)

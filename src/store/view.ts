@@ -192,13 +192,15 @@ export class View implements ConsistencyIndex {
     group.failureTime = times.failureTime;
     group.ttl = times.ttl;
     group.createdAt = times.createdAt;
-    let latest = 0;
-    for (const stored of families) {
-      this.#addFamily(group, stored);
-      if (stored.pushedAt > latest) latest = stored.pushedAt;
-    }
-    group.pushTimeWrittenAt = Math.max(times.pushTime, latest);
-    group.failureTimeWrittenAt = Math.max(times.failureTime, latest);
+    for (const stored of families) this.#addFamily(group, stored);
+    // Spec §4, §8: a metadata family is written when the group appears (with
+    // value 0) and whenever its value changes; nothing is re-stamped.
+    group.pushTimeWrittenAt = times.pushTime > 0
+      ? times.pushTime
+      : times.createdAt;
+    group.failureTimeWrittenAt = times.failureTime > 0
+      ? times.failureTime
+      : times.createdAt;
     this.#touchMetadata(group, PUSH_TIME);
     this.#touchMetadata(group, PUSH_FAILURE_TIME);
   }
