@@ -589,7 +589,7 @@ export class Store implements Disposable {
         p.user_agent
       FROM pushes p LEFT JOIN groups g ON g.id = p.group_id
       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY p.id DESC LIMIT ?`;
+      ORDER BY p.time DESC, p.id DESC LIMIT ?`;
     args.push(Math.max(1, Math.min(query.limit ?? 100, 10_000)));
     const rows = this.#db.prepare(sql).all(
       ...args,
