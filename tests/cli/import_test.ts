@@ -22,9 +22,11 @@ const BODIES: [string, string][] = [
 
 Deno.test({
   name:
-    "pushvault import copies a running Pushgateway's groups with their push times",
-  ignore: !pushgatewayInstalled() &&
-    "Debian's prometheus-pushgateway is not installed",
+    "pushvault import copies a running Pushgateway's groups with their push times" +
+    (pushgatewayInstalled()
+      ? ""
+      : " (skipped: Debian's prometheus-pushgateway is not installed)"),
+  ignore: !pushgatewayInstalled(),
   async fn() {
     await withProcesses(async (group) => {
       const pg = await group.pushgateway();
