@@ -140,14 +140,7 @@ export class Store implements Disposable {
       this.#load();
     } catch (error) {
       this.#db.close();
-      if (error instanceof StoreOpenError) {
-        throw new StoreOpenError(
-          `cannot use database ${
-            JSON.stringify(this.path)
-          } (--persistence.file): ${error.message}`,
-          { cause: error },
-        );
-      }
+      if (error instanceof StoreOpenError) throw error; // names the file already
       throw new StoreOpenError(
         `cannot use database ${
           JSON.stringify(this.path)
@@ -1002,7 +995,9 @@ function configure(
     }).n;
   if (appId !== APPLICATION_ID && (tables > 0 || version > 0)) {
     throw new StoreOpenError(
-      `the SQLite database is not a Pushvault database (application_id ${appId}); it was left untouched`,
+      `database ${
+        JSON.stringify(options.path)
+      } (--persistence.file) is another program's SQLite database, not a Pushvault one (application_id ${appId}). It was left untouched; point --persistence.file at a new path.`,
     );
   }
   // Before anything is written: a damaged file must stay as it is, for
