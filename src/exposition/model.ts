@@ -137,6 +137,16 @@ export const METRIC_TYPES = [
   "gaugehistogram",
 ] as const satisfies readonly MetricType[];
 
+/** The protobuf enum names of the types, as error messages and the JSON API write them. */
+export const PROTO_TYPE_NAMES = {
+  counter: "COUNTER",
+  gauge: "GAUGE",
+  summary: "SUMMARY",
+  untyped: "UNTYPED",
+  histogram: "HISTOGRAM",
+  gaugehistogram: "GAUGE_HISTOGRAM",
+} as const satisfies Record<MetricType, string>;
+
 /**
  * A body that could not be decoded. `line` is 1-based for text formats and 0
  * for binary (protobuf) bodies. The message keeps the Go expfmt wording

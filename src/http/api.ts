@@ -12,11 +12,11 @@ import type {
   Label,
   Metric,
   MetricFamily,
-  MetricType,
   NativeHistogram,
   SummaryMetric,
 } from "../exposition/model.ts";
-import { unreachable } from "../exposition/model.ts";
+import { PROTO_TYPE_NAMES, unreachable } from "../exposition/model.ts";
+import { nativeBuckets } from "../exposition/native_buckets.ts";
 import type { GroupState } from "../store/view.ts";
 import { PUSH_FAILURE_TIME_HELP, PUSH_TIME_HELP } from "../store/view.ts";
 import {
@@ -121,15 +121,6 @@ export function statusBody(info: StatusInfo): Json {
   });
 }
 
-const UPPER: Record<MetricType, string> = {
-  counter: "COUNTER",
-  gauge: "GAUGE",
-  summary: "SUMMARY",
-  untyped: "UNTYPED",
-  histogram: "HISTOGRAM",
-  gaugehistogram: "GAUGE_HISTOGRAM",
-};
-
 /** `GET /api/v1/metrics`: every group, flat map of its families (spec §6.2). */
 export function metricsBody(groups: Iterable<GroupState>): Json {
   const data: Json[] = [];
@@ -170,7 +161,7 @@ export function groupJson(group: GroupState): { [key: string]: Json } {
 function familyJson(family: MetricFamily, pushedAt: number): Json {
   return struct({
     time_stamp: rfc3339Nano(pushedAt),
-    type: UPPER[family.type],
+    type: PROTO_TYPE_NAMES[family.type],
     help: family.help ? family.help : undefined,
     metrics: family.metrics.map((m: Metric) => metricJson(family, m)),
   });
@@ -213,7 +204,7 @@ function metricJson(family: MetricFamily, metric: Metric): Json {
           labels,
           count,
           sum: formatGoFloat(m.sampleSum),
-          buckets: nativeBuckets(m),
+          buckets: nativeBucketsJson(m.native),
         };
       }
       const buckets: { [key: string]: string } = {};
@@ -229,71 +220,13 @@ function metricJson(family: MetricFamily, metric: Metric): Json {
 
 /**
  * Native histogram buckets as the newest Pushgateway renders them (spec
- * §6.2): `[boundaryKind, "lower", "upper", "count"]`, boundary kind 0..3 as
- * in Prometheus' API (0: (lower, upper], 1: [lower, upper), 2: (lower,
- * upper), 3: [lower, upper]). Negative buckets, the zero bucket, then
- * positive buckets, ascending.
+ * §6.2): `[boundaryKind, "lower", "upper", "count"]`.
  */
-function nativeBuckets(m: { readonly native?: NativeHistogram }): Json[] {
-  const n = m.native;
-  if (!n) return [];
-  const base = Math.pow(2, Math.pow(2, -n.schema));
-  const bound = (index: number) => Math.pow(base, index);
-  const expand = (
-    spans: readonly { offset: number; length: number }[],
-    deltas: readonly number[],
-    counts: readonly number[],
-  ): { index: number; count: number }[] => {
-    const out: { index: number; count: number }[] = [];
-    let index = 0;
-    let k = 0;
-    let running = 0;
-    spans.forEach((span, i) => {
-      void i;
-      index += span.offset;
-      for (let j = 0; j < span.length; j++) {
-        let count: number;
-        if (counts.length > 0) count = counts[k] ?? 0;
-        else {
-          running += deltas[k] ?? 0;
-          count = running;
-        }
-        out.push({ index, count });
-        index++;
-        k++;
-      }
-    });
-    return out;
-  };
-  const result: Json[] = [];
-  const negative = expand(n.negativeSpans, n.negativeDeltas, n.negativeCounts)
-    .reverse();
-  for (const b of negative) {
-    if (b.count === 0) continue;
-    result.push([
-      1,
-      formatGoFloat(-bound(b.index)),
-      formatGoFloat(-bound(b.index - 1)),
-      formatGoFloat(b.count),
-    ]);
-  }
-  const zero = n.zeroCountFloat ?? n.zeroCount;
-  if (zero > 0) {
-    result.push([
-      3,
-      formatGoFloat(-n.zeroThreshold),
-      formatGoFloat(n.zeroThreshold),
-      formatGoFloat(zero),
-    ]);
-  }
-  for (const b of expand(n.positiveSpans, n.positiveDeltas, n.positiveCounts)) {
-    if (b.count === 0) continue;
-    result.push([
-      0,
-      formatGoFloat(bound(b.index - 1)),
-      formatGoFloat(bound(b.index)),
-      formatGoFloat(b.count),
-    ]);
-  }
-  return result;
+function nativeBucketsJson(native: NativeHistogram): Json[] {
+  return nativeBuckets(native).map((b) => [
+    b.boundaries,
+    formatGoFloat(b.lower),
+    formatGoFloat(b.upper),
+    formatGoFloat(b.count),
+  ]);
 }

@@ -10,6 +10,7 @@
  */
 
 import type { Label, MetricFamily, MetricType } from "../exposition/model.ts";
+import { PROTO_TYPE_NAMES } from "../exposition/model.ts";
 import { describeSeries, PUSH_FAILURE_TIME, PUSH_TIME } from "./validate.ts";
 
 /** What the check needs to know about one family name in the store. */
@@ -45,15 +46,6 @@ export interface PushPlan {
   readonly replaceAll: boolean;
   readonly families: readonly MetricFamily[];
 }
-
-const UPPER: Record<MetricType, string> = {
-  counter: "COUNTER",
-  gauge: "GAUGE",
-  summary: "SUMMARY",
-  untyped: "UNTYPED",
-  histogram: "HISTOGRAM",
-  gaugehistogram: "GAUGE_HISTOGRAM",
-};
 
 /** The key under which a series is unique within a family. Labels sorted. */
 export function seriesKey(labels: readonly Label[]): string {
@@ -127,8 +119,8 @@ function checkOwnFamily(
   if (own.type !== family.type) {
     problems.push(
       `gathered metric family ${family.name} has type ${
-        UPPER[family.type]
-      } but should have ${UPPER[own.type]}`,
+        PROTO_TYPE_NAMES[family.type]
+      } but should have ${PROTO_TYPE_NAMES[own.type]}`,
     );
   } else if (own.helpMustMatch && (family.help ?? "") !== own.help) {
     problems.push(
@@ -153,7 +145,7 @@ function checkTypeAgainstOthers(
   problems.push(
     `collected metric ${JSON.stringify(family.name)} ${
       describeSeries("", first?.labels ?? [])
-    } is not a ${UPPER[entry.type]}`,
+    } is not a ${PROTO_TYPE_NAMES[entry.type]}`,
   );
 }
 

@@ -11,6 +11,7 @@
 
 import { formatGoFloat } from "../exposition/float.ts";
 import type { NativeHistogram } from "../exposition/model.ts";
+import { nativeBuckets as nativeBucketList } from "../exposition/native_buckets.ts";
 
 /** Go `strconv.FormatFloat(v, 'f', -1, 64)`: `1e+21` → `1000000000000000000000`. */
 export function formatPlainDecimal(value: number): string {
@@ -89,79 +90,14 @@ export interface NativeBucket {
 }
 
 /**
- * The populated buckets of a native histogram, ascending: negative buckets,
- * the zero bucket, positive buckets. Positive buckets are `(lower, upper]`,
- * negative ones `[lower, upper)`, the zero bucket `[-t, t]`, as Prometheus'
- * `FloatHistogram.String()` writes them. Integer histograms carry deltas,
- * float histograms absolute counts (client_model `metrics.proto`).
+ * The populated buckets of a native histogram, ascending, in the interval
+ * notation of Prometheus' `FloatHistogram.String()`.
  */
 export function nativeBuckets(native: NativeHistogram): NativeBucket[] {
-  const base = Math.pow(2, Math.pow(2, -native.schema));
-  const bound = (index: number) => Math.pow(base, index);
-  const out: NativeBucket[] = [];
-  const negative = expandSpans(
-    native.negativeSpans,
-    native.negativeDeltas,
-    native.negativeCounts,
-  ).reverse();
-  for (const b of negative) {
-    if (b.count === 0) continue;
-    out.push({
-      interval: `[${formatGoFloat(-bound(b.index))},${
-        formatGoFloat(-bound(b.index - 1))
-      })`,
-      count: b.count,
-    });
-  }
-  const zero = native.zeroCountFloat ?? native.zeroCount;
-  if (zero > 0) {
-    const t = native.zeroThreshold;
-    out.push({
-      interval: `[${formatGoFloat(-t)},${formatGoFloat(t)}]`,
-      count: zero,
-    });
-  }
-  for (
-    const b of expandSpans(
-      native.positiveSpans,
-      native.positiveDeltas,
-      native.positiveCounts,
-    )
-  ) {
-    if (b.count === 0) continue;
-    out.push({
-      interval: `(${formatGoFloat(bound(b.index - 1))},${
-        formatGoFloat(bound(b.index))
-      }]`,
-      count: b.count,
-    });
-  }
-  return out;
-}
-
-function expandSpans(
-  spans: readonly { readonly offset: number; readonly length: number }[],
-  deltas: readonly number[],
-  counts: readonly number[],
-): { index: number; count: number }[] {
-  const out: { index: number; count: number }[] = [];
-  let index = 0;
-  let k = 0;
-  let running = 0;
-  for (const span of spans) {
-    index += span.offset;
-    for (let j = 0; j < span.length; j++) {
-      let count: number;
-      if (counts.length > 0) {
-        count = counts[k] ?? 0;
-      } else {
-        running += deltas[k] ?? 0;
-        count = running;
-      }
-      out.push({ index, count });
-      index++;
-      k++;
-    }
-  }
-  return out;
+  return nativeBucketList(native).map((b) => ({
+    interval: `${b.boundaries === 0 ? "(" : "["}${formatGoFloat(b.lower)},${
+      formatGoFloat(b.upper)
+    }${b.boundaries === 1 ? ")" : "]"}`,
+    count: b.count,
+  }));
 }
