@@ -14,6 +14,7 @@
 import type { Config } from "./cli/flags.ts";
 import { parseListenAddress } from "./cli/flags.ts";
 import { guardHandler } from "./http/auth.ts";
+import { SeriesBound } from "./http/limits.ts";
 import type { Handler } from "./http/routes.ts";
 import { createHandler, requiredScope } from "./http/routes.ts";
 import { OWN_FAMILIES, SelfMetrics } from "./http/self_metrics.ts";
@@ -142,6 +143,7 @@ export async function start(
       maxSeries: config.storage.maxSeries,
       readTimeoutMs: config.web.readTimeoutMs,
     },
+    seriesBound: new SeriesBound(),
     enableLifecycle: config.web.enableLifecycle,
     enableAdminApi: config.web.enableAdminApi,
     requestShutdown: () => void shutdown(),

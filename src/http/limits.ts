@@ -122,6 +122,44 @@ export function checkLabelLengths(
 }
 
 /**
+ * An estimate of the series in the store, so that the store limit does not
+ * count the whole view on every push (design.md: a push costs what it
+ * carries). Only pushes add series, each about what it was checked for;
+ * deletions only make the estimate high. Concurrent pushes to one group can
+ * make it low by their own size, so it is recounted at least once a second,
+ * and always before a push is refused.
+ */
+export class SeriesBound {
+  #view: View | undefined;
+  #bound = 0;
+  #countedAt = 0;
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** The estimate for `view` (recounted if stale or the view was replaced). */
+  get(view: View): number {
+    if (view !== this.#view || this.#now() - this.#countedAt > 1000) {
+      this.recount(view);
+    }
+    return this.#bound;
+  }
+
+  recount(view: View): number {
+    this.#view = view;
+    this.#bound = view.seriesCount;
+    this.#countedAt = this.#now();
+    return this.#bound;
+  }
+
+  add(delta: number): void {
+    this.#bound += delta;
+  }
+}
+
+/**
  * Throws LimitError (507) if applying this push would take the store past
  * `maxSeries`. A push that does not add series always passes, so a store
  * over a lowered limit can still be replaced and shrunk.
@@ -134,6 +172,7 @@ export function checkStoreCapacity(
     readonly replaceAll: boolean;
   },
   maxSeries: number,
+  bound: SeriesBound = new SeriesBound(),
 ): void {
   if (maxSeries <= 0) return;
   let added = 0;
@@ -152,9 +191,16 @@ export function checkStoreCapacity(
     }
   }
   if (added <= removed) return;
-  const current = view.seriesCount;
-  const after = current + added - removed;
-  if (after > maxSeries) {
+  const delta = added - removed;
+  if (bound.get(view) + delta <= maxSeries) {
+    bound.add(delta);
+    return;
+  }
+  const current = bound.recount(view);
+  const after = current + delta;
+  if (after <= maxSeries) {
+    bound.add(delta);
+  } else {
     throw new LimitError(
       507,
       "store_full",

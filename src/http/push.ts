@@ -25,6 +25,7 @@ import {
   checkSeriesPerPush,
   checkStoreCapacity,
   LimitError,
+  SeriesBound,
   withReadDeadline,
 } from "./limits.ts";
 import type { PushLimits, PushRefusal } from "./limits.ts";
@@ -40,6 +41,8 @@ export interface PushDeps {
   readonly utf8Names: boolean;
   readonly maxBodyBytes: number;
   readonly limits: PushLimits;
+  /** Shared by every push of this gateway (limits.ts). */
+  readonly seriesBound: SeriesBound;
 }
 
 export interface PushRequest {
@@ -100,11 +103,16 @@ export async function handlePush(
       checkLabelLengths(sanitized.families, key, deps.limits);
       // Against the view as it is now; pushes queued for the same commit may
       // overshoot the limit by at most their own series (README "Limits").
-      checkStoreCapacity(deps.store.view, {
-        key,
-        families: sanitized.families,
-        replaceAll: method === "PUT",
-      }, deps.limits.maxSeries);
+      checkStoreCapacity(
+        deps.store.view,
+        {
+          key,
+          families: sanitized.families,
+          replaceAll: method === "PUT",
+        },
+        deps.limits.maxSeries,
+        deps.seriesBound,
+      );
       const outcome = await deps.store.enqueuePush({
         method,
         key,

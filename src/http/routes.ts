@@ -25,7 +25,7 @@ import { handleScrape } from "./scrape.ts";
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
-import { LimitError, withReadDeadline } from "./limits.ts";
+import { LimitError, SeriesBound, withReadDeadline } from "./limits.ts";
 import type { PushLimits } from "./limits.ts";
 import type { Scope } from "./web_config.ts";
 
@@ -40,6 +40,7 @@ export interface HandlerDeps {
   readonly utf8Names: boolean;
   readonly maxBodyBytes: number;
   readonly limits: PushLimits;
+  readonly seriesBound: SeriesBound;
   readonly enableLifecycle: boolean;
   readonly enableAdminApi: boolean;
   /** Called by `/-/quit` with the lifecycle API enabled. */
