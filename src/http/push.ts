@@ -25,7 +25,7 @@ import {
   checkSeriesPerPush,
   checkStoreCapacity,
   LimitError,
-  SeriesBound,
+  type SeriesBound,
   withReadDeadline,
 } from "./limits.ts";
 import type { PushLimits, PushRefusal } from "./limits.ts";

@@ -25,7 +25,7 @@ import { handleScrape } from "./scrape.ts";
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
-import { LimitError, SeriesBound, withReadDeadline } from "./limits.ts";
+import { LimitError, type SeriesBound, withReadDeadline } from "./limits.ts";
 import type { PushLimits } from "./limits.ts";
 import type { Scope } from "./web_config.ts";
 
