@@ -7,6 +7,7 @@ import {
 } from "../../src/http/web_config.ts";
 import type { WebConfig } from "../../src/http/web_config.ts";
 import { tempDir } from "../test_utils.ts";
+import { withProcesses } from "../e2e/process_utils.ts";
 import { catchError, GO_HASH, makePki } from "./security_utils.ts";
 
 const FILE = "/etc/pushvault/web.yml";
@@ -410,4 +411,28 @@ Deno.test("WebConfigWatcher refuses to switch TLS on while running", async () =>
   assert.deepEqual(errors[0]?.key, "tls_server_config");
   assert(errors[0]?.message.includes("change only at a restart"));
   assert.deepEqual(watcher.current.tls, undefined);
+});
+
+Deno.test("pushvault exits 1 naming the key of a bad --web.config.file, before opening the database", async () => {
+  await using dir = await tempDir();
+  const config = `${dir.path}/web.yml`;
+  Deno.writeTextFileSync(
+    config,
+    `basic_auth_users:\n  ci: ${GO_HASH}\nbasic_auth_scopes:\n  ci: [write]\n`,
+  );
+  const result = await withProcesses((group) =>
+    group.runPushvault([
+      "--web.listen-address=127.0.0.1:0",
+      `--persistence.file=${dir.path}/pv.db`,
+      `--web.config.file=${config}`,
+    ])
+  );
+  assert.equal(result.code, 1, result.stderr);
+  assert.ok(
+    result.stderr.includes(
+      `level=error msg="cannot start" err="--web.config.file \\"${config}\\": basic_auth_scopes.ci: unknown scope \\"write\\"; expected some of: push, scrape, read, admin"`,
+    ),
+    result.stderr,
+  );
+  assert.throws(() => Deno.statSync(`${dir.path}/pv.db`), Deno.errors.NotFound);
 });
