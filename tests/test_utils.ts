@@ -52,7 +52,13 @@ export async function startTestGateway(
   const dir = options.dir ??
     await Deno.makeTempDir({ prefix: "pushvault-test-" });
   const dbPath = `${dir}/pv.db`;
-  const gw = await start(testConfig(dbPath, flags), options);
+  let gw: Gateway;
+  try {
+    gw = await start(testConfig(dbPath, flags), options);
+  } catch (error) {
+    if (!options.dir) await Deno.remove(dir, { recursive: true });
+    throw error;
+  }
   return {
     gw,
     url: gw.url,

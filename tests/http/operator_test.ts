@@ -129,3 +129,19 @@ Deno.test("GET /api/v1/metrics has the Pushgateway's shape with struct fields in
     ),
   );
 });
+
+Deno.test("--web.systemd-socket is refused at start with a clear message", async () => {
+  await assert.rejects(
+    startTestGateway(["--web.systemd-socket"]),
+    /--web\.systemd-socket is not supported: Deno cannot adopt an inherited listening socket; use --web\.listen-address/,
+  );
+});
+
+Deno.test("--persistence.interval is accepted and shown as Go prints durations", async () => {
+  await using pv = await startTestGateway(["--persistence.interval=30s"]);
+  assert.equal(
+    (await send(`${pv.url}/metrics/job/i`, { method: "PUT", body: "x 1\n" }))
+      .status,
+    200,
+  );
+});
