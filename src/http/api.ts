@@ -190,29 +190,43 @@ function metricJson(family: MetricFamily, metric: Metric): Json {
       }
       return {
         labels,
-        count: formatGoFloat(m.sampleCount),
+        count: formatUint64(m.sampleCount), // a uint64 upstream
         sum: formatGoFloat(m.sampleSum),
         quantiles,
       };
     }
-    case "histogram":
-    case "gaugehistogram": {
+    case "histogram": {
       const m = metric as HistogramMetric;
-      const count = formatGoFloat(m.sampleCountFloat ?? m.sampleCount);
-      if (m.native && m.buckets.length === 0) {
+      const float = (m.sampleCountFloat ?? 0) > 0 ||
+        (m.native?.zeroCountFloat ?? 0) > 0;
+      const count = float
+        ? formatGoFloat(m.sampleCountFloat ?? 0)
+        : formatUint64(m.sampleCount);
+      const sum = formatGoFloat(m.sampleSum);
+      const native = m.native;
+      // Upstream shows native buckets whenever the histogram has spans.
+      if (
+        native && native.positiveSpans.length + native.negativeSpans.length > 0
+      ) {
         return {
           labels,
           count,
-          sum: formatGoFloat(m.sampleSum),
-          buckets: nativeBucketsJson(m.native),
+          sum,
+          buckets: nativeBucketsJson(native, float),
         };
       }
       const buckets: { [key: string]: string } = {};
       for (const b of m.buckets) {
-        buckets[formatGoFloat(b.upperBound)] = formatGoFloat(b.cumulativeCount);
+        buckets[formatGoFloat(b.upperBound)] = float
+          ? formatGoFloat(b.cumulativeCount)
+          : formatUint64(b.cumulativeCount);
       }
-      return { labels, count, sum: formatGoFloat(m.sampleSum), buckets };
+      return { labels, count, sum, buckets };
     }
+    case "gaugehistogram":
+      // The newest Pushgateway has no case for GAUGE_HISTOGRAM and falls
+      // through to a scalar value, which is 0: reproduced as it is.
+      return { labels, value: "0" };
     default:
       return unreachable(family);
   }
@@ -222,11 +236,20 @@ function metricJson(family: MetricFamily, metric: Metric): Json {
  * Native histogram buckets as the newest Pushgateway renders them (spec
  * §6.2): `[boundaryKind, "lower", "upper", "count"]`.
  */
-function nativeBucketsJson(native: NativeHistogram): Json[] {
+function nativeBucketsJson(native: NativeHistogram, float: boolean): Json[] {
   return nativeBuckets(native).map((b) => [
     b.boundaries,
     formatGoFloat(b.lower),
     formatGoFloat(b.upper),
-    formatGoFloat(b.count),
+    float ? formatGoFloat(b.count) : formatUint64(b.count),
   ]);
+}
+
+/** Go's fmt of a uint64: plain digits, never an exponent. */
+export function formatUint64(value: number): string {
+  if (Number.isSafeInteger(value) && value >= 0) return String(value);
+  if (Number.isFinite(value) && value >= 0) {
+    return BigInt(Math.trunc(value)).toString();
+  }
+  return formatGoFloat(value);
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { encodeDelimited } from "../../src/exposition/protobuf.ts";
 import { send, startTestGateway } from "../test_utils.ts";
 
 Deno.test("--web.route-prefix puts every route under the prefix (spec §7)", async () => {
@@ -144,4 +145,69 @@ Deno.test("--persistence.interval is accepted and shown as Go prints durations",
       .status,
     200,
   );
+});
+
+Deno.test("GET /api/v1/metrics writes counts as integers and native buckets as the newest release", async () => {
+  await using pv = await startTestGateway();
+  await send(`${pv.url}/metrics/job/big`, {
+    method: "PUT",
+    body:
+      '# TYPE s summary\ns_sum 1\ns_count 1234567\n# TYPE h histogram\nh_bucket{le="1"} 1234567\nh_bucket{le="+Inf"} 1234568\nh_sum 2\nh_count 1234568\n',
+  });
+  const native = encodeDelimited([{
+    name: "n",
+    help: undefined,
+    type: "histogram",
+    metrics: [{
+      labels: [],
+      sampleCount: 4,
+      sampleSum: 3.5,
+      buckets: [],
+      native: {
+        schema: 0,
+        zeroThreshold: 1e-128,
+        zeroCount: 1,
+        positiveSpans: [{ offset: 0, length: 2 }],
+        positiveDeltas: [1, 1],
+        positiveCounts: [],
+        negativeSpans: [],
+        negativeDeltas: [],
+        negativeCounts: [],
+      },
+    }],
+  }]);
+  const r = await send(`${pv.url}/metrics/job/native`, {
+    method: "PUT",
+    body: native,
+    headers: {
+      "Content-Type":
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+    },
+  });
+  assert.equal(r.status, 200, r.text);
+  const api = await (await fetch(`${pv.url}/api/v1/metrics`)).json();
+  const byJob = new Map(
+    api.data.map((g: { labels: { job: string } }) => [g.labels.job, g]),
+  );
+  const big = byJob.get("big") as Record<
+    string,
+    { metrics: Record<string, unknown>[] }
+  >;
+  assert.equal(big.s?.metrics[0]?.count, "1234567");
+  assert.deepEqual(big.h?.metrics[0]?.buckets, {
+    "1": "1234567",
+    "+Inf": "1234568",
+  });
+  assert.equal(big.h?.metrics[0]?.count, "1234568");
+  const n = (byJob.get("native") as Record<
+    string,
+    { metrics: Record<string, unknown>[] }
+  >).n?.metrics[0];
+  assert.equal(n?.count, "4");
+  assert.deepEqual(n?.buckets, [[3, "-1e-128", "1e-128", "1"], [
+    0,
+    "0.5",
+    "1",
+    "1",
+  ], [0, "1", "2", "2"]]);
 });
