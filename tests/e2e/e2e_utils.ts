@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import type { SQLOutputValue } from "node:sqlite";
+import { freePort } from "./process_utils.ts";
 
 /** What a finished child process left behind. */
 export interface RunResult {
@@ -126,15 +127,7 @@ export async function querySqliteShell(
   return stdout.trim() === "" ? [] : JSON.parse(stdout) as Row[];
 }
 
-/**
- * A loopback port that was free a moment ago: listen on port 0, read the
- * port, close. Another process could take it before it is used; the tests
- * that need one run a single child on it.
- */
-export function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return (listener.addr as Deno.NetAddr).port;
-}
+export { freePort };
 
 /**
  * Calls `probe` until it returns a value other than undefined, at most
