@@ -17,6 +17,7 @@ import type {
 } from "../exposition/model.ts";
 import { PROTO_TYPE_NAMES, unreachable } from "../exposition/model.ts";
 import { nativeBuckets } from "../exposition/native_buckets.ts";
+import type { LoadedFamily } from "../store/store.ts";
 import type { GroupState } from "../store/view.ts";
 import { PUSH_FAILURE_TIME_HELP, PUSH_TIME_HELP } from "../store/view.ts";
 import {
@@ -121,17 +122,26 @@ export function statusBody(info: StatusInfo): Json {
   });
 }
 
-/** `GET /api/v1/metrics`: every group, flat map of its families (spec §6.2). */
-export function metricsBody(groups: Iterable<GroupState>): Json {
+/**
+ * `GET /api/v1/metrics`: every group, flat map of its families (spec §6.2).
+ * `families` reads a group's families with their values (from the database).
+ */
+export function metricsBody(
+  groups: Iterable<GroupState>,
+  families: (group: GroupState) => readonly LoadedFamily[],
+): Json {
   const data: Json[] = [];
-  for (const group of groups) data.push(groupJson(group));
+  for (const group of groups) data.push(groupJson(group, families(group)));
   return struct({ status: "success", data });
 }
 
-export function groupJson(group: GroupState): { [key: string]: Json } {
+export function groupJson(
+  group: GroupState,
+  families: readonly LoadedFamily[],
+): { [key: string]: Json } {
   const out: { [key: string]: Json } = {};
-  for (const [name, stored] of group.families) {
-    out[name] = familyJson(stored.family, stored.pushedAt);
+  for (const loaded of families) {
+    out[loaded.family.name] = familyJson(loaded.family, loaded.pushedAt);
   }
   const meta = (help: string, value: number, at: number): Json =>
     struct({

@@ -183,11 +183,11 @@ export function checkStoreCapacity(
     added += 2; // push_time_seconds and push_failure_time_seconds
   } else if (push.replaceAll) {
     for (const stored of group.families.values()) {
-      removed += stored.family.metrics.length;
+      removed += stored.keys.length;
     }
   } else {
     for (const family of push.families) {
-      removed += group.families.get(family.name)?.family.metrics.length ?? 0;
+      removed += group.families.get(family.name)?.keys.length ?? 0;
     }
   }
   if (added <= removed) return;

@@ -278,7 +278,10 @@ function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
   return jsonResponse(
     name === "status"
       ? statusBody({ flags: deps.flagValues, startTime: deps.startTime })
-      : metricsBody(deps.store.view.groups()),
+      : metricsBody(
+        deps.store.view.groups(),
+        (group) => deps.store.groupFamilies(group.id),
+      ),
   );
 }
 

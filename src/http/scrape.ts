@@ -31,7 +31,7 @@ export function handleScrape(request: Request, deps: ScrapeDeps): Response {
   // The protobuf text encodings are debugging aids nobody scrapes with; they
   // get the text format (and say so in Content-Type).
   const body: string | Uint8Array<ArrayBuffer> = format === "protobuf-delimited"
-    ? encodeDelimited(view.mergedFamilies(own)) as Uint8Array<ArrayBuffer>
+    ? encodeDelimited(deps.store.mergedFamilies(own)) as Uint8Array<ArrayBuffer>
     : view.render(own);
   const headers = new Headers({
     "Content-Type": format === "protobuf-delimited"

@@ -69,6 +69,7 @@ function pageResponse(request: Request, tab: Tab, deps: HandlerDeps): Response {
   const body = renderStatusPage({
     tab,
     groups: view.groups(),
+    families: (group) => deps.store.groupFamilies(group.id),
     recentPushes: (group) =>
       deps.store.history({ groupKey: group.id, limit: RECENT_PUSHES }),
     query: url.searchParams.get("q") ?? "",

@@ -47,11 +47,24 @@ export interface PushPlan {
   readonly families: readonly MetricFamily[];
 }
 
-/** The key under which a series is unique within a family. Labels sorted. */
+/**
+ * The key under which a series is unique within a family; labels sorted by
+ * name. Keys also sort (with `compareUtf8`) exactly as `compareSeries` sorts
+ * the series: the label count, then each value, then each name, every part
+ * ended by `\0\0` with a `\0` inside it written `\0\x01`. So one string per
+ * series serves both the index and the scrape order (issue 7).
+ */
 export function seriesKey(labels: readonly Label[]): string {
-  let key = "";
-  for (const label of labels) key += `${label.name}\xff${label.value}\xfe`;
+  const n = labels.length;
+  // Two code units below U+D800 (compareUtf8 compares those as they are).
+  let key = String.fromCharCode(1 + (n >>> 12), 1 + (n & 0xfff));
+  for (const label of labels) key += `${keyPart(label.value)}\0\0`;
+  for (const label of labels) key += `${keyPart(label.name)}\0\0`;
   return key;
+}
+
+function keyPart(text: string): string {
+  return text.includes("\0") ? text.replaceAll("\0", "\0\x01") : text;
 }
 
 /** Returns every rule the push breaks; empty when it may be applied. */

@@ -11,7 +11,7 @@
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
 import type { MetricFamily, MetricType } from "../exposition/model.ts";
-import { checkConsistency } from "../push/consistency.ts";
+import { checkConsistency, seriesKey } from "../push/consistency.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { makeGroupingKey } from "../push/grouping_key.ts";
@@ -19,8 +19,8 @@ import { inconsistent, PushError } from "../push/push_error.ts";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { familyToRows, rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
-import { View } from "./view.ts";
-import type { StoredFamily } from "./view.ts";
+import { renderSeries, View } from "./view.ts";
+import type { FamilyInput, StoredFamily } from "./view.ts";
 
 export type SyncMode = "normal" | "full";
 
@@ -84,6 +84,13 @@ export interface ImportCommand {
 
 export interface StoredFamilyInput {
   readonly family: MetricFamily;
+  readonly pushedAt: number;
+}
+
+/** A family with its metrics, as the API and the UI show it. */
+export interface LoadedFamily {
+  readonly family: MetricFamily;
+  /** Unix seconds of the push that wrote it. */
   readonly pushedAt: number;
 }
 
@@ -232,7 +239,7 @@ export class Store implements Disposable {
     if (command.method === "PUT") {
       this.#stmt.supersedeAll.run(pushId, command.time, groupRow);
     }
-    const stored: StoredFamily[] = [];
+    const stored: FamilyInput[] = [];
     for (const family of command.families) {
       if (command.method === "POST") {
         this.#stmt.supersedeOne.run(
@@ -242,11 +249,9 @@ export class Store implements Disposable {
           family.name,
         );
       }
-      stored.push({
-        family,
-        rowId: this.#insertFamily(groupRow, pushId, family),
-        pushedAt: command.time,
-      });
+      stored.push(
+        this.#insertFamily(groupRow, pushId, family, command.time),
+      );
     }
     return {
       outcome: { status },
@@ -483,11 +488,14 @@ export class Store implements Disposable {
         };
         const first = pushAt(g.pushTime);
         this.#stmt.supersedeAll.run(first, g.pushTime, groupRow);
-        const stored: StoredFamily[] = g.families.map((f) => ({
-          family: f.family,
-          rowId: this.#insertFamily(groupRow, pushAt(f.pushedAt), f.family),
-          pushedAt: f.pushedAt,
-        }));
+        const stored: FamilyInput[] = g.families.map((f) =>
+          this.#insertFamily(
+            groupRow,
+            pushAt(f.pushedAt),
+            f.family,
+            f.pushedAt,
+          )
+        );
         this.view.applyPush({
           key: g.key,
           rowId: groupRow,
@@ -749,11 +757,13 @@ export class Store implements Disposable {
     return Number(result.lastInsertRowid);
   }
 
+  /** Writes one family and its samples; returns it as the view takes it. */
   #insertFamily(
     groupRow: number,
     pushId: number,
     family: MetricFamily,
-  ): number {
+    pushedAt: number,
+  ): FamilyInput {
     const result = this.#stmt.insertFamily.run(
       groupRow,
       pushId,
@@ -777,7 +787,44 @@ export class Store implements Disposable {
         s.created,
       );
     }
-    return familyId;
+    return {
+      name: family.name,
+      type: family.type,
+      help: family.help,
+      unit: family.unit,
+      rowId: familyId,
+      pushedAt,
+      ...renderSeries(family),
+    };
+  }
+
+  /** A stored family's metrics, read back from its `samples` rows. */
+  #readFamily(stored: StoredFamily): MetricFamily {
+    const rows =
+      (this.#stmt.familySamples.all(stored.rowId) as unknown as SampleDbRow[])
+        .map(sampleRow);
+    return rowsToFamily(stored, rows);
+  }
+
+  /**
+   * The current families of a group with their metrics, read from the
+   * database (not a hot path: the API and the UI), in the group's order.
+   */
+  groupFamilies(groupId: string): LoadedFamily[] {
+    const group = this.#view.group(groupId);
+    if (!group) return [];
+    return [...group.families.values()].map((stored) => ({
+      family: this.#readFamily(stored),
+      pushedAt: stored.pushedAt,
+    }));
+  }
+
+  /**
+   * The merged scrape as families, for protobuf scrapes (`View.render` for
+   * text): metrics read from the database, one stored family at a time.
+   */
+  mergedFamilies(own: ReadonlyMap<string, MetricFamily>): MetricFamily[] {
+    return this.#view.mergedFamilies(own, (stored) => this.#readFamily(stored));
   }
 
   /** Rebuilds the view from the current rows (design.md: the DB is the truth). */
@@ -788,7 +835,7 @@ export class Store implements Disposable {
       failureTime: number;
       ttl: number | undefined;
       createdAt: number;
-      families: StoredFamily[];
+      families: FamilyInput[];
     }>();
     for (const row of this.#stmt.loadGroups.all() as unknown as GroupRow[]) {
       const labels = JSON.parse(row.labels) as Record<string, string>;
@@ -812,29 +859,22 @@ export class Store implements Disposable {
       while (!next.done && next.value.family_id < f.id) next = iterator.next();
       while (!next.done && next.value.family_id === f.id) {
         const s = next.value;
-        rows.push({
-          series: s.series,
-          name: s.name,
-          labels: s.labels,
-          value: s.value,
-          valueText: s.value_text,
-          native: s.native,
-          exemplar: s.exemplar,
-          created: s.created,
-        });
+        rows.push(sampleRow(s));
         next = iterator.next();
       }
       const group = groups.get(f.group_id);
       if (!group) continue;
+      const header = {
+        name: f.name,
+        type: f.type,
+        help: f.help ?? undefined,
+        unit: f.unit ?? undefined,
+      };
       group.families.push({
-        family: rowsToFamily({
-          name: f.name,
-          type: f.type,
-          help: f.help ?? undefined,
-          unit: f.unit ?? undefined,
-        }, rows),
+        ...header,
         rowId: f.id,
         pushedAt: f.time,
+        ...renderSeries(rowsToFamily(header, rows)),
       });
     }
     iterator.return?.();
@@ -923,14 +963,25 @@ interface SampleDbRow {
   created: number | null;
 }
 
+function sampleRow(s: SampleDbRow): SampleRow {
+  return {
+    series: s.series,
+    name: s.name,
+    labels: s.labels,
+    value: s.value,
+    valueText: s.value_text,
+    native: s.native,
+    exemplar: s.exemplar,
+    created: s.created,
+  };
+}
+
 function metadataCollides(
   view: View,
   labels: readonly { name: string; value: string }[],
   groupId: string,
 ): boolean {
-  let key = "";
-  for (const l of labels) key += `${l.name}\xff${l.value}\xfe`;
-  const owner = view.family("push_time_seconds")?.ownerOf(key);
+  const owner = view.family("push_time_seconds")?.ownerOf(seriesKey(labels));
   return owner !== undefined && owner !== groupId;
 }
 
@@ -1175,6 +1226,10 @@ function prepareStatements(db: DatabaseSync) {
        FROM families f JOIN pushes p ON p.id = f.push_id
        JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
        WHERE f.current = 1 ORDER BY f.id`,
+    ),
+    familySamples: p(
+      `SELECT family_id, series, name, labels, value, value_text, native, exemplar, created
+       FROM samples WHERE family_id = ? ORDER BY id`,
     ),
     loadSamples: p(
       `SELECT s.family_id, s.series, s.name, s.labels, s.value, s.value_text, s.native,

@@ -1,8 +1,13 @@
 /**
- * The in-memory view of the current state: groups with their families, the
- * family index the consistency check reads, and the render cache a scrape
- * concatenates. Rebuilt from the database at start; changed only by the
- * store, and only after a COMMIT succeeded (design.md "Data flow").
+ * The in-memory view of the current state: groups with their family headers,
+ * the family index the consistency check reads, and the render cache a
+ * scrape concatenates. Rebuilt from the database at start; changed only by
+ * the store, and only after a COMMIT succeeded (design.md "Data flow").
+ *
+ * Compact on purpose (issue 7): per series it keeps only its key (see
+ * `seriesKey`: unique, and ordered as a scrape orders series), its rendered
+ * text lines and its owner; never the parsed metric. Whoever needs metric
+ * objects (the API, the UI, protobuf scrapes) reads them from the database.
  *
  * Never touches the database or the clock; never throws on inconsistent
  * content (possible with `--push.disable-consistency-check`): such series are
@@ -16,11 +21,7 @@ import type {
   MetricFamily,
   MetricType,
 } from "../exposition/model.ts";
-import {
-  compareNames,
-  compareSeries,
-  compareUtf8,
-} from "../exposition/sort.ts";
+import { compareNames, compareUtf8, sortLabels } from "../exposition/sort.ts";
 import { renderFamilyHeader, renderMetric } from "../exposition/text_render.ts";
 import type {
   ConsistencyIndex,
@@ -40,14 +41,37 @@ export const PUSH_TIME_HELP =
 export const PUSH_FAILURE_TIME_HELP =
   "Last Unix time when changing this group in the Pushgateway failed.";
 
-/** One family as a group holds it now. */
-export interface StoredFamily {
-  readonly family: MetricFamily;
+/** Who holds a series: a group's family, or the group's metadata. */
+export interface SeriesOwner {
+  readonly groupId: string;
+  readonly type: MetricType;
+}
+
+/** The series of one family as the view keeps them, in pushed order. */
+export interface RenderedSeries {
+  /** `seriesKey` of each series (duplicates included). */
+  readonly keys: readonly string[];
+  /** The text lines of each series, as a scrape shows them. */
+  readonly texts: readonly string[];
+}
+
+/** One family of a push, ready for the view: its header and its series. */
+export interface FamilyInput extends RenderedSeries {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string | undefined;
+  readonly unit: string | undefined;
   /** `families.id` of the row that holds it. */
   readonly rowId: number;
   /** Unix seconds of the push that wrote it (the API's `time_stamp`). */
   readonly pushedAt: number;
 }
+
+/**
+ * One family as a group holds it now: header and series keys, no values
+ * (those are in the `samples` rows of `rowId`).
+ */
+export interface StoredFamily extends FamilyInput, SeriesOwner {}
 
 export interface GroupState {
   readonly id: string;
@@ -69,27 +93,121 @@ export interface GroupState {
   readonly families: Map<string, StoredFamily>;
 }
 
-interface SeriesSlot {
-  readonly groupId: string;
-  readonly labels: readonly Label[];
-  readonly type: MetricType;
-  metric: Metric;
-  text: string;
+/** View-internal state of a group besides what {@link GroupState} shows. */
+interface GroupInternals {
+  /** `seriesKey(metadataLabels)`. */
+  readonly metadataKey: string;
+  /** Owner of the group's two metadata series. */
+  readonly metadataOwner: SeriesOwner;
 }
 
+/** The series of one family name across every group. */
 class FamilyEntry implements IndexedFamily {
   type: MetricType;
   readonly holders = new Set<string>();
-  readonly series = new Map<string, SeriesSlot>();
+  /** Series key → slot; a slot indexes the three arrays below. */
+  readonly slots = new Map<string, number>();
+  keys: string[] = [];
+  texts: string[] = [];
+  /** undefined: a free slot (or, within one change, a vacated one). */
+  owners: (SeriesOwner | undefined)[] = [];
+  /** Slots in scrape order; may still hold removed slots (see `dead`). */
+  order: number[] = [];
+  /** Slots added since `order` was last brought up to date. */
+  added: number[] = [];
+  /** Removed slots still listed in `order` or `added`. */
+  dead = 0;
+  /** Slots that may be reused. */
+  free: number[] = [];
   /** Series left out because another group holds the same one (unchecked mode). */
   shadowed = 0;
-  sorted: SeriesSlot[] | undefined;
   text: string | undefined;
   constructor(type: MetricType) {
     this.type = type;
   }
   ownerOf(key: string): string | undefined {
-    return this.series.get(key)?.groupId;
+    const slot = this.slots.get(key);
+    return slot === undefined ? undefined : this.owners[slot]?.groupId;
+  }
+  get size(): number {
+    return this.slots.size;
+  }
+  insert(key: string, text: string, owner: SeriesOwner): void {
+    const slot = this.free.pop() ?? this.keys.length;
+    this.keys[slot] = key;
+    this.texts[slot] = text;
+    this.owners[slot] = owner;
+    this.slots.set(key, slot);
+    this.added.push(slot);
+  }
+  /** Removes the series of `key` if `owner` holds it. */
+  remove(key: string, owner: SeriesOwner | undefined): void {
+    const slot = this.slots.get(key);
+    if (slot === undefined || this.owners[slot] !== owner) return;
+    this.slots.delete(key);
+    this.owners[slot] = undefined;
+    this.keys[slot] = "";
+    this.texts[slot] = "";
+    this.dead++;
+  }
+  clear(): void {
+    this.slots.clear();
+    this.keys = [];
+    this.texts = [];
+    this.owners = [];
+    this.order = [];
+    this.added = [];
+    this.free = [];
+    this.dead = 0;
+    this.shadowed = 0;
+  }
+  /**
+   * Live slots in scrape order. Incremental: removed slots are filtered out
+   * and new ones sorted and merged in; value updates keep their slot.
+   */
+  sorted(): readonly number[] {
+    const owners = this.owners;
+    if (this.dead > 0) {
+      const live = (slot: number) => {
+        if (owners[slot] !== undefined) return true;
+        this.free.push(slot);
+        return false;
+      };
+      this.order = this.order.filter(live);
+      this.added = this.added.filter(live);
+      this.dead = 0;
+    }
+    if (this.added.length > 0) {
+      const keys = this.keys;
+      const added = this.added.sort((a, b) =>
+        compareUtf8(keys[a] as string, keys[b] as string)
+      );
+      this.added = [];
+      const order = this.order;
+      if (order.length === 0) {
+        this.order = added;
+      } else {
+        const merged: number[] = new Array(order.length + added.length);
+        let i = 0;
+        let j = 0;
+        let k = 0;
+        while (i < order.length && j < added.length) {
+          const a = order[i] as number;
+          const b = added[j] as number;
+          if (compareUtf8(keys[a] as string, keys[b] as string) <= 0) {
+            merged[k++] = a;
+            i++;
+          } else {
+            merged[k++] = b;
+            j++;
+          }
+        }
+        while (i < order.length) merged[k++] = order[i++] as number;
+        while (j < added.length) merged[k++] = added[j++] as number;
+        this.order = merged;
+      }
+    }
+    return this.order;
   }
 }
 
@@ -97,7 +215,7 @@ export interface ApplyPush {
   readonly key: GroupingKey;
   readonly rowId: number;
   readonly replaceAll: boolean;
-  readonly families: readonly StoredFamily[];
+  readonly families: readonly FamilyInput[];
   readonly time: number;
   /** Set (a number) or cleared (undefined) when the push carried a TTL. */
   readonly ttl?: number | undefined;
@@ -108,8 +226,34 @@ export interface ViewCounters {
   inconsistentSeries: number;
 }
 
+/** Reads a stored family's metrics back (from the database). */
+export type FamilyReader = (stored: StoredFamily) => MetricFamily;
+
+/** Keys and text lines of every series of `family`, in its order. */
+export function renderSeries(family: MetricFamily): RenderedSeries {
+  const keys: string[] = [];
+  const texts: string[] = [];
+  for (const metric of family.metrics as readonly Metric[]) {
+    keys.push(flat(seriesKey(metric.labels)));
+    texts.push(flat(renderMetric(family.name, family.type, metric)));
+  }
+  return { keys, texts };
+}
+
+/**
+ * Returns `text` flattened: a string built by concatenation is a tree of its
+ * pieces in V8, several times the size of its characters. Converting it to a
+ * number makes V8 flatten it in place (the number is thrown away); the GC
+ * then drops the tree.
+ */
+function flat(text: string): string {
+  FLATTEN_SINK.n = +text;
+  return text;
+}
+const FLATTEN_SINK = { n: 0 };
+
 export class View implements ConsistencyIndex {
-  readonly #groups = new Map<string, GroupState>();
+  readonly #groups = new Map<string, GroupState & GroupInternals>();
   readonly #families = new Map<string, FamilyEntry>();
   readonly #own: ReadonlyMap<string, OwnFamily>;
   #sortedNames: string[] | undefined;
@@ -144,7 +288,7 @@ export class View implements ConsistencyIndex {
   /** Series stored, metadata series included. */
   get seriesCount(): number {
     let n = 0;
-    for (const entry of this.#families.values()) n += entry.series.size;
+    for (const entry of this.#families.values()) n += entry.size;
     return n;
   }
 
@@ -157,14 +301,12 @@ export class View implements ConsistencyIndex {
     if ("ttl" in push) group.ttl = push.ttl;
     this.#touchMetadata(group, PUSH_TIME);
     if (push.replaceAll) {
+      const pushed = new Set(push.families.map((f) => f.name));
       for (const name of [...group.families.keys()]) {
-        this.#removeFamily(group, name);
+        if (!pushed.has(name)) this.#removeFamily(group, name);
       }
     }
-    for (const stored of push.families) {
-      this.#removeFamily(group, stored.family.name);
-      this.#addFamily(group, stored);
-    }
+    for (const input of push.families) this.#replaceFamily(group, input);
   }
 
   /** Applies a refused push: only the failure time changes (spec §4). */
@@ -185,14 +327,14 @@ export class View implements ConsistencyIndex {
       ttl: number | undefined;
       createdAt: number;
     },
-    families: readonly StoredFamily[],
+    families: readonly FamilyInput[],
   ): void {
     const group = this.#ensureGroup(key, rowId, 0);
     group.pushTime = times.pushTime;
     group.failureTime = times.failureTime;
     group.ttl = times.ttl;
     group.createdAt = times.createdAt;
-    for (const stored of families) this.#addFamily(group, stored);
+    for (const input of families) this.#addFamily(group, input);
     // Spec §4, §8: a metadata family is written when the group appears (with
     // value 0) and whenever its value changes; nothing is re-stamped.
     group.pushTimeWrittenAt = times.pushTime > 0
@@ -214,10 +356,9 @@ export class View implements ConsistencyIndex {
     for (const name of [PUSH_TIME, PUSH_FAILURE_TIME]) {
       const entry = this.#families.get(name);
       if (!entry) continue;
-      const key = seriesKey(group.metadataLabels);
-      if (entry.series.get(key)?.groupId === id) entry.series.delete(key);
+      entry.remove(group.metadataKey, group.metadataOwner);
       entry.holders.delete(id);
-      this.#invalidate(name, entry, true);
+      entry.text = undefined;
     }
     this.#groups.delete(id);
     return true;
@@ -260,27 +401,39 @@ export class View implements ConsistencyIndex {
 
   /**
    * The same merge as {@link render}, as families (for protobuf scrapes):
-   * sorted by name, series sorted, conflicting series left out.
+   * sorted by name, series sorted, conflicting series left out. The metrics
+   * come from `read` (the database), one stored family at a time.
    */
-  mergedFamilies(own: ReadonlyMap<string, MetricFamily>): MetricFamily[] {
+  mergedFamilies(
+    own: ReadonlyMap<string, MetricFamily>,
+    read: FamilyReader,
+  ): MetricFamily[] {
     const names = new Set([...this.#names(), ...own.keys()]);
     const out: MetricFamily[] = [];
     for (const name of [...names].sort(compareNames)) {
       const entry = this.#families.get(name);
       const ownFamily = own.get(name);
       const type = ownFamily?.type ?? (entry as FamilyEntry).type;
-      const items: { labels: readonly Label[]; metric: Metric }[] = [
-        ...(ownFamily?.metrics ?? []).map((m: Metric) => ({
-          labels: m.labels,
-          metric: m,
-        })),
-      ];
+      const items: { key: string; metric: Metric }[] = [];
+      for (const metric of (ownFamily?.metrics ?? []) as readonly Metric[]) {
+        items.push({ key: seriesKey(metric.labels), metric });
+      }
       if (entry) {
-        for (const slot of this.#sortedSlots(entry)) {
-          if (slot.type === type) items.push(slot);
+        const metrics = new Map<SeriesOwner, Map<string, Metric>>();
+        for (const slot of entry.sorted()) {
+          const owner = entry.owners[slot] as SeriesOwner;
+          if (owner.type !== type) continue;
+          const key = entry.keys[slot] as string;
+          let byKey = metrics.get(owner);
+          if (byKey === undefined) {
+            byKey = this.#metricsOf(name, owner, read);
+            metrics.set(owner, byKey);
+          }
+          const metric = byKey.get(key);
+          if (metric !== undefined) items.push({ key, metric });
         }
       }
-      if (ownFamily) items.sort((x, y) => compareSeries(x.labels, y.labels));
+      if (ownFamily) items.sort((x, y) => compareUtf8(x.key, y.key));
       if (items.length === 0) continue;
       out.push({
         name,
@@ -290,6 +443,28 @@ export class View implements ConsistencyIndex {
         type,
         metrics: items.map((i) => i.metric),
       } as MetricFamily);
+    }
+    return out;
+  }
+
+  /** The metrics of one owner's family by series key (first one wins). */
+  #metricsOf(
+    name: string,
+    owner: SeriesOwner,
+    read: FamilyReader,
+  ): Map<string, Metric> {
+    const out = new Map<string, Metric>();
+    const group = this.#groups.get(owner.groupId);
+    if (group === undefined) return out;
+    if (owner === group.metadataOwner) {
+      const value = name === PUSH_TIME ? group.pushTime : group.failureTime;
+      out.set(group.metadataKey, { labels: group.metadataLabels, value });
+      return out;
+    }
+    const family = read(owner as StoredFamily);
+    for (const metric of family.metrics as readonly Metric[]) {
+      const key = seriesKey(sortLabels(metric.labels));
+      if (!out.has(key)) out.set(key, metric);
     }
     return out;
   }
@@ -304,23 +479,19 @@ export class View implements ConsistencyIndex {
   #familyText(name: string): string {
     const entry = this.#families.get(name) as FamilyEntry;
     if (entry.text !== undefined) return entry.text;
-    const slots = this.#sortedSlots(entry);
+    const slots = entry.sorted();
     if (slots.length === 0) return (entry.text = "");
-    let text = renderFamilyHeader(name, this.#help(name, entry), entry.type);
+    const parts: string[] = [
+      renderFamilyHeader(name, this.#help(name, entry), entry.type),
+    ];
+    const { owners, texts, type } = entry;
     for (const slot of slots) {
-      if (slot.type === entry.type) text += slot.text;
+      if ((owners[slot] as SeriesOwner).type === type) {
+        parts.push(texts[slot] as string);
+      }
     }
-    entry.text = text;
-    return text;
-  }
-
-  #sortedSlots(entry: FamilyEntry): SeriesSlot[] {
-    if (!entry.sorted) {
-      entry.sorted = [...entry.series.values()].sort((x, y) =>
-        compareSeries(x.labels, y.labels)
-      );
-    }
-    return entry.sorted;
+    entry.text = parts.join("");
+    return entry.text;
   }
 
   /** Deterministic HELP (spec §3.4): the first non-empty one in group order. */
@@ -329,7 +500,7 @@ export class View implements ConsistencyIndex {
     if (name === PUSH_FAILURE_TIME) return PUSH_FAILURE_TIME_HELP;
     let best: { group: string; help: string } | undefined;
     for (const id of entry.holders) {
-      const help = this.#groups.get(id)?.families.get(name)?.family.help;
+      const help = this.#groups.get(id)?.families.get(name)?.help;
       if (help === undefined || help === "") continue;
       if (!best || compareUtf8(id, best.group) < 0) best = { group: id, help };
     }
@@ -337,14 +508,21 @@ export class View implements ConsistencyIndex {
   }
 
   // --- internals ---------------------------------------------------------------
-  #ensureGroup(key: GroupingKey, rowId: number, time: number): GroupState {
+  #ensureGroup(
+    key: GroupingKey,
+    rowId: number,
+    time: number,
+  ): GroupState & GroupInternals {
     let group = this.#groups.get(key.id);
     if (!group) {
+      const metadataLabels = applyGroupingLabels([], key);
       group = {
         id: key.id,
         rowId,
         key,
-        metadataLabels: applyGroupingLabels([], key),
+        metadataLabels,
+        metadataKey: flat(seriesKey(metadataLabels)),
+        metadataOwner: { groupId: key.id, type: "gauge" },
         pushTime: 0,
         failureTime: 0,
         ttl: undefined,
@@ -360,7 +538,7 @@ export class View implements ConsistencyIndex {
     return group;
   }
 
-  #touchMetadata(group: GroupState, name: string): void {
+  #touchMetadata(group: GroupState & GroupInternals, name: string): void {
     let entry = this.#families.get(name);
     if (!entry) {
       entry = new FamilyEntry("gauge");
@@ -368,61 +546,101 @@ export class View implements ConsistencyIndex {
       this.#sortedNames = undefined;
     }
     const value = name === PUSH_TIME ? group.pushTime : group.failureTime;
-    const metric = { labels: group.metadataLabels, value };
-    const text = renderMetric(name, "gauge", metric);
-    const key = seriesKey(group.metadataLabels);
-    const slot = entry.series.get(key);
-    if (slot && slot.groupId === group.id) {
-      slot.text = text;
-      slot.metric = metric;
-      entry.text = undefined;
+    const text = flat(renderMetric(name, "gauge", {
+      labels: group.metadataLabels,
+      value,
+    }));
+    const slot = entry.slots.get(group.metadataKey);
+    entry.text = undefined;
+    if (slot !== undefined && entry.owners[slot] === group.metadataOwner) {
+      entry.texts[slot] = text;
       return;
     }
     entry.holders.add(group.id);
-    if (slot) {
+    if (slot !== undefined) {
       entry.shadowed++;
       this.counters.inconsistentSeries++;
       return;
     }
-    entry.series.set(key, {
-      groupId: group.id,
-      labels: group.metadataLabels,
-      type: "gauge",
-      metric,
-      text,
-    });
-    this.#invalidate(name, entry, true);
+    entry.insert(group.metadataKey, text, group.metadataOwner);
   }
 
-  #addFamily(group: GroupState, stored: StoredFamily): void {
-    const family = stored.family;
-    group.families.set(family.name, stored);
-    let entry = this.#families.get(family.name);
+  /**
+   * Replaces a group's family by a newly pushed version. A series the new
+   * version keeps keeps its slot (only its text changes), so a push that
+   * only updates values leaves the scrape order as it is.
+   */
+  #replaceFamily(group: GroupState, input: FamilyInput): void {
+    const old = group.families.get(input.name);
+    const entry = this.#families.get(input.name);
+    if (old === undefined || entry === undefined) {
+      this.#addFamily(group, input);
+      return;
+    }
+    group.families.delete(input.name);
+    entry.holders.delete(group.id);
+    // Vacate the old series: the new version may take their slots back.
+    const { slots, owners } = entry;
+    for (const key of old.keys) {
+      const slot = slots.get(key);
+      if (slot !== undefined && owners[slot] === old) owners[slot] = undefined;
+    }
+    if (entry.holders.size === 0) {
+      // As if the family had gone and come back (its type may change).
+      entry.type = input.type;
+      entry.shadowed = 0;
+    } else if (entry.shadowed > 0) {
+      for (const key of old.keys) entry.remove(key, undefined);
+      this.#rebuild(input.name, entry);
+    }
+    this.#addFamily(group, input);
+    // Old series the new version does not have.
+    for (const key of old.keys) entry.remove(key, undefined);
+  }
+
+  #addFamily(group: GroupState, input: FamilyInput): void {
+    const stored: StoredFamily = {
+      groupId: group.id,
+      name: input.name,
+      type: input.type,
+      help: input.help,
+      unit: input.unit,
+      rowId: input.rowId,
+      pushedAt: input.pushedAt,
+      keys: input.keys,
+      texts: input.texts,
+    };
+    group.families.set(stored.name, stored);
+    let entry = this.#families.get(stored.name);
     if (!entry) {
-      entry = new FamilyEntry(family.type);
-      this.#families.set(family.name, entry);
+      entry = new FamilyEntry(stored.type);
+      this.#families.set(stored.name, entry);
       this.#sortedNames = undefined;
     } else if (entry.holders.size === 0) {
-      entry.type = family.type;
+      entry.type = stored.type;
     }
     entry.holders.add(group.id);
-    for (const metric of family.metrics as readonly Metric[]) {
-      const key = seriesKey(metric.labels);
-      if (entry.series.has(key)) {
+    const { keys, texts } = stored;
+    const mismatch = stored.type !== entry.type;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const text = texts[i] as string;
+      const slot = entry.slots.get(key);
+      if (slot !== undefined && entry.owners[slot] !== undefined) {
         entry.shadowed++; // only reachable with the consistency check off
         this.counters.inconsistentSeries++;
         continue;
       }
-      if (family.type !== entry.type) this.counters.inconsistentSeries++;
-      entry.series.set(key, {
-        groupId: group.id,
-        labels: metric.labels,
-        type: family.type,
-        metric,
-        text: renderMetric(family.name, family.type, metric),
-      });
+      if (mismatch) this.counters.inconsistentSeries++;
+      if (slot === undefined) {
+        entry.insert(key, text, stored);
+      } else {
+        // A slot the previous version of this family vacated.
+        entry.owners[slot] = stored;
+        entry.texts[slot] = text;
+      }
     }
-    this.#invalidate(family.name, entry, true);
+    entry.text = undefined;
   }
 
   #removeFamily(group: GroupState, name: string): void {
@@ -432,25 +650,21 @@ export class View implements ConsistencyIndex {
     const entry = this.#families.get(name);
     if (!entry) return;
     entry.holders.delete(group.id);
-    for (const metric of stored.family.metrics as readonly Metric[]) {
-      const key = seriesKey(metric.labels);
-      if (entry.series.get(key)?.groupId === group.id) entry.series.delete(key);
-    }
+    for (const key of stored.keys) entry.remove(key, stored);
     if (entry.holders.size === 0) {
       this.#families.delete(name);
       this.#sortedNames = undefined;
       return;
     }
     if (entry.shadowed > 0) this.#rebuild(name, entry);
-    this.#invalidate(name, entry, true);
+    entry.text = undefined;
   }
 
   /** Unchecked mode only: re-derive an entry once a shadowing series left. */
   #rebuild(name: string, entry: FamilyEntry): void {
     const holders = [...entry.holders].sort(compareUtf8);
-    entry.series.clear();
+    entry.clear();
     entry.holders.clear();
-    entry.shadowed = 0;
     for (const id of holders) {
       const group = this.#groups.get(id);
       const stored = group?.families.get(name);
@@ -459,11 +673,6 @@ export class View implements ConsistencyIndex {
       this.#addFamily(group, stored);
     }
   }
-
-  #invalidate(_name: string, entry: FamilyEntry, order: boolean): void {
-    entry.text = undefined;
-    if (order) entry.sorted = undefined;
-  }
 }
 
 /** An own family, merged with stored series of the same name if any (§3.5). */
@@ -471,20 +680,25 @@ function renderOwn(
   family: MetricFamily,
   entry: FamilyEntry | undefined,
 ): string {
-  const items: { labels: readonly Label[]; text: string }[] = [];
+  const items: { key: string; text: string }[] = [];
   for (const metric of family.metrics as readonly Metric[]) {
     items.push({
-      labels: metric.labels,
+      key: seriesKey(metric.labels),
       text: renderMetric(family.name, family.type, metric),
     });
   }
   if (entry) {
-    for (const slot of entry.series.values()) {
-      if (slot.type === family.type) items.push(slot);
+    for (const slot of entry.slots.values()) {
+      if ((entry.owners[slot] as SeriesOwner).type === family.type) {
+        items.push({
+          key: entry.keys[slot] as string,
+          text: entry.texts[slot] as string,
+        });
+      }
     }
   }
   if (items.length === 0) return "";
-  items.sort((x, y) => compareSeries(x.labels, y.labels));
+  items.sort((x, y) => compareUtf8(x.key, y.key));
   let text = renderFamilyHeader(family.name, family.help, family.type);
   for (const item of items) text += item.text;
   return text;

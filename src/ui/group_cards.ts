@@ -21,7 +21,7 @@ import { LABEL_NAME_RE, unreachable } from "../exposition/model.ts";
 import { compareNames, compareUtf8 } from "../exposition/sort.ts";
 import { formatGoFloat } from "../exposition/float.ts";
 import { PUSH_FAILURE_TIME, PUSH_TIME } from "../push/validate.ts";
-import type { HistoryEntry } from "../store/store.ts";
+import type { HistoryEntry, LoadedFamily } from "../store/store.ts";
 import type { GroupState } from "../store/view.ts";
 import { PUSH_FAILURE_TIME_HELP, PUSH_TIME_HELP } from "../store/view.ts";
 import {
@@ -40,6 +40,8 @@ export const MAX_SERIES_ROWS = 1000;
 
 export interface GroupCardsInput {
   readonly groups: Iterable<GroupState>;
+  /** A group's families with their values (read from the database). */
+  readonly families: (group: GroupState) => readonly LoadedFamily[];
   /** The group's latest pushes, newest first. */
   readonly recentPushes: (group: GroupState) => readonly HistoryEntry[];
   /** Server-side filter (`?q=`); the same rule as the page script's. */
@@ -254,7 +256,7 @@ function groupCard(group: GroupState, context: CardContext): Html {
   const { input } = context;
   const labels = orderLabels(group.key.labels);
   const failed = group.failureTime > group.pushTime;
-  const families = groupFamilies(group);
+  const families = groupFamilies(group, input.families(group));
   const pushes = input.recentPushes(group);
   return html`
     <article class="group${failed
@@ -343,17 +345,14 @@ function failureAlert(
 
 // --- families -----------------------------------------------------------------
 
-interface ShownFamily {
-  readonly family: MetricFamily;
-  readonly pushedAt: number;
-}
+type ShownFamily = LoadedFamily;
 
 /** The group's families plus its two metadata families, sorted by name. */
-function groupFamilies(group: GroupState): ShownFamily[] {
-  const out: ShownFamily[] = [...group.families.values()].map((s) => ({
-    family: s.family,
-    pushedAt: s.pushedAt,
-  }));
+function groupFamilies(
+  group: GroupState,
+  families: readonly LoadedFamily[],
+): ShownFamily[] {
+  const out: ShownFamily[] = [...families];
   const meta = (name: string, help: string, value: number, at: number) =>
     out.push({
       family: {

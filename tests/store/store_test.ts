@@ -123,15 +123,15 @@ Deno.test("Store keeps every value exactly across a restart", async () => {
       { status: 200 },
     );
     before = store.view.render(new Map());
-    families = [
-      ...(store.view.group('{instance="i",job="j"}')?.families.values() ?? []),
-    ].map((f) => f.family);
+    families = store.groupFamilies('{instance="i",job="j"}').map((f) =>
+      f.family
+    );
   }
   using again = new Store({ path });
   assert.equal(again.view.render(new Map()), before);
-  const reloaded = [
-    ...(again.view.group('{instance="i",job="j"}')?.families.values() ?? []),
-  ].map((f) => f.family);
+  const reloaded = again.groupFamilies('{instance="i",job="j"}').map((f) =>
+    f.family
+  );
   assert.deepEqual(reloaded, families);
 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 import type { GroupState } from "../../src/store/view.ts";
+import { renderSeries } from "../../src/store/view.ts";
 import {
   deletePath,
   MAX_SERIES_ROWS,
@@ -15,7 +16,7 @@ function group(
   ttl?: number,
 ): GroupState {
   const key = makeGroupingKey(new Map(Object.entries(labels)));
-  return {
+  const state: GroupState = {
     id: key.id,
     rowId: 1,
     key,
@@ -27,17 +28,31 @@ function group(
     pushTimeWrittenAt: 100,
     failureTimeWrittenAt: 100,
     families: new Map(
-      families.map((
-        family,
-      ) => [family.name, { family, rowId: 1, pushedAt: 100 }]),
+      families.map((family) => [family.name, {
+        groupId: key.id,
+        name: family.name,
+        type: family.type,
+        help: family.help,
+        unit: family.unit,
+        rowId: 1,
+        pushedAt: 100,
+        ...renderSeries(family),
+      }]),
     ),
   };
+  FAMILIES.set(state, families);
+  return state;
 }
+
+/** What the store would read back from the database for each group. */
+const FAMILIES = new WeakMap<GroupState, readonly MetricFamily[]>();
 
 function render(groups: readonly GroupState[], defaultTtl = 0): string {
   return renderGroupCards({
     defaultTtl,
     groups,
+    families: (g) =>
+      (FAMILIES.get(g) ?? []).map((family) => ({ family, pushedAt: 100 })),
     recentPushes: () => [],
     query: "",
     now: 160,

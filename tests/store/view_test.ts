@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { Label, MetricFamily } from "../../src/exposition/model.ts";
+import {
+  compareSeries,
+  compareUtf8,
+  sortLabels,
+} from "../../src/exposition/sort.ts";
+import { seriesKey } from "../../src/push/consistency.ts";
+import { makeGroupingKey } from "../../src/push/grouping_key.ts";
+import type { FamilyInput } from "../../src/store/view.ts";
+import { renderSeries, View } from "../../src/store/view.ts";
+
+/** Characters that stress the key: NUL, separators, surrogate neighbours. */
+const CHARS = ["", "\0", "\x01", "a", "b", "é", "\uE000", "\uFFFF", "😀"];
+const labelSet = fc.uniqueArray(
+  fc.record({
+    name: fc.constantFrom("a", "b", "instance", "job", "le\0"),
+    value: fc.array(fc.constantFrom(...CHARS), { maxLength: 4 }).map((p) =>
+      p.join("")
+    ),
+  }),
+  { maxLength: 4, selector: (l) => l.name },
+).map((labels) => sortLabels(labels));
+
+Deno.test("seriesKey() orders series as compareSeries() does and is unique", () => {
+  fc.assert(
+    fc.property(labelSet, labelSet, (a, b) => {
+      const byKey = Math.sign(compareUtf8(seriesKey(a), seriesKey(b)));
+      assert.equal(byKey, Math.sign(compareSeries(a, b)));
+      const same = a.length === b.length &&
+        a.every((l, i) => l.name === b[i]?.name && l.value === b[i]?.value);
+      assert.equal(seriesKey(a) === seriesKey(b), same);
+    }),
+    { seed: 20261125, numRuns: 5000 },
+  );
+});
+
+function gauge(name: string, series: [Label[], number][]): MetricFamily {
+  return {
+    name,
+    help: "h",
+    type: "gauge",
+    metrics: series.map(([labels, value]) => ({ labels, value })),
+  };
+}
+
+function input(family: MetricFamily, rowId: number, time: number): FamilyInput {
+  return {
+    name: family.name,
+    type: family.type,
+    help: family.help,
+    unit: family.unit,
+    rowId,
+    pushedAt: time,
+    ...renderSeries(family),
+  };
+}
+
+const l = (value: string): Label[] => [{ name: "x", value }];
+
+Deno.test("View keeps the scrape order when a push updates, adds and removes series", async (t) => {
+  const key = makeGroupingKey(new Map([["job", "j"]]));
+  const other = makeGroupingKey(new Map([["job", "k"]]));
+  const steps: { name: string; families: MetricFamily[]; key: typeof key }[] = [
+    {
+      name: "first push",
+      key,
+      families: [gauge("m", [[l("b"), 1], [l("a"), 2], [[], 3]])],
+    },
+    {
+      name: "values change",
+      key,
+      families: [gauge("m", [[l("a"), 5], [l("b"), 4], [[], 6]])],
+    },
+    {
+      name: "another group adds series in between",
+      key: other,
+      families: [gauge("m", [[l("ab"), 7], [l("0"), 8]])],
+    },
+    {
+      name: "a series goes, another comes",
+      key,
+      families: [gauge("m", [[l("c"), 9], [l("a"), 10]])],
+    },
+  ];
+  const view = new View(new Map());
+  const pushed: { key: typeof key; family: MetricFamily; time: number }[] = [];
+  let time = 0;
+  for (const step of steps) {
+    await t.step(step.name, () => {
+      time++;
+      view.applyPush({
+        key: step.key,
+        rowId: 1,
+        replaceAll: true,
+        families: step.families.map((f) => input(f, time, time)),
+        time,
+      });
+      for (const family of step.families) {
+        pushed.push({ key: step.key, family, time });
+      }
+      // A view built in one go from the latest push of each group.
+      const fresh = new View(new Map());
+      const latest = new Map<string, (typeof pushed)[number]>();
+      for (const p of pushed) latest.set(p.key.id, p);
+      for (const p of latest.values()) {
+        fresh.applyPush({
+          key: p.key,
+          rowId: 1,
+          replaceAll: true,
+          families: [input(p.family, p.time, p.time)],
+          time: p.time,
+        });
+      }
+      assert.equal(view.render(new Map()), fresh.render(new Map()));
+      assert.equal(view.seriesCount, fresh.seriesCount);
+    });
+  }
+  assert.match(
+    view.render(new Map()),
+    /^m\{x="0"\} 8\nm\{x="a"\} 10\nm\{x="ab"\} 7\nm\{x="c"\} 9\n/m,
+  );
+});
