@@ -315,7 +315,7 @@ Deno.test("start() refuses a database with a damaged page and leaves it untouche
     new RegExp(
       `^database ${
         RegExp.escape(JSON.stringify(dbPath))
-      } \\(--persistence\\.file\\) is damaged: .+\\. It was left untouched; restore it from a backup, or salvage it with \`sqlite3 ${
+      } \\(--persistence\\.file\\) is damaged: [^]+\\. It was left untouched; restore it from a backup, or salvage it with \`sqlite3 ${
         RegExp.escape(dbPath)
       } \\.recover \\| sqlite3 new\\.db\` and start on the new file\\.$`,
     ),
