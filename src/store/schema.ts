@@ -139,6 +139,14 @@ export const MIGRATIONS: readonly string[] = [
     LEFT JOIN samples s ON s.family_id = f.id
     WHERE g.deleted_at IS NULL GROUP BY g.id;
   `,
+  `
+  -- 3: what the in-memory view keeps of each current family, so that start-up
+  -- reads one row per family instead of every sample (issue 7). A JSON array:
+  -- a format tag, then per series its key and its text lines as a scrape
+  -- shows them. NULL once the family is superseded, and for rows written
+  -- before v3 (start-up then renders them from samples and fills it in).
+  ALTER TABLE families ADD COLUMN rendered TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

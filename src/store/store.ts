@@ -20,7 +20,7 @@ import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { familyToRows, rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
 import { renderSeries, View } from "./view.ts";
-import type { FamilyInput, StoredFamily } from "./view.ts";
+import type { FamilyInput, RenderedSeries, StoredFamily } from "./view.ts";
 
 export type SyncMode = "normal" | "full";
 
@@ -764,6 +764,7 @@ export class Store implements Disposable {
     family: MetricFamily,
     pushedAt: number,
   ): FamilyInput {
+    const series = renderSeries(family);
     const result = this.#stmt.insertFamily.run(
       groupRow,
       pushId,
@@ -771,6 +772,7 @@ export class Store implements Disposable {
       family.type,
       family.help ?? null,
       family.unit ?? null,
+      encodeRendered(series),
     );
     const familyId = Number(result.lastInsertRowid);
     const insert = this.#stmt.insertSample;
@@ -794,7 +796,7 @@ export class Store implements Disposable {
       unit: family.unit,
       rowId: familyId,
       pushedAt,
-      ...renderSeries(family),
+      ...series,
     };
   }
 
@@ -827,6 +829,24 @@ export class Store implements Disposable {
     return this.#view.mergedFamilies(own, (stored) => this.#readFamily(stored));
   }
 
+  /**
+   * Writes `families.rendered` for rows that lack it. Best effort: without
+   * it the next start renders them from their samples again.
+   */
+  #fillRendered(
+    missing: readonly { rowId: number; series: RenderedSeries }[],
+  ): void {
+    try {
+      this.#transaction(() => {
+        for (const m of missing) {
+          this.#stmt.setRendered.run(encodeRendered(m.series), m.rowId);
+        }
+      });
+    } catch {
+      // A read-only or full disk: nothing is lost but start-up time.
+    }
+  }
+
   /** Rebuilds the view from the current rows (design.md: the DB is the truth). */
   #load(): void {
     const groups = new Map<number, {
@@ -848,20 +868,13 @@ export class Store implements Disposable {
         families: [],
       });
     }
-    const samples = this.#stmt.loadSamples.iterate() as unknown as Iterable<
-      SampleDbRow
+    // Rows written before v3 (or in another format) are rendered from
+    // their samples once, then written back for the next start.
+    const missing: { rowId: number; series: RenderedSeries }[] = [];
+    const families = this.#stmt.loadFamilies.iterate() as unknown as Iterable<
+      FamilyRow
     >;
-    const iterator = samples[Symbol.iterator]();
-    let next = iterator.next();
-    for (const f of this.#stmt.loadFamilies.all() as unknown as FamilyRow[]) {
-      const rows: SampleRow[] = [];
-      // Both queries are ordered by family id, so one pass pairs them.
-      while (!next.done && next.value.family_id < f.id) next = iterator.next();
-      while (!next.done && next.value.family_id === f.id) {
-        const s = next.value;
-        rows.push(sampleRow(s));
-        next = iterator.next();
-      }
+    for (const f of families) {
       const group = groups.get(f.group_id);
       if (!group) continue;
       const header = {
@@ -870,14 +883,24 @@ export class Store implements Disposable {
         help: f.help ?? undefined,
         unit: f.unit ?? undefined,
       };
+      let series = decodeRendered(f.rendered);
+      if (series === undefined) {
+        const rows =
+          (this.#stmt.familySamples.all(f.id) as unknown as SampleDbRow[]).map(
+            sampleRow,
+          );
+        series = renderSeries(rowsToFamily(header, rows));
+        missing.push({ rowId: f.id, series });
+      }
       group.families.push({
         ...header,
         rowId: f.id,
         pushedAt: f.time,
-        ...renderSeries(rowsToFamily(header, rows)),
+        keys: series.keys,
+        texts: series.texts,
       });
     }
-    iterator.return?.();
+    if (missing.length > 0) this.#fillRendered(missing);
     for (const [rowId, g] of groups) {
       this.view.loadGroup(g.key, rowId, g, g.families);
     }
@@ -950,6 +973,43 @@ interface FamilyRow {
   help: string | null;
   unit: string | null;
   time: number;
+  rendered: string | null;
+}
+
+/**
+ * Tags the `families.rendered` format: keys and texts as this version makes
+ * them. A row with another tag is rendered again from its samples.
+ */
+const RENDERED_FORMAT = "pv1";
+
+function encodeRendered(series: RenderedSeries): string {
+  const flat: string[] = [RENDERED_FORMAT];
+  const { keys, texts } = series;
+  for (let i = 0; i < keys.length; i++) {
+    flat.push(keys[i] as string, texts[i] as string);
+  }
+  return JSON.stringify(flat);
+}
+
+function decodeRendered(json: string | null): RenderedSeries | undefined {
+  if (json === null) return undefined;
+  let flat: unknown;
+  try {
+    flat = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(flat) || flat[0] !== RENDERED_FORMAT) return undefined;
+  const keys: string[] = [];
+  const texts: string[] = [];
+  for (let i = 1; i + 1 < flat.length; i += 2) {
+    const key: unknown = flat[i];
+    const text: unknown = flat[i + 1];
+    if (typeof key !== "string" || typeof text !== "string") return undefined;
+    keys.push(key);
+    texts.push(text);
+  }
+  return { keys, texts };
 }
 interface SampleDbRow {
   family_id: number;
@@ -1187,10 +1247,10 @@ function prepareStatements(db: DatabaseSync) {
     setFailureTime: p("UPDATE groups SET push_failure_time = ? WHERE id = ?"),
     deleteGroup: p("UPDATE groups SET deleted_at = ? WHERE id = ?"),
     supersedeAll: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ?, rendered = NULL WHERE group_id = ? AND current = 1",
     ),
     supersedeOne: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1 AND name = ?",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ?, rendered = NULL WHERE group_id = ? AND current = 1 AND name = ?",
     ),
     setTtl: p("UPDATE groups SET ttl = ? WHERE id = ?"),
     pruneSamples: p(
@@ -1212,8 +1272,9 @@ function prepareStatements(db: DatabaseSync) {
          AND NOT EXISTS (SELECT 1 FROM families f WHERE f.group_id = g.id) LIMIT ?)`,
     ),
     insertFamily: p(
-      "INSERT INTO families (group_id, push_id, name, type, help, unit) VALUES (?,?,?,?,?,?)",
+      "INSERT INTO families (group_id, push_id, name, type, help, unit, rendered) VALUES (?,?,?,?,?,?,?)",
     ),
+    setRendered: p("UPDATE families SET rendered = ? WHERE id = ?"),
     insertSample: p(
       `INSERT INTO samples (family_id, series, name, labels, value, value_text, native,
          exemplar, created) VALUES (?,?,?,?,?,?,?,?,?)`,
@@ -1222,7 +1283,7 @@ function prepareStatements(db: DatabaseSync) {
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
     loadFamilies: p(
-      `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time
+      `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time, f.rendered
        FROM families f JOIN pushes p ON p.id = f.push_id
        JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
        WHERE f.current = 1 ORDER BY f.id`,
@@ -1230,12 +1291,6 @@ function prepareStatements(db: DatabaseSync) {
     familySamples: p(
       `SELECT family_id, series, name, labels, value, value_text, native, exemplar, created
        FROM samples WHERE family_id = ? ORDER BY id`,
-    ),
-    loadSamples: p(
-      `SELECT s.family_id, s.series, s.name, s.labels, s.value, s.value_text, s.native,
-         s.exemplar, s.created
-       FROM samples s JOIN families f ON f.id = s.family_id AND f.current = 1
-       ORDER BY s.family_id, s.id`,
     ),
   };
 }

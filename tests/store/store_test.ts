@@ -135,6 +135,41 @@ Deno.test("Store keeps every value exactly across a restart", async () => {
   assert.deepEqual(reloaded, families);
 });
 
+Deno.test("Store renders families without a rendered column from their samples at start", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  let before: string;
+  {
+    using store = new Store({ path });
+    store.push(command("PUT", "job/j/instance/i", EVERYTHING, 1));
+    store.push(command("PUT", "job/j/instance/i", EVERYTHING, 2));
+    before = store.view.render(new Map());
+  }
+  const rendered = (db: DatabaseSync) =>
+    db.prepare(
+      "SELECT current, rendered IS NOT NULL AS has FROM families ORDER BY id",
+    ).all().map((r) => `${r.current}:${r.has}`);
+  {
+    using db = new DatabaseSync(path);
+    // Superseded versions drop their copy; current ones keep it.
+    assert.ok(rendered(db).every((r) => r === "0:0" || r === "1:1"));
+    assert.ok(rendered(db).includes("0:0"));
+    // As a database written before schema v3 (or in another format) has it.
+    db.exec("UPDATE families SET rendered = NULL");
+    db.exec(
+      `UPDATE families SET rendered = '["pv0"]' WHERE id = (SELECT max(id) FROM families)`,
+    );
+  }
+  {
+    using again = new Store({ path });
+    assert.equal(again.view.render(new Map()), before);
+  }
+  using db = new DatabaseSync(path);
+  assert.ok(rendered(db).every((r) => r === "0:0" || r === "1:1"));
+  using last = new Store({ path });
+  assert.equal(last.view.render(new Map()), before);
+});
+
 Deno.test("Store.push() with POST replaces only the pushed families", () => {
   using store = new Store({ path: "" });
   store.push(command("POST", "job/seq", [gauge("a", 1), gauge("b", 1)], 1));
