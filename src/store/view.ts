@@ -370,6 +370,15 @@ export class View implements ConsistencyIndex {
    * (already rendered per family by the caller), sorted by name (spec §5.1).
    */
   render(own: ReadonlyMap<string, MetricFamily>): string {
+    return this.renderParts(own).join("");
+  }
+
+  /**
+   * {@link render} as the pieces it is joined from (one per family, cached
+   * strings where they can be): a snapshot a response can stream without
+   * building the whole body, however the view changes meanwhile.
+   */
+  renderParts(own: ReadonlyMap<string, MetricFamily>): string[] {
     const names = this.#names();
     const parts: string[] = [];
     let i = 0;
@@ -396,7 +405,7 @@ export class View implements ConsistencyIndex {
         j++;
       }
     }
-    return parts.join("");
+    return parts;
   }
 
   /**
