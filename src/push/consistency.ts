@@ -50,21 +50,39 @@ export interface PushPlan {
 /**
  * The key under which a series is unique within a family; labels sorted by
  * name. Keys also sort (with `compareUtf8`) exactly as `compareSeries` sorts
- * the series: the label count, then each value, then each name, every part
- * ended by `\0\0` with a `\0` inside it written `\0\x01`. So one string per
- * series serves both the index and the scrape order (issue 7).
+ * the series: the label count, then each value, then each name, each part
+ * ended by two spaces, a character up to U+0020 written as a space and a
+ * character above it. So one string per series serves both the index and
+ * the scrape order (issue 7); it stays readable, and JSON leaves it as is.
  */
 export function seriesKey(labels: readonly Label[]): string {
-  const n = labels.length;
-  // Two code units below U+D800 (compareUtf8 compares those as they are).
-  let key = String.fromCharCode(1 + (n >>> 12), 1 + (n & 0xfff));
-  for (const label of labels) key += `${keyPart(label.value)}\0\0`;
-  for (const label of labels) key += `${keyPart(label.name)}\0\0`;
+  let key = countPrefix(labels.length);
+  for (const label of labels) key += `${keyPart(label.value)}  `;
+  for (const label of labels) key += `${keyPart(label.name)}  `;
   return key;
 }
 
+/** One character for up to 221 labels, more characters (sorting after) above. */
+function countPrefix(n: number): string {
+  if (n < 0xde) return String.fromCharCode(0x21 + n);
+  return `\xff${String.fromCharCode(0x21 + (n >>> 12), 0x21 + (n & 0xfff))}`;
+}
+
 function keyPart(text: string): string {
-  return text.includes("\0") ? text.replaceAll("\0", "\0\x01") : text;
+  let low = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) <= 0x20) {
+      low = true;
+      break;
+    }
+  }
+  if (!low) return text;
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out += c <= 0x20 ? ` ${String.fromCharCode(0x21 + c)}` : text[i];
+  }
+  return out;
 }
 
 /** Returns every rule the push breaks; empty when it may be applied. */

@@ -980,7 +980,7 @@ interface FamilyRow {
  * Tags the `families.rendered` format: keys and texts as this version makes
  * them. A row with another tag is rendered again from its samples.
  */
-const RENDERED_FORMAT = "pv1";
+const RENDERED_FORMAT = "pv2";
 
 function encodeRendered(series: RenderedSeries): string {
   const flat: string[] = [RENDERED_FORMAT];

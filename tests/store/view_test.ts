@@ -12,7 +12,20 @@ import type { FamilyInput } from "../../src/store/view.ts";
 import { renderSeries, View } from "../../src/store/view.ts";
 
 /** Characters that stress the key: NUL, separators, surrogate neighbours. */
-const CHARS = ["", "\0", "\x01", "a", "b", "é", "\uE000", "\uFFFF", "😀"];
+const CHARS = [
+  "",
+  "\0",
+  "\x01",
+  " ",
+  "!",
+  "A",
+  "a",
+  "b",
+  "é",
+  "\uE000",
+  "\uFFFF",
+  "😀",
+];
 const labelSet = fc.uniqueArray(
   fc.record({
     name: fc.constantFrom("a", "b", "instance", "job", "le\0"),
