@@ -121,6 +121,8 @@ class FamilyEntry implements IndexedFamily {
   free: number[] = [];
   /** Series left out because another group holds the same one (unchecked mode). */
   shadowed = 0;
+  /** Live keys with a code unit ≥ U+D800 (see {@link sorted}). */
+  highKeys = 0;
   text: string | undefined;
   constructor(type: MetricType) {
     this.type = type;
@@ -139,11 +141,13 @@ class FamilyEntry implements IndexedFamily {
     this.owners[slot] = owner;
     this.slots.set(key, slot);
     this.added.push(slot);
+    if (HIGH_UNIT.test(key)) this.highKeys++;
   }
   /** Removes the series of `key` if `owner` holds it. */
   remove(key: string, owner: SeriesOwner | undefined): void {
     const slot = this.slots.get(key);
     if (slot === undefined || this.owners[slot] !== owner) return;
+    if (HIGH_UNIT.test(key)) this.highKeys--;
     this.slots.delete(key);
     this.owners[slot] = undefined;
     this.keys[slot] = "";
@@ -160,6 +164,7 @@ class FamilyEntry implements IndexedFamily {
     this.free = [];
     this.dead = 0;
     this.shadowed = 0;
+    this.highKeys = 0;
   }
   /**
    * Live slots in scrape order. Incremental: removed slots are filtered out
@@ -179,8 +184,11 @@ class FamilyEntry implements IndexedFamily {
     }
     if (this.added.length > 0) {
       const keys = this.keys;
+      // UTF-16 order (the engine's own string comparison, far faster) equals
+      // UTF-8 order unless both strings differ first at code units ≥ U+D800.
+      const compare = this.highKeys > 0 ? compareUtf8 : compareUtf16;
       const added = this.added.sort((a, b) =>
-        compareUtf8(keys[a] as string, keys[b] as string)
+        compare(keys[a] as string, keys[b] as string)
       );
       this.added = [];
       const order = this.order;
@@ -194,7 +202,7 @@ class FamilyEntry implements IndexedFamily {
         while (i < order.length && j < added.length) {
           const a = order[i] as number;
           const b = added[j] as number;
-          if (compareUtf8(keys[a] as string, keys[b] as string) <= 0) {
+          if (compare(keys[a] as string, keys[b] as string) <= 0) {
             merged[k++] = a;
             i++;
           } else {
@@ -209,6 +217,12 @@ class FamilyEntry implements IndexedFamily {
     }
     return this.order;
   }
+}
+
+const HIGH_UNIT = /[\uD800-\uFFFF]/;
+
+function compareUtf16(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export interface ApplyPush {
