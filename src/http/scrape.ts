@@ -30,12 +30,13 @@ export function handleScrape(request: Request, deps: ScrapeDeps): Response {
   const format = responseFormat(request.headers.get("accept"));
   // The protobuf text encodings are debugging aids nobody scrapes with; they
   // get the text format (and say so in Content-Type).
-  const body: string[] | Uint8Array<ArrayBuffer> =
-    format === "protobuf-delimited"
-      ? encodeDelimited(
-        deps.store.mergedFamilies(own),
-      ) as Uint8Array<ArrayBuffer>
-      : view.renderParts(own);
+  const parts: Uint8Array<ArrayBuffer>[] = format === "protobuf-delimited"
+    ? [
+      encodeDelimited(deps.store.mergedFamilies(own)) as Uint8Array<
+        ArrayBuffer
+      >,
+    ]
+    : view.renderParts(own);
   const headers = new Headers({
     "Content-Type": format === "protobuf-delimited"
       ? PROTOBUF_DELIMITED_CONTENT_TYPE
@@ -43,65 +44,64 @@ export function handleScrape(request: Request, deps: ScrapeDeps): Response {
   });
   const gzip = acceptsGzip(request.headers.get("accept-encoding"));
   if (gzip) headers.set("Content-Encoding", "gzip");
-  let stream: ReadableStream<Uint8Array<ArrayBuffer>>;
-  if (Array.isArray(body)) {
-    let length = 0;
-    for (const part of body) length += part.length;
-    if (length <= STREAM_ABOVE && !gzip) {
-      return new Response(body.join(""), { headers });
-    }
-    stream = streamText(body);
-  } else {
-    if (!gzip) return new Response(body, { headers });
-    stream = new Blob([body]).stream();
+  let length = 0;
+  for (const part of parts) length += part.length;
+  if (length <= STREAM_ABOVE && !gzip) {
+    return new Response(concat(parts, length), { headers });
   }
+  const stream = streamParts(parts);
   return new Response(
     gzip ? stream.pipeThrough(new CompressionStream("gzip")) : stream,
     { headers },
   );
 }
 
-/** Text bodies longer than this (UTF-16 units) are streamed in chunks. */
+/** Bodies longer than this (bytes) are streamed in chunks. */
 const STREAM_ABOVE = 256 * 1024;
-/** UTF-16 units per streamed chunk. */
+/** Bytes per streamed chunk. */
 const CHUNK = 64 * 1024;
 
+function concat(
+  parts: readonly Uint8Array<ArrayBuffer>[],
+  length: number,
+): Uint8Array<ArrayBuffer> {
+  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
+  const body = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    body.set(part, offset);
+    offset += part.length;
+  }
+  return body;
+}
+
 /**
- * The parts of a text scrape as UTF-8 chunks of about {@link CHUNK}, encoded
- * as the client reads them: a big scrape never exists as one string or one
- * buffer (issue 7: memory stays bounded). The parts are immutable strings, so
- * the body is the view as it was when the scrape began.
+ * The parts as chunks of at most {@link CHUNK} bytes, views into the parts
+ * themselves (the view's cached family texts), handed out as the client
+ * reads: a big scrape is never copied into one buffer (issue 7: memory
+ * stays bounded). The parts never change, so the body is the view as it was
+ * when the scrape began.
  */
-function streamText(parts: readonly string[]): ReadableStream<
-  Uint8Array<ArrayBuffer>
-> {
-  const encoder = new TextEncoder();
+function streamParts(
+  parts: readonly Uint8Array<ArrayBuffer>[],
+): ReadableStream<Uint8Array<ArrayBuffer>> {
   let part = 0;
   let offset = 0;
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     pull(controller) {
-      let chunk = "";
-      while (part < parts.length && chunk.length < CHUNK) {
-        const text = parts[part] as string;
-        let end = Math.min(text.length, offset + CHUNK - chunk.length);
-        // Never split a surrogate pair between two chunks.
-        if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) {
-          end--;
-          if (end <= offset) break; // the pair starts the next chunk
-        }
-        chunk += text.slice(offset, end);
-        offset = end;
-        if (offset >= text.length) {
+      while (part < parts.length) {
+        const bytes = parts[part] as Uint8Array<ArrayBuffer>;
+        if (offset >= bytes.length) {
           part++;
           offset = 0;
+          continue;
         }
+        const end = Math.min(bytes.length, offset + CHUNK);
+        controller.enqueue(bytes.subarray(offset, end));
+        offset = end;
+        return;
       }
-      if (chunk.length > 0) controller.enqueue(encoder.encode(chunk));
-      if (part >= parts.length) controller.close();
+      controller.close();
     },
   }, { highWaterMark: 0 });
-}
-
-function isHighSurrogate(unit: number): boolean {
-  return unit >= 0xd800 && unit <= 0xdbff;
 }

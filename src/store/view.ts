@@ -123,7 +123,8 @@ class FamilyEntry implements IndexedFamily {
   shadowed = 0;
   /** Live keys with a code unit ≥ U+D800 (see {@link sorted}). */
   highKeys = 0;
-  text: string | undefined;
+  /** The family's whole scrape text, UTF-8 encoded; built on demand. */
+  bytes: Uint8Array<ArrayBuffer> | undefined;
   constructor(type: MetricType) {
     this.type = type;
   }
@@ -264,6 +265,10 @@ function flat(text: string): string {
   FLATTEN_SINK.n = +text;
   return text;
 }
+/**
+ * Where {@link flat} writes the number, so that the compiler cannot drop the
+ * conversion as unused. Scratch only: nothing reads it.
+ */
 const FLATTEN_SINK = { n: 0 };
 
 export class View implements ConsistencyIndex {
@@ -372,7 +377,7 @@ export class View implements ConsistencyIndex {
       if (!entry) continue;
       entry.remove(group.metadataKey, group.metadataOwner);
       entry.holders.delete(id);
-      entry.text = undefined;
+      entry.bytes = undefined;
     }
     this.#groups.delete(id);
     return true;
@@ -384,17 +389,30 @@ export class View implements ConsistencyIndex {
    * (already rendered per family by the caller), sorted by name (spec §5.1).
    */
   render(own: ReadonlyMap<string, MetricFamily>): string {
-    return this.renderParts(own).join("");
+    const parts = this.renderParts(own);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const body = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      body.set(part, offset);
+      offset += part.length;
+    }
+    return new TextDecoder().decode(body);
   }
 
   /**
-   * {@link render} as the pieces it is joined from (one per family, cached
-   * strings where they can be): a snapshot a response can stream without
-   * building the whole body, however the view changes meanwhile.
+   * {@link render} as the UTF-8 pieces it is made of, one per family, the
+   * cached ones shared: a snapshot a response can stream without building
+   * the whole body, however the view changes meanwhile. Callers must not
+   * write to them.
    */
-  renderParts(own: ReadonlyMap<string, MetricFamily>): string[] {
+  renderParts(
+    own: ReadonlyMap<string, MetricFamily>,
+  ): Uint8Array<ArrayBuffer>[] {
     const names = this.#names();
-    const parts: string[] = [];
+    const parts: Uint8Array<ArrayBuffer>[] = [];
+    const encoder = new TextEncoder();
     let i = 0;
     const ownNames = [...own.keys()].sort(compareNames);
     let j = 0;
@@ -407,14 +425,22 @@ export class View implements ConsistencyIndex {
         ? -1
         : compareNames(a, b);
       if (cmp < 0) {
-        parts.push(this.#familyText(a as string));
+        parts.push(this.#familyBytes(a as string));
         i++;
       } else if (cmp > 0) {
-        parts.push(renderOwn(own.get(b as string) as MetricFamily, undefined));
+        parts.push(
+          encoder.encode(
+            renderOwn(own.get(b as string) as MetricFamily, undefined),
+          ),
+        );
         j++;
       } else {
         const entry = this.#families.get(a as string) as FamilyEntry;
-        parts.push(renderOwn(own.get(b as string) as MetricFamily, entry));
+        parts.push(
+          encoder.encode(
+            renderOwn(own.get(b as string) as MetricFamily, entry),
+          ),
+        );
         i++;
         j++;
       }
@@ -499,11 +525,11 @@ export class View implements ConsistencyIndex {
     return this.#sortedNames;
   }
 
-  #familyText(name: string): string {
+  #familyBytes(name: string): Uint8Array<ArrayBuffer> {
     const entry = this.#families.get(name) as FamilyEntry;
-    if (entry.text !== undefined) return entry.text;
+    if (entry.bytes !== undefined) return entry.bytes;
     const slots = entry.sorted();
-    if (slots.length === 0) return (entry.text = "");
+    if (slots.length === 0) return (entry.bytes = new Uint8Array(0));
     const parts: string[] = [
       renderFamilyHeader(name, this.#help(name, entry), entry.type),
     ];
@@ -513,8 +539,10 @@ export class View implements ConsistencyIndex {
         parts.push(texts[slot] as string);
       }
     }
-    entry.text = parts.join("");
-    return entry.text;
+    // Kept encoded: a scrape then sends the cached bytes themselves and
+    // allocates nothing per family (issue 7).
+    entry.bytes = new TextEncoder().encode(parts.join(""));
+    return entry.bytes;
   }
 
   /** Deterministic HELP (spec §3.4): the first non-empty one in group order. */
@@ -574,7 +602,7 @@ export class View implements ConsistencyIndex {
       value,
     }));
     const slot = entry.slots.get(group.metadataKey);
-    entry.text = undefined;
+    entry.bytes = undefined;
     if (slot !== undefined && entry.owners[slot] === group.metadataOwner) {
       entry.texts[slot] = text;
       return;
@@ -663,7 +691,7 @@ export class View implements ConsistencyIndex {
         entry.texts[slot] = text;
       }
     }
-    entry.text = undefined;
+    entry.bytes = undefined;
   }
 
   #removeFamily(group: GroupState, name: string): void {
@@ -680,7 +708,7 @@ export class View implements ConsistencyIndex {
       return;
     }
     if (entry.shadowed > 0) this.#rebuild(name, entry);
-    entry.text = undefined;
+    entry.bytes = undefined;
   }
 
   /** Unchecked mode only: re-derive an entry once a shadowing series left. */

@@ -31,4 +31,7 @@ Deno.test("GET /metrics streams a big scrape whole, plain and gzipped, astral ch
   // fetch() decompresses it (and would fail on a damaged stream).
   const unzipped = await gzipped.text();
   assert.equal(stripOwn(unzipped), stripOwn(plain));
+  // The cached family texts are sent as they are, never handed over.
+  const again = await (await fetch(`${t.url}/metrics`)).text();
+  assert.equal(stripOwn(again), stripOwn(plain));
 });
