@@ -2,8 +2,8 @@
  * Memory and start-up of the in-memory view (issue 7): pushes `--groups`
  * groups of `--series` series in all (one counter family per group) into a
  * file-backed Store, then prints the V8 heap per series, the time of a full
- * text render (first, then cached), and the time to open the same file again
- * (start-up: the view rebuilt from the database).
+ * text render as a scrape makes it (first, then cached), and the time to open
+ * the same file again (start-up: the view rebuilt from the database).
  *
  * Run: `deno run -A --v8-flags=--expose-gc scripts/bench/view_memory.ts
  * --series 100000 --groups 1000` (add `--keep` to keep the file).
@@ -95,20 +95,18 @@ try {
       } rss MiB ${mib(Deno.memoryUsage().rss)}`,
     );
     t = performance.now();
-    const text = store.view.render(new Map());
-    out(
-      `render ms first ${
-        (performance.now() - t).toFixed(0)
-      } bytes ${text.length}`,
-    );
+    const parts = store.view.renderParts(new Map());
+    const ms = (performance.now() - t).toFixed(0);
+    const bytes = parts.reduce((n, part) => n + part.length, 0);
+    out(`render ms first ${ms} bytes ${bytes}`);
     t = performance.now();
-    store.view.render(new Map());
+    store.view.renderParts(new Map());
     out(`render ms cached ${(performance.now() - t).toFixed(0)}`);
     t = performance.now();
     pushAll(store, 1);
     out(`re-push (value updates) ms ${(performance.now() - t).toFixed(0)}`);
     t = performance.now();
-    store.view.render(new Map());
+    store.view.renderParts(new Map());
     out(`render ms after updates ${(performance.now() - t).toFixed(0)}`);
     gc();
     out(
