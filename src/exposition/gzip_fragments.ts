@@ -42,23 +42,44 @@ const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 // An empty final stored block ends the deflate stream.
 const FINAL_BLOCK = new Uint8Array([0x03, 0x00]);
 
+/**
+ * Writes one gzip member fragment by fragment: `header()`, then `add()` for
+ * each fragment in order, then `end()`. Keeps only the running CRC and
+ * length, so a response can stream fragments as they are made.
+ */
+export class GzipJoiner {
+  #crc = 0;
+  #length = 0;
+
+  header(): Uint8Array<ArrayBuffer> {
+    return GZIP_HEADER.slice();
+  }
+
+  /** Returns the bytes to send for this fragment. */
+  add(fragment: GzipFragment): Uint8Array {
+    if (fragment.length === 0) return new Uint8Array(0);
+    this.#crc = crc32Combine(this.#crc, fragment.crc, fragment.length);
+    this.#length = (this.#length + fragment.length) % 0x1_0000_0000;
+    return fragment.deflated;
+  }
+
+  /** The final empty block and the trailer (CRC-32, length mod 2^32). */
+  end(): Uint8Array<ArrayBuffer> {
+    const tail = new Uint8Array(FINAL_BLOCK.length + 8);
+    tail.set(FINAL_BLOCK, 0);
+    const view = new DataView(tail.buffer);
+    view.setUint32(FINAL_BLOCK.length, this.#crc >>> 0, true);
+    view.setUint32(FINAL_BLOCK.length + 4, this.#length >>> 0, true);
+    return tail;
+  }
+}
+
 /** The chunks of one gzip member holding the fragments in order. */
 export function joinGzip(fragments: readonly GzipFragment[]): Uint8Array[] {
-  let crc = 0;
-  let length = 0;
-  const chunks: Uint8Array[] = [GZIP_HEADER];
-  for (const f of fragments) {
-    if (f.length === 0) continue;
-    crc = crc32Combine(crc, f.crc, f.length);
-    length = (length + f.length) % 0x1_0000_0000;
-    chunks.push(f.deflated);
-  }
-  chunks.push(FINAL_BLOCK);
-  const trailer = new Uint8Array(8);
-  const view = new DataView(trailer.buffer);
-  view.setUint32(0, crc >>> 0, true);
-  view.setUint32(4, length >>> 0, true);
-  chunks.push(trailer);
+  const joiner = new GzipJoiner();
+  const chunks: Uint8Array[] = [joiner.header()];
+  for (const f of fragments) chunks.push(joiner.add(f));
+  chunks.push(joiner.end());
   return chunks;
 }
 

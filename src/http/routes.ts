@@ -22,6 +22,7 @@ import {
 } from "./errors.ts";
 import { handlePush } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
+import type { FragmentCache } from "./scrape.ts";
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
@@ -61,6 +62,7 @@ export type Handler = (
 const PUSH_METHODS = "DELETE, OPTIONS, POST, PUT";
 
 export function createHandler(deps: HandlerDeps): Handler {
+  const fragmentCache: FragmentCache = new WeakMap();
   return async (request, info) => {
     const url = new URL(request.url);
     // The raw path: `new URL` would already have resolved `.` and `..`,
@@ -120,7 +122,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
       const refused = await refuseEncodedBody(request, deps);
       if (refused) return refused;
-      return handleScrape(request, deps);
+      return handleScrape(request, deps, fragmentCache);
     }
     if (rel === `${deps.telemetryPath}/`) {
       return redirect(

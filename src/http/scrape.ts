@@ -11,6 +11,8 @@ import {
   responseFormat,
   TEXT_CONTENT_TYPE,
 } from "../exposition/negotiate.ts";
+import { compressFragment, GzipJoiner } from "../exposition/gzip_fragments.ts";
+import type { GzipFragment } from "../exposition/gzip_fragments.ts";
 import { encodeDelimited } from "../exposition/protobuf.ts";
 import type { Store } from "../store/store.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
@@ -20,7 +22,18 @@ export interface ScrapeDeps {
   readonly metrics: SelfMetrics;
 }
 
-export function handleScrape(request: Request, deps: ScrapeDeps): Response {
+/**
+ * Compressed pieces of the view's cached family texts, keyed by the cached
+ * bytes themselves: a family that did not change since the last scrape is
+ * not compressed again, and a replaced text's pieces go with it.
+ */
+export type FragmentCache = WeakMap<Uint8Array, GzipFragment[]>;
+
+export function handleScrape(
+  request: Request,
+  deps: ScrapeDeps,
+  fragments: FragmentCache,
+): Response {
   const view = deps.store.view;
   const own = deps.metrics.families({
     groups: view.groupCount,
@@ -49,11 +62,60 @@ export function handleScrape(request: Request, deps: ScrapeDeps): Response {
   if (length <= STREAM_ABOVE && !gzip) {
     return new Response(concat(parts, length), { headers });
   }
-  const stream = streamParts(parts);
-  return new Response(
-    gzip ? stream.pipeThrough(new CompressionStream("gzip")) : stream,
-    { headers },
-  );
+  return new Response(gzip ? gzipParts(parts, fragments) : streamParts(parts), {
+    headers,
+  });
+}
+
+/** Uncompressed bytes per gzip piece: a piece takes a few ms to deflate. */
+const PIECE = 1024 * 1024;
+
+/**
+ * The parts as one gzip member, made of pieces of at most {@link PIECE}
+ * bytes deflated once and reused while the text they came from is cached
+ * (issue 7: gzip of cached fragments). One piece is compressed per read, so
+ * a big scrape never blocks pushes for more than one piece.
+ */
+function gzipParts(
+  parts: readonly Uint8Array<ArrayBuffer>[],
+  cache: FragmentCache,
+): ReadableStream<Uint8Array> {
+  const joiner = new GzipJoiner();
+  let started = false;
+  let part = 0;
+  let piece = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!started) {
+        started = true;
+        controller.enqueue(joiner.header());
+        return;
+      }
+      while (part < parts.length) {
+        const bytes = parts[part] as Uint8Array<ArrayBuffer>;
+        if (piece * PIECE >= bytes.length) {
+          part++;
+          piece = 0;
+          continue;
+        }
+        let pieces = cache.get(bytes);
+        if (!pieces) cache.set(bytes, pieces = []);
+        let fragment = pieces[piece];
+        if (!fragment) {
+          const start = piece * PIECE;
+          fragment = compressFragment(
+            bytes.subarray(start, Math.min(bytes.length, start + PIECE)),
+          );
+          pieces[piece] = fragment;
+        }
+        piece++;
+        controller.enqueue(joiner.add(fragment));
+        return;
+      }
+      controller.enqueue(joiner.end());
+      controller.close();
+    },
+  }, { highWaterMark: 0 });
 }
 
 /** Bodies longer than this (bytes) are streamed in chunks. */
