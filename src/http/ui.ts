@@ -22,7 +22,23 @@ import {
   VERSION,
 } from "../version.ts";
 import { methodNotAllowed, notFound } from "./errors.ts";
-import type { HandlerDeps } from "./routes.ts";
+import type { Store } from "../store/store.ts";
+import type { SelfMetrics } from "./self_metrics.ts";
+
+/** What the UI needs of the app's dependencies (routes.ts passes them all). */
+export interface UiDeps {
+  readonly store: Store;
+  readonly metrics: SelfMetrics;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  readonly enableAdminApi: boolean;
+  readonly utf8Names: boolean;
+  readonly flagValues: Readonly<Record<string, string>>;
+  /** Unix seconds. */
+  readonly startTime: number;
+  readonly telemetryPath: string;
+  readonly routePrefix: string;
+}
 
 /** How many history rows each group card lists. */
 const RECENT_PUSHES = 10;
@@ -31,7 +47,7 @@ const ALLOW = "GET, OPTIONS";
 export function handleUi(
   request: Request,
   rel: string,
-  deps: HandlerDeps,
+  deps: UiDeps,
 ): Response | undefined {
   const tab: Tab | undefined = rel === "/"
     ? "metrics"
@@ -63,7 +79,7 @@ function checkMethod(method: string): Response | undefined {
   return methodNotAllowed(ALLOW);
 }
 
-function pageResponse(request: Request, tab: Tab, deps: HandlerDeps): Response {
+function pageResponse(request: Request, tab: Tab, deps: UiDeps): Response {
   const url = new URL(request.url);
   const view = deps.store.view;
   const body = renderStatusPage({
@@ -77,7 +93,7 @@ function pageResponse(request: Request, tab: Tab, deps: HandlerDeps): Response {
     enableAdminApi: deps.enableAdminApi,
     utf8Names: deps.utf8Names,
     pushUrl: `${pushBase(url, deps)}/metrics/job/`,
-    // HandlerDeps carries the flag as text only; main.ts always passes it.
+    // The deps carry the flag as text only; main.ts always passes it.
     defaultTtl: (parseDuration(deps.flagValues["group.ttl"] ?? "0") ?? 0) /
       1000,
     startTime: deps.startTime,
@@ -113,7 +129,7 @@ function pageResponse(request: Request, tab: Tab, deps: HandlerDeps): Response {
 }
 
 /** Where clients reach us: `--web.external-url` when set (a proxy in front), else this request's origin. */
-function pushBase(url: URL, deps: HandlerDeps): string {
+function pushBase(url: URL, deps: UiDeps): string {
   const external = deps.flagValues["web.external-url"] ?? "";
   if (external !== "") return external.replace(/\/+$/, "");
   return `${url.origin}${deps.routePrefix}`;
