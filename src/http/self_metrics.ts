@@ -9,7 +9,7 @@
 import process from "node:process";
 import type { Label, MetricFamily } from "../exposition/model.ts";
 import type { OwnFamily } from "../push/consistency.ts";
-import { BRANCH, REVISION, VERSION } from "../version.ts";
+import { BRANCH, BUILD_DATE, REVISION, VERSION } from "../version.ts";
 
 const REQUESTS_HELP =
   "Total HTTP requests processed by the Pushgateway, excluding scrapes.";
@@ -235,6 +235,7 @@ export class SelfMetrics {
       { name: "version", value: VERSION },
     ]);
     gauge("pushvault_build_info", 1, [
+      { name: "build_date", value: BUILD_DATE },
       { name: "deno_version", value: Deno.version.deno },
       { name: "revision", value: REVISION },
       { name: "version", value: VERSION },

@@ -101,7 +101,7 @@ Deno.test("deno task bundle builds one file that runs alone from an empty direct
     assert.match(
       scrape,
       new RegExp(
-        `^pushvault_build_info\\{[^}]*revision="${info.revision}",version="${info.version}"\\} 1$`,
+        `^pushvault_build_info\\{build_date="${info.buildDate}",[^}]*revision="${info.revision}",version="${info.version}"\\} 1$`,
         "m",
       ),
     );
