@@ -34,6 +34,7 @@ import {
   ExpositionError,
   METRIC_NAME_RE,
   METRIC_TYPES,
+  PROTO_TYPE_NAMES,
   unreachable,
 } from "./model.ts";
 
@@ -544,15 +545,6 @@ const VALUE_FIELD = {
   gaugehistogram: 7,
 } as const satisfies Record<MetricType, number>;
 
-const WIRE_TYPE_NAME = {
-  counter: "COUNTER",
-  gauge: "GAUGE",
-  summary: "SUMMARY",
-  untyped: "UNTYPED",
-  histogram: "HISTOGRAM",
-  gaugehistogram: "GAUGE_HISTOGRAM",
-} as const satisfies Record<MetricType, string>;
-
 const VALUE_NAME = {
   counter: "counter",
   gauge: "gauge",
@@ -627,7 +619,9 @@ function readMetric(
   if (!seen) {
     throw new ExpositionError(
       0,
-      `metric family ${quoted(familyName)} has type ${WIRE_TYPE_NAME[type]}, ` +
+      `metric family ${quoted(familyName)} has type ${
+        PROTO_TYPE_NAMES[type]
+      }, ` +
         `but its metric ${index + 1} carries no ${VALUE_NAME[type]} value`,
     );
   }

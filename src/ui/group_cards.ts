@@ -13,11 +13,14 @@ import type {
   HistogramMetric,
   Label,
   MetricFamily,
-  MetricType,
   ScalarMetric,
   SummaryMetric,
 } from "../exposition/model.ts";
-import { LABEL_NAME_RE, unreachable } from "../exposition/model.ts";
+import {
+  LABEL_NAME_RE,
+  PROTO_TYPE_NAMES,
+  unreachable,
+} from "../exposition/model.ts";
 import { compareNames, compareUtf8 } from "../exposition/sort.ts";
 import { formatGoFloat } from "../exposition/float.ts";
 import { PUSH_FAILURE_TIME, PUSH_TIME } from "../push/validate.ts";
@@ -373,15 +376,6 @@ function groupFamilies(
   return out.sort((a, b) => compareNames(a.family.name, b.family.name));
 }
 
-const TYPE_TEXT = {
-  counter: "COUNTER",
-  gauge: "GAUGE",
-  summary: "SUMMARY",
-  untyped: "UNTYPED",
-  histogram: "HISTOGRAM",
-  gaugehistogram: "GAUGE_HISTOGRAM",
-} as const satisfies Record<MetricType, string>;
-
 function familyCard(group: GroupState, shown: ShownFamily, now: number): Html {
   const { family } = shown;
   const count = family.metrics.length;
@@ -390,7 +384,8 @@ function familyCard(group: GroupState, shown: ShownFamily, now: number): Html {
       <summary class="family-head">
       <span class="chevron" aria-hidden="true"></span>
       <code class="family-name">${family.name}</code>
-      <span class="type type-${family.type}">${TYPE_TEXT[family.type]}</span>
+      <span class="type type-${family
+        .type}">${PROTO_TYPE_NAMES[family.type]}</span>
       ${family.help
         ? html`<span class="help" title="${family.help}">${family.help}</span>`
         : html`<span class="help help-none">no HELP</span>`}
