@@ -115,6 +115,8 @@ export class Store implements Disposable {
   #queue: QueuedPush[] = [];
   #viewStale = false;
   #flushScheduled = false;
+  /** Index n: the INSERT of n sample rows ({@link Store.#sampleInsert}). */
+  readonly #sampleInserts: (StatementSync | undefined)[] = [];
   readonly path: string;
 
   constructor(options: StoreOptions) {
@@ -775,20 +777,7 @@ export class Store implements Disposable {
       encodeRendered(series),
     );
     const familyId = Number(result.lastInsertRowid);
-    const insert = this.#stmt.insertSample;
-    for (const s of familyToRows(family)) {
-      insert.run(
-        familyId,
-        s.series,
-        s.name,
-        s.labels,
-        s.value,
-        s.valueText,
-        s.native,
-        s.exemplar,
-        s.created,
-      );
-    }
+    this.#insertSamples(familyId, familyToRows(family));
     return {
       name: family.name,
       type: family.type,
@@ -798,6 +787,51 @@ export class Store implements Disposable {
       pushedAt,
       ...series,
     };
+  }
+
+  /**
+   * Writes `samples` rows with multi-row INSERTs of up to
+   * {@link SAMPLES_PER_INSERT} rows: one statement step per chunk instead of
+   * one per row (rows keep their order, so their ids do too).
+   */
+  #insertSamples(familyId: number, rows: readonly SampleRow[]): void {
+    const args: (number | string | null)[] = [];
+    for (let start = 0; start < rows.length; start += SAMPLES_PER_INSERT) {
+      const end = Math.min(rows.length, start + SAMPLES_PER_INSERT);
+      args.length = 0;
+      for (let i = start; i < end; i++) {
+        const s = rows[i] as SampleRow;
+        args.push(
+          familyId,
+          s.series,
+          s.name,
+          s.labels,
+          s.value,
+          s.valueText,
+          s.native,
+          s.exemplar,
+          s.created,
+        );
+      }
+      this.#sampleInsert(end - start).run(...args);
+    }
+  }
+
+  /** The prepared INSERT of `n` sample rows, prepared on first use. */
+  #sampleInsert(n: number): StatementSync {
+    let statement = this.#sampleInserts[n];
+    if (statement === undefined) {
+      const values = Array.from(
+        { length: n },
+        () => "(?,?,?,?,?,?,?,?,?)",
+      ).join(",");
+      statement = this.#db.prepare(
+        `INSERT INTO samples (family_id, series, name, labels, value, value_text, native,
+         exemplar, created) VALUES ${values}`,
+      );
+      this.#sampleInserts[n] = statement;
+    }
+    return statement;
   }
 
   /** A stored family's metrics, read back from its `samples` rows. */
@@ -975,6 +1009,9 @@ interface FamilyRow {
   time: number;
   rendered: string | null;
 }
+
+/** Rows per multi-row INSERT into `samples` (9 parameters each). */
+const SAMPLES_PER_INSERT = 50;
 
 /**
  * Tags the `families.rendered` format: keys and texts as this version makes
@@ -1275,10 +1312,6 @@ function prepareStatements(db: DatabaseSync) {
       "INSERT INTO families (group_id, push_id, name, type, help, unit, rendered) VALUES (?,?,?,?,?,?,?)",
     ),
     setRendered: p("UPDATE families SET rendered = ? WHERE id = ?"),
-    insertSample: p(
-      `INSERT INTO samples (family_id, series, name, labels, value, value_text, native,
-         exemplar, created) VALUES (?,?,?,?,?,?,?,?,?)`,
-    ),
     loadGroups: p(
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
