@@ -1161,6 +1161,9 @@ function configure(
   // Foreign keys stay documentation: enforcing them costs every insert and
   // retention deletes in dependency order anyway.
   db.exec("PRAGMA foreign_keys = OFF");
+  // Each push of a group commit runs in a SAVEPOINT, whose sub-journal is a
+  // temporary file unless temporary storage is memory: memory is cheaper.
+  db.exec("PRAGMA temp_store = MEMORY");
 }
 
 /** Refuses a database whose pages do not check out (PRAGMA quick_check). */
