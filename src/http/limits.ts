@@ -80,14 +80,16 @@ export function checkLabelLengths(
   // A UTF-16 unit is at most 3 UTF-8 bytes: most strings need no count.
   const nameFast = limits.maxLabelNameLength / 3;
   const valueFast = limits.maxLabelValueLength / 3;
-  const check = (metric: string, name: string, value: string) => {
+  // `describe` names the metric only when a label is refused: the common
+  // case builds no string per label.
+  const check = (describe: () => string, name: string, value: string) => {
     if (
       name.length > nameFast && utf8Length(name) > limits.maxLabelNameLength
     ) {
       throw new LimitError(
         400,
         "label_name_too_long",
-        `label name ${JSON.stringify(truncate(name))} of ${metric} is ${
+        `label name ${JSON.stringify(truncate(name))} of ${describe()} is ${
           utf8Length(name)
         } bytes long, more than the limit of ${limits.maxLabelNameLength} (--push.max-label-name-length)`,
       );
@@ -99,24 +101,20 @@ export function checkLabelLengths(
       throw new LimitError(
         400,
         "label_value_too_long",
-        `value of label ${JSON.stringify(truncate(name))} of ${metric} is ${
+        `value of label ${JSON.stringify(truncate(name))} of ${describe()} is ${
           utf8Length(value)
         } bytes long, more than the limit of ${limits.maxLabelValueLength} (--push.max-label-value-length)`,
       );
     }
   };
+  const groupingKey = () => "the grouping key";
   for (const label of key.labels) {
-    check("the grouping key", label.name, label.value);
+    check(groupingKey, label.name, label.value);
   }
   for (const family of families) {
-    for (const metric of family.metrics) {
-      for (const label of metric.labels) {
-        check(
-          `metric ${JSON.stringify(truncate(family.name))}`,
-          label.name,
-          label.value,
-        );
-      }
+    const metric = () => `metric ${JSON.stringify(truncate(family.name))}`;
+    for (const m of family.metrics) {
+      for (const label of m.labels) check(metric, label.name, label.value);
     }
   }
 }
