@@ -50,7 +50,7 @@ export function familyToRows(family: MetricFamily): SampleRow[] {
     case "gauge":
     case "untyped":
       family.metrics.forEach((m, series) => {
-        rows.push(row(series, name, m.labels, m.value, {
+        rows.push(row(series, name, labelsJson(m.labels), m.value, {
           exemplar: m.exemplar,
           created: m.createdTimestampMs,
         }));
@@ -58,16 +58,17 @@ export function familyToRows(family: MetricFamily): SampleRow[] {
       return rows;
     case "summary":
       family.metrics.forEach((m, series) => {
+        const prefix = labelsPrefix(m.labels, "quantile");
         for (const q of m.quantiles) {
+          const extra = { name: "quantile", value: formatGoFloat(q.quantile) };
           rows.push(
-            row(series, name, m.labels, q.value, {
-              extra: { name: "quantile", value: formatGoFloat(q.quantile) },
-            }),
+            row(series, name, withExtra(prefix, m.labels, extra), q.value, {}),
           );
         }
-        rows.push(row(series, `${name}_sum`, m.labels, m.sampleSum, {}));
+        const labels = labelsJson(m.labels);
+        rows.push(row(series, `${name}_sum`, labels, m.sampleSum, {}));
         rows.push(
-          row(series, `${name}_count`, m.labels, m.sampleCount, {
+          row(series, `${name}_count`, labels, m.sampleCount, {
             created: m.createdTimestampMs,
           }),
         );
@@ -76,18 +77,24 @@ export function familyToRows(family: MetricFamily): SampleRow[] {
     case "histogram":
     case "gaugehistogram":
       family.metrics.forEach((m, series) => {
+        const prefix = labelsPrefix(m.labels, "le");
         for (const b of m.buckets) {
+          const extra = { name: "le", value: formatGoFloat(b.upperBound) };
           rows.push(
-            row(series, `${name}_bucket`, m.labels, b.cumulativeCount, {
-              extra: { name: "le", value: formatGoFloat(b.upperBound) },
-              exemplar: b.exemplar,
-            }),
+            row(
+              series,
+              `${name}_bucket`,
+              withExtra(prefix, m.labels, extra),
+              b.cumulativeCount,
+              { exemplar: b.exemplar },
+            ),
           );
         }
-        rows.push(row(series, `${name}_sum`, m.labels, m.sampleSum, {}));
+        const labels = labelsJson(m.labels);
+        rows.push(row(series, `${name}_sum`, labels, m.sampleSum, {}));
         const native = nativeJson(m);
         rows.push(
-          row(series, `${name}_count`, m.labels, m.sampleCount, {
+          row(series, `${name}_count`, labels, m.sampleCount, {
             created: m.createdTimestampMs,
             native,
           }),
@@ -100,7 +107,6 @@ export function familyToRows(family: MetricFamily): SampleRow[] {
 }
 
 interface RowExtras {
-  readonly extra?: Label;
   readonly exemplar?: Exemplar | undefined;
   readonly created?: number | undefined;
   readonly native?: string | null;
@@ -109,18 +115,15 @@ interface RowExtras {
 function row(
   series: number,
   name: string,
-  labels: readonly Label[],
+  labels: string,
   value: number,
   extras: RowExtras,
 ): SampleRow {
-  const object: Record<string, string> = {};
-  for (const l of labels) object[l.name] = l.value;
-  if (extras.extra) object[extras.extra.name] = extras.extra.value;
   const exact = Number.isNaN(value) || Object.is(value, -0);
   return {
     series,
     name,
-    labels: JSON.stringify(object),
+    labels,
     value: Number.isNaN(value) ? null : value,
     valueText: exact ? formatGoFloat(value) : null,
     native: extras.native ?? null,
@@ -129,6 +132,68 @@ function row(
       : null,
     created: extras.created === undefined ? null : extras.created / 1000,
   };
+}
+
+/**
+ * The `samples.labels` JSON: the labels as an object, exactly as
+ * `JSON.stringify` writes one ({@link withExtra}: le or quantile last).
+ */
+function labelsJson(labels: readonly Label[]): string {
+  const prefix = labelsPrefix(labels, undefined);
+  return prefix === undefined ? objectJson(labels, undefined) : `${prefix}}`;
+}
+
+function withExtra(
+  prefix: string | undefined,
+  labels: readonly Label[],
+  extra: Label,
+): string {
+  if (prefix === undefined) return objectJson(labels, extra);
+  return `${prefix}${labels.length > 0 ? "," : ""}${
+    JSON.stringify(extra.name)
+  }:${JSON.stringify(extra.value)}}`;
+}
+
+/**
+ * `{"a":"1","b":"2"` without its closing brace, built as strings; undefined
+ * where an object would not keep the labels in order (a repeated name, or
+ * `extraName` among them, an array-index name, `__proto__`), so that
+ * {@link objectJson} decides.
+ */
+function labelsPrefix(
+  labels: readonly Label[],
+  extraName: string | undefined,
+): string | undefined {
+  if (labels.length > 16) return undefined;
+  let out = "{";
+  for (let i = 0; i < labels.length; i++) {
+    const name = (labels[i] as Label).name;
+    const first = name.charCodeAt(0);
+    if (
+      (first >= 0x30 && first <= 0x39) || name === "__proto__" ||
+      name === extraName
+    ) {
+      return undefined;
+    }
+    for (let j = 0; j < i; j++) {
+      if ((labels[j] as Label).name === name) return undefined;
+    }
+    out += `${i > 0 ? "," : ""}${JSON.stringify(name)}:${
+      JSON.stringify((labels[i] as Label).value)
+    }`;
+  }
+  return out;
+}
+
+/** The labels (and `extra`) as an object, through `JSON.stringify`. */
+function objectJson(
+  labels: readonly Label[],
+  extra: Label | undefined,
+): string {
+  const object: Record<string, string> = {};
+  for (const l of labels) object[l.name] = l.value;
+  if (extra) object[extra.name] = extra.value;
+  return JSON.stringify(object);
 }
 
 function exemplarJson(e: Exemplar): unknown {
