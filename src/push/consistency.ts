@@ -62,6 +62,22 @@ export function seriesKey(labels: readonly Label[]): string {
   return key;
 }
 
+/**
+ * {@link seriesKey} of each metric of `family`, in order. Computed once per
+ * family object: the check and the store (`renderSeries`) share them.
+ */
+export function seriesKeysOf(family: MetricFamily): readonly string[] {
+  let keys = SERIES_KEYS.get(family);
+  if (keys === undefined) {
+    const list: string[] = [];
+    for (const metric of family.metrics) list.push(seriesKey(metric.labels));
+    SERIES_KEYS.set(family, list);
+    keys = list;
+  }
+  return keys;
+}
+const SERIES_KEYS = new WeakMap<MetricFamily, readonly string[]>();
+
 /** One character for up to 221 labels, more characters (sorting after) above. */
 function countPrefix(n: number): string {
   if (n < 0xde) return String.fromCharCode(0x21 + n);
@@ -235,8 +251,10 @@ function checkDuplicates(
 ): void {
   const entry = index.family(family.name);
   const seen = new Set<string>();
-  for (const metric of family.metrics) {
-    const key = seriesKey(metric.labels);
+  const keys = seriesKeysOf(family);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const metric = family.metrics[i] as (typeof family.metrics)[number];
     const owner = entry?.ownerOf(key);
     const duplicate = seen.has(key) ||
       (owner !== undefined && owner !== plan.groupId);

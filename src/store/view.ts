@@ -28,7 +28,7 @@ import type {
   IndexedFamily,
   OwnFamily,
 } from "../push/consistency.ts";
-import { seriesKey } from "../push/consistency.ts";
+import { seriesKey, seriesKeysOf } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import {
   applyGroupingLabels,
@@ -248,9 +248,13 @@ export type FamilyReader = (stored: StoredFamily) => MetricFamily;
 export function renderSeries(family: MetricFamily): RenderedSeries {
   const keys: string[] = [];
   const texts: string[] = [];
-  for (const metric of family.metrics as readonly Metric[]) {
-    keys.push(flat(seriesKey(metric.labels)));
-    texts.push(flat(renderMetric(family.name, family.type, metric)));
+  const seriesKeys = seriesKeysOf(family);
+  const metrics = family.metrics as readonly Metric[];
+  for (let i = 0; i < metrics.length; i++) {
+    keys.push(flat(seriesKeys[i] as string));
+    texts.push(
+      flat(renderMetric(family.name, family.type, metrics[i] as Metric)),
+    );
   }
   return { keys, texts };
 }
