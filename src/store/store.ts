@@ -1011,7 +1011,7 @@ interface FamilyRow {
 }
 
 /** Rows per multi-row INSERT into `samples` (9 parameters each). */
-const SAMPLES_PER_INSERT = 50;
+const SAMPLES_PER_INSERT = 200;
 
 /**
  * Tags the `families.rendered` format: keys and texts as this version makes
