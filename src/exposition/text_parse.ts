@@ -262,14 +262,7 @@ function readHelp(s: ParseState, family: FamilyState): void {
     if (c === BACKSLASH) {
       i++;
       if (i >= n) fail(s, EOF_DETAIL);
-      const e = b[i] as number;
-      const unescaped = e === BACKSLASH || e === QUOTE
-        ? e
-        : e === 0x6e
-        ? NL
-        : -1;
-      if (unescaped < 0) fail(s, invalidEscape(e));
-      length = pushScratch(s, length, unescaped);
+      length = pushScratch(s, length, unescape(s, b[i] as number));
     } else {
       length = pushScratch(s, length, c);
     }
@@ -560,14 +553,7 @@ function readLabelValue(s: ParseState, position: number): string {
     if (c === BACKSLASH) {
       i++;
       if (i >= n) fail(s, EOF_DETAIL);
-      const e = b[i] as number;
-      const unescaped = e === BACKSLASH || e === QUOTE
-        ? e
-        : e === 0x6e
-        ? NL
-        : -1;
-      if (unescaped < 0) fail(s, invalidEscape(e));
-      length = pushScratch(s, length, unescaped);
+      length = pushScratch(s, length, unescape(s, b[i] as number));
     } else {
       length = pushScratch(s, length, c);
     }
@@ -1205,6 +1191,16 @@ function isUint64(value: number): boolean {
 
 // ---------------------------------------------------------------------------
 // Go's string formatting, for error messages
+
+/**
+ * The byte an escape `\<e>` stands for in HELP text and label values:
+ * `\\`, `\"` and `\n`; anything else fails with Go's message.
+ */
+function unescape(s: ParseState, e: number): number {
+  if (e === BACKSLASH || e === QUOTE) return e;
+  if (e === 0x6e) return NL;
+  return fail(s, invalidEscape(e));
+}
 
 function invalidEscape(byte: number): string {
   // Go formats the byte with %c, i.e. as the rune U+00XX.
