@@ -14,7 +14,7 @@
 import type { Config } from "./cli/flags.ts";
 import { parseListenAddress } from "./cli/flags.ts";
 import { guardHandler } from "./http/auth.ts";
-import { SeriesBound } from "./http/limits.ts";
+import { ReadDeadlines, SeriesBound } from "./http/limits.ts";
 import type { Handler } from "./http/routes.ts";
 import { createHandler, requiredScope } from "./http/routes.ts";
 import { OWN_FAMILIES, SelfMetrics } from "./http/self_metrics.ts";
@@ -126,6 +126,7 @@ export async function start(
   });
   let stopping: Promise<void> | undefined;
   const abort = new AbortController();
+  const readDeadlines = new ReadDeadlines(config.web.readTimeoutMs);
   const app = createHandler({
     store,
     metrics,
@@ -144,6 +145,7 @@ export async function start(
       readTimeoutMs: config.web.readTimeoutMs,
     },
     seriesBound: new SeriesBound(),
+    readDeadlines,
     enableLifecycle: config.web.enableLifecycle,
     enableAdminApi: config.web.enableAdminApi,
     requestShutdown: () => void shutdown(),
@@ -233,6 +235,13 @@ export async function start(
   if (options.webConfigPollMs !== 0) {
     watcher?.start(options.webConfigPollMs ?? 1000);
   }
+  // After the listeners: starting the worker takes a few tens of ms.
+  store.startBackgroundCheckpoints((message) =>
+    logger.warn(
+      "background WAL checkpoints stopped; commits checkpoint again",
+      { file: store.path, error: message },
+    )
+  );
   const addresses = servers.map((s) => s.addr);
   for (const addr of addresses) {
     logger.info("listening", { address: formatAddr(addr) });
@@ -269,6 +278,7 @@ export async function start(
       }
       clearTimeout(timer);
       await maintenance.stop();
+      readDeadlines.close();
       store.close();
       logger.info("database closed");
       resolveFinished();

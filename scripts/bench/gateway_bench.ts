@@ -1262,8 +1262,9 @@ async function runProfile(options: Options, dir: string): Promise<string> {
   );
   const loadEnd = performance.now() - server.spawnedAt;
   await server.stop();
+  // The main thread's profile; workers (the WAL checkpointer) write their own.
   const files = [...Deno.readDirSync(profDir)].filter((e) =>
-    e.name.endsWith(".cpuprofile")
+    e.name.endsWith(".cpuprofile") && !e.name.includes(".worker-")
   );
   const file = files[0];
   if (!file) throw new Error("no .cpuprofile was written");
