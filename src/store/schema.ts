@@ -147,6 +147,13 @@ export const MIGRATIONS: readonly string[] = [
   -- before v3 (start-up then renders them from samples and fills it in).
   ALTER TABLE families ADD COLUMN rendered TEXT;
   `,
+  `
+  -- 4: no index on families(name). Nothing looks families up by name alone
+  -- (a group's history goes through pushes(group_id, time) and
+  -- families(push_id)), and keeping it cost every push about a tenth of its
+  -- time (issue 7).
+  DROP INDEX IF EXISTS families_name;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
