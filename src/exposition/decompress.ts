@@ -74,21 +74,40 @@ export async function decompressBody(
 }
 
 /**
+ * A time limit on reading a body: {@link readBodyLimited} calls `watch`
+ * when it starts; `expire` is called with the error to throw once the time
+ * is up; the returned function stops the watch.
+ */
+export interface ReadDeadline {
+  watch(expire: (error: Error) => void): () => void;
+}
+
+/**
  * Reads a request body into one array. Throws BodyTooLargeError as soon as
  * more than `maxBytes` arrived (and cancels the stream), so it never holds
- * more than the limit plus one chunk. A null stream is an empty body.
+ * more than the limit plus one chunk; throws the deadline's error (and
+ * cancels the stream) if the body has not ended in time. A null stream is an
+ * empty body.
  */
 export async function readBodyLimited(
   stream: ReadableStream<Uint8Array> | null,
   maxBytes: number,
+  deadline?: ReadDeadline,
 ): Promise<Uint8Array> {
   if (stream === null) return new Uint8Array(0);
   const reader = stream.getReader();
+  let expired: Error | undefined;
+  const unwatch = deadline?.watch((error) => {
+    expired = error;
+    // Ends the pending read with `done`.
+    reader.cancel().catch(() => {});
+  });
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (expired) throw expired;
       if (done) break;
       total += value.length;
       if (total > maxBytes) {
@@ -98,7 +117,9 @@ export async function readBodyLimited(
       chunks.push(value);
     }
   } finally {
-    reader.releaseLock();
+    unwatch?.();
+    // The lock is not released: the stream has ended or is cancelled, and
+    // releasing it costs an Error object per request (a few % of a push).
   }
   return concat(chunks, total);
 }

@@ -7,6 +7,7 @@
  */
 
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
+import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { MetricFamily } from "../exposition/model.ts";
 import { requestFormat } from "../exposition/negotiate.ts";
 import { parseOpenMetrics } from "../exposition/openmetrics_parse.ts";
@@ -26,7 +27,6 @@ import {
   checkStoreCapacity,
   LimitError,
   type SeriesBound,
-  withReadDeadline,
 } from "./limits.ts";
 import type { PushLimits, PushRefusal } from "./limits.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
@@ -43,6 +43,8 @@ export interface PushDeps {
   readonly limits: PushLimits;
   /** Shared by every push of this gateway (limits.ts). */
   readonly seriesBound: SeriesBound;
+  /** `--web.read-timeout` of request bodies, shared (limits.ts). */
+  readonly readDeadlines: ReadDeadline;
 }
 
 export interface PushRequest {
@@ -83,8 +85,9 @@ export async function handlePush(
       response = empty(202);
     } else {
       const raw = await readBodyLimited(
-        withReadDeadline(request.body, deps.limits.readTimeoutMs),
+        request.body,
         deps.maxBodyBytes,
+        deps.readDeadlines,
       );
       bodyBytes = raw.length;
       const body = await decompressBody(

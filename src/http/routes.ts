@@ -26,7 +26,8 @@ import type { FragmentCache } from "./scrape.ts";
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
-import { LimitError, type SeriesBound, withReadDeadline } from "./limits.ts";
+import { LimitError, type SeriesBound } from "./limits.ts";
+import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { PushLimits } from "./limits.ts";
 import type { Scope } from "./web_config.ts";
 
@@ -42,6 +43,8 @@ export interface HandlerDeps {
   readonly maxBodyBytes: number;
   readonly limits: PushLimits;
   readonly seriesBound: SeriesBound;
+  /** `--web.read-timeout` of request bodies, shared (limits.ts). */
+  readonly readDeadlines: ReadDeadline;
   readonly enableLifecycle: boolean;
   readonly enableAdminApi: boolean;
   /** Called by `/-/quit` with the lifecycle API enabled. */
@@ -303,8 +306,9 @@ async function refuseEncodedBody(
   try {
     // Bounded like a push body (README "Limits").
     const raw = await readBodyLimited(
-      withReadDeadline(request.body, deps.limits.readTimeoutMs),
+      request.body,
       deps.maxBodyBytes,
+      deps.readDeadlines,
     );
     await decompressBody(raw, encoding, { maxBytes: 1024 * 1024 });
     return undefined;

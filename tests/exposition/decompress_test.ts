@@ -689,3 +689,42 @@ Deno.test("readBodyLimited() stops and cancels the stream past the limit", async
   assert.ok(cancelled, "the source stream is cancelled");
   assert.ok(pulled < 10, `read ${pulled} chunks`);
 });
+
+Deno.test("readBodyLimited() throws the deadline's error and cancels a body that stalls", async () => {
+  let cancelled = false;
+  const stalled = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode("a 1\n")); // then nothing more
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  let expire: ((error: Error) => void) | undefined;
+  let unwatched = false;
+  const reading = readBodyLimited(stalled, 100, {
+    watch(onExpire) {
+      expire = onExpire;
+      return () => {
+        unwatched = true;
+      };
+    },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(expire, "the read is watched");
+  expire(new Error("too slow"));
+  await rejectsWith(reading, Error, "too slow");
+  assert.ok(cancelled, "the source stream is cancelled");
+  assert.ok(unwatched, "the watch ends with the read");
+});
+
+Deno.test("readBodyLimited() ends the watch of a body read in time", async () => {
+  let unwatched = false;
+  const body = await readBodyLimited(streamOf([encoder.encode("a 1\n")]), 10, {
+    watch: () => () => {
+      unwatched = true;
+    },
+  });
+  assert.equal(decoder.decode(body), "a 1\n");
+  assert.ok(unwatched);
+});

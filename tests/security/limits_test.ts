@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { send, startTestGateway } from "../test_utils.ts";
-import { checkLabelLengths, utf8Length } from "../../src/http/limits.ts";
+import {
+  checkLabelLengths,
+  ReadDeadlines,
+  ReadTimeoutError,
+  utf8Length,
+} from "../../src/http/limits.ts";
 import type { PushLimits } from "../../src/http/limits.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 
@@ -299,4 +304,34 @@ Deno.test("utf8Length() counts UTF-8 bytes as TextEncoder does", () => {
   for (const s of ["", "abc", "é", "€", "😀", "a😀b€", "\ud800", "\udc00x"]) {
     assert.equal(utf8Length(s), new TextEncoder().encode(s).length, s);
   }
+});
+
+Deno.test("ReadDeadlines expires only the reads still watched past their time", async () => {
+  const deadlines = new ReadDeadlines(40);
+  try {
+    const expired: string[] = [];
+    const stopFast = deadlines.watch(() => expired.push("fast"));
+    deadlines.watch((error) => {
+      assert.ok(error instanceof ReadTimeoutError);
+      assert.equal(error.status, 408);
+      expired.push("slow");
+    });
+    stopFast(); // the fast body ended in time
+    // Bounded wait: the deadline (40 ms) plus a few ticks (5 ms each).
+    for (let i = 0; i < 100 && expired.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(expired, ["slow"]);
+  } finally {
+    deadlines.close();
+  }
+});
+
+Deno.test("ReadDeadlines with 0 watches nothing", () => {
+  const deadlines = new ReadDeadlines(0);
+  const stop = deadlines.watch(() => {
+    throw new Error("must not expire");
+  });
+  stop();
+  deadlines.close();
 });
