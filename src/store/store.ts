@@ -1148,37 +1148,57 @@ const SAMPLES_PER_INSERT = 200;
 const FAMILIES_PER_INSERT = 50;
 
 /**
- * Tags the `families.rendered` format: keys and texts as this version makes
- * them. A row with another tag is rendered again from its samples.
+ * `families.rendered`: what the view keeps of a family, so that start-up
+ * reads one row per family instead of its samples. `pv3`: the tag, then each
+ * series' key and text, all joined by U+0001, which a key never holds (key
+ * parts escape everything up to U+0020) and a text almost never does;
+ * splitting it is four times faster than parsing JSON, a second of start-up
+ * at 1M series (issue 7). A family whose texts hold U+0001 is written as
+ * `pv2`, a JSON array of the same. A row with another tag is rendered again
+ * from its samples.
  */
-const RENDERED_FORMAT = "pv2";
+const RENDERED_TAG = "pv3";
+const RENDERED_SEPARATOR = "\u0001";
+const RENDERED_JSON_TAG = "pv2";
 
 function encodeRendered(series: RenderedSeries): string {
-  const flat: string[] = [RENDERED_FORMAT];
   const { keys, texts } = series;
+  const flat: string[] = [RENDERED_TAG];
+  let separatorFree = true;
   for (let i = 0; i < keys.length; i++) {
-    flat.push(keys[i] as string, texts[i] as string);
+    const text = texts[i] as string;
+    if (text.includes(RENDERED_SEPARATOR)) separatorFree = false;
+    flat.push(keys[i] as string, text);
   }
+  if (separatorFree) return flat.join(RENDERED_SEPARATOR);
+  flat[0] = RENDERED_JSON_TAG;
   return JSON.stringify(flat);
 }
 
-function decodeRendered(json: string | null): RenderedSeries | undefined {
-  if (json === null) return undefined;
-  let flat: unknown;
-  try {
-    flat = JSON.parse(json);
-  } catch {
+function decodeRendered(stored: string | null): RenderedSeries | undefined {
+  if (stored === null) return undefined;
+  let flat: unknown[];
+  if (stored.startsWith(RENDERED_TAG + RENDERED_SEPARATOR)) {
+    flat = stored.split(RENDERED_SEPARATOR);
+  } else if (stored.startsWith(`["${RENDERED_JSON_TAG}"`)) {
+    try {
+      flat = JSON.parse(stored);
+    } catch {
+      return undefined;
+    }
+  } else {
     return undefined;
   }
-  if (!Array.isArray(flat) || flat[0] !== RENDERED_FORMAT) return undefined;
-  const keys: string[] = [];
-  const texts: string[] = [];
-  for (let i = 1; i + 1 < flat.length; i += 2) {
-    const key: unknown = flat[i];
-    const text: unknown = flat[i + 1];
+  if (flat.length % 2 !== 1) return undefined;
+  const n = (flat.length - 1) / 2;
+  const keys: string[] = new Array(n);
+  const texts: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const key: unknown = flat[2 * i + 1];
+    const text: unknown = flat[2 * i + 2];
     if (typeof key !== "string" || typeof text !== "string") return undefined;
-    keys.push(key);
-    texts.push(text);
+    keys[i] = key;
+    texts[i] = text;
   }
   return { keys, texts };
 }

@@ -170,6 +170,30 @@ Deno.test("Store renders families without a rendered column from their samples a
   assert.equal(last.view.render(new Map()), before);
 });
 
+Deno.test("Store keeps families.rendered in pv3, or pv2 where a text holds U+0001", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  let before: string;
+  {
+    using store = new Store({ path });
+    store.push(command("PUT", "job/j", [
+      gauge("plain", 1, [{ name: "k", value: "v" }]),
+      gauge("odd", 2, [{ name: "k", value: "a\u0001b" }]),
+    ]));
+    before = store.view.render(new Map());
+  }
+  {
+    using db = new DatabaseSync(path);
+    const tags = db.prepare(
+      "SELECT name, substr(rendered, 1, 4) AS tag FROM families WHERE current = 1 ORDER BY name",
+    ).all().map((r) => `${r.name}:${r.tag}`);
+    assert.deepEqual(tags, ['odd:["pv', "plain:pv3\u0001"]);
+  }
+  using again = new Store({ path });
+  assert.equal(again.view.render(new Map()), before);
+  assert.ok(before.includes(`odd{instance="",job="j",k="a\u0001b"} 2\n`));
+});
+
 Deno.test("Store.push() with POST replaces only the pushed families", () => {
   using store = new Store({ path: "" });
   store.push(command("POST", "job/seq", [gauge("a", 1), gauge("b", 1)], 1));
