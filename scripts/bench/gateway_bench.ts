@@ -2,22 +2,34 @@
  * Pushvault and Debian's Pushgateway 1.5.1 side by side on loopback, with
  * the same data and the same load (`deno task bench:gateway`):
  *
- *   deno run -A scripts/bench/gateway_bench.ts [--quick] [--series 100000]
- *     [--json out.json] [--load-seconds 10] [--rev HEAD] [--keep]
+ *   deno run -A scripts/bench/gateway_bench.ts [--quick]
+ *     [--sizes 100000,1000000 | --series 100000] [--json out.json]
+ *     [--load-seconds 10] [--scrapes 5] [--rev HEAD] [--keep]
  *     [--profile [--profile-body 10series|1000series]]
  *
- * `--rev` runs Pushvault from a `git archive` of that commit (the work tree
- * may change under a run); by default it runs from the work tree.
+ * The whole comparison runs once per store size (`--sizes`, in series;
+ * default 100k and 1M, `--quick` 20k), one table per size, one JSON file
+ * with every size. `--rev` runs Pushvault from a `git archive` of that
+ * commit (the work tree may change under a run); by default it runs from
+ * the work tree.
  *
- * Both servers run as child processes (killed by PID when the run ends);
- * each is preloaded with the same groups (workload.ts), scraped, restarted,
- * then loaded by `load.ts` in a process of its own, one server at a time.
- * `wrk` runs the same kind of load to show that load.ts is not what limits
- * the figures. `sqlite_ceiling.ts` measures what `node:sqlite` alone commits,
- * the ceiling of design.md's performance plan. Prints a table and writes
- * every figure as JSON. `--profile` instead runs Pushvault alone under
- * `deno run --cpu-prof` and prints where a load run (`--profile-body
- * 10series|1000series`) spends its time.
+ * Both servers run as child processes (killed by PID when the run ends, on
+ * error and on SIGINT/SIGTERM). Pushvault is preloaded by HTTP pushes of the
+ * workload groups (workload.ts), scraped, restarted on its database. The
+ * Pushgateway is not preloaded by HTTP: every push re-gathers its whole
+ * store (O(n²) over a preload, hours at 1M series), so it starts on a
+ * persistence file of the same groups written by pg_snapshot.ts, which it
+ * restores before it answers /-/ready; then it is scraped. In the full run,
+ * at up to 100k series, a second, empty Pushgateway also takes HTTP pushes
+ * of the same groups for at most 30 s, for its preload rate. Both are then
+ * loaded by `load.ts` in a process of its own, one server at a time, and
+ * scraped while `load.ts` pushes. `wrk` runs the same kind of load to show
+ * that load.ts is not what limits the figures. `sqlite_ceiling.ts` measures
+ * what `node:sqlite` alone commits, the ceiling of design.md's performance
+ * plan. Prints a table per size and writes every figure as JSON.
+ * `--profile` instead runs Pushvault alone under `deno run --cpu-prof` and
+ * prints where a load run (`--profile-body 10series|1000series`) spends its
+ * time.
  *
  * Every loop is bounded in count and time. Loopback only.
  * @module
@@ -25,7 +37,8 @@
 
 import { formatSummary, summarizeProfile } from "./cpuprofile_top.ts";
 import { formatRequest, Http1Connection } from "./http1.ts";
-import type { LoadResult } from "./load.ts";
+import { cpuSecondsOf, type LoadResult } from "./load.ts";
+import { encodeSnapshotChunks, workloadGroups } from "./pg_snapshot.ts";
 import type { CeilingResult } from "./sqlite_ceiling.ts";
 import {
   loadBody,
@@ -42,6 +55,13 @@ const REPO = new URL("../../", import.meta.url).pathname;
 const SCRIPTS = new URL("./", import.meta.url).pathname;
 const encoder = new TextEncoder();
 
+/** Above this many series a size counts as large: fewer, longer runs. */
+const LARGE_STORE_SERIES = 200_000;
+/** The informational HTTP preload of a Pushgateway runs up to this size. */
+const PG_HTTP_PRELOAD_MAX_SERIES = 100_000;
+/** Above this load.ts p99, wrk (2 s timeout) would drop most PUTs. */
+const WRK_PUT_MAX_P99_MS = 1500;
+
 function print(text: string): void {
   Deno.stdout.writeSync(encoder.encode(text));
 }
@@ -55,18 +75,23 @@ function progress(text: string): void {
 
 interface Options {
   readonly quick: boolean;
-  readonly series: number;
+  /** Store sizes in series, one comparison each, in this order. */
+  readonly sizes: readonly number[];
   readonly jsonPath: string | undefined;
-  readonly loadMs: number;
+  /** Load window; by default 10 s (20 s for large stores, 4 s with --quick). */
+  readonly loadMs: number | undefined;
   readonly warmupMs: number;
   readonly wrkSeconds: number;
   readonly ceilingMs: number;
   readonly concurrency: number;
   readonly smallGroups: number;
   readonly largeGroups: number;
-  readonly scrapes: number;
-  /** Wall-clock cap for one preload. */
+  /** Scrapes per kind; by default 5 (3 for large stores). */
+  readonly scrapes: number | undefined;
+  /** Wall-clock cap for Pushvault's preload. */
   readonly preloadCapMs: number;
+  /** Cap of the informational HTTP preload of a Pushgateway; 0: none. */
+  readonly pgHttpPreloadCapMs: number;
   readonly profile: boolean;
   readonly keep: boolean;
   /** Run Pushvault from this commit instead of the work tree. */
@@ -75,7 +100,46 @@ interface Options {
   readonly profileBody: "10series" | "1000series";
 }
 
-function parseOptions(args: readonly string[]): Options {
+/** What one store size runs with: options resolved for that size. */
+interface SizeSettings {
+  readonly series: number;
+  readonly groups: number;
+  readonly loadMs: number;
+  readonly scrapes: number;
+  readonly pgHttpPreloadCapMs: number;
+}
+
+export function settingsFor(options: Options, series: number): SizeSettings {
+  const large = series > LARGE_STORE_SERIES;
+  return {
+    series,
+    groups: Math.ceil(series / SERIES_PER_GROUP),
+    loadMs: options.loadMs ?? (options.quick ? 4_000 : large ? 20_000 : 10_000),
+    scrapes: options.scrapes ?? (large ? 3 : 5),
+    pgHttpPreloadCapMs: series <= PG_HTTP_PRELOAD_MAX_SERIES
+      ? options.pgHttpPreloadCapMs
+      : 0,
+  };
+}
+
+/** `1000000`, `1_000_000`, `100k`, `1M`, `1e6`. */
+export function parseCount(text: string): number {
+  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)([kKmM]?)$/.exec(
+    text.trim().replaceAll("_", ""),
+  );
+  const n = m
+    ? Number(m[1]) *
+      (m[2] === "" ? 1 : m[2]?.toLowerCase() === "k" ? 1e3 : 1e6)
+    : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new Error(
+      `expected a positive whole number of series, got ${JSON.stringify(text)}`,
+    );
+  }
+  return n;
+}
+
+export function parseOptions(args: readonly string[]): Options {
   const values = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 0; i < args.length; i++) {
@@ -91,6 +155,7 @@ function parseOptions(args: readonly string[]): Options {
   }
   const known = new Set([
     "series",
+    "sizes",
     "json",
     "load-seconds",
     "warmup-seconds",
@@ -99,6 +164,7 @@ function parseOptions(args: readonly string[]): Options {
     "concurrency",
     "scrapes",
     "preload-cap-seconds",
+    "pg-http-preload-seconds",
     "rev",
     "profile-body",
   ]);
@@ -110,24 +176,38 @@ function parseOptions(args: readonly string[]): Options {
     const text = values.get(name);
     if (text === undefined) return fallback;
     const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0) {
+    if (!Number.isFinite(n) || n < 0 || (n === 0 && !name.startsWith("pg-"))) {
       throw new Error(`--${name} must be a positive number`);
     }
     return n;
   };
+  const optional = (name: string, scale: number) =>
+    values.has(name) ? num(name, 0) * scale : undefined;
+  const series = values.get("series");
+  const sizes = values.get("sizes");
+  if (series !== undefined && sizes !== undefined) {
+    throw new Error("give --series or --sizes, not both");
+  }
   return {
     quick,
-    series: num("series", quick ? 20_000 : 100_000),
+    sizes: sizes !== undefined
+      ? sizes.split(",").map(parseCount)
+      : series !== undefined
+      ? [parseCount(series.replaceAll(",", ""))]
+      : quick
+      ? [20_000]
+      : [100_000, 1_000_000],
     jsonPath: values.get("json"),
-    loadMs: num("load-seconds", quick ? 4 : 10) * 1000,
+    loadMs: optional("load-seconds", 1000),
     warmupMs: num("warmup-seconds", 1) * 1000,
     wrkSeconds: num("wrk-seconds", quick ? 3 : 5),
     ceilingMs: num("ceiling-seconds", quick ? 2 : 3) * 1000,
     concurrency: num("concurrency", 8),
     smallGroups: 1000,
     largeGroups: 100,
-    scrapes: num("scrapes", 5),
+    scrapes: optional("scrapes", 1),
     preloadCapMs: num("preload-cap-seconds", quick ? 60 : 900) * 1000,
+    pgHttpPreloadCapMs: num("pg-http-preload-seconds", quick ? 0 : 30) * 1000,
     profile: flags.has("profile"),
     keep: flags.has("keep"),
     rev: values.get("rev"),
@@ -259,8 +339,11 @@ class Server {
     }
   }
 
-  kill(): void {
+  /** SIGKILL; the promise settles once it has exited and its output is written. */
+  async kill(): Promise<void> {
     this.#signal("SIGKILL");
+    await this.status;
+    await Promise.all(this.#drains);
   }
 
   #signal(signal: Deno.Signal): void {
@@ -377,6 +460,12 @@ async function preparePushvault(
   }
 }
 
+/**
+ * A Pushgateway on `persistenceFile` ("" keeps nothing on disk). With a
+ * file it restores that file before it listens, and persists only every
+ * 24 h and on SIGTERM, so the file stays as written during a run; the bench
+ * stops it with SIGKILL, so it never rewrites the file.
+ */
 async function startPushgateway(
   dir: string,
   persistenceFile: string,
@@ -388,8 +477,8 @@ async function startPushgateway(
     PUSHGATEWAY_BIN,
     [
       `--web.listen-address=${HOST}:${port}`,
-      // Empty: no snapshot file, as the main comparison requires.
       `--persistence.file=${persistenceFile}`,
+      "--persistence.interval=24h",
     ],
     port,
     `${dir}/${tag}`,
@@ -568,7 +657,7 @@ async function runLoadProcess(
   bodyKind: "10series" | "1000series" | "none",
   groups: number,
   options: Options,
-  durationMs = options.loadMs,
+  durationMs: number,
 ): Promise<LoadResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -593,7 +682,9 @@ async function runLoadProcess(
     cwd: REPO,
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(durationMs + options.warmupMs + 120_000),
+    // load.ts waits for the pushes under way when its window closes; at 1M
+    // series one Pushgateway push can take 15 s with 8 clients queued.
+    signal: AbortSignal.timeout(durationMs + options.warmupMs + 300_000),
   }).output();
   const text = new TextDecoder().decode(output.stdout).trim();
   if (!output.success || text === "") {
@@ -723,26 +814,216 @@ function dbSize(path: string): { db: number; wal: number; total: number } {
   return { db, wal, total: db + wal + fileSize(`${path}-shm`) };
 }
 
+// --- Pushgateway persistence file, store census, settling ---------------------
+
+interface SnapshotResult {
+  readonly path: string;
+  readonly groups: number;
+  readonly series: number;
+  readonly bytes: number;
+  /** Encoding and writing, in this process (not the Pushgateway's time). */
+  readonly seconds: number;
+}
+
+/** Writes workload groups 0..groups-1 as a Pushgateway 1.5.1 persistence file. */
+async function writePgSnapshot(
+  path: string,
+  groups: number,
+): Promise<SnapshotResult> {
+  const started = performance.now();
+  const chunks = encodeSnapshotChunks(workloadGroups(groups, Date.now()));
+  let bytes = 0;
+  {
+    using file = await Deno.open(path, { write: true, createNew: true });
+    for (const chunk of chunks) {
+      // write() returns at least 1 byte or throws: at most chunk.length turns.
+      for (let at = 0; at < chunk.length;) {
+        at += await file.write(chunk.subarray(at));
+      }
+      bytes += chunk.length;
+    }
+  }
+  return {
+    path,
+    groups,
+    series: groups * SERIES_PER_GROUP,
+    bytes,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** What one uncompressed scrape holds, counted line by line. */
+interface StoreCensus {
+  /** Sample lines of the workload's families (`batch_job_*`). */
+  readonly series: number;
+  /** `push_time_seconds` and `push_failure_time_seconds` lines. */
+  readonly pushTimeLines: number;
+  /** Every other sample line: the server's own metrics. */
+  readonly otherLines: number;
+  readonly bytes: number;
+}
+
+/** Every family workload.ts pushes starts with this. */
+const WORKLOAD_FAMILY_PREFIX = "batch_job_";
+
+/**
+ * One extra text scrape through `fetch`, counted as it streams: shows that
+ * both stores hold the same series (the Pushgateway's came from a file).
+ */
+async function censusScrape(server: Server): Promise<StoreCensus> {
+  const res = await fetch(`${server.url}/metrics`, {
+    headers: { "Accept-Encoding": "identity" },
+    signal: AbortSignal.timeout(300_000),
+  });
+  if (!res.ok || res.body === null) {
+    throw new Error(`${server.name}: census scrape answered ${res.status}`);
+  }
+  let series = 0;
+  let pushTimeLines = 0;
+  let otherLines = 0;
+  let bytes = 0;
+  let rest = "";
+  const count = (line: string) => {
+    if (line === "" || line.startsWith("#")) return;
+    if (line.startsWith(WORKLOAD_FAMILY_PREFIX)) series++;
+    else if (
+      line.startsWith("push_time_seconds{") ||
+      line.startsWith("push_failure_time_seconds{")
+    ) pushTimeLines++;
+    else otherLines++;
+  };
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body) {
+    bytes += chunk.length;
+    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) count(line);
+  }
+  count(rest + decoder.decode());
+  return { series, pushTimeLines, otherLines, bytes };
+}
+
+/**
+ * Waits until the server's CPU falls below 8 % of a core over 250 ms, at
+ * most `maxMs`: wrk leaves pushes queued in the Pushgateway when it stops,
+ * and a load run should not pay for the previous one's backlog.
+ */
+async function waitIdle(
+  server: Server,
+  maxMs = 60_000,
+): Promise<{ readonly ms: number; readonly idle: boolean }> {
+  const start = performance.now();
+  let last = cpuSecondsOf(server.pid);
+  while (performance.now() - start < maxMs) {
+    await sleep(250);
+    const now = cpuSecondsOf(server.pid);
+    if (!(now - last > 0.02)) {
+      return { ms: performance.now() - start, idle: true };
+    }
+    last = now;
+  }
+  return { ms: performance.now() - start, idle: false };
+}
+
+async function settle(
+  server: Server,
+  figures: ServerFigures,
+  before: string,
+): Promise<void> {
+  const { ms, idle } = await waitIdle(server);
+  if (!idle) {
+    figures.notes.push(
+      `still busy ${
+        (ms / 1000).toFixed(0)
+      } s after the previous run, before ${before}`,
+    );
+  } else if (ms > 2_000) {
+    figures.notes.push(
+      `took ${(ms / 1000).toFixed(1)} s to go idle before ${before}`,
+    );
+  }
+}
+
+interface ScrapeUnderLoad {
+  readonly textMedianMs: number;
+  readonly textAllMs: readonly number[];
+  readonly textBytes: number;
+  /** The 10-series load the scrapes ran under. */
+  readonly load: LoadResult;
+}
+
+/**
+ * Text scrapes spread over a 10-series load run (`load.ts`, same settings
+ * as the 10-series row), one per slot of `loadMs / scrapes`, none started
+ * after the window; a scrape slower than its slot delays the next one.
+ */
+async function scrapesUnderLoad(
+  server: Server,
+  options: Options,
+  settings: SizeSettings,
+): Promise<ScrapeUnderLoad> {
+  const load = runLoadProcess(
+    server,
+    "10series",
+    options.smallGroups,
+    options,
+    settings.loadMs,
+  );
+  load.catch(() => {}); // awaited below; no unhandled rejection meanwhile
+  const all: number[] = [];
+  let textBytes = 0;
+  const conn = await Http1Connection.open(HOST, server.port);
+  try {
+    // load.ts starts its warm-up after its own start-up: a margin.
+    const begin = performance.now() + options.warmupMs + 500;
+    const window = Math.max(1, settings.loadMs - 500);
+    for (let i = 0; i < settings.scrapes; i++) {
+      await sleep(
+        Math.max(
+          0,
+          begin + (i * window) / settings.scrapes - performance.now(),
+        ),
+      );
+      if (performance.now() > begin + window) break;
+      const r = await scrapeOnce(conn, false);
+      all.push(r.ms);
+      textBytes = r.bytes;
+    }
+  } finally {
+    conn.close();
+  }
+  return {
+    textMedianMs: median(all),
+    textAllMs: all,
+    textBytes,
+    load: await load,
+  };
+}
+
 // --- the run -------------------------------------------------------------------
 
 interface ServerFigures {
   startEmptyMs?: number;
+  /** Pushvault: its preload. */
   preload?: PreloadResult;
+  /** Pushgateway, informational: a second one pushed to from empty, capped. */
+  httpPreload?: PreloadResult;
   memoryAfterPreload?: Memory;
   scrape?: ScrapeResult;
   memoryAfterScrapes?: Memory;
+  census?: StoreCensus;
   storageBytesAfterPreload?: number;
   restart?: {
     readyMs: number;
     how: string;
     memory: Memory;
-    scrapeBytes: number;
   };
   healthyLoad?: LoadResult;
   healthyWrk?: WrkResult | undefined;
   small?: LoadResult;
   smallWrk?: WrkResult | undefined;
   large?: LoadResult;
+  scrapeUnderLoad?: ScrapeUnderLoad;
   memoryAtEnd?: Memory;
   storageBytesAtEnd?: number;
   notes: string[];
@@ -764,95 +1045,131 @@ async function machineInfo(): Promise<Record<string, unknown>> {
   };
 }
 
-async function runComparison(options: Options, dir: string) {
-  const date = new Date().toISOString();
-  const machine = await machineInfo();
-  const groups = Math.ceil(options.series / SERIES_PER_GROUP);
+interface SizeResult {
+  readonly series: number;
+  readonly groups: number;
+  readonly settings: SizeSettings;
+  readonly snapshot: SnapshotResult;
+  readonly pushvault: ServerFigures;
+  readonly pushgateway: ServerFigures;
+  readonly loadAverageAtStart: readonly number[];
+  readonly loadAverageAtEnd: readonly number[];
+  /** Wall time of this size's comparison. */
+  readonly seconds: number;
+}
+
+/** The whole comparison for one store size, in `dir` (its own). */
+async function runSize(
+  options: Options,
+  settings: SizeSettings,
+  dir: string,
+): Promise<SizeResult> {
+  const wallStart = performance.now();
+  const loadAverageAtStart = Deno.loadavg();
+  const { groups } = settings;
   progress(
-    `gateway bench: ${groups} groups × ${SERIES_PER_GROUP} series, temp ${dir}`,
+    `size ${settings.series}: ${groups} groups × ${SERIES_PER_GROUP} series, temp ${dir}`,
   );
-  const requests = preloadRequests(groups);
-
-  progress("node:sqlite ceiling");
-  const ceiling = await measureCeiling(options);
-
   const pv: ServerFigures = { notes: [] };
   const pg: ServerFigures = { notes: [] };
   const pvFile = `${dir}/pv.db`;
 
-  progress("starting both servers");
+  progress("writing the Pushgateway's persistence file (pg_snapshot.ts)");
+  const snapshot = await writePgSnapshot(`${dir}/pg.snapshot`, groups);
+  pg.storageBytesAfterPreload = snapshot.bytes;
+
+  progress("pushvault: start on an empty database, preload by HTTP");
   let pvServer = await startPushvault(dir, pvFile, "pv");
   pv.startEmptyMs = await pvServer.waitReady();
-  const pgServer = await startPushgateway(dir, "", "pg");
-  pg.startEmptyMs = await pgServer.waitReady();
-
-  for (const [server, figures] of [[pvServer, pv], [pgServer, pg]] as const) {
-    progress(`preloading ${server.name}`);
-    figures.preload = await preload(
-      server,
-      requests,
-      options.concurrency,
-      options.preloadCapMs,
+  pv.preload = await preload(
+    pvServer,
+    preloadRequests(groups),
+    options.concurrency,
+    options.preloadCapMs,
+  );
+  if (!pv.preload.complete) {
+    pv.notes.push(
+      `preload incomplete: ${pv.preload.groups}/${groups} groups, ${pv.preload.errors} errors (${pv.preload.errorExample})`,
     );
-    if (!figures.preload.complete) {
-      figures.notes.push(
-        `preload incomplete: ${figures.preload.groups}/${groups} groups, ${figures.preload.errors} errors (${figures.preload.errorExample})`,
-      );
-    }
-    figures.memoryAfterPreload = server.memory();
-    progress(`scraping ${server.name}`);
-    figures.scrape = await measureScrapes(server, options.scrapes);
-    figures.memoryAfterScrapes = server.memory();
   }
+  pv.memoryAfterPreload = pvServer.memory();
+  progress("pushvault: scrapes");
+  pv.scrape = await measureScrapes(pvServer, settings.scrapes);
+  pv.memoryAfterScrapes = pvServer.memory();
+  pv.census = await censusScrape(pvServer);
   pv.storageBytesAfterPreload = dbSize(pvFile).total;
 
-  progress("restarting pushvault on its database");
+  progress("pushvault: restart on its database");
   await pvServer.stop();
   pvServer = await startPushvault(dir, pvFile, "pv-restart");
   {
     const readyMs = await pvServer.waitReady();
-    const scrape = await measureScrapes(pvServer, 1);
     pv.restart = {
       readyMs,
       how:
         "SIGTERM, then a new process on the same database file; spawn → first 200 from /-/ready",
       memory: pvServer.memory(),
-      scrapeBytes: scrape.textBytes,
     };
+    await measureScrapes(pvServer, 1);
   }
 
-  progress("pushgateway with a snapshot file: preload, stop, restart");
+  progress("pushgateway: start with an empty store");
   {
-    const snapshot = `${dir}/pg.snapshot`;
-    const writer = await startPushgateway(dir, snapshot, "pg-snapshot");
-    await writer.waitReady();
-    const p = await preload(
-      writer,
-      requests,
-      options.concurrency,
-      options.preloadCapMs,
-    );
-    await writer.stop(); // writes the snapshot on shutdown
-    pg.storageBytesAfterPreload = fileSize(snapshot);
-    const reader = await startPushgateway(dir, snapshot, "pg-restart");
-    const readyMs = await reader.waitReady();
-    const scrape = await measureScrapes(reader, 1);
+    const empty = await startPushgateway(dir, "", "pg-empty");
+    pg.startEmptyMs = await empty.waitReady();
+    if (settings.pgHttpPreloadCapMs > 0) {
+      progress(
+        `pushgateway: HTTP preload from empty for at most ${
+          settings.pgHttpPreloadCapMs / 1000
+        } s (informational)`,
+      );
+      pg.httpPreload = await preload(
+        empty,
+        preloadRequests(groups),
+        options.concurrency,
+        settings.pgHttpPreloadCapMs,
+      );
+      if (pg.httpPreload.errors > 0) {
+        pg.notes.push(
+          `HTTP preload: ${pg.httpPreload.errors} errors (${pg.httpPreload.errorExample})`,
+        );
+      }
+    }
+    await empty.stop();
+  }
+
+  progress(
+    "pushgateway: start on the persistence file (restored before ready)",
+  );
+  const pgServer = await startPushgateway(dir, snapshot.path, "pg");
+  {
+    const readyMs = await pgServer.waitReady();
+    pg.memoryAfterPreload = pgServer.memory();
     pg.restart = {
       readyMs,
       how:
-        `a second Pushgateway with --persistence.file=<tmp>/pg.snapshot, preloaded the same way (${p.groups} groups in ${
-          p.seconds.toFixed(1)
-        } s), stopped with SIGTERM (it writes the snapshot), started again on it; spawn → first 200 from /-/ready`,
-      memory: reader.memory(),
-      scrapeBytes: scrape.textBytes,
+        `spawn with --persistence.file=<tmp>/pg.snapshot (${snapshot.groups} groups, written by pg_snapshot.ts) → first 200 from /-/ready; it restores the file before it listens`,
+      memory: pg.memoryAfterPreload,
     };
-    await reader.stop();
+  }
+  progress("pushgateway: scrapes");
+  pg.scrape = await measureScrapes(pgServer, settings.scrapes);
+  pg.memoryAfterScrapes = pgServer.memory();
+  pg.census = await censusScrape(pgServer);
+  if (
+    pv.census.series !== pg.census.series ||
+    pv.census.pushTimeLines !== pg.census.pushTimeLines
+  ) {
+    pg.notes.push(
+      `the stores differ: a Pushvault scrape has ${pv.census.series} workload series + ${pv.census.pushTimeLines} push-time lines, a Pushgateway scrape ${pg.census.series} + ${pg.census.pushTimeLines}`,
+    );
   }
 
   const wrkScript = `${dir}/put_10series.lua`;
   await Deno.writeTextFile(wrkScript, wrkLua("10series"));
   for (const [server, figures] of [[pvServer, pv], [pgServer, pg]] as const) {
     progress(`load on ${server.name}: GET /-/healthy (wrk, load.ts)`);
+    await settle(server, figures, "GET /-/healthy");
     figures.healthyWrk = await runWrk(
       server,
       "/-/healthy",
@@ -868,27 +1185,42 @@ async function runComparison(options: Options, dir: string) {
       options.wrkSeconds * 1000,
     );
     progress(`load on ${server.name}: 10-series PUTs`);
+    await settle(server, figures, "10-series PUTs");
     figures.small = await runLoadProcess(
       server,
       "10series",
       options.smallGroups,
       options,
+      settings.loadMs,
     );
-    progress(`load on ${server.name}: 10-series PUTs with wrk`);
-    figures.smallWrk = await runWrk(
-      server,
-      "/",
-      options.wrkSeconds,
-      options.concurrency,
-      wrkScript,
-    );
+    if (figures.small.p99Ms <= WRK_PUT_MAX_P99_MS) {
+      progress(`load on ${server.name}: 10-series PUTs with wrk`);
+      figures.smallWrk = await runWrk(
+        server,
+        "/",
+        options.wrkSeconds,
+        options.concurrency,
+        wrkScript,
+      );
+    } else {
+      figures.notes.push(
+        `10-series PUTs with wrk skipped: load.ts p99 ${
+          figures.small.p99Ms.toFixed(0)
+        } ms is near wrk's 2 s timeout, which would drop most pushes`,
+      );
+    }
     progress(`load on ${server.name}: 1000-series PUTs`);
+    await settle(server, figures, "1000-series PUTs");
     figures.large = await runLoadProcess(
       server,
       "1000series",
       options.largeGroups,
       options,
+      settings.loadMs,
     );
+    progress(`load on ${server.name}: scrapes under 10-series PUTs`);
+    await settle(server, figures, "scrapes under load");
+    figures.scrapeUnderLoad = await scrapesUnderLoad(server, options, settings);
     figures.memoryAtEnd = server.memory();
   }
   pv.storageBytesAtEnd = dbSize(pvFile).total;
@@ -896,20 +1228,48 @@ async function runComparison(options: Options, dir: string) {
     "memory at end is of the restarted process (its peak covers start-up from the database and the load runs)",
   );
   await pvServer.stop();
-  await pgServer.stop();
-  machine.loadAverageAtEnd = Deno.loadavg();
+  // SIGKILL: on SIGTERM it would persist its store, which nothing here reads.
+  await pgServer.kill();
 
+  return {
+    series: settings.series,
+    groups,
+    settings,
+    snapshot,
+    pushvault: pv,
+    pushgateway: pg,
+    loadAverageAtStart,
+    loadAverageAtEnd: Deno.loadavg(),
+    seconds: (performance.now() - wallStart) / 1000,
+  };
+}
+
+/** Every size in `options.sizes`, each in a directory of its own. */
+async function runComparison(options: Options, dir: string) {
+  const date = new Date().toISOString();
+  const machine = await machineInfo();
+  progress("node:sqlite ceiling");
+  const ceiling = await measureCeiling(options);
+  const sizes: SizeResult[] = [];
+  for (const series of options.sizes) {
+    const sizeDir = `${dir}/${series}`;
+    await Deno.mkdir(sizeDir);
+    sizes.push(await runSize(options, settingsFor(options, series), sizeDir));
+    // The next size needs the disk more than this one's files.
+    if (!options.keep) await Deno.remove(sizeDir, { recursive: true });
+  }
+  machine.loadAverageAtEnd = Deno.loadavg();
   return {
     date,
     machine,
     options,
-    groups,
     pushvaultRevision: pushvaultSource.revision,
     ceiling,
-    pushvault: pv,
-    pushgateway: pg,
+    sizes,
   };
 }
+
+type Comparison = Awaited<ReturnType<typeof runComparison>>;
 
 // --- report --------------------------------------------------------------------
 
@@ -956,28 +1316,61 @@ function otherCores(r: LoadResult | undefined): number | undefined {
   return Math.max(0, r.otherCpuSeconds / r.seconds);
 }
 
-function tableRows(
-  result: Awaited<ReturnType<typeof runComparison>>,
-): Row[] {
-  const pv = result.pushvault;
-  const pg = result.pushgateway;
+function tableRows(size: SizeResult): Row[] {
+  const pv = size.pushvault;
+  const pg = size.pushgateway;
+  const k = size.settings.scrapes;
+  const pgHttp = pg.httpPreload;
   return [
-    ["series preloaded", pv.preload?.series, pg.preload?.series, int],
     [
-      "preload time (100-series PUTs, 8 clients)",
+      "series preloaded (PV: HTTP pushes; PG: persistence file)",
+      pv.preload?.series,
+      size.snapshot.series,
+      int,
+    ],
+    [
+      "workload series in a scrape (batch_job_* sample lines)",
+      pv.census?.series,
+      pg.census?.series,
+      int,
+    ],
+    [
+      "PV preload time (100-series PUTs, 8 clients)",
       pv.preload?.seconds,
-      pg.preload?.seconds,
+      undefined,
       secs,
     ],
     [
-      "preload pushes/s",
+      pgHttp
+        ? `preload pushes/s by HTTP (PG: from empty, first ${
+          Math.round(pgHttp.seconds)
+        } s)`
+        : "preload pushes/s by HTTP",
       pv.preload?.pushesPerSecond,
-      pg.preload?.pushesPerSecond,
+      pgHttp?.pushesPerSecond,
       rate,
+    ],
+    [
+      "PG HTTP preload: series pushed before its cap",
+      undefined,
+      pgHttp?.series,
+      int,
+    ],
+    [
+      "PG persistence file written (pg_snapshot.ts)",
+      undefined,
+      size.snapshot.seconds,
+      secs,
     ],
     ["start → /-/ready, empty store", pv.startEmptyMs, pg.startEmptyMs, ms],
     [
-      "RSS after preload",
+      "start → /-/ready, preloaded store (PV restart; PG restore)",
+      pv.restart?.readyMs,
+      pg.restart?.readyMs,
+      ms,
+    ],
+    [
+      "RSS after preload (PG: after restore)",
       pv.memoryAfterPreload?.rssMiB,
       pg.memoryAfterPreload?.rssMiB,
       mib,
@@ -990,16 +1383,30 @@ function tableRows(
     ],
     ["scrape text, first (cold)", pv.scrape?.coldMs, pg.scrape?.coldMs, ms],
     [
-      `scrape text, median of ${result.options.scrapes}`,
+      `scrape text, median of ${k}`,
       pv.scrape?.textMedianMs,
       pg.scrape?.textMedianMs,
       ms,
     ],
     [
-      `scrape gzip, median of ${result.options.scrapes}`,
+      `scrape gzip, median of ${k}`,
       pv.scrape?.gzipMedianMs,
       pg.scrape?.gzipMedianMs,
       ms,
+    ],
+    [
+      `scrape text under 10-series pushes, median of ${
+        pv.scrapeUnderLoad?.textAllMs.length ?? "—"
+      }/${pg.scrapeUnderLoad?.textAllMs.length ?? "—"}`,
+      pv.scrapeUnderLoad?.textMedianMs,
+      pg.scrapeUnderLoad?.textMedianMs,
+      ms,
+    ],
+    [
+      "10-series pushes/s while scraping",
+      pv.scrapeUnderLoad?.load.perSecond,
+      pg.scrapeUnderLoad?.load.perSecond,
+      rate,
     ],
     ["scrape size, text", pv.scrape?.textBytes, pg.scrape?.textBytes, bytes],
     ["scrape size, gzip", pv.scrape?.gzipBytes, pg.scrape?.gzipBytes, bytes],
@@ -1016,19 +1423,13 @@ function tableRows(
       mib,
     ],
     [
-      "on disk after preload (PV db+wal; PG snapshot)",
+      "on disk after preload (PV db+wal+shm; PG file)",
       pv.storageBytesAfterPreload,
       pg.storageBytesAfterPreload,
       bytes,
     ],
     [
-      "start → /-/ready, preloaded store (restart)",
-      pv.restart?.readyMs,
-      pg.restart?.readyMs,
-      ms,
-    ],
-    [
-      "RSS after restart",
+      "RSS after restart (PG: after restore)",
       pv.restart?.memory.rssMiB,
       pg.restart?.memory.rssMiB,
       mib,
@@ -1057,6 +1458,7 @@ function tableRows(
       pg.small?.perSecond,
       rate,
     ],
+    ["10-series pushes measured", pv.small?.count, pg.small?.count, int],
     ["10-series p50", pv.small?.p50Ms, pg.small?.p50Ms, ms],
     ["10-series p99", pv.small?.p99Ms, pg.small?.p99Ms, ms],
     [
@@ -1098,6 +1500,7 @@ function tableRows(
       pg.large?.perSecond,
       rate,
     ],
+    ["1000-series pushes measured", pv.large?.count, pg.large?.count, int],
     [
       "1000-series series/s",
       pv.large?.seriesPerSecond,
@@ -1164,59 +1567,50 @@ function formatTable(rows: readonly Row[]): string {
   ].join("\n") + "\n";
 }
 
-function formatReport(
-  result: Awaited<ReturnType<typeof runComparison>>,
+const loadAverages = (xs: readonly number[]) =>
+  xs.map((x) => x.toFixed(2)).join(" ");
+
+function formatSize(
+  size: SizeResult,
+  result: Comparison,
 ): string {
-  const m = result.machine;
   const c = result.ceiling;
-  const pvSmall = result.pushvault.small?.perSecond;
+  const s = size.settings;
+  const pvSmall = size.pushvault.small?.perSecond;
   const lines = [
-    `# Pushvault vs Pushgateway 1.5.1 — ${result.date}`,
-    `machine: nproc ${m.nproc}, ${m.cpuModel}, ${
-      (m.memTotalGiB as number).toFixed(1)
-    } GiB RAM, kernel ${m.kernel}, deno ${m.deno}, load average at start ${
-      (m.loadAverageAtStart as number[]).map((x) => x.toFixed(2)).join(" ")
-    }, at end ${
-      (m.loadAverageAtEnd as number[]).map((x) => x.toFixed(2)).join(" ")
-    }`,
-    "free -g:",
-    ...(m.freeG as string).split("\n").map((l) => `    ${l}`),
-    `pushvault: ${result.pushvaultRevision}; pushgateway: ${PUSHGATEWAY_BIN} 1.5.1 (Debian)`,
-    `data: ${result.groups} groups × ${SERIES_PER_GROUP} series (6 families: gauges, counters, 3 histograms), ${
-      result.options.quick ? "--quick" : "full run"
-    }; load ${result.options.loadMs / 1000} s after ${
+    `## ${size.series} series — ${size.groups} groups × ${SERIES_PER_GROUP} series (6 families: gauges, counters, 3 histograms)`,
+    `load ${s.loadMs / 1000} s after ${
       result.options.warmupMs / 1000
-    } s warm-up, ${result.options.concurrency} keep-alive clients (load.ts, its own process)`,
+    } s warm-up, ${result.options.concurrency} keep-alive clients (load.ts, its own process), consistency check on in both; ${s.scrapes} scrapes per kind; this size took ${
+      size.seconds.toFixed(0)
+    } s, load average ${loadAverages(size.loadAverageAtStart)} → ${
+      loadAverages(size.loadAverageAtEnd)
+    }`,
     "",
-    formatTable(tableRows(result)),
-    `ceiling: node:sqlite ${c.sqliteVersion} alone commits ${
-      Math.round(c.transactionsPerSecond)
-    } transactions/s of ${c.rowsPerTransaction} rows (WAL, synchronous=NORMAL), ${
-      c.bulkMicrosPerRow.toFixed(2)
-    } µs/row in one ${c.bulkRows}-row transaction`,
+    formatTable(tableRows(size)),
     pvSmall === undefined
       ? ""
       : `Pushvault 10-series pushes/s = ${
         ((100 * pvSmall) / c.transactionsPerSecond).toFixed(1)
-      } % of that ceiling`,
-    "",
-    "how start-up was measured:",
-    `  Pushvault: ${result.pushvault.restart?.how ?? "—"}`,
-    `  Pushgateway: ${result.pushgateway.restart?.how ?? "—"}`,
-    `  (its main instance runs with --persistence.file= , i.e. nothing durable)`,
-    `load generator check: wrk ${
-      result.pushvault.healthyWrk?.command ?? "(absent)"
-    } vs load.ts with the same connections; the 10-series wrk row uses a Lua script with distinct groups and values.`,
-    "CPU figures cover the measured window only (warm-up excluded): server and load.ts from /proc/<pid>/stat, other processes = all cores busy (/proc/stat) less both; on a shared machine a high figure there means the servers competed for the cores.",
+      } % of the node:sqlite ceiling`,
+    `Pushgateway: not preloaded by HTTP (each push re-gathers its whole store); it started on a persistence file of the same ${size.snapshot.groups} groups (${
+      bytes(size.snapshot.bytes)
+    }) written by pg_snapshot.ts, so its "after preload" figures are after restoring that file.${
+      size.pushgateway.httpPreload
+        ? ` A second, empty Pushgateway took the same HTTP pushes for ${
+          size.pushgateway.httpPreload.seconds.toFixed(0)
+        } s: ${size.pushgateway.httpPreload.groups} groups, for the preload pushes/s row.`
+        : ""
+    }`,
   ];
   for (
     const [name, f] of [
-      ["Pushvault", result.pushvault],
-      ["Pushgateway", result.pushgateway],
+      ["Pushvault", size.pushvault],
+      ["Pushgateway", size.pushgateway],
     ] as const
   ) {
     for (const note of f.notes) lines.push(`note (${name}): ${note}`);
-    for (const r of [f.small, f.large]) {
+    for (const r of [f.small, f.large, f.scrapeUnderLoad?.load]) {
       if (r && r.errors > 0) {
         lines.push(
           `errors (${name}, ${r.bodyKind}): ${
@@ -1229,10 +1623,47 @@ function formatReport(
   return lines.join("\n") + "\n";
 }
 
+function formatReport(result: Comparison): string {
+  const m = result.machine;
+  const c = result.ceiling;
+  const first = result.sizes[0];
+  const lines = [
+    `# Pushvault vs Pushgateway 1.5.1 — ${result.date}`,
+    `machine: nproc ${m.nproc}, ${m.cpuModel}, ${
+      (m.memTotalGiB as number).toFixed(1)
+    } GiB RAM, kernel ${m.kernel}, deno ${m.deno}, load average at start ${
+      loadAverages(m.loadAverageAtStart as number[])
+    }, at end ${loadAverages(m.loadAverageAtEnd as number[])}`,
+    "free -g:",
+    ...(m.freeG as string).split("\n").map((l) => `    ${l}`),
+    `pushvault: ${result.pushvaultRevision}; pushgateway: ${PUSHGATEWAY_BIN} 1.5.1 (Debian); ${
+      result.options.quick ? "--quick" : "full run"
+    }, sizes ${result.options.sizes.join(", ")} series`,
+    `ceiling: node:sqlite ${c.sqliteVersion} alone commits ${
+      Math.round(c.transactionsPerSecond)
+    } transactions/s of ${c.rowsPerTransaction} rows (WAL, synchronous=NORMAL), ${
+      c.bulkMicrosPerRow.toFixed(2)
+    } µs/row in one ${c.bulkRows}-row transaction`,
+    "",
+    ...result.sizes.map((size) => formatSize(size, result)),
+    "how start-up with the store was measured:",
+    `  Pushvault: ${first?.pushvault.restart?.how ?? "—"}`,
+    `  Pushgateway: ${first?.pushgateway.restart?.how ?? "—"}`,
+    `load generator check: wrk ${
+      first?.pushvault.healthyWrk?.command ?? "(absent)"
+    } vs load.ts with the same connections; the 10-series wrk row uses a Lua script with distinct groups and values.`,
+    "pushes/s = pushes started in the measured window and answered 2xx (load.ts waits for those still under way when the window closes) / window; where a push takes longer than the window, 'pushes measured' shows how few the figure rests on.",
+    "scrapes under load: text scrapes spread over a 10-series load.ts run (one per slot, none started after the window; a slow scrape delays the next).",
+    "CPU figures cover the measured window only (warm-up excluded): server and load.ts from /proc/<pid>/stat, other processes = all cores busy (/proc/stat) less both; on a shared machine a high figure there means the servers competed for the cores.",
+  ];
+  return lines.join("\n") + "\n";
+}
+
 // --- profile mode --------------------------------------------------------------
 
 async function runProfile(options: Options, dir: string): Promise<string> {
-  const groups = Math.ceil(options.series / SERIES_PER_GROUP);
+  const settings = settingsFor(options, options.sizes[0] ?? 100_000);
+  const groups = settings.groups;
   // Outside the run's temp dir, which is removed at the end.
   const profDir = await Deno.makeTempDir({ prefix: "pv-cpuprofile-" });
   const pvFile = `${dir}/pv.db`;
@@ -1259,6 +1690,7 @@ async function runProfile(options: Options, dir: string): Promise<string> {
     kind,
     kind === "10series" ? options.smallGroups : options.largeGroups,
     options,
+    settings.loadMs,
   );
   const loadEnd = performance.now() - server.spawnedAt;
   await server.stop();
@@ -1299,10 +1731,11 @@ async function main(args: readonly string[]): Promise<number> {
   const options = parseOptions(args);
   const dir = await Deno.makeTempDir({ prefix: "pv-gateway-bench-" });
   const onSignal = () => {
-    for (const server of running) server.kill();
+    for (const server of running) void server.kill();
     Deno.exit(130);
   };
-  Deno.addSignalListener("SIGINT", onSignal);
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {
     await preparePushvault(options.rev, dir);
     if (options.profile) {
@@ -1317,10 +1750,13 @@ async function main(args: readonly string[]): Promise<number> {
         JSON.stringify(
           {
             ...result,
-            table: tableRows(result).map(([n, a, b]) => ({
-              figure: n,
-              pushvault: a ?? null,
-              pushgateway: b ?? null,
+            sizes: result.sizes.map((size) => ({
+              ...size,
+              table: tableRows(size).map(([n, a, b]) => ({
+                figure: n,
+                pushvault: a ?? null,
+                pushgateway: b ?? null,
+              })),
             })),
           },
           null,
@@ -1331,11 +1767,8 @@ async function main(args: readonly string[]): Promise<number> {
     }
     return 0;
   } finally {
-    for (const server of [...running]) {
-      server.kill();
-      await server.status;
-    }
-    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const server of [...running]) await server.kill();
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     if (options.keep) progress(`kept ${dir}`);
     else await Deno.remove(dir, { recursive: true });
   }
