@@ -19,6 +19,7 @@ import { makeGroupingKey } from "../push/grouping_key.ts";
 import { inconsistent, PushError } from "../push/push_error.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import type { CheckpointerStats } from "./checkpointer.ts";
+import { BackgroundIntegrityCheck, checkIntegrityNow } from "./integrity.ts";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { familyToRows, rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
@@ -150,19 +151,32 @@ export class Store implements Disposable {
     }
     this.#ownFamilies = options.ownFamilies ?? new Map();
     try {
-      configure(this.#db, this.#sync, {
+      const check = configure(this.#db, this.#sync, {
         integrityCheck: (options.integrityCheck ?? false) &&
           this.path !== ":memory:",
         path: this.path,
       });
       migrate(this.#db, this.path);
-      if (this.path !== ":memory:") probeWritable(this.#db, this.path);
       if (options.maxPageCount !== undefined) {
         this.#db.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
       }
       this.#stmt = prepareStatements(this.#db);
       this.#view = new View(this.#ownFamilies);
-      this.#load();
+      let missing: MissingRendered[] = [];
+      let loadError: { error: unknown } | undefined;
+      try {
+        missing = this.#load();
+      } catch (error) {
+        loadError = { error }; // a damaged file explains itself better
+      }
+      if (check) {
+        const problems = check.wait() ?? checkIntegrityNow(this.#db);
+        if (problems.length > 0) throw damaged(this.path, problems);
+      }
+      if (loadError) throw loadError.error;
+      // The first write: after the integrity check.
+      if (this.path !== ":memory:") probeWritable(this.#db, this.path);
+      if (missing.length > 0) this.#fillRendered(missing);
     } catch (error) {
       this.#db.close();
       if (error instanceof StoreOpenError) throw error; // names the file already
@@ -369,8 +383,9 @@ export class Store implements Disposable {
     const previous = this.#view;
     try {
       this.#view = new View(this.#ownFamilies);
-      this.#load();
+      const missing = this.#load();
       this.#viewStale = false;
+      if (missing.length > 0) this.#fillRendered(missing);
     } catch {
       this.#view = previous;
       this.#viewStale = true;
@@ -993,9 +1008,7 @@ export class Store implements Disposable {
    * Writes `families.rendered` for rows that lack it. Best effort: without
    * it the next start renders them from their samples again.
    */
-  #fillRendered(
-    missing: readonly { rowId: number; series: RenderedSeries }[],
-  ): void {
+  #fillRendered(missing: readonly MissingRendered[]): void {
     try {
       this.#transaction(() => {
         for (const m of missing) {
@@ -1007,8 +1020,12 @@ export class Store implements Disposable {
     }
   }
 
-  /** Rebuilds the view from the current rows (design.md: the DB is the truth). */
-  #load(): void {
+  /**
+   * Rebuilds the view from the current rows (design.md: the DB is the
+   * truth). Writes nothing: returns the families that lack a usable
+   * `rendered`, for {@link Store.#fillRendered}.
+   */
+  #load(): MissingRendered[] {
     const groups = new Map<number, {
       key: GroupingKey;
       pushTime: number;
@@ -1030,7 +1047,7 @@ export class Store implements Disposable {
     }
     // Rows written before v3 (or in another format) are rendered from
     // their samples once, then written back for the next start.
-    const missing: { rowId: number; series: RenderedSeries }[] = [];
+    const missing: MissingRendered[] = [];
     const families = this.#stmt.loadFamilies.iterate() as unknown as Iterable<
       FamilyRow
     >;
@@ -1060,11 +1077,17 @@ export class Store implements Disposable {
         texts: series.texts,
       });
     }
-    if (missing.length > 0) this.#fillRendered(missing);
     for (const [rowId, g] of groups) {
       this.view.loadGroup(g.key, rowId, g, g.families);
     }
+    return missing;
   }
+}
+
+/** A current family whose `rendered` has to be written again. */
+interface MissingRendered {
+  readonly rowId: number;
+  readonly series: RenderedSeries;
 }
 
 export interface HistoryQuery {
@@ -1283,7 +1306,7 @@ function configure(
   db: DatabaseSync,
   sync: SyncMode,
   options: { readonly integrityCheck: boolean; readonly path: string },
-): void {
+): BackgroundIntegrityCheck | undefined {
   // Checks the file really is a readable database before changing anything.
   const appId =
     (db.prepare("PRAGMA application_id").get() as { application_id: number })
@@ -1303,8 +1326,23 @@ function configure(
     );
   }
   // Before anything is written: a damaged file must stay as it is, for
-  // `sqlite3 .recover` or a backup to take over.
-  if (options.integrityCheck) checkIntegrity(db, options.path);
+  // `sqlite3 .recover` or a backup to take over. A file that needs no change
+  // here (already WAL, no migration) is checked on a worker while the view
+  // loads, which writes nothing either; the caller waits for the answer.
+  let check: BackgroundIntegrityCheck | undefined;
+  if (options.integrityCheck) {
+    const mode =
+      (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string })
+        .journal_mode;
+    if (
+      mode === "wal" && version === SCHEMA_VERSION && appId === APPLICATION_ID
+    ) {
+      check = BackgroundIntegrityCheck.start(options.path);
+    } else {
+      const problems = checkIntegrityNow(db);
+      if (problems.length > 0) throw damaged(options.path, problems);
+    }
+  }
   // WAL: readers (the sqlite3 shell) never block the writer, and a commit is
   // one sequential append.
   db.exec("PRAGMA journal_mode = WAL");
@@ -1318,25 +1356,16 @@ function configure(
   // Each push of a group commit runs in a SAVEPOINT, whose sub-journal is a
   // temporary file unless temporary storage is memory: memory is cheaper.
   db.exec("PRAGMA temp_store = MEMORY");
+  return check;
 }
 
-/** Refuses a database whose pages do not check out (PRAGMA quick_check). */
-function checkIntegrity(db: DatabaseSync, path: string): void {
-  let problems: string[];
-  try {
-    problems = (db.prepare("PRAGMA quick_check(5)").all() as {
-      quick_check: string;
-    }[]).map((r) => r.quick_check).filter((r) => r !== "ok");
-  } catch (error) {
-    problems = [message(error)];
-  }
-  if (problems.length > 0) {
-    throw new StoreOpenError(
-      `database ${JSON.stringify(path)} (--persistence.file) is damaged: ${
-        problems.join("; ")
-      }. It was left untouched; restore it from a backup, or salvage it with \`sqlite3 ${path} .recover | sqlite3 new.db\` and start on the new file.`,
-    );
-  }
+/** The error that refuses a database whose pages do not check out. */
+function damaged(path: string, problems: readonly string[]): StoreOpenError {
+  return new StoreOpenError(
+    `database ${JSON.stringify(path)} (--persistence.file) is damaged: ${
+      problems.join("; ")
+    }. It was left untouched; restore it from a backup, or salvage it with \`sqlite3 ${path} .recover | sqlite3 new.db\` and start on the new file.`,
+  );
 }
 
 /**
