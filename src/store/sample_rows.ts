@@ -178,12 +178,23 @@ function labelsPrefix(
     for (let j = 0; j < i; j++) {
       if ((labels[j] as Label).name === name) return undefined;
     }
-    out += `${i > 0 ? "," : ""}${JSON.stringify(name)}:${
-      JSON.stringify((labels[i] as Label).value)
+    out += `${i > 0 ? "," : ""}${jsonString(name)}:${
+      jsonString((labels[i] as Label).value)
     }`;
   }
   return out;
 }
+
+/**
+ * `JSON.stringify(text)`, without the call where nothing needs escaping
+ * (quotes, backslashes, control characters, lone surrogates): most label
+ * names and values, several per sample row.
+ */
+export function jsonString(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+// deno-lint-ignore no-control-regex -- control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** The labels (and `extra`) as an object, through `JSON.stringify`. */
 function objectJson(

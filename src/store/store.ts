@@ -311,7 +311,7 @@ export class Store implements Disposable {
     if (batch.length === 0) return;
     if (this.#viewStale) this.#reloadView();
     try {
-      this.#db.exec("BEGIN IMMEDIATE");
+      this.#stmt.begin.run();
     } catch (error) {
       for (const entry of batch) entry.reject(unavailable(error));
       return;
@@ -350,7 +350,7 @@ export class Store implements Disposable {
     }
     if (!failure) {
       try {
-        this.#db.exec("COMMIT");
+        this.#stmt.commit.run();
       } catch (error) {
         failure = { error };
       }
@@ -748,13 +748,13 @@ export class Store implements Disposable {
 
   #transaction<T>(write: () => T): T {
     try {
-      this.#db.exec("BEGIN IMMEDIATE");
+      this.#stmt.begin.run();
     } catch (error) {
       throw unavailable(error);
     }
     try {
       const result = write();
-      this.#db.exec("COMMIT");
+      this.#stmt.commit.run();
       return result;
     } catch (error) {
       this.#rollbackQuietly();
@@ -1453,6 +1453,9 @@ export function backupPathBeforeMigration(path: string): string {
 function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
+    // Prepared once: exec() would compile them on every batch.
+    begin: p("BEGIN IMMEDIATE"),
+    commit: p("COMMIT"),
     savepoint: p("SAVEPOINT push"),
     release: p("RELEASE push"),
     insertPush: p(
