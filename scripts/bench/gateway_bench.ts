@@ -1148,7 +1148,7 @@ async function runSize(
     pg.restart = {
       readyMs,
       how:
-        `spawn with --persistence.file=<tmp>/pg.snapshot (${snapshot.groups} groups, written by pg_snapshot.ts) → first 200 from /-/ready; it restores the file before it listens`,
+        "spawn with --persistence.file=<tmp>/pg.snapshot (the size's groups, written by pg_snapshot.ts) → first 200 from /-/ready; it restores the file before it listens",
       memory: pg.memoryAfterPreload,
     };
   }
@@ -1731,6 +1731,7 @@ async function main(args: readonly string[]): Promise<number> {
   const options = parseOptions(args);
   const dir = await Deno.makeTempDir({ prefix: "pv-gateway-bench-" });
   const onSignal = () => {
+    progress(`signal: killing ${running.size} server(s) by PID`);
     for (const server of running) void server.kill();
     Deno.exit(130);
   };
