@@ -14,4 +14,5 @@ if ! command -v deno >/dev/null 2>&1 || [[ "$(deno --version | awk 'NR == 1 { pr
   fi
   hash -r
 fi
-exec deno run -A src/main.ts "$@"
+# --v8-flags: as scripts/compile.ts V8_FLAGS says why.
+exec deno run -A --v8-flags=--heap-growing-percent=30 src/main.ts "$@"

@@ -35,6 +35,7 @@
  * @module
  */
 
+import { V8_FLAGS } from "../compile.ts";
 import { formatSummary, summarizeProfile } from "./cpuprofile_top.ts";
 import { formatRequest, Http1Connection } from "./http1.ts";
 import { cpuSecondsOf, type LoadResult } from "./load.ts";
@@ -369,6 +370,7 @@ async function startPushvault(
     [
       "run",
       "-A",
+      ...V8_FLAGS, // as `deno task start` and the binary run it
       ...extraDenoFlags,
       "src/main.ts",
       `--web.listen-address=${HOST}:${port}`,

@@ -13,6 +13,7 @@ import {
   parseCompileArgs,
   runsOn,
   TARGETS,
+  V8_FLAGS,
 } from "../../scripts/compile.ts";
 import type { BinaryKind } from "../../scripts/compile.ts";
 import { BuildError, ROOT } from "../../scripts/build_info.ts";
@@ -184,6 +185,17 @@ Deno.test("binaryKind() knows the deno executable running this test", async () =
     type: "target",
     target: Deno.build.target,
   });
+});
+
+Deno.test("deno task start and scripts/start.sh pass the V8 flags the binary bakes in", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)) as {
+    tasks: Record<string, string>;
+  };
+  const startSh = await Deno.readTextFile(`${ROOT}/scripts/start.sh`);
+  for (const flag of V8_FLAGS) {
+    assert.ok(config.tasks.start?.includes(` ${flag} `), config.tasks.start);
+    assert.ok(startSh.includes(`exec deno run -A ${flag} src/main.ts`));
+  }
 });
 
 Deno.test("downloadHint() says what failed and how to set DENORT_BIN", () => {
