@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     const groupCount = kind === "10series" ? 1000 : 100;
     // Parse outside the timed loop: this measures the store.
     const commands: PushCommand[] = [];
-    for (let i = 0; i < 4096; i++) {
+    for (let i = 0; i < (kind === "10series" ? 4096 : 256); i++) {
       const tail = decoder.decode(body.tails[i % body.tails.length]);
       commands.push(command(
         loadPath(kind, i % groupCount),
