@@ -341,6 +341,11 @@ class Server {
   }
 
   /** SIGKILL; the promise settles once it has exited and its output is written. */
+  /** SIGKILL now, synchronously: for exits that run no more async code. */
+  killNow(): void {
+    this.#signal("SIGKILL");
+  }
+
   async kill(): Promise<void> {
     this.#signal("SIGKILL");
     await this.status;
@@ -1734,11 +1739,18 @@ async function main(args: readonly string[]): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "pv-gateway-bench-" });
   const onSignal = () => {
     progress(`signal: killing ${running.size} server(s) by PID`);
-    for (const server of running) void server.kill();
+    for (const server of running) server.killNow();
     Deno.exit(130);
   };
   const signals = ["SIGINT", "SIGTERM"] as const;
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  // An error nobody awaits ends the process without running `finally`:
+  // the servers must not outlive it.
+  const onUncaught = () => {
+    for (const server of running) server.killNow();
+  };
+  globalThis.addEventListener("unhandledrejection", onUncaught);
+  globalThis.addEventListener("error", onUncaught);
   try {
     await preparePushvault(options.rev, dir);
     if (options.profile) {
@@ -1772,6 +1784,8 @@ async function main(args: readonly string[]): Promise<number> {
   } finally {
     for (const server of [...running]) await server.kill();
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    globalThis.removeEventListener("unhandledrejection", onUncaught);
+    globalThis.removeEventListener("error", onUncaught);
     if (options.keep) progress(`kept ${dir}`);
     else await Deno.remove(dir, { recursive: true });
   }
