@@ -62,6 +62,21 @@ export function formatGoFloat(value: number): string {
   // with the shortest round-trip digits.
   const magnitude = value < 0 ? -value : value;
   if (magnitude >= 1e-4 && magnitude < 1e6) return String(value);
+  // Fast path: an integer below 1e21 prints as its shortest round-trip
+  // digits padded with zeros, so Go's form is those digits without the
+  // zeros (counters and byte counts: most large values pushed).
+  if (magnitude < 1e21 && Number.isInteger(value)) {
+    const digits = String(magnitude);
+    let end = digits.length;
+    while (end > 1 && digits.charCodeAt(end - 1) === 0x30) end--;
+    const exponent = digits.length - 1;
+    const mantissa = end > 1
+      ? `${digits[0]}.${digits.slice(1, end)}`
+      : digits.slice(0, 1);
+    return `${value < 0 ? "-" : ""}${mantissa}e+${
+      exponent < 10 ? "0" : ""
+    }${exponent}`;
+  }
   const exponential = value.toExponential(); // shortest round-trip digits
   const at = exponential.indexOf("e");
   const exponent = Number(exponential.slice(at + 1));

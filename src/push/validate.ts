@@ -90,22 +90,36 @@ export function describeSeries(name: string, labels: readonly Label[]): string {
   }}`;
 }
 
+/**
+ * A legal legacy label name (not `__`-reserved). Names repeat on every
+ * series of a push, so legal ones are remembered (up to a bound).
+ */
+function isLegalLabelName(name: string): boolean {
+  if (LEGAL_NAMES.has(name)) return true;
+  if (!LABEL_NAME_RE.test(name) || name.startsWith("__")) return false;
+  if (LEGAL_NAMES.size >= LEGAL_NAMES_MAX) LEGAL_NAMES.clear();
+  LEGAL_NAMES.add(name);
+  return true;
+}
+const LEGAL_NAMES = new Set<string>();
+const LEGAL_NAMES_MAX = 10_000;
+
 function checkLabels(
   family: MetricFamily,
   labels: readonly Label[],
   problems: string[],
   options: SanitizeOptions,
 ): void {
+  // Built only when there is a problem: this loop runs for every label pushed.
+  const where = () =>
+    `collected metric ${JSON.stringify(family.name)} ${
+      describeSeries("", labels)
+    }`;
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i] as Label;
-    // Built only when there is a problem: this loop runs for every label pushed.
-    const where = () =>
-      `collected metric ${JSON.stringify(family.name)} ${
-        describeSeries("", labels)
-      }`;
     const legal = options.utf8Names
       ? label.name !== "" && !label.name.startsWith("__")
-      : LABEL_NAME_RE.test(label.name) && !label.name.startsWith("__");
+      : isLegalLabelName(label.name);
     if (!legal) {
       problems.push(
         `${where()} has a label with an invalid name: ${label.name}`,

@@ -180,3 +180,26 @@ Deno.test("parseGoFloat() refuses a long run of digits with a bad end in linear 
   assert.equal(parseGoFloat(`${"1".repeat(100_000)}x`), undefined);
   assert.equal(parseGoFloat("1".repeat(400)), undefined); // overflows float64, as in Go
 });
+
+Deno.test("formatGoFloat() writes large integers as toExponential() does, in Go's form", () => {
+  const viaExponential = (value: number) => {
+    const text = value.toExponential();
+    const at = text.indexOf("e");
+    const exponent = Number(text.slice(at + 1));
+    return `${text.slice(0, at)}e+${String(exponent).padStart(2, "0")}`;
+  };
+  for (const value of [1e6, 1234567, 1e7, 2 ** 53, 2 ** 53 + 2, -98765432100]) {
+    assert.equal(formatGoFloat(value), viaExponential(value));
+  }
+  fc.assert(
+    fc.property(
+      fc.double({ min: 1e6, max: 9.99e20, noNaN: true }),
+      fc.boolean(),
+      (x, negative) => {
+        const value = (negative ? -1 : 1) * Math.floor(x);
+        assert.equal(formatGoFloat(value), viaExponential(value));
+      },
+    ),
+    { seed: 11, numRuns: 5000 },
+  );
+});
