@@ -7,12 +7,14 @@
  *
  * The worker holds a second connection to the same file and runs a PASSIVE
  * checkpoint every `intervalMs`: it never waits for the writer and the
- * writer never waits for it. Its source is embedded (compile-safe: nothing
- * is read from disk) and run from a Blob URL. Stopping is synchronous, so
- * `Store.close()` stays synchronous: the worker is told through shared
+ * writer never waits for it. It runs from embedded source
+ * (embedded_worker.ts). Stopping is synchronous, so `Store.close()` stays
+ * synchronous: the worker is told through shared
  * memory and closes its connection before the store's own last checkpoint.
  * @module
  */
+
+import { startEmbeddedWorker } from "./embedded_worker.ts";
 
 export interface CheckpointerOptions {
   readonly path: string;
@@ -77,8 +79,6 @@ self.onmessage = (event) => {
 };
 `;
 
-let workerUrl: string | undefined;
-
 export class Checkpointer {
   readonly #worker: Worker;
   readonly #ctl: Int32Array;
@@ -91,12 +91,14 @@ export class Checkpointer {
 
   /** Starts the worker; it opens its own connection to `options.path`. */
   static start(options: CheckpointerOptions): Checkpointer {
-    workerUrl ??= URL.createObjectURL(
-      new Blob([WORKER_SOURCE], { type: "text/javascript" }),
-    );
-    const worker = new Worker(workerUrl, { type: "module" });
     const control = new SharedArrayBuffer(SLOTS * 4);
-    const checkpointer = new Checkpointer(worker, new Int32Array(control));
+    const worker = startEmbeddedWorker(WORKER_SOURCE, {
+      path: options.path,
+      sync: options.sync,
+      intervalMs: options.intervalMs,
+      control,
+    });
+    // Assigned before this task ends, so no message of the worker is missed.
     worker.onmessage = (event: MessageEvent<{ error: string }>) => {
       options.onError(event.data.error);
     };
@@ -104,13 +106,7 @@ export class Checkpointer {
       event.preventDefault();
       options.onError(event.message);
     };
-    worker.postMessage({
-      path: options.path,
-      sync: options.sync,
-      intervalMs: options.intervalMs,
-      control,
-    });
-    return checkpointer;
+    return new Checkpointer(worker, new Int32Array(control));
   }
 
   get stats(): CheckpointerStats {

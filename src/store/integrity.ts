@@ -9,6 +9,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import { startEmbeddedWorker } from "./embedded_worker.ts";
 
 /** What `quick_check` found wrong; empty when the file is sound. */
 export type IntegrityProblems = readonly string[];
@@ -62,8 +63,6 @@ self.onmessage = (event) => {
 };
 `;
 
-let workerUrl: string | undefined;
-
 /** A check running on a worker; {@link wait} for its answer. */
 export class BackgroundIntegrityCheck {
   readonly #worker: Worker;
@@ -78,19 +77,13 @@ export class BackgroundIntegrityCheck {
 
   /** Starts checking the file at `path` on a worker. */
   static start(path: string): BackgroundIntegrityCheck {
-    workerUrl ??= URL.createObjectURL(
-      new Blob([WORKER_SOURCE], { type: "text/javascript" }),
-    );
-    const worker = new Worker(workerUrl, { type: "module" });
     const control = new SharedArrayBuffer(8);
     const answer = new SharedArrayBuffer(ANSWER_BYTES);
-    const check = new BackgroundIntegrityCheck(
-      worker,
+    return new BackgroundIntegrityCheck(
+      startEmbeddedWorker(WORKER_SOURCE, { path, control, answer }),
       new Int32Array(control),
       new Uint8Array(answer),
     );
-    worker.postMessage({ path, control, answer });
-    return check;
   }
 
   /**
