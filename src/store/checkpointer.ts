@@ -9,8 +9,8 @@
  * checkpoint every `intervalMs`: it never waits for the writer and the
  * writer never waits for it. It runs from embedded source
  * (embedded_worker.ts). Stopping is synchronous, so `Store.close()` stays
- * synchronous: the worker is told through shared
- * memory and closes its connection before the store's own last checkpoint.
+ * synchronous: the worker is told through shared memory and closes its
+ * connection before the store's own last checkpoint.
  * @module
  */
 
