@@ -86,6 +86,11 @@ export class BackgroundIntegrityCheck {
     );
   }
 
+  /** Stops the worker without waiting for its answer; safe to call twice. */
+  cancel(): void {
+    this.#worker.terminate();
+  }
+
   /**
    * Blocks until the worker has answered and returns what it found, or
    * undefined if the worker did not start (the caller then checks itself).

@@ -150,8 +150,9 @@ export class Store implements Disposable {
       );
     }
     this.#ownFamilies = options.ownFamilies ?? new Map();
+    let check: BackgroundIntegrityCheck | undefined;
     try {
-      const check = configure(this.#db, this.#sync, {
+      check = configure(this.#db, this.#sync, {
         integrityCheck: (options.integrityCheck ?? false) &&
           this.path !== ":memory:",
         path: this.path,
@@ -171,6 +172,7 @@ export class Store implements Disposable {
       }
       if (check) {
         const problems = check.wait() ?? checkIntegrityNow(this.#db);
+        check = undefined;
         if (problems.length > 0) throw damaged(this.path, problems);
       }
       if (loadError) throw loadError.error;
@@ -178,6 +180,7 @@ export class Store implements Disposable {
       if (this.path !== ":memory:") probeWritable(this.#db, this.path);
       if (missing.length > 0) this.#fillRendered(missing);
     } catch (error) {
+      check?.cancel();
       this.#db.close();
       if (error instanceof StoreOpenError) throw error; // names the file already
       throw new StoreOpenError(
@@ -1329,16 +1332,14 @@ function configure(
   // `sqlite3 .recover` or a backup to take over. A file that needs no change
   // here (already WAL, no migration) is checked on a worker while the view
   // loads, which writes nothing either; the caller waits for the answer.
-  let check: BackgroundIntegrityCheck | undefined;
+  let checkInBackground = false;
   if (options.integrityCheck) {
     const mode =
       (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string })
         .journal_mode;
-    if (
-      mode === "wal" && version === SCHEMA_VERSION && appId === APPLICATION_ID
-    ) {
-      check = BackgroundIntegrityCheck.start(options.path);
-    } else {
+    checkInBackground = mode === "wal" && version === SCHEMA_VERSION &&
+      appId === APPLICATION_ID;
+    if (!checkInBackground) {
       const problems = checkIntegrityNow(db);
       if (problems.length > 0) throw damaged(options.path, problems);
     }
@@ -1356,7 +1357,10 @@ function configure(
   // Each push of a group commit runs in a SAVEPOINT, whose sub-journal is a
   // temporary file unless temporary storage is memory: memory is cheaper.
   db.exec("PRAGMA temp_store = MEMORY");
-  return check;
+  // Last: nothing after it may throw and leave the worker behind.
+  return checkInBackground
+    ? BackgroundIntegrityCheck.start(options.path)
+    : undefined;
 }
 
 /** The error that refuses a database whose pages do not check out. */
