@@ -67,7 +67,10 @@ const PUSH_METHODS = "DELETE, OPTIONS, POST, PUT";
 export function createHandler(deps: HandlerDeps): Handler {
   const fragmentCache: FragmentCache = new WeakMap();
   return async (request, info) => {
-    const url = new URL(request.url);
+    // Parsed only where needed: most requests (pushes, scrapes) use the raw
+    // path alone, and parsing costs every request.
+    let parsed: URL | undefined;
+    const url = () => (parsed ??= new URL(request.url));
     // The raw path: `new URL` would already have resolved `.` and `..`,
     // which Go's server answers with a redirect (spec §1.4).
     const rawPath = rawPathOf(request.url);
@@ -84,11 +87,11 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
     const cleaned = cleanPath(path);
     if (cleaned !== path) {
-      return redirect(301, escapePath(cleaned) + url.search, request.method);
+      return redirect(301, escapePath(cleaned) + url().search, request.method);
     }
     const prefix = deps.routePrefix;
     if (prefix !== "" && path === prefix) {
-      return redirect(301, `${prefix}/${url.search}`, request.method);
+      return redirect(301, `${prefix}/${url().search}`, request.method);
     }
     if (path === "/-/quit" && prefix !== "" && request.method === "GET") {
       return textError(405, "Only POST or PUT requests allowed.");
@@ -213,7 +216,7 @@ export function createHandler(deps: HandlerDeps): Handler {
         let count: number;
         try {
           count = deps.store.wipe(time, {
-            path: url.pathname,
+            path: url().pathname,
             contentType: null,
             bodyBytes: 0,
             remoteAddr: info?.remoteAddr?.hostname ?? null,
