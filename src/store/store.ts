@@ -1159,7 +1159,8 @@ interface FamilyRow {
   help: string | null;
   unit: string | null;
   time: number;
-  rendered: string | null;
+  /** `families.rendered` as its UTF-8 bytes (cast to BLOB). */
+  rendered: Uint8Array | null;
 }
 
 /** A sample row that needs the columns past `value`. */
@@ -1175,37 +1176,86 @@ const FAMILIES_PER_INSERT = 50;
 
 /**
  * `families.rendered`: what the view keeps of a family, so that start-up
- * reads one row per family instead of its samples. `pv3`: the tag, then each
- * series' key and text, all joined by U+0001, which a key never holds (key
- * parts escape everything up to U+0020) and a text almost never does;
- * splitting it is four times faster than parsing JSON, a second of start-up
- * at 1M series (issue 7). A family whose texts hold U+0001 is written as
- * `pv2`, a JSON array of the same. A row with another tag is rendered again
- * from its samples.
+ * reads one row per family instead of its samples. `pv4`: the tag, the
+ * series' keys as a JSON array, U+0002, then their texts joined by U+0001
+ * (issue 7). Start-up reads the column as bytes and decodes the two parts
+ * apart: the keys come out of JSON.parse as strings of their own, which V8
+ * hashes twice as fast as pieces cut from a larger string (the index is
+ * built from them), and the texts come out of one split, four times faster
+ * than JSON.parse, as pieces of a string that holds only texts. A family
+ * whose texts hold U+0001 or U+0002 is written as `pv2`, one JSON array of
+ * the tag and each key and text. `pv3` (the tag, keys and texts all joined
+ * by U+0001) is still read. A row with another tag is rendered again from
+ * its samples.
  */
-const RENDERED_TAG = "pv3";
-const RENDERED_SEPARATOR = "\u0001";
+const RENDERED_TAG = "pv4";
+const TEXTS_START = "\u0002";
+const TEXT_SEPARATOR = "\u0001";
 const RENDERED_JSON_TAG = "pv2";
+const RENDERED_V3_TAG = "pv3";
 
 function encodeRendered(series: RenderedSeries): string {
   const { keys, texts } = series;
-  const flat: string[] = [RENDERED_TAG];
   let separatorFree = true;
-  for (let i = 0; i < keys.length; i++) {
-    const text = texts[i] as string;
-    if (text.includes(RENDERED_SEPARATOR)) separatorFree = false;
-    flat.push(keys[i] as string, text);
+  for (const text of texts) {
+    if (text.includes(TEXT_SEPARATOR) || text.includes(TEXTS_START)) {
+      separatorFree = false;
+      break;
+    }
   }
-  if (separatorFree) return flat.join(RENDERED_SEPARATOR);
-  flat[0] = RENDERED_JSON_TAG;
+  if (separatorFree) {
+    return `${RENDERED_TAG}${JSON.stringify(keys)}${TEXTS_START}${
+      texts.join(TEXT_SEPARATOR)
+    }`;
+  }
+  const flat: string[] = [RENDERED_JSON_TAG];
+  for (let i = 0; i < keys.length; i++) {
+    flat.push(keys[i] as string, texts[i] as string);
+  }
   return JSON.stringify(flat);
 }
 
-function decodeRendered(stored: string | null): RenderedSeries | undefined {
+const utf8 = new TextDecoder();
+const ASCII_P = 0x70;
+const ASCII_V = 0x76;
+const ASCII_4 = 0x34;
+
+/**
+ * Decodes `families.rendered` as read at start-up: as bytes (the query
+ * casts it to BLOB, so no string of the whole row is made).
+ */
+function decodeRendered(
+  stored: Uint8Array | null,
+): RenderedSeries | undefined {
   if (stored === null) return undefined;
+  if (
+    stored[0] === ASCII_P && stored[1] === ASCII_V && stored[2] === ASCII_4
+  ) {
+    const split = stored.indexOf(0x02);
+    if (split < 0) return undefined;
+    let keys: unknown;
+    try {
+      keys = JSON.parse(utf8.decode(stored.subarray(3, split)));
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
+      return undefined;
+    }
+    const texts = keys.length === 0
+      ? []
+      : utf8.decode(stored.subarray(split + 1)).split(TEXT_SEPARATOR);
+    if (texts.length !== keys.length) return undefined;
+    return { keys, texts };
+  }
+  return decodeFlat(utf8.decode(stored));
+}
+
+/** `pv3` and `pv2`: the tag, then each series' key and text. */
+function decodeFlat(stored: string): RenderedSeries | undefined {
   let flat: unknown[];
-  if (stored.startsWith(RENDERED_TAG + RENDERED_SEPARATOR)) {
-    flat = stored.split(RENDERED_SEPARATOR);
+  if (stored.startsWith(RENDERED_V3_TAG + TEXT_SEPARATOR)) {
+    flat = stored.split(TEXT_SEPARATOR);
   } else if (stored.startsWith(`["${RENDERED_JSON_TAG}"`)) {
     try {
       flat = JSON.parse(stored);
@@ -1228,6 +1278,7 @@ function decodeRendered(stored: string | null): RenderedSeries | undefined {
   }
   return { keys, texts };
 }
+
 interface SampleDbRow {
   family_id: number;
   series: number;
@@ -1508,7 +1559,8 @@ function prepareStatements(db: DatabaseSync) {
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
     loadFamilies: p(
-      `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time, f.rendered
+      `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
+         CAST(f.rendered AS BLOB) AS rendered
        FROM families f JOIN pushes p ON p.id = f.push_id
        JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
        WHERE f.current = 1 ORDER BY f.id`,

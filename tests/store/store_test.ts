@@ -170,7 +170,7 @@ Deno.test("Store renders families without a rendered column from their samples a
   assert.equal(last.view.render(new Map()), before);
 });
 
-Deno.test("Store keeps families.rendered in pv3, or pv2 where a text holds U+0001", async () => {
+Deno.test("Store keeps families.rendered in pv4, or pv2 where a text holds U+0001, and reads pv3", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
   let before: string;
@@ -179,19 +179,37 @@ Deno.test("Store keeps families.rendered in pv3, or pv2 where a text holds U+000
     store.push(command("PUT", "job/j", [
       gauge("plain", 1, [{ name: "k", value: "v" }]),
       gauge("odd", 2, [{ name: "k", value: "a\u0001b" }]),
+      gauge("odder", 3, [{ name: "k", value: "a\u0002b" }]),
     ]));
     before = store.view.render(new Map());
   }
-  {
-    using db = new DatabaseSync(path);
-    const tags = db.prepare(
+  const tags = (db: DatabaseSync) =>
+    db.prepare(
       "SELECT name, substr(rendered, 1, 4) AS tag FROM families WHERE current = 1 ORDER BY name",
     ).all().map((r) => `${r.name}:${r.tag}`);
-    assert.deepEqual(tags, ['odd:["pv', "plain:pv3\u0001"]);
+  {
+    using db = new DatabaseSync(path);
+    assert.deepEqual(tags(db), ['odd:["pv', 'odder:["pv', "plain:pv4["]);
+    // As this version's predecessor wrote it: pv3, keys and texts joined.
+    const row = db.prepare(
+      "SELECT id, rendered FROM families WHERE current = 1 AND name = 'plain'",
+    ).get() as { id: number; rendered: string };
+    const split = row.rendered.indexOf("\u0002");
+    const keys = JSON.parse(row.rendered.slice(3, split)) as string[];
+    const texts = row.rendered.slice(split + 1).split("\u0001");
+    const pv3 = ["pv3", ...keys.flatMap((k, i) => [k, texts[i]])].join(
+      "\u0001",
+    );
+    db.prepare("UPDATE families SET rendered = ? WHERE id = ?").run(
+      pv3,
+      row.id,
+    );
+    assert.deepEqual(tags(db), ['odd:["pv', 'odder:["pv', "plain:pv3\u0001"]);
   }
   using again = new Store({ path });
   assert.equal(again.view.render(new Map()), before);
   assert.ok(before.includes(`odd{instance="",job="j",k="a\u0001b"} 2\n`));
+  assert.ok(before.includes(`odder{instance="",job="j",k="a\u0002b"} 3\n`));
 });
 
 Deno.test("Store.push() with POST replaces only the pushed families", () => {
