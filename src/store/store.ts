@@ -1204,7 +1204,7 @@ function encodeRendered(series: RenderedSeries): string {
     }
   }
   if (separatorFree) {
-    return `${RENDERED_TAG}${JSON.stringify(keys)}${TEXTS_START}${
+    return `${RENDERED_TAG}${keysJson(keys)}${TEXTS_START}${
       texts.join(TEXT_SEPARATOR)
     }`;
   }
@@ -1214,6 +1214,19 @@ function encodeRendered(series: RenderedSeries): string {
   }
   return JSON.stringify(flat);
 }
+
+/**
+ * `JSON.stringify(keys)`, joined directly when no key needs escaping (keys
+ * hold no control characters: key parts escape them), as on every push.
+ */
+export function keysJson(keys: readonly string[]): string {
+  for (const key of keys) {
+    if (KEY_NEEDS_ESCAPE.test(key)) return JSON.stringify(keys);
+  }
+  return keys.length === 0 ? "[]" : `["${keys.join('","')}"]`;
+}
+/** What JSON escapes in a key: quotes, backslashes, lone surrogates. */
+const KEY_NEEDS_ESCAPE = /["\\\ud800-\udfff]/;
 
 const utf8 = new TextDecoder();
 const ASCII_P = 0x70;

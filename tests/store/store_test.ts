@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { DatabaseSync } from "node:sqlite";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { parseGroupingKey } from "../../src/push/grouping_key.ts";
 import type { GroupingKey } from "../../src/push/grouping_key.ts";
 import { sanitizePush } from "../../src/push/validate.ts";
 import type { PushCommand } from "../../src/store/store.ts";
-import { Store, StoreOpenError } from "../../src/store/store.ts";
+import { keysJson, Store, StoreOpenError } from "../../src/store/store.ts";
 import { tempDir } from "../test_utils.ts";
 
 const REQUEST = {
@@ -373,4 +374,31 @@ Deno.test("Store applies a direct write only after the pushes queued before it",
   store.deleteGroup(key("job/order"), 2, REQUEST); // arrives later, so it wins
   assert.equal((await queued).status, 200);
   assert.equal(store.view.group('{job="order"}'), undefined);
+});
+
+Deno.test("keysJson() writes what JSON.stringify writes", () => {
+  for (
+    const keys of [
+      [],
+      ["a"],
+      ["!a  b  ", '"k  v', "back\\slash", "ü😀", "\ud800x", "x\udfff"],
+      ['a","b'],
+    ]
+  ) {
+    assert.equal(keysJson(keys), JSON.stringify(keys));
+  }
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.string({ unit: "binary" }).map((s) =>
+          // Keys hold no control characters (key parts escape them).
+          Array.from(s, (c) => c <= " " ? "!" : c).join("")
+        ),
+      ),
+      (keys) => {
+        assert.equal(keysJson(keys), JSON.stringify(keys));
+      },
+    ),
+    { seed: 5, numRuns: 2000 },
+  );
 });
