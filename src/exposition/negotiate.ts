@@ -173,6 +173,19 @@ function consumeParam(
  */
 export function requestFormat(contentType: string | null): RequestFormat {
   if (contentType === null) return "text";
+  // Clients send the same few headers on every push: parse each once.
+  let format = FORMATS.get(contentType);
+  if (format === undefined) {
+    format = parseRequestFormat(contentType);
+    if (FORMATS.size >= FORMATS_MAX) FORMATS.clear();
+    FORMATS.set(contentType, format);
+  }
+  return format;
+}
+const FORMATS = new Map<string, RequestFormat>();
+const FORMATS_MAX = 256;
+
+function parseRequestFormat(contentType: string): RequestFormat {
   const media = parseMediaType(contentType);
   if (media === undefined) return "text";
   if (

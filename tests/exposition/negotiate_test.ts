@@ -277,3 +277,13 @@ Deno.test("acceptsGzip() negotiates response compression like client_golang", as
     });
   }
 });
+
+Deno.test("requestFormat() answers the same for a header seen before, past its cache bound", () => {
+  const protobuf =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+  for (let i = 0; i < 600; i++) {
+    assert.equal(requestFormat(`text/plain; version=0.0.4; n=${i}`), "text");
+    assert.equal(requestFormat(protobuf), "protobuf");
+    assert.equal(requestFormat("application/openmetrics-text"), "openmetrics");
+  }
+});
