@@ -35,6 +35,26 @@ export function parseGroupingKey(
   path: string,
   options: GroupingKeyOptions = {},
 ): GroupingKey | undefined {
+  // Jobs push to the same groups again and again: each path is parsed once
+  // (keys are immutable, so one object serves every push of the group).
+  const cache = options.utf8Names === true ? UTF8_KEYS : KEYS;
+  const cached = cache.get(path);
+  if (cached !== undefined) return cached;
+  const key = parseUncached(path, options);
+  if (key !== undefined) {
+    if (cache.size >= KEYS_MAX) cache.clear();
+    cache.set(path, key);
+  }
+  return key;
+}
+const KEYS = new Map<string, GroupingKey>();
+const UTF8_KEYS = new Map<string, GroupingKey>();
+const KEYS_MAX = 10_000;
+
+function parseUncached(
+  path: string,
+  options: GroupingKeyOptions,
+): GroupingKey | undefined {
   let jobEncoded: boolean;
   let rest: string;
   if (path.startsWith("job/")) {

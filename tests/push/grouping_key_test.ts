@@ -169,3 +169,18 @@ Deno.test("decodeBase64Url() skips CR and LF and tolerates trailing bits", () =>
   assert.deepEqual(decodeBase64Url("YW\nJj"), new TextEncoder().encode("abc"));
   assert.deepEqual(decodeBase64Url("YR"), new TextEncoder().encode("a"));
 });
+
+Deno.test("parseGroupingKey() answers a path seen before with the same key, and still refuses a bad one", () => {
+  const first = parseGroupingKey("job/cached/instance/a");
+  assert.deepEqual(parseGroupingKey("job/cached/instance/a"), first);
+  assert.equal(first?.id, '{instance="a",job="cached"}');
+  for (let i = 0; i < 2; i++) {
+    assert.throws(
+      () => parseGroupingKey("job@base64/!!"),
+      (e: unknown) => e instanceof PushError,
+    );
+  }
+  // Past the bound the cache starts over; answers stay the same.
+  for (let i = 0; i < 10_050; i++) parseGroupingKey(`job/j/instance/${i}`);
+  assert.deepEqual(parseGroupingKey("job/cached/instance/a"), first);
+});
