@@ -15,6 +15,7 @@
  * @module
  */
 
+import { mulberry32 } from "./mulberry32.ts";
 import { parseArgs } from "node:util";
 import { formatGoFloat } from "../src/exposition/float.ts";
 import type { MetricFamily } from "../src/exposition/model.ts";
@@ -204,18 +205,6 @@ export function checkDurability(
   return { acked: acked.length, lost, halfApplied, inFlightCommitted };
 }
 
-/** Deterministic PRNG (mulberry32) so that a run can be replayed by seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SPECIALS = [
   Number.POSITIVE_INFINITY,
   Number.NEGATIVE_INFINITY,
@@ -325,7 +314,7 @@ async function main(args: string[]): Promise<number> {
     1 + Math.floor(Math.random() * 1e9),
   );
   const jitterMs = positiveInt(values["jitter-ms"], "jitter-ms", 3);
-  const next = random(seed);
+  const next = mulberry32(seed);
   // deno-lint-ignore no-console -- a script reporting its results
   const print = (line: string) => console.log(line);
   print(

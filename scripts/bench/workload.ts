@@ -7,6 +7,7 @@
  * @module
  */
 
+import { mulberry32 } from "../mulberry32.ts";
 /** Series (sample lines) per preloaded group. */
 export const SERIES_PER_GROUP = 100;
 
@@ -207,16 +208,4 @@ export function loadPath(kind: BodyKind, g: number): string {
   return `/metrics/job/${
     kind === "10series" ? "load-small" : "load-large"
   }/instance/client-${g}`;
-}
-
-/** Small deterministic PRNG so both servers get the very same bodies. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

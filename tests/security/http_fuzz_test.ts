@@ -17,28 +17,17 @@ import type { MetricFamily } from "../../src/exposition/model.ts";
 import { start } from "../../src/start.ts";
 import { stripOwn, tempDir, testConfig } from "../test_utils.ts";
 import { makePki, tlsClient } from "./security_utils.ts";
+import { mulberry32 } from "../../scripts/mulberry32.ts";
 
 const REQUESTS = Number(Deno.env.get("PUSHVAULT_FUZZ_REQUESTS") ?? 1500);
 const SEED = Number(Deno.env.get("PUSHVAULT_FUZZ_SEED") ?? 20261125);
 /** Stop early past this, whatever the count (slow CI machines). */
 const TIME_BUDGET_MS = 30_000;
 
-/** mulberry32: small, fast, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Fuzz {
   readonly #next: () => number;
   constructor(seed: number) {
-    this.#next = prng(seed);
+    this.#next = mulberry32(seed);
   }
   int(n: number): number {
     return Math.floor(this.#next() * n);
