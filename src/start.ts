@@ -342,7 +342,12 @@ async function listen(
       lastError = error;
     }
   }
-  throw new Error(
+  throw listenError(address, lastError);
+}
+
+/** Why no host of `address` could be listened on (the last attempt's error). */
+function listenError(address: string, lastError: unknown): Error {
+  return new Error(
     `cannot listen on ${JSON.stringify(address)} (--web.listen-address): ${
       lastError instanceof Error ? lastError.message : String(lastError)
     }`,
@@ -369,12 +374,7 @@ async function listenTls(
       lastError = error;
     }
   }
-  throw new Error(
-    `cannot listen on ${JSON.stringify(address)} (--web.listen-address): ${
-      lastError instanceof Error ? lastError.message : String(lastError)
-    }`,
-    { cause: lastError },
-  );
+  throw listenError(address, lastError);
 }
 
 /**
