@@ -25,6 +25,7 @@ import { familyToRows, rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
 import { renderSeries, View } from "./view.ts";
 import type { FamilyInput, RenderedSeries, StoredFamily } from "./view.ts";
+import type { SeriesTexts } from "./text_arena.ts";
 
 export type SyncMode = "normal" | "full";
 
@@ -1029,23 +1030,16 @@ export class Store implements Disposable {
    * `rendered`, for {@link Store.#fillRendered}.
    */
   #load(): MissingRendered[] {
-    const groups = new Map<number, {
-      key: GroupingKey;
-      pushTime: number;
-      failureTime: number;
-      ttl: number | undefined;
-      createdAt: number;
-      families: FamilyInput[];
-    }>();
+    const groups = new Map<number, { key: GroupingKey }>();
     for (const row of this.#stmt.loadGroups.all() as unknown as GroupRow[]) {
       const labels = JSON.parse(row.labels) as Record<string, string>;
-      groups.set(row.id, {
-        key: makeGroupingKey(new Map(Object.entries(labels))),
+      const key = makeGroupingKey(new Map(Object.entries(labels)));
+      groups.set(row.id, { key });
+      this.view.loadGroup(key, row.id, {
         pushTime: row.push_time,
         failureTime: row.push_failure_time,
         ttl: row.ttl ?? undefined,
         createdAt: row.created_at,
-        families: [],
       });
     }
     // Rows written before v3 (or in another format) are rendered from
@@ -1063,16 +1057,18 @@ export class Store implements Disposable {
         help: f.help ?? undefined,
         unit: f.unit ?? undefined,
       };
-      let series = decodeRendered(f.rendered);
+      let series: LoadedSeries | undefined = decodeRendered(f.rendered);
       if (series === undefined) {
         const rows =
           (this.#stmt.familySamples.all(f.id) as unknown as SampleDbRow[]).map(
             sampleRow,
           );
-        series = renderSeries(rowsToFamily(header, rows));
-        missing.push({ rowId: f.id, series });
+        const rendered = renderSeries(rowsToFamily(header, rows));
+        missing.push({ rowId: f.id, series: rendered });
+        series = rendered;
       }
-      group.families.push({
+      // Into the view row by row: a row's bytes are let go at once.
+      this.view.loadFamily(group.key.id, {
         ...header,
         rowId: f.id,
         pushedAt: f.time,
@@ -1080,11 +1076,14 @@ export class Store implements Disposable {
         texts: series.texts,
       });
     }
-    for (const [rowId, g] of groups) {
-      this.view.loadGroup(g.key, rowId, g, g.families);
-    }
     return missing;
   }
+}
+
+/** A family's series as start-up reads them from `families.rendered`. */
+interface LoadedSeries {
+  readonly keys: readonly string[];
+  readonly texts: SeriesTexts;
 }
 
 /** A current family whose `rendered` has to be written again. */
@@ -1239,7 +1238,7 @@ const ASCII_4 = 0x34;
  */
 function decodeRendered(
   stored: Uint8Array | null,
-): RenderedSeries | undefined {
+): LoadedSeries | undefined {
   if (stored === null) return undefined;
   if (
     stored[0] === ASCII_P && stored[1] === ASCII_V && stored[2] === ASCII_4
@@ -1255,11 +1254,24 @@ function decodeRendered(
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
       return undefined;
     }
-    const texts = keys.length === 0
-      ? []
-      : utf8.decode(stored.subarray(split + 1)).split(TEXT_SEPARATOR);
-    if (texts.length !== keys.length) return undefined;
-    return { keys, texts };
+    // The texts stay bytes: the view keeps them so (TextArena).
+    const joined = stored.subarray(split + 1);
+    const bounds: number[] = new Array(2 * keys.length);
+    let start = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const end = i === keys.length - 1 ? joined.length : joined.indexOf(
+        0x01,
+        start,
+      );
+      if (end < 0) return undefined;
+      bounds[2 * i] = start;
+      bounds[2 * i + 1] = end;
+      start = end + 1;
+    }
+    if (keys.length === 0 ? joined.length > 0 : joined.includes(0x01, start)) {
+      return undefined;
+    }
+    return { keys, texts: { joined, bounds } };
   }
   return decodeFlat(utf8.decode(stored));
 }

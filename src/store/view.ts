@@ -29,6 +29,7 @@ import type {
   OwnFamily,
 } from "../push/consistency.ts";
 import { seriesKey, seriesKeysOf } from "../push/consistency.ts";
+import { type SeriesTexts, TextArena, textAt } from "./text_arena.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import {
   applyGroupingLabels,
@@ -56,7 +57,15 @@ export interface RenderedSeries {
 }
 
 /** One family of a push, ready for the view: its header and its series. */
-export interface FamilyInput extends RenderedSeries {
+export interface FamilyInput extends FamilyHeader {
+  /** `seriesKey` of each series (duplicates included). */
+  readonly keys: readonly string[];
+  /** The text lines of each series, as a scrape shows them. */
+  readonly texts: SeriesTexts;
+}
+
+/** What the view keeps of a family besides its series' texts. */
+export interface FamilyHeader {
   readonly name: string;
   readonly type: MetricType;
   readonly help: string | undefined;
@@ -69,9 +78,18 @@ export interface FamilyInput extends RenderedSeries {
 
 /**
  * One family as a group holds it now: header and series keys, no values
- * (those are in the `samples` rows of `rowId`).
+ * (those are in the `samples` rows of `rowId`) and no texts (those are in
+ * the family's {@link TextArena}).
  */
-export interface StoredFamily extends FamilyInput, SeriesOwner {}
+export interface StoredFamily extends FamilyHeader, SeriesOwner {
+  /** `seriesKey` of each series (duplicates included). */
+  readonly keys: readonly string[];
+  /**
+   * Texts of the series another holder's series shadows, by index (only
+   * with the consistency check off): the arena keeps only scraped ones.
+   */
+  shadowed?: Map<number, string>;
+}
 
 export interface GroupState {
   readonly id: string;
@@ -108,9 +126,10 @@ class FamilyEntry implements IndexedFamily {
   /** Series key → slot; a slot indexes the three arrays below. */
   readonly slots = new Map<string, number>();
   keys: string[] = [];
-  texts: string[] = [];
   /** undefined: a free slot (or, within one change, a vacated one). */
   owners: (SeriesOwner | undefined)[] = [];
+  /** The text of each slot. */
+  readonly arena = new TextArena((slot) => this.owners[slot] !== undefined);
   /** Slots in scrape order; may still hold removed slots (see `dead`). */
   order: number[] = [];
   /** Slots added since `order` was last brought up to date. */
@@ -135,14 +154,16 @@ class FamilyEntry implements IndexedFamily {
   get size(): number {
     return this.slots.size;
   }
-  insert(key: string, text: string, owner: SeriesOwner): void {
+  /** Adds a series (its text is for the caller to write); returns its slot. */
+  insert(key: string, owner: SeriesOwner): number {
     const slot = this.free.pop() ?? this.keys.length;
     this.keys[slot] = key;
-    this.texts[slot] = text;
     this.owners[slot] = owner;
+    this.arena.drop(slot);
     this.slots.set(key, slot);
     this.added.push(slot);
     if (HIGH_UNIT.test(key)) this.highKeys++;
+    return slot;
   }
   /** Removes the series of `key` if `owner` holds it. */
   remove(key: string, owner: SeriesOwner | undefined): void {
@@ -152,13 +173,13 @@ class FamilyEntry implements IndexedFamily {
     this.slots.delete(key);
     this.owners[slot] = undefined;
     this.keys[slot] = "";
-    this.texts[slot] = "";
+    this.arena.drop(slot);
     this.dead++;
   }
   clear(): void {
     this.slots.clear();
     this.keys = [];
-    this.texts = [];
+    this.arena.reset();
     this.owners = [];
     this.order = [];
     this.added = [];
@@ -252,9 +273,8 @@ export function renderSeries(family: MetricFamily): RenderedSeries {
   const metrics = family.metrics as readonly Metric[];
   for (let i = 0; i < metrics.length; i++) {
     keys.push(flat(seriesKeys[i] as string));
-    texts.push(
-      flat(renderMetric(family.name, family.type, metrics[i] as Metric)),
-    );
+    // Not flattened: texts are kept as bytes (TextArena), not as strings.
+    texts.push(renderMetric(family.name, family.type, metrics[i] as Metric));
   }
   return { keys, texts };
 }
@@ -340,7 +360,10 @@ export class View implements ConsistencyIndex {
     this.#touchMetadata(group, PUSH_FAILURE_TIME);
   }
 
-  /** Restores a group as loaded from the database at start. */
+  /**
+   * Restores a group as loaded from the database at start; its families
+   * follow with {@link loadFamily}.
+   */
   loadGroup(
     key: GroupingKey,
     rowId: number,
@@ -350,14 +373,12 @@ export class View implements ConsistencyIndex {
       ttl: number | undefined;
       createdAt: number;
     },
-    families: readonly FamilyInput[],
   ): void {
     const group = this.#ensureGroup(key, rowId, 0);
     group.pushTime = times.pushTime;
     group.failureTime = times.failureTime;
     group.ttl = times.ttl;
     group.createdAt = times.createdAt;
-    for (const input of families) this.#addFamily(group, input);
     // Spec §4, §8: a metadata family is written when the group appears (with
     // value 0) and whenever its value changes; nothing is re-stamped.
     group.pushTimeWrittenAt = times.pushTime > 0
@@ -368,6 +389,12 @@ export class View implements ConsistencyIndex {
       : times.createdAt;
     this.#touchMetadata(group, PUSH_TIME);
     this.#touchMetadata(group, PUSH_FAILURE_TIME);
+  }
+
+  /** Restores one family of a group {@link loadGroup} restored. */
+  loadFamily(groupId: string, input: FamilyInput): void {
+    const group = this.#groups.get(groupId);
+    if (group !== undefined) this.#addFamily(group, input);
   }
 
   removeGroup(id: string): boolean {
@@ -534,18 +561,17 @@ export class View implements ConsistencyIndex {
     if (entry.bytes !== undefined) return entry.bytes;
     const slots = entry.sorted();
     if (slots.length === 0) return (entry.bytes = new Uint8Array(0));
-    const parts: string[] = [
+    const header = new TextEncoder().encode(
       renderFamilyHeader(name, this.#help(name, entry), entry.type),
-    ];
-    const { owners, texts, type } = entry;
-    for (const slot of slots) {
-      if ((owners[slot] as SeriesOwner).type === type) {
-        parts.push(texts[slot] as string);
-      }
-    }
-    // Kept encoded: a scrape then sends the cached bytes themselves and
-    // allocates nothing per family (issue 7).
-    entry.bytes = new TextEncoder().encode(parts.join(""));
+    );
+    const { owners, type } = entry;
+    // The texts are already bytes: a scrape copies runs of them into the
+    // family's new buffer and then sends that buffer itself (issue 7).
+    entry.bytes = entry.arena.build(
+      header,
+      slots,
+      (slot) => (owners[slot] as SeriesOwner).type === type,
+    );
     return entry.bytes;
   }
 
@@ -608,7 +634,7 @@ export class View implements ConsistencyIndex {
     const slot = entry.slots.get(group.metadataKey);
     entry.bytes = undefined;
     if (slot !== undefined && entry.owners[slot] === group.metadataOwner) {
-      entry.texts[slot] = text;
+      entry.arena.write([slot], [text]);
       return;
     }
     entry.holders.add(group.id);
@@ -617,7 +643,9 @@ export class View implements ConsistencyIndex {
       this.counters.inconsistentSeries++;
       return;
     }
-    entry.insert(group.metadataKey, text, group.metadataOwner);
+    entry.arena.write([entry.insert(group.metadataKey, group.metadataOwner)], [
+      text,
+    ]);
   }
 
   /**
@@ -663,7 +691,6 @@ export class View implements ConsistencyIndex {
       rowId: input.rowId,
       pushedAt: input.pushedAt,
       keys: input.keys,
-      texts: input.texts,
     };
     group.families.set(stored.name, stored);
     let entry = this.#families.get(stored.name);
@@ -675,26 +702,39 @@ export class View implements ConsistencyIndex {
       entry.type = stored.type;
     }
     entry.holders.add(group.id);
-    const { keys, texts } = stored;
+    const { keys } = stored;
+    const { texts } = input;
     const mismatch = stored.type !== entry.type;
+    const placed: number[] = new Array(keys.length);
+    let indexes: number[] | undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      const text = texts[i] as string;
-      const slot = entry.slots.get(key);
+      let slot = entry.slots.get(key);
       if (slot !== undefined && entry.owners[slot] !== undefined) {
         entry.shadowed++; // only reachable with the consistency check off
         this.counters.inconsistentSeries++;
+        (stored.shadowed ??= new Map()).set(i, textAt(texts, i));
+        if (indexes === undefined) {
+          indexes = Array.from({ length: i }, (_, k) => k);
+          placed.length = i;
+        }
         continue;
       }
       if (mismatch) this.counters.inconsistentSeries++;
       if (slot === undefined) {
-        entry.insert(key, text, stored);
+        slot = entry.insert(key, stored);
       } else {
         // A slot the previous version of this family vacated.
         entry.owners[slot] = stored;
-        entry.texts[slot] = text;
+      }
+      if (indexes === undefined) {
+        placed[i] = slot;
+      } else {
+        placed.push(slot);
+        indexes.push(i);
       }
     }
+    entry.arena.write(placed, texts, indexes);
     entry.bytes = undefined;
   }
 
@@ -718,14 +758,27 @@ export class View implements ConsistencyIndex {
   /** Unchecked mode only: re-derive an entry once a shadowing series left. */
   #rebuild(name: string, entry: FamilyEntry): void {
     const holders = [...entry.holders].sort(compareUtf8);
-    entry.clear();
-    entry.holders.clear();
+    const inputs: { group: GroupState; input: FamilyInput }[] = [];
     for (const id of holders) {
       const group = this.#groups.get(id);
       const stored = group?.families.get(name);
       if (!group || !stored) continue;
+      // Each series' text: from the arena, or kept aside as shadowed.
+      const texts = stored.keys.map((key, i) => {
+        const aside = stored.shadowed?.get(i);
+        if (aside !== undefined) return aside;
+        const slot = entry.slots.get(key);
+        return slot !== undefined && entry.owners[slot] === stored
+          ? entry.arena.text(slot)
+          : "";
+      });
+      inputs.push({ group, input: { ...stored, texts } });
+    }
+    entry.clear();
+    entry.holders.clear();
+    for (const { group, input } of inputs) {
       group.families.delete(name);
-      this.#addFamily(group, stored);
+      this.#addFamily(group, input);
     }
   }
 }
@@ -747,7 +800,7 @@ function renderOwn(
       if ((entry.owners[slot] as SeriesOwner).type === family.type) {
         items.push({
           key: entry.keys[slot] as string,
-          text: entry.texts[slot] as string,
+          text: entry.arena.text(slot),
         });
       }
     }

@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { type JoinedTexts, TextArena } from "../../src/store/text_arena.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Texts as start-up hands them over: UTF-8, joined by 0x01. */
+function joinedOf(texts: readonly string[]): JoinedTexts {
+  const bounds: number[] = [];
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const text of texts) {
+    const bytes = encoder.encode(text);
+    if (parts.length > 0) {
+      parts.push(new Uint8Array([1]));
+      at++;
+    }
+    bounds.push(at, at + bytes.length);
+    parts.push(bytes);
+    at += bytes.length;
+  }
+  const joined = new Uint8Array(at);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return { joined, bounds };
+}
+
+const text = fc.oneof(
+  fc.constantFrom("a 1\n", "é 2\n", "😀 3\n", "\uFFFF\n", ""),
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: "grapheme", maxLength: 8 }),
+  // Big enough to make the tail grow and fold into main.
+  fc.integer({ min: 0, max: 20_000 }).map((n) => `x${"y".repeat(n)}\n`),
+);
+
+type Op =
+  | { kind: "write"; slots: number[]; texts: string[]; joined: boolean }
+  | { kind: "drop"; slot: number }
+  | { kind: "build"; order: number[] };
+
+const SLOTS = 12;
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.uniqueArray(fc.integer({ min: 0, max: SLOTS - 1 }), {
+    minLength: 1,
+    maxLength: 5,
+  }).chain((slots) =>
+    fc.record({
+      kind: fc.constant("write" as const),
+      slots: fc.constant(slots),
+      texts: fc.array(text, {
+        minLength: slots.length,
+        maxLength: slots.length,
+      }),
+      joined: fc.boolean(),
+    })
+  ),
+  fc.record({
+    kind: fc.constant("drop" as const),
+    slot: fc.integer({ min: 0, max: SLOTS - 1 }),
+  }),
+  fc.record({
+    kind: fc.constant("build" as const),
+    order: fc.shuffledSubarray(
+      Array.from({ length: SLOTS }, (_, i) => i),
+      { minLength: SLOTS },
+    ),
+  }),
+);
+
+Deno.test("TextArena keeps each slot's last text through writes, drops, builds and compactions", () => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      const model = new Map<number, string>();
+      const arena = new TextArena((slot) => model.has(slot));
+      const scraped: { bytes: Uint8Array; expected: string }[] = [];
+      for (const o of ops) {
+        if (o.kind === "write") {
+          arena.write(o.slots, o.joined ? joinedOf(o.texts) : o.texts);
+          o.slots.forEach((slot, k) => model.set(slot, o.texts[k] as string));
+        } else if (o.kind === "drop") {
+          arena.drop(o.slot);
+          model.delete(o.slot);
+        } else {
+          // Every live slot, in some order (as the view passes them).
+          const order = o.order.filter((slot) => model.has(slot));
+          const header = encoder.encode("# H\n");
+          const include = (slot: number) => slot % 3 !== 0;
+          const bytes = arena.build(header, order, include);
+          const expected = "# H\n" +
+            order.filter(include).map((s) => model.get(s)).join("");
+          assert.equal(decoder.decode(bytes), expected);
+          scraped.push({ bytes, expected });
+        }
+        for (const [slot, value] of model) {
+          assert.equal(arena.text(slot), value, `slot ${slot}`);
+        }
+      }
+      // What a scrape got is never written again.
+      for (const { bytes, expected } of scraped) {
+        assert.equal(decoder.decode(bytes), expected);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("TextArena writes only the texts an index list picks", () => {
+  const arena = new TextArena(() => true);
+  arena.write([4, 7], ["zero\n", "one\n", "two\n"], [0, 2]);
+  arena.write([1], joinedOf(["a\n", "bé\n", "c\n"]), [1]);
+  assert.equal(arena.text(4), "zero\n");
+  assert.equal(arena.text(7), "two\n");
+  assert.equal(arena.text(1), "bé\n");
+  const bytes = arena.build(new Uint8Array(0), [7, 1, 4], () => true);
+  assert.equal(decoder.decode(bytes), "two\nbé\nzero\n");
+});
+
+Deno.test("TextArena frees overwritten texts without a scrape: memory follows the live texts", () => {
+  const live = new Set([0, 1, 2]);
+  const arena = new TextArena((slot) => live.has(slot));
+  const big = (round: number, slot: number) =>
+    `${round}:${slot}:${"v".repeat(30_000)}\n`;
+  for (let round = 0; round < 200; round++) {
+    arena.write([0, 1, 2], [0, 1, 2].map((slot) => big(round, slot)));
+  }
+  for (const slot of live) assert.equal(arena.text(slot), big(199, slot));
+  // 90 KB live after 18 MB written: held bytes stay within a few times that.
+  assert.ok(arena.capacity < 1_000_000, `capacity ${arena.capacity}`);
+});
