@@ -236,6 +236,7 @@ export async function start(
     watcher?.start(options.webConfigPollMs ?? 1000);
   }
   // After the listeners: starting the worker takes a few tens of ms.
+  store.startBackgroundIndexing();
   store.startBackgroundCheckpoints((message) =>
     logger.warn(
       "background WAL checkpoints stopped; commits checkpoint again",

@@ -135,6 +135,7 @@ export class Store implements Disposable {
   readonly path: string;
   readonly #sync: SyncMode;
   #checkpointer: Checkpointer | undefined;
+  #indexTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: StoreOptions) {
     this.path = options.path === "" ? ":memory:" : options.path;
@@ -680,6 +681,20 @@ export class Store implements Disposable {
     });
   }
 
+  /**
+   * Indexes the series restored at start-up a slice at a time after start
+   * (View.indexSome), so that the first push of a family rarely pays for
+   * its index. Whatever is not indexed yet is indexed when first needed.
+   */
+  startBackgroundIndexing(): void {
+    const step = () => {
+      this.#indexTimer = undefined;
+      if (!this.#db.isOpen || !this.#view.indexSome(INDEX_SLICE)) return;
+      this.#indexTimer = setTimeout(step, 0);
+    };
+    if (this.#indexTimer === undefined) this.#indexTimer = setTimeout(step, 0);
+  }
+
   /** What the background checkpointer has done, if it runs. */
   get checkpointStats(): CheckpointerStats | undefined {
     return this.#checkpointer?.stats;
@@ -688,6 +703,7 @@ export class Store implements Disposable {
   close(): void {
     if (!this.#db.isOpen) return;
     this.#flushQueue();
+    clearTimeout(this.#indexTimer);
     this.#checkpointer?.stop();
     try {
       this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -1167,6 +1183,9 @@ function hasExtras(s: SampleRow): boolean {
   return s.valueText !== null || s.native !== null || s.exemplar !== null ||
     s.created !== null;
 }
+
+/** Series indexed per background step: a few ms (startBackgroundIndexing). */
+const INDEX_SLICE = 20_000;
 
 /** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
 const SAMPLES_PER_INSERT = 200;

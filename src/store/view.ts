@@ -89,6 +89,8 @@ export interface StoredFamily extends FamilyHeader, SeriesOwner {
    * with the consistency check off): the arena keeps only scraped ones.
    */
   shadowed?: Map<number, string>;
+  /** Start-up only: the slot of the first series (see FamilyEntry.restore). */
+  readonly restoredAt?: number;
 }
 
 export interface GroupState {
@@ -123,8 +125,15 @@ interface GroupInternals {
 class FamilyEntry implements IndexedFamily {
   type: MetricType;
   readonly holders = new Set<string>();
-  /** Series key → slot; a slot indexes the three arrays below. */
-  readonly slots = new Map<string, number>();
+  readonly #slots = new Map<string, number>();
+  /**
+   * Slots from this one on were restored at start-up and are not in
+   * `#slots` yet (-1: none). See {@link slots}.
+   */
+  #unindexedFrom = -1;
+  /** Live slots at and after `#unindexedFrom`. */
+  #unindexedLive = 0;
+  readonly #counters: ViewCounters;
   keys: string[] = [];
   /** undefined: a free slot (or, within one change, a vacated one). */
   owners: (SeriesOwner | undefined)[] = [];
@@ -144,15 +153,86 @@ class FamilyEntry implements IndexedFamily {
   highKeys = 0;
   /** The family's whole scrape text, UTF-8 encoded; built on demand. */
   bytes: Uint8Array<ArrayBuffer> | undefined;
-  constructor(type: MetricType) {
+  constructor(type: MetricType, counters: ViewCounters) {
     this.type = type;
+    this.#counters = counters;
+  }
+  /**
+   * Series key → slot; a slot indexes the arrays below. Start-up restores
+   * series without it ({@link restore}): hashing 660k keys was a third of
+   * the start-up with 1M series (issue 7). It is completed here, on first
+   * use, or a slice at a time by {@link indexSome} after start.
+   */
+  get slots(): Map<string, number> {
+    this.ensureIndexed();
+    return this.#slots;
+  }
+  /** Completes the index (which also leaves out restored duplicates). */
+  ensureIndexed(): void {
+    if (this.#unindexedFrom >= 0) this.indexSome(Infinity);
   }
   ownerOf(key: string): string | undefined {
     const slot = this.slots.get(key);
     return slot === undefined ? undefined : this.owners[slot]?.groupId;
   }
   get size(): number {
-    return this.slots.size;
+    return this.#slots.size + this.#unindexedLive;
+  }
+  /** Start-up: adds a series without indexing it; returns its slot. */
+  restore(key: string, owner: SeriesOwner): number {
+    const slot = this.keys.length;
+    if (this.#unindexedFrom < 0) this.#unindexedFrom = slot;
+    this.keys.push(key);
+    this.owners[slot] = owner;
+    this.added.push(slot);
+    this.#unindexedLive++;
+    if (HIGH_UNIT.test(key)) this.highKeys++;
+    return slot;
+  }
+  /**
+   * Indexes up to `budget` restored slots; returns how many it looked at.
+   * A key seen before (only in a store written with the consistency check
+   * off) is shadowed as a push would have shadowed it: the first one wins.
+   */
+  indexSome(budget: number): number {
+    const from = this.#unindexedFrom;
+    if (from < 0) return 0;
+    const { keys, owners } = this;
+    const map = this.#slots;
+    const end = Math.min(keys.length, from + budget);
+    for (let slot = from; slot < end; slot++) {
+      if (owners[slot] === undefined) continue;
+      this.#unindexedLive--;
+      const key = keys[slot] as string;
+      const size = map.size;
+      map.set(key, slot);
+      if (map.size === size) this.#shadowRestored(slot, key);
+    }
+    this.#unindexedFrom = end < keys.length ? end : -1;
+    return end - from;
+  }
+  /** `slot` repeats a key an earlier live slot holds: it gives way. */
+  #shadowRestored(slot: number, key: string): void {
+    const { keys, owners } = this;
+    let first = slot - 1;
+    while (keys[first] !== key || owners[first] === undefined) first--;
+    this.#slots.set(key, first);
+    const owner = owners[slot] as SeriesOwner;
+    const stored = owner as Partial<StoredFamily>;
+    if (stored.keys !== undefined && stored.restoredAt !== undefined) {
+      (stored.shadowed ??= new Map()).set(
+        slot - stored.restoredAt,
+        this.arena.text(slot),
+      );
+    }
+    this.shadowed++;
+    // Counted once: a series of the wrong type was counted when restored.
+    if (owner.type === this.type) this.#counters.inconsistentSeries++;
+    if (HIGH_UNIT.test(key)) this.highKeys--;
+    owners[slot] = undefined;
+    keys[slot] = "";
+    this.arena.drop(slot);
+    this.dead++;
   }
   /** Adds a series (its text is for the caller to write); returns its slot. */
   insert(key: string, owner: SeriesOwner): number {
@@ -177,7 +257,9 @@ class FamilyEntry implements IndexedFamily {
     this.dead++;
   }
   clear(): void {
-    this.slots.clear();
+    this.#slots.clear();
+    this.#unindexedFrom = -1;
+    this.#unindexedLive = 0;
     this.keys = [];
     this.arena.reset();
     this.owners = [];
@@ -391,10 +473,61 @@ export class View implements ConsistencyIndex {
     this.#touchMetadata(group, PUSH_FAILURE_TIME);
   }
 
-  /** Restores one family of a group {@link loadGroup} restored. */
+  /**
+   * Restores one family of a group {@link loadGroup} restored. Its series
+   * are indexed later (see FamilyEntry.slots). A second current row of the
+   * same name (a damaged file) replaces the first.
+   */
   loadFamily(groupId: string, input: FamilyInput): void {
     const group = this.#groups.get(groupId);
-    if (group !== undefined) this.#addFamily(group, input);
+    if (group === undefined) return;
+    let entry = this.#families.get(input.name);
+    if (!entry) {
+      entry = new FamilyEntry(input.type, this.counters);
+      this.#families.set(input.name, entry);
+      this.#sortedNames = undefined;
+    } else if (entry.holders.size === 0) {
+      entry.type = input.type;
+    }
+    const { keys } = input;
+    const stored: StoredFamily = {
+      groupId: group.id,
+      name: input.name,
+      type: input.type,
+      help: input.help,
+      unit: input.unit,
+      rowId: input.rowId,
+      pushedAt: input.pushedAt,
+      keys,
+      restoredAt: entry.keys.length,
+    };
+    if (group.families.has(input.name)) {
+      this.#removeFamily(group, input.name);
+    }
+    group.families.set(stored.name, stored);
+    entry.holders.add(group.id);
+    const slots: number[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      slots[i] = entry.restore(keys[i] as string, stored);
+    }
+    if (stored.type !== entry.type) {
+      this.counters.inconsistentSeries += keys.length;
+    }
+    entry.arena.write(slots, input.texts);
+    entry.bytes = undefined;
+  }
+
+  /**
+   * Indexes up to `budget` series restored at start-up (see
+   * FamilyEntry.slots); returns false once none is left.
+   */
+  indexSome(budget: number): boolean {
+    let left = budget;
+    for (const entry of this.#families.values()) {
+      left -= entry.indexSome(left);
+      if (left <= 0) return true;
+    }
+    return false;
   }
 
   removeGroup(id: string): boolean {
@@ -499,6 +632,7 @@ export class View implements ConsistencyIndex {
         items.push({ key: seriesKey(metric.labels), metric });
       }
       if (entry) {
+        entry.ensureIndexed();
         const metrics = new Map<SeriesOwner, Map<string, Metric>>();
         for (const slot of entry.sorted()) {
           const owner = entry.owners[slot] as SeriesOwner;
@@ -559,6 +693,7 @@ export class View implements ConsistencyIndex {
   #familyBytes(name: string): Uint8Array<ArrayBuffer> {
     const entry = this.#families.get(name) as FamilyEntry;
     if (entry.bytes !== undefined) return entry.bytes;
+    entry.ensureIndexed();
     const slots = entry.sorted();
     if (slots.length === 0) return (entry.bytes = new Uint8Array(0));
     const header = new TextEncoder().encode(
@@ -622,7 +757,7 @@ export class View implements ConsistencyIndex {
   #touchMetadata(group: GroupState & GroupInternals, name: string): void {
     let entry = this.#families.get(name);
     if (!entry) {
-      entry = new FamilyEntry("gauge");
+      entry = new FamilyEntry("gauge", this.counters);
       this.#families.set(name, entry);
       this.#sortedNames = undefined;
     }
@@ -695,7 +830,7 @@ export class View implements ConsistencyIndex {
     group.families.set(stored.name, stored);
     let entry = this.#families.get(stored.name);
     if (!entry) {
-      entry = new FamilyEntry(stored.type);
+      entry = new FamilyEntry(stored.type, this.counters);
       this.#families.set(stored.name, entry);
       this.#sortedNames = undefined;
     } else if (entry.holders.size === 0) {

@@ -7,7 +7,10 @@ import {
   sortLabels,
 } from "../../src/exposition/sort.ts";
 import { seriesKey } from "../../src/push/consistency.ts";
-import { makeGroupingKey } from "../../src/push/grouping_key.ts";
+import {
+  type GroupingKey,
+  makeGroupingKey,
+} from "../../src/push/grouping_key.ts";
 import type { FamilyInput } from "../../src/store/view.ts";
 import { renderSeries, View } from "../../src/store/view.ts";
 
@@ -133,5 +136,90 @@ Deno.test("View keeps the scrape order when a push updates, adds and removes ser
   assert.match(
     view.render(new Map()),
     /^m\{x="0"\} 8\nm\{x="a"\} 10\nm\{x="ab"\} 7\nm\{x="c"\} 9\n/m,
+  );
+});
+
+Deno.test("A view restored at start-up, indexed later, equals one built by pushes, duplicates included", () => {
+  // Stores written with --push.disable-consistency-check may hold the same
+  // series in two groups or twice in one family; the first one wins.
+  const series = fc.array(
+    fc.tuple(
+      fc.constantFrom(...["", "a", "b", "é", "\uFFFF"].map(l)),
+      fc.integer({ min: 0, max: 9 }),
+    ),
+    { maxLength: 4 },
+  );
+  const family = fc.record({
+    name: fc.constantFrom("m", "n"),
+    type: fc.constantFrom("gauge" as const, "counter" as const),
+    series,
+  });
+  const groups = fc.array(
+    fc.uniqueArray(family, { maxLength: 2, selector: (f) => f.name }),
+    { minLength: 1, maxLength: 4 },
+  );
+  fc.assert(
+    fc.property(
+      groups,
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 50 }),
+      (spec, deleted, budget) => {
+        const keys = spec.map((_, g) =>
+          makeGroupingKey(new Map([["job", `g${g}`]]))
+        );
+        const families = spec.map((fs, g) =>
+          fs.map((f, i) => ({
+            ...gauge(f.name, f.series),
+            type: f.type,
+            metrics: f.series.map(([labels, value]) => ({ labels, value })),
+            rowId: 10 * g + i,
+          }))
+        );
+        const pushed = new View(new Map());
+        spec.forEach((_, g) =>
+          pushed.applyPush({
+            key: keys[g] as GroupingKey,
+            rowId: g,
+            replaceAll: true,
+            families: (families[g] ?? []).map((f) =>
+              input(f as MetricFamily, f.rowId, 1)
+            ),
+            time: 1,
+          })
+        );
+        const restored = new View(new Map());
+        spec.forEach((_, g) =>
+          restored.loadGroup(keys[g] as GroupingKey, g, {
+            pushTime: 1,
+            failureTime: 0,
+            ttl: undefined,
+            createdAt: 1,
+          })
+        );
+        spec.forEach((_, g) => {
+          for (const f of families[g] ?? []) {
+            restored.loadFamily(
+              (keys[g] as GroupingKey).id,
+              input(f as MetricFamily, f.rowId, 1),
+            );
+          }
+        });
+        assert.equal(restored.render(new Map()), pushed.render(new Map()));
+        while (restored.indexSome(budget)) { /* a slice at a time */ }
+        assert.equal(restored.render(new Map()), pushed.render(new Map()));
+        assert.equal(restored.seriesCount, pushed.seriesCount);
+        assert.equal(
+          restored.counters.inconsistentSeries,
+          pushed.counters.inconsistentSeries,
+        );
+        // Deleting a group brings up the series it shadowed.
+        const gone = keys[deleted % keys.length] as GroupingKey;
+        pushed.removeGroup(gone.id);
+        restored.removeGroup(gone.id);
+        assert.equal(restored.render(new Map()), pushed.render(new Map()));
+        assert.equal(restored.seriesCount, pushed.seriesCount);
+      },
+    ),
+    { numRuns: 300 },
   );
 });
