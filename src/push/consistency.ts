@@ -36,6 +36,12 @@ export interface ConsistencyIndex {
   own(name: string): OwnFamily | undefined;
   /** Names of the families a group holds now, undefined for a new group. */
   groupFamilies(groupId: string): ReadonlySet<string> | undefined;
+  /**
+   * The series keys of family `name` in group `groupId` when the group
+   * holds every one of them itself (none shadowed: each is in the index as
+   * the group's, once); undefined otherwise.
+   */
+  heldKeys(groupId: string, name: string): readonly string[] | undefined;
 }
 
 export interface PushPlan {
@@ -249,9 +255,12 @@ function checkDuplicates(
   index: ConsistencyIndex,
   problems: string[],
 ): void {
+  const keys = seriesKeysOf(family);
+  // The series the group holds already, again (most pushes): none can be
+  // another group's or repeat, so no key needs looking up (issue 7).
+  if (sameKeys(keys, index.heldKeys(plan.groupId, family.name))) return;
   const entry = index.family(family.name);
   const seen = new Set<string>();
-  const keys = seriesKeysOf(family);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const metric = family.metrics[i] as (typeof family.metrics)[number];
@@ -267,4 +276,16 @@ function checkDuplicates(
       );
     }
   }
+}
+
+/** Whether `b` holds the same keys as `a`, in the same order. */
+export function sameKeys(
+  a: readonly string[],
+  b: readonly string[] | undefined,
+): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+  }
+  return true;
 }

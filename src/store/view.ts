@@ -28,7 +28,7 @@ import type {
   IndexedFamily,
   OwnFamily,
 } from "../push/consistency.ts";
-import { seriesKey, seriesKeysOf } from "../push/consistency.ts";
+import { sameKeys, seriesKey, seriesKeysOf } from "../push/consistency.ts";
 import { type SeriesTexts, TextArena, textAt } from "./text_arena.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import {
@@ -398,6 +398,13 @@ export class View implements ConsistencyIndex {
   groupFamilies(groupId: string): ReadonlySet<string> | undefined {
     const group = this.#groups.get(groupId);
     return group ? new Set(group.families.keys()) : undefined;
+  }
+  heldKeys(groupId: string, name: string): readonly string[] | undefined {
+    const stored = this.#groups.get(groupId)?.families.get(name);
+    if (stored === undefined) return undefined;
+    // Indexing finds the duplicates a restored family may hold.
+    this.#families.get(name)?.ensureIndexed();
+    return stored.shadowed === undefined ? stored.keys : undefined;
   }
 
   // --- reads ---------------------------------------------------------------
@@ -795,6 +802,14 @@ export class View implements ConsistencyIndex {
       this.#addFamily(group, input);
       return;
     }
+    if (
+      old.shadowed === undefined && entry.shadowed === 0 &&
+      old.type === entry.type && input.type === entry.type &&
+      sameKeys(input.keys, old.keys)
+    ) {
+      this.#refreshFamily(group, old, entry, input);
+      return;
+    }
     group.families.delete(input.name);
     entry.holders.delete(group.id);
     // Vacate the old series: the new version may take their slots back.
@@ -814,6 +829,43 @@ export class View implements ConsistencyIndex {
     this.#addFamily(group, input);
     // Old series the new version does not have.
     for (const key of old.keys) entry.remove(key, undefined);
+  }
+
+  /**
+   * {@link #replaceFamily} when the new version has the same series as the
+   * old, in the same order (most pushes): each keeps its slot, only the
+   * texts and the header change.
+   */
+  #refreshFamily(
+    group: GroupState,
+    old: StoredFamily,
+    entry: FamilyEntry,
+    input: FamilyInput,
+  ): void {
+    const stored: StoredFamily = {
+      groupId: group.id,
+      name: input.name,
+      type: input.type,
+      help: input.help,
+      unit: input.unit,
+      rowId: input.rowId,
+      pushedAt: input.pushedAt,
+      // The same keys: the old strings, which the index holds, not copies.
+      keys: old.keys,
+    };
+    // Deleted first: the family moves to the end, as a replaced one does.
+    group.families.delete(input.name);
+    group.families.set(input.name, stored);
+    const { slots, owners } = entry;
+    const { keys } = old;
+    const placed: number[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const slot = slots.get(keys[i] as string) as number;
+      owners[slot] = stored;
+      placed[i] = slot;
+    }
+    entry.arena.write(placed, input.texts);
+    entry.bytes = undefined;
   }
 
   #addFamily(group: GroupState, input: FamilyInput): void {

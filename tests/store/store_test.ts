@@ -402,3 +402,31 @@ Deno.test("keysJson() writes what JSON.stringify writes", () => {
     { seed: 5, numRuns: 2000 },
   );
 });
+
+Deno.test("Store refuses a checked re-push of duplicates an unchecked push stored, before and after a restart", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  const dup: MetricFamily = {
+    name: "dup",
+    help: undefined,
+    type: "gauge",
+    metrics: [{ labels: [], value: 1 }, { labels: [], value: 2 }],
+  };
+  const checked = () => command("PUT", "job/d", [dup], 2000);
+  {
+    using store = new Store({ path });
+    const unchecked = {
+      ...command("PUT", "job/d", [dup]),
+      checkConsistency: false,
+    };
+    assert.equal(store.push(unchecked).status, 202);
+    assert.equal(store.push(checked()).status, 400);
+  }
+  using again = new Store({ path });
+  assert.equal(again.push(checked()).status, 400);
+  // The same series once each is accepted, and then again as they are.
+  const once = { ...dup, metrics: [{ labels: [], value: 3 }] };
+  assert.equal(again.push(command("PUT", "job/d", [once], 3000)).status, 200);
+  assert.equal(again.push(command("PUT", "job/d", [once], 4000)).status, 200);
+  assert.match(again.view.render(new Map()), /^dup\{instance="",job="d"\} 3$/m);
+});
