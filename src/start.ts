@@ -29,6 +29,7 @@ import type { Logger } from "./log.ts";
 import { SILENT } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Store } from "./store/store.ts";
+import { PushWorker } from "./push/worker_pool.ts";
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -42,6 +43,11 @@ export interface StartOptions {
   readonly webConfigPollMs?: number;
   /** Fault tests only: the store's `PRAGMA max_page_count` (StoreOptions). */
   readonly maxPageCount?: number;
+  /**
+   * Tests only: bodies from this size on go to the push worker, which is
+   * then started (and waited for) at once; Infinity: none does.
+   */
+  readonly pushWorkerMinBytes?: number;
 }
 
 /** How long a stop waits for requests in flight before closing connections. */
@@ -127,6 +133,12 @@ export async function start(
   let stopping: Promise<void> | undefined;
   const abort = new AbortController();
   const readDeadlines = new ReadDeadlines(config.web.readTimeoutMs);
+  const pushWorker = new PushWorker();
+  if (Number.isFinite(options.pushWorkerMinBytes ?? Infinity)) {
+    if (!await pushWorker.whenReady()) {
+      throw new Error("the push worker did not start");
+    }
+  }
   const app = createHandler({
     store,
     metrics,
@@ -146,6 +158,10 @@ export async function start(
     },
     seriesBound: new SeriesBound(),
     readDeadlines,
+    pushWorker,
+    ...(options.pushWorkerMinBytes === undefined
+      ? {}
+      : { pushWorkerMinBytes: options.pushWorkerMinBytes }),
     enableLifecycle: config.web.enableLifecycle,
     enableAdminApi: config.web.enableAdminApi,
     requestShutdown: () => void shutdown(),
@@ -280,6 +296,7 @@ export async function start(
       clearTimeout(timer);
       await maintenance.stop();
       readDeadlines.close();
+      pushWorker?.close();
       store.close();
       logger.info("database closed");
       resolveFinished();

@@ -8,26 +8,16 @@
 
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import type { ReadDeadline } from "../exposition/decompress.ts";
-import type { MetricFamily } from "../exposition/model.ts";
-import { requestFormat } from "../exposition/negotiate.ts";
-import { parseOpenMetrics } from "../exposition/openmetrics_parse.ts";
-import { decodeDelimited } from "../exposition/protobuf.ts";
-import { parseText } from "../exposition/text_parse.ts";
 import type { Logger } from "../log.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { parseGroupingKey } from "../push/grouping_key.ts";
-import { sanitizePush } from "../push/validate.ts";
+import { preparePush, type PushBody } from "../push/prepare_push.ts";
+import { type PushWorker, WORKER_MIN_BYTES } from "../push/worker_pool.ts";
 import { PushError } from "../push/push_error.ts";
 import { parseDuration } from "../cli/flags.ts";
 import type { RequestInfo, Store } from "../store/store.ts";
 import { empty, statusOf, textError } from "./errors.ts";
-import {
-  checkLabelLengths,
-  checkSeriesPerPush,
-  checkStoreCapacity,
-  LimitError,
-  type SeriesBound,
-} from "./limits.ts";
+import { checkStoreCapacity, LimitError, type SeriesBound } from "./limits.ts";
 import type { PushLimits, PushRefusal } from "./limits.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 
@@ -45,6 +35,10 @@ export interface PushDeps {
   readonly seriesBound: SeriesBound;
   /** `--web.read-timeout` of request bodies, shared (limits.ts). */
   readonly readDeadlines: ReadDeadline;
+  /** Prepares large bodies on another thread; inline when absent. */
+  readonly pushWorker?: PushWorker | undefined;
+  /** Bodies from this size on go to `pushWorker` (default WORKER_MIN_BYTES). */
+  readonly pushWorkerMinBytes?: number;
 }
 
 export interface PushRequest {
@@ -98,12 +92,19 @@ export async function handlePush(
         },
       );
       const ttl = parseTtlHeader(request.headers.get(TTL_HEADER));
-      const families = decodeBody(body, info.contentType, deps.utf8Names);
-      checkSeriesPerPush(families, deps.limits);
-      const sanitized = sanitizePush(families, key, {
+      const input: PushBody = {
+        body,
+        contentType: info.contentType,
+        key,
         utf8Names: deps.utf8Names,
-      });
-      checkLabelLengths(sanitized.families, key, deps.limits);
+        limits: deps.limits,
+      };
+      // Large bodies on the worker; what it cannot do is done here.
+      const fromWorker =
+        body.length >= (deps.pushWorkerMinBytes ?? WORKER_MIN_BYTES)
+          ? await deps.pushWorker?.prepare(input)
+          : undefined;
+      const sanitized = fromWorker ?? preparePush(input, false);
       // Against the view as it is now; pushes queued for the same commit may
       // overshoot the limit by at most their own series (README "Limits").
       checkStoreCapacity(
@@ -122,6 +123,10 @@ export async function handlePush(
         families: sanitized.families,
         problems: sanitized.problems,
         seriesCount: sanitized.seriesCount,
+        ...(sanitized.prepared === undefined ? {} : {
+          prepared: sanitized.prepared,
+          exactFamilies: () => preparePush(input, false).families,
+        }),
         checkConsistency: deps.checkConsistency,
         time,
         request: { ...info, bodyBytes },
@@ -221,21 +226,6 @@ export function parseTtlHeader(
     );
   }
   return seconds;
-}
-
-function decodeBody(
-  body: Uint8Array,
-  contentType: string | null,
-  utf8Names: boolean,
-): MetricFamily[] {
-  switch (requestFormat(contentType)) {
-    case "protobuf":
-      return decodeDelimited(body, { utf8Names });
-    case "openmetrics":
-      return parseOpenMetrics(body, { utf8Names });
-    case "text":
-      return parseText(body, { utf8Names });
-  }
 }
 
 /** client_golang's approximation: URL, method, protocol, headers, host, length. */

@@ -30,6 +30,7 @@ import { LimitError, type SeriesBound } from "./limits.ts";
 import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { PushLimits } from "./limits.ts";
 import type { Scope } from "./web_config.ts";
+import type { PushWorker } from "../push/worker_pool.ts";
 
 export interface HandlerDeps {
   readonly store: Store;
@@ -45,6 +46,8 @@ export interface HandlerDeps {
   readonly seriesBound: SeriesBound;
   /** `--web.read-timeout` of request bodies, shared (limits.ts). */
   readonly readDeadlines: ReadDeadline;
+  readonly pushWorker?: PushWorker | undefined;
+  readonly pushWorkerMinBytes?: number;
   readonly enableLifecycle: boolean;
   readonly enableAdminApi: boolean;
   /** Called by `/-/quit` with the lifecycle API enabled. */

@@ -84,6 +84,14 @@ export function seriesKeysOf(family: MetricFamily): readonly string[] {
 }
 const SERIES_KEYS = new WeakMap<MetricFamily, readonly string[]>();
 
+/** Gives {@link seriesKeysOf} the keys of `family`, computed elsewhere. */
+export function rememberSeriesKeys(
+  family: MetricFamily,
+  keys: readonly string[],
+): void {
+  SERIES_KEYS.set(family, keys);
+}
+
 /** One character for up to 221 labels, more characters (sorting after) above. */
 function countPrefix(n: number): string {
   if (n < 0xde) return String.fromCharCode(0x21 + n);

@@ -21,11 +21,16 @@ import { Checkpointer } from "./checkpointer.ts";
 import type { CheckpointerStats } from "./checkpointer.ts";
 import { BackgroundIntegrityCheck, checkIntegrityNow } from "./integrity.ts";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
-import { familyToRows, rowsToFamily } from "./sample_rows.ts";
+import { rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
 import { renderSeries, View } from "./view.ts";
 import type { FamilyInput, RenderedSeries, StoredFamily } from "./view.ts";
-import type { SeriesTexts } from "./text_arena.ts";
+import { type PreparedFamily, prepareFamily, ROW_STRIDE } from "./prepare.ts";
+import {
+  decodeRendered,
+  encodeRendered,
+  type LoadedSeries,
+} from "./rendered.ts";
 
 export type SyncMode = "normal" | "full";
 
@@ -63,6 +68,13 @@ export interface PushCommand {
   readonly key: GroupingKey;
   /** Sanitized families (push/validate.ts). */
   readonly families: readonly MetricFamily[];
+  /** `families` prepared for writing, when done already (the push worker). */
+  readonly prepared?: readonly PreparedFamily[];
+  /**
+   * The families with their metrics, when `families` lack them (prepared
+   * on the push worker): a refused push names its series from these.
+   */
+  readonly exactFamilies?: () => readonly MetricFamily[];
   /** Problems found by validation; any of them refuses the push. */
   readonly problems: readonly string[];
   readonly seriesCount: number;
@@ -250,12 +262,18 @@ export class Store implements Disposable {
   ): { outcome: PushOutcome; apply: () => void } {
     const problems = [...command.problems];
     if (command.checkConsistency && problems.length === 0) {
-      problems.push(...checkConsistency({
-        groupId: command.key.id,
-        metadataLabels: this.#metadataLabels(command.key),
-        replaceAll: command.method === "PUT",
-        families: command.families,
-      }, this.#view));
+      const check = (families: readonly MetricFamily[]) =>
+        checkConsistency({
+          groupId: command.key.id,
+          metadataLabels: this.#metadataLabels(command.key),
+          replaceAll: command.method === "PUT",
+          families,
+        }, this.#view);
+      let found = check(command.families);
+      if (found.length > 0 && command.exactFamilies !== undefined) {
+        found = check(command.exactFamilies());
+      }
+      problems.push(...found);
     }
     if (problems.length > 0) {
       return this.#refuseInTransaction(command, problems);
@@ -289,7 +307,7 @@ export class Store implements Disposable {
     const stored = this.#insertFamilies(
       groupRow,
       pushId,
-      command.families,
+      command.prepared ?? command.families.map(prepareFamily),
       command.time,
     );
     return {
@@ -854,7 +872,7 @@ export class Store implements Disposable {
     return this.#insertFamilies(
       groupRow,
       pushId,
-      [family],
+      [prepareFamily(family)],
       pushedAt,
     )[0] as FamilyInput;
   }
@@ -868,7 +886,7 @@ export class Store implements Disposable {
   #insertFamilies(
     groupRow: number,
     pushId: number,
-    families: readonly MetricFamily[],
+    families: readonly PreparedFamily[],
     pushedAt: number,
   ): FamilyInput[] {
     const stored: FamilyInput[] = [];
@@ -876,11 +894,8 @@ export class Store implements Disposable {
     for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
       const end = Math.min(families.length, start + FAMILIES_PER_INSERT);
       args.length = 0;
-      const rendered: RenderedSeries[] = [];
       for (let i = start; i < end; i++) {
-        const family = families[i] as MetricFamily;
-        const series = renderSeries(family);
-        rendered.push(series);
+        const family = families[i] as PreparedFamily;
         args.push(
           groupRow,
           pushId,
@@ -888,7 +903,7 @@ export class Store implements Disposable {
           family.type,
           family.help ?? null,
           family.unit ?? null,
-          encodeRendered(series),
+          family.rendered,
         );
       }
       const result = this.#familyInsert(end - start).run(...args);
@@ -896,7 +911,7 @@ export class Store implements Disposable {
       // more than the largest (ids are never chosen by us).
       const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
       for (let i = start; i < end; i++) {
-        const family = families[i] as MetricFamily;
+        const family = families[i] as PreparedFamily;
         stored.push({
           name: family.name,
           type: family.type,
@@ -904,7 +919,8 @@ export class Store implements Disposable {
           unit: family.unit,
           rowId: firstId + i - start,
           pushedAt,
-          ...(rendered[i - start] as RenderedSeries),
+          keys: family.keys,
+          texts: family.texts,
         });
       }
     }
@@ -922,30 +938,18 @@ export class Store implements Disposable {
    */
   #insertSamples(
     stored: readonly FamilyInput[],
-    families: readonly MetricFamily[],
+    families: readonly PreparedFamily[],
   ): void {
-    const rowsOf = families.map(familyToRows);
-    const full = rowsOf.some((rows) => rows.some(hasExtras));
+    const full = families.some((f) => f.extras);
+    const width = full ? ROW_STRIDE : 4;
     const args: (number | string | null)[] = [];
     let inChunk = 0;
-    for (let f = 0; f < rowsOf.length; f++) {
+    for (let f = 0; f < families.length; f++) {
       const familyId = (stored[f] as FamilyInput).rowId;
-      for (const s of rowsOf[f] as SampleRow[]) {
-        if (full) {
-          args.push(
-            familyId,
-            s.series,
-            s.name,
-            s.labels,
-            s.value,
-            s.valueText,
-            s.native,
-            s.exemplar,
-            s.created,
-          );
-        } else {
-          args.push(familyId, s.series, s.name, s.labels, s.value);
-        }
+      const rows = (families[f] as PreparedFamily).rows;
+      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
+        args.push(familyId);
+        for (let c = 0; c < width; c++) args.push(rows[r + c] as never);
         if (++inChunk === SAMPLES_PER_INSERT) {
           this.#sampleInsert(inChunk, full).run(...args);
           args.length = 0;
@@ -1096,12 +1100,6 @@ export class Store implements Disposable {
   }
 }
 
-/** A family's series as start-up reads them from `families.rendered`. */
-interface LoadedSeries {
-  readonly keys: readonly string[];
-  readonly texts: SeriesTexts;
-}
-
 /** A current family whose `rendered` has to be written again. */
 interface MissingRendered {
   readonly rowId: number;
@@ -1178,12 +1176,6 @@ interface FamilyRow {
   rendered: Uint8Array | null;
 }
 
-/** A sample row that needs the columns past `value`. */
-function hasExtras(s: SampleRow): boolean {
-  return s.valueText !== null || s.native !== null || s.exemplar !== null ||
-    s.created !== null;
-}
-
 /** Series indexed per background step: a few ms (startBackgroundIndexing). */
 const INDEX_SLICE = 20_000;
 
@@ -1191,137 +1183,6 @@ const INDEX_SLICE = 20_000;
 const SAMPLES_PER_INSERT = 200;
 /** Rows per multi-row INSERT into `families` (7 parameters each). */
 const FAMILIES_PER_INSERT = 50;
-
-/**
- * `families.rendered`: what the view keeps of a family, so that start-up
- * reads one row per family instead of its samples. `pv4`: the tag, the
- * series' keys as a JSON array, U+0002, then their texts joined by U+0001
- * (issue 7). Start-up reads the column as bytes and decodes the two parts
- * apart: the keys come out of JSON.parse as strings of their own, which V8
- * hashes twice as fast as pieces cut from a larger string (the index is
- * built from them), and the texts come out of one split, four times faster
- * than JSON.parse, as pieces of a string that holds only texts. A family
- * whose texts hold U+0001 or U+0002 is written as `pv2`, one JSON array of
- * the tag and each key and text. `pv3` (the tag, keys and texts all joined
- * by U+0001) is still read. A row with another tag is rendered again from
- * its samples.
- */
-const RENDERED_TAG = "pv4";
-const TEXTS_START = "\u0002";
-const TEXT_SEPARATOR = "\u0001";
-const RENDERED_JSON_TAG = "pv2";
-const RENDERED_V3_TAG = "pv3";
-
-function encodeRendered(series: RenderedSeries): string {
-  const { keys, texts } = series;
-  let separatorFree = true;
-  for (const text of texts) {
-    if (text.includes(TEXT_SEPARATOR) || text.includes(TEXTS_START)) {
-      separatorFree = false;
-      break;
-    }
-  }
-  if (separatorFree) {
-    return `${RENDERED_TAG}${keysJson(keys)}${TEXTS_START}${
-      texts.join(TEXT_SEPARATOR)
-    }`;
-  }
-  const flat: string[] = [RENDERED_JSON_TAG];
-  for (let i = 0; i < keys.length; i++) {
-    flat.push(keys[i] as string, texts[i] as string);
-  }
-  return JSON.stringify(flat);
-}
-
-/**
- * `JSON.stringify(keys)`, joined directly when no key needs escaping (keys
- * hold no control characters: key parts escape them), as on every push.
- */
-export function keysJson(keys: readonly string[]): string {
-  for (const key of keys) {
-    if (KEY_NEEDS_ESCAPE.test(key)) return JSON.stringify(keys);
-  }
-  return keys.length === 0 ? "[]" : `["${keys.join('","')}"]`;
-}
-/** What JSON escapes in a key: quotes, backslashes, lone surrogates. */
-const KEY_NEEDS_ESCAPE = /["\\\ud800-\udfff]/;
-
-const utf8 = new TextDecoder();
-const ASCII_P = 0x70;
-const ASCII_V = 0x76;
-const ASCII_4 = 0x34;
-
-/**
- * Decodes `families.rendered` as read at start-up: as bytes (the query
- * casts it to BLOB, so no string of the whole row is made).
- */
-function decodeRendered(
-  stored: Uint8Array | null,
-): LoadedSeries | undefined {
-  if (stored === null) return undefined;
-  if (
-    stored[0] === ASCII_P && stored[1] === ASCII_V && stored[2] === ASCII_4
-  ) {
-    const split = stored.indexOf(0x02);
-    if (split < 0) return undefined;
-    let keys: unknown;
-    try {
-      keys = JSON.parse(utf8.decode(stored.subarray(3, split)));
-    } catch {
-      return undefined;
-    }
-    if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
-      return undefined;
-    }
-    // The texts stay bytes: the view keeps them so (TextArena).
-    const joined = stored.subarray(split + 1);
-    const bounds: number[] = new Array(2 * keys.length);
-    let start = 0;
-    for (let i = 0; i < keys.length; i++) {
-      const end = i === keys.length - 1 ? joined.length : joined.indexOf(
-        0x01,
-        start,
-      );
-      if (end < 0) return undefined;
-      bounds[2 * i] = start;
-      bounds[2 * i + 1] = end;
-      start = end + 1;
-    }
-    if (keys.length === 0 ? joined.length > 0 : joined.includes(0x01, start)) {
-      return undefined;
-    }
-    return { keys, texts: { joined, bounds } };
-  }
-  return decodeFlat(utf8.decode(stored));
-}
-
-/** `pv3` and `pv2`: the tag, then each series' key and text. */
-function decodeFlat(stored: string): RenderedSeries | undefined {
-  let flat: unknown[];
-  if (stored.startsWith(RENDERED_V3_TAG + TEXT_SEPARATOR)) {
-    flat = stored.split(TEXT_SEPARATOR);
-  } else if (stored.startsWith(`["${RENDERED_JSON_TAG}"`)) {
-    try {
-      flat = JSON.parse(stored);
-    } catch {
-      return undefined;
-    }
-  } else {
-    return undefined;
-  }
-  if (flat.length % 2 !== 1) return undefined;
-  const n = (flat.length - 1) / 2;
-  const keys: string[] = new Array(n);
-  const texts: string[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const key: unknown = flat[2 * i + 1];
-    const text: unknown = flat[2 * i + 2];
-    if (typeof key !== "string" || typeof text !== "string") return undefined;
-    keys[i] = key;
-    texts[i] = text;
-  }
-  return { keys, texts };
-}
 
 interface SampleDbRow {
   family_id: number;

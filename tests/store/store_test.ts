@@ -6,7 +6,8 @@ import { parseGroupingKey } from "../../src/push/grouping_key.ts";
 import type { GroupingKey } from "../../src/push/grouping_key.ts";
 import { sanitizePush } from "../../src/push/validate.ts";
 import type { PushCommand } from "../../src/store/store.ts";
-import { keysJson, Store, StoreOpenError } from "../../src/store/store.ts";
+import { keysJson } from "../../src/store/rendered.ts";
+import { Store, StoreOpenError } from "../../src/store/store.ts";
 import { tempDir } from "../test_utils.ts";
 
 const REQUEST = {

@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { encodeDelimited } from "../../src/exposition/protobuf.ts";
+import type { MetricFamily } from "../../src/exposition/model.ts";
+import { send, startTestGateway } from "../test_utils.ts";
+
+/** A body like a batch job's: histograms, counters, gauges; `n` series. */
+function body(n: number, value: number, extra = ""): string {
+  const lines = [
+    "# HELP job_duration_seconds How long each step took.",
+    "# TYPE job_duration_seconds histogram",
+  ];
+  for (let i = 0; i < n / 4; i++) {
+    lines.push(
+      `job_duration_seconds_bucket{step="s${i}",le="0.5"} ${value}`,
+      `job_duration_seconds_bucket{step="s${i}",le="+Inf"} ${value + 1}`,
+      `job_duration_seconds_sum{step="s${i}"} ${value * 1.5}`,
+      `job_duration_seconds_count{step="s${i}"} ${value + 1}`,
+    );
+  }
+  lines.push("# TYPE job_rows_total counter");
+  for (let i = 0; i < n / 2; i++) {
+    lines.push(`job_rows_total{table="t${i}",kind="é\\"x"} ${value + i}`);
+  }
+  lines.push("# TYPE job_ok gauge");
+  for (let i = 0; i < n / 4; i++) lines.push(`job_ok{part="p${i}"} 1`);
+  return lines.join("\n") + "\n" + extra;
+}
+
+const protobufBody: MetricFamily[] = [{
+  name: "proto_rows",
+  help: "rows",
+  type: "counter",
+  metrics: Array.from({ length: 2000 }, (_, i) => ({
+    labels: [{ name: "shard", value: `s${i}` }],
+    value: i,
+  })),
+}];
+
+interface Step {
+  readonly name: string;
+  readonly method: "PUT" | "POST" | "DELETE";
+  readonly path: string;
+  readonly body?: string | Uint8Array<ArrayBuffer>;
+  readonly headers?: Record<string, string>;
+}
+
+const PROTO =
+  "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+const steps: Step[] = [
+  { name: "a large push", method: "PUT", path: "job/a", body: body(1000, 1) },
+  {
+    name: "the same series again",
+    method: "PUT",
+    path: "job/a",
+    body: body(1000, 2),
+  },
+  {
+    name: "a POST of part of it",
+    method: "POST",
+    path: "job/a",
+    body: body(400, 3),
+  },
+  {
+    name: "another group with a series group a holds",
+    method: "PUT",
+    path: "job/b",
+    body: body(1000, 4).replaceAll('kind="é\\"x"', 'kind="k"') +
+      '# TYPE job_ok gauge\njob_ok{part="p0",job="a",instance=""} 1\n',
+  },
+  {
+    name: "a type conflict with group a",
+    method: "PUT",
+    path: "job/c",
+    body: body(1000, 5).replace(
+      "# TYPE job_rows_total counter",
+      "# TYPE job_rows_total gauge",
+    ),
+  },
+  {
+    name: "a parse error far into the body",
+    method: "PUT",
+    path: "job/d",
+    body: body(1000, 6, "job_broken{x=1} 2\n"),
+  },
+  {
+    name: "a timestamped sample",
+    method: "PUT",
+    path: "job/e",
+    body: body(1000, 7, "job_late 1 1700000000000\n"),
+  },
+  {
+    name: "too many series in one push",
+    method: "PUT",
+    path: "job/f",
+    body: body(4000, 8),
+  },
+  {
+    name: "a protobuf body",
+    method: "PUT",
+    path: "job/g",
+    body: encodeDelimited(protobufBody) as Uint8Array<ArrayBuffer>,
+    headers: { "Content-Type": PROTO },
+  },
+  {
+    name: "a gzipped body",
+    method: "PUT",
+    path: "job/h/instance/i",
+    body: new Uint8Array(gzipSync(new TextEncoder().encode(body(1000, 9)))),
+    headers: { "Content-Encoding": "gzip" },
+  },
+  { name: "a delete", method: "DELETE", path: "job/a" },
+  {
+    name: "group b again, now that a is gone",
+    method: "PUT",
+    path: "job/b",
+    body: body(1000, 10).replaceAll('kind="é\\"x"', 'kind="k"'),
+  },
+];
+
+Deno.test("Pushes prepared on the push worker are answered and stored exactly as inline ones", async (t) => {
+  const clock = { ms: 1_800_000_000_000 };
+  const options = { now: () => clock.ms };
+  const flags = ["--push.max-series-per-push=3000"];
+  await using inline = await startTestGateway(flags, {
+    ...options,
+    pushWorkerMinBytes: Infinity,
+  });
+  await using worker = await startTestGateway(flags, {
+    ...options,
+    pushWorkerMinBytes: 0,
+  });
+  for (const step of steps) {
+    await t.step(step.name, async () => {
+      clock.ms += 1000;
+      const init = {
+        method: step.method,
+        ...(step.body === undefined ? {} : { body: step.body }),
+        headers: step.headers ?? {},
+      };
+      const [a, b] = [
+        await send(`${inline.url}/metrics/${step.path}`, init),
+        await send(`${worker.url}/metrics/${step.path}`, init),
+      ];
+      assert.equal(b.status, a.status);
+      assert.equal(b.text, a.text);
+    });
+  }
+  const scrape = async (url: string) =>
+    (await send(`${url}/metrics`)).text.replace(
+      /^(pushgateway_|pushvault_|process_|deno_|http_).*\n/gm,
+      "",
+    ).replace(
+      /^# (HELP|TYPE) (pushgateway_|pushvault_|process_|deno_|http_).*\n/gm,
+      "",
+    );
+  const expected = await scrape(inline.url);
+  assert.match(
+    expected,
+    /job_rows_total\{instance="",job="b",kind="k",table="t0"\} 10/,
+  );
+  assert.equal(await scrape(worker.url), expected);
+  const api = async (url: string) => (await send(`${url}/api/v1/metrics`)).text;
+  assert.equal(await api(worker.url), await api(inline.url));
+});
