@@ -104,6 +104,7 @@ export async function handlePush(
         body.length >= (deps.pushWorkerMinBytes ?? WORKER_MIN_BYTES)
           ? await deps.pushWorker?.prepare(input)
           : undefined;
+      if (fromWorker !== undefined) deps.metrics.preparedOnWorker++;
       const sanitized = fromWorker ?? preparePush(input, false);
       // Against the view as it is now; pushes queued for the same commit may
       // overshoot the limit by at most their own series (README "Limits").

@@ -71,6 +71,12 @@ export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
     help: "History rows removed by --history.retention.",
     helpMustMatch: false,
   }],
+  ["pushvault_pushes_prepared_on_worker_total", {
+    type: "counter",
+    help:
+      "Pushes with a large body decoded and prepared on the push worker thread.",
+    helpMustMatch: false,
+  }],
   ["pushvault_groups", {
     type: "gauge",
     help: "Groups currently stored.",
@@ -160,6 +166,8 @@ export class SelfMetrics {
   webConfigReloadOk: boolean | undefined;
   readonly #labeled = new Map<string, Map<string, number>>();
   prunedRows = 0;
+  /** Pushes prepared on the push worker (push/worker_pool.ts). */
+  preparedOnWorker = 0;
   readonly #now: () => number;
 
   constructor(now: () => number) {
@@ -288,6 +296,7 @@ export class SelfMetrics {
       const [name, value] of [
         ["pushvault_groups_expired_total", this.expiredGroups],
         ["pushvault_history_pruned_rows_total", this.prunedRows],
+        ["pushvault_pushes_prepared_on_worker_total", this.preparedOnWorker],
       ] as const
     ) {
       out.set(name, {

@@ -142,6 +142,24 @@ Deno.test("deno task bundle builds one file that runs alone from an empty direct
         await push(server.url, "job/restricted", "bad 1 1000\n", "POST"),
         400,
       );
+      // A large body goes to the push worker, which runs the bundle itself
+      // (it starts with the first one; until it is ready, pushes are
+      // prepared inline).
+      const large = Array.from(
+        { length: 2000 },
+        (_, i) => `large_rows_total{shard="s${i}"} ${i}\n`,
+      ).join("");
+      let onWorker = 0;
+      for (let attempt = 0; attempt < 50 && onWorker === 0; attempt++) {
+        assert.equal(await push(server.url, "job/large", large), 200);
+        onWorker = Number(
+          /^pushvault_pushes_prepared_on_worker_total (\d+)$/m.exec(
+            await getText(server.url, "/metrics"),
+          )?.[1],
+        );
+        if (onWorker === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(onWorker > 0, "no push was prepared on the push worker");
       const del = await fetch(`${server.url}/metrics/job/gone`, {
         method: "DELETE",
       });

@@ -155,6 +155,15 @@ Deno.test("Pushes prepared on the push worker are answered and stored exactly as
       /^# (HELP|TYPE) (pushgateway_|pushvault_|process_|deno_|http_).*\n/gm,
       "",
     );
+  const onWorker = async (url: string) =>
+    Number(
+      /^pushvault_pushes_prepared_on_worker_total (\d+)$/m.exec(
+        (await send(`${url}/metrics`)).text,
+      )?.[1],
+    );
+  // Each valid push went through the worker there (and none here).
+  assert.equal(await onWorker(inline.url), 0);
+  assert.equal(await onWorker(worker.url), 7);
   const expected = await scrape(inline.url);
   assert.match(
     expected,
