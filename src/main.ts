@@ -11,7 +11,7 @@ import { parseImportFlags, runImport } from "./cli/import.ts";
 import { createLogger } from "./log.ts";
 import { start } from "./start.ts";
 import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
-import { isPushWorker } from "./push/worker_pool.ts";
+import { isPushWorker } from "./http/push_worker.ts";
 
 const encoder = new TextEncoder();
 const print = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
@@ -91,7 +91,7 @@ async function subcommand(
   }
 }
 
-// The push worker runs this program too (push/worker_pool.ts), not as main.
+// The push worker runs this program too (http/push_worker.ts), not as main.
 if (import.meta.main && !isPushWorker()) {
   Deno.exit(await main(Deno.args));
 }

@@ -29,7 +29,7 @@ import type { Logger } from "./log.ts";
 import { SILENT } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Store } from "./store/store.ts";
-import { PushWorker } from "./push/worker_pool.ts";
+import { PushWorker } from "./http/push_worker.ts";
 
 export interface StartOptions {
   readonly logger?: Logger;

@@ -30,7 +30,7 @@ import { LimitError, type SeriesBound } from "./limits.ts";
 import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { PushLimits } from "./limits.ts";
 import type { Scope } from "./web_config.ts";
-import type { PushWorker } from "../push/worker_pool.ts";
+import type { PushWorker } from "./push_worker.ts";
 
 export interface HandlerDeps {
   readonly store: Store;

@@ -166,7 +166,7 @@ export class SelfMetrics {
   webConfigReloadOk: boolean | undefined;
   readonly #labeled = new Map<string, Map<string, number>>();
   prunedRows = 0;
-  /** Pushes prepared on the push worker (push/worker_pool.ts). */
+  /** Pushes prepared on the push worker (http/push_worker.ts). */
   preparedOnWorker = 0;
   readonly #now: () => number;
 

@@ -15,7 +15,7 @@
 
 import type { Metric, MetricFamily } from "../exposition/model.ts";
 import type { PreparedFamily } from "../store/prepare.ts";
-import { rememberSeriesKeys } from "./consistency.ts";
+import { rememberSeriesKeys } from "../push/consistency.ts";
 import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
 
 /** The worker's name; also how this module knows it runs as the worker. */

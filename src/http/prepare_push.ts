@@ -3,7 +3,7 @@
  * protobuf), checked against the per-push limits, sanitized (spec §3.1),
  * and, when asked, each family prepared for writing (store/prepare.ts).
  * Pure and synchronous: the HTTP handler runs it inline, the push worker
- * (worker_pool.ts) runs it for large bodies on the other core.
+ * (push_worker.ts) runs it for large bodies on the other core.
  * @module
  */
 
@@ -12,11 +12,11 @@ import { requestFormat } from "../exposition/negotiate.ts";
 import { parseOpenMetrics } from "../exposition/openmetrics_parse.ts";
 import { decodeDelimited } from "../exposition/protobuf.ts";
 import { parseText } from "../exposition/text_parse.ts";
-import { checkLabelLengths, checkSeriesPerPush } from "../http/limits.ts";
-import type { PushLimits } from "../http/limits.ts";
+import { checkLabelLengths, checkSeriesPerPush } from "./limits.ts";
+import type { PushLimits } from "./limits.ts";
 import { type PreparedFamily, prepareFamily } from "../store/prepare.ts";
-import type { GroupingKey } from "./grouping_key.ts";
-import { sanitizePush } from "./validate.ts";
+import type { GroupingKey } from "../push/grouping_key.ts";
+import { sanitizePush } from "../push/validate.ts";
 
 export interface PushBody {
   readonly body: Uint8Array;
