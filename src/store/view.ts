@@ -488,29 +488,13 @@ export class View implements ConsistencyIndex {
   loadFamily(groupId: string, input: FamilyInput): void {
     const group = this.#groups.get(groupId);
     if (group === undefined) return;
-    let entry = this.#families.get(input.name);
-    if (!entry) {
-      entry = new FamilyEntry(input.type, this.counters);
-      this.#families.set(input.name, entry);
-      this.#sortedNames = undefined;
-    } else if (entry.holders.size === 0) {
-      entry.type = input.type;
-    }
-    const { keys } = input;
-    const stored: StoredFamily = {
-      groupId: group.id,
-      name: input.name,
-      type: input.type,
-      help: input.help,
-      unit: input.unit,
-      rowId: input.rowId,
-      pushedAt: input.pushedAt,
-      keys,
-      restoredAt: entry.keys.length,
-    };
+    // First: removing it may drop the family's entry.
     if (group.families.has(input.name)) {
       this.#removeFamily(group, input.name);
     }
+    const entry = this.#entryFor(input.name, input.type);
+    const { keys } = input;
+    const stored = storedFamily(group.id, input, keys, entry.keys.length);
     group.families.set(stored.name, stored);
     entry.holders.add(group.id);
     const slots: number[] = new Array(keys.length);
@@ -842,17 +826,8 @@ export class View implements ConsistencyIndex {
     entry: FamilyEntry,
     input: FamilyInput,
   ): void {
-    const stored: StoredFamily = {
-      groupId: group.id,
-      name: input.name,
-      type: input.type,
-      help: input.help,
-      unit: input.unit,
-      rowId: input.rowId,
-      pushedAt: input.pushedAt,
-      // The same keys: the old strings, which the index holds, not copies.
-      keys: old.keys,
-    };
+    // The same keys: the old strings, which the index holds, not copies.
+    const stored = storedFamily(group.id, input, old.keys);
     // Deleted first: the family moves to the end, as a replaced one does.
     group.families.delete(input.name);
     group.families.set(input.name, stored);
@@ -868,26 +843,26 @@ export class View implements ConsistencyIndex {
     entry.bytes = undefined;
   }
 
-  #addFamily(group: GroupState, input: FamilyInput): void {
-    const stored: StoredFamily = {
-      groupId: group.id,
-      name: input.name,
-      type: input.type,
-      help: input.help,
-      unit: input.unit,
-      rowId: input.rowId,
-      pushedAt: input.pushedAt,
-      keys: input.keys,
-    };
-    group.families.set(stored.name, stored);
-    let entry = this.#families.get(stored.name);
+  /**
+   * The entry of family `name`, made if there is none; a family no group
+   * holds takes the type of whoever comes next.
+   */
+  #entryFor(name: string, type: MetricType): FamilyEntry {
+    let entry = this.#families.get(name);
     if (!entry) {
-      entry = new FamilyEntry(stored.type, this.counters);
-      this.#families.set(stored.name, entry);
+      entry = new FamilyEntry(type, this.counters);
+      this.#families.set(name, entry);
       this.#sortedNames = undefined;
     } else if (entry.holders.size === 0) {
-      entry.type = stored.type;
+      entry.type = type;
     }
+    return entry;
+  }
+
+  #addFamily(group: GroupState, input: FamilyInput): void {
+    const stored = storedFamily(group.id, input, input.keys);
+    group.families.set(stored.name, stored);
+    const entry = this.#entryFor(stored.name, stored.type);
     entry.holders.add(group.id);
     const { keys } = stored;
     const { texts } = input;
@@ -968,6 +943,26 @@ export class View implements ConsistencyIndex {
       this.#addFamily(group, input);
     }
   }
+}
+
+/** What a group holds of `input`, with `keys` (and where start-up put it). */
+function storedFamily(
+  groupId: string,
+  input: FamilyInput,
+  keys: readonly string[],
+  restoredAt?: number,
+): StoredFamily {
+  return {
+    groupId,
+    name: input.name,
+    type: input.type,
+    help: input.help,
+    unit: input.unit,
+    rowId: input.rowId,
+    pushedAt: input.pushedAt,
+    keys,
+    ...(restoredAt === undefined ? {} : { restoredAt }),
+  };
 }
 
 /** An own family, merged with stored series of the same name if any (§3.5). */

@@ -223,3 +223,20 @@ Deno.test("A view restored at start-up, indexed later, equals one built by pushe
     { numRuns: 300 },
   );
 });
+
+Deno.test("A family restored twice for one group (a damaged file) keeps the second", () => {
+  const key = makeGroupingKey(new Map([["job", "j"]]));
+  const view = new View(new Map());
+  view.loadGroup(key, 1, {
+    pushTime: 1,
+    failureTime: 0,
+    ttl: undefined,
+    createdAt: 1,
+  });
+  view.loadFamily(key.id, input(gauge("m", [[l("a"), 1]]), 1, 1));
+  view.loadFamily(key.id, input(gauge("m", [[l("b"), 2]]), 2, 1));
+  const text = view.render(new Map());
+  assert.match(text, /^m\{x="b"\} 2$/m);
+  assert.doesNotMatch(text, /x="a"/);
+  assert.equal(view.group(key.id)?.families.get("m")?.rowId, 2);
+});
