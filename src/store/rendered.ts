@@ -20,8 +20,8 @@ export interface LoadedSeries {
  * (issue 7). Start-up reads the column as bytes and decodes the two parts
  * apart: the keys come out of JSON.parse as strings of their own, which V8
  * hashes twice as fast as pieces cut from a larger string (the index is
- * built from them), and the texts come out of one split, four times faster
- * than JSON.parse, as pieces of a string that holds only texts. A family
+ * built from them), and the texts stay bytes, with their bounds found by
+ * scanning for U+0001: the view keeps texts as bytes (TextArena). A family
  * whose texts hold U+0001 or U+0002 is written as `pv2`, one JSON array of
  * the tag and each key and text. `pv3` (the tag, keys and texts all joined
  * by U+0001) is still read. A row with another tag is rendered again from

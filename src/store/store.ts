@@ -1050,11 +1050,12 @@ export class Store implements Disposable {
    * `rendered`, for {@link Store.#fillRendered}.
    */
   #load(): MissingRendered[] {
-    const groups = new Map<number, { key: GroupingKey }>();
+    /** `groups.id` → the group's id in the view. */
+    const groups = new Map<number, string>();
     for (const row of this.#stmt.loadGroups.all() as unknown as GroupRow[]) {
       const labels = JSON.parse(row.labels) as Record<string, string>;
       const key = makeGroupingKey(new Map(Object.entries(labels)));
-      groups.set(row.id, { key });
+      groups.set(row.id, key.id);
       this.view.loadGroup(key, row.id, {
         pushTime: row.push_time,
         failureTime: row.push_failure_time,
@@ -1069,8 +1070,8 @@ export class Store implements Disposable {
       FamilyRow
     >;
     for (const f of families) {
-      const group = groups.get(f.group_id);
-      if (!group) continue;
+      const groupId = groups.get(f.group_id);
+      if (groupId === undefined) continue;
       const header = {
         name: f.name,
         type: f.type,
@@ -1088,7 +1089,7 @@ export class Store implements Disposable {
         series = rendered;
       }
       // Into the view row by row: a row's bytes are let go at once.
-      this.view.loadFamily(group.key.id, {
+      this.view.loadFamily(groupId, {
         ...header,
         rowId: f.id,
         pushedAt: f.time,

@@ -332,16 +332,10 @@ class RunCopier {
   }
 
   add(source: Uint8Array, from: number, to: number): void {
-    const run = this.#to - this.#from;
     if (source === this.#source && from === this.#to) {
       this.#to = to;
     } else {
-      if (run > 0) {
-        this.#out.set(
-          this.#source.subarray(this.#from, this.#to),
-          this.at - run,
-        );
-      }
+      this.flush();
       this.#source = source;
       this.#from = from;
       this.#to = to;
@@ -349,6 +343,7 @@ class RunCopier {
     this.at += to - from;
   }
 
+  /** Copies the run gathered so far (it ends at `at`). */
   flush(): void {
     const run = this.#to - this.#from;
     if (run > 0) {
