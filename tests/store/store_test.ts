@@ -367,6 +367,65 @@ Deno.test("Store.enqueuePush() commits a batch together and checks each push aga
   );
 });
 
+Deno.test("Store.enqueuePush() fails only the push whose writes fail; the batch's others commit", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  const many = (n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) =>
+        gauge(`big_${i}_${"x".repeat(200)}`, i, [{
+          name: "l",
+          value: "y".repeat(200),
+        }]),
+    );
+  {
+    using store = new Store({ path });
+    assert.equal(
+      (await store.enqueuePush(command("PUT", "job/first", [gauge("m", 0)], 1)))
+        .status,
+      200,
+    );
+    // Room for a small push or two, not for 300 families of long names.
+    store.setMaxPageCount(store.setMaxPageCount(1) + 4);
+    for (let round = 0; round < 2; round++) {
+      // Round 0 starts without savepoints, meets the failure and runs the
+      // batch again with them; round 1 runs with them from the start.
+      const outcomes = await Promise.allSettled([
+        store.enqueuePush(command("POST", `job/a${round}`, [gauge("m", 1)], 2)),
+        store.enqueuePush(command("PUT", `job/big${round}`, many(300), 3)),
+        store.enqueuePush(command("POST", `job/c${round}`, [gauge("m", 3)], 4)),
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) =>
+          o.status === "fulfilled" ? o.value.status : o.reason.kind
+        ),
+        [200, "unavailable", 200],
+      );
+      const text = store.view.render(new Map());
+      assert.match(
+        text,
+        new RegExp(`^m\\{instance="",job="a${round}"\\} 1$`, "m"),
+      );
+      assert.match(
+        text,
+        new RegExp(`^m\\{instance="",job="c${round}"\\} 3$`, "m"),
+      );
+      assert.doesNotMatch(text, /^big_/m);
+    }
+  }
+  using again = new Store({ path });
+  const text = again.view.render(new Map());
+  for (const job of ["first", "a0", "c0", "a1", "c1"]) {
+    assert.match(
+      text,
+      new RegExp(`^m\\{instance="",job="${job}"\\} \\d$`, "m"),
+    );
+  }
+  assert.doesNotMatch(text, /big/);
+  assert.equal(again.view.group('{job="big0"}'), undefined);
+});
+
 Deno.test("Store applies a direct write only after the pushes queued before it", async () => {
   using store = new Store({ path: "" });
   const queued = store.enqueuePush(
