@@ -38,6 +38,7 @@ export class Maintenance implements Disposable {
 
   /** Runs every `intervalMs` until disposed; the first run starts at once. */
   start(intervalMs: number): void {
+    if (this.#stopped) return;
     const tick = () => {
       if (this.#stopped) return;
       void this.runOnce().finally(() => {

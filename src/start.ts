@@ -108,10 +108,11 @@ export async function start(
       ? {}
       : { maxPageCount: options.maxPageCount }),
   });
+  // Not store.view: that would read every family into the view now, which
+  // start-up leaves until after the server is ready (Store.#assemble).
   logger.info("database open", {
     file: store.path,
-    groups: store.view.groupCount,
-    series: store.view.seriesCount,
+    groups: store.loadedGroups,
     sync: config.storage.sync,
   });
   if (config.web.systemdSocket) {
@@ -252,7 +253,15 @@ export async function start(
     watcher?.start(options.webConfigPollMs ?? 1000);
   }
   // After the listeners: starting the worker takes a few tens of ms.
-  store.startBackgroundIndexing();
+  const listening = performance.now();
+  const assembled = Promise.withResolvers<void>();
+  store.startBackgroundIndexing((view) => {
+    logger.info("view assembled", {
+      ...view,
+      ms: Math.round(performance.now() - listening),
+    });
+    assembled.resolve();
+  });
   store.startBackgroundCheckpoints((message) =>
     logger.warn(
       "background WAL checkpoints stopped; commits checkpoint again",
@@ -304,8 +313,12 @@ export async function start(
     return stopping;
   }
   if (options.maintenanceIntervalMs !== 0) {
-    maintenance.start(
-      options.maintenanceIntervalMs ?? maintenanceInterval(config),
+    // Once the view is assembled: expiry reads every group's state, which
+    // would assemble it at once, before the first request (issue 7).
+    void assembled.promise.then(() =>
+      maintenance.start(
+        options.maintenanceIntervalMs ?? maintenanceInterval(config),
+      )
     );
   }
   const first = addresses[0] as Deno.NetAddr;

@@ -153,6 +153,11 @@ export class Store implements Disposable {
   readonly #sync: SyncMode;
   #checkpointer: Checkpointer | undefined;
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Set while current families are still to be read into the view (see
+   * {@link Store.#assemble}): those after `afterId`, of the groups in `groups`.
+   */
+  #pending: PendingFamilies | undefined;
 
   constructor(options: StoreOptions) {
     this.path = options.path === "" ? ":memory:" : options.path;
@@ -182,10 +187,9 @@ export class Store implements Disposable {
       }
       this.#stmt = prepareStatements(this.#db);
       this.#view = new View(this.#ownFamilies);
-      let missing: MissingRendered[] = [];
       let loadError: { error: unknown } | undefined;
       try {
-        missing = this.#load();
+        this.#load();
       } catch (error) {
         loadError = { error }; // a damaged file explains itself better
       }
@@ -197,7 +201,6 @@ export class Store implements Disposable {
       if (loadError) throw loadError.error;
       // The first write: after the integrity check.
       if (this.path !== ":memory:") probeWritable(this.#db, this.path);
-      if (missing.length > 0) this.#fillRendered(missing);
     } catch (error) {
       check?.cancel();
       this.#db.close();
@@ -227,6 +230,7 @@ export class Store implements Disposable {
 
   /** The current state; replaced as a whole only after a failed COMMIT. */
   get view(): View {
+    if (this.#pending) this.#assemble(Infinity);
     return this.#view;
   }
 
@@ -235,6 +239,7 @@ export class Store implements Disposable {
    * Throws PushError "unavailable" when the database cannot be written.
    */
   push(command: PushCommand): PushOutcome {
+    this.#settle();
     this.#flushQueue();
     const { outcome, apply } = this.#transaction(() =>
       this.#pushInTransaction(command)
@@ -273,7 +278,7 @@ export class Store implements Disposable {
           metadataLabels: this.#metadataLabels(command.key),
           replaceAll: command.method === "PUT",
           families,
-        }, this.#view);
+        }, this.view);
       let found = check(command.families);
       if (found.length > 0 && command.exactFamilies !== undefined) {
         found = check(command.exactFamilies());
@@ -318,7 +323,7 @@ export class Store implements Disposable {
     return {
       outcome: { status },
       apply: () =>
-        this.#view.applyPush({
+        this.view.applyPush({
           key: command.key,
           rowId: groupRow,
           replaceAll: command.method === "PUT",
@@ -348,6 +353,7 @@ export class Store implements Disposable {
     this.#queue = [];
     this.#flushScheduled = false;
     if (batch.length === 0) return;
+    this.#settle();
     if (this.#viewStale) this.#reloadView();
     if (performance.now() >= this.#carefulUntil) {
       const optimistic = this.#commitBatch(batch, false);
@@ -449,20 +455,21 @@ export class Store implements Disposable {
    * read again before the next write.
    */
   #reloadView(): void {
-    const previous = this.#view;
+    const previous = { view: this.#view, pending: this.#pending };
     try {
       this.#view = new View(this.#ownFamilies);
-      const missing = this.#load();
+      this.#load();
       this.#viewStale = false;
-      if (missing.length > 0) this.#fillRendered(missing);
     } catch {
-      this.#view = previous;
+      this.#view = previous.view;
+      this.#pending = previous.pending;
       this.#viewStale = true;
     }
   }
 
   /** DELETE of one group: 202 whether or not it existed (spec §1.5). */
   deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
+    this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const group = this.view.group(key.id);
     this.#transaction(() => {
@@ -488,6 +495,7 @@ export class Store implements Disposable {
 
   /** Deletes every group in one transaction (admin wipe). */
   wipe(time: number, request: RequestInfo): number {
+    this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const groups = [...this.view.groups()];
     this.#transaction(() => {
@@ -551,6 +559,7 @@ export class Store implements Disposable {
    * be discarded (the command exits).
    */
   importGroups(groups: readonly ImportCommand[], request: RequestInfo): void {
+    this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     this.#transaction(() => {
       for (const g of groups) {
@@ -622,6 +631,7 @@ export class Store implements Disposable {
    * a push waits at most for one batch.
    */
   pruneHistory(cutoff: number, batch: number): number {
+    this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     return this.#transaction(() => {
       let n = Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
@@ -746,17 +756,83 @@ export class Store implements Disposable {
   }
 
   /**
-   * Indexes the series restored at start-up a slice at a time after start
-   * (View.indexSome), so that the first push of a family rarely pays for
-   * its index. Whatever is not indexed yet is indexed when first needed.
+   * Puts the families read at start-up into the view ({@link Store.#assemble})
+   * and then indexes their series (View.indexSome), a slice at a time after
+   * start, so that the first request rarely pays for either; whatever is
+   * left when a request needs the view is done then. `onAssembled` hears
+   * when every family is in the view; `slice`: families read per step.
    */
-  startBackgroundIndexing(): void {
+  startBackgroundIndexing(
+    onAssembled?: (view: { groups: number; series: number }) => void,
+    slice = ASSEMBLE_SLICE,
+  ): void {
+    let assembled = false;
     const step = () => {
       this.#indexTimer = undefined;
-      if (!this.#db.isOpen || !this.#view.indexSome(INDEX_SLICE)) return;
+      if (!this.#db.isOpen) return;
+      if (!assembled) {
+        try {
+          if (this.#assemble(slice)) {
+            this.#indexTimer = setTimeout(step, 0);
+            return;
+          }
+        } catch {
+          return; // the request that needs the view meets the error
+        }
+        assembled = true;
+        onAssembled?.({
+          groups: this.#view.groupCount,
+          series: this.#view.seriesCount,
+        });
+      }
+      if (!this.#view.indexSome(INDEX_SLICE)) return;
       this.#indexTimer = setTimeout(step, 0);
     };
     if (this.#indexTimer === undefined) this.#indexTimer = setTimeout(step, 0);
+  }
+
+  /** Groups read from the database at start-up. */
+  get loadedGroups(): number {
+    return this.#view.groupCount;
+  }
+
+  /**
+   * Reads up to `budget` current families into the view, in id order;
+   * returns whether any are left. Start-up reads only the groups: reading
+   * the families' rows, decoding their keys and copying their texts is most
+   * of its work (1M series: 1.5 of 2 s), so it is done after the server is
+   * ready (issue 7), a slice at a time ({@link startBackgroundIndexing}),
+   * or all at once by the first request that needs the view.
+   */
+  #assemble(budget: number): boolean {
+    const pending = this.#pending;
+    if (pending === undefined) return false;
+    const rows =
+      (budget === Infinity
+        ? this.#stmt.loadFamiliesAfter.iterate(pending.afterId)
+        : this.#stmt.loadFamiliesSlice.iterate(
+          pending.afterId,
+          budget,
+        )) as unknown as Iterable<FamilyRow>;
+    const missing: MissingRendered[] = [];
+    let read = 0;
+    for (const row of rows) {
+      read++;
+      const groupId = pending.groups.get(row.group_id);
+      if (groupId !== undefined) {
+        const m = this.#loadFamily(groupId, row);
+        if (m) missing.push(m);
+      }
+      pending.afterId = row.id;
+    }
+    if (read < budget) this.#pending = undefined;
+    if (missing.length > 0) this.#fillRendered(missing);
+    return this.#pending !== undefined;
+  }
+
+  /** Reads what {@link Store.#assemble} has left, before a write. */
+  #settle(): void {
+    if (this.#pending) this.#assemble(Infinity);
   }
 
   /** What the background checkpointer has done, if it runs. */
@@ -792,9 +868,9 @@ export class Store implements Disposable {
     const status = command.checkConsistency ? 400 : 202;
     // Spec §3.6: creating a group whose metadata series collide with another
     // group's would poison every later scrape; record history only then.
-    const mayCreate = this.#view.group(command.key.id) !== undefined ||
+    const mayCreate = this.view.group(command.key.id) !== undefined ||
       !metadataCollides(
-        this.#view,
+        this.view,
         this.#metadataLabels(command.key),
         command.key.id,
       );
@@ -814,7 +890,7 @@ export class Store implements Disposable {
       outcome: { status, error },
       apply: () => {
         if (groupRow !== null) {
-          this.#view.applyFailure(command.key, groupRow, command.time);
+          this.view.applyFailure(command.key, groupRow, command.time);
         }
       },
     };
@@ -1058,7 +1134,7 @@ export class Store implements Disposable {
    * database (not a hot path: the API and the UI), in the group's order.
    */
   groupFamilies(groupId: string): LoadedFamily[] {
-    const group = this.#view.group(groupId);
+    const group = this.view.group(groupId);
     if (!group) return [];
     return [...group.families.values()].map((stored) => ({
       family: this.#readFamily(stored),
@@ -1071,7 +1147,7 @@ export class Store implements Disposable {
    * text): metrics read from the database, one stored family at a time.
    */
   mergedFamilies(own: ReadonlyMap<string, MetricFamily>): MetricFamily[] {
-    return this.#view.mergedFamilies(own, (stored) => this.#readFamily(stored));
+    return this.view.mergedFamilies(own, (stored) => this.#readFamily(stored));
   }
 
   /**
@@ -1079,12 +1155,16 @@ export class Store implements Disposable {
    * it the next start renders them from their samples again.
    */
   #fillRendered(missing: readonly MissingRendered[]): void {
+    const write = () => {
+      for (const m of missing) {
+        this.#stmt.setRendered.run(encodeRendered(m.series), m.rowId);
+      }
+    };
     try {
-      this.#transaction(() => {
-        for (const m of missing) {
-          this.#stmt.setRendered.run(encodeRendered(m.series), m.rowId);
-        }
-      });
+      // Assembled while a batch is being written: part of its transaction
+      // (rolled back with it, if it is; then the next start renders again).
+      if (this.#db.isTransaction) write();
+      else this.#transaction(write);
     } catch {
       // A read-only or full disk: nothing is lost but start-up time.
     }
@@ -1092,59 +1172,66 @@ export class Store implements Disposable {
 
   /**
    * Rebuilds the view from the current rows (design.md: the DB is the
-   * truth). Writes nothing: returns the families that lack a usable
-   * `rendered`, for {@link Store.#fillRendered}.
+   * truth): the groups here, their families by {@link Store.#assemble}.
+   * Writes nothing.
    */
-  #load(): MissingRendered[] {
+  #load(): void {
     /** `groups.id` → the group's id in the view. */
     const groups = new Map<number, string>();
     for (const row of this.#stmt.loadGroups.all() as unknown as GroupRow[]) {
       const labels = JSON.parse(row.labels) as Record<string, string>;
       const key = makeGroupingKey(new Map(Object.entries(labels)));
       groups.set(row.id, key.id);
-      this.view.loadGroup(key, row.id, {
+      this.#view.loadGroup(key, row.id, {
         pushTime: row.push_time,
         failureTime: row.push_failure_time,
         ttl: row.ttl ?? undefined,
         createdAt: row.created_at,
       });
     }
-    // Rows written before v3 (or in another format) are rendered from
-    // their samples once, then written back for the next start.
-    const missing: MissingRendered[] = [];
-    const families = this.#stmt.loadFamilies.iterate() as unknown as Iterable<
-      FamilyRow
-    >;
-    for (const f of families) {
-      const groupId = groups.get(f.group_id);
-      if (groupId === undefined) continue;
-      const header = {
-        name: f.name,
-        type: f.type,
-        help: f.help ?? undefined,
-        unit: f.unit ?? undefined,
-      };
-      let series: LoadedSeries | undefined = decodeRendered(f.rendered);
-      if (series === undefined) {
-        const rows =
-          (this.#stmt.familySamples.all(f.id) as unknown as SampleDbRow[]).map(
-            sampleRow,
-          );
-        const rendered = renderSeries(rowsToFamily(header, rows));
-        missing.push({ rowId: f.id, series: rendered });
-        series = rendered;
-      }
-      // Into the view row by row: a row's bytes are let go at once.
-      this.view.loadFamily(groupId, {
-        ...header,
-        rowId: f.id,
-        pushedAt: f.time,
-        keys: series.keys,
-        texts: series.texts,
-      });
+    this.#pending = { groups, afterId: 0 };
+  }
+
+  /**
+   * Puts one current family row into the view. Rows written before v3 (or
+   * in another format) are rendered from their samples: returned, to be
+   * written back for the next start.
+   */
+  #loadFamily(groupId: string, f: FamilyRow): MissingRendered | undefined {
+    const header = {
+      name: f.name,
+      type: f.type,
+      help: f.help ?? undefined,
+      unit: f.unit ?? undefined,
+    };
+    let series: LoadedSeries | undefined = decodeRendered(f.rendered);
+    let missing: MissingRendered | undefined;
+    if (series === undefined) {
+      const rows =
+        (this.#stmt.familySamples.all(f.id) as unknown as SampleDbRow[]).map(
+          sampleRow,
+        );
+      const rendered = renderSeries(rowsToFamily(header, rows));
+      missing = { rowId: f.id, series: rendered };
+      series = rendered;
     }
+    this.#view.loadFamily(groupId, {
+      ...header,
+      rowId: f.id,
+      pushedAt: f.time,
+      keys: series.keys,
+      texts: series.texts,
+    });
     return missing;
   }
+}
+
+/** What {@link Store.#assemble} has still to read. */
+interface PendingFamilies {
+  /** `groups.id` → the group's id in the view. */
+  readonly groups: ReadonlyMap<number, string>;
+  /** The last `families.id` read. */
+  afterId: number;
 }
 
 /** A current family whose `rendered` has to be written again. */
@@ -1223,6 +1310,8 @@ interface FamilyRow {
   rendered: Uint8Array | null;
 }
 
+/** Families assembled per background step: a few ms (startBackgroundIndexing). */
+const ASSEMBLE_SLICE = 500;
 /** Series indexed per background step: a few ms (startBackgroundIndexing). */
 const INDEX_SLICE = 20_000;
 
@@ -1457,6 +1546,14 @@ export function backupPathBeforeMigration(path: string): string {
   return `${path}.pre-v${SCHEMA_VERSION}.bak`;
 }
 
+/** The current families after a `families.id`, for Store.#assemble. */
+const LOAD_FAMILIES =
+  `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
+    CAST(f.rendered AS BLOB) AS rendered
+  FROM families f JOIN pushes p ON p.id = f.push_id
+  JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
+  WHERE f.current = 1 AND f.id > ?`;
+
 function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
@@ -1510,13 +1607,8 @@ function prepareStatements(db: DatabaseSync) {
     loadGroups: p(
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
-    loadFamilies: p(
-      `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
-         CAST(f.rendered AS BLOB) AS rendered
-       FROM families f JOIN pushes p ON p.id = f.push_id
-       JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
-       WHERE f.current = 1 ORDER BY f.id`,
-    ),
+    loadFamiliesAfter: p(`${LOAD_FAMILIES} ORDER BY f.id`),
+    loadFamiliesSlice: p(`${LOAD_FAMILIES} ORDER BY f.id LIMIT ?`),
     familySamples: p(
       `SELECT family_id, series, name, labels, value, value_text, native, exemplar, created
        FROM samples WHERE family_id = ? ORDER BY id`,

@@ -172,6 +172,87 @@ Deno.test("Store renders families without a rendered column from their samples a
   assert.equal(last.view.render(new Map()), before);
 });
 
+Deno.test("Store assembled a slice at a time after start equals one assembled at once", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  let before: string;
+  {
+    using store = new Store({ path });
+    for (let g = 0; g < 12; g++) {
+      store.push(command("PUT", `job/j/instance/i${g}`, EVERYTHING, g + 1));
+    }
+    store.push(command("POST", "job/j/instance/i3", [gauge("g", 7)], 20));
+    store.push(command("PUT", "job/other", [gauge("solo", 1)], 21));
+    before = store.view.render(new Map());
+  }
+  {
+    // One family as a database written before schema v3 has it.
+    using db = new DatabaseSync(path);
+    db.exec(
+      "UPDATE families SET rendered = NULL WHERE id = (SELECT min(id) FROM families WHERE current = 1)",
+    );
+  }
+  const assembled = Promise.withResolvers<{ groups: number; series: number }>();
+  {
+    using store = new Store({ path });
+    assert.equal(store.loadedGroups, 13);
+    // Three families per step, as the server does with 500.
+    store.startBackgroundIndexing(assembled.resolve, 3);
+    const counts = await assembled.promise;
+    assert.equal(counts.groups, 13);
+    assert.equal(store.view.render(new Map()), before);
+  }
+  {
+    // The family rendered from its samples was written back.
+    using db = new DatabaseSync(path);
+    const missing = db.prepare(
+      "SELECT count(*) AS n FROM families WHERE current = 1 AND rendered IS NULL",
+    ).get() as { n: number };
+    assert.equal(missing.n, 0);
+  }
+  using again = new Store({ path });
+  assert.equal(again.view.render(new Map()), before);
+});
+
+Deno.test("Store checks a push against families start-up has not read yet", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  {
+    using store = new Store({ path });
+    store.push(
+      command("PUT", "job/a", [gauge("m", 1, [{ name: "x", value: "1" }])], 1),
+    );
+    store.push(command("PUT", "job/c", [gauge("typed", 1)], 1));
+  }
+  {
+    using store = new Store({ path });
+    // Nothing has read the families yet: the push must read them first.
+    const duplicate = await store.enqueuePush(
+      command("PUT", "job/a/x/1", [gauge("m", 2)], 2),
+    );
+    assert.equal(duplicate.status, 400);
+    assert.match(
+      duplicate.error ?? "",
+      /collected before with the same name and label values/,
+    );
+  }
+  {
+    using store = new Store({ path });
+    const wrongType = store.push(command("PUT", "job/d", [{
+      name: "typed",
+      help: undefined,
+      type: "counter",
+      metrics: [{ labels: [], value: 1 }],
+    }], 3));
+    assert.equal(wrongType.status, 400);
+    // Before any read of the view: a delete, then a scrape.
+    store.deleteGroup(key("job/c"), 4, REQUEST);
+    const text = store.view.render(new Map());
+    assert.match(text, /^m\{instance="",job="a",x="1"\} 1$/m);
+    assert.doesNotMatch(text, /^typed/m);
+  }
+});
+
 Deno.test("Store keeps families.rendered in pv4, or pv2 where a text holds U+0001, and reads pv3", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
