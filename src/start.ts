@@ -256,10 +256,12 @@ export async function start(
   const listening = performance.now();
   const assembled = Promise.withResolvers<void>();
   store.startBackgroundIndexing((view) => {
-    logger.info("view assembled", {
-      ...view,
-      ms: Math.round(performance.now() - listening),
-    });
+    const ms = Math.round(performance.now() - listening);
+    if ("error" in view) {
+      logger.error("reading the stored families failed", { ...view, ms });
+    } else {
+      logger.info("view assembled", { ...view, ms });
+    }
     assembled.resolve();
   });
   store.startBackgroundCheckpoints((message) =>

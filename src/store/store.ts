@@ -760,10 +760,14 @@ export class Store implements Disposable {
    * and then indexes their series (View.indexSome), a slice at a time after
    * start, so that the first request rarely pays for either; whatever is
    * left when a request needs the view is done then. `onAssembled` hears
-   * when every family is in the view; `slice`: families read per step.
+   * when every family is in the view, or why reading them failed (then the
+   * first request that needs the view tries again); `slice`: families read
+   * per step.
    */
   startBackgroundIndexing(
-    onAssembled?: (view: { groups: number; series: number }) => void,
+    onAssembled?: (
+      view: { groups: number; series: number } | { error: string },
+    ) => void,
     slice = ASSEMBLE_SLICE,
   ): void {
     let assembled = false;
@@ -776,8 +780,9 @@ export class Store implements Disposable {
             this.#indexTimer = setTimeout(step, 0);
             return;
           }
-        } catch {
-          return; // the request that needs the view meets the error
+        } catch (error) {
+          onAssembled?.({ error: message(error) });
+          return;
         }
         assembled = true;
         onAssembled?.({
