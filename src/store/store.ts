@@ -469,7 +469,6 @@ export class Store implements Disposable {
 
   /** DELETE of one group: 202 whether or not it existed (spec §1.5). */
   deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
-    this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const group = this.view.group(key.id);
     this.#transaction(() => {
@@ -495,7 +494,6 @@ export class Store implements Disposable {
 
   /** Deletes every group in one transaction (admin wipe). */
   wipe(time: number, request: RequestInfo): number {
-    this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const groups = [...this.view.groups()];
     this.#transaction(() => {
@@ -631,7 +629,6 @@ export class Store implements Disposable {
    * a push waits at most for one batch.
    */
   pruneHistory(cutoff: number, batch: number): number {
-    this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     return this.#transaction(() => {
       let n = Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
@@ -835,7 +832,12 @@ export class Store implements Disposable {
     return this.#pending !== undefined;
   }
 
-  /** Reads what {@link Store.#assemble} has left, before a write. */
+  /**
+   * Reads what {@link Store.#assemble} has left. Called before a BEGIN where
+   * the view is first needed inside the transaction (reading 1M series takes
+   * about a second, which the write lock should not be held for); everywhere
+   * else the {@link view} getter does it.
+   */
   #settle(): void {
     if (this.#pending) this.#assemble(Infinity);
   }
