@@ -459,6 +459,9 @@ export class Store implements Disposable {
     try {
       this.#view = new View(this.#ownFamilies);
       this.#load();
+      // At once, unlike at start-up: a read that fails here marks the view
+      // stale instead of failing a later request.
+      this.#assemble(Infinity);
       this.#viewStale = false;
     } catch {
       this.#view = previous.view;
