@@ -22,6 +22,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { dirname, isAbsolute, join } from "node:path";
 import { parseDocument } from "yaml";
+import { errorMessage } from "../error_message.ts";
 
 /** What a credential may do (README "Security"). */
 export const SCOPES = ["push", "scrape", "read", "admin"] as const;
@@ -164,7 +165,7 @@ export function loadWebConfig(
   try {
     text = read(file);
   } catch (error) {
-    throw new WebConfigError(file, "", `cannot read: ${message(error)}`);
+    throw new WebConfigError(file, "", `cannot read: ${errorMessage(error)}`);
   }
   return parseWebConfig(text, { file, readTextFile: read });
 }
@@ -400,7 +401,7 @@ function parseTls(
     } catch (error) {
       return fail(
         `tls_server_config.${fileKey}`,
-        `cannot read ${JSON.stringify(full)}: ${message(error)}`,
+        `cannot read ${JSON.stringify(full)}: ${errorMessage(error)}`,
       );
     }
   };
@@ -417,7 +418,7 @@ function parseTls(
     }
     certificate = new X509Certificate(cert.text);
   } catch (error) {
-    return fail(cert.key, `not a PEM certificate (${message(error)})`);
+    return fail(cert.key, `not a PEM certificate (${errorMessage(error)})`);
   }
   try {
     const privateKey = createPrivateKey(key.text);
@@ -428,7 +429,7 @@ function parseTls(
     if (error instanceof WebConfigError) throw error;
     fail(
       key.key,
-      `not a PEM private key (RSA, EC or PKCS#8) (${message(error)})`,
+      `not a PEM private key (RSA, EC or PKCS#8) (${errorMessage(error)})`,
     );
   }
   if (clientCa) {
@@ -438,7 +439,7 @@ function parseTls(
       }
       new X509Certificate(clientCa.text);
     } catch (error) {
-      fail(clientCa.key, `not a PEM certificate (${message(error)})`);
+      fail(clientCa.key, `not a PEM certificate (${errorMessage(error)})`);
     }
   }
 
@@ -739,8 +740,4 @@ function goDuration(value: unknown, key: string, fail: Fail): number {
     );
   }
   return total;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

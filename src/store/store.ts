@@ -19,20 +19,34 @@ import { makeGroupingKey } from "../push/grouping_key.ts";
 import { inconsistent, PushError } from "../push/push_error.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import type { CheckpointerStats } from "./checkpointer.ts";
-import { BackgroundIntegrityCheck, checkIntegrityNow } from "./integrity.ts";
-import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { checkIntegrityNow } from "./integrity.ts";
+import type { BackgroundIntegrityCheck } from "./integrity.ts";
+import {
+  configure,
+  damaged,
+  hint,
+  migrate,
+  probeWritable,
+  refuseForeignFile,
+  StoreOpenError,
+  type SyncMode,
+} from "./open_database.ts";
+import { errorMessage } from "../error_message.ts";
 import { rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
 import { renderSeries, View } from "./view.ts";
 import type { FamilyInput, RenderedSeries, StoredFamily } from "./view.ts";
 import { type PreparedFamily, prepareFamily, ROW_STRIDE } from "./prepare.ts";
+export {
+  backupPathBeforeMigration,
+  StoreOpenError,
+  type SyncMode,
+} from "./open_database.ts";
 import {
   decodeRendered,
   encodeRendered,
   type LoadedSeries,
 } from "./rendered.ts";
-
-export type SyncMode = "normal" | "full";
 
 export interface StoreOptions {
   /** Database file; "" or ":memory:" keeps everything in memory. */
@@ -117,13 +131,6 @@ export interface PushOutcome {
   readonly error?: string;
 }
 
-/** A database that is not ours, or cannot be opened: start-up must stop. */
-export class StoreOpenError extends Error {
-  override name = "StoreOpenError";
-}
-
-const SQLITE_HEADER = "SQLite format 3\0";
-
 /** SQLite's own `wal_autocheckpoint` default, in pages. */
 const DEFAULT_CHECKPOINT_PAGES = 1000;
 /** With the background checkpointer: the writer's safety net (64 MiB). */
@@ -169,7 +176,7 @@ export class Store implements Disposable {
       throw new StoreOpenError(
         `cannot open database ${
           JSON.stringify(this.path)
-        } (--persistence.file): ${message(error)}`,
+        } (--persistence.file): ${errorMessage(error)}`,
         { cause: error },
       );
     }
@@ -208,7 +215,7 @@ export class Store implements Disposable {
       throw new StoreOpenError(
         `cannot use database ${
           JSON.stringify(this.path)
-        } (--persistence.file): ${message(error)}${
+        } (--persistence.file): ${errorMessage(error)}${
           hint(error)
         }. The file was left untouched.`,
         { cause: error },
@@ -781,7 +788,7 @@ export class Store implements Disposable {
             return;
           }
         } catch (error) {
-          onAssembled?.({ error: message(error) });
+          onAssembled?.({ error: errorMessage(error) });
           return;
         }
         assembled = true;
@@ -1367,193 +1374,11 @@ function metadataCollides(
 function unavailable(error: unknown): PushError {
   return new PushError(
     "unavailable",
-    `the database cannot be written, nothing was changed: ${message(error)}`,
+    `the database cannot be written, nothing was changed: ${
+      errorMessage(error)
+    }`,
     { cause: error },
   );
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Refuses to open a non-empty file that is not a SQLite database. */
-function refuseForeignFile(path: string): void {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw new StoreOpenError(
-      `cannot read database ${JSON.stringify(path)} (--persistence.file): ${
-        message(error)
-      }`,
-    );
-  }
-  try {
-    const header = new Uint8Array(16);
-    const n = file.readSync(header) ?? 0;
-    if (n === 0) return; // an empty file becomes a new database
-    if (new TextDecoder().decode(header.subarray(0, n)) !== SQLITE_HEADER) {
-      throw new StoreOpenError(
-        `${
-          JSON.stringify(path)
-        } (--persistence.file) is not a Pushvault database ` +
-          `(not SQLite; a Pushgateway snapshot or a damaged file?). It was left untouched; ` +
-          `point --persistence.file at a new path, or use \`pushvault import\` to copy a running Pushgateway.`,
-      );
-    }
-  } finally {
-    file.close();
-  }
-}
-
-function configure(
-  db: DatabaseSync,
-  sync: SyncMode,
-  options: { readonly integrityCheck: boolean; readonly path: string },
-): BackgroundIntegrityCheck | undefined {
-  // Checks the file really is a readable database before changing anything.
-  const appId =
-    (db.prepare("PRAGMA application_id").get() as { application_id: number })
-      .application_id;
-  const version =
-    (db.prepare("PRAGMA user_version").get() as { user_version: number })
-      .user_version;
-  const tables =
-    (db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as {
-      n: number;
-    }).n;
-  if (appId !== APPLICATION_ID && (tables > 0 || version > 0)) {
-    throw new StoreOpenError(
-      `database ${
-        JSON.stringify(options.path)
-      } (--persistence.file) is another program's SQLite database, not a Pushvault one (application_id ${appId}). It was left untouched; point --persistence.file at a new path.`,
-    );
-  }
-  // Before anything is written: a damaged file must stay as it is, for
-  // `sqlite3 .recover` or a backup to take over. A file that needs no change
-  // here (already WAL, no migration) is checked on a worker while the view
-  // loads, which writes nothing either; the caller waits for the answer.
-  let checkInBackground = false;
-  if (options.integrityCheck) {
-    const mode =
-      (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string })
-        .journal_mode;
-    checkInBackground = mode === "wal" && version === SCHEMA_VERSION &&
-      appId === APPLICATION_ID;
-    if (!checkInBackground) {
-      const problems = checkIntegrityNow(db);
-      if (problems.length > 0) throw damaged(options.path, problems);
-    }
-  }
-  // WAL: readers (the sqlite3 shell) never block the writer, and a commit is
-  // one sequential append.
-  db.exec("PRAGMA journal_mode = WAL");
-  // NORMAL in WAL survives a killed process; FULL also survives power loss.
-  db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
-  // A shell that writes may hold the lock briefly; wait rather than fail.
-  db.exec("PRAGMA busy_timeout = 2000");
-  // Foreign keys stay documentation: enforcing them costs every insert and
-  // retention deletes in dependency order anyway.
-  db.exec("PRAGMA foreign_keys = OFF");
-  // Each push of a group commit runs in a SAVEPOINT, whose sub-journal is a
-  // temporary file unless temporary storage is memory: memory is cheaper.
-  db.exec("PRAGMA temp_store = MEMORY");
-  // Last: nothing after it may throw and leave the worker behind.
-  return checkInBackground
-    ? BackgroundIntegrityCheck.start(options.path)
-    : undefined;
-}
-
-/** The error that refuses a database whose pages do not check out. */
-function damaged(path: string, problems: readonly string[]): StoreOpenError {
-  return new StoreOpenError(
-    `database ${JSON.stringify(path)} (--persistence.file) is damaged: ${
-      problems.join("; ")
-    }. It was left untouched; restore it from a backup, or salvage it with \`sqlite3 ${path} .recover | sqlite3 new.db\` and start on the new file.`,
-  );
-}
-
-/**
- * Writes the header's user_version back unchanged: SQLite opens a file it
- * may not write read-only without a word, and every push would then fail.
- */
-function probeWritable(db: DatabaseSync, path: string): void {
-  const version =
-    (db.prepare("PRAGMA user_version").get() as { user_version: number })
-      .user_version;
-  try {
-    db.exec(`PRAGMA user_version = ${version}`);
-  } catch (error) {
-    throw new StoreOpenError(
-      `database ${
-        JSON.stringify(path)
-      } (--persistence.file) cannot be written: ${
-        message(error)
-      }. Check that this user may write the file and its directory (SQLite keeps ${path}-wal and ${path}-shm next to it). The file was left untouched.`,
-      { cause: error },
-    );
-  }
-}
-
-/** What to check for the SQLite errors people meet at start. */
-function hint(error: unknown): string {
-  const code = error !== null && typeof error === "object" && "errcode" in error
-    ? (error as { errcode: unknown }).errcode
-    : undefined;
-  switch (typeof code === "number" ? code & 0xff : undefined) {
-    case 14: // SQLITE_CANTOPEN
-      return " (check that this user may write the directory: SQLite creates the -wal and -shm files next to the database)";
-    case 11: // SQLITE_CORRUPT
-    case 26: // SQLITE_NOTADB
-      return " (the file is damaged: restore it from a backup, or salvage it with `sqlite3 <file> .recover`)";
-    case 8: // SQLITE_READONLY
-      return " (the file is read-only for this user)";
-    default:
-      return "";
-  }
-}
-
-function migrate(db: DatabaseSync, path: string): void {
-  const version =
-    (db.prepare("PRAGMA user_version").get() as { user_version: number })
-      .user_version;
-  if (version > SCHEMA_VERSION) {
-    throw new StoreOpenError(
-      `database ${
-        JSON.stringify(path)
-      } has schema version ${version}, newer than this ` +
-        `Pushvault understands (${SCHEMA_VERSION}); run a newer Pushvault. It was left untouched.`,
-    );
-  }
-  if (version > 0 && version < SCHEMA_VERSION && path !== ":memory:") {
-    // Upgrades keep a consistent copy of the old file first (README
-    // "Upgrade"): a migration that goes wrong must never cost data.
-    const backup = backupPathBeforeMigration(path);
-    try {
-      Deno.removeSync(backup);
-    } catch {
-      // No earlier backup.
-    }
-    db.prepare("VACUUM INTO ?").run(backup);
-  }
-  for (let v = version; v < SCHEMA_VERSION; v++) {
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      db.exec(MIGRATIONS[v] as string);
-      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
-      db.exec(`PRAGMA user_version = ${v + 1}`);
-      db.exec("COMMIT");
-    } catch (error) {
-      db.exec("ROLLBACK");
-      throw error;
-    }
-  }
-}
-
-/** `pv.db` → `pv.db.pre-v2.bak`: the copy taken before migrating to v2. */
-export function backupPathBeforeMigration(path: string): string {
-  return `${path}.pre-v${SCHEMA_VERSION}.bak`;
 }
 
 /** The current families after a `families.id`, for Store.#assemble. */
