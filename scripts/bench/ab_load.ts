@@ -18,88 +18,40 @@
  */
 
 import { parseArgs } from "node:util";
+import {
+  preload,
+  preloadRequests,
+  type Server,
+  startPushvault,
+} from "./gateway_bench.ts";
 import type { LoadResult } from "./load.ts";
 import { parseDuration } from "./load.ts";
-import {
-  preloadBody,
-  preloadPath,
-  SERIES_PER_GROUP,
-  TEXT_CONTENT_TYPE,
-} from "./workload.ts";
+import { SERIES_PER_GROUP } from "./workload.ts";
 
-const HOST = "127.0.0.1";
+const PRELOAD_CLIENTS = 8;
+/** Long enough for 1M series (about 15 s here); a cap, not a target. */
+const PRELOAD_CAP_MS = 600_000;
 const encoder = new TextEncoder();
 
 function print(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
 }
-const PRELOAD_CLIENTS = 8;
 
-interface Server {
-  readonly url: string;
-  readonly pid: number;
-  stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function startServer(tree: string, db: string): Promise<Server> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--heap-growing-percent=30",
-      `${tree}/src/main.ts`,
-      `--web.listen-address=${HOST}:${port}`,
-      `--persistence.file=${db}`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const url = `http://${HOST}:${port}`;
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-  };
-  for (let i = 0; i < 1200; i++) {
-    try {
-      const res = await fetch(`${url}/-/ready`);
-      await res.body?.cancel();
-      if (res.ok) return { url, pid: child.pid, stop };
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+/** Tree `root`'s Pushvault on `db`, ready. */
+async function startTree(
+  dir: string,
+  db: string,
+  tag: string,
+  root: string,
+): Promise<Server> {
+  const server = await startPushvault(dir, db, tag, [], root);
+  try {
+    await server.waitReady(60_000);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${root}: ${(error as Error).message}`);
   }
-  await stop();
-  throw new Error(`${tree}: the server was not ready within 60 s`);
-}
-
-async function preload(url: string, groups: number): Promise<void> {
-  let next = 0;
-  const client = async () => {
-    while (next < groups) {
-      const g = next++;
-      const res = await fetch(url + preloadPath(g), {
-        method: "PUT",
-        body: preloadBody(g),
-        headers: { "content-type": TEXT_CONTENT_TYPE },
-      });
-      await res.body?.cancel();
-      if (!res.ok) throw new Error(`preload of group ${g}: ${res.status}`);
-    }
-  };
-  await Promise.all(Array.from({ length: PRELOAD_CLIENTS }, client));
+  return server;
 }
 
 async function runLoadProcess(
@@ -155,9 +107,17 @@ async function main(): Promise<void> {
   try {
     const template = `${dir}/template.db`;
     const groups = Math.ceil(Number(values.series) / SERIES_PER_GROUP);
-    const first = await startServer(trees.A, template);
+    const first = await startTree(dir, template, "preload", trees.A);
     try {
-      await preload(first.url, groups);
+      const result = await preload(
+        first,
+        preloadRequests(groups),
+        PRELOAD_CLIENTS,
+        PRELOAD_CAP_MS,
+      );
+      if (!result.complete) {
+        throw new Error(`preload: ${result.errorExample ?? "not complete"}`);
+      }
     } finally {
       await first.stop();
     }
@@ -166,7 +126,7 @@ async function main(): Promise<void> {
       for (const name of ["A", "B"] as const) {
         const db = `${dir}/run.db`;
         await Deno.copyFile(template, db);
-        const server = await startServer(trees[name], db);
+        const server = await startTree(dir, db, `${name}${round}`, trees[name]);
         let result: LoadResult;
         try {
           const scrape = await fetch(`${server.url}/metrics`);

@@ -228,7 +228,7 @@ interface Memory {
 const running = new Set<Server>();
 
 /** A server child process; stopped by PID, never by name. */
-class Server {
+export class Server {
   readonly name: string;
   readonly port: number;
   readonly url: string;
@@ -362,11 +362,16 @@ class Server {
   }
 }
 
-async function startPushvault(
+/**
+ * Starts Pushvault from `root` (this work tree, or what `--rev` pinned) on
+ * `file`, its output in `<dir>/<tag>.out|.err`. Also used by ab_load.ts.
+ */
+export async function startPushvault(
   dir: string,
   file: string,
   tag: string,
   extraDenoFlags: string[] = [],
+  root = pushvaultSource.root,
 ): Promise<Server> {
   const port = await freePort();
   return Server.spawn(
@@ -384,7 +389,7 @@ async function startPushvault(
     ],
     port,
     `${dir}/${tag}`,
-    pushvaultSource.root,
+    root,
   );
 }
 
@@ -516,7 +521,7 @@ interface PreloadResult {
   readonly errorExample: string | null;
 }
 
-function preloadRequests(groups: number): Uint8Array[] {
+export function preloadRequests(groups: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let g = 0; g < groups; g++) {
     out.push(
@@ -532,7 +537,7 @@ function preloadRequests(groups: number): Uint8Array[] {
   return out;
 }
 
-async function preload(
+export async function preload(
   server: Server,
   requests: readonly Uint8Array[],
   concurrency: number,
