@@ -819,25 +819,29 @@ export class Store implements Disposable {
   #assemble(budget: number): boolean {
     const pending = this.#pending;
     if (pending === undefined) return false;
-    const rows =
-      (budget === Infinity
-        ? this.#stmt.loadFamiliesAfter.iterate(pending.afterId)
-        : this.#stmt.loadFamiliesSlice.iterate(
-          pending.afterId,
-          budget,
-        )) as unknown as Iterable<FamilyRow>;
     const missing: MissingRendered[] = [];
-    let read = 0;
-    for (const row of rows) {
-      read++;
-      const groupId = pending.groups.get(row.group_id);
-      if (groupId !== undefined) {
-        const m = this.#loadFamily(groupId, row);
-        if (m) missing.push(m);
+    for (let left = budget; left > 0; left -= ASSEMBLE_SLICE) {
+      const limit = Math.min(left, ASSEMBLE_SLICE);
+      // all(), a slice at a time, not iterate(): Deno's iterate() ends
+      // quietly where a step fails (a damaged page, a changed schema), and
+      // the view would lack families without a word; all() throws.
+      const rows = this.#stmt.loadFamiliesSlice.all(
+        pending.afterId,
+        limit,
+      ) as unknown as FamilyRow[];
+      for (const row of rows) {
+        const groupId = pending.groups.get(row.group_id);
+        if (groupId !== undefined) {
+          const m = this.#loadFamily(groupId, row);
+          if (m) missing.push(m);
+        }
+        pending.afterId = row.id;
       }
-      pending.afterId = row.id;
+      if (rows.length < limit) {
+        this.#pending = undefined;
+        break;
+      }
     }
-    if (read < budget) this.#pending = undefined;
     if (missing.length > 0) this.#fillRendered(missing);
     return this.#pending !== undefined;
   }
@@ -1442,7 +1446,6 @@ function prepareStatements(db: DatabaseSync) {
     loadGroups: p(
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
-    loadFamiliesAfter: p(`${LOAD_FAMILIES} ORDER BY f.id`),
     loadFamiliesSlice: p(`${LOAD_FAMILIES} ORDER BY f.id LIMIT ?`),
     familySamples: p(
       `SELECT family_id, series, name, labels, value, value_text, native, exemplar, created

@@ -220,6 +220,32 @@ Deno.test("Store assembled a slice at a time after start equals one assembled at
   assert.equal(again.view.render(new Map()), before);
 });
 
+Deno.test("Store reports a failed background read of the families and fails the request that needs them", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  {
+    using store = new Store({ path });
+    for (let g = 0; g < 40; g++) {
+      store.push(command("PUT", `job/j/instance/i${g}`, EVERYTHING, g + 1));
+    }
+  }
+  const result = Promise.withResolvers<
+    { groups: number; series: number } | { error: string }
+  >();
+  using store = new Store({ path });
+  // The families go away after start-up read the groups (another program
+  // writing to the file): reading them fails.
+  {
+    using other = new DatabaseSync(path);
+    other.exec("ALTER TABLE families RENAME TO families_gone");
+  }
+  store.startBackgroundIndexing(result.resolve, 5);
+  const outcome = await result.promise;
+  assert.ok("error" in outcome, JSON.stringify(outcome));
+  assert.match(outcome.error, /no such table: (main\.)?families/);
+  assert.throws(() => store.view.render(new Map()));
+});
+
 Deno.test("Store checks a push against families start-up has not read yet", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
