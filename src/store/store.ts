@@ -237,7 +237,7 @@ export class Store implements Disposable {
 
   /** The current state; replaced as a whole only after a failed COMMIT. */
   get view(): View {
-    if (this.#pending) this.#assemble(Infinity);
+    this.#settle();
     return this.#view;
   }
 
@@ -393,8 +393,8 @@ export class Store implements Disposable {
       for (const entry of batch) entry.reject(unavailable(error));
       return "done";
     }
+    /** Applied to the view, to be answered after the COMMIT. */
     const done: { entry: QueuedPush; outcome: PushOutcome }[] = [];
-    let viewTouched = false;
     // Set once the shared transaction is lost: every push of the batch fails.
     let failure: { error: unknown } | undefined;
     for (const entry of batch) {
@@ -410,7 +410,7 @@ export class Store implements Disposable {
       } catch (error) {
         if (!savepoints) {
           this.#rollbackQuietly();
-          return viewTouched ? "retry, view touched" : "retry";
+          return done.length > 0 ? "retry, view touched" : "retry";
         }
         entry.reject(error instanceof PushError ? error : unavailable(error));
         try {
@@ -425,7 +425,6 @@ export class Store implements Disposable {
         continue;
       }
       // Later pushes of the batch must be checked against this one.
-      viewTouched = true;
       result.apply();
       done.push({ entry, outcome: result.outcome });
     }
@@ -438,7 +437,7 @@ export class Store implements Disposable {
     }
     if (failure) {
       this.#rollbackQuietly();
-      if (viewTouched) this.#reloadView();
+      if (done.length > 0) this.#reloadView();
       for (const d of done) d.entry.reject(unavailable(failure.error));
       return "done";
     }
@@ -1176,16 +1175,12 @@ export class Store implements Disposable {
    * it the next start renders them from their samples again.
    */
   #fillRendered(missing: readonly MissingRendered[]): void {
-    const write = () => {
-      for (const m of missing) {
-        this.#stmt.setRendered.run(encodeRendered(m.series), m.rowId);
-      }
-    };
     try {
-      // Assembled while a batch is being written: part of its transaction
-      // (rolled back with it, if it is; then the next start renders again).
-      if (this.#db.isTransaction) write();
-      else this.#transaction(write);
+      this.#transaction(() => {
+        for (const m of missing) {
+          this.#stmt.setRendered.run(encodeRendered(m.series), m.rowId);
+        }
+      });
     } catch {
       // A read-only or full disk: nothing is lost but start-up time.
     }
