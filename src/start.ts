@@ -30,6 +30,7 @@ import { SILENT } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Store } from "./store/store.ts";
 import { PushWorker } from "./http/push_worker.ts";
+import { errorMessage } from "./error_message.ts";
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -252,7 +253,6 @@ export async function start(
   if (options.webConfigPollMs !== 0) {
     watcher?.start(options.webConfigPollMs ?? 1000);
   }
-  // After the listeners: starting the worker takes a few tens of ms.
   const listening = performance.now();
   const assembled = Promise.withResolvers<void>();
   store.startBackgroundIndexing((view) => {
@@ -264,6 +264,7 @@ export async function start(
     }
     assembled.resolve();
   });
+  // After the listeners: starting the worker takes a few tens of ms.
   store.startBackgroundCheckpoints((message) =>
     logger.warn(
       "background WAL checkpoints stopped; commits checkpoint again",
@@ -307,7 +308,7 @@ export async function start(
       clearTimeout(timer);
       await maintenance.stop();
       readDeadlines.close();
-      pushWorker?.close();
+      pushWorker.close();
       store.close();
       logger.info("database closed");
       resolveFinished();
@@ -382,7 +383,7 @@ async function listen(
 function listenError(address: string, lastError: unknown): Error {
   return new Error(
     `cannot listen on ${JSON.stringify(address)} (--web.listen-address): ${
-      lastError instanceof Error ? lastError.message : String(lastError)
+      errorMessage(lastError)
     }`,
     { cause: lastError },
   );
