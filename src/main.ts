@@ -12,6 +12,7 @@ import { createLogger } from "./log.ts";
 import { start } from "./start.ts";
 import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
 import { isPushWorker } from "./http/push_worker.ts";
+import { errorMessage } from "./error_message.ts";
 
 const encoder = new TextEncoder();
 const print = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
@@ -55,7 +56,7 @@ export async function main(args: readonly string[]): Promise<number> {
     gateway = await start(config, { logger, flagValues });
   } catch (error) {
     logger.error("cannot start", {
-      err: error instanceof Error ? error.message : String(error),
+      err: errorMessage(error),
     });
     return 1;
   }
@@ -83,9 +84,7 @@ async function subcommand(
       return 2;
     }
     printError(
-      `pushvault ${name}: ${
-        error instanceof Error ? error.message : String(error)
-      }\n`,
+      `pushvault ${name}: ${errorMessage(error)}\n`,
     );
     return 1;
   }

@@ -9,6 +9,7 @@
 
 import type { Logger } from "./log.ts";
 import type { Store } from "./store/store.ts";
+import { errorMessage } from "./error_message.ts";
 
 export interface MaintenanceOptions {
   readonly store: Store;
@@ -79,7 +80,7 @@ export class Maintenance implements Disposable {
       }
     } catch (error) {
       logger.warn("maintenance failed; will retry", {
-        err: error instanceof Error ? error.message : String(error),
+        err: errorMessage(error),
       });
     }
   }

@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { FlagError } from "./flags.ts";
+import { errorMessage } from "../error_message.ts";
 
 export interface DeleteOptions {
   readonly url: string;
@@ -33,7 +34,7 @@ export function parseDeleteFlags(args: readonly string[]): DeleteOptions {
     }).values;
   } catch (error) {
     throw new FlagError(
-      `delete: ${error instanceof Error ? error.message : String(error)}`,
+      `delete: ${errorMessage(error)}`,
     );
   }
   return {
@@ -67,9 +68,7 @@ export async function runDelete(
     response = await fetch(url, { method: "POST" });
   } catch (error) {
     print(
-      `cannot reach ${options.url}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `cannot reach ${options.url}: ${errorMessage(error)}`,
     );
     return 1;
   }

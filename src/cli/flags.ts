@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { LOG_FORMATS, LOG_LEVELS } from "../log.ts";
 import type { LogFormat, LogLevel } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 
 export interface Config {
   readonly web: {
@@ -279,7 +280,7 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       allowPositionals: false,
     }).values as Record<string, string[] | undefined>;
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
+    const text = errorMessage(error);
     const unknown = /Unknown option '([^']+)'/.exec(text);
     if (unknown) {
       throw new FlagError(`unknown flag ${unknown[1]}, try --help`);

@@ -14,6 +14,7 @@ import { Store } from "../store/store.ts";
 import type { ImportCommand } from "../store/store.ts";
 import { describe, ImportError, parseMetricsApi } from "./import_json.ts";
 import { FlagError } from "./flags.ts";
+import { errorMessage } from "../error_message.ts";
 
 export interface ImportOptions {
   readonly from: string;
@@ -40,7 +41,7 @@ export function parseImportFlags(
     }).values;
   } catch (error) {
     throw new FlagError(
-      `import: ${error instanceof Error ? error.message : String(error)}`,
+      `import: ${errorMessage(error)}`,
     );
   }
   if (!values.from) {
@@ -72,9 +73,7 @@ export async function runImport(options: ImportOptions): Promise<number> {
   } catch (error) {
     if (error instanceof ImportError) throw error;
     throw new ImportError(
-      `cannot read ${url}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `cannot read ${url}: ${errorMessage(error)}`,
     );
   }
   const groups = parseMetricsApi(body);

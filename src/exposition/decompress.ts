@@ -15,6 +15,7 @@
  */
 
 import { gunzip, type InputType, type ZlibOptions } from "node:zlib";
+import { errorMessage } from "../error_message.ts";
 
 /** A compressed body that cannot be decoded (answered with 400). */
 export class DecompressionError extends Error {
@@ -204,7 +205,7 @@ function isBufferTooLarge(error: unknown): boolean {
 
 /** zlib's messages in the words of Go's compress/gzip and compress/flate. */
 function goGzipMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   switch (message) {
     case "unexpected end of file":
       return "unexpected EOF";

@@ -37,6 +37,7 @@ import {
   PROTO_TYPE_NAMES,
   unreachable,
 } from "./model.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Options of {@link decodeDelimited}. */
 export interface DecodeOptions {
@@ -771,7 +772,7 @@ function readFamily(r: Reader, options: DecodeOptions): MetricFamily {
 
 /** Turns a protobufjs failure into the error a pusher sees (spec §2.2). */
 function wireError(error: unknown, index: number): ExpositionError {
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorMessage(error);
   // protobufjs reports reading past the end as a RangeError "index out of
   // range"; Go's protodelim says "unexpected EOF", which clients know.
   if (error instanceof RangeError || /index out of range/.test(detail)) {

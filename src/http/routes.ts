@@ -31,6 +31,7 @@ import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { PushLimits } from "./limits.ts";
 import type { Scope } from "./web_config.ts";
 import type { PushWorker } from "./push_worker.ts";
+import { errorMessage } from "../error_message.ts";
 
 export interface HandlerDeps {
   readonly store: Store;
@@ -325,7 +326,7 @@ async function refuseEncodedBody(
     const expected = statusOf(error);
     return textError(
       expected?.status === 413 ? 413 : 400,
-      error instanceof Error ? error.message : String(error),
+      errorMessage(error),
     );
   }
 }

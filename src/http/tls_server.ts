@@ -25,6 +25,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "../log.ts";
 import type { Handler } from "./routes.ts";
 import type { TlsSettings } from "./web_config.ts";
+import { errorMessage } from "../error_message.ts";
 
 export interface TlsListenerOptions {
   readonly hostname: string;
@@ -215,7 +216,7 @@ export class TlsListener {
       await writeResponse(res, response, req.method === "HEAD");
     } catch (error) {
       this.#logger.debug("response not delivered", {
-        err: error instanceof Error ? error.message : String(error),
+        err: errorMessage(error),
       });
       socket.destroy();
     } finally {

@@ -10,6 +10,7 @@
  */
 
 import type { Label } from "../exposition/model.ts";
+import { errorMessage } from "../error_message.ts";
 
 export type MatchOp = "=" | "!=" | "=~" | "!~";
 
@@ -77,9 +78,7 @@ export function parseSelector(text: string): Selector {
         throw new MatcherError(
           `invalid regular expression ${
             JSON.stringify(value)
-          } for label ${name}: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
+          } for label ${name}: ${errorMessage(error)}`,
         );
       }
     }

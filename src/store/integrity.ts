@@ -10,6 +10,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { startEmbeddedWorker } from "./embedded_worker.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** What `quick_check` found wrong; empty when the file is sound. */
 export type IntegrityProblems = readonly string[];
@@ -21,7 +22,7 @@ export function checkIntegrityNow(db: DatabaseSync): IntegrityProblems {
       quick_check: string;
     }[]).map((r) => r.quick_check).filter((r) => r !== "ok");
   } catch (error) {
-    return [error instanceof Error ? error.message : String(error)];
+    return [errorMessage(error)];
   }
 }
 
