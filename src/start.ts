@@ -30,7 +30,7 @@ import { SILENT } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Store } from "./store/store.ts";
 import { PushWorker } from "./http/push_worker.ts";
-import { errorMessage } from "./error_message.ts";
+import { errorMessage, errorStack } from "./error_message.ts";
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -214,9 +214,7 @@ export async function start(
   );
   const onError = (error: unknown): Response => {
     logger.error("request failed", {
-      err: error instanceof Error
-        ? error.stack ?? error.message
-        : String(error),
+      err: errorStack(error),
     });
     return new Response("Internal Server Error\n", {
       status: 500,

@@ -20,6 +20,7 @@ import { empty, statusOf, textError } from "./errors.ts";
 import { checkStoreCapacity, LimitError, type SeriesBound } from "./limits.ts";
 import type { PushLimits, PushRefusal } from "./limits.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
+import { errorStack } from "../error_message.ts";
 
 export interface PushDeps {
   readonly store: Store;
@@ -154,9 +155,7 @@ export async function handlePush(
     if (!expected) {
       deps.logger.error("push failed", {
         path: info.path,
-        err: error instanceof Error
-          ? error.stack ?? error.message
-          : String(error),
+        err: errorStack(error),
       });
       response = textError(
         500,

@@ -25,7 +25,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "../log.ts";
 import type { Handler } from "./routes.ts";
 import type { TlsSettings } from "./web_config.ts";
-import { errorMessage } from "../error_message.ts";
+import { errorMessage, errorStack } from "../error_message.ts";
 
 export interface TlsListenerOptions {
   readonly hostname: string;
@@ -204,9 +204,7 @@ export class TlsListener {
       } catch (error) {
         this.#logger.error("request failed", {
           path: req.url ?? "",
-          err: error instanceof Error
-            ? error.stack ?? error.message
-            : String(error),
+          err: errorStack(error),
         });
         response = new Response("Internal Server Error\n", {
           status: 500,
