@@ -12,7 +12,8 @@
  * @module
  */
 
-import { constants, crc32, deflateRawSync } from "node:zlib";
+import { constants, crc32, deflateRawSync, inflateRawSync } from "node:zlib";
+import { collectYoungGarbage } from "../young_garbage.ts";
 
 export interface GzipFragment {
   /** Raw deflate data ending with a sync flush. */
@@ -24,17 +25,78 @@ export interface GzipFragment {
 }
 
 /** zlib's default level, as Go's gzip.NewWriter (the Pushgateway) uses. */
-const LEVEL = 6;
+export const DEFAULT_LEVEL = 6;
 
-export function compressFragment(bytes: Uint8Array): GzipFragment {
+/**
+ * Deflates `bytes` into a fragment (`level`: zlib's 1–9). The result owns
+ * its memory: no pooled buffer is kept alive by a small fragment.
+ */
+export function compressFragment(
+  bytes: Uint8Array,
+  level = DEFAULT_LEVEL,
+): GzipFragment {
+  countZlibCall();
   return {
-    deflated: deflateRawSync(bytes, {
-      level: LEVEL,
-      finishFlush: constants.Z_SYNC_FLUSH,
-    }),
+    deflated: owned(
+      deflateRawSync(bytes, { level, finishFlush: constants.Z_SYNC_FLUSH }),
+    ),
     crc: crc32(bytes) >>> 0,
     length: bytes.length,
   };
+}
+
+/**
+ * The bytes `fragment` holds, in a buffer of their own: the caller may free
+ * it (`buffer.transfer(0)`) once done. Throws {@link FragmentError} if the
+ * data does not inflate to the recorded length (memory corruption: a
+ * fragment is only ever made by {@link compressFragment}).
+ */
+export function inflateFragment(
+  fragment: GzipFragment,
+): Uint8Array<ArrayBuffer> {
+  if (fragment.length === 0) return new Uint8Array(0);
+  countZlibCall();
+  const out = inflateRawSync(fragment.deflated, {
+    finishFlush: constants.Z_SYNC_FLUSH,
+    // One output chunk of the known size: no concatenation of pieces.
+    chunkSize: Math.max(MIN_CHUNK, fragment.length),
+  });
+  if (out.length !== fragment.length) {
+    throw new FragmentError(
+      `a stored text fragment inflated to ${out.length} bytes, not ${fragment.length}`,
+    );
+  }
+  return owned(out);
+}
+
+export class FragmentError extends Error {
+  override readonly name = "FragmentError";
+}
+
+/**
+ * Frees what `node:zlib` calls leave behind every {@link CALLS_PER_GC}
+ * calls (see young_garbage.ts).
+ */
+function countZlibCall(): void {
+  if (++zlibCalls < CALLS_PER_GC) return;
+  zlibCalls = 0;
+  collectYoungGarbage();
+}
+let zlibCalls = 0;
+const CALLS_PER_GC = 128;
+
+/** zlib's smallest output chunk. */
+const MIN_CHUNK = 64;
+
+/** `bytes`, or a copy of them when they share a larger buffer. */
+function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (
+    bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length &&
+    bytes.buffer instanceof ArrayBuffer
+  ) {
+    return bytes as Uint8Array<ArrayBuffer>;
+  }
+  return Uint8Array.prototype.slice.call(bytes) as Uint8Array<ArrayBuffer>;
 }
 
 // Header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.

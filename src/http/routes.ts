@@ -22,7 +22,6 @@ import {
 } from "./errors.ts";
 import { handlePush } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
-import type { FragmentCache } from "./scrape.ts";
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
@@ -69,7 +68,6 @@ export type Handler = (
 const PUSH_METHODS = "DELETE, OPTIONS, POST, PUT";
 
 export function createHandler(deps: HandlerDeps): Handler {
-  const fragmentCache: FragmentCache = new WeakMap();
   return async (request, info) => {
     // Parsed only where needed: most requests (pushes, scrapes) use the raw
     // path alone, and parsing costs every request.
@@ -132,7 +130,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
       const refused = await refuseEncodedBody(request, deps);
       if (refused) return refused;
-      return handleScrape(request, deps, fragmentCache);
+      return handleScrape(request, deps);
     }
     if (rel === `${deps.telemetryPath}/`) {
       return redirect(

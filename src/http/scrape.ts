@@ -11,10 +11,15 @@ import {
   responseFormat,
   TEXT_CONTENT_TYPE,
 } from "../exposition/negotiate.ts";
-import { compressFragment, GzipJoiner } from "../exposition/gzip_fragments.ts";
-import type { GzipFragment } from "../exposition/gzip_fragments.ts";
+import {
+  compressFragment,
+  type GzipFragment,
+  GzipJoiner,
+  inflateFragment,
+} from "../exposition/gzip_fragments.ts";
 import { encodeDelimited } from "../exposition/protobuf.ts";
 import type { Store } from "../store/store.ts";
+import { PIECE } from "../store/text_arena.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 
 export interface ScrapeDeps {
@@ -22,18 +27,7 @@ export interface ScrapeDeps {
   readonly metrics: SelfMetrics;
 }
 
-/**
- * Compressed pieces of the view's cached family texts, keyed by the cached
- * bytes themselves: a family that did not change since the last scrape is
- * not compressed again, and a replaced text's pieces go with it.
- */
-export type FragmentCache = WeakMap<Uint8Array, GzipFragment[]>;
-
-export function handleScrape(
-  request: Request,
-  deps: ScrapeDeps,
-  fragments: FragmentCache,
-): Response {
+export function handleScrape(request: Request, deps: ScrapeDeps): Response {
   const view = deps.store.view;
   const own = deps.metrics.families({
     groups: view.groupCount,
@@ -41,75 +35,70 @@ export function handleScrape(
     inconsistentSeries: view.counters.inconsistentSeries,
   });
   const format = responseFormat(request.headers.get("accept"));
-  // The protobuf text encodings are debugging aids nobody scrapes with; they
-  // get the text format (and say so in Content-Type).
-  const parts: Uint8Array<ArrayBuffer>[] = format === "protobuf-delimited"
-    ? [
-      encodeDelimited(deps.store.mergedFamilies(own)) as Uint8Array<
-        ArrayBuffer
-      >,
-    ]
-    : view.renderParts(own);
+  const gzip = acceptsGzip(request.headers.get("accept-encoding"));
   const headers = new Headers({
     "Content-Type": format === "protobuf-delimited"
       ? PROTOBUF_DELIMITED_CONTENT_TYPE
       : TEXT_CONTENT_TYPE,
   });
-  const gzip = acceptsGzip(request.headers.get("accept-encoding"));
   if (gzip) headers.set("Content-Encoding", "gzip");
+  if (format === "protobuf-delimited") {
+    const body = encodeDelimited(
+      deps.store.mergedFamilies(own),
+    ) as Uint8Array<ArrayBuffer>;
+    if (!gzip) return new Response(body, { headers });
+    // Deflated a piece per read, so a big scrape never blocks pushes for
+    // long.
+    const count = Math.ceil(body.length / PIECE);
+    return new Response(
+      gzipStream(
+        count,
+        (i) => compressFragment(body.subarray(i * PIECE, (i + 1) * PIECE)),
+      ),
+      { headers },
+    );
+  }
+  // The protobuf text encodings are debugging aids nobody scrapes with; they
+  // get the text format (and say so in Content-Type).
+  const parts = view.renderParts(own);
+  if (gzip) {
+    return new Response(
+      gzipStream(parts.length, (i) => parts[i] as GzipFragment),
+      {
+        headers,
+      },
+    );
+  }
   let length = 0;
   for (const part of parts) length += part.length;
-  if (length <= STREAM_ABOVE && !gzip) {
-    return new Response(concat(parts, length), { headers });
+  if (length <= STREAM_ABOVE) {
+    return new Response(inflateAll(parts, length), { headers });
   }
-  return new Response(gzip ? gzipParts(parts, fragments) : streamParts(parts), {
-    headers,
-  });
+  return new Response(inflateStream(parts), { headers });
 }
 
-/** Uncompressed bytes per gzip piece: a piece takes a few ms to deflate. */
-const PIECE = 1024 * 1024;
-
 /**
- * The parts as one gzip member, made of pieces of at most {@link PIECE}
- * bytes deflated once and reused while the text they came from is cached
- * (issue 7: gzip of cached fragments). One piece is compressed per read, so
- * a big scrape never blocks pushes for more than one piece.
+ * Fragments `0 … count - 1` as one gzip member, a fragment per read: the
+ * view's cached pieces are sent as they are (issue 7: gzip of cached
+ * fragments).
  */
-function gzipParts(
-  parts: readonly Uint8Array<ArrayBuffer>[],
-  cache: FragmentCache,
+function gzipStream(
+  count: number,
+  fragmentAt: (i: number) => GzipFragment,
 ): ReadableStream<Uint8Array> {
   const joiner = new GzipJoiner();
-  let started = false;
-  let part = 0;
-  let piece = 0;
+  let next = -1;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      if (!started) {
-        started = true;
+      if (next < 0) {
+        next = 0;
         controller.enqueue(joiner.header());
         return;
       }
-      while (part < parts.length) {
-        const bytes = parts[part] as Uint8Array<ArrayBuffer>;
-        if (piece * PIECE >= bytes.length) {
-          part++;
-          piece = 0;
-          continue;
-        }
-        let pieces = cache.get(bytes);
-        if (!pieces) cache.set(bytes, pieces = []);
-        let fragment = pieces[piece];
-        if (!fragment) {
-          const start = piece * PIECE;
-          fragment = compressFragment(
-            bytes.subarray(start, Math.min(bytes.length, start + PIECE)),
-          );
-          pieces[piece] = fragment;
-        }
-        piece++;
-        controller.enqueue(joiner.add(fragment));
+      while (next < count) {
+        const chunk = joiner.add(fragmentAt(next++));
+        if (chunk.length === 0) continue;
+        controller.enqueue(chunk);
         return;
       }
       controller.enqueue(joiner.end());
@@ -120,47 +109,36 @@ function gzipParts(
 
 /** Bodies longer than this (bytes) are streamed in chunks. */
 const STREAM_ABOVE = 256 * 1024;
-/** Bytes per streamed chunk. */
-const CHUNK = 64 * 1024;
 
-function concat(
-  parts: readonly Uint8Array<ArrayBuffer>[],
+function inflateAll(
+  parts: readonly GzipFragment[],
   length: number,
 ): Uint8Array<ArrayBuffer> {
-  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
   const body = new Uint8Array(length);
   let offset = 0;
   for (const part of parts) {
-    body.set(part, offset);
+    body.set(inflateFragment(part), offset);
     offset += part.length;
   }
   return body;
 }
 
 /**
- * The parts as chunks of at most {@link CHUNK} bytes, views into the parts
- * themselves (the view's cached family texts), handed out as the client
- * reads: a big scrape is never copied into one buffer (issue 7: memory
- * stays bounded). The parts never change, so the body is the view as it was
- * when the scrape began.
+ * The parts inflated one per read (at most TextArena's PIECE bytes each):
+ * a big scrape is never held whole in memory (issue 7: memory stays
+ * bounded). The parts never change, so the body is the view as it was when
+ * the scrape began.
  */
-function streamParts(
-  parts: readonly Uint8Array<ArrayBuffer>[],
+function inflateStream(
+  parts: readonly GzipFragment[],
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
-  let part = 0;
-  let offset = 0;
+  let next = 0;
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     pull(controller) {
-      while (part < parts.length) {
-        const bytes = parts[part] as Uint8Array<ArrayBuffer>;
-        if (offset >= bytes.length) {
-          part++;
-          offset = 0;
-          continue;
-        }
-        const end = Math.min(bytes.length, offset + CHUNK);
-        controller.enqueue(bytes.subarray(offset, end));
-        offset = end;
+      while (next < parts.length) {
+        const part = parts[next++] as GzipFragment;
+        if (part.length === 0) continue;
+        controller.enqueue(inflateFragment(part));
         return;
       }
       controller.close();

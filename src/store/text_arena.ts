@@ -1,18 +1,31 @@
 /**
- * The text lines of one family's series, kept once, as UTF-8 bytes (issue 7:
- * memory). A slot's text lives in one of two buffers:
+ * The text lines of one family's series, kept once, as UTF-8 bytes, most of
+ * them deflated (issue 7: memory). A slot's text lives in one of two places:
  *
- * - `main`: written once by {@link TextArena.build} (the family header, then
- *   the texts in scrape order) and never changed after, so the scrape can
- *   send a piece of it as it is, however the family changes meanwhile;
- * - `tail`: texts written since (pushes), appended; a text that changes
- *   again leaves its old bytes behind until the next build or compaction.
+ * - `main`: pieces of at most {@link PIECE} bytes, each deflated on its own
+ *   as a gzip fragment. {@link TextArena.build} writes it (the family
+ *   header, then the texts in scrape order) and returns the pieces a scrape
+ *   sends: a gzip scrape joins them as they are, a text scrape inflates one
+ *   at a time. Pieces never change after, so a scrape can go on sending
+ *   them however the family changes meanwhile;
+ * - `tail`: texts written since (pushes), plain, appended; at most one
+ *   piece's worth before it is deflated onto the end of `main`. A text that
+ *   changes again leaves its old bytes behind until the next build or
+ *   compaction.
  *
- * Before, each text was also a string on the V8 heap, and the scrape cache a
- * second copy of them all: twice the memory for the largest part of a store.
- * Pure data structure: no I/O, no clock.
+ * Before, the texts were kept plain: 128 MiB with 1M series, the largest
+ * part of the store, where the deflated pieces take about 9 MiB. Deflating
+ * at level 2 costs about 140 ms per 128 MiB and inflating about 120 ms on
+ * this machine (the scrape cache is rebuilt only for families that
+ * changed). Pure data structure: no I/O, no clock.
  * @module
  */
+
+import {
+  compressFragment,
+  type GzipFragment,
+  inflateFragment,
+} from "../exposition/gzip_fragments.ts";
 
 /**
  * Texts of a family's series as a push or start-up hands them over: one
@@ -45,18 +58,37 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Below this, the tail grows instead of being folded into `main`. */
 const MIN_TAIL = 64 * 1024;
+/**
+ * Plain bytes per piece of `main` (and at most in the tail). Below glibc's
+ * 128 KiB mmap threshold: buffers this size come from and go back to
+ * malloc's arenas, where the next ones reuse them (see {@link largeBuffer}).
+ */
+export const PIECE = 64 * 1024;
+/**
+ * zlib level of the pieces. Level 2 deflates 128 MiB of texts in about
+ * 140 ms to 9.2 MiB; level 6 (Go's default, the Pushgateway's) takes 3.5
+ * times as long for 7.8 MiB. The pieces are what gzip scrapes send.
+ */
+export const PIECE_LEVEL = 2;
 
 export class TextArena {
-  #main: Uint8Array<ArrayBuffer> = EMPTY;
-  /** Whether `main` went out in a scrape (then only the GC may free it). */
-  #mainShared = false;
+  /** `main`: deflated pieces, each at most {@link PIECE} bytes plain. */
+  #pieces: GzipFragment[] = [];
+  /** Plain offset of each piece in `main`. */
+  #pieceStarts: number[] = [];
+  /** Plain length of `main`. */
+  #mainLength = 0;
+  /** Deflated bytes of `main`. */
+  #packedBytes = 0;
+  /** The piece {@link text} inflated last, and its index. */
+  #cached: { index: number; bytes: Uint8Array<ArrayBuffer> } | undefined;
   #tail: Uint8Array<ArrayBuffer> = EMPTY;
   #tailUsed = 0;
   /** Bytes in `main` and `tail` that no slot points to any more. */
   #garbage = 0;
   /**
    * Where each slot's text is: [start, end) in `main` followed by `tail`
-   * (a position p ≥ main.length is at p - main.length in the tail), so
+   * (a position p ≥ main's length is at p - main's length in the tail), so
    * folding the tail into `main` moves no slot.
    */
   #starts: number[] = [];
@@ -68,21 +100,63 @@ export class TextArena {
     this.#isLive = isLive;
   }
 
-  /** Bytes held, used or not (for tests and benchmarks). */
+  /** Bytes held, deflated or not, used or not (for tests and benchmarks). */
   get capacity(): number {
-    return this.#main.length + this.#tail.length;
+    return this.#packedBytes + this.#tail.length;
   }
 
-  /** The text of `slot` as a string (not a hot path: scrapes use bytes). */
+  /** The text of `slot` as a string (not a hot path: scrapes use pieces). */
   text(slot: number): string {
     const start = this.#starts[slot] ?? 0;
     const end = this.#ends[slot] ?? 0;
-    const base = this.#main.length;
-    return decoder.decode(
-      start < base
-        ? this.#main.subarray(start, end)
-        : this.#tail.subarray(start - base, end - base),
-    );
+    const base = this.#mainLength;
+    if (start >= base) {
+      return decoder.decode(this.#tail.subarray(start - base, end - base));
+    }
+    let index = this.#pieceAt(start);
+    const from = this.#pieceStarts[index] as number;
+    const piece = this.#piece(index);
+    if (end - from <= piece.length) {
+      return decoder.decode(piece.subarray(start - from, end - from));
+    }
+    // Across pieces: gather the bytes first (a character may be split).
+    const bytes = new Uint8Array(end - start);
+    let at = 0;
+    while (at < bytes.length) {
+      const pieceStart = this.#pieceStarts[index] as number;
+      const plain = this.#piece(index);
+      const take = plain.subarray(
+        start + at - pieceStart,
+        Math.min(plain.length, end - pieceStart),
+      );
+      bytes.set(take, at);
+      at += take.length;
+      index++;
+    }
+    return decoder.decode(bytes);
+  }
+
+  /**
+   * The texts of `slots` as strings, `main` inflated once for them all (for
+   * callers that read a whole family, where {@link text} would inflate a
+   * piece per slot).
+   */
+  texts(slots: readonly number[]): string[] {
+    const main = this.#plainMain();
+    try {
+      const base = this.#mainLength;
+      return slots.map((slot) => {
+        const start = this.#starts[slot] ?? 0;
+        const end = this.#ends[slot] ?? 0;
+        return decoder.decode(
+          start < base
+            ? main.subarray(start, end)
+            : this.#tail.subarray(start - base, end - base),
+        );
+      });
+    } finally {
+      release(main);
+    }
   }
 
   /** Forgets the text of `slot` (its bytes stay until the next rebuild). */
@@ -94,7 +168,7 @@ export class TextArena {
 
   /** Forgets every text. */
   reset(): void {
-    this.#setMain(EMPTY, false);
+    this.#setMain([], 0);
     this.#setTail(EMPTY);
     this.#garbage = 0;
     this.#starts = [];
@@ -121,7 +195,7 @@ export class TextArena {
     const joined = picked.length === 1 ? picked[0] as string : picked.join("");
     this.#reserve(joined.length * 3);
     for (const slot of slots) this.#garbage += this.#length(slot);
-    const base = this.#main.length;
+    const base = this.#mainLength;
     let at = this.#tailUsed;
     const written = encoder.encodeInto(joined, this.#tail.subarray(at)).written;
     if (written === joined.length) {
@@ -157,7 +231,7 @@ export class TextArena {
     this.#reserve(joined.length);
     for (const slot of slots) this.#garbage += this.#length(slot);
     const at = this.#tailUsed;
-    const base = this.#main.length + at;
+    const base = this.#mainLength + at;
     if (indexes === undefined) {
       // The whole run at once; the separators stay behind as unused bytes.
       this.#tail.set(joined, at);
@@ -192,47 +266,51 @@ export class TextArena {
 
   /**
    * Writes a new `main`: `header`, then the texts of `order` for which
-   * `include` holds (the scrape bytes, returned), then the other live slots
-   * of `order`. The tail is emptied. The returned bytes are never written
-   * again.
+   * `include` holds (the scrape: its pieces are returned), then the other
+   * live slots of `order`. The tail is emptied. The returned pieces are
+   * never written again.
    */
   build(
     header: Uint8Array,
     order: readonly number[],
     include: (slot: number) => boolean,
-  ): Uint8Array<ArrayBuffer> {
-    let size = header.length;
-    for (const slot of order) size += this.#length(slot);
-    const out = new Uint8Array(size);
-    out.set(header, 0);
-    const copier = new RunCopier(out, header.length);
+  ): GzipFragment[] {
+    const main = this.#plainMain();
+    const writer = new PieceWriter();
+    writer.add(header, 0, header.length);
+    const copier = new RunCopier(writer);
     for (const slot of order) {
-      if (include(slot)) this.#copy(slot, copier);
+      if (include(slot)) this.#copy(slot, main, copier);
     }
     copier.flush();
-    const scrapeEnd = copier.at;
+    const scrape = writer.cut();
     for (const slot of order) {
-      if (!include(slot)) this.#copy(slot, copier);
+      if (!include(slot)) this.#copy(slot, main, copier);
     }
     copier.flush();
-    this.#setMain(out, true);
+    writer.cut();
+    release(main);
+    this.#setMain(writer.pieces, writer.at);
     this.#setTail(EMPTY);
     this.#garbage = 0;
-    return scrapeEnd === size ? out : out.subarray(0, scrapeEnd);
+    return writer.pieces.slice(0, scrape);
   }
 
   #length(slot: number): number {
     return (this.#ends[slot] ?? 0) - (this.#starts[slot] ?? 0);
   }
 
-  /** Appends the text of `slot` to `copier` and points the slot at it. */
-  #copy(slot: number, copier: RunCopier): void {
+  /**
+   * Appends the text of `slot` (in `main`, given plain, or in the tail) to
+   * `copier` and points the slot at where it lands.
+   */
+  #copy(slot: number, main: Uint8Array, copier: RunCopier): void {
     const start = this.#starts[slot] ?? 0;
     const end = this.#ends[slot] ?? 0;
-    const base = this.#main.length;
+    const base = this.#mainLength;
     this.#starts[slot] = copier.at;
     if (start < base) {
-      copier.add(this.#main, start, end);
+      copier.add(main, start, end);
     } else {
       copier.add(this.#tail, start - base, end - base);
     }
@@ -243,7 +321,7 @@ export class TextArena {
   #reserve(n: number): void {
     if (this.#tail.length - this.#tailUsed >= n) return;
     const grown = Math.max(2 * this.#tail.length, this.#tailUsed + n, 4096);
-    if (grown <= Math.max(MIN_TAIL, this.#main.length)) {
+    if (grown <= Math.max(MIN_TAIL, Math.min(PIECE, this.#mainLength))) {
       const tail = new Uint8Array(grown);
       tail.set(this.#tail.subarray(0, this.#tailUsed));
       const used = this.#tailUsed;
@@ -256,50 +334,94 @@ export class TextArena {
   }
 
   /**
-   * Folds the tail into a new `main`: both buffers joined as they are while
-   * at most a third of their bytes is garbage (one copy, no slot moves, as
-   * while a store fills), else every live text moved on its own into a
-   * buffer of their exact size.
+   * Folds the tail into `main`: deflated onto its end as it is while at
+   * most a third of the bytes held is garbage (no slot moves, as while a
+   * store fills), else every live text moved on its own into new pieces.
    */
   #compact(): void {
-    const main = this.#main;
-    const held = main.length + this.#tailUsed;
+    const held = this.#mainLength + this.#tailUsed;
     if (3 * this.#garbage <= held) {
-      const out = new Uint8Array(held);
-      out.set(main, 0);
-      out.set(this.#tail.subarray(0, this.#tailUsed), main.length);
-      this.#setMain(out, false);
+      const writer = new PieceWriter(this.#mainLength);
+      writer.add(this.#tail, 0, this.#tailUsed);
+      writer.cut();
+      this.#setMain([...this.#pieces, ...writer.pieces], writer.at);
       this.#setTail(EMPTY);
       return;
     }
-    const live: number[] = [];
-    let size = 0;
+    const main = this.#plainMain();
+    const writer = new PieceWriter();
+    const copier = new RunCopier(writer);
     for (let slot = 0; slot < this.#starts.length; slot++) {
       if (this.#isLive(slot)) {
-        live.push(slot);
-        size += this.#length(slot);
+        this.#copy(slot, main, copier);
       } else {
         this.drop(slot);
       }
     }
-    const out = new Uint8Array(size);
-    const copier = new RunCopier(out, 0);
-    for (const slot of live) this.#copy(slot, copier);
     copier.flush();
-    this.#setMain(out, false);
+    writer.cut();
+    release(main);
+    this.#setMain(writer.pieces, writer.at);
     this.#setTail(EMPTY);
     this.#garbage = 0;
   }
 
+  /** `main` inflated into one buffer of the caller's (to release). */
+  #plainMain(): Uint8Array<ArrayBuffer> {
+    const out = largeBuffer(this.#mainLength);
+    for (let i = 0; i < this.#pieces.length; i++) {
+      const plain = inflateFragment(this.#pieces[i] as GzipFragment);
+      out.set(plain, this.#pieceStarts[i] as number);
+      release(plain);
+    }
+    return out;
+  }
+
+  /** Index of the piece holding plain offset `at` of `main`. */
+  #pieceAt(at: number): number {
+    const starts = this.#pieceStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] as number) <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Piece `index` inflated (kept until `main` changes or another is read). */
+  #piece(index: number): Uint8Array {
+    if (this.#cached?.index === index) return this.#cached.bytes;
+    const bytes = inflateFragment(this.#pieces[index] as GzipFragment);
+    this.#dropCached();
+    this.#cached = { index, bytes };
+    return bytes;
+  }
+
+  #dropCached(): void {
+    if (this.#cached !== undefined) release(this.#cached.bytes);
+    this.#cached = undefined;
+  }
+
   /**
-   * Replaces `main`. The old one is freed at once unless a scrape got it:
-   * V8 frees a buffer at its next full GC, which may come only after
-   * hundreds of MiB more (issue 7: peak memory).
+   * Replaces `main`. Its old pieces are left to the GC: they are small, and
+   * a scrape may still be sending them.
    */
-  #setMain(main: Uint8Array<ArrayBuffer>, shared: boolean): void {
-    if (!this.#mainShared) release(this.#main);
-    this.#main = main;
-    this.#mainShared = shared;
+  #setMain(pieces: GzipFragment[], length: number): void {
+    this.#dropCached();
+    this.#pieces = pieces;
+    this.#pieceStarts = new Array(pieces.length);
+    let at = 0;
+    let packed = 0;
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i] as GzipFragment;
+      this.#pieceStarts[i] = at;
+      at += piece.length;
+      packed += piece.deflated.length;
+    }
+    this.#mainLength = length;
+    this.#packedBytes = packed;
   }
 
   /** Replaces the tail (never handed out, so freed at once) and empties it. */
@@ -310,25 +432,88 @@ export class TextArena {
   }
 }
 
-/** Frees a buffer nothing else holds now (detaching it). */
+/**
+ * A zeroed buffer of `size` bytes for a moment's use, to {@link release}
+ * after. Allocated with more than 32 MiB behind it: glibc maps such a block
+ * on its own (its untouched pages take no memory) and, freeing it, leaves
+ * its mmap threshold alone. Freeing a mapped block of up to 32 MiB raises
+ * the threshold to that size, after which every buffer below it comes from
+ * malloc's arenas and their holes: 50–60 MiB more resident memory with 1M
+ * series (issue 7, measured with MALLOC_MMAP_THRESHOLD_ fixed).
+ */
+function largeBuffer(size: number): Uint8Array<ArrayBuffer> {
+  if (size === 0) return new Uint8Array(0);
+  return new Uint8Array(Math.max(size, UNTRACKED_SIZE)).subarray(0, size);
+}
+const UNTRACKED_SIZE = 32 * 1024 * 1024 + 64 * 1024;
+
+/**
+ * Frees a buffer nothing else holds now (detaching it): V8 frees a buffer
+ * only at its next full GC, which may come after hundreds of MiB more
+ * (issue 7: peak memory).
+ */
 function release(bytes: Uint8Array<ArrayBuffer>): void {
   if (bytes.byteLength > 0) bytes.buffer.transfer(0);
 }
 
 /**
- * Copies byte ranges into `out`, one `set` per run of ranges that follow
- * each other in the same source (most of a family after its last build).
+ * Writes bytes as deflated pieces of at most {@link PIECE} plain bytes,
+ * through one buffer of that size shared by every arena (the event loop
+ * runs one build at a time).
+ */
+class PieceWriter {
+  readonly pieces: GzipFragment[] = [];
+  /** Plain bytes written, counting from the offset it started at. */
+  at: number;
+  #used = 0;
+
+  constructor(at = 0) {
+    this.at = at;
+  }
+
+  add(source: Uint8Array, from: number, to: number): void {
+    let at = from;
+    while (at < to) {
+      const take = Math.min(to - at, PIECE - this.#used);
+      SCRATCH.set(source.subarray(at, at + take), this.#used);
+      this.#used += take;
+      this.at += take;
+      at += take;
+      if (this.#used === PIECE) this.cut();
+    }
+  }
+
+  /** Ends the current piece (if it holds anything); returns the count. */
+  cut(): number {
+    if (this.#used > 0) {
+      this.pieces.push(
+        compressFragment(SCRATCH.subarray(0, this.#used), PIECE_LEVEL),
+      );
+      this.#used = 0;
+    }
+    return this.pieces.length;
+  }
+}
+const SCRATCH = new Uint8Array(PIECE);
+
+/**
+ * Copies byte ranges into a {@link PieceWriter}, one copy per run of ranges
+ * that follow each other in the same source (most of a family after its
+ * last build).
  */
 class RunCopier {
   #source: Uint8Array = EMPTY;
   #from = 0;
   #to = 0;
-  at: number;
-  readonly #out: Uint8Array;
+  readonly #writer: PieceWriter;
 
-  constructor(out: Uint8Array, at: number) {
-    this.#out = out;
-    this.at = at;
+  constructor(writer: PieceWriter) {
+    this.#writer = writer;
+  }
+
+  /** Where the next byte added lands. */
+  get at(): number {
+    return this.#writer.at + this.#to - this.#from;
   }
 
   add(source: Uint8Array, from: number, to: number): void {
@@ -340,14 +525,12 @@ class RunCopier {
       this.#from = from;
       this.#to = to;
     }
-    this.at += to - from;
   }
 
-  /** Copies the run gathered so far (it ends at `at`). */
+  /** Writes the run gathered so far. */
   flush(): void {
-    const run = this.#to - this.#from;
-    if (run > 0) {
-      this.#out.set(this.#source.subarray(this.#from, this.#to), this.at - run);
+    if (this.#to > this.#from) {
+      this.#writer.add(this.#source, this.#from, this.#to);
     }
     this.#source = EMPTY;
     this.#from = 0;

@@ -30,6 +30,11 @@ import type {
 } from "../push/consistency.ts";
 import { sameKeys, seriesKey, seriesKeysOf } from "../push/consistency.ts";
 import { type SeriesTexts, TextArena, textAt } from "./text_arena.ts";
+import {
+  compressFragment,
+  type GzipFragment,
+  inflateFragment,
+} from "../exposition/gzip_fragments.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import {
   applyGroupingLabels,
@@ -151,8 +156,8 @@ class FamilyEntry implements IndexedFamily {
   shadowed = 0;
   /** Live keys with a code unit ≥ U+D800 (see {@link sorted}). */
   highKeys = 0;
-  /** The family's whole scrape text, UTF-8 encoded; built on demand. */
-  bytes: Uint8Array<ArrayBuffer> | undefined;
+  /** The family's whole scrape text, deflated pieces; built on demand. */
+  scrape: GzipFragment[] | undefined;
   constructor(type: MetricType, counters: ViewCounters) {
     this.type = type;
     this.#counters = counters;
@@ -505,7 +510,7 @@ export class View implements ConsistencyIndex {
       this.counters.inconsistentSeries += keys.length;
     }
     entry.arena.write(slots, input.texts);
-    entry.bytes = undefined;
+    entry.scrape = undefined;
   }
 
   /**
@@ -532,7 +537,7 @@ export class View implements ConsistencyIndex {
       if (!entry) continue;
       entry.remove(group.metadataKey, group.metadataOwner);
       entry.holders.delete(id);
-      entry.bytes = undefined;
+      entry.scrape = undefined;
     }
     this.#groups.delete(id);
     return true;
@@ -550,24 +555,23 @@ export class View implements ConsistencyIndex {
     const body = new Uint8Array(length);
     let offset = 0;
     for (const part of parts) {
-      body.set(part, offset);
+      body.set(inflateFragment(part), offset);
       offset += part.length;
     }
     return new TextDecoder().decode(body);
   }
 
   /**
-   * {@link render} as the UTF-8 pieces it is made of, one per family, the
-   * cached ones shared: a snapshot a response can stream without building
-   * the whole body, however the view changes meanwhile. Callers must not
-   * write to them.
+   * {@link render} as the deflated pieces it is made of (UTF-8 text, a
+   * piece at most TextArena's PIECE bytes; the cached ones shared): a
+   * snapshot a response can stream, inflated piece by piece or joined into
+   * one gzip member, however the view changes meanwhile.
    */
-  renderParts(
-    own: ReadonlyMap<string, MetricFamily>,
-  ): Uint8Array<ArrayBuffer>[] {
+  renderParts(own: ReadonlyMap<string, MetricFamily>): GzipFragment[] {
     const names = this.#names();
-    const parts: Uint8Array<ArrayBuffer>[] = [];
+    const parts: GzipFragment[] = [];
     const encoder = new TextEncoder();
+    const packed = (text: string) => compressFragment(encoder.encode(text));
     let i = 0;
     const ownNames = [...own.keys()].sort(compareNames);
     let j = 0;
@@ -580,21 +584,17 @@ export class View implements ConsistencyIndex {
         ? -1
         : compareNames(a, b);
       if (cmp < 0) {
-        parts.push(this.#familyBytes(a as string));
+        parts.push(...this.#familyPieces(a as string));
         i++;
       } else if (cmp > 0) {
         parts.push(
-          encoder.encode(
-            renderOwn(own.get(b as string) as MetricFamily, undefined),
-          ),
+          packed(renderOwn(own.get(b as string) as MetricFamily, undefined)),
         );
         j++;
       } else {
         const entry = this.#families.get(a as string) as FamilyEntry;
         parts.push(
-          encoder.encode(
-            renderOwn(own.get(b as string) as MetricFamily, entry),
-          ),
+          packed(renderOwn(own.get(b as string) as MetricFamily, entry)),
         );
         i++;
         j++;
@@ -681,24 +681,24 @@ export class View implements ConsistencyIndex {
     return this.#sortedNames;
   }
 
-  #familyBytes(name: string): Uint8Array<ArrayBuffer> {
+  #familyPieces(name: string): GzipFragment[] {
     const entry = this.#families.get(name) as FamilyEntry;
-    if (entry.bytes !== undefined) return entry.bytes;
+    if (entry.scrape !== undefined) return entry.scrape;
     entry.ensureIndexed();
     const slots = entry.sorted();
-    if (slots.length === 0) return (entry.bytes = new Uint8Array(0));
+    if (slots.length === 0) return (entry.scrape = []);
     const header = new TextEncoder().encode(
       renderFamilyHeader(name, this.#help(name, entry), entry.type),
     );
     const { owners, type } = entry;
     // The texts are already bytes: a scrape copies runs of them into the
-    // family's new buffer and then sends that buffer itself (issue 7).
-    entry.bytes = entry.arena.build(
+    // family's new pieces and then sends those (issue 7).
+    entry.scrape = entry.arena.build(
       header,
       slots,
       (slot) => (owners[slot] as SeriesOwner).type === type,
     );
-    return entry.bytes;
+    return entry.scrape;
   }
 
   /** Deterministic HELP (spec §3.4): the first non-empty one in group order. */
@@ -758,7 +758,7 @@ export class View implements ConsistencyIndex {
       value,
     }));
     const slot = entry.slots.get(group.metadataKey);
-    entry.bytes = undefined;
+    entry.scrape = undefined;
     if (slot !== undefined && entry.owners[slot] === group.metadataOwner) {
       entry.arena.write([slot], [text]);
       return;
@@ -840,7 +840,7 @@ export class View implements ConsistencyIndex {
       placed[i] = slot;
     }
     entry.arena.write(placed, input.texts);
-    entry.bytes = undefined;
+    entry.scrape = undefined;
   }
 
   /**
@@ -897,7 +897,7 @@ export class View implements ConsistencyIndex {
       }
     }
     entry.arena.write(placed, texts, indexes);
-    entry.bytes = undefined;
+    entry.scrape = undefined;
   }
 
   #removeFamily(group: GroupState, name: string): void {
@@ -914,7 +914,7 @@ export class View implements ConsistencyIndex {
       return;
     }
     if (entry.shadowed > 0) this.#rebuild(name, entry);
-    entry.bytes = undefined;
+    entry.scrape = undefined;
   }
 
   /** Unchecked mode only: re-derive an entry once a shadowing series left. */
@@ -926,14 +926,16 @@ export class View implements ConsistencyIndex {
       const stored = group?.families.get(name);
       if (!group || !stored) continue;
       // Each series' text: from the arena, or kept aside as shadowed.
-      const texts = stored.keys.map((key, i) => {
-        const aside = stored.shadowed?.get(i);
-        if (aside !== undefined) return aside;
+      const slots = stored.keys.map((key, i) => {
+        if (stored.shadowed?.has(i)) return -1;
         const slot = entry.slots.get(key);
-        return slot !== undefined && entry.owners[slot] === stored
-          ? entry.arena.text(slot)
-          : "";
+        return slot !== undefined && entry.owners[slot] === stored ? slot : -1;
       });
+      const held = entry.arena.texts(slots.filter((slot) => slot >= 0));
+      let next = 0;
+      const texts = slots.map((slot, i) =>
+        slot >= 0 ? held[next++] as string : stored.shadowed?.get(i) ?? ""
+      );
       inputs.push({ group, input: { ...stored, texts } });
     }
     entry.clear();
@@ -978,14 +980,13 @@ function renderOwn(
     });
   }
   if (entry) {
-    for (const slot of entry.slots.values()) {
-      if ((entry.owners[slot] as SeriesOwner).type === family.type) {
-        items.push({
-          key: entry.keys[slot] as string,
-          text: entry.arena.text(slot),
-        });
-      }
-    }
+    const slots = [...entry.slots.values()].filter((slot) =>
+      (entry.owners[slot] as SeriesOwner).type === family.type
+    );
+    const texts = entry.arena.texts(slots);
+    slots.forEach((slot, i) => {
+      items.push({ key: entry.keys[slot] as string, text: texts[i] as string });
+    });
   }
   if (items.length === 0) return "";
   items.sort((x, y) => compareUtf8(x.key, y.key));

@@ -4,6 +4,8 @@ import { crc32, gunzipSync } from "node:zlib";
 import {
   compressFragment,
   crc32Combine,
+  FragmentError,
+  inflateFragment,
   joinGzip,
 } from "../../src/exposition/gzip_fragments.ts";
 
@@ -68,5 +70,46 @@ Deno.test("joinGzip() output decodes for random fragment lists", () => {
       },
     ),
     { seed: 11, numRuns: 200 },
+  );
+});
+
+/** `bytes` as a plain Uint8Array (node:zlib hands out Buffers). */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+Deno.test("inflateFragment() gives back the bytes, at every level, in a buffer of their own", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 70_000 }),
+      fc.integer({ min: 1, max: 9 }),
+      (bytes, level) => {
+        const fragment = compressFragment(bytes, level);
+        assert.equal(fragment.length, bytes.length);
+        const back = inflateFragment(fragment);
+        assert.deepEqual(plainView(back), bytes);
+        // Its own buffer: freeing it touches nothing else.
+        assert.equal(back.byteOffset, 0);
+        assert.equal(back.buffer.byteLength, bytes.length);
+        assert.equal(fragment.deflated.byteOffset, 0);
+        assert.equal(
+          fragment.deflated.buffer.byteLength,
+          fragment.deflated.length,
+        );
+        back.buffer.transfer(0);
+        assert.deepEqual(plainView(inflateFragment(fragment)), bytes);
+      },
+    ),
+    { seed: 13, numRuns: 60 },
+  );
+});
+
+Deno.test("inflateFragment() refuses a fragment whose recorded length is wrong", () => {
+  const fragment = compressFragment(encoder.encode("a 1\n".repeat(100)));
+  assert.throws(
+    () => inflateFragment({ ...fragment, length: fragment.length + 1 }),
+    (e: unknown) =>
+      e instanceof FragmentError &&
+      /inflated to 400 bytes, not 401/.test(e.message),
   );
 });

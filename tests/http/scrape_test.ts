@@ -35,3 +35,42 @@ Deno.test("GET /metrics streams a big scrape whole, plain and gzipped, astral ch
   const again = await (await fetch(`${t.url}/metrics`)).text();
   assert.equal(stripOwn(again), stripOwn(plain));
 });
+
+Deno.test("GET /metrics read slowly while pushes change the family sends the store as it was when the scrape began", async () => {
+  await using t = await startTestGateway();
+  const bodyOf = (round: number) =>
+    Array.from(
+      { length: 20_000 },
+      (_, i) => `m{x="${String(i).padStart(6, "0")}"} ${round * 100_000 + i}\n`,
+    ).join("");
+  const put = async (round: number) => {
+    const res = await fetch(`${t.url}/metrics/job/j`, {
+      method: "PUT",
+      body: bodyOf(round),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  };
+  const lines = (text: string) =>
+    text.split("\n").filter((l) => l.startsWith("m{"));
+  await put(1);
+  const expected = lines(await (await fetch(`${t.url}/metrics`)).text());
+  assert.equal(expected.length, 20_000);
+  // Start a scrape, take its first chunk, then change every value (and
+  // scrape again, which rebuilds the family's pieces) before reading on.
+  const res = await fetch(`${t.url}/metrics`);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  const first = await reader.read();
+  if (first.value) chunks.push(first.value);
+  await put(2);
+  const changed = lines(await (await fetch(`${t.url}/metrics`)).text());
+  assert.equal(changed[0], `m{instance="",job="j",x="000000"} 200000`);
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    chunks.push(r.value);
+  }
+  const body = new TextDecoder().decode(
+    new Uint8Array(chunks.flatMap((c) => [...c])),
+  );
+  assert.deepEqual(lines(body), expected);
+});

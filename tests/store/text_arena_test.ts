@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type JoinedTexts, TextArena } from "../../src/store/text_arena.ts";
+import {
+  type JoinedTexts,
+  PIECE,
+  TextArena,
+} from "../../src/store/text_arena.ts";
+import {
+  type GzipFragment,
+  inflateFragment,
+} from "../../src/exposition/gzip_fragments.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -27,6 +35,18 @@ function joinedOf(texts: readonly string[]): JoinedTexts {
     offset += part.length;
   }
   return { joined, bounds };
+}
+
+/** The text the deflated pieces of a build hold. */
+function plain(pieces: readonly GzipFragment[]): string {
+  // Bytes first: a piece may end inside a character.
+  const bytes = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    bytes.set(inflateFragment(piece), at);
+    at += piece.length;
+  }
+  return decoder.decode(bytes);
 }
 
 const text = fc.oneof(
@@ -76,7 +96,7 @@ Deno.test("TextArena keeps each slot's last text through writes, drops, builds a
     fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
       const model = new Map<number, string>();
       const arena = new TextArena((slot) => model.has(slot));
-      const scraped: { bytes: Uint8Array; expected: string }[] = [];
+      const scraped: { pieces: GzipFragment[]; expected: string }[] = [];
       for (const o of ops) {
         if (o.kind === "write") {
           arena.write(o.slots, o.joined ? joinedOf(o.texts) : o.texts);
@@ -89,19 +109,19 @@ Deno.test("TextArena keeps each slot's last text through writes, drops, builds a
           const order = o.order.filter((slot) => model.has(slot));
           const header = encoder.encode("# H\n");
           const include = (slot: number) => slot % 3 !== 0;
-          const bytes = arena.build(header, order, include);
+          const pieces = arena.build(header, order, include);
           const expected = "# H\n" +
             order.filter(include).map((s) => model.get(s)).join("");
-          assert.equal(decoder.decode(bytes), expected);
-          scraped.push({ bytes, expected });
+          assert.equal(plain(pieces), expected);
+          scraped.push({ pieces, expected });
         }
         for (const [slot, value] of model) {
           assert.equal(arena.text(slot), value, `slot ${slot}`);
         }
       }
       // What a scrape got is never written again.
-      for (const { bytes, expected } of scraped) {
-        assert.equal(decoder.decode(bytes), expected);
+      for (const { pieces, expected } of scraped) {
+        assert.equal(plain(pieces), expected);
       }
     }),
     { numRuns: 300 },
@@ -115,8 +135,8 @@ Deno.test("TextArena writes only the texts an index list picks", () => {
   assert.equal(arena.text(4), "zero\n");
   assert.equal(arena.text(7), "two\n");
   assert.equal(arena.text(1), "bé\n");
-  const bytes = arena.build(new Uint8Array(0), [7, 1, 4], () => true);
-  assert.equal(decoder.decode(bytes), "two\nbé\nzero\n");
+  const pieces = arena.build(new Uint8Array(0), [7, 1, 4], () => true);
+  assert.equal(plain(pieces), "two\nbé\nzero\n");
 });
 
 Deno.test("TextArena frees overwritten texts without a scrape: memory follows the live texts", () => {
@@ -130,4 +150,49 @@ Deno.test("TextArena frees overwritten texts without a scrape: memory follows th
   for (const slot of live) assert.equal(arena.text(slot), big(199, slot));
   // 90 KB live after 18 MB written: held bytes stay within a few times that.
   assert.ok(arena.capacity < 1_000_000, `capacity ${arena.capacity}`);
+});
+
+Deno.test("TextArena keeps a family of several MiB in deflated pieces, texts split across them read whole", () => {
+  const live = new Set<number>();
+  const arena = new TextArena((slot) => live.has(slot));
+  // 5,000 texts of 300–1,300 bytes (some with 2-byte characters): about 4 MiB.
+  const textOf = (slot: number, round: number) =>
+    `s${slot}r${round}${"é".repeat(slot % 7)}${
+      "x".repeat(300 + slot % 1000)
+    }\n`;
+  const slots = Array.from({ length: 5000 }, (_, i) => i);
+  for (let i = 0; i < slots.length; i += 100) {
+    const batch = slots.slice(i, i + 100);
+    arena.write(batch, batch.map((slot) => textOf(slot, 0)));
+    for (const slot of batch) live.add(slot);
+  }
+  const order = [...slots].reverse();
+  const pieces = arena.build(new Uint8Array(0), order, (s) => s % 2 === 0);
+  assert.ok(pieces.length > 1, `${pieces.length} pieces`);
+  for (const piece of pieces) assert.ok(piece.length <= PIECE);
+  assert.equal(
+    plain(pieces),
+    order.filter((s) => s % 2 === 0).map((s) => textOf(s, 0)).join(""),
+  );
+  // Deflated: the texts repeat themselves a lot.
+  assert.ok(arena.capacity < 1_000_000, `capacity ${arena.capacity}`);
+  // Overwrite a third (folded into main as a run, then rebuilt), drop some.
+  for (let slot = 0; slot < 5000; slot += 3) {
+    arena.write([slot], [textOf(slot, 1)]);
+  }
+  for (let slot = 1; slot < 5000; slot += 10) {
+    arena.drop(slot);
+    live.delete(slot);
+  }
+  const expected = (slot: number) => textOf(slot, slot % 3 === 0 ? 1 : 0);
+  for (const slot of live) assert.equal(arena.text(slot), expected(slot));
+  const all = [...live];
+  assert.deepEqual(arena.texts(all), all.map(expected));
+  const again = arena.build(new TextEncoder().encode("# H\n"), all, () => true);
+  assert.equal(plain(again), "# H\n" + all.map(expected).join(""));
+  // The first build's pieces are as they were.
+  assert.equal(
+    plain(pieces),
+    order.filter((s) => s % 2 === 0).map((s) => textOf(s, 0)).join(""),
+  );
 });
