@@ -62,9 +62,7 @@ export const RUN_PERMISSIONS = [
  * pushes/s (README "Performance"). V8 freezes its flags at start, so
  * main.ts cannot set them itself.
  */
-export const V8_FLAGS = [
-  "--v8-flags=--heap-growing-percent=30,--expose-gc",
-] as const;
+export const V8_FLAGS = ["--v8-flags=--heap-growing-percent=30"] as const;
 
 export const DEFAULT_COMPILE_OUTPUT = `${ROOT}/dist/pushvault`;
 

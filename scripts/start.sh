@@ -15,4 +15,4 @@ if ! command -v deno >/dev/null 2>&1 || [[ "$(deno --version | awk 'NR == 1 { pr
   hash -r
 fi
 # --v8-flags: as scripts/compile.ts V8_FLAGS says why.
-exec deno run -A --v8-flags=--heap-growing-percent=30,--expose-gc src/main.ts "$@"
+exec deno run -A --v8-flags=--heap-growing-percent=30 src/main.ts "$@"

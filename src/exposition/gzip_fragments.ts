@@ -13,7 +13,6 @@
  */
 
 import { constants, crc32, deflateRawSync, inflateRawSync } from "node:zlib";
-import { collectYoungGarbage } from "../young_garbage.ts";
 
 export interface GzipFragment {
   /** Raw deflate data ending with a sync flush. */
@@ -35,14 +34,19 @@ export function compressFragment(
   bytes: Uint8Array,
   level = DEFAULT_LEVEL,
 ): GzipFragment {
-  countZlibCall();
-  return {
-    deflated: owned(
-      deflateRawSync(bytes, { level, finishFlush: constants.Z_SYNC_FLUSH }),
-    ),
-    crc: crc32(bytes) >>> 0,
-    length: bytes.length,
-  };
+  // Room for the worst case (stored blocks), so that zlib writes into one
+  // buffer: the result is copied out of it and the buffer freed at once.
+  const room = bytes.length + (bytes.length >> 3) + 64;
+  const out = deflateRawSync(bytes, {
+    level,
+    finishFlush: constants.Z_SYNC_FLUSH,
+    chunkSize: room,
+  });
+  const deflated = Uint8Array.prototype.slice.call(out) as Uint8Array<
+    ArrayBuffer
+  >;
+  freeIfOwn(out, room);
+  return { deflated, crc: crc32(bytes) >>> 0, length: bytes.length };
 }
 
 /**
@@ -55,18 +59,22 @@ export function inflateFragment(
   fragment: GzipFragment,
 ): Uint8Array<ArrayBuffer> {
   if (fragment.length === 0) return new Uint8Array(0);
-  countZlibCall();
+  // One byte more than the text: zlib ends with room to spare, so the
+  // binding allocates no second output buffer (a 64 KiB piece of garbage
+  // per call otherwise, freed only by a GC V8 has no reason to run: 60–90
+  // MiB of malloc's arena after a few scrapes of 1M series).
+  const room = Math.max(MIN_CHUNK, fragment.length + 1);
   const out = inflateRawSync(fragment.deflated, {
     finishFlush: constants.Z_SYNC_FLUSH,
-    // One output chunk of the known size: no concatenation of pieces.
-    chunkSize: Math.max(MIN_CHUNK, fragment.length),
+    chunkSize: room,
   });
   if (out.length !== fragment.length) {
     throw new FragmentError(
       `a stored text fragment inflated to ${out.length} bytes, not ${fragment.length}`,
     );
   }
-  return owned(out);
+  if (isOwn(out, room)) return out as Uint8Array<ArrayBuffer>;
+  return Uint8Array.prototype.slice.call(out) as Uint8Array<ArrayBuffer>;
 }
 
 export class FragmentError extends Error {
@@ -74,29 +82,20 @@ export class FragmentError extends Error {
 }
 
 /**
- * Frees what `node:zlib` calls leave behind every {@link CALLS_PER_GC}
- * calls (see young_garbage.ts).
+ * Whether `bytes` starts a buffer of `room` bytes that zlib allocated for
+ * this call alone (small ones come from Buffer's shared pool instead).
  */
-function countZlibCall(): void {
-  if (++zlibCalls < CALLS_PER_GC) return;
-  zlibCalls = 0;
-  collectYoungGarbage();
+function isOwn(bytes: Uint8Array, room: number): boolean {
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === room &&
+    bytes.buffer instanceof ArrayBuffer && room >= OWN_BUFFER_MIN;
 }
-let zlibCalls = 0;
-const CALLS_PER_GC = 128;
-
 /** zlib's smallest output chunk. */
 const MIN_CHUNK = 64;
+/** Node's Buffer pools allocations below half its 8 KiB pool size. */
+const OWN_BUFFER_MIN = 4096;
 
-/** `bytes`, or a copy of them when they share a larger buffer. */
-function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (
-    bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length &&
-    bytes.buffer instanceof ArrayBuffer
-  ) {
-    return bytes as Uint8Array<ArrayBuffer>;
-  }
-  return Uint8Array.prototype.slice.call(bytes) as Uint8Array<ArrayBuffer>;
+function freeIfOwn(bytes: Uint8Array, room: number): void {
+  if (isOwn(bytes, room)) (bytes.buffer as ArrayBuffer).transfer(0);
 }
 
 // Header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.

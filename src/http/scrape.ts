@@ -128,20 +128,33 @@ function inflateAll(
  * a big scrape is never held whole in memory (issue 7: memory stays
  * bounded). The parts never change, so the body is the view as it was when
  * the scrape began.
+ *
+ * Each chunk is freed when the next one is asked for: the runtime asks only
+ * once it has passed the last one on (its side keeps its own reference to
+ * the memory until written). Left to the GC, the 128 MiB a text scrape of
+ * 1M series inflates piled up in malloc's arena: 60–120 MiB more resident.
  */
 function inflateStream(
   parts: readonly GzipFragment[],
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   let next = 0;
+  let sent: Uint8Array<ArrayBuffer> | undefined;
+  const freeSent = () => {
+    if (sent !== undefined && sent.byteLength > 0) sent.buffer.transfer(0);
+    sent = undefined;
+  };
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     pull(controller) {
+      freeSent();
       while (next < parts.length) {
         const part = parts[next++] as GzipFragment;
         if (part.length === 0) continue;
-        controller.enqueue(inflateFragment(part));
+        sent = inflateFragment(part);
+        controller.enqueue(sent);
         return;
       }
       controller.close();
     },
+    cancel: freeSent,
   }, { highWaterMark: 0 });
 }
