@@ -113,7 +113,7 @@ export class TextArena {
     if (start >= base) {
       return decoder.decode(this.#tail.subarray(start - base, end - base));
     }
-    let index = this.#pieceAt(start);
+    let index = pieceIndex(this.#pieceStarts, start);
     const from = this.#pieceStarts[index] as number;
     const piece = this.#piece(index);
     if (end - from <= piece.length) {
@@ -275,7 +275,10 @@ export class TextArena {
     order: readonly number[],
     include: (slot: number) => boolean,
   ): GzipFragment[] {
-    const main = this.#plainMain();
+    const main = this.#mainSource((visit) => {
+      for (const slot of order) if (include(slot)) visit(slot);
+      for (const slot of order) if (!include(slot)) visit(slot);
+    });
     const writer = new PieceWriter();
     writer.add(header, 0, header.length);
     const copier = new RunCopier(writer);
@@ -289,7 +292,7 @@ export class TextArena {
     }
     copier.flush();
     writer.cut();
-    release(main);
+    main.close();
     this.#setMain(writer.pieces, writer.at);
     this.#setTail(EMPTY);
     this.#garbage = 0;
@@ -301,16 +304,16 @@ export class TextArena {
   }
 
   /**
-   * Appends the text of `slot` (in `main`, given plain, or in the tail) to
-   * `copier` and points the slot at where it lands.
+   * Appends the text of `slot` (in `main`, read through `main`, or in the
+   * tail) to `copier` and points the slot at where it lands.
    */
-  #copy(slot: number, main: Uint8Array, copier: RunCopier): void {
+  #copy(slot: number, main: MainSource, copier: RunCopier): void {
     const start = this.#starts[slot] ?? 0;
     const end = this.#ends[slot] ?? 0;
     const base = this.#mainLength;
     this.#starts[slot] = copier.at;
     if (start < base) {
-      copier.add(main, start, end);
+      main.copy(copier, start, end);
     } else {
       copier.add(this.#tail, start - base, end - base);
     }
@@ -336,7 +339,8 @@ export class TextArena {
   /**
    * Folds the tail into `main`: deflated onto its end as it is while at
    * most a third of the bytes held is garbage (no slot moves, as while a
-   * store fills), else every live text moved on its own into new pieces.
+   * store fills), else every live text moved on its own into new pieces,
+   * in the order they lie in (so `main` is read a piece at a time).
    */
   #compact(): void {
     const held = this.#mainLength + this.#tailUsed;
@@ -348,19 +352,20 @@ export class TextArena {
       this.#setTail(EMPTY);
       return;
     }
-    const main = this.#plainMain();
+    const live: number[] = [];
+    for (let slot = 0; slot < this.#starts.length; slot++) {
+      if (this.#isLive(slot)) live.push(slot);
+      else this.drop(slot);
+    }
+    const starts = this.#starts;
+    live.sort((a, b) => (starts[a] as number) - (starts[b] as number));
+    const main = new PieceByPiece(this.#pieces, this.#pieceStarts);
     const writer = new PieceWriter();
     const copier = new RunCopier(writer);
-    for (let slot = 0; slot < this.#starts.length; slot++) {
-      if (this.#isLive(slot)) {
-        this.#copy(slot, main, copier);
-      } else {
-        this.drop(slot);
-      }
-    }
+    for (const slot of live) this.#copy(slot, main, copier);
     copier.flush();
     writer.cut();
-    release(main);
+    main.close();
     this.#setMain(writer.pieces, writer.at);
     this.#setTail(EMPTY);
     this.#garbage = 0;
@@ -377,17 +382,35 @@ export class TextArena {
     return out;
   }
 
-  /** Index of the piece holding plain offset `at` of `main`. */
-  #pieceAt(at: number): number {
-    const starts = this.#pieceStarts;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] as number) <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+  /**
+   * How a build reads `main` for the slots `visit` goes through: a piece at
+   * a time when they come about in the order their texts lie there (every
+   * build after the first: `main` is in scrape order), else inflated whole,
+   * once (the first build after start-up, or after many new series: the
+   * scrape order is not the order their texts came in). Piece by piece, a
+   * build needs no buffer the size of the family (issue 7: peak memory).
+   */
+  #mainSource(
+    visit: (each: (slot: number) => void) => void,
+  ): MainSource {
+    const base = this.#mainLength;
+    const starts = this.#starts;
+    const pieceStarts = this.#pieceStarts;
+    const limit = 2 * this.#pieces.length;
+    let switches = 0;
+    let from = 0;
+    let to = 0;
+    visit((slot) => {
+      const at = starts[slot] ?? 0;
+      if (at >= base || (at >= from && at < to)) return;
+      const index = pieceIndex(pieceStarts, at);
+      from = pieceStarts[index] as number;
+      to = from + (this.#pieces[index] as GzipFragment).length;
+      switches++;
+    });
+    return switches <= limit
+      ? new PieceByPiece(this.#pieces, pieceStarts)
+      : new WholeMain(this.#plainMain());
   }
 
   /** Piece `index` inflated (kept until `main` changes or another is read). */
@@ -454,6 +477,86 @@ const UNTRACKED_SIZE = 32 * 1024 * 1024 + 64 * 1024;
  */
 function release(bytes: Uint8Array<ArrayBuffer>): void {
   if (bytes.byteLength > 0) bytes.buffer.transfer(0);
+}
+
+/** Index of the piece holding plain offset `at`, given the pieces' starts. */
+function pieceIndex(starts: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((starts[mid] as number) <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Where a build or compaction copies texts of `main` from. */
+interface MainSource {
+  /** Adds plain bytes [start, end) of `main` to `copier`. */
+  copy(copier: RunCopier, start: number, end: number): void;
+  /** Frees what it inflated; after the copier's last flush. */
+  close(): void;
+}
+
+/** `main` inflated whole. */
+class WholeMain implements MainSource {
+  readonly #plain: Uint8Array<ArrayBuffer>;
+
+  constructor(plain: Uint8Array<ArrayBuffer>) {
+    this.#plain = plain;
+  }
+
+  copy(copier: RunCopier, start: number, end: number): void {
+    copier.add(this.#plain, start, end);
+  }
+
+  close(): void {
+    release(this.#plain);
+  }
+}
+
+/** `main` inflated one piece at a time, as the reads move through it. */
+class PieceByPiece implements MainSource {
+  readonly #pieces: readonly GzipFragment[];
+  readonly #starts: readonly number[];
+  #bytes: Uint8Array<ArrayBuffer> = EMPTY;
+  /** Plain offsets in `main` of `#bytes`. */
+  #from = 0;
+  #to = 0;
+
+  constructor(pieces: readonly GzipFragment[], starts: readonly number[]) {
+    this.#pieces = pieces;
+    this.#starts = starts;
+  }
+
+  copy(copier: RunCopier, start: number, end: number): void {
+    let at = start;
+    while (at < end) {
+      if (at < this.#from || at >= this.#to) {
+        this.#load(copier, pieceIndex(this.#starts, at));
+      }
+      const to = Math.min(end, this.#to);
+      copier.add(this.#bytes, at - this.#from, to - this.#from);
+      at = to;
+    }
+  }
+
+  #load(copier: RunCopier, index: number): void {
+    // The copier's pending run may point into the piece about to be freed.
+    copier.flush();
+    release(this.#bytes);
+    this.#bytes = inflateFragment(this.#pieces[index] as GzipFragment);
+    this.#from = this.#starts[index] as number;
+    this.#to = this.#from + this.#bytes.length;
+  }
+
+  close(): void {
+    release(this.#bytes);
+    this.#bytes = EMPTY;
+    this.#from = 0;
+    this.#to = 0;
+  }
 }
 
 /**

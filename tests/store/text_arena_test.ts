@@ -176,6 +176,15 @@ Deno.test("TextArena keeps a family of several MiB in deflated pieces, texts spl
   );
   // Deflated: the texts repeat themselves a lot.
   assert.ok(arena.capacity < 1_000_000, `capacity ${arena.capacity}`);
+  // Again in the same order: now read a piece at a time (`main` is in that
+  // order), with a few new texts from the tail mixed in.
+  for (let slot = 0; slot < 5000; slot += 500) {
+    arena.write([slot], [textOf(slot, 0)]);
+  }
+  assert.equal(
+    plain(arena.build(new Uint8Array(0), order, (s) => s % 2 === 0)),
+    order.filter((s) => s % 2 === 0).map((s) => textOf(s, 0)).join(""),
+  );
   // Overwrite a third (folded into main as a run, then rebuilt), drop some.
   for (let slot = 0; slot < 5000; slot += 3) {
     arena.write([slot], [textOf(slot, 1)]);
