@@ -1,7 +1,7 @@
 /**
  * The in-memory view of the current state: groups with their family headers,
  * the family index the consistency check reads, and the render cache a
- * scrape concatenates. Rebuilt from the database at start; changed only by
+ * scrape sends (each family's texts in deflated pieces, see TextArena). Rebuilt from the database at start; changed only by
  * the store, and only after a COMMIT succeeded (design.md "Data flow").
  *
  * Compact on purpose (issue 7): per series it keeps only its key (see
