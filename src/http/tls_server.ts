@@ -290,30 +290,45 @@ async function writeResponse(
   const reader = response.body.getReader();
   try {
     // A body that arrives in one chunk gets a Content-Length, as Go sends.
+    // A chunk is ours only until the next is read (a text scrape frees each
+    // chunk then, scrape.ts): the first is copied before the second is
+    // read, and every later one is written out before the next is read.
     const first = await reader.read();
+    const firstBytes = first.done
+      ? new Uint8Array(0)
+      : Uint8Array.prototype.slice.call(first.value);
     const second = first.done ? first : await reader.read();
     if (second.done) {
-      const bytes = first.done ? new Uint8Array(0) : first.value;
-      headers.push("Content-Length", String(bytes.length));
+      headers.push("Content-Length", String(firstBytes.length));
       res.writeHead(response.status, headers);
-      await new Promise<void>((resolve) => res.end(bytes, resolve));
+      await new Promise<void>((resolve) => res.end(firstBytes, resolve));
       return;
     }
     res.writeHead(response.status, headers);
-    let next: ReadableStreamReadResult<Uint8Array> = first;
-    let after: ReadableStreamReadResult<Uint8Array> | undefined = second;
+    await writeChunk(res, firstBytes);
+    let next: ReadableStreamReadResult<Uint8Array> = second;
     while (!next.done) {
-      if (!res.write(next.value)) {
-        await new Promise<void>((resolve, reject) => {
-          res.once("drain", resolve);
-          res.once("close", () => reject(new Error("client went away")));
-        });
-      }
-      next = after ?? await reader.read();
-      after = undefined;
+      await writeChunk(res, next.value);
+      next = await reader.read();
     }
   } finally {
     reader.releaseLock();
   }
   await new Promise<void>((resolve) => res.end(resolve));
+}
+
+/**
+ * Writes `chunk` and settles once it has gone to the socket (node calls
+ * back when it no longer needs the bytes), or fails if the client left.
+ */
+function writeChunk(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const gone = () => reject(new Error("client went away"));
+    res.once("close", gone);
+    res.write(chunk, (error) => {
+      res.off("close", gone);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }

@@ -259,3 +259,41 @@ Deno.test("TLS keeps its client_auth_type when a reload would change it", async 
   using none = tlsClient(pki);
   assert.equal(await status(`${gw.url}/-/healthy`, none), "refused");
 });
+
+Deno.test("TLS streams a big scrape whole, plain and gzipped", async () => {
+  await using dir = await tempDir();
+  const pki = await makePki(dir.path);
+  await using gw = await startWithWebConfig(tlsYaml(pki), [], {
+    dir: dir.path,
+  });
+  using client = tlsClient(pki);
+  // About 1 MB of text with 2- and 4-byte characters: many pieces, some
+  // characters split between two of them.
+  const values = Array.from(
+    { length: 20_000 },
+    (_, i) => `${"😀".repeat(i % 3)}${String(i).padStart(6, "0")}é`,
+  );
+  const body = values.map((v, i) => `big{x="${v}"} ${i}\n`).join("");
+  const push = await fetch(`${gw.url}/metrics/job/big`, {
+    client,
+    method: "PUT",
+    body,
+  });
+  assert.equal(push.status, 200);
+  await push.body?.cancel();
+  const lines = (text: string) =>
+    text.split("\n").filter((l) => l.startsWith("big{")).sort();
+  const expected = values.map((v, i) =>
+    `big{instance="",job="big",x="${v}"} ${i}`
+  ).sort();
+  for (const encoding of ["identity", "gzip"]) {
+    const scrape = await fetch(`${gw.url}/metrics`, {
+      client,
+      headers: { "Accept-Encoding": encoding },
+    });
+    assert.equal(scrape.status, 200);
+    const text = await scrape.text();
+    assert.ok(text.length > 500_000, `${encoding}: ${text.length} characters`);
+    assert.deepEqual(lines(text), expected, encoding);
+  }
+});
