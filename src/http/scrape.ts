@@ -129,10 +129,14 @@ function inflateAll(
  * bounded). The parts never change, so the body is the view as it was when
  * the scrape began.
  *
- * Each chunk is freed when the next one is asked for: the runtime asks only
- * once it has passed the last one on (its side keeps its own reference to
- * the memory until written). Left to the GC, the 128 MiB a text scrape of
- * 1M series inflates piled up in malloc's arena: 60–120 MiB more resident.
+ * Each chunk is freed when the next one is asked for, so a reader must be
+ * done with a chunk (or have copied it) before it reads the next. Both
+ * writers keep to that: Deno.serve's hands a chunk to the runtime, which
+ * keeps its own reference to the memory until written, before it reads on;
+ * tls_server.ts's copies the first and writes each later one out first
+ * (tests/http/scrape_test.ts and tests/security/tls_test.ts read big
+ * scrapes both ways). Left to the GC, the 128 MiB a text scrape of 1M
+ * series inflates piled up in malloc's arena: 60–120 MiB more resident.
  */
 function inflateStream(
   parts: readonly GzipFragment[],
