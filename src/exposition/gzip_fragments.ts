@@ -24,7 +24,7 @@ export interface GzipFragment {
 }
 
 /** zlib's default level, as Go's gzip.NewWriter (the Pushgateway) uses. */
-export const DEFAULT_LEVEL = 6;
+const DEFAULT_LEVEL = 6;
 
 /**
  * Deflates `bytes` into a fragment (`level`: zlib's 1–9). The result owns
@@ -75,6 +75,23 @@ export function inflateFragment(
   }
   if (isOwn(out, room)) return out as Uint8Array<ArrayBuffer>;
   return Uint8Array.prototype.slice.call(out) as Uint8Array<ArrayBuffer>;
+}
+
+/** The bytes of `fragments` one after the other, in one buffer. */
+export function inflateFragments(
+  fragments: readonly GzipFragment[],
+): Uint8Array<ArrayBuffer> {
+  let length = 0;
+  for (const fragment of fragments) length += fragment.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const fragment of fragments) {
+    const plain = inflateFragment(fragment);
+    out.set(plain, offset);
+    offset += plain.length;
+    if (plain.byteLength > 0) plain.buffer.transfer(0);
+  }
+  return out;
 }
 
 export class FragmentError extends Error {

@@ -16,6 +16,7 @@ import {
   type GzipFragment,
   GzipJoiner,
   inflateFragment,
+  inflateFragments,
 } from "../exposition/gzip_fragments.ts";
 import { encodeDelimited } from "../exposition/protobuf.ts";
 import type { Store } from "../store/store.ts";
@@ -72,7 +73,7 @@ export function handleScrape(request: Request, deps: ScrapeDeps): Response {
   let length = 0;
   for (const part of parts) length += part.length;
   if (length <= STREAM_ABOVE) {
-    return new Response(inflateAll(parts, length), { headers });
+    return new Response(inflateFragments(parts), { headers });
   }
   return new Response(inflateStream(parts), { headers });
 }
@@ -109,19 +110,6 @@ function gzipStream(
 
 /** Bodies longer than this (bytes) are streamed in chunks. */
 const STREAM_ABOVE = 256 * 1024;
-
-function inflateAll(
-  parts: readonly GzipFragment[],
-  length: number,
-): Uint8Array<ArrayBuffer> {
-  const body = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    body.set(inflateFragment(part), offset);
-    offset += part.length;
-  }
-  return body;
-}
 
 /**
  * The parts inflated one per read (at most TextArena's PIECE bytes each):

@@ -1,8 +1,9 @@
 /**
  * The in-memory view of the current state: groups with their family headers,
  * the family index the consistency check reads, and the render cache a
- * scrape sends (each family's texts in deflated pieces, see TextArena). Rebuilt from the database at start; changed only by
- * the store, and only after a COMMIT succeeded (design.md "Data flow").
+ * scrape sends (each family's texts in deflated pieces, see TextArena).
+ * Rebuilt from the database at start; changed only by the store, and only
+ * after a COMMIT succeeded (design.md "Data flow").
  *
  * Compact on purpose (issue 7): per series it keeps only its key (see
  * `seriesKey`: unique, and ordered as a scrape orders series), its rendered
@@ -33,7 +34,7 @@ import { type SeriesTexts, TextArena, textAt } from "./text_arena.ts";
 import {
   compressFragment,
   type GzipFragment,
-  inflateFragment,
+  inflateFragments,
 } from "../exposition/gzip_fragments.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import {
@@ -549,16 +550,7 @@ export class View implements ConsistencyIndex {
    * (already rendered per family by the caller), sorted by name (spec §5.1).
    */
   render(own: ReadonlyMap<string, MetricFamily>): string {
-    const parts = this.renderParts(own);
-    let length = 0;
-    for (const part of parts) length += part.length;
-    const body = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      body.set(inflateFragment(part), offset);
-      offset += part.length;
-    }
-    return new TextDecoder().decode(body);
+    return new TextDecoder().decode(inflateFragments(this.renderParts(own)));
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   crc32Combine,
   FragmentError,
   inflateFragment,
+  inflateFragments,
   joinGzip,
 } from "../../src/exposition/gzip_fragments.ts";
 
@@ -112,4 +113,13 @@ Deno.test("inflateFragment() refuses a fragment whose recorded length is wrong",
       e instanceof FragmentError &&
       /inflated to 400 bytes, not 401/.test(e.message),
   );
+});
+
+Deno.test("inflateFragments() joins the fragments' bytes in order", () => {
+  const parts = ["# TYPE a gauge\na 1\n", "", "ü€😀\n".repeat(5_000), "b 2\n"];
+  const joined = inflateFragments(
+    parts.map((p) => compressFragment(encoder.encode(p))),
+  );
+  assert.equal(new TextDecoder().decode(joined), parts.join(""));
+  assert.equal(inflateFragments([]).length, 0);
 });
