@@ -4,7 +4,8 @@
 #   - Deno 2.9.6 from npm (npm install -g deno@2.9.6)
 #   - Debian packages the end-to-end tests drive: prometheus,
 #     prometheus-pushgateway (the reference), python3-prometheus-client,
-#     curl, sqlite3, chromium (UI tests)
+#     curl, sqlite3, chromium (UI tests); and wrk, which the gateway
+#     benchmark runs beside its own load generator (scripts/bench/)
 #   - the npm dependencies declared in deno.json (deno install), so that the
 #     tests do not fetch from the network half-way through
 # Runs as root (CI) or through sudo when available.
@@ -19,6 +20,7 @@ APT_PACKAGES=(
   sqlite3
   chromium
   systemd
+  wrk
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

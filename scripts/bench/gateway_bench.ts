@@ -664,6 +664,15 @@ function median(xs: readonly number[]): number {
 
 // --- load, wrk, ceiling (subprocesses) -----------------------------------------
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function runLoadProcess(
   server: Server,
   bodyKind: "10series" | "1000series" | "none",
@@ -748,11 +757,7 @@ async function runWrk(
   concurrency: number,
   script: string | undefined,
 ): Promise<WrkResult | undefined> {
-  try {
-    await Deno.stat(WRK_BIN);
-  } catch {
-    return undefined;
-  }
+  if (!await exists(WRK_BIN)) return undefined;
   const args = [
     "-t2",
     `-c${concurrency}`,
@@ -1821,6 +1826,11 @@ async function main(args: readonly string[]): Promise<number> {
     if (options.profile) {
       print(await runProfile(options, dir));
       return 0;
+    }
+    if (!await exists(WRK_BIN)) {
+      progress(
+        `${WRK_BIN} is absent (scripts/setup.sh installs it: apt-get install wrk): the wrk rows, which show that load.ts is not the limit, are left out`,
+      );
     }
     const result = await runComparison(options, dir);
     print(formatReport(result));
