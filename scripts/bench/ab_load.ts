@@ -122,6 +122,8 @@ async function main(): Promise<void> {
       await first.stop();
     }
     const results: Record<"A" | "B", number[]> = { A: [], B: [] };
+    // Server CPU per push: steadier than pushes/s on a shared machine.
+    const cpu: Record<"A" | "B", number[]> = { A: [], B: [] };
     for (let round = 1; round <= rounds; round++) {
       for (const name of ["A", "B"] as const) {
         const db = `${dir}/run.db`;
@@ -144,10 +146,14 @@ async function main(): Promise<void> {
           }
         }
         results[name].push(result.perSecond);
+        const micros = (result.serverCpuSeconds * 1e6) / result.count;
+        cpu[name].push(micros);
         print(
           `round ${round} ${name} (${trees[name]}): ${
             result.perSecond.toFixed(1)
-          }/s, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`,
+          }/s, p99 ${result.p99Ms.toFixed(2)} ms, server CPU ${
+            micros.toFixed(0)
+          } µs per push, errors ${result.errors}`,
         );
       }
     }
@@ -155,7 +161,11 @@ async function main(): Promise<void> {
     print(
       `mean A ${mean(results.A).toFixed(1)}/s, B ${
         mean(results.B).toFixed(1)
-      }/s, B/A ${(mean(results.B) / mean(results.A)).toFixed(3)}`,
+      }/s, B/A ${
+        (mean(results.B) / mean(results.A)).toFixed(3)
+      }; server CPU per push A ${mean(cpu.A).toFixed(0)} µs, B ${
+        mean(cpu.B).toFixed(0)
+      } µs, B/A ${(mean(cpu.B) / mean(cpu.A)).toFixed(3)}`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

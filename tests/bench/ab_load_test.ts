@@ -38,15 +38,15 @@ Deno.test("ab_load.ts alternates two trees on copies of one preloaded store", as
   assert.equal(lines.length, 3, text);
   assert.match(
     lines[0] ?? "",
-    /^round 1 A \(.*\): \d+\.\d\/s, p99 [\d.]+ ms, errors 0$/,
+    /^round 1 A \(.*\): \d+\.\d\/s, p99 [\d.]+ ms, server CPU \d+ µs per push, errors 0$/,
   );
   assert.match(
     lines[1] ?? "",
-    /^round 1 B \(.*\): \d+\.\d\/s, p99 [\d.]+ ms, errors 0$/,
+    /^round 1 B \(.*\): \d+\.\d\/s, p99 [\d.]+ ms, server CPU \d+ µs per push, errors 0$/,
   );
   assert.match(
     lines[2] ?? "",
-    /^mean A \d+\.\d\/s, B \d+\.\d\/s, B\/A \d\.\d{3}$/,
+    /^mean A \d+\.\d\/s, B \d+\.\d\/s, B\/A \d\.\d{3}; server CPU per push A \d+ µs, B \d+ µs, B\/A \d\.\d{3}$/,
   );
   const after = [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")]
     .filter((e) => e.name.startsWith("pv-ab-")).map((e) => e.name);
