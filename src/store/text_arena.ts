@@ -181,7 +181,7 @@ export class TextArena {
 
   /** Forgets every text. */
   reset(): void {
-    this.#setMain([], 0);
+    this.#setMain([]);
     this.#setTail(EMPTY);
     this.#garbage = 0;
     this.#starts = [];
@@ -320,7 +320,7 @@ export class TextArena {
     copier.flush();
     writer.cut();
     main.close();
-    this.#setMain(writer.pieces, writer.at);
+    this.#setMain(writer.pieces);
     this.#setTail(EMPTY);
     this.#garbage = 0;
     return writer.pieces.slice(0, scrape);
@@ -393,7 +393,7 @@ export class TextArena {
     copier.flush();
     writer.cut();
     main.close();
-    this.#setMain(writer.pieces, writer.at);
+    this.#setMain(writer.pieces);
     this.#setTail(EMPTY);
     this.#garbage = 0;
   }
@@ -454,10 +454,6 @@ export class TextArena {
     this.#cached = undefined;
   }
 
-  /**
-   * Replaces `main`. Its old pieces are left to the GC: they are small, and
-   * a scrape may still be sending them.
-   */
   /** Adds `pieces` to the end of `main` (pieces already there stay). */
   #appendMain(pieces: readonly GzipFragment[]): void {
     for (const piece of pieces) {
@@ -468,7 +464,11 @@ export class TextArena {
     }
   }
 
-  #setMain(pieces: GzipFragment[], length: number): void {
+  /**
+   * Replaces `main`. Its old pieces are left to the GC: they are small, and
+   * a scrape may still be sending them.
+   */
+  #setMain(pieces: GzipFragment[]): void {
     this.#dropCached();
     this.#pieces = pieces;
     this.#pieceStarts = new Array(pieces.length);
@@ -480,7 +480,7 @@ export class TextArena {
       at += piece.length;
       packed += piece.deflated.length;
     }
-    this.#mainLength = length;
+    this.#mainLength = at;
     this.#packedBytes = packed;
   }
 
