@@ -55,7 +55,8 @@ import { DatabaseSync } from "node:sqlite";
 self.onmessage = (event) => {
   const { path, sync, intervalMs, control } = event.data;
   const ctl = new Int32Array(control);
-  Atomics.store(ctl, ${STARTED}, 1);
+  // Stopped before it began: the store may be closed and its files gone.
+  if (Atomics.compareExchange(ctl, ${STARTED}, 0, 1) !== 0) return;
   let db;
   try {
     db = new DatabaseSync(path);
@@ -126,8 +127,11 @@ export class Checkpointer {
     this.#stopped = true;
     Atomics.store(this.#ctl, STOP, 1);
     Atomics.notify(this.#ctl, STOP);
-    // A worker that has not read its first message has nothing open.
-    if (Atomics.load(this.#ctl, STARTED) === 1) {
+    // A worker that has not begun never will (it checks this slot first)
+    // and opens nothing; one that has is waited for until its connection is
+    // closed. Else it could open the file after the store closed it, and
+    // create it again or its -shm next to a directory being removed.
+    if (Atomics.compareExchange(this.#ctl, STARTED, 0, -1) === 1) {
       Atomics.wait(this.#ctl, STOPPED, 0, timeoutMs);
     }
     this.#worker.terminate();
