@@ -6,7 +6,8 @@
  * @module
  */
 
-import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
+import { decompressBody } from "../exposition/decompress.ts";
+import { readRequestBody } from "./request_body.ts";
 import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { Logger } from "../log.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
@@ -79,8 +80,8 @@ export async function handlePush(
       deps.store.deleteGroup(key, time, info);
       response = empty(202);
     } else {
-      const raw = await readBodyLimited(
-        request.body,
+      const raw = await readRequestBody(
+        request,
         deps.maxBodyBytes,
         deps.readDeadlines,
       );
