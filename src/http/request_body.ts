@@ -27,9 +27,9 @@ export function readRequestBody(
   deadline: ReadDeadline | undefined,
 ): Promise<Uint8Array> {
   const length = declaredLength(request.headers.get("content-length"));
+  // `request.body` is not looked at first: the getter makes a stream.
   if (
-    request.body === null || length === undefined ||
-    length > Math.min(maxBytes, WHOLE_BODY_MAX_BYTES)
+    length === undefined || length > Math.min(maxBytes, WHOLE_BODY_MAX_BYTES)
   ) {
     return readBodyLimited(request.body, maxBytes, deadline);
   }
