@@ -153,7 +153,10 @@ async function main(): Promise<void> {
             result.perSecond.toFixed(1)
           }/s, p99 ${result.p99Ms.toFixed(2)} ms, server CPU ${
             micros.toFixed(0)
-          } µs per push, errors ${result.errors}`,
+          } µs per push (main thread busy ${
+            (100 * result.serverMainThreadCpuSeconds / result.seconds)
+              .toFixed(0)
+          }%), errors ${result.errors}`,
         );
       }
     }

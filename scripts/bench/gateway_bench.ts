@@ -1338,6 +1338,7 @@ const bytes = (n: number) =>
 const secs = (n: number) => `${n.toFixed(2)} s`;
 const micros = (n: number) => `${Math.round(n)} µs`;
 const cores = (n: number) => n.toFixed(2);
+const percent = (n: number) => `${(100 * n).toFixed(0)}%`;
 
 /** Server CPU µs per request over the measured window. */
 function cpuPerPush(r: LoadResult | undefined): number | undefined {
@@ -1355,6 +1356,18 @@ function clientCpuPerRequest(r: LoadResult | undefined): number | undefined {
 function serverCores(r: LoadResult | undefined): number | undefined {
   if (!r || r.seconds <= 0) return undefined;
   return r.serverCpuSeconds / r.seconds;
+}
+
+/**
+ * Share of the measured window the server's main thread was on a core;
+ * undefined when not measured (runs recorded before it was, or no /proc).
+ */
+function mainThreadBusy(r: LoadResult | undefined): number | undefined {
+  const cpu = r?.serverMainThreadCpuSeconds;
+  if (!r || r.seconds <= 0 || cpu === undefined || Number.isNaN(cpu)) {
+    return undefined;
+  }
+  return cpu / r.seconds;
 }
 
 /** Cores busy with other processes during the measured window. */
@@ -1525,6 +1538,13 @@ function tableRows(size: SizeResult): Row[] {
       serverCores(pv.small),
       serverCores(pg.small),
       cores,
+    ],
+    [
+      // Go has no one main thread: the Pushgateway's figure would mean nothing.
+      "10-series server main thread, share busy",
+      mainThreadBusy(pv.small),
+      undefined,
+      percent,
     ],
     [
       "10-series other processes' CPU, cores busy",

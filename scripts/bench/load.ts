@@ -63,6 +63,12 @@ export interface LoadResult {
    */
   readonly clientCpuSeconds: number;
   readonly serverCpuSeconds: number;
+  /**
+   * CPU seconds of the server's main thread alone (the thread whose id is
+   * the process id: Deno's event loop, HTTP and JavaScript): near
+   * `seconds`, the thread is saturated and decides the rate.
+   */
+  readonly serverMainThreadCpuSeconds: number;
   readonly otherCpuSeconds: number;
   readonly cores: number;
 }
@@ -70,6 +76,7 @@ export interface LoadResult {
 interface CpuSnapshot {
   readonly self: number;
   readonly server: number;
+  readonly serverMain: number;
   readonly machine: number;
 }
 
@@ -77,6 +84,9 @@ function snapshotCpu(watchPid: number | undefined): CpuSnapshot {
   return {
     self: cpuSecondsOf("self"),
     server: watchPid === undefined ? NaN : cpuSecondsOf(watchPid),
+    serverMain: watchPid === undefined
+      ? NaN
+      : cpuSecondsOf(`${watchPid}/task/${watchPid}`),
     machine: machineBusySeconds(),
   };
 }
@@ -93,8 +103,11 @@ export function machineBusySeconds(): number {
   }
 }
 
-/** User + system CPU seconds of a process so far, NaN where /proc is absent. */
-export function cpuSecondsOf(pid: number | "self"): number {
+/**
+ * User + system CPU seconds so far of a process (`pid`, "self") or of one
+ * of its threads (`"<pid>/task/<tid>"`), NaN where /proc is absent.
+ */
+export function cpuSecondsOf(pid: number | string): number {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -209,6 +222,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const cpu0 = cpuStart ?? cpuEnd;
   const clientCpuSeconds = cpuEnd.self - cpu0.self;
   const serverCpuSeconds = cpuEnd.server - cpu0.server;
+  const serverMainThreadCpuSeconds = cpuEnd.serverMain - cpu0.serverMain;
   const machineCpu = cpuEnd.machine - cpu0.machine;
   const seconds = Math.max(1e-9, (end - measureFrom) / 1000);
   const sorted = latencies.subarray(0, count).sort();
@@ -238,6 +252,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     requestBytes,
     clientCpuSeconds,
     serverCpuSeconds,
+    serverMainThreadCpuSeconds,
     otherCpuSeconds: machineCpu - clientCpuSeconds -
       (Number.isNaN(serverCpuSeconds) ? 0 : serverCpuSeconds),
     cores: navigator.hardwareConcurrency,

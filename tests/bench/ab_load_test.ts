@@ -38,11 +38,11 @@ Deno.test("ab_load.ts alternates two trees on copies of one preloaded store", as
   assert.equal(lines.length, 3, text);
   assert.match(
     lines[0] ?? "",
-    /^round 1 A \(.*\): \d+\.\d\/s, p99 [\d.]+ ms, server CPU \d+ µs per push, errors 0$/,
+    /^round 1 A \(.*\): \d+\.\d\/s, p99 [\d.]+ ms, server CPU \d+ µs per push \(main thread busy \d+%\), errors 0$/,
   );
   assert.match(
     lines[1] ?? "",
-    /^round 1 B \(.*\): \d+\.\d\/s, p99 [\d.]+ ms, server CPU \d+ µs per push, errors 0$/,
+    /^round 1 B \(.*\): \d+\.\d\/s, p99 [\d.]+ ms, server CPU \d+ µs per push \(main thread busy \d+%\), errors 0$/,
   );
   assert.match(
     lines[2] ?? "",
