@@ -595,6 +595,12 @@ export class WebConfigWatcher implements Disposable {
   /** Re-reads the file now. False (and onError) if it cannot be used. */
   reload(): boolean {
     const { file } = this.#options;
+    // Stamped before reading: a file written while it is read (caught
+    // truncated, or half written) has changed again by the next check and
+    // is read again. Stamped after, its last write would go unseen.
+    const before = new Map(this.#current.files.map((f) => [f, stampOf(f)]));
+    const stampsBefore = (files: readonly string[]) =>
+      files.map((f) => before.get(f) ?? stampOf(f)).join("|");
     let next: WebConfig;
     try {
       next = loadWebConfig(file, {
@@ -612,8 +618,7 @@ export class WebConfigWatcher implements Disposable {
         );
       }
     } catch (error) {
-      // Watch the files the broken version names too, so a fix is seen.
-      this.#stamps = stamps(this.#current.files);
+      this.#stamps = stampsBefore(this.#current.files);
       if (error instanceof WebConfigError) {
         this.#options.onError(error);
         return false;
@@ -621,7 +626,7 @@ export class WebConfigWatcher implements Disposable {
       throw error;
     }
     this.#current = next;
-    this.#stamps = stamps(next.files);
+    this.#stamps = stampsBefore(next.files);
     this.#options.onReload(next);
     return true;
   }
@@ -632,14 +637,17 @@ export class WebConfigWatcher implements Disposable {
 }
 
 function stamps(files: readonly string[]): string {
-  return files.map((f) => {
-    try {
-      const s = Deno.statSync(f);
-      return `${s.ino}:${s.size}:${s.mtime?.getTime()}`;
-    } catch {
-      return "missing";
-    }
-  }).join("|");
+  return files.map(stampOf).join("|");
+}
+
+/** What tells one version of a file from the next: inode, size, mtime. */
+function stampOf(file: string): string {
+  try {
+    const s = Deno.statSync(file);
+    return `${s.ino}:${s.size}:${s.mtime?.getTime()}`;
+  } catch {
+    return "missing";
+  }
 }
 
 // --- narrowing helpers -----------------------------------------------------

@@ -391,6 +391,54 @@ Deno.test("WebConfigWatcher keeps the last good configuration", async () => {
   assert.deepEqual(reloaded.length, 2);
 });
 
+Deno.test("WebConfigWatcher reads again a file it caught being written", async (t) => {
+  // A poll can stat the file and then read it before its writer is done
+  // (Deno.writeTextFile truncates, then writes). Simulated here: the read
+  // sees a torn version while the file gets its final content.
+  for (
+    const [name, torn] of [
+      [
+        "cut mid-hash: an error",
+        `basic_auth_users:\n  bob: ${GO_HASH.slice(0, 20)}`,
+      ],
+      ["truncated to nothing: no users", ""],
+    ]
+  ) {
+    await t.step(name as string, async () => {
+      await using dir = await tempDir();
+      const file = `${dir.path}/web.yml`;
+      Deno.writeTextFileSync(file, `basic_auth_users:\n  alice: ${GO_HASH}\n`);
+      let tearNext = false;
+      const errors: WebConfigError[] = [];
+      using watcher = new WebConfigWatcher({
+        file,
+        initial: loadWebConfig(file),
+        onReload: () => {},
+        onError: (e) => errors.push(e),
+        readTextFile: (path) => {
+          if (!tearNext) return Deno.readTextFileSync(path);
+          tearNext = false;
+          Deno.writeTextFileSync(
+            file,
+            `basic_auth_users:\n  alice: ${GO_HASH}\n  bob: ${GO_HASH}\n`,
+          );
+          return torn as string;
+        },
+      });
+      Deno.writeTextFileSync(file, `basic_auth_users:\n  bob: ${GO_HASH}\n`);
+      tearNext = true;
+      watcher.check(); // reads the torn version
+      assert.deepEqual(
+        watcher.check(),
+        true,
+        "the finished file is read at the next check",
+      );
+      assert.deepEqual([...watcher.current.users.keys()], ["alice", "bob"]);
+      assert.deepEqual(watcher.check(), false);
+    });
+  }
+});
+
 Deno.test("WebConfigWatcher refuses to switch TLS on while running", async () => {
   await using dir = await tempDir();
   const pki = await makePki(dir.path);
