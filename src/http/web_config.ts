@@ -556,10 +556,17 @@ export interface WebConfigWatcherOptions {
  * Keeps the configuration in force and re-reads the file (and the
  * certificate files it names) when their size, mtime or inode change. A
  * file that cannot be used leaves the last good configuration in force.
+ *
+ * A changed file is read once it has stayed the same from one check to the
+ * next, and used only if it did not change while being read: a file caught
+ * half written (a writer truncates, then writes) is never used, which for
+ * a file caught empty would mean no authentication at all.
  */
 export class WebConfigWatcher implements Disposable {
   #current: WebConfig;
   #stamps: string;
+  /** A change seen at the last check, read if the next finds it the same. */
+  #settling: string | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #options: WebConfigWatcherOptions;
 
@@ -584,23 +591,39 @@ export class WebConfigWatcher implements Disposable {
     this.#timer = undefined;
   }
 
-  /** Reloads if a watched file changed. Returns whether it reloaded. */
+  /**
+   * Reloads if a watched file changed and has stayed the same since the
+   * previous check. Returns whether it reloaded.
+   */
   check(): boolean {
     const now = stamps(this.#current.files);
-    if (now === this.#stamps) return false;
-    this.#stamps = now;
+    if (now === this.#stamps) {
+      this.#settling = undefined;
+      return false;
+    }
+    if (now !== this.#settling) {
+      this.#settling = now;
+      return false;
+    }
+    this.#settling = undefined;
     return this.reload();
   }
 
-  /** Re-reads the file now. False (and onError) if it cannot be used. */
+  /**
+   * Re-reads the file now. False if it cannot be used (and onError), or if
+   * it changed while being read (then the next checks read it again).
+   */
   reload(): boolean {
     const { file } = this.#options;
-    // Stamped before reading: a file written while it is read (caught
-    // truncated, or half written) has changed again by the next check and
-    // is read again. Stamped after, its last write would go unseen.
-    const before = new Map(this.#current.files.map((f) => [f, stampOf(f)]));
+    // Stamped before reading: what was read is compared with it, and a
+    // file that changes after it differs at the next check. Stamped after,
+    // a write that ended during the read would go unseen.
+    const stamped = new Map(
+      [file, ...this.#current.files].map((f) => [f, stampOf(f)]),
+    );
     const stampsBefore = (files: readonly string[]) =>
-      files.map((f) => before.get(f) ?? stampOf(f)).join("|");
+      files.map((f) => stamped.get(f) ?? stampOf(f)).join("|");
+    const changedWhileRead = () => stampOf(file) !== stamped.get(file);
     let next: WebConfig;
     try {
       next = loadWebConfig(file, {
@@ -619,11 +642,17 @@ export class WebConfigWatcher implements Disposable {
       }
     } catch (error) {
       this.#stamps = stampsBefore(this.#current.files);
+      // Torn, not broken: read again once it settles, nothing reported.
+      if (changedWhileRead()) return false;
       if (error instanceof WebConfigError) {
         this.#options.onError(error);
         return false;
       }
       throw error;
+    }
+    if (changedWhileRead()) {
+      this.#stamps = stampsBefore(this.#current.files);
+      return false;
     }
     this.#current = next;
     this.#stamps = stampsBefore(next.files);

@@ -375,10 +375,13 @@ Deno.test("WebConfigWatcher keeps the last good configuration", async () => {
   assert.deepEqual(watcher.check(), false, "nothing changed yet");
 
   write(`basic_auth_users:\n  alice: ${GO_HASH}\n  bob: ${GO_HASH}\n`);
+  assert.deepEqual(watcher.check(), false, "read once it stays the same");
   assert.deepEqual(watcher.check(), true);
   assert.deepEqual([...watcher.current.users.keys()], ["alice", "bob"]);
 
   write("basic_auth_users:\n  alice: plaintext\n");
+  assert.deepEqual(watcher.check(), false);
+  assert.deepEqual(errors.length, 0);
   assert.deepEqual(watcher.check(), false);
   assert.deepEqual(errors.length, 1);
   assert.deepEqual(errors[0]?.key, "basic_auth_users.alice");
@@ -386,22 +389,20 @@ Deno.test("WebConfigWatcher keeps the last good configuration", async () => {
   assert.deepEqual(watcher.check(), false, "a broken file is reported once");
 
   write(`basic_auth_users:\n  carol: ${GO_HASH}\n`);
+  watcher.check();
   assert.deepEqual(watcher.check(), true);
   assert.deepEqual([...watcher.current.users.keys()], ["carol"]);
   assert.deepEqual(reloaded.length, 2);
 });
 
-Deno.test("WebConfigWatcher reads again a file it caught being written", async (t) => {
-  // A poll can stat the file and then read it before its writer is done
+Deno.test("WebConfigWatcher never uses a file caught half written", async (t) => {
+  // A check can stat the file and then read it before its writer is done
   // (Deno.writeTextFile truncates, then writes). Simulated here: the read
   // sees a torn version while the file gets its final content.
   for (
     const [name, torn] of [
-      [
-        "cut mid-hash: an error",
-        `basic_auth_users:\n  bob: ${GO_HASH.slice(0, 20)}`,
-      ],
-      ["truncated to nothing: no users", ""],
+      ["cut mid-hash", `basic_auth_users:\n  bob: ${GO_HASH.slice(0, 20)}`],
+      ["truncated to nothing (no users: no authentication)", ""],
     ]
   ) {
     await t.step(name as string, async () => {
@@ -426,13 +427,13 @@ Deno.test("WebConfigWatcher reads again a file it caught being written", async (
         },
       });
       Deno.writeTextFileSync(file, `basic_auth_users:\n  bob: ${GO_HASH}\n`);
+      assert.deepEqual(watcher.check(), false, "settling");
       tearNext = true;
-      watcher.check(); // reads the torn version
-      assert.deepEqual(
-        watcher.check(),
-        true,
-        "the finished file is read at the next check",
-      );
+      assert.deepEqual(watcher.check(), false, "torn: not used");
+      assert.deepEqual([...watcher.current.users.keys()], ["alice"]);
+      assert.deepEqual(errors, [], "torn is not broken: nothing reported");
+      assert.deepEqual(watcher.check(), false, "settling again");
+      assert.deepEqual(watcher.check(), true, "the finished file is read");
       assert.deepEqual([...watcher.current.users.keys()], ["alice", "bob"]);
       assert.deepEqual(watcher.check(), false);
     });
