@@ -359,19 +359,35 @@ Deno.test("loadWebConfig() names a file it cannot read", () => {
   );
 });
 
+/** A watcher of `file` as start.ts makes one, with what it reports kept. */
+function watchConfig(
+  file: string,
+  readTextFile?: (path: string) => string,
+) {
+  const reloaded: WebConfig[] = [];
+  const errors: WebConfigError[] = [];
+  const watcher = new WebConfigWatcher({
+    file,
+    initial: loadWebConfig(file),
+    onReload: (c) => reloaded.push(c),
+    onError: (e) => errors.push(e),
+    ...(readTextFile ? { readTextFile } : {}),
+  });
+  return {
+    watcher,
+    reloaded,
+    errors,
+    [Symbol.dispose]: () => watcher[Symbol.dispose](),
+  };
+}
+
 Deno.test("WebConfigWatcher keeps the last good configuration", async () => {
   await using dir = await tempDir();
   const file = `${dir.path}/web.yml`;
   const write = (text: string) => Deno.writeTextFileSync(file, text);
   write(`basic_auth_users:\n  alice: ${GO_HASH}\n`);
-  const reloaded: WebConfig[] = [];
-  const errors: WebConfigError[] = [];
-  using watcher = new WebConfigWatcher({
-    file,
-    initial: loadWebConfig(file),
-    onReload: (c) => reloaded.push(c),
-    onError: (e) => errors.push(e),
-  });
+  using watched = watchConfig(file);
+  const { watcher, reloaded, errors } = watched;
   assert.deepEqual(watcher.check(), false, "nothing changed yet");
 
   write(`basic_auth_users:\n  alice: ${GO_HASH}\n  bob: ${GO_HASH}\n`);
@@ -410,22 +426,16 @@ Deno.test("WebConfigWatcher never uses a file caught half written", async (t) =>
       const file = `${dir.path}/web.yml`;
       Deno.writeTextFileSync(file, `basic_auth_users:\n  alice: ${GO_HASH}\n`);
       let tearNext = false;
-      const errors: WebConfigError[] = [];
-      using watcher = new WebConfigWatcher({
-        file,
-        initial: loadWebConfig(file),
-        onReload: () => {},
-        onError: (e) => errors.push(e),
-        readTextFile: (path) => {
-          if (!tearNext) return Deno.readTextFileSync(path);
-          tearNext = false;
-          Deno.writeTextFileSync(
-            file,
-            `basic_auth_users:\n  alice: ${GO_HASH}\n  bob: ${GO_HASH}\n`,
-          );
-          return torn as string;
-        },
+      using watched = watchConfig(file, (path) => {
+        if (!tearNext) return Deno.readTextFileSync(path);
+        tearNext = false;
+        Deno.writeTextFileSync(
+          file,
+          `basic_auth_users:\n  alice: ${GO_HASH}\n  bob: ${GO_HASH}\n`,
+        );
+        return torn as string;
       });
+      const { watcher, errors } = watched;
       Deno.writeTextFileSync(file, `basic_auth_users:\n  bob: ${GO_HASH}\n`);
       assert.deepEqual(watcher.check(), false, "settling");
       tearNext = true;
@@ -445,13 +455,8 @@ Deno.test("WebConfigWatcher refuses to switch TLS on while running", async () =>
   const pki = await makePki(dir.path);
   const file = `${dir.path}/web.yml`;
   Deno.writeTextFileSync(file, "");
-  const errors: WebConfigError[] = [];
-  using watcher = new WebConfigWatcher({
-    file,
-    initial: loadWebConfig(file),
-    onReload: () => {},
-    onError: (e) => errors.push(e),
-  });
+  using watched = watchConfig(file);
+  const { watcher, errors } = watched;
   Deno.writeTextFileSync(
     file,
     `tls_server_config:\n  cert_file: ${pki.serverCert}\n  key_file: ${pki.serverKey}\n`,
