@@ -1,8 +1,9 @@
 /**
  * Reads a request's body within `--storage.max-body-bytes` and
  * `--web.read-timeout`. A small body framed by `Content-Length` is read in
- * one piece (`Request.bytes()`): it cannot grow past its declared length,
- * and one read costs a 10-series push about 3% less main-thread time than a
+ * one piece (`Request.bytes()`): it cannot grow past its declared length
+ * (Deno's HTTP answers 400 to a request that also says `Transfer-Encoding`,
+ * tests/security/limits_test.ts), and one read costs a 10-series push about 3% less main-thread time than a
  * stream and its reads (issue 7). Everything else is read as a stream with
  * the limit checked as it arrives (exposition/decompress.ts).
  * @module

@@ -269,6 +269,22 @@ Deno.test("--web.read-timeout answers 408 to a client that stops sending its bod
   assert.doesNotMatch(scrape.text, /^slow/m);
 });
 
+Deno.test("a body framed both by Content-Length and chunked is refused before it is read", async () => {
+  // http/request_body.ts reads a body with a small Content-Length whole,
+  // trusting that it cannot grow past it: a chunked body behind a small
+  // Content-Length must never reach it.
+  await using gw = await startTestGateway(["--storage.max-body-bytes=1KiB"]);
+  const chunk = `big_metric 1\n${"#".repeat(4000)}\n`;
+  const { response } = await raw(gw.url, [
+    `PUT /metrics/job/smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n${
+      chunk.length.toString(16)
+    }\r\n${chunk}\r\n0\r\n\r\n`,
+  ]);
+  assert.match(response, /^HTTP\/1\.1 400 /);
+  const scrape = await send(`${gw.url}/metrics`);
+  assert.doesNotMatch(scrape.text, /big_metric|smuggled/);
+});
+
 Deno.test("a body over the limit is answered 413 before the client has sent it all", async () => {
   await using gw = await startTestGateway(["--storage.max-body-bytes=64KiB"]);
   const chunk = new TextEncoder().encode(`${"#".repeat(1023)}\n`);
