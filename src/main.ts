@@ -45,28 +45,43 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const { config, flagValues } = command;
   const logger = createLogger(config.log);
-  logger.info("starting pushvault", { version: VERSION, revision: REVISION });
-  if (flagValues["persistence.interval"] !== "5m0s") {
-    logger.info(
-      "--persistence.interval has no effect: every push is committed to the database before it is answered",
-    );
-  }
-  let gateway;
-  try {
-    gateway = await start(config, { logger, flagValues });
-  } catch (error) {
-    logger.error("cannot start", {
-      err: errorMessage(error),
-    });
-    return 1;
-  }
-  const stop = () => void gateway.shutdown();
+  // Listened for from the first log line on: a SIGTERM while the database
+  // opens or the listener binds (a service stopped right after it started)
+  // stops the gateway cleanly once it is up, instead of killing the process.
+  let gateway: Awaited<ReturnType<typeof start>> | undefined;
+  let stopRequested = false;
+  const stop = () => {
+    if (gateway !== undefined) {
+      void gateway.shutdown();
+    } else if (!stopRequested) {
+      stopRequested = true;
+      logger.info("stopping once started");
+    }
+  };
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
-  await gateway.finished;
-  Deno.removeSignalListener("SIGTERM", stop);
-  Deno.removeSignalListener("SIGINT", stop);
-  return 0;
+  try {
+    logger.info("starting pushvault", { version: VERSION, revision: REVISION });
+    if (flagValues["persistence.interval"] !== "5m0s") {
+      logger.info(
+        "--persistence.interval has no effect: every push is committed to the database before it is answered",
+      );
+    }
+    try {
+      gateway = await start(config, { logger, flagValues });
+    } catch (error) {
+      logger.error("cannot start", {
+        err: errorMessage(error),
+      });
+      return 1;
+    }
+    if (stopRequested) void gateway.shutdown();
+    await gateway.finished;
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", stop);
+    Deno.removeSignalListener("SIGINT", stop);
+  }
 }
 
 async function subcommand(

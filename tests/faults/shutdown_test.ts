@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { tempDir } from "../test_utils.ts";
-import { withProcesses } from "../e2e/process_utils.ts";
+import { pushvaultArgs, withProcesses } from "../e2e/process_utils.ts";
 
 const encoder = new TextEncoder();
 
@@ -88,4 +88,27 @@ Deno.test("pushvault on SIGTERM finishes the push in flight, checkpoints the WAL
   } finally {
     db.close();
   }
+});
+
+Deno.test("pushvault signalled while it starts stops cleanly once it is up", async () => {
+  await using dir = await tempDir();
+  await withProcesses(async (group) => {
+    const child = group.spawn(
+      "pushvault",
+      Deno.execPath(),
+      pushvaultArgs([
+        "--web.listen-address=127.0.0.1:0",
+        `--persistence.file=${dir.path}/pv.db`,
+      ]),
+    );
+    // Before the database is open: start() has not returned yet.
+    await child.waitForLog(/msg="starting pushvault"/);
+    child.signal("SIGTERM");
+    const status = await child.wait();
+    const log = child.stderr();
+    // Handled once the event loop runs: during start() or right after.
+    assert.equal(status.code, 0, log);
+    assert.match(log, /msg=listening/);
+    assert.match(log, /msg="database closed"/);
+  });
 });
