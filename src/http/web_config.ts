@@ -624,6 +624,9 @@ export class WebConfigWatcher implements Disposable {
     const stampsBefore = (files: readonly string[]) =>
       files.map((f) => stamped.get(f) ?? stampOf(f)).join("|");
     const changedWhileRead = () => stampOf(file) !== stamped.get(file);
+    // Kept unless the new version is used: a next check that finds the files
+    // otherwise reads them again.
+    this.#stamps = stampsBefore(this.#current.files);
     let next: WebConfig;
     try {
       next = loadWebConfig(file, {
@@ -641,7 +644,6 @@ export class WebConfigWatcher implements Disposable {
         );
       }
     } catch (error) {
-      this.#stamps = stampsBefore(this.#current.files);
       // Torn, not broken: read again once it settles, nothing reported.
       if (changedWhileRead()) return false;
       if (error instanceof WebConfigError) {
@@ -650,10 +652,7 @@ export class WebConfigWatcher implements Disposable {
       }
       throw error;
     }
-    if (changedWhileRead()) {
-      this.#stamps = stampsBefore(this.#current.files);
-      return false;
-    }
+    if (changedWhileRead()) return false;
     this.#current = next;
     this.#stamps = stampsBefore(next.files);
     this.#options.onReload(next);
