@@ -19,6 +19,7 @@
 
 import { parseArgs } from "node:util";
 import {
+  mainThreadBusy,
   preload,
   preloadRequests,
   type Server,
@@ -154,8 +155,7 @@ async function main(): Promise<void> {
           }/s, p99 ${result.p99Ms.toFixed(2)} ms, server CPU ${
             micros.toFixed(0)
           } µs per push (main thread busy ${
-            (100 * result.serverMainThreadCpuSeconds / result.seconds)
-              .toFixed(0)
+            ((mainThreadBusy(result) ?? NaN) * 100).toFixed(0)
           }%), errors ${result.errors}`,
         );
       }

@@ -1362,7 +1362,9 @@ function serverCores(r: LoadResult | undefined): number | undefined {
  * Share of the measured window the server's main thread was on a core;
  * undefined when not measured (runs recorded before it was, or no /proc).
  */
-function mainThreadBusy(r: LoadResult | undefined): number | undefined {
+export function mainThreadBusy(
+  r: LoadResult | undefined,
+): number | undefined {
   const cpu = r?.serverMainThreadCpuSeconds;
   if (!r || r.seconds <= 0 || cpu === undefined || Number.isNaN(cpu)) {
     return undefined;
