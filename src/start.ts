@@ -105,6 +105,7 @@ export async function start(
     sync: config.storage.sync,
     ownFamilies: OWN_FAMILIES,
     integrityCheck: config.storage.integrityCheck,
+    keepHistory: config.history.retentionSeconds > 0,
     ...(options.maxPageCount === undefined
       ? {}
       : { maxPageCount: options.maxPageCount }),

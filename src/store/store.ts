@@ -66,6 +66,12 @@ export interface StoreOptions {
    * tests; see {@link Store.setMaxPageCount}.
    */
   readonly maxPageCount?: number;
+  /**
+   * false for `--history.retention=0`: a write removes what it replaces (the
+   * group's superseded families, their samples, its earlier pushes) in its
+   * own transaction, instead of leaving them for maintenance.
+   */
+  readonly keepHistory?: boolean;
 }
 
 /** What the request looked like, for the `pushes` history row. */
@@ -158,6 +164,7 @@ export class Store implements Disposable {
   readonly #familyInserts: (StatementSync | undefined)[] = [];
   readonly path: string;
   readonly #sync: SyncMode;
+  readonly #keepHistory: boolean;
   #checkpointer: Checkpointer | undefined;
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
   /**
@@ -309,16 +316,11 @@ export class Store implements Disposable {
       request: command.request,
     });
     if (command.method === "PUT") {
-      this.#stmt.supersedeAll.run(pushId, command.time, groupRow);
+      this.#supersede(pushId, command.time, groupRow);
     }
     if (command.method === "POST") {
       for (const family of command.families) {
-        this.#stmt.supersedeOne.run(
-          pushId,
-          command.time,
-          groupRow,
-          family.name,
-        );
+        this.#supersede(pushId, command.time, groupRow, family.name);
       }
     }
     const stored = this.#insertFamilies(
@@ -327,6 +329,7 @@ export class Store implements Disposable {
       command.prepared ?? command.families.map(prepareFamily),
       command.time,
     );
+    this.#dropEarlierPushes(groupRow, pushId);
     return {
       outcome: { status },
       apply: () =>
@@ -495,7 +498,7 @@ export class Store implements Disposable {
       });
       if (group) {
         this.#stmt.deleteGroup.run(time, group.rowId);
-        this.#stmt.supersedeAll.run(pushId, time, group.rowId);
+        this.#supersede(pushId, time, group.rowId);
       }
     });
     this.view.removeGroup(key.id);
@@ -517,7 +520,7 @@ export class Store implements Disposable {
       });
       for (const group of groups) {
         this.#stmt.deleteGroup.run(time, group.rowId);
-        this.#stmt.supersedeAll.run(pushId, time, group.rowId);
+        this.#supersede(pushId, time, group.rowId);
       }
     });
     for (const group of groups) this.view.removeGroup(group.id);
@@ -550,7 +553,7 @@ export class Store implements Disposable {
           request,
         });
         this.#stmt.deleteGroup.run(time, group.rowId);
-        this.#stmt.supersedeAll.run(pushId, time, group.rowId);
+        this.#supersede(pushId, time, group.rowId);
       }
     });
     for (const group of groups) this.view.removeGroup(group.id);
@@ -607,7 +610,7 @@ export class Store implements Disposable {
           return id;
         };
         const first = pushAt(g.pushTime);
-        this.#stmt.supersedeAll.run(first, g.pushTime, groupRow);
+        this.#supersede(first, g.pushTime, groupRow);
         const stored: FamilyInput[] = g.families.map((f) =>
           this.#insertFamily(
             groupRow,
@@ -897,7 +900,7 @@ export class Store implements Disposable {
     const groupRow = mayCreate
       ? this.#upsertGroup(command.key, command.time, "failure")
       : null;
-    this.#insertPush({
+    const pushId = this.#insertPush({
       time: command.time,
       method: command.method,
       groupRow,
@@ -906,6 +909,7 @@ export class Store implements Disposable {
       series: command.seriesCount,
       request: command.request,
     });
+    if (groupRow !== null) this.#dropEarlierPushes(groupRow, pushId);
     return {
       outcome: { status, error },
       apply: () => {
@@ -914,6 +918,45 @@ export class Store implements Disposable {
         }
       },
     };
+  }
+
+  /**
+   * Ends the current version of the group's families (all, or the one named)
+   * as replaced by `pushId`. Without history (`--history.retention=0`, README
+   * "The database") their rows and samples go at once, through the indexes
+   * on the group's current families and on samples' family: a push costs
+   * what it replaces, never a scan.
+   */
+  #supersede(
+    pushId: number,
+    time: number,
+    groupRow: number,
+    name?: string,
+  ): void {
+    if (this.#keepHistory) {
+      if (name === undefined) {
+        this.#stmt.supersedeAll.run(pushId, time, groupRow);
+      } else this.#stmt.supersedeOne.run(pushId, time, groupRow, name);
+      return;
+    }
+    if (name === undefined) {
+      this.#stmt.dropCurrentSamples.run(groupRow);
+      this.#stmt.dropCurrentFamilies.run(groupRow);
+    } else {
+      this.#stmt.dropCurrentSamplesOne.run(groupRow, name);
+      this.#stmt.dropCurrentFamiliesOne.run(groupRow, name);
+    }
+  }
+
+  /**
+   * Without history: removes the group's pushes before `pushId` that no
+   * family refers to any more (at most {@link DROP_PUSHES} per write, so that
+   * a switch to retention 0 on a long history costs no push a long
+   * transaction; maintenance removes the rest).
+   */
+  #dropEarlierPushes(groupRow: number, pushId: number): void {
+    if (this.#keepHistory) return;
+    this.#stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
   }
 
   #metadataLabels(key: GroupingKey) {
@@ -1333,6 +1376,9 @@ const INDEX_SLICE = 20_000;
 
 /** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
 const SAMPLES_PER_INSERT = 200;
+/** Earlier pushes of its group a write removes at most, without history. */
+const DROP_PUSHES = 100;
+
 /** Rows per multi-row INSERT into `families` (7 parameters each). */
 const FAMILIES_PER_INSERT = 50;
 
@@ -1417,6 +1463,25 @@ function prepareStatements(db: DatabaseSync) {
     ),
     supersedeOne: p(
       "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ?, rendered = NULL WHERE group_id = ? AND current = 1 AND name = ?",
+    ),
+    dropCurrentSamples: p(
+      `DELETE FROM samples WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropCurrentFamilies: p(
+      "DELETE FROM families WHERE group_id = ? AND current = 1",
+    ),
+    dropCurrentSamplesOne: p(
+      `DELETE FROM samples WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+    ),
+    dropCurrentFamiliesOne: p(
+      "DELETE FROM families WHERE group_id = ? AND current = 1 AND name = ?",
+    ),
+    dropEarlierPushes: p(
+      `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p
+         WHERE p.group_id = ? AND p.id < ?
+         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id) LIMIT ?)`,
     ),
     setTtl: p("UPDATE groups SET ttl = ? WHERE id = ?"),
     pruneSamples: p(

@@ -159,6 +159,51 @@ Deno.test("--history.retention=0 keeps only the current state", async () => {
   );
 });
 
+Deno.test("--history.retention=0 keeps no history rows, without maintenance", async () => {
+  await using pv = await startTestGateway(["--history.retention=0"], {
+    maintenanceIntervalMs: 0,
+  });
+  const push = (job: string, method: string, body: string) =>
+    send(`${pv.url}/metrics/job/${job}`, { method, body });
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await push("a", "PUT", `x ${i}\ny ${i}\n`)).status, 200);
+    assert.equal((await push("a", "POST", `y ${i + 100}\n`)).status, 200);
+    assert.equal((await push("b", "PUT", `z{n="1"} ${i}\n`)).status, 200);
+  }
+  // A refused push is the group's last push row; the older ones go.
+  assert.equal((await push("b", "POST", "z 1 1234\n")).status, 400);
+  const count = (table: string) =>
+    query(pv.dbPath, `SELECT count(*) AS n FROM ${table}`)[0]?.n;
+  // The current families a, x; a, y; b, z and the metadata-free state.
+  assert.deepEqual(
+    query(
+      pv.dbPath,
+      "SELECT metric, value FROM sample_history ORDER BY group_key, metric",
+    ).map((r) => `${r.metric} ${r.value}`),
+    ["x 19", "y 119", "z 19"],
+  );
+  assert.equal(count("families"), 3);
+  assert.equal(count("samples"), 3);
+  // a: the PUT that wrote x and the POST that wrote y; b: its PUT and the
+  // refused POST after it.
+  assert.deepEqual(
+    query(
+      pv.dbPath,
+      "SELECT method, status, group_key FROM push_log ORDER BY id",
+    ).map((r) => `${r.method} ${r.status} ${r.group_key}`),
+    [
+      'PUT 200 {job="a"}',
+      'POST 200 {job="a"}',
+      'PUT 200 {job="b"}',
+      'POST 400 {job="b"}',
+    ],
+  );
+  assert.match(
+    await (await fetch(`${pv.url}/metrics`)).text(),
+    /^y\{instance="",job="a"\} 119$/m,
+  );
+});
+
 Deno.test("groups expire after --group.ttl or their own Pushvault-TTL, and keep their history", async () => {
   const clock = fakeClock();
   await using pv = await startTestGateway(["--group.ttl=1h"], {
