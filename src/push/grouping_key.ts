@@ -14,7 +14,10 @@ import { PushError } from "./push_error.ts";
 export interface GroupingKey {
   /** Sorted by name; always contains `job`. */
   readonly labels: readonly Label[];
-  /** Canonical, human-readable and unique: `{instance="db1",job="backup"}`. */
+  /**
+   * Canonical, human-readable and unique: `{instance="db1",job="backup"}`;
+   * a name that is not a legacy one is quoted: `{"a.b"="1",job="x"}`.
+   */
   readonly id: string;
   readonly job: string;
 }
@@ -106,15 +109,31 @@ export function makeGroupingKey(
   return { labels: sorted, id: groupingKeyId(sorted), job };
 }
 
-/** `{a="1",job="x"}` for labels already sorted by name. */
+/**
+ * `{a="1",job="x"}` for labels already sorted by name. Injective: the store
+ * and the view know a group by this string alone, so two label sets must
+ * never share it (README "Grouping keys"). Values are quoted and escaped; a
+ * name is written bare only when it is a legacy name (`[a-zA-Z_][a-zA-Z0-9_]*`,
+ * which cannot hold `=`, `,` or `"`), otherwise quoted and escaped as
+ * Prometheus' UTF-8 exposition quotes it: with `--push.enable-utf8-names` the
+ * name `a="1",b` would else turn `{a="1",b="2",job="x"}` into someone else's
+ * group. Legacy-named groups keep the key they always had.
+ */
 export function groupingKeyId(sorted: readonly Label[]): string {
-  return `{${
-    sorted.map((l) => `${l.name}="${escapeLabelValue(l.value)}"`).join(",")
-  }}`;
+  let id = "{";
+  for (let i = 0; i < sorted.length; i++) {
+    const { name, value } = sorted[i] as Label;
+    const quotedName = LABEL_NAME_RE.test(name)
+      ? name
+      : `"${escapeLabelText(name)}"`;
+    id += `${i > 0 ? "," : ""}${quotedName}="${escapeLabelText(value)}"`;
+  }
+  return `${id}}`;
 }
 
-function escapeLabelValue(value: string): string {
-  return value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
+/** The text format's escapes for a quoted label value (or UTF-8 name). */
+function escapeLabelText(text: string): string {
+  return text.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 }
 
 function* parseLabelPath(
