@@ -10,6 +10,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { errorMessage } from "../error_message.ts";
 import { BackgroundIntegrityCheck, checkIntegrityNow } from "./integrity.ts";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import type { Migration } from "./schema.ts";
 
 /** `--storage.sync`: survive a killed process (normal) or power loss too (full). */
 export type SyncMode = "normal" | "full";
@@ -188,7 +189,9 @@ export function migrate(db: DatabaseSync, path: string): void {
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.exec("BEGIN IMMEDIATE");
     try {
-      db.exec(MIGRATIONS[v] as string);
+      const migration = MIGRATIONS[v] as Migration;
+      if (typeof migration === "string") db.exec(migration);
+      else migration(db);
       db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec("COMMIT");

@@ -8,11 +8,20 @@
  * @module
  */
 
+import type { DatabaseSync } from "node:sqlite";
+import { makeGroupingKey } from "../push/grouping_key.ts";
+
 /** Written into `PRAGMA application_id` so we never mistake another file. */
 export const APPLICATION_ID = 0x50564c54; // "PVLT"
 
+/**
+ * SQL, or a function for a change SQL cannot compute; either runs inside the
+ * migration's transaction.
+ */
+export type Migration = string | ((db: DatabaseSync) => void);
+
 /** Migration n brings user_version from n to n + 1. */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   -- One row per grouping key ever seen. Deleted groups keep their row (and
   -- history) with deleted_at set until retention removes them.
@@ -154,6 +163,29 @@ export const MIGRATIONS: readonly string[] = [
   -- time (issue 7).
   DROP INDEX IF EXISTS families_name;
   `,
+  rekeyGroups,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * 5: `groups.key` quotes a label name that is not a legacy name (README "The
+ * database"), so that no two label sets share a key. Recomputed from
+ * `labels` for every row, deleted groups too (a push revives them by key).
+ * Legacy-named groups come out unchanged. Two passes: UNIQUE is checked row
+ * by row, and a new key could equal another row's old one until that row
+ * is rewritten too. Label sets that once shared a key shared its row, so no
+ * two rows can end with the same key.
+ */
+function rekeyGroups(db: DatabaseSync): void {
+  const changed: { id: number; key: string }[] = [];
+  for (const row of db.prepare("SELECT id, key, labels FROM groups").all()) {
+    const labels = JSON.parse(String(row.labels)) as Record<string, string>;
+    const key = makeGroupingKey(new Map(Object.entries(labels))).id;
+    if (key !== row.key) changed.push({ id: Number(row.id), key });
+  }
+  const setKey = db.prepare("UPDATE groups SET key = ? WHERE id = ?");
+  // Canonical keys begin with "{": "#<id>" meets none of them.
+  for (const { id } of changed) setKey.run(`#${id}`, id);
+  for (const { id, key } of changed) setKey.run(key, id);
+}
