@@ -112,7 +112,7 @@ export function makeGroupingKey(
 /**
  * `{a="1",job="x"}` for labels already sorted by name. Injective: the store
  * and the view know a group by this string alone, so two label sets must
- * never share it (README "Grouping keys"). Values are quoted and escaped; a
+ * never share it (README "The database"). Values are quoted and escaped; a
  * name is written bare only when it is a legacy name (`[a-zA-Z_][a-zA-Z0-9_]*`,
  * which cannot hold `=`, `,` or `"`), otherwise quoted and escaped as
  * Prometheus' UTF-8 exposition quotes it: with `--push.enable-utf8-names` the
