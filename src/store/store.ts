@@ -180,6 +180,7 @@ export class Store implements Disposable {
     try {
       this.#db = new DatabaseSync(this.path);
     } catch (error) {
+    this.#keepHistory = options.keepHistory ?? true;
       throw new StoreOpenError(
         `cannot open database ${
           JSON.stringify(this.path)
