@@ -176,11 +176,11 @@ export class Store implements Disposable {
   constructor(options: StoreOptions) {
     this.path = options.path === "" ? ":memory:" : options.path;
     this.#sync = options.sync ?? "normal";
+    this.#keepHistory = options.keepHistory ?? true;
     if (this.path !== ":memory:") refuseForeignFile(this.path);
     try {
       this.#db = new DatabaseSync(this.path);
     } catch (error) {
-    this.#keepHistory = options.keepHistory ?? true;
       throw new StoreOpenError(
         `cannot open database ${
           JSON.stringify(this.path)
