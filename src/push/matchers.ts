@@ -3,7 +3,9 @@
  * the history API: `{job="batch",instance=~"ci-.*"}`. Operators `=`, `!=`,
  * `=~`, `!~`; regular expressions are fully anchored as in PromQL; a label
  * the group lacks matches as the empty string. Several selectors are OR'ed
- * (like `match[]` in Prometheus' series API).
+ * (like `match[]` in Prometheus' series API). A label name that is not a
+ * legacy one is quoted, as in Prometheus 3: `{"foo.bar"="baz"}`, so groups
+ * pushed with `--push.enable-utf8-names` can be named by those labels too.
  *
  * Pure; throws MatcherError with a message that names the problem.
  * @module
@@ -47,16 +49,7 @@ export function parseSelector(text: string): Selector {
   while (true) {
     skipSpace();
     if (i >= end) break;
-    const nameMatch = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(s.slice(i, end));
-    if (!nameMatch) {
-      throw new MatcherError(
-        `invalid matcher ${
-          JSON.stringify(text)
-        }: expected a label name at position ${i}`,
-      );
-    }
-    const name = nameMatch[0];
-    i += name.length;
+    const name = readName();
     skipSpace();
     const opMatch = /^(=~|!~|!=|=)/.exec(s.slice(i, end));
     if (!opMatch) {
@@ -105,6 +98,25 @@ export function parseSelector(text: string): Selector {
     );
   }
   return matchers;
+
+  function readName(): string {
+    const at = i;
+    let name: string;
+    if (s[i] === '"' || s[i] === "'" || s[i] === "`") {
+      name = readQuoted();
+    } else {
+      name = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(s.slice(i, end))?.[0] ?? "";
+      i += name.length;
+    }
+    if (name === "") {
+      throw new MatcherError(
+        `invalid matcher ${
+          JSON.stringify(text)
+        }: expected a label name at position ${at}`,
+      );
+    }
+    return name;
+  }
 
   function readQuoted(): string {
     const quote = s[i];

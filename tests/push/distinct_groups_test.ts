@@ -123,3 +123,25 @@ Deno.test("groups whose keys once collided stay two after a restart", async () =
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bulk delete of a quoted UTF-8 label name deletes only that group", async () => {
+  await using pv = await startTestGateway([
+    "--push.enable-utf8-names",
+    "--web.enable-admin-api",
+  ]);
+  assert.equal(await request(`${pv.url}${FORGED}`, "PUT", "forged 1\n"), 200);
+  assert.equal(await request(`${pv.url}${PLAIN}`, "PUT", "plain 2\n"), 200);
+  const match = encodeURIComponent('{"a=\\"1\\",b"="2"}');
+  const res = await fetch(`${pv.url}/api/v1/admin/delete?match[]=${match}`, {
+    method: "POST",
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json() as { data: { deleted: { key: string }[] } };
+  assert.deepEqual(body.data.deleted.map((d) => d.key), [
+    '{"a=\\"1\\",b"="2",job="x"}',
+  ]);
+  assert.deepEqual(
+    await groups(pv.url),
+    new Map([[PLAIN_LABELS, ["plain"]]]),
+  );
+});
