@@ -66,7 +66,7 @@ const PROBE_INTERVAL_MS = 10;
 const TAIL_MS = 500;
 const READY_TIMEOUT_MS = 120_000;
 /** Wait after ready, probing, before the row starts. */
-const SETTLE_MS = 1_000;
+const SETTLE_MS = 2_000;
 const PASSWORD = "correct horse";
 const encoder = new TextEncoder();
 
@@ -1068,17 +1068,30 @@ async function runOne(row: Row, kind: Kind, sizes: Sizes): Promise<CellResult> {
       setup.caCert === undefined ? "http" : "https"
     }://${HOST}:${server.port}`;
     try {
-      const readyMs = await waitReady(server, base, headers, client);
-      // Start-up work that goes on after ready is not the abuse's.
-      await sleep(SETTLE_MS);
+      const readyMs = await waitReady(server, base, headers, client).catch(
+        (error: unknown) => {
+          throw new Error(
+            `${error instanceof Error ? error.message : String(error)}: ${
+              tail(`${dir}/${kind}.err`)
+            }`,
+          );
+        },
+      );
       const capMs = row.capMs(sizes);
       const prober = startProber({
         url: `${base}/-/healthy`,
         intervalMs: PROBE_INTERVAL_MS,
         headers,
         ...(setup.caCert === undefined ? {} : { caCert: setup.caCert }),
-        maxMs: capMs + 60_000,
+        maxMs: SETTLE_MS + capMs + 60_000,
       });
+      // Start-up work that goes on after ready is not the abuse's; the
+      // probes of the last half of this wait show what an idle server (and
+      // the shared machine) gives.
+      await sleep(SETTLE_MS / 2);
+      const idleStart = now();
+      await sleep(SETTLE_MS / 2);
+      const idleEnd = now();
       let peakMiB = 0;
       const readPeak = () => {
         try {
@@ -1145,6 +1158,7 @@ async function runOne(row: Row, kind: Kind, sizes: Sizes): Promise<CellResult> {
         abuseEnd + TAIL_MS,
         done.cutStartMs,
       );
+      const idle = summarizeProbes(done.probes, idleStart, idleEnd);
       let detail = outcome.detail;
       if (server.exited) {
         const status = await server.status;
@@ -1164,6 +1178,7 @@ async function runOne(row: Row, kind: Kind, sizes: Sizes): Promise<CellResult> {
       return {
         cell: {
           probe,
+          idle,
           peakMiB,
           request: outcome.request,
           detail: detail.replace(/^; /, "").replace(/; $/, ""),
@@ -1184,6 +1199,25 @@ async function runOne(row: Row, kind: Kind, sizes: Sizes): Promise<CellResult> {
   }
 }
 
+/** runOne(), with a failure to run (a server that does not start) as the row's result. */
+async function runOneOrError(
+  row: Row,
+  kind: Kind,
+  sizes: Sizes,
+): Promise<CellResult> {
+  try {
+    return await runOne(row, kind, sizes);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    progress(`${row.id}: ${kind}: ${message}`);
+    return {
+      cell: { request: `error: ${message.slice(0, 200)}` },
+      checks: [{ name: "ran", met: false, text: "did not run" }],
+      figures: { error: message },
+    };
+  }
+}
+
 async function runRow(
   row: Row,
   sizes: Sizes,
@@ -1191,7 +1225,7 @@ async function runRow(
 ): Promise<RowReport & { figures: Record<string, unknown> }> {
   const figures: Record<string, unknown> = {};
   progress(`${row.id}: pushvault`);
-  const pv = await runOne(row, "pushvault", sizes);
+  const pv = await runOneOrError(row, "pushvault", sizes);
   figures.pushvault = pv.figures;
   progress(
     `${row.id}: pushvault probe ${
@@ -1207,7 +1241,7 @@ async function runRow(
     pg = { skipped: "not run (--pushvault-only)" };
   } else {
     progress(`${row.id}: pushgateway`);
-    const result = await runOne(row, "pushgateway", sizes);
+    const result = await runOneOrError(row, "pushgateway", sizes);
     figures.pushgateway = result.figures;
     pg = result.cell;
     progress(
@@ -1237,9 +1271,36 @@ async function gitHead(): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
+async function writeJson(
+  path: string,
+  run: {
+    startedAt: string;
+    head: string;
+    sizes: Sizes;
+    reports: readonly RowReport[];
+  },
+): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify(
+      {
+        startedAt: run.startedAt,
+        head: run.head,
+        sizes: run.sizes,
+        rows: run.reports,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+}
+
 async function main(args: readonly string[]): Promise<number> {
   const options = parseAbuseOptions(args);
-  const sizes = options.quick ? QUICK : FULL;
+  const sizes: Sizes = {
+    ...(options.quick ? QUICK : FULL),
+    requestTimeoutMs: options.timeoutMs,
+  };
   const all = rowsFor(sizes);
   const selected = options.only.length === 0
     ? all
@@ -1264,7 +1325,13 @@ async function main(args: readonly string[]): Promise<number> {
   const reports: (RowReport & { figures: Record<string, unknown> })[] = [];
   try {
     for (const row of selected) {
-      reports.push(await runRow(row, sizes, options.pushvaultOnly));
+      const report = await runRow(row, sizes, options.pushvaultOnly);
+      reports.push(report);
+      progress(formatTable([report]).split("\n")[2] ?? "");
+      // Written after every row, so that an interrupted run keeps its rows.
+      if (options.jsonPath !== undefined) {
+        await writeJson(options.jsonPath, { startedAt, head, sizes, reports });
+      }
     }
   } finally {
     for (const server of [...servers]) await server.kill();
@@ -1281,17 +1348,7 @@ async function main(args: readonly string[]): Promise<number> {
       "\nNot run: disk full at start-up and the injective grouping key " +
       "(functional checks, not performance).\n",
   );
-  if (options.jsonPath !== undefined) {
-    await Deno.writeTextFile(
-      options.jsonPath,
-      JSON.stringify(
-        { startedAt, head, quick: options.quick, sizes, rows: reports },
-        null,
-        2,
-      ) + "\n",
-    );
-    progress(`wrote ${options.jsonPath}`);
-  }
+  if (options.jsonPath !== undefined) progress(`wrote ${options.jsonPath}`);
   return 0;
 }
 

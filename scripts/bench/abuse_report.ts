@@ -15,16 +15,19 @@ export interface AbuseOptions {
   readonly only: readonly string[];
   readonly jsonPath: string | undefined;
   readonly pushvaultOnly: boolean;
+  /** Timeout of each abusive request, ms (`--timeout <seconds>`). */
+  readonly timeoutMs: number;
 }
 
 export const USAGE = "usage: deno run -A scripts/bench/abuse.ts [--quick] " +
-  "[--only <row>]… [--json <file>] [--pushvault-only]";
+  "[--only <row>]… [--json <file>] [--pushvault-only] [--timeout <seconds>]";
 
 /** Parses the command line; throws a RangeError naming the bad argument. */
 export function parseAbuseOptions(args: readonly string[]): AbuseOptions {
   let quick = false;
   let pushvaultOnly = false;
   let jsonPath: string | undefined;
+  let timeoutMs = 60_000;
   const only: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -52,13 +55,26 @@ export function parseAbuseOptions(args: readonly string[]): AbuseOptions {
       case "--json":
         jsonPath = value();
         break;
+      case "--timeout": {
+        const text = value();
+        const seconds = Number(text);
+        if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > 600) {
+          throw new RangeError(
+            `--timeout takes seconds from 1 to 600, not ${
+              JSON.stringify(text)
+            }`,
+          );
+        }
+        timeoutMs = seconds * 1000;
+        break;
+      }
       default:
         throw new RangeError(
           `unknown argument ${JSON.stringify(arg)}; ${USAGE}`,
         );
     }
   }
-  return { quick, only, jsonPath, pushvaultOnly };
+  return { quick, only, jsonPath, pushvaultOnly, timeoutMs };
 }
 
 // --- bodies ----------------------------------------------------------------------
@@ -85,19 +101,25 @@ export function bigNumberBody(digits: number): Uint8Array<ArrayBuffer> {
 }
 
 const SERIES_HEAD = encoder.encode("# TYPE m gauge\n");
-const SERIES_LINE = encoder.encode('m{i="0000000"} 1\n');
-const SERIES_DIGITS_AT = 5;
+const SERIES_LINE = encoder.encode('m{id="00000000"} 1\n');
+const SERIES_DIGITS_AT = 6;
+const SERIES_DIGITS = 8;
 
-/** A gauge `m` with `series` series `m{i="0000042"} 1`, 18 bytes each. */
+/**
+ * A gauge `m` with `series` series `m{id="00000042"} 1`, 19 bytes each:
+ * 1M series are 18.1 MiB, as in the adversarial run.
+ */
 export function seriesBody(series: number): Uint8Array<ArrayBuffer> {
-  if (series > 10_000_000) throw new RangeError("at most 10M series");
+  if (series > 10 ** SERIES_DIGITS) {
+    throw new RangeError(`at most ${10 ** SERIES_DIGITS} series`);
+  }
   const out = new Uint8Array(SERIES_HEAD.length + series * SERIES_LINE.length);
   out.set(SERIES_HEAD, 0);
   for (let s = 0; s < series; s++) {
     const at = SERIES_HEAD.length + s * SERIES_LINE.length;
     out.set(SERIES_LINE, at);
     let n = s;
-    for (let d = 6; d >= 0 && n > 0; d--) {
+    for (let d = SERIES_DIGITS - 1; d >= 0 && n > 0; d--) {
       out[at + SERIES_DIGITS_AT + d] = 0x30 + (n % 10);
       n = Math.floor(n / 10);
     }
@@ -105,7 +127,7 @@ export function seriesBody(series: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** The number of 18-byte series that make a body of about `bytes`. */
+/** The number of 19-byte series that make a body of about `bytes`. */
 export function seriesForBytes(bytes: number): number {
   return Math.max(1, Math.round(bytes / SERIES_LINE.length));
 }
@@ -237,6 +259,8 @@ export interface ServerCell {
   /** Why this server did not run the row ("n/a: …"), if it did not. */
   readonly skipped?: string;
   readonly probe?: ProbeSummary;
+  /** Probes of the idle server just before the abuse: the noise floor. */
+  readonly idle?: ProbeSummary;
   readonly peakMiB?: number;
   /** Status and time of the abusive request(s), e.g. `400 in 1.2 s`. */
   readonly request?: string;
@@ -261,9 +285,12 @@ function probeText(cell: ServerCell): string {
   if (cell.probe === undefined) return "–";
   const p = cell.probe;
   if (p.count === 0) return "no probe";
+  const idle = cell.idle === undefined || cell.idle.count === 0
+    ? ""
+    : ` (idle ${formatMs(cell.idle.maxMs)})`;
   return `${formatMs(p.maxMs)}${p.cut ? "+" : ""}${
-    p.failed > 0 ? ` (${p.failed}/${p.count} failed)` : ""
-  }`;
+    p.failed > 0 ? `, ${p.failed}/${p.count} failed` : ""
+  }${idle}`;
 }
 
 /** The verdict on Pushvault's targets: `met`, or `not met: …` naming what failed. */
