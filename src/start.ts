@@ -124,6 +124,7 @@ export async function start(
     );
   }
   const metrics = new SelfMetrics(now);
+  metrics.storage = () => store.storageStats;
   const maintenance = new Maintenance({
     store,
     logger,
@@ -264,12 +265,11 @@ export async function start(
     assembled.resolve();
   });
   // After the listeners: starting the worker takes a few tens of ms.
-  store.startBackgroundCheckpoints((message) =>
-    logger.warn(
-      "background WAL checkpoints stopped; commits checkpoint again",
-      { file: store.path, error: message },
-    )
-  );
+  store.startBackgroundCheckpoints((message, event) => {
+    const { type: _, ...fields } = event;
+    const quiet = event.type === "resumed" || event.type === "released";
+    logger[quiet ? "info" : "warn"](message, { file: store.path, ...fields });
+  });
   const addresses = servers.map((s) => s.addr);
   for (const addr of addresses) {
     logger.info("listening", { address: formatAddr(addr) });

@@ -1,9 +1,9 @@
 /**
  * `pushvault import --from <url>`: copies every group of a running
  * Pushgateway (its `/api/v1/metrics`) into the database, keeping push times,
- * in one transaction. `--dry-run` prints what it would import. Run it while
- * Pushvault is stopped (a running server would not see the rows until it
- * restarts).
+ * in one transaction. `--dry-run` prints what it would import. A database a
+ * running Pushvault holds is refused (store/writer_lock.ts): the server
+ * would not see the rows, and its own pushes could conflict with them.
  * @module
  */
 
@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { makeGroupingKey } from "../push/grouping_key.ts";
 import { sanitizePush } from "../push/validate.ts";
 import { Store } from "../store/store.ts";
+import { WriterLock } from "../store/writer_lock.ts";
 import type { ImportCommand } from "../store/store.ts";
 import { describe, ImportError, parseMetricsApi } from "./import_json.ts";
 import { FlagError } from "./flags.ts";
@@ -58,6 +59,8 @@ export function parseImportFlags(
 
 /** Runs the import; returns the number of groups imported (or that would be). */
 export async function runImport(options: ImportOptions): Promise<number> {
+  // Refused before anything is fetched; the store takes the lock for real.
+  if (!options.dryRun) WriterLock.check(options.dbPath);
   const base = options.from.replace(/\/+$/, "");
   const url = `${base}/api/v1/metrics`;
   let body: unknown;

@@ -110,6 +110,29 @@ export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
       "1 if the last change of --web.config.file could be used, 0 if the previous configuration is still in force.",
     helpMustMatch: false,
   }],
+  ["pushvault_wal_bytes", {
+    type: "gauge",
+    help: "Size of the database's -wal file.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_wal_checkpoint_blocked_seconds", {
+    type: "gauge",
+    help:
+      "How long a reader (sqlite3 shell, backup, Litestream) has kept WAL checkpoints from catching up; 0 when none does.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_wal_checkpoint_failing", {
+    type: "gauge",
+    help:
+      "1 while background WAL checkpoints fail (retried with backoff), else 0.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_storage_writable", {
+    type: "gauge",
+    help:
+      "1 if the database can be written, 0 while pushes are answered 503 because it could not be written since start.",
+    helpMustMatch: false,
+  }],
   ["pushvault_scrape_inconsistent_series_total", {
     type: "counter",
     help:
@@ -156,6 +179,14 @@ export interface StoreStats {
   readonly inconsistentSeries: number;
 }
 
+/** The store's storage state, for the `pushvault_wal_*` and writable gauges. */
+export interface StorageStats {
+  readonly walBytes: number;
+  readonly checkpointBlockedSeconds: number;
+  readonly checkpointFailing: boolean;
+  readonly writable: boolean;
+}
+
 export class SelfMetrics {
   readonly #requests = new Map<string, { labels: Label[]; value: number }>();
   readonly #durations = new Map<string, WindowSummary>();
@@ -168,6 +199,8 @@ export class SelfMetrics {
   prunedRows = 0;
   /** Pushes prepared on the push worker (http/push_worker.ts). */
   preparedOnWorker = 0;
+  /** Read at each scrape; unset, the storage gauges are left out. */
+  storage: (() => StorageStats) | undefined;
   readonly #now: () => number;
 
   constructor(now: () => number) {
@@ -308,6 +341,19 @@ export class SelfMetrics {
     }
     gauge("pushvault_groups", stats.groups);
     gauge("pushvault_series", stats.series);
+    const storage = this.storage?.();
+    if (storage) {
+      gauge("pushvault_wal_bytes", storage.walBytes);
+      gauge(
+        "pushvault_wal_checkpoint_blocked_seconds",
+        storage.checkpointBlockedSeconds,
+      );
+      gauge(
+        "pushvault_wal_checkpoint_failing",
+        storage.checkpointFailing ? 1 : 0,
+      );
+      gauge("pushvault_storage_writable", storage.writable ? 1 : 0);
+    }
     for (const [name, counts] of this.#labeled) {
       const label = name === "pushvault_web_config_reloads_total"
         ? "result"

@@ -1,16 +1,27 @@
 /**
  * Checkpoints the WAL on a thread of its own, so that a commit only appends
- * to the WAL (issue 7). Left to SQLite, every 1,000th WAL page a COMMIT also
- * copies the WAL back into the database and fsyncs it, on the thread that
- * answers HTTP: with 10-series pushes that cost a fifth of all server time,
- * and the p99 latency tripled.
+ * to the WAL and never copies it back (README "Durability"). Left to SQLite,
+ * every 1,000th WAL page a COMMIT also copies the WAL into the database and
+ * fsyncs it, on the thread that answers HTTP: with 10-series pushes that cost
+ * a fifth of all server time; after a long reader it copied gigabytes at
+ * once and every request waited seconds. The writer's own automatic
+ * checkpoint is therefore off while this worker exists.
  *
- * The worker holds a second connection to the same file and runs a PASSIVE
- * checkpoint every `intervalMs`: it never waits for the writer and the
- * writer never waits for it. It runs from embedded source
- * (embedded_worker.ts). Stopping is synchronous, so `Store.close()` stays
- * synchronous: the worker is told through shared memory and closes its
- * connection before the store's own last checkpoint.
+ * The worker holds a second connection to the same file. Every `intervalMs`
+ * it runs a PASSIVE checkpoint, which never waits for the writer and the
+ * writer never waits for. Once that has caught up and the WAL is long, a
+ * RESTART checkpoint (or TRUNCATE, when the file is large) lets the next
+ * commit write the WAL from its start again: that one takes the write lock
+ * if it is free at once (busy_timeout 0), for the few pages written since
+ * the PASSIVE one. A reader that keeps an old snapshot (a `sqlite3` shell in
+ * a transaction, a backup, Litestream) holds the checkpoint back: the worker
+ * measures for how long and says so. A failing checkpoint (a full disk) is
+ * retried with a growing pause, and said once when it fails and once when it
+ * works again. Runs from embedded source (embedded_worker.ts).
+ *
+ * Stopping is synchronous, so `Store.close()` stays synchronous: the worker
+ * is told through shared memory and closes its connection before the
+ * store's own last checkpoint.
  * @module
  */
 
@@ -22,9 +33,38 @@ export interface CheckpointerOptions {
   readonly sync: "normal" | "full";
   /** Pause between two checkpoints. */
   readonly intervalMs: number;
-  /** The worker could not open the file or a checkpoint failed; it stopped. */
-  readonly onError: (message: string) => void;
+  /** What the worker has to say (see {@link CheckpointerEvent}). */
+  readonly onEvent: (event: CheckpointerEvent) => void;
+  /** A reader holding checkpoints back this long is reported (default 10 s). */
+  readonly heldWarningMs?: number;
+  /** WAL pages past which a caught-up checkpoint restarts the WAL (4096). */
+  readonly restartPages?: number;
+  /** WAL file bytes past which it is truncated once caught up (64 MiB). */
+  readonly truncateBytes?: number;
+  /** Longest pause between two tries while checkpoints fail (5 s). */
+  readonly maxBackoffMs?: number;
 }
+
+/**
+ * - `failed`: a checkpoint (or opening the file) failed; retried with backoff.
+ * - `resumed`: a checkpoint worked again after `failed`.
+ * - `held`: a reader has held checkpoints back for `heldSeconds` (said once
+ *   past `heldWarningMs`, then every minute while it lasts).
+ * - `released`: checkpoints caught up again after `held`.
+ */
+export type CheckpointerEvent =
+  | { readonly type: "failed"; readonly error: string }
+  | { readonly type: "resumed"; readonly failedSeconds: number }
+  | {
+    readonly type: "held";
+    readonly heldSeconds: number;
+    readonly walBytes: number;
+  }
+  | {
+    readonly type: "released";
+    readonly heldSeconds: number;
+    readonly walBytes: number;
+  };
 
 /** What the worker has done so far (read from shared memory). */
 export interface CheckpointerStats {
@@ -34,6 +74,12 @@ export interface CheckpointerStats {
   readonly logPages: number;
   /** Of those, pages copied into the database by the end of the last run. */
   readonly checkpointedPages: number;
+  /** Size of the `-wal` file at the last run. */
+  readonly walBytes: number;
+  /** How long a reader has held checkpoints back (0 when none does). */
+  readonly heldSeconds: number;
+  /** Whether the last try failed (it is retried with backoff). */
+  readonly failing: boolean;
 }
 
 // Slots of the shared Int32Array.
@@ -43,37 +89,102 @@ const STOPPED = 2;
 const RUNS = 3;
 const LOG = 4;
 const CHECKPOINTED = 5;
-const SLOTS = 6;
+const WAL_KIB = 6;
+const HELD_MS = 7;
+const FAILING = 8;
+const SLOTS = 9;
 
 /**
- * The worker: plain JavaScript, run as a module from a Blob URL. Reports an
- * error once through postMessage and stops; the writer then checkpoints
- * itself again (see {@link Checkpointer.start}).
+ * The worker: plain JavaScript, run as a module from a Blob URL. It never
+ * stops on an error, only when told to (the writer does not checkpoint).
  */
 const WORKER_SOURCE = `
 import { DatabaseSync } from "node:sqlite";
 self.onmessage = (event) => {
-  const { path, sync, intervalMs, control } = event.data;
-  const ctl = new Int32Array(control);
+  const o = event.data;
+  const ctl = new Int32Array(o.control);
   // Stopped before it began: the store may be closed and its files gone.
   if (Atomics.compareExchange(ctl, ${STARTED}, 0, 1) !== 0) return;
   let db;
-  try {
-    db = new DatabaseSync(path);
-    db.exec("PRAGMA busy_timeout = 0");
-    db.exec("PRAGMA synchronous = " + (sync === "full" ? "FULL" : "NORMAL"));
-    const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-    while (Atomics.load(ctl, ${STOP}) === 0) {
-      const row = checkpoint.get();
-      Atomics.add(ctl, ${RUNS}, 1);
-      Atomics.store(ctl, ${LOG}, row.log);
-      Atomics.store(ctl, ${CHECKPOINTED}, row.checkpointed);
-      Atomics.wait(ctl, ${STOP}, 0, intervalMs);
-    }
-  } catch (error) {
-    self.postMessage({ error: String(error && error.message || error) });
-  } finally {
+  let statements;
+  let failedAt = 0;
+  let backoff = o.intervalMs;
+  let heldSince = 0;
+  let heldReported = 0;
+  const walBytes = () => {
+    try { return Deno.statSync(o.path + "-wal").size; } catch { return 0; }
+  };
+  const close = () => {
     try { db && db.close(); } catch { /* closing is best effort */ }
+    db = undefined;
+  };
+  try {
+    while (Atomics.load(ctl, ${STOP}) === 0) {
+      let pause = o.intervalMs;
+      try {
+        if (db === undefined) {
+          db = new DatabaseSync(o.path);
+          db.exec("PRAGMA busy_timeout = 0");
+          db.exec("PRAGMA synchronous = " + (o.sync === "full" ? "FULL" : "NORMAL"));
+          statements = {
+            passive: db.prepare("PRAGMA wal_checkpoint(PASSIVE)"),
+            restart: db.prepare("PRAGMA wal_checkpoint(RESTART)"),
+            truncate: db.prepare("PRAGMA wal_checkpoint(TRUNCATE)"),
+          };
+        }
+        const row = statements.passive.get();
+        const now = Date.now();
+        let bytes = walBytes();
+        let released = 0;
+        if (row.checkpointed < row.log) {
+          if (heldSince === 0) heldSince = now;
+        } else {
+          if (heldReported > 0) released = now - heldSince;
+          heldSince = 0;
+          heldReported = 0;
+          // Caught up: let the next commit write the WAL from its start.
+          if (bytes > o.truncateBytes) {
+            statements.truncate.get();
+            bytes = walBytes();
+          } else if (row.log > o.restartPages) {
+            statements.restart.get();
+          }
+        }
+        Atomics.add(ctl, ${RUNS}, 1);
+        Atomics.store(ctl, ${LOG}, row.log);
+        Atomics.store(ctl, ${CHECKPOINTED}, row.checkpointed);
+        Atomics.store(ctl, ${WAL_KIB}, Math.min(2147483647, Math.ceil(bytes / 1024)));
+        const held = heldSince === 0 ? 0 : now - heldSince;
+        Atomics.store(ctl, ${HELD_MS}, Math.min(2147483647, held));
+        // Told after the slots are set: a listener sees them as they were.
+        if (released > 0) {
+          self.postMessage({ type: "released", heldSeconds: released / 1000, walBytes: bytes });
+        }
+        if (held >= o.heldWarningMs && now - heldReported >= (heldReported === 0 ? 0 : 60000)) {
+          heldReported = now;
+          self.postMessage({ type: "held", heldSeconds: held / 1000, walBytes: bytes });
+        }
+        if (failedAt !== 0) {
+          Atomics.store(ctl, ${FAILING}, 0);
+          self.postMessage({ type: "resumed", failedSeconds: (now - failedAt) / 1000 });
+          failedAt = 0;
+        }
+        backoff = o.intervalMs;
+      } catch (error) {
+        // A new connection next time: the old one may be what is broken.
+        close();
+        if (failedAt === 0) {
+          failedAt = Date.now();
+          Atomics.store(ctl, ${FAILING}, 1);
+          self.postMessage({ type: "failed", error: String(error && error.message || error) });
+        }
+        pause = backoff;
+        backoff = Math.min(backoff * 2, o.maxBackoffMs);
+      }
+      Atomics.wait(ctl, ${STOP}, 0, pause);
+    }
+  } finally {
+    close();
     Atomics.store(ctl, ${STOPPED}, 1);
     Atomics.notify(ctl, ${STOPPED});
   }
@@ -97,15 +208,19 @@ export class Checkpointer {
       path: options.path,
       sync: options.sync,
       intervalMs: options.intervalMs,
+      heldWarningMs: options.heldWarningMs ?? 10_000,
+      restartPages: options.restartPages ?? 4096,
+      truncateBytes: options.truncateBytes ?? 64 * 1024 * 1024,
+      maxBackoffMs: Math.max(options.intervalMs, options.maxBackoffMs ?? 5000),
       control,
     });
     // Assigned before this task ends, so no message of the worker is missed.
-    worker.onmessage = (event: MessageEvent<{ error: string }>) => {
-      options.onError(event.data.error);
+    worker.onmessage = (event: MessageEvent<CheckpointerEvent>) => {
+      options.onEvent(event.data);
     };
     worker.onerror = (event) => {
       event.preventDefault();
-      options.onError(event.message);
+      options.onEvent({ type: "failed", error: event.message });
     };
     return new Checkpointer(worker, new Int32Array(control));
   }
@@ -115,6 +230,9 @@ export class Checkpointer {
       runs: Atomics.load(this.#ctl, RUNS),
       logPages: Atomics.load(this.#ctl, LOG),
       checkpointedPages: Atomics.load(this.#ctl, CHECKPOINTED),
+      walBytes: Atomics.load(this.#ctl, WAL_KIB) * 1024,
+      heldSeconds: Atomics.load(this.#ctl, HELD_MS) / 1000,
+      failing: Atomics.load(this.#ctl, FAILING) === 1,
     };
   }
 

@@ -32,6 +32,7 @@ import {
   type SyncMode,
 } from "./open_database.ts";
 import { errorMessage } from "../error_message.ts";
+import { WriterLock } from "./writer_lock.ts";
 import { rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
 import { renderSeries, View } from "./view.ts";
@@ -172,15 +173,22 @@ export class Store implements Disposable {
    * {@link Store.#assemble}): those after `afterId`, of the groups in `groups`.
    */
   #pending: PendingFamilies | undefined;
+  /** Held from before the file is opened until close() (writer_lock.ts). */
+  readonly #lock: WriterLock | undefined;
 
   constructor(options: StoreOptions) {
     this.path = options.path === "" ? ":memory:" : options.path;
     this.#sync = options.sync ?? "normal";
     this.#keepHistory = options.keepHistory ?? true;
     if (this.path !== ":memory:") refuseForeignFile(this.path);
+    // One writer per file: a second one is refused before SQLite opens it.
+    this.#lock = this.path === ":memory:"
+      ? undefined
+      : WriterLock.take(this.path);
     try {
       this.#db = new DatabaseSync(this.path);
     } catch (error) {
+      this.#lock?.abandon();
       throw new StoreOpenError(
         `cannot open database ${
           JSON.stringify(this.path)
@@ -219,6 +227,7 @@ export class Store implements Disposable {
     } catch (error) {
       check?.cancel();
       this.#db.close();
+      this.#lock?.abandon();
       if (error instanceof StoreOpenError) throw error; // names the file already
       throw new StoreOpenError(
         `cannot use database ${
@@ -875,6 +884,7 @@ export class Store implements Disposable {
       // Another reader may hold the WAL; SQLite checkpoints at next open.
     }
     this.#db.close();
+    this.#lock?.release();
   }
 
   [Symbol.dispose](): void {

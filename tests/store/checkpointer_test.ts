@@ -4,17 +4,26 @@ import { parseText } from "../../src/exposition/text_parse.ts";
 import { parseGroupingKey } from "../../src/push/grouping_key.ts";
 import { sanitizePush } from "../../src/push/validate.ts";
 import { Checkpointer } from "../../src/store/checkpointer.ts";
+import type { CheckpointerEvent } from "../../src/store/checkpointer.ts";
 import { Store } from "../../src/store/store.ts";
 import { tempDir } from "../test_utils.ts";
 
 const encoder = new TextEncoder();
 
-async function pushSome(store: Store, pushes: number): Promise<void> {
+async function pushSome(
+  store: Store,
+  pushes: number,
+  series = 50,
+): Promise<void> {
   const key = parseGroupingKey("job/batch");
   if (!key) throw new Error("bad key");
+  const pad = "x".repeat(series > 50 ? 4000 : 0);
   for (let i = 0; i < pushes; i++) {
     const body = `# TYPE rows_total counter\n${
-      Array.from({ length: 50 }, (_, s) => `rows_total{shard="${s}"} ${i}\n`)
+      Array.from(
+        { length: series },
+        (_, s) => `rows_total{shard="${s}",pad="${pad}"} ${i}\n`,
+      )
         .join("")
     }`;
     const s = sanitizePush(parseText(encoder.encode(body)), key);
@@ -78,20 +87,102 @@ Deno.test("Store.startBackgroundCheckpoints() copies the WAL into the database o
   assert.ok(wal === undefined || wal.size === 0, `WAL left: ${wal?.size}`);
 });
 
-Deno.test("Checkpointer reports a file it cannot open and stops", async () => {
+Deno.test("Checkpointer reports a file it cannot open once, and resumes once it can", async () => {
   await using dir = await tempDir();
-  const errors: string[] = [];
+  const events: CheckpointerEvent[] = [];
   const checkpointer = Checkpointer.start({
-    path: `${dir.path}/missing/dir/pv.db`,
+    path: `${dir.path}/later/pv.db`,
     sync: "normal",
     intervalMs: 10,
-    onError: (message) => errors.push(message),
+    maxBackoffMs: 20,
+    onEvent: (event) => events.push(event),
   });
   try {
-    await until(() => errors.length > 0, "the worker reports its error");
-    assert.match(errors[0] ?? "", /unable to open database file/);
+    await until(() => events.length > 0, "the worker reports its error");
+    const failed = events[0];
+    assert.equal(failed?.type, "failed");
+    assert.match(
+      failed.type === "failed" ? failed.error : "",
+      /unable to open database file/,
+    );
+    await Deno.mkdir(`${dir.path}/later`);
+    new Store({ path: `${dir.path}/later/pv.db` }).close();
+    await until(() => events.length > 1, "the worker reports it works");
+    assert.deepEqual(events.map((e) => e.type), ["failed", "resumed"]);
+    assert.ok(checkpointer.stats.runs > 0);
+    assert.equal(checkpointer.stats.failing, false);
   } finally {
     checkpointer.stop();
+  }
+});
+
+Deno.test("Store.startBackgroundCheckpoints() says when a reader holds the WAL, and shrinks it after", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  const store = new Store({ path });
+  const events: { message: string; event: CheckpointerEvent }[] = [];
+  const reader = new DatabaseSync(path, { readOnly: true });
+  try {
+    store.startBackgroundCheckpoints(
+      (message, event) => events.push({ message, event }),
+      { heldWarningMs: 50, truncateBytes: 256 * 1024 },
+    );
+    await pushSome(store, 2);
+    // A read transaction keeps the snapshot it began with, as a sqlite3
+    // shell in BEGIN does: no checkpoint may go past it.
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) AS n FROM samples").get();
+    await pushSome(store, 40);
+    await until(
+      () => events.some((e) => e.event.type === "held"),
+      "the worker reports the reader",
+    );
+    const held = events.find((e) => e.event.type === "held");
+    assert.match(
+      held?.message ?? "",
+      /^a reader \(sqlite3 shell, backup, Litestream\) has held the WAL for \d+s; the WAL is \d+\.\d MiB; end long read transactions$/,
+    );
+    const stats = store.checkpointStats;
+    assert.ok(stats !== undefined && stats.heldSeconds > 0, "held seconds");
+    assert.ok(stats.walBytes > 256 * 1024, `WAL ${stats.walBytes} bytes`);
+    reader.exec("COMMIT");
+    // Caught up again, the worker truncates the long WAL file.
+    await until(
+      () => Deno.statSync(`${path}-wal`).size === 0,
+      "the WAL file is truncated",
+    );
+    await until(
+      () => events.some((e) => e.event.type === "released"),
+      "the worker reports the end of it",
+    );
+    assert.equal(store.checkpointStats?.heldSeconds, 0);
+    assert.deepEqual(events.map((e) => e.event.type), ["held", "released"]);
+  } finally {
+    reader.close();
+    store.close();
+  }
+});
+
+Deno.test("Store: a commit never checkpoints the WAL itself, however long it grows", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  const store = new Store({ path });
+  try {
+    // The worker runs once, then not for an hour: only a commit could
+    // checkpoint (SQLite's own automatic checkpoint, past 64 MiB before).
+    store.startBackgroundCheckpoints(() => {}, { intervalMs: 3_600_000 });
+    await until(
+      () => (store.checkpointStats?.runs ?? 0) > 0,
+      "the worker has run once",
+    );
+    const before = Deno.statSync(path).size;
+    await pushSome(store, 11, 500);
+    const wal = Deno.statSync(`${path}-wal`).size;
+    assert.ok(wal > 65 * 1024 * 1024, `WAL only ${wal} bytes`);
+    // Nothing was copied back into the database file.
+    assert.equal(Deno.statSync(path).size, before);
+  } finally {
+    store.close();
   }
 });
 
@@ -103,8 +194,8 @@ Deno.test("Checkpointer.stop() is synchronous and safe to call twice", async () 
     path,
     sync: "full",
     intervalMs: 10,
-    onError: (message) => {
-      throw new Error(message);
+    onEvent: (event) => {
+      throw new Error(JSON.stringify(event));
     },
   });
   await until(() => checkpointer.stats.runs > 0, "the worker has run");
