@@ -12,13 +12,18 @@ import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import type { StatementSync } from "node:sqlite";
 import type { MetricFamily, MetricType } from "../exposition/model.ts";
+import { unreachable } from "../exposition/model.ts";
 import { checkConsistency, seriesKey } from "../push/consistency.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { makeGroupingKey } from "../push/grouping_key.ts";
 import { inconsistent, PushError } from "../push/push_error.ts";
 import { Checkpointer } from "./checkpointer.ts";
-import type { CheckpointerStats } from "./checkpointer.ts";
+import type {
+  CheckpointerEvent,
+  CheckpointerOptions,
+  CheckpointerStats,
+} from "./checkpointer.ts";
 import { checkIntegrityNow } from "./integrity.ts";
 import type { BackgroundIntegrityCheck } from "./integrity.ts";
 import {
@@ -138,10 +143,6 @@ export interface PushOutcome {
   readonly error?: string;
 }
 
-/** SQLite's own `wal_autocheckpoint` default, in pages. */
-const DEFAULT_CHECKPOINT_PAGES = 1000;
-/** With the background checkpointer: the writer's safety net (64 MiB). */
-const SAFETY_CHECKPOINT_PAGES = 16384;
 const CHECKPOINT_INTERVAL_MS = 100;
 
 /** How long batches keep a SAVEPOINT per push after a push's write failed. */
@@ -747,30 +748,29 @@ export class Store implements Disposable {
     }));
   }
 
-  /** Checkpoints the WAL and closes the connection. */
   /**
    * Moves WAL checkpoints to a worker thread (checkpointer.ts), so that a
-   * commit only appends to the WAL. The writer keeps a far-off automatic
-   * checkpoint as a safety net: SQLite restarts the WAL only once a
-   * checkpoint has caught up, which under steady load can take a while. If
-   * the worker fails, the writer checkpoints as SQLite does by default again
-   * and `onError` is told why. No-op for an in-memory database.
+   * commit only appends to the WAL: the writer's automatic checkpoint is
+   * off from here on, whatever the worker meets (it retries). After a long
+   * reader the WAL can be gigabytes, and a commit that copied it back would
+   * hold every request for seconds (README "Durability"). `onEvent` hears
+   * what the worker reports, with a line to log. No-op for an in-memory
+   * database.
    */
-  startBackgroundCheckpoints(onError: (message: string) => void): void {
+  startBackgroundCheckpoints(
+    onEvent: (message: string, event: CheckpointerEvent) => void,
+    options: Partial<
+      Omit<CheckpointerOptions, "path" | "sync" | "onEvent">
+    > = {},
+  ): void {
     if (this.path === ":memory:" || this.#checkpointer) return;
-    this.#db.exec(`PRAGMA wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
+    this.#db.exec("PRAGMA wal_autocheckpoint = 0");
     this.#checkpointer = Checkpointer.start({
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+      ...options,
       path: this.path,
       sync: this.#sync,
-      intervalMs: CHECKPOINT_INTERVAL_MS,
-      onError: (message) => {
-        if (this.#db.isOpen) {
-          this.#db.exec(
-            `PRAGMA wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`,
-          );
-        }
-        onError(message);
-      },
+      onEvent: (event) => onEvent(describeCheckpointerEvent(event), event),
     });
   }
 
@@ -866,6 +866,22 @@ export class Store implements Disposable {
    */
   #settle(): void {
     if (this.#pending) this.#assemble(Infinity);
+  }
+
+  /** The WAL, the checkpointer and whether writes work, for own metrics. */
+  get storageStats(): {
+    walBytes: number;
+    checkpointBlockedSeconds: number;
+    checkpointFailing: boolean;
+    writable: boolean;
+  } {
+    const c = this.#checkpointer?.stats;
+    return {
+      walBytes: c?.walBytes ?? 0,
+      checkpointBlockedSeconds: c?.heldSeconds ?? 0,
+      checkpointFailing: c?.failing ?? false,
+      writable: true,
+    };
   }
 
   /** What the background checkpointer has done, if it runs. */
@@ -1425,6 +1441,27 @@ function metadataCollides(
 ): boolean {
   const owner = view.family("push_time_seconds")?.ownerOf(seriesKey(labels));
   return owner !== undefined && owner !== groupId;
+}
+
+/** The log line for what the checkpointer reports (README "Durability"). */
+export function describeCheckpointerEvent(event: CheckpointerEvent): string {
+  const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+  switch (event.type) {
+    case "failed":
+      return "background WAL checkpoints failed; retrying with backoff (the WAL grows meanwhile)";
+    case "resumed":
+      return "background WAL checkpoints work again";
+    case "held":
+      return `a reader (sqlite3 shell, backup, Litestream) has held the WAL for ${
+        Math.round(event.heldSeconds)
+      }s; the WAL is ${mib(event.walBytes)} MiB; end long read transactions`;
+    case "released":
+      return `WAL checkpoints caught up after a reader held them for ${
+        Math.round(event.heldSeconds)
+      }s`;
+    default:
+      return unreachable(event);
+  }
 }
 
 function unavailable(error: unknown): PushError {
