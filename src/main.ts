@@ -12,6 +12,7 @@ import { createLogger } from "./log.ts";
 import { start } from "./start.ts";
 import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
 import { isPushWorker } from "./http/push_worker.ts";
+import { isPasswordWorker } from "./http/password_worker.ts";
 import { errorMessage } from "./error_message.ts";
 
 const encoder = new TextEncoder();
@@ -105,7 +106,8 @@ async function subcommand(
   }
 }
 
-// The push worker runs this program too (http/push_worker.ts), not as main.
-if (import.meta.main && !isPushWorker()) {
+// The workers run this program too (http/push_worker.ts,
+// http/password_worker.ts), not as main.
+if (import.meta.main && !isPushWorker() && !isPasswordWorker()) {
   Deno.exit(await main(Deno.args));
 }

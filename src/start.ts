@@ -30,6 +30,7 @@ import { SILENT } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Store } from "./store/store.ts";
 import { PushWorker } from "./http/push_worker.ts";
+import { PasswordWorker } from "./http/password_worker.ts";
 import { errorMessage, errorStack } from "./error_message.ts";
 
 export interface StartOptions {
@@ -138,6 +139,8 @@ export async function start(
   const abort = new AbortController();
   const readDeadlines = new ReadDeadlines(config.web.readTimeoutMs);
   const pushWorker = new PushWorker();
+  // Started by the first bcrypt check, not here.
+  const passwordWorker = new PasswordWorker();
   if (Number.isFinite(options.pushWorkerMinBytes ?? Infinity)) {
     if (!await pushWorker.whenReady()) {
       throw new Error("the push worker did not start");
@@ -211,6 +214,7 @@ export async function start(
         scopeOf: (request) => requiredScope(request, config.web),
         onRefused: (reason) =>
           metrics.countLabeled("pushvault_http_refused_total", reason),
+        passwords: passwordWorker,
       })
       : app,
   );
@@ -308,6 +312,7 @@ export async function start(
       await maintenance.stop();
       readDeadlines.close();
       pushWorker.close();
+      passwordWorker.close();
       store.close();
       logger.info("database closed");
       resolveFinished();
