@@ -96,7 +96,7 @@ export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
   ["pushvault_http_refused_total", {
     type: "counter",
     help:
-      "Requests refused by --web.config.file before they reached Pushvault (unauthorized, forbidden, rate_limited).",
+      "Requests refused by --web.config.file before they reached Pushvault (unauthorized, forbidden, rate_limited, too_many_failures, auth_busy).",
     helpMustMatch: false,
   }],
   ["pushvault_web_config_reloads_total", {
