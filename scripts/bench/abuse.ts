@@ -3,7 +3,7 @@
  * side on loopback (`deno task bench:abuse`):
  *
  *   deno run -A scripts/bench/abuse.ts [--quick] [--only <row>]…
- *     [--json out.json] [--pushvault-only]
+ *     [--json out.json] [--pushvault-only] [--timeout <seconds>]
  *
  * Each row runs against a fresh server in a fresh temporary directory:
  * Pushvault started as `deno task start` starts it (plus the listen address,
@@ -13,14 +13,17 @@
  * While the row's abuse runs, a prober in a Worker sends `GET /-/healthy`
  * every 10 ms on one keep-alive connection (with the row's credentials and
  * CA); the row reports the longest probe of the abuse (setup such as filling
- * the store excluded), the server's peak resident memory (VmHWM of the whole
- * process life), and the abusive requests' statuses and times. Pushvault's
- * targets: longest probe ≤ 100 ms in every row, memory as the row says.
+ * the store excluded) beside the longest probe of the same server idle just
+ * before (the noise floor of a shared machine), the server's peak resident
+ * memory (VmHWM of the whole process life), and the abusive requests'
+ * statuses and times. Pushvault's targets: longest probe ≤ 100 ms in every
+ * row, memory as the row says. Rows not here: disk full at start-up and the
+ * injective grouping key, which are functional checks, not performance.
  *
  * Rows (`--only` takes a row id or the group before its first `-`):
  * labels, password, ui-<groups>, big-number, big-push, big-push-concurrent,
  * long-reader, retention, long-uri, tls. Every request has a timeout
- * (60 s) and every row a cap, after which it reads "timed out"; the server
+ * (`--timeout`, 60 s) and every row a cap, after which it reads "timed out"; the server
  * is then killed. Servers are stopped by PID, temporary directories removed.
  * @module
  */
@@ -1320,6 +1323,11 @@ async function main(args: readonly string[]): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, onSignal);
   }
+  // An error nobody awaits ends the process without running `finally`:
+  // the servers must not outlive it.
+  globalThis.addEventListener("unhandledrejection", () => {
+    for (const server of servers) server.killNow();
+  });
   const startedAt = new Date().toISOString();
   const head = await gitHead();
   const reports: (RowReport & { figures: Record<string, unknown> })[] = [];
