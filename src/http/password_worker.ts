@@ -7,7 +7,8 @@
  * instead of queueing without end.
  *
  * The worker is started by the first check (a gateway without users, or
- * whose users are all cached, never pays for its heap). It runs this very
+ * whose users are all cached, never pays for its heap) and stopped after a
+ * minute without one (cached users need it no more). It runs this very
  * module (`import.meta.url`), also from the bundle and the compiled binary,
  * where it is the whole program (main.ts then does not start the server):
  * nothing is read from the source tree. This module never sees a request
@@ -22,6 +23,9 @@ export const PASSWORD_WORKER_NAME = "pushvault-password";
 
 /** Checks waiting or running before further ones are refused. */
 export const MAX_PENDING_CHECKS = 16;
+
+/** An idle worker is stopped after this many milliseconds. */
+export const IDLE_STOP_MS = 60_000;
 
 /** Whether this code runs as the password worker (see main.ts). */
 export function isPasswordWorker(): boolean {
@@ -68,6 +72,8 @@ interface Waiting extends Job {
 export interface PasswordWorkerOptions {
   /** Checks waiting or running before more are refused; tests lower it. */
   readonly maxPending?: number;
+  /** Milliseconds without a check before the worker stops; tests lower it. */
+  readonly idleStopMs?: number;
 }
 
 /**
@@ -77,6 +83,8 @@ export interface PasswordWorkerOptions {
  */
 export class PasswordWorker {
   readonly #maxPending: number;
+  readonly #idleStopMs: number;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #worker: Worker | undefined;
   #ready = false;
   /** The first pending check is on the worker. */
@@ -88,6 +96,7 @@ export class PasswordWorker {
 
   constructor(options: PasswordWorkerOptions = {}) {
     this.#maxPending = options.maxPending ?? MAX_PENDING_CHECKS;
+    this.#idleStopMs = options.idleStopMs ?? IDLE_STOP_MS;
   }
 
   /** Whether a worker is running (started by a check, not yet closed). */
@@ -108,6 +117,7 @@ export class PasswordWorker {
     if (this.#closed || this.#pending.length >= this.#maxPending) {
       return Promise.resolve("unavailable");
     }
+    clearTimeout(this.#idleTimer);
     const { promise, resolve } = Promise.withResolvers<PasswordCheck>();
     this.#pending.push({ id: this.#next++, password, hash, resolve });
     if (this.#worker === undefined) this.#start();
@@ -123,7 +133,7 @@ export class PasswordWorker {
         name: PASSWORD_WORKER_NAME,
       });
     } catch {
-      this.#fail();
+      this.#drop();
       return;
     }
     this.#worker = worker;
@@ -143,13 +153,14 @@ export class PasswordWorker {
     };
     worker.onerror = (event) => {
       event.preventDefault();
-      this.#fail();
+      this.#drop();
     };
-    worker.onmessageerror = () => this.#fail();
+    worker.onmessageerror = () => this.#drop();
   }
 
   #send(): void {
     const job = this.#pending[0];
+    if (job === undefined && this.#worker !== undefined) this.#stopWhenIdle();
     if (!this.#ready || this.#sent || job === undefined) return;
     this.#sent = true;
     this.#worker?.postMessage(
@@ -157,8 +168,17 @@ export class PasswordWorker {
     );
   }
 
+  #stopWhenIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      if (this.#pending.length === 0) this.#drop();
+    }, this.#idleStopMs);
+    Deno.unrefTimer(this.#idleTimer);
+  }
+
   /** Drops the worker; its checks are not done. */
-  #fail(): void {
+  #drop(): void {
+    clearTimeout(this.#idleTimer);
     this.#worker?.terminate();
     this.#worker = undefined;
     this.#ready = false;
@@ -171,7 +191,7 @@ export class PasswordWorker {
   /** Stops the worker; checks still pending are `"unavailable"`. */
   close(): void {
     this.#closed = true;
-    this.#fail();
+    this.#drop();
   }
 
   [Symbol.dispose](): void {

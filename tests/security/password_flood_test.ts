@@ -185,6 +185,17 @@ Deno.test("PasswordWorker refuses checks past its bound at once and runs the res
   assert.equal(await passwords.check("x", ALICE_HASH), "unavailable");
 });
 
+Deno.test("PasswordWorker stops when idle and starts again for the next check", async () => {
+  using passwords = new PasswordWorker({ idleStopMs: 10 });
+  assert.equal(await passwords.check("alice-password", ALICE_HASH), "match");
+  for (let i = 0; i < 250 && passwords.started; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(passwords.started, false);
+  assert.equal(await passwords.check("nope", ALICE_HASH), "mismatch");
+  assert.equal(passwords.started, true);
+});
+
 Deno.test("LoginFailures forgets the least recently failed address past its bound", () => {
   const failures = new LoginFailures({
     now: () => 0,
