@@ -181,15 +181,18 @@ export class Store implements Disposable {
     this.path = options.path === "" ? ":memory:" : options.path;
     this.#sync = options.sync ?? "normal";
     this.#keepHistory = options.keepHistory ?? true;
-    if (this.path !== ":memory:") refuseForeignFile(this.path);
-    // One writer per file: a second one is refused before SQLite opens it.
+    // One writer per file, and a path that can hold one (a missing or
+    // unwritable directory, a directory given as the file): refused before
+    // the file is read.
     this.#lock = this.path === ":memory:"
       ? undefined
       : WriterLock.take(this.path);
     try {
+      if (this.path !== ":memory:") refuseForeignFile(this.path);
       this.#db = new DatabaseSync(this.path);
     } catch (error) {
       this.#lock?.abandon();
+      if (error instanceof StoreOpenError) throw error; // names the file
       throw new StoreOpenError(
         `cannot open database ${
           JSON.stringify(this.path)

@@ -15,6 +15,8 @@
  * @module
  */
 
+import { checkDatabasePath, unwritableDirectory } from "./database_path.ts";
+
 /** Another process holds the database; start-up must stop. */
 export class DatabaseInUseError extends Error {
   override name = "DatabaseInUseError";
@@ -47,10 +49,11 @@ export class WriterLock implements Disposable {
   /**
    * Locks `<dbPath>.lock` and writes this PID into it. Throws
    * DatabaseInUseError, naming the file and the holder's PID, when another
-   * process (or another store of this one) holds it; rethrows what opening
-   * the lock file threw (a missing or read-only directory).
+   * process (or another store of this one) holds it; DatabasePathError for
+   * a path that cannot hold a database (store/database_path.ts).
    */
   static take(dbPath: string): WriterLock {
+    checkDatabasePath(dbPath);
     const path = lockPathFor(dbPath);
     // Bounded: each retry means another process removed the file meanwhile.
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -70,12 +73,23 @@ export class WriterLock implements Disposable {
     let created = true;
     let file: Deno.FsFile;
     try {
-      file = Deno.openSync(path, { read: true, write: true, createNew: true });
+      try {
+        file = Deno.openSync(path, {
+          read: true,
+          write: true,
+          createNew: true,
+        });
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        created = false;
+        // Not truncated: until we hold the lock, the PID is the holder's.
+        file = Deno.openSync(path, { read: true, write: true });
+      }
     } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      created = false;
-      // Not truncated: until we hold the lock, the PID is the holder's.
-      file = Deno.openSync(path, { read: true, write: true });
+      // The first file created beside the database: SQLite would only say
+      // "unable to open database file" later.
+      if (isUnwritable(error)) throw unwritableDirectory(dbPath, error);
+      throw error;
     }
     try {
       if (!file.tryLockSync(true)) {
@@ -144,6 +158,11 @@ export class WriterLock implements Disposable {
   [Symbol.dispose](): void {
     this.release();
   }
+}
+
+function isUnwritable(error: unknown): boolean {
+  return error instanceof Deno.errors.PermissionDenied ||
+    (error instanceof Error && /\(os error 30\)/.test(error.message)); // EROFS
 }
 
 /** Whether `path` still names the file `file` has open. */
