@@ -17,7 +17,7 @@ import type {
 } from "../exposition/model.ts";
 import { PROTO_TYPE_NAMES, unreachable } from "../exposition/model.ts";
 import { nativeBuckets } from "../exposition/native_buckets.ts";
-import type { LoadedFamily } from "../store/store.ts";
+import type { LoadedFamily, Store } from "../store/store.ts";
 import type { GroupState } from "../store/view.ts";
 import { PUSH_FAILURE_TIME_HELP, PUSH_TIME_HELP } from "../store/view.ts";
 import {
@@ -98,6 +98,22 @@ export function jsonResponse(body: Json): Response {
   });
 }
 
+/** `GET /api/v1/metrics` of the store's current groups, streamed. */
+export function metricsResponse(store: Store): Response {
+  const view = store.view;
+  const groups = [...view.groups()];
+  const body = metricsStream(
+    groups,
+    (group) =>
+      view.group(group.id) === group
+        ? store.groupFamilies(group.id)
+        : undefined,
+  );
+  return new Response(body, {
+    headers: { ...API_HEADERS, "Content-Type": "application/json" },
+  });
+}
+
 export interface StatusInfo {
   readonly flags: Readonly<Record<string, string>>;
   /** Unix seconds. */
@@ -133,6 +149,79 @@ export function metricsBody(
   const data: Json[] = [];
   for (const group of groups) data.push(groupJson(group, families(group)));
   return struct({ status: "success", data });
+}
+
+/** Bytes of a streamed `/api/v1/metrics` chunk: past this a read ends. */
+const CHUNK_BYTES = 64 * 1024;
+/** Milliseconds of work per read: past this a read ends, so others get in. */
+const SLICE_MS = 5;
+
+/**
+ * `GET /api/v1/metrics` as a stream of the same bytes as
+ * `goJson(metricsBody(…))`, made a piece (a group's family) at a time and
+ * sent in reads of at most {@link CHUNK_BYTES} or {@link SLICE_MS} of work,
+ * the way scrape.ts streams a text scrape: a big store is never one string,
+ * and the event loop is free between reads (README "Endpoints").
+ *
+ * The groups are the view's when the response began; `families` answers
+ * undefined for one deleted since, which is left out.
+ */
+export function metricsStream(
+  groups: readonly GroupState[],
+  families: (group: GroupState) => readonly LoadedFamily[] | undefined,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const pieces = metricsPieces(groups, families);
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array<ArrayBuffer>>({
+    pull(controller) {
+      const started = performance.now();
+      const batch: string[] = [];
+      let length = 0;
+      for (;;) {
+        const next = pieces.next();
+        if (next.done) {
+          if (length > 0) controller.enqueue(encoder.encode(batch.join("")));
+          controller.close();
+          return;
+        }
+        batch.push(next.value);
+        length += next.value.length;
+        if (
+          length >= CHUNK_BYTES || performance.now() - started >= SLICE_MS
+        ) {
+          controller.enqueue(encoder.encode(batch.join("")));
+          return;
+        }
+      }
+    },
+    cancel() {
+      pieces.return(undefined);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** The pieces of {@link metricsStream}: a group's object split at its keys. */
+function* metricsPieces(
+  groups: readonly GroupState[],
+  families: (group: GroupState) => readonly LoadedFamily[] | undefined,
+): Generator<string, void, undefined> {
+  yield '{"status":"success","data":[';
+  let first = true;
+  for (const group of groups) {
+    const loaded = families(group);
+    if (loaded === undefined) continue;
+    const object = groupJson(group, loaded);
+    // As goJson orders a plain object's keys.
+    const keys = Object.keys(object).sort();
+    let prefix = first ? "{" : ",{";
+    first = false;
+    for (const key of keys) {
+      yield `${prefix}${goJson(key)}:${goJson(object[key] as Json)}`;
+      prefix = ",";
+    }
+    yield "}";
+  }
+  yield "]}";
 }
 
 export function groupJson(

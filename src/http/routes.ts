@@ -12,7 +12,12 @@
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
 import { handleBulkDelete, handleHistory } from "./admin.ts";
-import { API_HEADERS, jsonResponse, metricsBody, statusBody } from "./api.ts";
+import {
+  API_HEADERS,
+  jsonResponse,
+  metricsResponse,
+  statusBody,
+} from "./api.ts";
 import {
   empty,
   methodNotAllowed,
@@ -285,13 +290,9 @@ function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
   }
   if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
   deps.metrics.countRequest(`api/v1/${name}`, method, 200);
+  if (name === "metrics") return metricsResponse(deps.store);
   return jsonResponse(
-    name === "status"
-      ? statusBody({ flags: deps.flagValues, startTime: deps.startTime })
-      : metricsBody(
-        deps.store.view.groups(),
-        (group) => deps.store.groupFamilies(group.id),
-      ),
+    statusBody({ flags: deps.flagValues, startTime: deps.startTime }),
   );
 }
 

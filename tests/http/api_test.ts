@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { goJson, metricsBody, metricsStream } from "../../src/http/api.ts";
+import { startTestGateway } from "../test_utils.ts";
+
+/** Enough groups that the JSON is several of metricsStream's chunks. */
+const GROUPS = 300;
+
+async function fill(base: string): Promise<void> {
+  for (let i = 0; i < GROUPS; i++) {
+    let body = "# HELP wide A family of many series.\n# TYPE wide gauge\n";
+    for (let s = 0; s < 20; s++) body += `wide{s="${s}"} ${i + s / 7}\n`;
+    const res = await fetch(`${base}/metrics/job/j/instance/i${i}`, {
+      method: "PUT",
+      body,
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 200);
+  }
+}
+
+async function chunksOf(
+  stream: ReadableStream<Uint8Array>,
+): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+Deno.test("GET /api/v1/metrics streams the same bytes as the whole body, without a Content-Length", async () => {
+  await using pv = await startTestGateway();
+  await fill(pv.url);
+  const store = pv.gw.store;
+  const whole = goJson(
+    metricsBody(store.view.groups(), (g) => store.groupFamilies(g.id)),
+  );
+  const res = await fetch(`${pv.url}/api/v1/metrics`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/json");
+  // Streamed: sent as it is made, so its length is not known up front.
+  assert.equal(res.headers.get("content-length"), null);
+  assert.equal(await res.text(), whole);
+  assert.equal(JSON.parse(whole).data.length, GROUPS);
+});
+
+Deno.test("metricsStream() yields the body in several bounded chunks", async () => {
+  await using pv = await startTestGateway();
+  await fill(pv.url);
+  const store = pv.gw.store;
+  const groups = [...store.view.groups()];
+  const whole = goJson(metricsBody(groups, (g) => store.groupFamilies(g.id)));
+  const chunks = await chunksOf(
+    metricsStream(groups, (g) => store.groupFamilies(g.id)),
+  );
+  assert.ok(chunks.length > 1, `${chunks.length} chunk(s)`);
+  // A chunk ends once it holds 64 KiB; a piece (one family) is far smaller.
+  for (const chunk of chunks) assert.ok(chunk.length < 2 * 64 * 1024);
+  assert.equal(
+    new TextDecoder().decode(
+      new Uint8Array(chunks.flatMap((c) => [...c])),
+    ),
+    whole,
+  );
+});
+
+Deno.test("metricsStream() leaves out a group deleted while it streams", async () => {
+  await using pv = await startTestGateway();
+  for (const job of ["a", "b", "c"]) {
+    const res = await fetch(`${pv.url}/metrics/job/${job}`, {
+      method: "PUT",
+      body: "x 1\n",
+    });
+    await res.body?.cancel();
+  }
+  const store = pv.gw.store;
+  const groups = [...store.view.groups()];
+  const text = new TextDecoder().decode(
+    new Uint8Array(
+      (await chunksOf(
+        metricsStream(
+          groups,
+          (g) => g.key.job === "b" ? undefined : store.groupFamilies(g.id),
+        ),
+      )).flatMap((c) => [...c]),
+    ),
+  );
+  const body = JSON.parse(text) as { data: { labels: { job: string } }[] };
+  assert.deepEqual(body.data.map((g) => g.labels.job), ["a", "c"]);
+  assert.equal(
+    text,
+    goJson(
+      metricsBody(
+        groups.filter((g) => g.key.job !== "b"),
+        (g) => store.groupFamilies(g.id),
+      ),
+    ),
+  );
+});
