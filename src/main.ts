@@ -7,6 +7,7 @@
 
 import { parseDeleteFlags, runDelete } from "./cli/delete.ts";
 import { FlagError, helpText, parseFlags } from "./cli/flags.ts";
+import type { Config } from "./cli/flags.ts";
 import { parseImportFlags, runImport } from "./cli/import.ts";
 import { createLogger } from "./log.ts";
 import { start } from "./start.ts";
@@ -14,6 +15,7 @@ import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
 import { isPushWorker } from "./http/push_worker.ts";
 import { isPasswordWorker } from "./http/password_worker.ts";
 import { errorMessage } from "./error_message.ts";
+import { isAbsolute, resolve } from "node:path";
 
 const encoder = new TextEncoder();
 const print = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
@@ -44,7 +46,8 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     return 0;
   }
-  const { config, flagValues } = command;
+  const { flagValues } = command;
+  const config = withAbsoluteDatabasePath(command.config);
   const logger = createLogger(config.log);
   // Listened for from the first log line on: a SIGTERM while the database
   // opens or the listener binds (a service stopped right after it started)
@@ -83,6 +86,19 @@ export async function main(args: readonly string[]): Promise<number> {
     Deno.removeSignalListener("SIGTERM", stop);
     Deno.removeSignalListener("SIGINT", stop);
   }
+}
+
+/**
+ * A relative --persistence.file is taken from the directory the command
+ * ran in, and the log names the absolute path that was opened.
+ */
+function withAbsoluteDatabasePath(config: Config): Config {
+  const file = config.persistence.file;
+  if (file === "" || file === ":memory:" || isAbsolute(file)) return config;
+  return {
+    ...config,
+    persistence: { ...config.persistence, file: resolve(file) },
+  };
 }
 
 async function subcommand(
