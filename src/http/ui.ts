@@ -1,8 +1,8 @@
 /**
- * The web UI routes (`/`, `/status`, `/static/*`), spec §6.5 and §9. Gathers
- * what the page shows (groups, recent pushes, flags, build info) and hands it
- * to the pure renderer in `ui/status_page.ts`. Returns undefined for paths
- * that are not the UI's.
+ * The web UI routes (`/`, `/group`, `/status`, `/static/*`), spec §6.5 and
+ * §9. Gathers what a page shows (a page of groups, one group's families and
+ * recent pushes, flags, build info) and hands it to the pure renderers in
+ * `ui/`. Returns undefined for paths that are not the UI's.
  *
  * Methods as the Pushgateway's router answers them: GET only; OPTIONS → 200
  * with `Allow`; anything else (HEAD included) → 405. Requests are counted as
@@ -12,6 +12,18 @@
 
 import { parseDuration } from "../cli/flags.ts";
 import { ASSET_VERSION, STATIC_ASSETS } from "../ui/assets.ts";
+import {
+  type CardOptions,
+  type GroupCardsInput,
+  PAGE_GROUPS,
+  renderGroupBody,
+  renderGroupCards,
+  renderGroupList,
+  renderGroupPage,
+  renderMissingGroup,
+} from "../ui/group_cards.ts";
+import { selectGroups } from "../ui/group_selection.ts";
+import { type Html, html } from "../ui/html.ts";
 import { renderStatusPage } from "../ui/status_page.ts";
 import type { Tab } from "../ui/status_page.ts";
 import {
@@ -48,18 +60,14 @@ export function handleUi(
   request: Request,
   rel: string,
   deps: UiDeps,
-): Response | undefined {
-  const tab: Tab | undefined = rel === "/"
-    ? "metrics"
-    : rel === "/status"
-    ? "status"
-    : undefined;
-  if (tab) {
+): Response | Promise<Response> | undefined {
+  if (rel === "/" || rel === "/status" || rel === "/group") {
     const early = checkMethod(request.method);
     if (early) return early;
-    const response = pageResponse(request, tab, deps);
-    deps.metrics.countRequest("status", request.method, response.status);
-    return response;
+    return pageResponse(request, rel, deps).then((response) => {
+      deps.metrics.countRequest("status", request.method, response.status);
+      return response;
+    });
   }
   if (rel.startsWith("/static/")) {
     const early = checkMethod(request.method);
@@ -79,23 +87,93 @@ function checkMethod(method: string): Response | undefined {
   return methodNotAllowed(ALLOW);
 }
 
-function pageResponse(request: Request, tab: Tab, deps: UiDeps): Response {
+/** Milliseconds a page may keep the event loop before it lets others in. */
+const SLICE_MS = 8;
+
+/**
+ * `/` (one page of groups; `?part=groups`: only its list), `/group?id=…`
+ * (one group, opened; `&part=body`: only its card's body) and `/status`.
+ * What a page reads is bounded by the page, not by the store (README "Web
+ * UI"): `/` looks at every group once, a slice at a time, and reads
+ * nothing from the database.
+ */
+async function pageResponse(
+  request: Request,
+  rel: string,
+  deps: UiDeps,
+): Promise<Response> {
   const url = new URL(request.url);
+  const params = url.searchParams;
   const view = deps.store.view;
-  const body = renderStatusPage({
-    tab,
-    groups: view.groups(),
-    families: (group) => deps.store.groupFamilies(group.id),
-    recentPushes: (group) =>
-      deps.store.history({ groupKey: group.id, limit: RECENT_PUSHES }),
-    query: url.searchParams.get("q") ?? "",
+  const options: CardOptions = {
     now: deps.now() / 1000,
     enableAdminApi: deps.enableAdminApi,
     utf8Names: deps.utf8Names,
-    pushUrl: `${pushBase(url, deps)}/metrics/job/`,
     // The deps carry the flag as text only; main.ts always passes it.
     defaultTtl: (parseDuration(deps.flagValues["group.ttl"] ?? "0") ?? 0) /
       1000,
+  };
+  if (rel === "/status") return htmlResponse(page("status", html``, deps));
+  if (rel === "/group") {
+    const group = view.group(params.get("id") ?? "");
+    const status = group ? 200 : 404;
+    const body = group && {
+      families: deps.store.groupFamilies(group.id),
+      recentPushes: deps.store.history({
+        groupKey: group.id,
+        limit: RECENT_PUSHES,
+      }),
+    };
+    if (params.get("part") === "body") {
+      return htmlResponse(
+        group && body
+          ? renderGroupBody(group, body, options).text
+          : renderMissingGroup().text,
+        status,
+      );
+    }
+    return htmlResponse(
+      page(
+        "metrics",
+        group && body
+          ? renderGroupPage(group, body, options)
+          : renderMissingGroup(),
+        deps,
+      ),
+      status,
+    );
+  }
+  const query = params.get("q") ?? "";
+  let since = performance.now();
+  const selection = await selectGroups({
+    groups: view.groups(),
+    query,
+    after: params.get("after") ?? undefined,
+    limit: PAGE_GROUPS,
+    pause: async () => {
+      if (performance.now() - since < SLICE_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      since = performance.now();
+    },
+  });
+  const input: GroupCardsInput = {
+    ...options,
+    selection,
+    query,
+    pushUrl: `${pushBase(url, deps)}/metrics/job/`,
+  };
+  if (params.get("part") === "groups") {
+    return htmlResponse(renderGroupList(input).text);
+  }
+  return htmlResponse(page("metrics", renderGroupCards(input), deps));
+}
+
+function page(tab: Tab, metrics: Html, deps: UiDeps): string {
+  const view = deps.store.view;
+  return renderStatusPage({
+    tab,
+    metrics,
+    now: deps.now() / 1000,
     startTime: deps.startTime,
     flags: deps.flagValues,
     buildInfo: {
@@ -115,7 +193,11 @@ function pageResponse(request: Request, tab: Tab, deps: UiDeps): Response {
     assetVersion: `${VERSION}-${REVISION}-${ASSET_VERSION}`,
     telemetryPath: deps.telemetryPath,
   });
+}
+
+function htmlResponse(body: string, status = 200): Response {
   return new Response(body, {
+    status,
     headers: {
       "Content-Type": "text/html; charset=utf-8",
       "Cache-Control": "no-store",

@@ -1,7 +1,10 @@
 /**
  * The Metrics tab of the web UI (spec §9): one card per group, ordered by
- * grouping key; inside, the group's families sorted by name, each with a
- * Labels | Value table, and the group's recent pushes, accepted and refused.
+ * grouping key, a page of them at a time (README "Web UI": the page's size
+ * is bounded, not the store's); inside, the group's families sorted by name,
+ * each with a Labels | Value table, and the group's recent pushes, accepted
+ * and refused. A card's inside is rendered on its own (`renderGroupBody`),
+ * fetched when the card is opened, or on the group's own page.
  *
  * Pure: renders what it is given through the escaping `html` tag; no store,
  * no clock (`now` comes in). Every user-supplied string (label names and
@@ -37,41 +40,49 @@ import {
 } from "./format.ts";
 import type { Html } from "./html.ts";
 import { html } from "./html.ts";
+import type { GroupSelection } from "./group_selection.ts";
+import { groupSortKey, searchText } from "./group_selection.ts";
 
 /** Rows shown per family; the rest is summarised (a page must stay loadable). */
 export const MAX_SERIES_ROWS = 1000;
 
-export interface GroupCardsInput {
-  readonly groups: Iterable<GroupState>;
-  /** A group's families with their values (read from the database). */
-  readonly families: (group: GroupState) => readonly LoadedFamily[];
-  /** The group's latest pushes, newest first. */
-  readonly recentPushes: (group: GroupState) => readonly HistoryEntry[];
-  /** Server-side filter (`?q=`); the same rule as the page script's. */
-  readonly query: string;
+/** Groups on one page of the Metrics tab; more come by "Show more" (README "Web UI"). */
+export const PAGE_GROUPS = 100;
+
+/** What every group card needs besides its group. */
+export interface CardOptions {
   /** Unix seconds. */
   readonly now: number;
   readonly enableAdminApi: boolean;
   /** `--push.enable-utf8-names`: other label names go into URLs `U__`-escaped. */
   readonly utf8Names: boolean;
-  /** A push URL for the empty state, e.g. `http://host:9091/metrics/job/`. */
-  readonly pushUrl: string;
   /** `--group.ttl` in seconds; 0 keeps groups forever (a group's own TTL wins). */
   readonly defaultTtl: number;
 }
 
-/** The Metrics tab: toolbar, group cards, confirmation dialog. */
+export interface GroupCardsInput extends CardOptions {
+  /** The groups of this page and the counts around them. */
+  readonly selection: GroupSelection;
+  /** Server-side filter (`?q=`). */
+  readonly query: string;
+  /** A push URL for the empty state, e.g. `http://host:9091/metrics/job/`. */
+  readonly pushUrl: string;
+}
+
+/** What an opened group shows, read from the database. */
+export interface GroupBody {
+  /** The group's families with their values. */
+  readonly families: readonly LoadedFamily[];
+  /** The group's latest pushes, newest first. */
+  readonly recentPushes: readonly HistoryEntry[];
+}
+
+/**
+ * The Metrics tab: toolbar, one page of group cards (their heads only: a
+ * card's body is fetched when it is opened), confirmation dialog.
+ */
 export function renderGroupCards(input: GroupCardsInput): Html {
-  const groups = sortGroups(input.groups);
-  const terms = queryTerms(input.query);
-  let shown = 0;
-  const cards = groups.map((group) => {
-    const search = searchText(group);
-    const visible = matches(search, terms);
-    if (visible) shown++;
-    return groupCard(group, { input, search, visible });
-  });
-  const total = groups.length;
+  const { total, matched } = input.selection;
   return html`
     <section class="toolbar" aria-label="Groups">
       <form class="search" method="get" action="./" role="search">
@@ -79,7 +90,7 @@ export function renderGroupCards(input: GroupCardsInput): Html {
           .query}" placeholder="Filter groups by label name or value  ( / )" aria-label="Filter groups by label name or value" autocomplete="off" spellcheck="false">
       </form>
       <span class="group-count" id="group-count" data-total="${total}">${countText(
-        shown,
+        matched,
         total,
       )}</span>
       <span class="toolbar-spacer"></span>
@@ -99,12 +110,96 @@ export function renderGroupCards(input: GroupCardsInput): Html {
         `}
     </section>
     ${total === 0 ? emptyState(input.pushUrl) : html`
-      <div class="groups" id="groups">${cards}</div>
+      ${renderGroupList(input)}
       <p class="empty" id="no-match"
-        ${shown > 0
+        ${matched > 0
           ? " hidden"
           : ""}>No group matches this filter. <a href="./">Show all groups</a></p>
     `}
+    ${confirmDialog()}
+  `;
+}
+
+/**
+ * The page's list of groups, `#groups`: also what the script fetches
+ * (`?part=groups`) to filter as one types and to show more groups.
+ */
+export function renderGroupList(input: GroupCardsInput): Html {
+  const { selection, query } = input;
+  const rest = selection.matched - selection.before - selection.groups.length;
+  return html`
+    <div class="groups" id="groups" data-matched="${selection
+      .matched}"
+      data-total="${selection.total}">
+      ${selection.before > 0 &&
+        html`
+          <p
+            class="more more-before">${selection
+              .before} ${selection.before === 1
+              ? "group"
+              : "groups"} before these. <a href="${listHref(
+                query,
+                undefined,
+              )}">From the first group</a></p>
+        `}${selection.groups.map((group) =>
+          groupCard(group, { options: input, body: undefined })
+        )}${rest > 0 && selection.next !== undefined &&
+        html`
+          <p class="more"
+            id="more"><a class="btn" data-action="more" href="${listHref(
+              query,
+              selection.next,
+            )}">Show ${Math.min(rest, PAGE_GROUPS)} more</a> <span
+              class="muted">${rest} more ${rest === 1
+                ? "group"
+                : "groups"} not shown</span></p>
+        `}
+    </div>
+  `;
+}
+
+/** A page of groups: `./?q=…&after=…`, relative like every URL of the page. */
+function listHref(query: string, after: string | undefined): string {
+  const params = new URLSearchParams();
+  if (query !== "") params.set("q", query);
+  if (after !== undefined) params.set("after", after);
+  const search = params.toString();
+  return search === "" ? "./" : `./?${search}`;
+}
+
+/** Where a group's own page is, and (with `&part=body`) its card's body. */
+export function groupHref(group: GroupState): string {
+  return `group?id=${encodeURIComponent(group.id)}`;
+}
+
+/**
+ * One group's page (`group?id=…`): its card, open, body included, so that
+ * a group can be read without the script and linked to.
+ */
+export function renderGroupPage(
+  group: GroupState,
+  body: GroupBody,
+  options: CardOptions,
+): Html {
+  return html`
+    <section class="toolbar" aria-label="Group">
+      <a class="btn" href="./">All groups</a>
+    </section>
+    <div class="groups" id="groups">${groupCard(group, { options, body })}</div>
+    ${confirmDialog()}
+  `;
+}
+
+/** The page for a group that is not (or no longer) in the store. */
+export function renderMissingGroup(): Html {
+  return html`
+    <p class="empty">This group does not exist (any more). <a
+        href="./">Show all groups</a></p>
+  `;
+}
+
+function confirmDialog(): Html {
+  return html`
     <dialog id="confirm" class="dialog" aria-labelledby="confirm-title">
       <form method="dialog">
         <h2 id="confirm-title">Deletion confirmation</h2>
@@ -136,15 +231,11 @@ function emptyState(pushUrl: string): Html {
 
 // --- groups -------------------------------------------------------------------
 
-/**
- * Groups in the Pushgateway's order: by the internal grouping key, label
- * names sorted, each name and value followed by 0xFF, compared bytewise
- * (spec §9; Go templates range over maps in key order).
- */
+/** Groups in the Pushgateway's order (see {@link groupSortKey}). */
 export function sortGroups(groups: Iterable<GroupState>): GroupState[] {
   const keyed = [...groups].map((group) => ({
     group,
-    key: group.key.labels.map((l) => `${l.name}\xff${l.value}`).join("\xff"),
+    key: groupSortKey(group),
   }));
   keyed.sort((a, b) => compareUtf8(a.key, b.key));
   return keyed.map((k) => k.group);
@@ -156,21 +247,6 @@ export function orderLabels(labels: readonly Label[]): Label[] {
   const rest = labels.filter((l) => l.name !== "job")
     .sort((a, b) => compareUtf8(a.name, b.name));
   return [...job, ...rest];
-}
-
-/** What the filter searches: `name="value"` of every grouping label, lower case. */
-export function searchText(group: GroupState): string {
-  return group.key.labels.map((l) => `${l.name}="${l.value}"`).join(" ")
-    .toLowerCase();
-}
-
-function queryTerms(query: string): string[] {
-  return query.toLowerCase().split(/\s+/).filter((t) => t !== "");
-}
-
-/** Every whitespace-separated term occurs in the text (the page script does the same). */
-function matches(text: string, terms: readonly string[]): boolean {
-  return terms.every((t) => text.includes(t));
 }
 
 /**
@@ -250,52 +326,73 @@ function groupTitle(labels: readonly Label[]): string {
 }
 
 interface CardContext {
-  readonly input: GroupCardsInput;
-  readonly search: string;
-  readonly visible: boolean;
+  readonly options: CardOptions;
+  /** The card's body; undefined: fetched by the script when opened. */
+  readonly body: GroupBody | undefined;
 }
 
 function groupCard(group: GroupState, context: CardContext): Html {
-  const { input } = context;
+  const { options, body } = context;
   const labels = orderLabels(group.key.labels);
   const failed = group.failureTime > group.pushTime;
-  const families = groupFamilies(group, input.families(group));
-  const pushes = input.recentPushes(group);
+  // The group's families plus its two metadata families.
+  const familyCount = group.families.size + 2;
+  const href = groupHref(group);
   return html`
     <article class="group${failed
       ? " group-failed"
-      : ""}" data-search="${context.search}" ${context.visible
-      ? ""
-      : " hidden"}>
-      <details class="group-details" data-state="g${group.id}">
+      : ""}" data-search="${searchText(group)}">
+      <details class="group-details" data-state="g${group.id}" ${body
+        ? html`
+          open
+        `
+        : html`
+          data-body="${href}&amp;part=body"
+        `}>
         <summary class="group-head">
       <span class="chevron" aria-hidden="true"></span>
       <span class="group-labels">${labels.map(labelBadge)}</span>
       ${failed &&
         html`<span class="badge badge-failed" role="alert">Last push failed!</span>`}
       <span class="head-spacer"></span>
-      <span class="group-meta">${families.length} ${families.length === 1
+      <span class="group-meta">${familyCount} ${familyCount === 1
         ? "family"
         : "families"} · last pushed ${timeWithAge(
           group.pushTime,
-          input.now,
-        )}${expiry(group, input)}</span>
+          options.now,
+        )}${expiry(group, options)}</span>
       <button type="button" class="btn btn-small btn-danger" data-action="delete-group" data-path="${deletePath(
         group.key.labels,
-        input,
+        options,
       )}" data-group="${groupTitle(labels)}">Delete group</button>
         </summary>
-        <div class="group-body">
-      ${failed && failureAlert(group, pushes)}
-      <h3 class="section-title">Metric families</h3>
-      <div class="families">${families.map((f) =>
-        familyCard(group, f, input.now)
-      )}</div>
-      <h3 class="section-title">Recent pushes</h3>
-      ${recentPushes(pushes, input.now)}
-        </div>
+        <div class="group-body">${body
+          ? renderGroupBody(group, body, options)
+          : html`
+            <p
+              class="muted loading"><a href="${href}">Show the families and recent pushes of this group</a></p>
+          `}</div>
       </details>
     </article>
+  `;
+}
+
+/** An opened group card's body: failure, families with values, recent pushes. */
+export function renderGroupBody(
+  group: GroupState,
+  body: GroupBody,
+  options: CardOptions,
+): Html {
+  const failed = group.failureTime > group.pushTime;
+  const families = groupFamilies(group, body.families);
+  return html`
+    ${failed && failureAlert(group, body.recentPushes)}
+    <h3 class="section-title">Metric families</h3>
+    <div class="families">${families.map((f) =>
+      familyCard(group, f, options.now)
+    )}</div>
+    <h3 class="section-title">Recent pushes</h3>
+    ${recentPushes(body.recentPushes, options.now)}
   `;
 }
 
@@ -304,7 +401,7 @@ function groupCard(group: GroupState, context: CardContext): Html {
  * header) or `--group.ttl`, counted from the last successful push or from
  * creation, as maintenance.ts counts it.
  */
-function expiry(group: GroupState, input: GroupCardsInput): Html | false {
+function expiry(group: GroupState, input: CardOptions): Html | false {
   const ttl = group.ttl ?? input.defaultTtl;
   if (!(ttl > 0)) return false;
   const at = Math.max(group.pushTime, group.createdAt) + ttl;

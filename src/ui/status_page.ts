@@ -1,9 +1,10 @@
 /**
- * The web UI page (spec §9): the shell with its two tabs, Metrics (`/`, see
- * group_cards.ts) and Status (`/status`: start time, build information,
- * startup flags). Server-rendered through the escaping `html` tag, readable
- * without JavaScript; the script (assets.ts) only adds expand/collapse
- * memory, the delete buttons and the live filter.
+ * The web UI page (spec §9): the shell with its two tabs, Metrics (`/` and
+ * a group's own page, their content from group_cards.ts) and Status
+ * (`/status`: start time, build information, startup flags).
+ * Server-rendered through the escaping `html` tag, readable without
+ * JavaScript; the script (assets.ts) adds fetching a group's body when it is
+ * opened, expand/collapse memory, the delete buttons and the live filter.
  *
  * Pure: everything comes in as `PageInput`. Every URL in the page is relative
  * (`static/…`, `status`, `metrics/job@base64/…`), so the page works under any
@@ -11,16 +12,18 @@
  * @module
  */
 
-import { renderGroupCards } from "./group_cards.ts";
-import type { GroupCardsInput } from "./group_cards.ts";
 import { formatDuration, formatTime } from "./format.ts";
 import type { Html } from "./html.ts";
 import { html } from "./html.ts";
 
 export type Tab = "metrics" | "status";
 
-export interface PageInput extends GroupCardsInput {
+export interface PageInput {
   readonly tab: Tab;
+  /** The Metrics tab's content (group_cards.ts); unused on the Status tab. */
+  readonly metrics: Html;
+  /** Unix seconds. */
+  readonly now: number;
   /** Unix seconds. */
   readonly startTime: number;
   readonly flags: Readonly<Record<string, string>>;
@@ -34,12 +37,10 @@ export interface PageInput extends GroupCardsInput {
   readonly telemetryPath: string;
 }
 
-/** The whole HTML document for `/` or `/status`. */
+/** The whole HTML document for `/`, `/group` or `/status`. */
 export function renderStatusPage(input: PageInput): string {
   const v = encodeURIComponent(input.assetVersion);
-  const body = input.tab === "metrics"
-    ? renderGroupCards(input)
-    : statusTab(input);
+  const body = input.tab === "metrics" ? input.metrics : statusTab(input);
   return html`
     <!DOCTYPE html>
     <html lang="en">

@@ -197,6 +197,9 @@ details[open] > summary > .chevron { transform: rotate(45deg); }
 }
 .family-body { padding: 0 12px 12px 34px; background: var(--surface); overflow-x: auto; }
 .truncated { margin: 8px 0 0; color: var(--muted); }
+.more { display: flex; align-items: center; gap: 10px; margin: 12px 0; color: var(--muted); }
+.more .btn { text-decoration: none; }
+.loading { margin: 0; }
 
 /* tables */
 table { border-collapse: collapse; }

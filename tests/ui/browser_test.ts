@@ -11,6 +11,7 @@ import { chromium } from "npm:playwright-core@1.65.1";
 // deno-lint-ignore no-import-prefix -- see above
 import type { BrowserContext, Page } from "npm:playwright-core@1.65.1";
 import { parseFlags } from "../../src/cli/flags.ts";
+import { PAGE_GROUPS } from "../../src/ui/group_cards.ts";
 import { startTestGateway } from "../test_utils.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -148,6 +149,8 @@ records_total{kind="ok"} 42
     await t.step("the page loads and is screenshotted", async () => {
       await page.goto(`${base}/`);
       assert.equal(await page.locator("article.group").count(), 3);
+      // A card's families are fetched when it is opened, not sent with the page.
+      assert.equal(await page.locator("details.family").count(), 0);
       await group("batch").locator("summary.group-head").click();
       await group("batch").locator("details.family", {
         hasText: "records_total",
@@ -204,6 +207,7 @@ records_total{kind="ok"} 42
         await page.reload();
         // Restored from sessionStorage: batch and its family open, xss closed.
         assert.ok(await isOpen("batch"));
+        await row.waitFor(); // the body is fetched again
         assert.ok(await row.isVisible());
         assert.ok(!(await isOpen("xss")));
       },
@@ -212,17 +216,23 @@ records_total{kind="ok"} 42
     await t.step(
       "the search box filters groups by label name or value",
       async () => {
+        // The server filters: the list is replaced once it answers.
         await page.fill("#search", "db1");
-        assert.equal(await page.locator("article.group:visible").count(), 1);
+        await group("batch").waitFor({ state: "detached" });
+        assert.equal(await page.locator("article.group").count(), 1);
         assert.ok(await group("backup").isVisible());
         assert.equal(await page.textContent("#group-count"), "1 of 3 groups");
+        assert.equal(new URL(page.url()).search, "?q=db1");
         await page.fill("#search", "label=");
-        assert.ok(await group("xss").isVisible());
-        assert.equal(await page.locator("article.group:visible").count(), 1);
+        await group("xss").waitFor();
+        assert.equal(await page.locator("article.group").count(), 1);
         await page.fill("#search", "no-such-thing");
-        assert.ok(await page.locator("#no-match").isVisible());
+        await page.locator("#no-match").waitFor();
+        assert.equal(await page.locator("article.group").count(), 0);
         await page.fill("#search", "");
+        await group("batch").waitFor();
         assert.equal(await page.locator("article.group:visible").count(), 3);
+        assert.equal(await page.textContent("#group-count"), "3 groups");
       },
     );
 
@@ -276,6 +286,68 @@ records_total{kind="ok"} 42
     });
 
     await t.step("no script errors or CSP violations happened", () => {
+      assert.deepEqual(browser.errors, []);
+    });
+  },
+});
+
+Deno.test({
+  name: hasChromium
+    ? "web UI in Chromium shows a big store a page at a time, and more on request"
+    : `web UI in Chromium, paging (skipped: ${CHROMIUM} is not installed)`,
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    await using pv = await startTestGateway();
+    const groups = PAGE_GROUPS + 5;
+    for (let i = 0; i < groups; i++) {
+      const n = String(i).padStart(3, "0");
+      assert.equal(await push(`${pv.url}/metrics/job/j${n}`, `a ${i}\n`), 200);
+    }
+    await using browser = await openBrowser();
+    const { page } = browser;
+
+    await t.step(
+      "the first page has PAGE_GROUPS cards and Show more",
+      async () => {
+        await page.goto(`${pv.url}/`);
+        assert.equal(await page.locator("article.group").count(), PAGE_GROUPS);
+        assert.equal(
+          await page.textContent("#group-count"),
+          `${groups} groups`,
+        );
+        assert.ok(await page.locator("#more").isVisible());
+      },
+    );
+
+    await t.step("Show more appends the rest in place", async () => {
+      await page.click("[data-action=more]");
+      await page.locator("#more").waitFor({ state: "detached" });
+      assert.equal(await page.locator("article.group").count(), groups);
+      assert.equal(new URL(page.url()).search, "");
+      const last = page.locator("article.group").last();
+      assert.equal(await last.locator(".badge-value").textContent(), "j104");
+      // A card that came with "more" opens like the others.
+      await last.locator("summary.group-head").click();
+      await last.locator("details.family", { hasText: "push_time_seconds" })
+        .waitFor();
+    });
+
+    await t.step("the filter finds a group beyond the first page", async () => {
+      await page.fill("#search", "j103");
+      // The list is replaced once the server answers.
+      await page.locator("article.group", {
+        has: page.locator(".badge-value", { hasText: "j000" }),
+      }).waitFor({ state: "detached" });
+      assert.equal(await page.locator("article.group").count(), 1);
+      assert.equal(
+        await page.textContent("#group-count"),
+        `1 of ${groups} groups`,
+      );
+    });
+
+    await t.step("no script errors happened", () => {
       assert.deepEqual(browser.errors, []);
     });
   },

@@ -6,9 +6,10 @@ import { renderSeries } from "../../src/store/view.ts";
 import {
   deletePath,
   MAX_SERIES_ROWS,
-  renderGroupCards,
+  renderGroupPage,
   sortGroups,
 } from "../../src/ui/group_cards.ts";
+import { selectGroups } from "../../src/ui/group_selection.ts";
 
 function group(
   labels: Record<string, string>,
@@ -47,19 +48,23 @@ function group(
 /** What the store would read back from the database for each group. */
 const FAMILIES = new WeakMap<GroupState, readonly MetricFamily[]>();
 
+/** Each group's own page (its card opened, body included). */
 function render(groups: readonly GroupState[], defaultTtl = 0): string {
-  return renderGroupCards({
+  const options = {
     defaultTtl,
-    groups,
-    families: (g) =>
-      (FAMILIES.get(g) ?? []).map((family) => ({ family, pushedAt: 100 })),
-    recentPushes: () => [],
-    query: "",
     now: 160,
     enableAdminApi: false,
     utf8Names: false,
-    pushUrl: "http://127.0.0.1:9091/metrics/job/",
-  }).text.replace(/\s+/g, " ").replace(/> </g, "><");
+  };
+  return groups.map((g) =>
+    renderGroupPage(g, {
+      families: (FAMILIES.get(g) ?? []).map((family) => ({
+        family,
+        pushedAt: 100,
+      })),
+      recentPushes: [],
+    }, options).text
+  ).join("").replace(/\s+/g, " ").replace(/> </g, "><");
 }
 
 Deno.test("sortGroups() orders by the Pushgateway's internal grouping key", () => {
@@ -86,7 +91,7 @@ Deno.test("deletePath() base64-encodes every value and pads all but the job with
   );
 });
 
-Deno.test("renderGroupCards() renders native histogram buckets and their totals", () => {
+Deno.test("renderGroupPage() renders native histogram buckets and their totals", () => {
   const html = render([group({ job: "n" }, [{
     name: "latency",
     help: "Latency.",
@@ -124,7 +129,7 @@ Deno.test("renderGroupCards() renders native histogram buckets and their totals"
   assert.match(html, /<span class="age">\(1m ago\)<\/span>/);
 });
 
-Deno.test("renderGroupCards() shows at most MAX_SERIES_ROWS series of a family", () => {
+Deno.test("renderGroupPage() shows at most MAX_SERIES_ROWS series of a family", () => {
   const metrics = Array.from({ length: MAX_SERIES_ROWS + 5 }, (_, i) => ({
     labels: [{ name: "i", value: String(i) }],
     value: i,
@@ -142,7 +147,7 @@ Deno.test("renderGroupCards() shows at most MAX_SERIES_ROWS series of a family",
   assert.match(html, /5 more series not shown here/);
 });
 
-Deno.test("renderGroupCards() shows when a group expires under its TTL", async (t) => {
+Deno.test("renderGroupPage() shows when a group expires under its TTL", async (t) => {
   await t.step("no TTL: nothing", () => {
     assert.doesNotMatch(render([group({ job: "a" })]), /expire/);
   });
@@ -158,4 +163,59 @@ Deno.test("renderGroupCards() shows when a group expires under its TTL", async (
       /title="TTL 30s \(Pushvault-TTL\)[^"]*">expiring<\/span>/,
     );
   });
+});
+
+Deno.test("selectGroups() keeps the first matching groups after the cursor, in order, with counts", async (t) => {
+  const groups = [
+    group({ job: "b" }),
+    group({ job: "a", zone: "x" }),
+    group({ job: "a" }),
+    group({ job: "c", instance: "i" }),
+    group({ job: "backup", instance: "DB1" }),
+  ];
+  let pauses = 0;
+  const select = (query: string, after: string | undefined, limit: number) =>
+    selectGroups({
+      groups,
+      query,
+      after,
+      limit,
+      pause: () => {
+        pauses++;
+        return Promise.resolve();
+      },
+    });
+  await t.step("the first page is the start of sortGroups()", async () => {
+    const page = await select("", undefined, 3);
+    assert.deepEqual(
+      page.groups.map((g) => g.id),
+      sortGroups(groups).slice(0, 3).map((g) => g.id),
+    );
+    assert.deepEqual(
+      { total: page.total, matched: page.matched, before: page.before },
+      { total: 5, matched: 5, before: 0 },
+    );
+    assert.ok(page.next !== undefined);
+    const rest = await select("", page.next, 3);
+    assert.deepEqual(
+      rest.groups.map((g) => g.id),
+      sortGroups(groups).slice(3).map((g) => g.id),
+    );
+    assert.equal(rest.before, 3);
+    assert.equal(rest.next, undefined);
+  });
+  await t.step(
+    "the filter matches every term, case-insensitively",
+    async () => {
+      const page = await select('JOB="b db1', undefined, 10);
+      assert.deepEqual(page.groups.map((g) => g.id), [
+        '{instance="DB1",job="backup"}',
+      ]);
+      assert.deepEqual(
+        { total: page.total, matched: page.matched, next: page.next },
+        { total: 5, matched: 1, next: undefined },
+      );
+    },
+  );
+  assert.equal(pauses, 0); // fewer groups than PAUSE_EVERY
 });

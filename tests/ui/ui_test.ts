@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseFlags } from "../../src/cli/flags.ts";
+import { PAGE_GROUPS } from "../../src/ui/group_cards.ts";
 import { send, startTestGateway } from "../test_utils.ts";
 
 const HOSTILE = "<script>alert(1)</script>";
@@ -40,6 +41,32 @@ function squash(text: string): string {
 /** The `<article class="group …">` elements, in page order. */
 function groupCards(page: string): string[] {
   return page.split(/(?=<article class="group)/).slice(1);
+}
+
+/**
+ * The page of the group whose card on `page` has this `data-search` text
+ * (HTML-escaped), reached by the card's own link, as a person without
+ * JavaScript would.
+ */
+async function openGroup(
+  base: string,
+  page: string,
+  search: string,
+): Promise<string> {
+  const card = groupCards(page).find((c) =>
+    c.includes(`data-search="${search}"`)
+  );
+  assert.ok(card, `a card with data-search="${search}"`);
+  const href = /<a href="(group\?id=[^"]+)">/.exec(card)?.[1];
+  assert.ok(href, "the card links its group's page");
+  const res = await send(new URL(unescapeHtml(href), `${base}/`).href);
+  assert.equal(res.status, 200);
+  return squash(res.text);
+}
+
+function unescapeHtml(text: string): string {
+  return text.replace(/&#39;/g, "'").replace(/&quot;/g, '"')
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
 const BATCH = `# HELP job_duration_seconds Duration of the batch job.
@@ -97,7 +124,13 @@ Deno.test("GET / escapes a hostile grouping label value and series label value",
     ),
     200,
   );
-  const { text } = await page(`${pv.url}/`);
+  const { text: list } = await page(`${pv.url}/`);
+  const text = list +
+    await openGroup(
+      pv.url,
+      list,
+      "job=&quot;xss&quot; label=&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;",
+    );
   assert.ok(!text.includes(HOSTILE), "the raw markup must not appear");
   assert.ok(!text.includes("<script>alert"), "no injected script element");
   const escaped = "&lt;script&gt;alert\\(1\\)&lt;/script&gt;"; // as a RegExp
@@ -134,13 +167,17 @@ Deno.test("GET / shows the failure badge and recent pushes with the refusal's er
   // Malformed body: refused before the rules, recorded in the history too.
   assert.equal(await push(pv.url, "/metrics/job/bad", "m{ 1\n", "POST"), 400);
   const { text } = await page(`${pv.url}/`);
-  const [bad, ok] = groupCards(text) as [string, string];
-  assert.match(bad, /data-search="job=&quot;bad&quot;"/);
-  assert.match(bad, /<article class="group group-failed"/);
+  const [badHead, okHead] = groupCards(text) as [string, string];
+  assert.match(badHead, /data-search="job=&quot;bad&quot;"/);
+  assert.match(badHead, /<article class="group group-failed"/);
   assert.match(
-    bad,
+    badHead,
     /<span class="badge badge-failed" role="alert">Last push failed!<\/span>/,
   );
+  assert.doesNotMatch(okHead, /Last push failed!/);
+  // The refusals are in the group's body, on its own page.
+  const bad = await openGroup(pv.url, text, "job=&quot;bad&quot;");
+  const ok = await openGroup(pv.url, text, "job=&quot;ok&quot;");
   assert.match(bad, /The last push to this group was refused/);
   const rows = [...bad.matchAll(/<tr class="push push-(\w+)">/g)].map((m) =>
     m[1]
@@ -165,7 +202,11 @@ Deno.test("GET / renders values as plain decimals, summaries and histograms as t
     await push(pv.url, "/metrics/job/batch/instance/host1", BATCH),
     200,
   );
-  const { text } = await page(`${pv.url}/`);
+  const text = await openGroup(
+    pv.url,
+    (await page(`${pv.url}/`)).text,
+    "instance=&quot;host1&quot; job=&quot;batch&quot;",
+  );
   assert.match(text, /<td class="value">1000000000000000000000<\/td>/);
   assert.match(text, /<td class="value">0.00000015<\/td>/);
   assert.match(text, /<td class="value">12.5<\/td>/);
@@ -253,14 +294,14 @@ Deno.test("GET / escapes UTF-8 label names as U__ in Delete Group paths", async 
   );
 });
 
-Deno.test("GET / filters groups server-side with ?q=, as the script does", async () => {
+Deno.test("GET / filters groups server-side with ?q=: only matching cards are sent", async () => {
   await using pv = await startTestGateway();
   await push(pv.url, "/metrics/job/backup/instance/db1", "a 1\n");
   await push(pv.url, "/metrics/job/report", "a 1\n");
   const { text } = await page(`${pv.url}/?q=BACKUP+db1`);
   const cards = groupCards(text);
-  assert.doesNotMatch(cards[0] as string, /^<article[^>]* hidden>/);
-  assert.match(cards[1] as string, /^<article[^>]* hidden>/);
+  assert.equal(cards.length, 1);
+  assert.match(cards[0] as string, /data-search="instance=&quot;db1&quot;/);
   assert.match(text, /1 of 2 groups/);
   assert.match(text, /id="search" name="q" value="BACKUP db1"/);
   const none = await page(`${pv.url}/?q=nothing-matches`);
@@ -466,4 +507,89 @@ Deno.test("GET / sends a Content-Security-Policy that allows only our own script
   assert.match(csp, /script-src 'self'/);
   assert.doesNotMatch(csp, /unsafe-inline/);
   assert.doesNotMatch(res.text, /<script>|<style>| style="| on\w+="/);
+});
+
+Deno.test("GET / on a store of more groups than a page sends one page of heads and a Show more link", async () => {
+  await using pv = await startTestGateway(["--web.enable-admin-api"]);
+  const groups = PAGE_GROUPS + 5;
+  for (let i = 0; i < groups; i++) {
+    // Zero-padded: the page's order is the grouping key's.
+    const n = String(i).padStart(3, "0");
+    assert.equal(await push(pv.url, `/metrics/job/j${n}`, `a ${i}\n`), 200);
+  }
+  const first = await page(`${pv.url}/`);
+  const cards = groupCards(first.text);
+  assert.equal(cards.length, PAGE_GROUPS);
+  assert.match(cards[0] as string, /data-search="job=&quot;j000&quot;"/);
+  // Heads only: no family of any group is on the page.
+  assert.doesNotMatch(first.text, /class="family"/);
+  assert.match(first.text, new RegExp(`>${groups} groups<`));
+  assert.match(
+    first.text,
+    new RegExp(`Delete all <span class="counter">${groups}</span> groups`),
+  );
+  const more =
+    /<a class="btn" data-action="more" href="([^"]+)">Show 5 more<\/a><span class="muted">5 more groups not shown<\/span>/
+      .exec(first.text);
+  assert.ok(more, "a Show more link");
+  const next = await page(
+    new URL(unescapeHtml(more[1] as string), `${pv.url}/`).href,
+  );
+  const rest = groupCards(next.text);
+  assert.equal(rest.length, 5);
+  assert.match(rest[0] as string, /data-search="job=&quot;j100&quot;"/);
+  assert.match(next.text, new RegExp(`${PAGE_GROUPS} groups before these`));
+  assert.doesNotMatch(next.text, /data-action="more"/);
+});
+
+Deno.test("GET / with ?part=groups sends only the list of groups, for the script's filter", async () => {
+  await using pv = await startTestGateway();
+  await push(pv.url, "/metrics/job/backup/instance/db1", "a 1\n");
+  await push(pv.url, "/metrics/job/report", "a 1\n");
+  const { status, text } = await page(`${pv.url}/?q=report&part=groups`);
+  assert.equal(status, 200);
+  assert.match(
+    text,
+    /^ ?<div class="groups" id="groups" data-matched="1" data-total="2">/,
+  );
+  assert.doesNotMatch(text, /<html|id="search"/);
+  assert.equal(groupCards(text).length, 1);
+  assert.match(text, /data-search="job=&quot;report&quot;"/);
+});
+
+Deno.test("GET /group?id=…&part=body sends an opened card's families; a card on / links it", async () => {
+  await using pv = await startTestGateway();
+  assert.equal(
+    await push(pv.url, "/metrics/job/batch/instance/host1", BATCH),
+    200,
+  );
+  const { text } = await page(`${pv.url}/`);
+  const card = groupCards(text)[0] as string;
+  assert.doesNotMatch(card, /class="family"/);
+  const body = /data-body="([^"]+)"/.exec(card)?.[1];
+  assert.equal(
+    unescapeHtml(body ?? ""),
+    `group?id=${
+      encodeURIComponent('{instance="host1",job="batch"}')
+    }&part=body`,
+  );
+  const res = await page(new URL(unescapeHtml(body ?? ""), `${pv.url}/`).href);
+  assert.equal(res.status, 200);
+  assert.doesNotMatch(res.text, /<html|<article/);
+  const names = [...res.text.matchAll(/<code class="family-name">([^<]+)</g)]
+    .map((m) => m[1]);
+  assert.equal(names.length, 6);
+  assert.match(res.text, /<td class="value">12.5<\/td>/);
+  assert.match(res.text, /<span class="status status-accepted">200 accepted/);
+});
+
+Deno.test("GET /group for a group not in the store answers 404 with a way back", async () => {
+  await using pv = await startTestGateway();
+  for (const suffix of ["", "&part=body"]) {
+    const res = await page(
+      `${pv.url}/group?id=${encodeURIComponent('{job="gone"}')}${suffix}`,
+    );
+    assert.equal(res.status, 404);
+    assert.match(res.text, /This group does not exist \(any more\)/);
+  }
 });
