@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { createLogger } from "../../src/log.ts";
 import { StoreOpenError } from "../../src/store/store.ts";
 import {
   scrapePushed,
@@ -174,6 +175,58 @@ Deno.test({
     const after = await scrapePushed(gw.url);
     assert.match(after, /^after\{/m);
     assert.doesNotMatch(after, /^lost\{/m);
+  },
+});
+
+Deno.test({
+  name:
+    "background checkpoints that fail are logged once, retried, and logged once when they work again",
+  ignore: !CHATTR_WORKS,
+  async fn() {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: "info",
+      format: "logfmt",
+      write: (line) => lines.push(line),
+    });
+    await using gw = await startTestGateway([], { logger });
+    const put = (job: string) =>
+      send(`${gw.url}/metrics/job/${job}`, {
+        method: "PUT",
+        body: series(50, job),
+      });
+    const count = (pattern: RegExp) =>
+      lines.filter((line) => pattern.test(line)).length;
+    const failed =
+      /level=warn msg="background WAL checkpoints failed; retrying/;
+    const resumed =
+      /level=info msg="background WAL checkpoints work again" file=\S+ failedSeconds=/;
+    assert.equal((await put("before")).status, 200);
+    // Commits only append to the WAL; the checkpoint writes the file.
+    chattr("+i", gw.dbPath);
+    try {
+      for (let i = 0; i < 100 && count(failed) === 0; i++) {
+        assert.equal((await put(`during${i}`)).status, 200);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(count(failed), 1);
+      assert.match(
+        (await send(`${gw.url}/metrics`)).text,
+        /^pushvault_wal_checkpoint_failing 1$/m,
+      );
+    } finally {
+      chattr("-i", gw.dbPath);
+    }
+    for (let i = 0; i < 100 && count(resumed) === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(count(failed), 1);
+    assert.equal(count(resumed), 1);
+    const own = (await send(`${gw.url}/metrics`)).text;
+    assert.match(own, /^pushvault_wal_checkpoint_failing 0$/m);
+    assert.match(own, /^pushvault_wal_checkpoint_blocked_seconds 0$/m);
+    assert.match(own, /^pushvault_wal_bytes \d+$/m);
+    assert.equal((await put("after")).status, 200);
   },
 });
 
