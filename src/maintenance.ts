@@ -58,6 +58,9 @@ export class Maintenance implements Disposable {
   async #run(): Promise<void> {
     const { store, logger } = this.#o;
     const nowSeconds = this.#o.now() / 1000;
+    // A file that cannot be written (README "Disk full") would fail every
+    // run; expiry and retention wait until the store can write again.
+    if (!store.writable) return;
     try {
       const due = dueGroups(store, nowSeconds, this.#o.defaultTtlSeconds);
       if (due.length > 0) {

@@ -52,6 +52,9 @@ export interface StartOptions {
   readonly pushWorkerMinBytes?: number;
 }
 
+/** How often a database that cannot be written is tried again (README "Disk full"). */
+const WRITE_RETRY_MS = 5000;
+
 /** How long a stop waits for requests in flight before closing connections. */
 export const SHUTDOWN_GRACE_MS = 30_000;
 
@@ -118,6 +121,12 @@ export async function start(
     groups: store.loadedGroups,
     sync: config.storage.sync,
   });
+  if (!store.writable) {
+    logger.warn(
+      "database cannot be written; serving scrapes and the UI from it, pushes answer 503 until there is room",
+      { file: store.path, err: store.readOnlyReason },
+    );
+  }
   if (config.web.systemdSocket) {
     store.close();
     throw new Error(
@@ -268,6 +277,13 @@ export async function start(
     }
     assembled.resolve();
   });
+  store.startWriteRetries(
+    WRITE_RETRY_MS,
+    () =>
+      logger.info("database can be written again; pushes are accepted", {
+        file: store.path,
+      }),
+  );
   // After the listeners: starting the worker takes a few tens of ms.
   store.startBackgroundCheckpoints((message, event) => {
     const { type: _, ...fields } = event;

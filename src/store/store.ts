@@ -176,6 +176,17 @@ export class Store implements Disposable {
   #pending: PendingFamilies | undefined;
   /** Held from before the file is opened until close() (writer_lock.ts). */
   readonly #lock: WriterLock | undefined;
+  /**
+   * Set while the file could not be written since start (a full disk):
+   * reads are served, writes answer "unavailable" and are tried again
+   * (README "Disk full").
+   */
+  #readOnly: ReadOnly | undefined;
+  /** Told when writes work again; see {@link Store.startWriteRetries}. */
+  #onWritable: (() => void) | undefined;
+  #writeRetryTimer: ReturnType<typeof setInterval> | undefined;
+  /** startBackgroundCheckpoints() deferred while the file is locked for us. */
+  #deferredCheckpoints: (() => void) | undefined;
 
   constructor(options: StoreOptions) {
     this.path = options.path === "" ? ":memory:" : options.path;
@@ -202,12 +213,38 @@ export class Store implements Disposable {
     }
     this.#ownFamilies = options.ownFamilies ?? new Map();
     let check: BackgroundIntegrityCheck | undefined;
+    const integrityCheck = (options.integrityCheck ?? false) &&
+      this.path !== ":memory:";
     try {
-      check = configure(this.#db, this.#sync, {
-        integrityCheck: (options.integrityCheck ?? false) &&
-          this.path !== ":memory:",
-        path: this.path,
-      });
+      try {
+        check = configure(this.#db, this.#sync, {
+          integrityCheck,
+          path: this.path,
+        });
+      } catch (error) {
+        if (this.path === ":memory:" || !isOutOfRoom(error)) throw error;
+        // After a crash on a full disk SQLite cannot grow the -shm file
+        // (its WAL index) and every read fails with "disk I/O error". In
+        // exclusive locking mode the index lives in this process's memory
+        // instead: the file, its WAL included, is read as it is; until
+        // writes work, other processes cannot open it (README "Disk full").
+        this.#db.close();
+        this.#db = new DatabaseSync(this.path);
+        this.#db.exec("PRAGMA locking_mode = EXCLUSIVE");
+        configure(this.#db, this.#sync, {
+          integrityCheck: false,
+          path: this.path,
+        });
+        if (integrityCheck) {
+          const problems = checkIntegrityNow(this.#db);
+          if (problems.length > 0) throw damaged(this.path, problems);
+        }
+        this.#readOnly = {
+          reason: errorMessage(error),
+          exclusive: true,
+          nextTry: 0,
+        };
+      }
       migrate(this.#db, this.path);
       if (options.maxPageCount !== undefined) {
         this.#db.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
@@ -226,11 +263,24 @@ export class Store implements Disposable {
         if (problems.length > 0) throw damaged(this.path, problems);
       }
       if (loadError) throw loadError.error;
-      // The first write: after the integrity check.
-      if (this.path !== ":memory:") probeWritable(this.#db, this.path);
+      // The first write: after the integrity check. A full disk does not
+      // stop the start: the file is served read-only until there is room.
+      if (this.path !== ":memory:" && this.#readOnly === undefined) {
+        try {
+          probeWritable(this.#db, this.path);
+        } catch (error) {
+          const cause = error instanceof Error ? error.cause : undefined;
+          if (!isOutOfRoom(cause)) throw error;
+          this.#readOnly = {
+            reason: errorMessage(cause),
+            exclusive: false,
+            nextTry: 0,
+          };
+        }
+      }
     } catch (error) {
       check?.cancel();
-      this.#db.close();
+      if (this.#db.isOpen) this.#db.close();
       this.#lock?.abandon();
       if (error instanceof StoreOpenError) throw error; // names the file already
       throw new StoreOpenError(
@@ -254,6 +304,80 @@ export class Store implements Disposable {
     const row = this.#db.prepare(`PRAGMA max_page_count = ${Math.floor(pages)}`)
       .get() as { max_page_count: number };
     return row.max_page_count;
+  }
+
+  /**
+   * false while the file could not be written since start (a full disk):
+   * scrapes and reads are served, writes throw PushError "unavailable"
+   * (README "Disk full").
+   */
+  get writable(): boolean {
+    return this.#readOnly === undefined;
+  }
+
+  /** Why the file cannot be written, while {@link writable} is false. */
+  get readOnlyReason(): string | undefined {
+    return this.#readOnly?.reason;
+  }
+
+  /**
+   * While the file cannot be written, tries a write every `intervalMs` (a
+   * write request tries too, at most once a second) and tells `onWritable`
+   * once one works. No-op when it can be written.
+   */
+  startWriteRetries(intervalMs: number, onWritable: () => void): void {
+    if (this.#readOnly === undefined || this.#writeRetryTimer) return;
+    this.#onWritable = onWritable;
+    this.#writeRetryTimer = setInterval(() => this.#tryWrites(), intervalMs);
+  }
+
+  /** Throws "unavailable" while the file cannot be written (see #tryWrites). */
+  #refuseWhileReadOnly(): void {
+    const readOnly = this.#readOnly;
+    if (readOnly === undefined) return;
+    if (performance.now() >= readOnly.nextTry && this.#tryWrites()) return;
+    throw new Error(readOnly.reason); // callers answer it as "unavailable"
+  }
+
+  /**
+   * One write that changes nothing (the header's user_version); if it
+   * works, the store is writable again. Out of exclusive locking mode
+   * first, which SQLite allows only out of WAL: the WAL is checkpointed into
+   * the file then (once, on this thread), and WAL mode is entered again with
+   * the shared-memory index, so that other processes may read the file.
+   */
+  #tryWrites(): boolean {
+    const readOnly = this.#readOnly;
+    if (readOnly === undefined) return true;
+    readOnly.nextTry = performance.now() + WRITE_RETRY_MIN_MS;
+    if (!this.#db.isOpen) return false;
+    try {
+      const version = (this.#db.prepare("PRAGMA user_version").get() as {
+        user_version: number;
+      }).user_version;
+      this.#db.exec(`PRAGMA user_version = ${version}`);
+      if (readOnly.exclusive) {
+        this.#db.exec("PRAGMA journal_mode = DELETE");
+        this.#db.exec("PRAGMA locking_mode = NORMAL");
+        const mode = this.#db.prepare("PRAGMA journal_mode = WAL").get() as {
+          journal_mode: string;
+        };
+        if (mode.journal_mode !== "wal") {
+          throw new Error(`journal mode ${mode.journal_mode}, not wal`);
+        }
+        readOnly.exclusive = false;
+      }
+    } catch (error) {
+      readOnly.reason = errorMessage(error);
+      return false;
+    }
+    this.#readOnly = undefined;
+    clearInterval(this.#writeRetryTimer);
+    this.#writeRetryTimer = undefined;
+    this.#deferredCheckpoints?.();
+    this.#deferredCheckpoints = undefined;
+    this.#onWritable?.();
+    return true;
   }
 
   /** The current state; replaced as a whole only after a failed COMMIT. */
@@ -405,6 +529,7 @@ export class Store implements Disposable {
     savepoints: boolean,
   ): "done" | "retry" | "retry, view touched" {
     try {
+      this.#refuseWhileReadOnly();
       this.#stmt.begin.run();
     } catch (error) {
       for (const entry of batch) entry.reject(unavailable(error));
@@ -679,6 +804,7 @@ export class Store implements Disposable {
     request: RequestInfo;
   }): void {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    if (this.#readOnly) return; // the history row is lost, as on a failure
     try {
       const groupRow = entry.key
         ? (this.view.group(entry.key.id)?.rowId ??
@@ -767,6 +893,12 @@ export class Store implements Disposable {
     > = {},
   ): void {
     if (this.path === ":memory:" || this.#checkpointer) return;
+    if (this.#readOnly?.exclusive) {
+      // The worker could not open the file before we leave exclusive mode.
+      this.#deferredCheckpoints = () =>
+        this.startBackgroundCheckpoints(onEvent, options);
+      return;
+    }
     this.#db.exec("PRAGMA wal_autocheckpoint = 0");
     this.#checkpointer = Checkpointer.start({
       intervalMs: CHECKPOINT_INTERVAL_MS,
@@ -883,7 +1015,7 @@ export class Store implements Disposable {
       walBytes: c?.walBytes ?? 0,
       checkpointBlockedSeconds: c?.heldSeconds ?? 0,
       checkpointFailing: c?.failing ?? false,
-      writable: true,
+      writable: this.#readOnly === undefined,
     };
   }
 
@@ -896,6 +1028,7 @@ export class Store implements Disposable {
     if (!this.#db.isOpen) return;
     this.#flushQueue();
     clearTimeout(this.#indexTimer);
+    clearInterval(this.#writeRetryTimer);
     this.#checkpointer?.stop();
     try {
       this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -1001,6 +1134,7 @@ export class Store implements Disposable {
 
   #transaction<T>(write: () => T): T {
     try {
+      this.#refuseWhileReadOnly();
       this.#stmt.begin.run();
     } catch (error) {
       throw unavailable(error);
@@ -1248,6 +1382,7 @@ export class Store implements Disposable {
    * it the next start renders them from their samples again.
    */
   #fillRendered(missing: readonly MissingRendered[]): void {
+    if (this.#readOnly) return;
     try {
       this.#transaction(() => {
         for (const m of missing) {
@@ -1406,6 +1541,33 @@ const INDEX_SLICE = 20_000;
 
 /** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
 const SAMPLES_PER_INSERT = 200;
+/** A write request tries the file again at most this often while read-only. */
+const WRITE_RETRY_MIN_MS = 1000;
+
+/** Why and how the file is served read-only (see Store.#readOnly). */
+interface ReadOnly {
+  /** SQLite's message for the last write tried. */
+  reason: string;
+  /** Opened in exclusive locking mode: the -shm file could not be grown. */
+  exclusive: boolean;
+  /** performance.now() before which a write request does not try again. */
+  nextTry: number;
+}
+
+/**
+ * A full disk (SQLITE_FULL) or an I/O error (SQLITE_IOERR, which is what a
+ * -shm file that cannot grow gives): the file may be read, not written.
+ * `exec()` errors carry no code, so their message is checked too.
+ */
+function isOutOfRoom(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = "errcode" in error ? error.errcode : undefined;
+  if (typeof code === "number") {
+    return (code & 0xff) === 13 || (code & 0xff) === 10;
+  }
+  return /^(database or disk is full|disk I\/O error)$/.test(error.message);
+}
+
 /** Earlier pushes of its group a write removes at most, without history. */
 const DROP_PUSHES = 100;
 
