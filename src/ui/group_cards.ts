@@ -45,6 +45,11 @@ import { groupSortKey, searchText } from "./group_selection.ts";
 
 /** Rows shown per family; the rest is summarised (a page must stay loadable). */
 export const MAX_SERIES_ROWS = 1000;
+/**
+ * Rows shown per opened group, over all its families: a group of many
+ * families gets a bounded body too (README "Web UI").
+ */
+export const MAX_GROUP_ROWS = 5000;
 
 /** Groups on one page of the Metrics tab; more come by "Show more" (README "Web UI"). */
 export const PAGE_GROUPS = 100;
@@ -385,12 +390,15 @@ export function renderGroupBody(
 ): Html {
   const failed = group.failureTime > group.pushTime;
   const families = groupFamilies(group, body.families);
+  let budget = MAX_GROUP_ROWS;
   return html`
     ${failed && failureAlert(group, body.recentPushes)}
     <h3 class="section-title">Metric families</h3>
-    <div class="families">${families.map((f) =>
-      familyCard(group, f, options.now)
-    )}</div>
+    <div class="families">${families.map((f) => {
+      const rows = Math.min(MAX_SERIES_ROWS, budget);
+      budget -= Math.min(rows, f.family.metrics.length);
+      return familyCard(group, f, { now: options.now, rows });
+    })}</div>
     <h3 class="section-title">Recent pushes</h3>
     ${recentPushes(body.recentPushes, options.now)}
   `;
@@ -473,7 +481,12 @@ function groupFamilies(
   return out.sort((a, b) => compareNames(a.family.name, b.family.name));
 }
 
-function familyCard(group: GroupState, shown: ShownFamily, now: number): Html {
+function familyCard(
+  group: GroupState,
+  shown: ShownFamily,
+  context: { readonly now: number; readonly rows: number },
+): Html {
+  const { now, rows } = context;
   const { family } = shown;
   const count = family.metrics.length;
   return html`
@@ -495,12 +508,12 @@ function familyCard(group: GroupState, shown: ShownFamily, now: number): Html {
       <div class="family-body">
     <table class="series">
     <thead><tr><th>Labels</th><th>Value</th></tr></thead>
-    <tbody>${seriesRows(family)}</tbody>
-    </table>${count > MAX_SERIES_ROWS &&
+    <tbody>${seriesRows(family, rows)}</tbody>
+    </table>${count > rows &&
       html`
         <p
           class="truncated">${count -
-            MAX_SERIES_ROWS} more series not shown here; see the scrape output or <code>/api/v1/metrics</code>.</p>
+            rows} more series not shown here; see the scrape output or <code>/api/v1/metrics</code>.</p>
       `}
       </div>
     </details>
@@ -517,23 +530,23 @@ function labelCell(labels: readonly Label[]): Html {
   `;
 }
 
-function seriesRows(family: MetricFamily): Html[] {
+function seriesRows(family: MetricFamily, rows: number): Html[] {
   switch (family.type) {
     case "counter":
     case "gauge":
     case "untyped":
-      return family.metrics.slice(0, MAX_SERIES_ROWS).map((m: ScalarMetric) =>
+      return family.metrics.slice(0, rows).map((m: ScalarMetric) =>
         html`<tr>${labelCell(m.labels)}<td class="value">${
           formatPlainDecimal(m.value)
         }</td></tr>`
       );
     case "summary":
-      return family.metrics.slice(0, MAX_SERIES_ROWS).map((m: SummaryMetric) =>
+      return family.metrics.slice(0, rows).map((m: SummaryMetric) =>
         html`<tr>${labelCell(m.labels)}<td>${summaryTable(m)}</td></tr>`
       );
     case "histogram":
     case "gaugehistogram":
-      return family.metrics.slice(0, MAX_SERIES_ROWS).map((
+      return family.metrics.slice(0, rows).map((
         m: HistogramMetric,
       ) => html`<tr>${labelCell(m.labels)}<td>${histogramTable(m)}</td></tr>`);
     default:

@@ -5,6 +5,7 @@ import type { GroupState } from "../../src/store/view.ts";
 import { renderSeries } from "../../src/store/view.ts";
 import {
   deletePath,
+  MAX_GROUP_ROWS,
   MAX_SERIES_ROWS,
   renderGroupPage,
   sortGroups,
@@ -145,6 +146,26 @@ Deno.test("renderGroupPage() shows at most MAX_SERIES_ROWS series of a family", 
     MAX_SERIES_ROWS + 2, // plus the two metadata series
   );
   assert.match(html, /5 more series not shown here/);
+});
+
+Deno.test("renderGroupPage() shows at most MAX_GROUP_ROWS series over all families of a group", () => {
+  const families = MAX_GROUP_ROWS / MAX_SERIES_ROWS + 1;
+  const html = render([group(
+    { job: "wide" },
+    Array.from({ length: families }, (_, f) => ({
+      name: `f${f}`,
+      help: undefined,
+      type: "gauge" as const,
+      metrics: Array.from({ length: MAX_SERIES_ROWS }, (_, i) => ({
+        labels: [{ name: "i", value: String(i) }],
+        value: i,
+      })),
+    })),
+  )]);
+  // The families sort before the two metadata families, which get no rows.
+  assert.equal(html.split('<td class="value">').length - 1, MAX_GROUP_ROWS);
+  assert.match(html, /1000 more series not shown here/);
+  assert.match(html, /1 more series not shown here/);
 });
 
 Deno.test("renderGroupPage() shows when a group expires under its TTL", async (t) => {
