@@ -5,10 +5,11 @@
  * @module
  */
 
-import { parseDeleteFlags, runDelete } from "./cli/delete.ts";
+import { DELETE_HELP, parseDeleteFlags, runDelete } from "./cli/delete.ts";
 import { FlagError, helpText, parseFlags } from "./cli/flags.ts";
 import type { Config } from "./cli/flags.ts";
-import { parseImportFlags, runImport } from "./cli/import.ts";
+import { IMPORT_HELP, parseImportFlags, runImport } from "./cli/import.ts";
+import { wantsHelp } from "./cli/parse_error.ts";
 import { createLogger } from "./log.ts";
 import { start } from "./start.ts";
 import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
@@ -106,6 +107,10 @@ async function subcommand(
   args: readonly string[],
 ): Promise<number> {
   const line = (text: string) => print(`${text}\n`);
+  if (wantsHelp(args)) {
+    print(name === "delete" ? DELETE_HELP : IMPORT_HELP);
+    return 0;
+  }
   try {
     if (name === "delete") return await runDelete(parseDeleteFlags(args), line);
     await runImport({ ...parseImportFlags(args), print: line, now: Date.now });

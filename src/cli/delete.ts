@@ -8,6 +8,33 @@
 import { parseArgs } from "node:util";
 import { FlagError } from "./flags.ts";
 import { errorMessage } from "../error_message.ts";
+import { parseErrorMessage } from "./parse_error.ts";
+
+const DELETE_EXAMPLES: Readonly<Record<string, string>> = {
+  url: "http://127.0.0.1:9091",
+  match: "'{job=\"batch\"}'",
+  "older-than": "7d",
+  "pushed-before": "2026-11-25T10:00:00Z",
+};
+
+/** `pushvault delete --help`. */
+export const DELETE_HELP =
+  `usage: pushvault delete [--url=<url>] --match=<selector>|--older-than=<duration>|--pushed-before=<time> [--dry-run]
+
+Deletes groups of a running Pushvault, in one transaction, through its
+bulk-delete endpoint (start it with --web.enable-admin-api), and prints
+their grouping keys. At least one of --match, --older-than, --pushed-before
+is required; a group must satisfy all the conditions given.
+
+Flags:
+  -h, --help                 Show this help.
+      --url=URL              The Pushvault (default: "http://127.0.0.1:9091").
+      --match=SELECTOR       Groups whose grouping labels match, e.g. --match='{job="batch",instance=~"ci-.*"}'.
+                             Repeatable: any of them.
+      --older-than=DURATION  Groups not pushed for this long, e.g. --older-than=7d.
+      --pushed-before=TIME   Groups not pushed since, RFC 3339 (2026-11-25T10:00:00Z) or Unix seconds.
+      --dry-run              List the groups it would delete; delete nothing.
+`;
 
 export interface DeleteOptions {
   readonly url: string;
@@ -34,7 +61,12 @@ export function parseDeleteFlags(args: readonly string[]): DeleteOptions {
     }).values;
   } catch (error) {
     throw new FlagError(
-      `delete: ${errorMessage(error)}`,
+      `delete: ${
+        parseErrorMessage(error, {
+          command: "pushvault delete",
+          example: (flag) => DELETE_EXAMPLES[flag],
+        })
+      }`,
     );
   }
   return {

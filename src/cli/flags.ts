@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { LOG_FORMATS, LOG_LEVELS } from "../log.ts";
 import type { LogFormat, LogLevel } from "../log.ts";
-import { errorMessage } from "../error_message.ts";
+import { parseErrorMessage } from "./parse_error.ts";
 
 export interface Config {
   readonly web: {
@@ -280,18 +280,9 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       allowPositionals: false,
     }).values as Record<string, string[] | undefined>;
   } catch (error) {
-    const text = errorMessage(error);
-    const unknown = /Unknown option '([^']+)'/.exec(text);
-    if (unknown) {
-      throw new FlagError(`unknown flag ${unknown[1]}, try --help`);
-    }
-    const positional = /Unexpected argument '([^']+)'/.exec(text);
-    if (positional) {
-      throw new FlagError(
-        `unexpected argument ${JSON.stringify(positional[1])}, try --help`,
-      );
-    }
-    throw new FlagError(text);
+    throw new FlagError(
+      parseErrorMessage(error, { command: "pushvault", example: flagExample }),
+    );
   }
 
   const flagValues: Record<string, string> = {};
@@ -519,11 +510,32 @@ export function parseBytes(text: string): number | undefined {
 }
 
 /** The --help text. */
+/** Values to show after "e.g." where a flag's default is empty. */
+const EXAMPLES: Readonly<Record<string, string>> = {
+  "web.config.file": "web.yml",
+  "web.external-url": "https://pushvault.example.org/",
+  "web.route-prefix": "/pushvault",
+};
+
+/** A value that fits `flag`, for the message of a missing value. */
+export function flagExample(flag: string): string | undefined {
+  const spec = (FLAGS as Record<string, FlagSpec>)[flag];
+  if (spec === undefined || spec.kind === "bool") return undefined;
+  return EXAMPLES[flag] ?? (spec.default === "" ? undefined : spec.default);
+}
+
 export function helpText(): string {
   const lines = [
     "usage: pushvault [<flags>]",
+    "       pushvault import --from=<url> [--persistence.file=<file>] [--dry-run]",
+    "       pushvault delete [--url=<url>] --match=<selector>|--older-than=<duration>|--pushed-before=<time> [--dry-run]",
     "",
     "A Prometheus Pushgateway that commits every push to SQLite and keeps its history.",
+    "",
+    "Commands:",
+    "  (none)  Run the gateway with the flags below.",
+    "  import  Copy every group of a running Pushgateway into a database (pushvault import --help).",
+    "  delete  Delete groups of a running Pushvault by selector or age (pushvault delete --help).",
     "",
     "Flags:",
     "  -h, --help                 Show context-sensitive help.",
