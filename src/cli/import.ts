@@ -1,59 +1,64 @@
 /**
- * `pushvault delete --url <pushvault> --match '{job="x"}' [--older-than 7d]
- * [--dry-run]`: calls the bulk-delete admin endpoint of a running Pushvault
- * and prints the grouping keys it deleted (or would delete).
+ * `pushvault import --from <url>`: copies every group of a running
+ * Pushgateway (its `/api/v1/metrics`) into the database, keeping push times,
+ * in one transaction. `--dry-run` prints what it would import. A database a
+ * running Pushvault holds is refused (store/writer_lock.ts): the server
+ * would not see the rows, and its own pushes could conflict with them.
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { makeGroupingKey } from "../push/grouping_key.ts";
+import { sanitizePush } from "../push/validate.ts";
+import { Store } from "../store/store.ts";
+import { WriterLock } from "../store/writer_lock.ts";
+import type { ImportCommand } from "../store/store.ts";
+import { describe, ImportError, parseMetricsApi } from "./import_json.ts";
 import { FlagError } from "./flags.ts";
 import { errorMessage } from "../error_message.ts";
 import { parseErrorMessage } from "./parse_error.ts";
 
-const DELETE_EXAMPLES: Readonly<Record<string, string>> = {
-  url: "http://127.0.0.1:9091",
-  match: "'{job=\"batch\"}'",
-  "older-than": "7d",
-  "pushed-before": "2026-11-25T10:00:00Z",
+export interface ImportOptions {
+  readonly from: string;
+  readonly dbPath: string;
+  readonly dryRun: boolean;
+  readonly print: (line: string) => void;
+  readonly now: () => number;
+}
+
+const IMPORT_EXAMPLES: Readonly<Record<string, string>> = {
+  from: "http://pushgateway:9091",
+  "persistence.file": "imported.db",
 };
 
-/** `pushvault delete --help`. */
-export const DELETE_HELP =
-  `usage: pushvault delete [--url=<url>] --match=<selector>|--older-than=<duration>|--pushed-before=<time> [--dry-run]
+/** `pushvault import --help`. */
+export const IMPORT_HELP =
+  `usage: pushvault import --from=<url> [--persistence.file=<file>] [--dry-run]
 
-Deletes groups of a running Pushvault, in one transaction, through its
-bulk-delete endpoint (start it with --web.enable-admin-api), and prints
-their grouping keys. At least one of --match, --older-than, --pushed-before
-is required; a group must satisfy all the conditions given.
+Copies every group of a running Pushgateway (its /api/v1/metrics), with its
+push times, into a Pushvault database, in one transaction. A group that
+conflicts with what the database holds rolls it back and is named. The
+database must not be in use by a running Pushvault: import into a new file,
+then put it in place (README "Moving from a Pushgateway").
 
 Flags:
   -h, --help                 Show this help.
-      --url=URL              The Pushvault (default: "http://127.0.0.1:9091").
-      --match=SELECTOR       Groups whose grouping labels match, e.g. --match='{job="batch",instance=~"ci-.*"}'.
-                             Repeatable: any of them.
-      --older-than=DURATION  Groups not pushed for this long, e.g. --older-than=7d.
-      --pushed-before=TIME   Groups not pushed since, RFC 3339 (2026-11-25T10:00:00Z) or Unix seconds.
-      --dry-run              List the groups it would delete; delete nothing.
+      --from=URL             The Pushgateway, e.g. --from=http://pushgateway:9091 (required).
+      --persistence.file=FILE
+                             The database to import into (default: "pushvault.db").
+      --dry-run              List the groups it would import; write nothing.
 `;
 
-export interface DeleteOptions {
-  readonly url: string;
-  readonly match: readonly string[];
-  readonly olderThan: string | undefined;
-  readonly pushedBefore: string | undefined;
-  readonly dryRun: boolean;
-}
-
-export function parseDeleteFlags(args: readonly string[]): DeleteOptions {
+export function parseImportFlags(
+  args: readonly string[],
+): Omit<ImportOptions, "print" | "now"> {
   let values;
   try {
     values = parseArgs({
       args: [...args],
       options: {
-        url: { type: "string", default: "http://127.0.0.1:9091" },
-        match: { type: "string", multiple: true, default: [] },
-        "older-than": { type: "string" },
-        "pushed-before": { type: "string" },
+        from: { type: "string" },
+        "persistence.file": { type: "string", default: "pushvault.db" },
         "dry-run": { type: "boolean", default: false },
       },
       strict: true,
@@ -61,79 +66,82 @@ export function parseDeleteFlags(args: readonly string[]): DeleteOptions {
     }).values;
   } catch (error) {
     throw new FlagError(
-      `delete: ${
+      `import: ${
         parseErrorMessage(error, {
-          command: "pushvault delete",
-          example: (flag) => DELETE_EXAMPLES[flag],
+          command: "pushvault import",
+          example: (flag) => IMPORT_EXAMPLES[flag],
         })
       }`,
     );
   }
+  if (!values.from) {
+    throw new FlagError(
+      "import: --from is required, e.g. --from=http://pushgateway:9091",
+    );
+  }
   return {
-    url: values.url,
-    match: values.match,
-    olderThan: values["older-than"],
-    pushedBefore: values["pushed-before"],
+    from: values.from,
+    dbPath: values["persistence.file"],
     dryRun: values["dry-run"],
   };
 }
 
-/** Returns the exit code: 0 done, 1 refused or unreachable. */
-export async function runDelete(
-  options: DeleteOptions,
-  print: (line: string) => void,
-): Promise<number> {
-  const params = new URLSearchParams();
-  for (const m of options.match) params.append("match[]", m);
-  if (options.olderThan !== undefined) {
-    params.set("older_than", options.olderThan);
-  }
-  if (options.pushedBefore !== undefined) {
-    params.set("pushed_before", options.pushedBefore);
-  }
-  if (options.dryRun) params.set("dry_run", "true");
-  const url = `${
-    options.url.replace(/\/+$/, "")
-  }/api/v1/admin/delete?${params}`;
-  let response: Response;
+/** Runs the import; returns the number of groups imported (or that would be). */
+export async function runImport(options: ImportOptions): Promise<number> {
+  // Refused before anything is fetched; the store takes the lock for real.
+  if (!options.dryRun) WriterLock.check(options.dbPath);
+  const base = options.from.replace(/\/+$/, "");
+  const url = `${base}/api/v1/metrics`;
+  let body: unknown;
   try {
-    response = await fetch(url, { method: "POST" });
+    const response = await fetch(url, {
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new ImportError(`GET ${url} answered ${response.status}`);
+    }
+    body = await response.json();
   } catch (error) {
-    print(
-      `cannot reach ${options.url}: ${errorMessage(error)}`,
+    if (error instanceof ImportError) throw error;
+    throw new ImportError(
+      `cannot read ${url}: ${errorMessage(error)}`,
     );
-    return 1;
   }
-  const text = await response.text();
-  if (response.status === 404) {
-    print(
-      `${options.url} has no bulk-delete endpoint: start Pushvault with --web.enable-admin-api`,
+  const groups = parseMetricsApi(body);
+  const commands: ImportCommand[] = groups.map((g) => {
+    const key = makeGroupingKey(g.labels);
+    const families = g.families.map((f) => f.family);
+    const sanitized = sanitizePush(families, key);
+    return {
+      key,
+      pushTime: g.pushTime,
+      failureTime: g.failureTime,
+      families: sanitized.families.map((family, i) => ({
+        family,
+        pushedAt: g.families[i]?.pushedAt ?? g.pushTime,
+      })),
+      problems: sanitized.problems,
+    };
+  });
+  for (const g of groups) {
+    const series = g.families.reduce((n, f) => n + f.family.metrics.length, 0);
+    options.print(
+      `${options.dryRun ? "would import" : "importing"} ${
+        describe(g.labels)
+      }: ${g.families.length} families, ${series} series`,
     );
-    return 1;
+    for (const w of g.warnings) options.print(`  warning: ${w}`);
   }
-  let body: {
-    status?: string;
-    error?: string;
-    data?: { deleted?: { key: string }[] };
-  };
-  try {
-    body = JSON.parse(text);
-  } catch {
-    print(`unexpected answer ${response.status}: ${text.trim()}`);
-    return 1;
-  }
-  if (response.status !== 200 || body.status !== "success") {
-    print(`refused: ${body.error ?? text.trim()}`);
-    return 1;
-  }
-  const deleted = body.data?.deleted ?? [];
-  for (const d of deleted) {
-    print(`${options.dryRun ? "would delete" : "deleted"} ${d.key}`);
-  }
-  print(
-    `${deleted.length} group(s) ${
-      options.dryRun ? "would be deleted" : "deleted"
-    }`,
-  );
-  return 0;
+  if (options.dryRun) return groups.length;
+  using store = new Store({ path: options.dbPath });
+  store.importGroups(commands, {
+    path: url,
+    contentType: "application/json",
+    bodyBytes: 0,
+    remoteAddr: null,
+    userAgent: "pushvault-import",
+  });
+  options.print(`imported ${groups.length} groups into ${options.dbPath}`);
+  return groups.length;
 }
