@@ -1,13 +1,16 @@
 /**
  * `pushvault delete --url <pushvault> --match '{job="x"}' [--older-than 7d]
  * [--dry-run]`: calls the bulk-delete admin endpoint of a running Pushvault
- * and prints the grouping keys it deleted (or would delete).
+ * and prints the grouping keys it deleted (or would delete). The flags are
+ * checked here, before the server is called, and every message speaks of
+ * them, not of the endpoint's query parameters.
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { FlagError } from "./flags.ts";
+import { FlagError, parseDuration } from "./flags.ts";
 import { errorMessage } from "../error_message.ts";
+import { MatcherError, parseSelector } from "../push/matchers.ts";
 import { parseErrorMessage } from "./parse_error.ts";
 
 const DELETE_EXAMPLES: Readonly<Record<string, string>> = {
@@ -35,6 +38,14 @@ Flags:
       --pushed-before=TIME   Groups not pushed since, RFC 3339 (2026-11-25T10:00:00Z) or Unix seconds.
       --dry-run              List the groups it would delete; delete nothing.
 `;
+
+/** The endpoint's parameters → the flags, in what the server answers. */
+const FLAG_FOR_PARAMETER = [
+  [/match\[\]/g, "--match"],
+  [/older_than/g, "--older-than"],
+  [/pushed_before/g, "--pushed-before"],
+  [/dry_run/g, "--dry-run"],
+] as const;
 
 export interface DeleteOptions {
   readonly url: string;
@@ -69,6 +80,7 @@ export function parseDeleteFlags(args: readonly string[]): DeleteOptions {
       }`,
     );
   }
+  checkDeleteFlags(values);
   return {
     url: values.url,
     match: values.match,
@@ -76,6 +88,68 @@ export function parseDeleteFlags(args: readonly string[]): DeleteOptions {
     pushedBefore: values["pushed-before"],
     dryRun: values["dry-run"],
   };
+}
+
+/** What the server would refuse, refused before it is called. */
+function checkDeleteFlags(values: {
+  readonly url: string;
+  readonly match: readonly string[];
+  readonly "older-than"?: string | undefined;
+  readonly "pushed-before"?: string | undefined;
+}): void {
+  const olderThan = values["older-than"];
+  const pushedBefore = values["pushed-before"];
+  if (
+    values.match.length === 0 && olderThan === undefined &&
+    pushedBefore === undefined
+  ) {
+    throw new FlagError(
+      `delete: give at least one --match, --older-than or --pushed-before, e.g. --match='{job="batch"}' or --older-than=7d. ` +
+        `To delete every group, wipe the store: curl -X PUT ${
+          values.url.replace(/\/+$/, "")
+        }/api/v1/admin/wipe`,
+    );
+  }
+  for (const match of values.match) {
+    try {
+      parseSelector(match);
+    } catch (error) {
+      if (!(error instanceof MatcherError)) throw error;
+      throw new FlagError(
+        `delete: invalid value ${
+          JSON.stringify(match)
+        } for flag --match: ${error.message}`,
+      );
+    }
+  }
+  if (olderThan !== undefined && parseDuration(olderThan) === undefined) {
+    throw new FlagError(
+      `delete: invalid value ${
+        JSON.stringify(olderThan)
+      } for flag --older-than: expected a duration like 30m, 12h or 7d`,
+    );
+  }
+  if (
+    pushedBefore !== undefined &&
+    !/^\d+(\.\d+)?$/.test(pushedBefore) &&
+    !(/^\d{4}-\d{2}-\d{2}T/.test(pushedBefore) &&
+      !Number.isNaN(Date.parse(pushedBefore)))
+  ) {
+    throw new FlagError(
+      `delete: invalid value ${
+        JSON.stringify(pushedBefore)
+      } for flag --pushed-before: expected RFC 3339 (2026-11-25T10:00:00Z) or Unix seconds`,
+    );
+  }
+}
+
+/** The server's words for its query parameters, put as the flags. */
+function inFlagTerms(text: string): string {
+  let out = text;
+  for (const [parameter, flag] of FLAG_FOR_PARAMETER) {
+    out = out.replace(parameter, flag);
+  }
+  return out;
 }
 
 /** Returns the exit code: 0 done, 1 refused or unreachable. */
@@ -123,7 +197,7 @@ export async function runDelete(
     return 1;
   }
   if (response.status !== 200 || body.status !== "success") {
-    print(`refused: ${body.error ?? text.trim()}`);
+    print(`refused: ${inFlagTerms(body.error ?? text.trim())}`);
     return 1;
   }
   const deleted = body.data?.deleted ?? [];
