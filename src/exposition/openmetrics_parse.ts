@@ -63,6 +63,14 @@ import {
   type SummaryMetric,
   unreachable,
 } from "./model.ts";
+import {
+  MAX_NUMBER_BYTES,
+  NO_TOKEN_LIMITS,
+  QUOTED_PREFIX_BYTES,
+  type TokenLimits,
+  TokenTooLongError,
+  utf8Length,
+} from "./token_limits.ts";
 
 export interface OpenMetricsParseOptions {
   /**
@@ -71,6 +79,8 @@ export interface OpenMetricsParseOptions {
    * `--push.enable-utf8-names` does for text (spec §11.1).
    */
   readonly utf8Names?: boolean;
+  /** Names and label values refused as soon as they are longer. */
+  readonly limits?: TokenLimits;
 }
 
 type OmType =
@@ -156,6 +166,7 @@ export function parseOpenMetrics(
   const text = decodeUtf8(body);
   const ctx: Context = {
     utf8Names: options.utf8Names ?? false,
+    limits: options.limits ?? NO_TOKEN_LIMITS,
     families: [],
     taken: new Map(),
     family: undefined,
@@ -187,7 +198,7 @@ export function parseOpenMetrics(
     if (text.charCodeAt(pos) === CHAR_HASH) {
       readMetadata(ctx, reader);
     } else {
-      addSample(ctx, readSample(reader, ctx.utf8Names), line);
+      addSample(ctx, readSample(reader, ctx), line);
     }
     pos = end + 1;
   }
@@ -455,12 +466,22 @@ function toNumber(token: string): number | undefined {
 /** A sample or exemplar value. */
 function parseValue(reader: LineReader, what: string): number {
   const token = readToken(reader);
+  if (token.length > MAX_NUMBER_BYTES) {
+    fail(reader, `expected a number as ${what}, got ${tooLongNumber(token)}`);
+  }
   const value = toNumber(token);
   if (value !== undefined) return value;
   if (isRealNumber(token)) {
     fail(reader, `${what} ${quote(token)} is out of the float64 range`);
   }
   fail(reader, `expected a number as ${what}, got ${quote(token)}`);
+}
+
+/** How an overlong number token is shown: its start and its length. */
+function tooLongNumber(token: string): string {
+  return `${
+    quote(token.slice(0, QUOTED_PREFIX_BYTES))
+  }… (a token of ${token.length} characters; no number literal is longer than ${MAX_NUMBER_BYTES})`;
 }
 
 interface Timestamp {
@@ -471,6 +492,9 @@ interface Timestamp {
 /** An ABNF `timestamp`: a finite `realnumber` of seconds. */
 function parseTimestamp(reader: LineReader, what: string): Timestamp {
   const token = readToken(reader);
+  if (token.length > MAX_NUMBER_BYTES) {
+    fail(reader, `expected ${what} in seconds, got ${tooLongNumber(token)}`);
+  }
   if (!isRealNumber(token)) {
     fail(reader, `expected ${what} in seconds, got ${quote(token)}`);
   }
@@ -517,18 +541,29 @@ interface SampleLine {
 }
 
 /** `metricname [labels] SP number [SP timestamp] [exemplar]` */
-function readSample(reader: LineReader, utf8Names: boolean): SampleLine {
+function readSample(reader: LineReader, ctx: Context): SampleLine {
+  const { utf8Names, limits } = ctx;
   let name: string | undefined;
   if (isMetricNameStart(peek(reader))) {
     name = readMetricName(reader);
+    checkMetricName(name, limits);
   } else if (peek(reader) !== CHAR_BRACE_OPEN) {
     failExpected(reader, 'a metric name or "#" at the start of the line');
   }
   let labels: Label[] = [];
   if (peek(reader) === CHAR_BRACE_OPEN) {
     const acceptName = name === undefined && utf8Names;
-    const read = readLabels(reader, { utf8Names, acceptName, what: "label" });
+    const read = readLabels(reader, {
+      utf8Names,
+      acceptName,
+      what: "label",
+      limits,
+      metric: name ?? "",
+    });
     labels = read.labels;
+    if (name === undefined && read.name !== undefined) {
+      checkMetricName(read.name, limits);
+    }
     name ??= read.name;
   }
   if (name === undefined) fail(reader, "the metric name is missing");
@@ -579,7 +614,13 @@ function readExemplar(reader: LineReader, utf8Names: boolean): Exemplar {
     fail(reader, 'expected an exemplar " # {labels} value" after the sample');
   }
   reader.pos += 2;
-  const options = { utf8Names, acceptName: false, what: "exemplar label" };
+  const options = {
+    utf8Names,
+    acceptName: false,
+    what: "exemplar label",
+    limits: undefined,
+    metric: "",
+  };
   const { labels } = readLabels(reader, options);
   let chars = 0;
   for (const label of labels) chars += label.name.length + label.value.length;
@@ -615,7 +656,14 @@ interface LabelsOptions {
   /** A quoted string alone (`{"name",…}`) is the metric name. */
   readonly acceptName: boolean;
   readonly what: string;
+  /** For a sample's labels (exemplar labels have their own limit). */
+  readonly limits: TokenLimits | undefined;
+  /** The sample's metric name, for messages ("" if not known yet). */
+  readonly metric: string;
 }
+
+/** Lists shorter than this are scanned for duplicates; longer ones use a Set. */
+const NAME_SET_MIN = 16;
 
 /** `{` [label *("," label)] `}` at `pos`: the ABNF has no trailing comma. */
 function readLabels(
@@ -624,6 +672,9 @@ function readLabels(
 ): { labels: Label[]; name: string | undefined } {
   const { what } = options;
   const labels: Label[] = [];
+  // Label names, once the list is long: checking each new name against
+  // every earlier one made a line of 80k labels take 20 s.
+  let names: Set<string> | undefined;
   let name: string | undefined;
   reader.pos++; // {
   if (peek(reader) === CHAR_BRACE_CLOSE) {
@@ -673,12 +724,21 @@ function readLabels(
     if (labelName === "__name__") {
       fail(reader, 'label name "__name__" is reserved');
     }
-    for (const label of labels) {
-      if (label.name === labelName) {
-        fail(reader, `duplicate ${what} name ${quote(labelName)}`);
-      }
+    if (options.limits !== undefined) {
+      checkLabelLength(options.limits, options.metric, labelName, value);
     }
+    let duplicate = false;
+    if (names !== undefined) {
+      duplicate = names.has(labelName);
+    } else {
+      for (const label of labels) duplicate ||= label.name === labelName;
+    }
+    if (duplicate) fail(reader, `duplicate ${what} name ${quote(labelName)}`);
     labels.push({ name: labelName, value });
+    if (names !== undefined) names.add(labelName);
+    else if (labels.length >= NAME_SET_MIN) {
+      names = new Set(labels.map((label) => label.name));
+    }
     const next = peek(reader);
     if (next === CHAR_BRACE_CLOSE) {
       reader.pos++;
@@ -732,6 +792,7 @@ function readMetadata(ctx: Context, reader: LineReader): void {
   } else {
     failExpected(reader, `a metric name after "# ${kind}"`);
   }
+  checkMetricName(name, ctx.limits);
   if (peek(reader) !== CHAR_SPACE) {
     const what =
       { HELP: "the help text", TYPE: "a type", UNIT: "a unit" }[kind];
@@ -825,6 +886,7 @@ function checkUnitAllowed(family: FamilyState, line: number): void {
 
 interface Context {
   readonly utf8Names: boolean;
+  readonly limits: TokenLimits;
   readonly families: MetricFamily[];
   /** Every sample name a family seen so far can use → that family's name. */
   readonly taken: Map<string, string>;
@@ -1548,6 +1610,58 @@ function labelsKey(labels: readonly Label[], skip: string | undefined): string {
     if (name !== skip) key += `${name.length}:${name}${value.length}:${value}`;
   }
   return key;
+}
+
+/**
+ * Refuses a metric name over the limit of a label value (token_limits.ts).
+ * Names are slices of the body's text, so nothing was copied yet.
+ */
+function checkMetricName(name: string, limits: TokenLimits): void {
+  const max = limits.maxLabelValueBytes;
+  if (name.length * 3 <= max) return;
+  const bytes = utf8Length(name);
+  if (bytes <= max) return;
+  throw new TokenTooLongError({
+    reason: "label_value_too_long",
+    metric: name.slice(0, 4 * QUOTED_PREFIX_BYTES),
+    label: undefined,
+    bytes,
+    limit: max,
+  });
+}
+
+/** Refuses a sample's label name or value over its limit. */
+function checkLabelLength(
+  limits: TokenLimits,
+  metric: string,
+  name: string,
+  value: string,
+): void {
+  const { maxLabelNameBytes, maxLabelValueBytes } = limits;
+  if (name.length * 3 > maxLabelNameBytes) {
+    const bytes = utf8Length(name);
+    if (bytes > maxLabelNameBytes) {
+      throw new TokenTooLongError({
+        reason: "label_name_too_long",
+        metric,
+        label: name.slice(0, 4 * QUOTED_PREFIX_BYTES),
+        bytes,
+        limit: maxLabelNameBytes,
+      });
+    }
+  }
+  if (value.length * 3 > maxLabelValueBytes) {
+    const bytes = utf8Length(value);
+    if (bytes > maxLabelValueBytes) {
+      throw new TokenTooLongError({
+        reason: "label_value_too_long",
+        metric,
+        label: name,
+        bytes,
+        limit: maxLabelValueBytes,
+      });
+    }
+  }
 }
 
 /** `"name"{a="1",b="2"}` for messages. */

@@ -38,6 +38,13 @@ import {
   unreachable,
 } from "./model.ts";
 import { errorMessage } from "../error_message.ts";
+import {
+  NO_TOKEN_LIMITS,
+  QUOTED_PREFIX_BYTES,
+  type TokenLimits,
+  TokenTooLongError,
+  type TokenTooLongReason,
+} from "./token_limits.ts";
 
 /** Options of {@link decodeDelimited}. */
 export interface DecodeOptions {
@@ -46,6 +53,8 @@ export interface DecodeOptions {
    * Otherwise names must match the legacy rule (spec §2.2 recommends it).
    */
   readonly utf8Names?: boolean;
+  /** Names and label values longer are refused before they are decoded. */
+  readonly limits?: TokenLimits;
 }
 
 const FAMILY_NAME = "io.prometheus.client.MetricFamily";
@@ -192,11 +201,50 @@ function quoted(text: string): string {
   return JSON.stringify(text);
 }
 
-/** A LabelPair message; `where` names the owner for error messages. */
+/**
+ * Refuses the length-delimited string at the reader's position if it is
+ * longer than `max` bytes, before anything is decoded (token_limits.ts).
+ * `label` unset: the string is a metric name.
+ */
+function checkLength(
+  r: Reader,
+  max: number,
+  reason: TokenTooLongReason,
+  metric: string,
+  label: string | undefined,
+): void {
+  const at = r.pos;
+  const bytes = r.uint32();
+  const start = r.pos;
+  r.pos = at;
+  if (bytes <= max) return;
+  const prefix = new TextDecoder().decode(
+    r.buf.subarray(
+      start,
+      Math.min(start + bytes, r.len, start + 4 * QUOTED_PREFIX_BYTES),
+    ),
+  );
+  throw new TokenTooLongError({
+    reason,
+    metric: label === undefined && reason === "label_value_too_long"
+      ? prefix
+      : metric,
+    label: reason === "label_name_too_long" ? prefix : label,
+    bytes,
+    limit: max,
+  });
+}
+
+/**
+ * A LabelPair message; `where` names the owner for error messages. With
+ * `limits`, a name or value over them is refused (metric labels; exemplar
+ * labels have their own rules).
+ */
 function readLabel(
   r: Reader,
   where: string,
   likelyName: string | undefined,
+  limits?: { readonly of: TokenLimits; readonly metric: string },
 ): Label {
   const outer = enter(r);
   let name = "";
@@ -206,12 +254,30 @@ function readLabel(
     const fieldTag = r.uint32();
     switch (fieldTag) {
       case tag(1, BYTES): {
+        if (limits !== undefined) {
+          checkLength(
+            r,
+            limits.of.maxLabelNameBytes,
+            "label_name_too_long",
+            limits.metric,
+            undefined,
+          );
+        }
         const text = readStringLike(r, likelyName);
         if (text === undefined) throw notUtf8(`a label name in ${where}`);
         name = text;
         break;
       }
       case tag(2, BYTES): {
+        if (limits !== undefined) {
+          checkLength(
+            r,
+            limits.of.maxLabelValueBytes,
+            "label_value_too_long",
+            limits.metric,
+            name,
+          );
+        }
         const text = readString(r);
         badValue = text === undefined;
         value = text ?? "";
@@ -561,6 +627,8 @@ interface FamilyContext {
   readonly familyName: string;
   /** `metric family "name"`, for error messages. */
   readonly where: string;
+  /** For the labels of its metrics. */
+  readonly limits: { readonly of: TokenLimits; readonly metric: string };
 }
 
 /**
@@ -592,7 +660,9 @@ function readMetric(
   while (r.pos < r.len) {
     const fieldTag = r.uint32();
     if (fieldTag === tag(1, BYTES)) {
-      labels.push(readLabel(r, where, previous?.[labels.length]?.name));
+      labels.push(
+        readLabel(r, where, previous?.[labels.length]?.name, family.limits),
+      );
     } else if (fieldTag === valueTag) {
       seen = true;
       switch (type) {
@@ -690,6 +760,7 @@ function shapeMetric(
  * depend on may come after them on the wire.
  */
 function readFamily(r: Reader, options: DecodeOptions): MetricFamily {
+  const limits = options.limits ?? NO_TOKEN_LIMITS;
   let name: string | undefined;
   let help: string | undefined;
   let unit: string | undefined;
@@ -702,6 +773,13 @@ function readFamily(r: Reader, options: DecodeOptions): MetricFamily {
     const fieldTag = r.uint32();
     switch (fieldTag) {
       case tag(1, BYTES):
+        checkLength(
+          r,
+          limits.maxLabelValueBytes,
+          "label_value_too_long",
+          "",
+          undefined,
+        );
         name = readString(r);
         badName = name === undefined;
         break;
@@ -749,6 +827,7 @@ function readFamily(r: Reader, options: DecodeOptions): MetricFamily {
     type,
     familyName: name,
     where: `metric family ${quoted(name)}`,
+    limits: { of: limits, metric: name },
   };
   const familyEnd = r.pos;
   const familyLen = r.len;
@@ -808,6 +887,7 @@ export function decodeDelimited(
       leave(r, outer);
     } catch (error) {
       if (error instanceof ExpositionError) throw error;
+      if (error instanceof TokenTooLongError) throw error;
       throw wireError(error, index);
     }
     byName.set(family.name, family);

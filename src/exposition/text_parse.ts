@@ -21,6 +21,14 @@
 
 import { parseGoFloat, parseGoInt } from "./float.ts";
 import {
+  MAX_NUMBER_BYTES,
+  NO_TOKEN_LIMITS,
+  QUOTED_PREFIX_BYTES,
+  type TokenLimits,
+  TokenTooLongError,
+  type TokenTooLongReason,
+} from "./token_limits.ts";
+import {
   type Bucket,
   ExpositionError,
   type HistogramMetric,
@@ -36,6 +44,8 @@ import {
 export interface TextParseOptions {
   /** Accept quoted UTF-8 metric and label names (`--push.enable-utf8-names`). */
   readonly utf8Names?: boolean;
+  /** Names and label values refused as soon as they are longer. */
+  readonly limits?: TokenLimits;
 }
 
 /**
@@ -52,6 +62,7 @@ export function parseText(
   const state: ParseState = {
     body,
     utf8Names: options.utf8Names === true,
+    limits: options.limits ?? NO_TOKEN_LIMITS,
     i: 0,
     line: 0,
     families: new Map(),
@@ -138,6 +149,7 @@ interface CachedString {
 interface ParseState {
   readonly body: Uint8Array;
   readonly utf8Names: boolean;
+  readonly limits: TokenLimits;
   /** Index of Go's `currentByte`: the byte being looked at. */
   i: number;
   /** 1-based number of the line being read, as Go's `lineCount`. */
@@ -168,7 +180,25 @@ interface LineLabels {
   readonly pairs: Label[];
   quantile: number;
   bucket: number;
+  /** Names of `pairs`, for the duplicate check of lines with many labels. */
+  readonly pairNames: NameSet;
+  /** Names of the labels before the metric name (UTF-8 mode). */
+  readonly earlyNames: NameSet;
 }
+
+/**
+ * The names of a growing list of labels, looked up in constant time once
+ * the list is long: a line of 80k labels must not compare each label with
+ * every earlier one (that took 20 s).
+ */
+interface NameSet {
+  set: Set<string> | undefined;
+  /** How many labels of the list are in `set`. */
+  count: number;
+}
+
+/** Lists shorter than this are scanned: cheaper than a Set for most lines. */
+const NAME_SET_MIN = 16;
 
 // ---------------------------------------------------------------------------
 // Lines
@@ -285,6 +315,9 @@ function readType(s: ParseState, family: FamilyState): void {
   const end = b.indexOf(NL, s.i);
   if (end < 0) fail(s, EOF_DETAIL);
   // The rest of the line, trailing blanks included, is the type.
+  if (end - s.i > MAX_NUMBER_BYTES) {
+    fail(s, `unknown metric type ${goQuoteLong(b.subarray(s.i, end))}`);
+  }
   const token = withoutBackslashes(b.subarray(s.i, end));
   const type = TYPE_BY_UPPER_NAME[goToUpper(token)];
   if (type === undefined) {
@@ -385,7 +418,13 @@ function parseBracedSample(s: ParseState): void {
 }
 
 function newLineLabels(): LineLabels {
-  return { pairs: [], quantile: NaN, bucket: NaN };
+  return {
+    pairs: [],
+    quantile: NaN,
+    bucket: NaN,
+    pairNames: { set: undefined, count: 0 },
+    earlyNames: { set: undefined, count: 0 },
+  };
 }
 
 /**
@@ -411,13 +450,15 @@ function readLabel(
     }
   }
   const position = 1 + 2 * (labels.pairs.length + (early?.length ?? 0));
+  const familyName = family?.name ?? "";
+  checkTokenLength(s, familyName, true);
   const name = decodeCachedToken(s, position);
   if (name === undefined) {
     fail(s, `invalid label name ${goQuoteBytes(tokenBytes(s))}`);
   }
   if (name === "__name__") fail(s, `label name "__name__" is reserved`);
   if (early !== undefined) {
-    checkDuplicate(s, early, name, "");
+    checkDuplicate(s, early, labels.earlyNames, name, "");
   } else if (family !== undefined) {
     addLabelName(s, family, labels, name);
   }
@@ -426,7 +467,7 @@ function readLabel(
   if (c !== QUOTE) {
     fail(s, `expected '"' at start of label value, found ${goQuoteRune(c)}`);
   }
-  const value = readLabelValue(s, position + 1);
+  const value = readLabelValue(s, position + 1, name, familyName);
   if (early !== undefined) {
     early.push({ name, value });
   } else if (family !== undefined) {
@@ -457,7 +498,7 @@ function addLabelName(
   name: string,
 ): void {
   if (!isSpecialLabel(family, name)) {
-    checkDuplicate(s, labels.pairs, name, family.name);
+    checkDuplicate(s, labels.pairs, labels.pairNames, name, family.name);
   }
 }
 
@@ -498,23 +539,39 @@ function isSpecialLabel(family: FamilyState, name: string): boolean {
 function checkDuplicate(
   s: ParseState,
   pairs: readonly Label[],
+  names: NameSet,
   name: string,
   familyName: string,
 ): void {
-  for (const pair of pairs) {
-    if (pair.name === name) {
-      fail(s, `duplicate label names for metric ${goQuote(familyName)}`);
+  let found = false;
+  if (pairs.length < NAME_SET_MIN) {
+    for (const pair of pairs) found ||= pair.name === name;
+  } else {
+    const set = names.set ??= new Set();
+    while (names.count < pairs.length) {
+      set.add((pairs[names.count++] as Label).name);
     }
+    found = set.has(name);
+  }
+  if (found) {
+    fail(s, `duplicate label names for metric ${goQuote(familyName)}`);
   }
 }
 
 /**
  * Reads a quoted label value, `s.i` on the opening quote; leaves `s.i` on the
- * closing quote. Escapes: `\\`, `\"`, `\n`. Must be valid UTF-8.
+ * closing quote. Escapes: `\\`, `\"`, `\n`. Must be valid UTF-8. A value
+ * over the limit is refused once its end is found, without copying it.
  */
-function readLabelValue(s: ParseState, position: number): string {
+function readLabelValue(
+  s: ParseState,
+  position: number,
+  labelName: string,
+  familyName: string,
+): string {
   const b = s.body;
   const n = b.length;
+  const max = s.limits.maxLabelValueBytes;
   const start = s.i + 1;
   let i = start;
   let ascii = true;
@@ -526,6 +583,9 @@ function readLabelValue(s: ParseState, position: number): string {
     i++;
   }
   if (b[i] === QUOTE) {
+    if (i - start > max) {
+      tooLong(s, "label_value_too_long", familyName, labelName, i - start);
+    }
     s.i = i;
     s.tokenInScratch = false;
     s.tokenStart = start;
@@ -533,16 +593,20 @@ function readLabelValue(s: ParseState, position: number): string {
     if (ascii) return cachedAscii(s, position, start, i);
     return decodeValidLabelValue(s, b.subarray(start, i));
   }
-  // Slow path: copy the prefix, then unescape.
+  // Slow path: copy the prefix, then unescape; past the limit, only count.
   let length = 0;
-  for (let k = start; k < i; k++) {
+  for (let k = start; k < i && length <= max; k++) {
     length = pushScratch(s, length, b[k] as number);
   }
+  length += i - start - length;
   for (;;) {
     if (i >= n) fail(s, EOF_DETAIL);
     const c = b[i] as number;
     if (c === QUOTE) break;
     if (c === NL) {
+      if (length > max) {
+        tooLong(s, "label_value_too_long", familyName, labelName, length);
+      }
       fail(
         s,
         `label value ${
@@ -550,14 +614,17 @@ function readLabelValue(s: ParseState, position: number): string {
         } contains unescaped new-line`,
       );
     }
+    let byte = c;
     if (c === BACKSLASH) {
       i++;
       if (i >= n) fail(s, EOF_DETAIL);
-      length = pushScratch(s, length, unescape(s, b[i] as number));
-    } else {
-      length = pushScratch(s, length, c);
+      byte = unescape(s, b[i] as number);
     }
+    length = length <= max ? pushScratch(s, length, byte) : length + 1;
     i++;
+  }
+  if (length > max) {
+    tooLong(s, "label_value_too_long", familyName, labelName, length);
   }
   s.i = i;
   return decodeValidLabelValue(s, s.scratch.subarray(0, length));
@@ -592,6 +659,9 @@ function readValue(
   let i = start;
   while (i < n && !isBlankOrNewline(b[i] as number)) i++;
   if (i >= n) fail(s, EOF_DETAIL);
+  if (i - start > MAX_NUMBER_BYTES) {
+    fail(s, `expected float as value, got ${tooLongNumber(b, start, i)}`);
+  }
   const value = parseValueToken(b, start, i);
   if (value === undefined) {
     fail(
@@ -642,6 +712,14 @@ function readValue(
     let tsEnd = tsStart;
     while (tsEnd < n && !isBlankOrNewline(b[tsEnd] as number)) tsEnd++;
     if (tsEnd >= n) fail(s, EOF_DETAIL);
+    if (tsEnd - tsStart > MAX_NUMBER_BYTES) {
+      fail(
+        s,
+        `expected integer as timestamp, got ${
+          tooLongNumber(b, tsStart, tsEnd)
+        }`,
+      );
+    }
     timestampMs = parseGoInt(asciiOrEmpty(b, tsStart, tsEnd));
     if (timestampMs === undefined) {
       fail(
@@ -655,7 +733,7 @@ function readValue(
     if (end < 0) fail(s, EOF_DETAIL);
     if (end > tsEnd) {
       const rest = withoutBackslashes(b.subarray(tsEnd, end));
-      fail(s, `spurious string after timestamp: ${goQuoteBytes(rest)}`);
+      fail(s, `spurious string after timestamp: ${goQuoteLong(rest)}`);
     }
     s.i = end + 1;
     if (summary !== undefined) summary.timestampMs = timestampMs;
@@ -796,6 +874,7 @@ function familyFor(s: ParseState, name: string): FamilyState {
 
 /** The metric name in the token, validated as Go's scheme does. */
 function metricNameOfToken(s: ParseState, position: number): string {
+  checkTokenLength(s, "", false);
   const name = position < 0 ? decodeToken(s) : decodeCachedToken(s, position);
   // Legacy tokens are valid by construction; quoted ones need checking.
   if (name === undefined || name === "") {
@@ -896,6 +975,56 @@ function fail(s: ParseState, detail: string): never {
   throw new ExpositionError(s.line, detail);
 }
 
+/** Refuses a token over its limit (token_limits.ts); `label` unset: a metric name. */
+function tooLong(
+  s: ParseState,
+  reason: TokenTooLongReason,
+  metric: string,
+  label: string | undefined,
+  bytes: number,
+): never {
+  throw new TokenTooLongError({
+    reason,
+    metric,
+    label,
+    bytes,
+    limit: reason === "label_name_too_long"
+      ? s.limits.maxLabelNameBytes
+      : s.limits.maxLabelValueBytes,
+  });
+}
+
+/**
+ * Refuses the name token just read if it is over its limit: a label name
+ * (`label`) or a metric name (limited as a label value, token_limits.ts).
+ */
+function checkTokenLength(
+  s: ParseState,
+  metric: string,
+  label: boolean,
+): void {
+  const bytes = s.tokenEnd - s.tokenStart;
+  const max = label ? s.limits.maxLabelNameBytes : s.limits.maxLabelValueBytes;
+  if (bytes <= max) return;
+  const prefix = decodeLossy(
+    tokenBytes(s).subarray(0, 4 * QUOTED_PREFIX_BYTES),
+  );
+  if (label) tooLong(s, "label_name_too_long", metric, prefix, bytes);
+  tooLong(s, "label_value_too_long", prefix, undefined, bytes);
+}
+
+/**
+ * Go's `%q` of a token, cut after {@link MAX_NUMBER_BYTES} bytes for a token
+ * with no length limit of its own (the rest of a line), so that an error
+ * message never carries a whole body.
+ */
+function goQuoteLong(bytes: Uint8Array): string {
+  if (bytes.length <= MAX_NUMBER_BYTES) return goQuoteBytes(bytes);
+  return `${
+    goQuoteBytes(bytes.subarray(0, QUOTED_PREFIX_BYTES))
+  }… (${bytes.length} bytes)`;
+}
+
 function isBlankOrNewline(c: number): boolean {
   return c === SPACE || c === TAB || c === NL;
 }
@@ -974,6 +1103,11 @@ function readQuotedName(s: ParseState, label: boolean): void {
   let length = 0;
   let quoted = false;
   let escaped = false;
+  // Past what any name may be, bytes are only counted (token_limits.ts).
+  const cap = Math.max(
+    s.limits.maxLabelNameBytes,
+    s.limits.maxLabelValueBytes,
+  );
   s.tokenInScratch = true;
   s.tokenStart = 0;
   for (;;) {
@@ -985,7 +1119,7 @@ function readQuotedName(s: ParseState, label: boolean): void {
         ? NL
         : -1;
       if (unescaped < 0) fail(s, invalidEscape(c));
-      length = pushScratch(s, length, unescaped);
+      length = length < cap ? pushScratch(s, length, unescaped) : length + 1;
       escaped = false;
     } else if (c === QUOTE) {
       quoted = !quoted;
@@ -998,13 +1132,13 @@ function readQuotedName(s: ParseState, label: boolean): void {
       fail(
         s,
         `${label ? "label" : "metric"} name ${
-          goQuoteBytes(s.scratch.subarray(0, length))
+          goQuoteLong(s.scratch.subarray(0, Math.min(length, cap)))
         } contains unescaped new-line`,
       );
     } else if (c === BACKSLASH) {
       escaped = true;
     } else {
-      length = pushScratch(s, length, c);
+      length = length < cap ? pushScratch(s, length, c) : length + 1;
     }
     i++;
     if (i >= n) fail(s, EOF_DETAIL);
@@ -1122,6 +1256,15 @@ function asciiOrEmpty(b: Uint8Array, start: number, end: number): string {
     text += String.fromCharCode(c);
   }
   return text;
+}
+
+/** How an overlong number token is shown: its start and its length. */
+function tooLongNumber(b: Uint8Array, start: number, end: number): string {
+  return `${
+    goQuoteBytes(b.subarray(start, start + QUOTED_PREFIX_BYTES))
+  }… (a token of ${
+    end - start
+  } bytes; no float literal is longer than ${MAX_NUMBER_BYTES})`;
 }
 
 /** A sample value: Go's `parseFloat` in expfmt (no `p`, `P`, `_`). */

@@ -12,8 +12,15 @@
 
 import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { MetricFamily } from "../exposition/model.ts";
+import {
+  type TokenLimits,
+  type TokenTooLongError,
+  utf8Length,
+} from "../exposition/token_limits.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import type { View } from "../store/view.ts";
+
+export { utf8Length };
 
 export interface PushLimits {
   readonly maxSeriesPerPush: number;
@@ -40,10 +47,10 @@ export type PushRefusal =
 /** A push over a limit; `status` is the answer, `reason` the metric label. */
 export class LimitError extends Error {
   override name = "LimitError";
-  readonly status: 400 | 408 | 413 | 507;
+  readonly status: 400 | 408 | 413 | 503 | 507;
   readonly reason: PushRefusal;
   constructor(
-    status: 400 | 408 | 413 | 507,
+    status: 400 | 408 | 413 | 503 | 507,
     reason: PushRefusal,
     message: string,
   ) {
@@ -87,24 +94,22 @@ export function checkLabelLengths(
     if (
       name.length > nameFast && utf8Length(name) > limits.maxLabelNameLength
     ) {
-      throw new LimitError(
-        400,
-        "label_name_too_long",
-        `label name ${JSON.stringify(truncate(name))} of ${describe()} is ${
-          utf8Length(name)
-        } bytes long, more than the limit of ${limits.maxLabelNameLength} (--push.max-label-name-length)`,
+      throw labelNameTooLong(
+        name,
+        describe(),
+        utf8Length(name),
+        limits.maxLabelNameLength,
       );
     }
     if (
       value.length > valueFast &&
       utf8Length(value) > limits.maxLabelValueLength
     ) {
-      throw new LimitError(
-        400,
-        "label_value_too_long",
-        `value of label ${JSON.stringify(truncate(name))} of ${describe()} is ${
-          utf8Length(value)
-        } bytes long, more than the limit of ${limits.maxLabelValueLength} (--push.max-label-value-length)`,
+      throw labelValueTooLong(
+        name,
+        describe(),
+        utf8Length(value),
+        limits.maxLabelValueLength,
       );
     }
   };
@@ -118,6 +123,65 @@ export function checkLabelLengths(
       for (const label of m.labels) check(metric, label.name, label.value);
     }
   }
+}
+
+function labelNameTooLong(
+  name: string,
+  where: string,
+  bytes: number,
+  limit: number,
+): LimitError {
+  return new LimitError(
+    400,
+    "label_name_too_long",
+    `label name ${
+      JSON.stringify(truncate(name))
+    } of ${where} is ${bytes} bytes long, more than the limit of ${limit} (--push.max-label-name-length)`,
+  );
+}
+
+function labelValueTooLong(
+  name: string,
+  where: string,
+  bytes: number,
+  limit: number,
+): LimitError {
+  return new LimitError(
+    400,
+    "label_value_too_long",
+    `value of label ${
+      JSON.stringify(truncate(name))
+    } of ${where} is ${bytes} bytes long, more than the limit of ${limit} (--push.max-label-value-length)`,
+  );
+}
+
+/** The limits the parsers apply to each token as they read it. */
+export function tokenLimitsOf(limits: PushLimits): TokenLimits {
+  return {
+    maxLabelNameBytes: limits.maxLabelNameLength,
+    maxLabelValueBytes: limits.maxLabelValueLength,
+  };
+}
+
+/**
+ * The answer to a token a parser refused for its length: the same as
+ * {@link checkLabelLengths} gives for a label (the parser finds it first),
+ * and for a metric name, which is limited as a label value (README "Limits").
+ */
+export function tokenTooLong(error: TokenTooLongError): LimitError {
+  const metric = `metric ${JSON.stringify(truncate(error.metric))}`;
+  if (error.label === undefined) {
+    return new LimitError(
+      400,
+      "label_value_too_long",
+      `metric name ${
+        JSON.stringify(truncate(error.metric))
+      } is ${error.bytes} bytes long, more than the limit of ${error.limit} (--push.max-label-value-length)`,
+    );
+  }
+  return error.reason === "label_name_too_long"
+    ? labelNameTooLong(error.label, metric, error.bytes, error.limit)
+    : labelValueTooLong(error.label, metric, error.bytes, error.limit);
 }
 
 /**
@@ -273,26 +337,6 @@ export class ReadDeadlines implements ReadDeadline {
 }
 
 function noop(): void {}
-
-/** UTF-8 length of `s` without encoding it. */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  // Every UTF-16 unit is at least one byte; only non-ASCII adds more.
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (
-      c >= 0xd800 && c <= 0xdbff &&
-      (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00
-    ) {
-      // A surrogate pair: 2 units, 4 bytes.
-      n += 2;
-      i++;
-    } else n += 2;
-  }
-  return n;
-}
 
 function truncate(s: string): string {
   return s.length > 64 ? `${s.slice(0, 64)}…` : s;

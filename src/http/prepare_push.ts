@@ -12,7 +12,14 @@ import { requestFormat } from "../exposition/negotiate.ts";
 import { parseOpenMetrics } from "../exposition/openmetrics_parse.ts";
 import { decodeDelimited } from "../exposition/protobuf.ts";
 import { parseText } from "../exposition/text_parse.ts";
-import { checkLabelLengths, checkSeriesPerPush } from "./limits.ts";
+import { TokenTooLongError } from "../exposition/token_limits.ts";
+import type { TokenLimits } from "../exposition/token_limits.ts";
+import {
+  checkLabelLengths,
+  checkSeriesPerPush,
+  tokenLimitsOf,
+  tokenTooLong,
+} from "./limits.ts";
 import type { PushLimits } from "./limits.ts";
 import { type PreparedFamily, prepareFamily } from "../store/prepare.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
@@ -37,7 +44,10 @@ export interface ReadyPush {
 
 /** Throws what the handler answers with (PushError, LimitError, …). */
 export function preparePush(push: PushBody, prepare: boolean): ReadyPush {
-  const families = decodeBody(push.body, push.contentType, push.utf8Names);
+  const families = decodeBody(push.body, push.contentType, {
+    utf8Names: push.utf8Names,
+    limits: tokenLimitsOf(push.limits),
+  });
   checkSeriesPerPush(families, push.limits);
   const sanitized = sanitizePush(families, push.key, {
     utf8Names: push.utf8Names,
@@ -53,17 +63,22 @@ export function preparePush(push: PushBody, prepare: boolean): ReadyPush {
   };
 }
 
+/** Throws LimitError for a token over its limit, as the later checks would. */
 function decodeBody(
   body: Uint8Array,
   contentType: string | null,
-  utf8Names: boolean,
+  options: { readonly utf8Names: boolean; readonly limits: TokenLimits },
 ): MetricFamily[] {
-  switch (requestFormat(contentType)) {
-    case "protobuf":
-      return decodeDelimited(body, { utf8Names });
-    case "openmetrics":
-      return parseOpenMetrics(body, { utf8Names });
-    case "text":
-      return parseText(body, { utf8Names });
+  try {
+    switch (requestFormat(contentType)) {
+      case "protobuf":
+        return decodeDelimited(body, options);
+      case "openmetrics":
+        return parseOpenMetrics(body, options);
+      case "text":
+        return parseText(body, options);
+    }
+  } catch (error) {
+    throw error instanceof TokenTooLongError ? tokenTooLong(error) : error;
   }
 }

@@ -105,9 +105,20 @@ Deno.test("--push.max-label-name-length and value length count UTF-8 bytes at th
       'label name "abcdefghi" of metric "m" is 9 bytes long, more than the limit of 8 (--push.max-label-name-length)\n',
     );
   });
+  await t.step("a metric name is limited as a label value", async () => {
+    const res = await send(`${gw.url}/metrics/job/j`, {
+      method: "PUT",
+      body: "abcde 1\n",
+    });
+    assert.equal(res.status, 400);
+    assert.equal(
+      res.text,
+      'metric name "abcde" is 5 bytes long, more than the limit of 4 (--push.max-label-value-length)\n',
+    );
+  });
   assert.deepEqual(await refusals(gw.url), [
     'pushvault_push_refused_total{reason="label_name_too_long"} 2',
-    'pushvault_push_refused_total{reason="label_value_too_long"} 3',
+    'pushvault_push_refused_total{reason="label_value_too_long"} 4',
   ]);
 });
 
