@@ -92,6 +92,44 @@ export function rememberSeriesKeys(
   SERIES_KEYS.set(family, keys);
 }
 
+/**
+ * The labels a {@link seriesKey} was made of, in its order (sorted by
+ * name). Messages name series from their keys: a push prepared on the push
+ * worker reaches the check with its keys but without its metrics, and must
+ * not be decoded again on the HTTP thread to be refused.
+ */
+export function labelsOfSeriesKey(key: string): Label[] {
+  let n = key.charCodeAt(0) - 0x21;
+  let pos = 1;
+  if (key.charCodeAt(0) === 0xff) {
+    n = ((key.charCodeAt(1) - 0x21) << 12) | (key.charCodeAt(2) - 0x21);
+    pos = 3;
+  }
+  const parts: string[] = [];
+  for (let k = 0; k < 2 * n; k++) {
+    let end = key.indexOf("  ", pos);
+    if (end < 0) end = key.length;
+    parts.push(unescapeKeyPart(key.slice(pos, end)));
+    pos = end + 2;
+  }
+  const labels: Label[] = [];
+  for (let k = 0; k < n; k++) {
+    labels.push({ name: parts[n + k] as string, value: parts[k] as string });
+  }
+  return labels;
+}
+
+function unescapeKeyPart(part: string): string {
+  if (!part.includes(" ")) return part;
+  let out = "";
+  for (let i = 0; i < part.length; i++) {
+    if (part.charCodeAt(i) === 0x20) {
+      out += String.fromCharCode(part.charCodeAt(++i) - 0x21);
+    } else out += part[i];
+  }
+  return out;
+}
+
 /** One character for up to 221 labels, more characters (sorting after) above. */
 function countPrefix(n: number): string {
   if (n < 0xde) return String.fromCharCode(0x21 + n);
@@ -202,10 +240,10 @@ function checkTypeAgainstOthers(
   if (!entry || entry.type === family.type) return;
   const others = entry.holders.size - (entry.holders.has(plan.groupId) ? 1 : 0);
   if (others === 0) return; // only this group held it, and the push replaces it
-  const first = family.metrics[0];
+  const first = seriesKeysOf(family)[0];
   problems.push(
     `collected metric ${JSON.stringify(family.name)} ${
-      describeSeries("", first?.labels ?? [])
+      describeSeries("", first === undefined ? [] : labelsOfSeriesKey(first))
     } is not a ${PROTO_TYPE_NAMES[entry.type]}`,
   );
 }
@@ -271,7 +309,6 @@ function checkDuplicates(
   const seen = new Set<string>();
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
-    const metric = family.metrics[i] as (typeof family.metrics)[number];
     const owner = entry?.ownerOf(key);
     const duplicate = seen.has(key) ||
       (owner !== undefined && owner !== plan.groupId);
@@ -279,7 +316,7 @@ function checkDuplicates(
     if (duplicate) {
       problems.push(
         `collected metric ${JSON.stringify(family.name)} ${
-          describeSeries("", metric.labels)
+          describeSeries("", labelsOfSeriesKey(key))
         } was collected before with the same name and label values`,
       );
     }

@@ -66,8 +66,17 @@ export function applyGroupingLabels(
 ): Label[] {
   const out: Label[] = [];
   let hasInstance = false;
+  // A long grouping key is looked up in a Set: a push of many labels under
+  // a key of many labels must not compare every pair.
+  const keyNames = key.labels.length > KEY_SCAN_MAX
+    ? new Set(key.labels.map((k) => k.name))
+    : undefined;
   for (const label of labels) {
-    if (key.labels.some((k) => k.name === label.name)) continue;
+    if (
+      keyNames === undefined
+        ? key.labels.some((k) => k.name === label.name)
+        : keyNames.has(label.name)
+    ) continue;
     if (label.name === "instance") hasInstance = true;
     out.push(label);
   }
@@ -78,6 +87,9 @@ export function applyGroupingLabels(
   if (!hasInstance) out.push({ name: "instance", value: "" });
   return out.sort(byName);
 }
+
+/** Grouping keys with at most this many labels are scanned. */
+const KEY_SCAN_MAX = 8;
 
 function byName(a: Label, b: Label): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -111,6 +123,9 @@ function checkLabels(
   options: SanitizeOptions,
 ): void {
   // Built only when there is a problem: this loop runs for every label pushed.
+  // Only a metric's first problem is reported, as client_golang's
+  // checkMetricConsistency does: each names the whole series, so reporting
+  // every bad label of a series of 80k labels would take 80k times its size.
   const where = () =>
     `collected metric ${JSON.stringify(family.name)} ${
       describeSeries("", labels)
@@ -124,20 +139,24 @@ function checkLabels(
       problems.push(
         `${where()} has a label with an invalid name: ${label.name}`,
       );
+      return;
     }
     if (i > 0 && labels[i - 1]?.name === label.name) {
       problems.push(
         `${where()} has two or more labels with the same name: ${label.name}`,
       );
+      return;
     }
     if (family.type === "summary" && label.name === "quantile") {
       problems.push(`${where()} must not have an explicit "quantile" label`);
+      return;
     }
     if (
       (family.type === "histogram" || family.type === "gaugehistogram") &&
       label.name === "le"
     ) {
       problems.push(`${where()} must not have an explicit "le" label`);
+      return;
     }
   }
 }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { labelsOfSeriesKey, seriesKey } from "../../src/push/consistency.ts";
 import { parseText } from "../../src/exposition/text_parse.ts";
 import { OWN_FAMILIES } from "../../src/http/self_metrics.ts";
 import { parseGroupingKey } from "../../src/push/grouping_key.ts";
@@ -138,4 +140,43 @@ Deno.test("checkConsistency() reports several problems in the Pushgateway's list
     outcome.error ?? "",
     /^pushed metrics are invalid or inconsistent with existing metrics: 2 errors occurred:\n\* collected metric "a" .*\n\* collected metric "b" /,
   );
+});
+
+Deno.test("labelsOfSeriesKey() reads back the labels of any series key", () => {
+  // Control characters, spaces and more than 221 labels take the key's
+  // escapes and its long count prefix.
+  const text = fc.string({ unit: "binary", maxLength: 6 });
+  const label = fc.record({ name: text, value: text });
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.array(label, { maxLength: 8 }),
+        fc.array(label, { minLength: 220, maxLength: 300 }),
+      ),
+      (labels) => {
+        const plain = labels.map(({ name, value }) => ({ name, value }));
+        assert.deepEqual(labelsOfSeriesKey(seriesKey(labels)), plain);
+      },
+    ),
+    { seed: 20261207, numRuns: 300 },
+  );
+  const many = Array.from({ length: 70_000 }, (_, i) => ({
+    name: `l${i}`,
+    value: " \t\n",
+  }));
+  assert.deepEqual(labelsOfSeriesKey(seriesKey(many)), many);
+});
+
+Deno.test("sanitizePush() reports only the first problem of each series", () => {
+  // client_golang's checkMetricConsistency stops at a series' first bad
+  // label; each problem names the whole series, so reporting every bad
+  // label of a series of many labels would grow with their square.
+  const key = parseGroupingKey("job/j");
+  if (!key) throw new Error("job/j");
+  const body = 'm{__a="1",__b="2"} 1\nm{__c="3"} 1\n';
+  const s = sanitizePush(parseText(new TextEncoder().encode(body)), key);
+  assert.deepEqual(s.problems, [
+    'collected metric "m" {__a="1",__b="2",instance="",job="j"} has a label with an invalid name: __a',
+    'collected metric "m" {__c="3",instance="",job="j"} has a label with an invalid name: __c',
+  ]);
 });
