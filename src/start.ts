@@ -147,7 +147,9 @@ export async function start(
   let stopping: Promise<void> | undefined;
   const abort = new AbortController();
   const readDeadlines = new ReadDeadlines(config.web.readTimeoutMs);
-  const pushWorker = new PushWorker();
+  const pushWorker = new PushWorker({
+    budgetBytes: config.storage.maxBodyBytes,
+  });
   // Started by the first bcrypt check, not here.
   const passwordWorker = new PasswordWorker();
   if (Number.isFinite(options.pushWorkerMinBytes ?? Infinity)) {

@@ -12,7 +12,7 @@ import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { Logger } from "../log.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { parseGroupingKey } from "../push/grouping_key.ts";
-import { preparePush, type PushBody } from "./prepare_push.ts";
+import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
 import { type PushWorker, WORKER_MIN_BYTES } from "./push_worker.ts";
 import { PushError } from "../push/push_error.ts";
 import { parseDuration } from "../cli/flags.ts";
@@ -70,6 +70,8 @@ export async function handlePush(
   let key: GroupingKey | undefined;
   let response: Response;
   let bodyBytes = 0;
+  /** Gives back this push's share of the large-push budget. */
+  let release: (() => void) | undefined;
   try {
     key = parseGroupingKey(push.keyPath, { utf8Names: deps.utf8Names });
     if (!key) {
@@ -101,12 +103,14 @@ export async function handlePush(
         utf8Names: deps.utf8Names,
         limits: deps.limits,
       };
-      // Large bodies on the worker; what it cannot do is done here.
-      const fromWorker =
-        body.length >= (deps.pushWorkerMinBytes ?? WORKER_MIN_BYTES)
-          ? await deps.pushWorker?.prepare(input)
-          : undefined;
-      if (fromWorker !== undefined) deps.metrics.preparedOnWorker++;
+      // Large bodies are decoded on the worker only, within the budget of
+      // large pushes; small ones inline, never waiting behind large ones.
+      const large = deps.pushWorker !== undefined &&
+        body.length >= (deps.pushWorkerMinBytes ?? WORKER_MIN_BYTES);
+      release = large
+        ? await deps.pushWorker?.budget.admit(body.length)
+        : undefined;
+      const fromWorker = large ? await prepareOnWorker(input, deps) : undefined;
       const sanitized = fromWorker ?? preparePush(input, false);
       // Against the view as it is now; pushes queued for the same commit may
       // overshoot the limit by at most their own series (README "Limits").
@@ -126,10 +130,9 @@ export async function handlePush(
         families: sanitized.families,
         problems: sanitized.problems,
         seriesCount: sanitized.seriesCount,
-        ...(sanitized.prepared === undefined ? {} : {
-          prepared: sanitized.prepared,
-          exactFamilies: () => preparePush(input, false).families,
-        }),
+        ...(sanitized.prepared === undefined
+          ? {}
+          : { prepared: sanitized.prepared }),
         checkConsistency: deps.checkConsistency,
         time,
         request: { ...info, bodyBytes },
@@ -181,6 +184,8 @@ export async function handlePush(
       }
       response = textError(expected.status, expected.message);
     }
+  } finally {
+    release?.();
   }
   deps.metrics.countRequest(handler, method, response.status);
   if (method !== "DELETE") {
@@ -191,6 +196,27 @@ export async function handlePush(
     );
   }
   return response;
+}
+
+/**
+ * The push prepared on the worker, counted in
+ * `pushvault_pushes_prepared_on_worker_total` when the worker decoded it
+ * (refused or not); undefined where no worker can run.
+ */
+async function prepareOnWorker(
+  input: PushBody,
+  deps: PushDeps,
+): Promise<ReadyPush | undefined> {
+  try {
+    const ready = await deps.pushWorker?.prepare(input);
+    if (ready !== undefined) deps.metrics.preparedOnWorker++;
+    return ready;
+  } catch (error) {
+    if (!(error instanceof PushError && error.kind === "unavailable")) {
+      deps.metrics.preparedOnWorker++;
+    }
+    throw error;
+  }
 }
 
 /** The `pushvault_push_refused_total` reason of a failed push, if it has one. */

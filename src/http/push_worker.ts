@@ -7,13 +7,24 @@
  *
  * The worker runs this very module (`import.meta.url`), also from the
  * bundle and the compiled binary, where it is the whole program: nothing
- * is read from the source tree. Whatever the worker cannot do (a refused
- * or invalid push, a worker that failed) is done inline again, so answers
- * and error messages never depend on where a push was prepared.
+ * is read from the source tree. The worker answers every push itself: with
+ * the push ready to write, with the problems that refuse it, or with the
+ * error it is refused with (status, reason and message as inline), so a
+ * large body is never decoded on the HTTP thread, not even to be refused.
+ * Only where no worker can be started at all are pushes prepared inline.
  * @module
  */
 
-import type { Metric, MetricFamily } from "../exposition/model.ts";
+import {
+  ExpositionError,
+  type Metric,
+  type MetricFamily,
+  unreachable,
+} from "../exposition/model.ts";
+import { PushError, type PushErrorKind } from "../push/push_error.ts";
+import { errorStack } from "../error_message.ts";
+import { LimitError, type PushRefusal } from "./limits.ts";
+import { PushBudget } from "./push_budget.ts";
 import type { PreparedFamily } from "../store/prepare.ts";
 import { rememberSeriesKeys } from "../push/consistency.ts";
 import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
@@ -36,31 +47,112 @@ interface Job {
   readonly push: PushBody;
 }
 
+/** A family's shape without its metrics: enough to count and refuse. */
+interface FamilyShape {
+  readonly name: string;
+  readonly type: MetricFamily["type"];
+  readonly help: string | undefined;
+  readonly unit: string | undefined;
+  readonly count: number;
+}
+
+/** An error thrown while preparing, as it crosses threads. */
+type WireError =
+  | { readonly type: "exposition"; readonly line: number; message: string }
+  | {
+    readonly type: "limit";
+    readonly status: LimitError["status"];
+    readonly reason: PushRefusal;
+    readonly message: string;
+  }
+  | {
+    readonly type: "push";
+    readonly kind: PushErrorKind;
+    readonly message: string;
+  }
+  | { readonly type: "bug"; readonly message: string };
+
 type Answer =
-  | { readonly id: 0; readonly ok: false; readonly ready: true }
+  | { readonly id: 0; readonly ready: true }
   | {
     readonly id: number;
-    readonly ok: true;
+    readonly outcome: "prepared";
     readonly seriesCount: number;
     readonly prepared: PreparedFamily[];
   }
-  | { readonly id: number; readonly ok: false };
+  | {
+    readonly id: number;
+    readonly outcome: "problems";
+    readonly seriesCount: number;
+    readonly problems: readonly string[];
+    readonly families: readonly FamilyShape[];
+  }
+  | {
+    readonly id: number;
+    readonly outcome: "error";
+    readonly error: WireError;
+  };
 
-/** What the worker does with one job: a push ready to write, or not ok. */
+/** What the worker does with one job: the push's whole answer. */
 function work(job: Job): Answer {
   try {
     const ready = preparePush(job.push, true);
     if (ready.problems.length > 0 || ready.prepared === undefined) {
-      return { id: job.id, ok: false };
+      return {
+        id: job.id,
+        outcome: "problems",
+        seriesCount: ready.seriesCount,
+        problems: ready.problems,
+        families: ready.families.map((f) => ({
+          name: f.name,
+          type: f.type,
+          help: f.help,
+          unit: f.unit,
+          count: f.metrics.length,
+        })),
+      };
     }
     return {
       id: job.id,
-      ok: true,
+      outcome: "prepared",
       seriesCount: ready.seriesCount,
       prepared: ready.prepared,
     };
-  } catch {
-    return { id: job.id, ok: false }; // answered inline, with its message
+  } catch (error) {
+    return { id: job.id, outcome: "error", error: toWire(error) };
+  }
+}
+
+function toWire(error: unknown): WireError {
+  if (error instanceof ExpositionError) {
+    return { type: "exposition", line: error.line, message: error.message };
+  }
+  if (error instanceof LimitError) {
+    const { status, reason, message } = error;
+    return { type: "limit", status, reason, message };
+  }
+  if (error instanceof PushError) {
+    return { type: "push", kind: error.kind, message: error.message };
+  }
+  return { type: "bug", message: errorStack(error) };
+}
+
+/** The error the push would have thrown inline, rebuilt on this thread. */
+function fromWire(wire: WireError): Error {
+  switch (wire.type) {
+    case "exposition":
+      // Line 0 takes the message as it is; it has its line already.
+      return Object.assign(new ExpositionError(0, wire.message), {
+        line: wire.line,
+      });
+    case "limit":
+      return new LimitError(wire.status, wire.reason, wire.message);
+    case "push":
+      return new PushError(wire.kind, wire.message);
+    case "bug":
+      return new Error(`the push worker failed: ${wire.message}`);
+    default:
+      return unreachable(wire);
   }
 }
 
@@ -70,26 +162,53 @@ if (isPushWorker()) {
     postMessage: (answer: Answer) => void;
   };
   scope.onmessage = (event) => scope.postMessage(work(event.data));
-  scope.postMessage({ id: 0, ok: false, ready: true });
+  scope.postMessage({ id: 0, ready: true });
 }
 
 /** Stands in for each metric of a family prepared on the worker. */
 const PLACEHOLDER: Metric = { labels: [], value: 0 };
 
+function placeholders(count: number): Metric[] {
+  return new Array<Metric>(count).fill(PLACEHOLDER);
+}
+
+/** The budget when none is given: the default `--storage.max-body-bytes`. */
+const DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** How long a push waits for a worker that is starting (then 503). */
+const START_TIMEOUT_MS = 30_000;
+
+interface Waiting {
+  readonly resolve: (answer: Answer) => void;
+  readonly reject: (error: Error) => void;
+}
+
 /**
  * The push worker, started on the first large push (a gateway that never
- * gets one never pays for it); until it is ready, pushes are prepared
- * inline.
+ * gets one never pays for it). Pushes wait for it to be ready; one that
+ * fails is replaced at the next push.
  */
 export class PushWorker {
+  /** Bounds the large pushes in preparation at once (push_budget.ts). */
+  readonly budget: PushBudget;
   #worker: Worker | undefined;
-  #ready = false;
-  /** Closed, or the worker failed: not used again. */
+  #ready: Promise<boolean> | undefined;
+  /** Closed at shutdown: not started again. */
   #closed = false;
+  /** No worker can be started here: pushes are prepared inline. */
+  #unsupported = false;
   #next = 1;
-  readonly #waiting = new Map<number, (answer: Answer | undefined) => void>();
+  readonly #waiting = new Map<number, Waiting>();
 
-  #start(): void {
+  /** `budgetBytes`: `--storage.max-body-bytes`, the largest body accepted. */
+  constructor(options: { readonly budgetBytes?: number } = {}) {
+    this.budget = new PushBudget(
+      options.budgetBytes ?? DEFAULT_BUDGET_BYTES,
+      "--storage.max-body-bytes",
+    );
+  }
+
+  #start(): Promise<boolean> {
     let worker: Worker;
     try {
       worker = new Worker(import.meta.url, {
@@ -97,81 +216,137 @@ export class PushWorker {
         name: PUSH_WORKER_NAME,
       });
     } catch {
-      this.#closed = true;
-      return;
+      this.#unsupported = true;
+      return Promise.resolve(false);
     }
     this.#worker = worker;
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
+    Deno.unrefTimer(timer);
     worker.onmessage = (event: MessageEvent<Answer>) => {
-      if ("ready" in event.data) {
-        this.#ready = true;
+      const answer = event.data;
+      if ("ready" in answer) {
+        clearTimeout(timer);
+        resolve(true);
         return;
       }
-      const resolve = this.#waiting.get(event.data.id);
-      this.#waiting.delete(event.data.id);
-      resolve?.(event.data);
+      const waiting = this.#waiting.get(answer.id);
+      this.#waiting.delete(answer.id);
+      waiting?.resolve(answer);
     };
-    // A worker that fails is not used again; pushes are prepared inline.
+    // A worker that fails is dropped; the next push starts another one.
+    const fail = () => {
+      clearTimeout(timer);
+      resolve(false);
+      if (this.#worker === worker) this.#drop(UNAVAILABLE);
+    };
     worker.onerror = (event) => {
       event.preventDefault();
-      this.close();
+      fail();
     };
-    worker.onmessageerror = () => this.close();
+    worker.onmessageerror = fail;
+    return promise;
   }
 
   /**
-   * The push prepared on the worker, or undefined when it must be prepared
-   * inline (the worker is gone, or the push is refused or invalid there:
-   * inline, it gets its exact answer). Families come back without their
-   * metrics (placeholders stand in, with the series keys remembered for
-   * the consistency check): a push the check refuses is prepared inline
-   * again for its messages (PushCommand.exactFamilies).
+   * The push prepared on the worker, or undefined when no worker can run
+   * here (then it is prepared inline). A refused or invalid push throws
+   * what it would throw inline, with the same message; 503 (PushError
+   * "unavailable") when the worker cannot be reached. Families come back
+   * without their metrics (placeholders stand in, with the series keys
+   * remembered for the consistency check, which names series from them).
    */
   async prepare(push: PushBody): Promise<ReadyPush | undefined> {
-    if (this.#closed) return undefined;
-    if (this.#worker === undefined) this.#start();
+    if (this.#unsupported) return undefined;
+    if (this.#closed) throw SHUTTING_DOWN();
+    this.#ready ??= this.#start();
+    if (!await this.#ready) {
+      if (this.#unsupported) return undefined;
+      this.#drop(UNAVAILABLE);
+      throw UNAVAILABLE();
+    }
     const worker = this.#worker;
-    if (worker === undefined || !this.#ready) return undefined;
+    if (worker === undefined) throw UNAVAILABLE();
     const id = this.#next++;
-    const answer = await new Promise<Answer | undefined>((resolve) => {
-      this.#waiting.set(id, resolve);
-      worker.postMessage({ id, push } satisfies Job);
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      const body = push.body;
+      // The body is handed over, not copied, when it owns its buffer.
+      const transfer = body.byteOffset === 0 &&
+          body.buffer instanceof ArrayBuffer &&
+          body.byteLength === body.buffer.byteLength
+        ? [body.buffer]
+        : [];
+      worker.postMessage({ id, push } satisfies Job, transfer);
     });
-    if (answer === undefined || !answer.ok) return undefined;
-    const families = answer.prepared.map((f) => {
-      const family = {
-        name: f.name,
-        type: f.type,
-        help: f.help,
-        unit: f.unit,
-        metrics: new Array(f.keys.length).fill(PLACEHOLDER),
-      } as MetricFamily;
-      rememberSeriesKeys(family, f.keys);
-      return family;
-    });
-    return {
-      families,
-      problems: [],
-      seriesCount: answer.seriesCount,
-      prepared: answer.prepared,
-    };
+    if ("ready" in answer) throw UNAVAILABLE(); // not sent for a job
+    switch (answer.outcome) {
+      case "error":
+        throw fromWire(answer.error);
+      case "problems":
+        return {
+          families: answer.families.map((f) => ({
+            name: f.name,
+            type: f.type,
+            help: f.help,
+            unit: f.unit,
+            metrics: placeholders(f.count),
+          } as MetricFamily)),
+          problems: answer.problems,
+          seriesCount: answer.seriesCount,
+        };
+      case "prepared": {
+        const families = answer.prepared.map((f) => {
+          const family = {
+            name: f.name,
+            type: f.type,
+            help: f.help,
+            unit: f.unit,
+            metrics: placeholders(f.keys.length),
+          } as MetricFamily;
+          rememberSeriesKeys(family, f.keys);
+          return family;
+        });
+        return {
+          families,
+          problems: [],
+          seriesCount: answer.seriesCount,
+          prepared: answer.prepared,
+        };
+      }
+      default:
+        return unreachable(answer);
+    }
   }
 
   /** Starts the worker now; resolves true once it is ready (tests). */
-  async whenReady(timeoutMs = 10_000): Promise<boolean> {
-    if (this.#worker === undefined && !this.#closed) this.#start();
-    const until = performance.now() + timeoutMs;
-    while (!this.#ready && !this.#closed && performance.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return this.#ready && !this.#closed;
+  whenReady(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    this.#ready ??= this.#start();
+    return this.#ready;
   }
 
-  /** Stops the worker; pushes waiting for it are prepared inline. */
-  close(): void {
-    this.#closed = true;
+  /** Forgets the worker; pushes waiting for it get `error`. */
+  #drop(error: () => Error): void {
     this.#worker?.terminate();
     this.#worker = undefined;
-    for (const resolve of this.#waiting.values()) resolve(undefined);
+    this.#ready = undefined;
+    for (const waiting of this.#waiting.values()) waiting.reject(error());
     this.#waiting.clear();
   }
+
+  /** Stops the worker (at shutdown); pushes waiting for it get 503. */
+  close(): void {
+    this.#closed = true;
+    this.#drop(SHUTTING_DOWN);
+  }
 }
+
+const UNAVAILABLE = () =>
+  new PushError(
+    "unavailable",
+    "the push worker that prepares large bodies is not available; try again",
+  );
+
+const SHUTTING_DOWN = () =>
+  new PushError("unavailable", "the gateway is shutting down; try again");

@@ -3,6 +3,10 @@ import { gzipSync } from "node:zlib";
 import { encodeDelimited } from "../../src/exposition/protobuf.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { send, startTestGateway } from "../test_utils.ts";
+import { PushWorker } from "../../src/http/push_worker.ts";
+import { preparePush } from "../../src/http/prepare_push.ts";
+import type { PushLimits } from "../../src/http/limits.ts";
+import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 
 /** A body like a batch job's: histograms, counters, gauges; `n` series. */
 function body(n: number, value: number, extra = ""): string {
@@ -161,9 +165,10 @@ Deno.test("Pushes prepared on the push worker are answered and stored exactly as
         (await send(`${url}/metrics`)).text,
       )?.[1],
     );
-  // Each valid push went through the worker there (and none here).
+  // Every push with a body was decoded on the worker there, the refused
+  // ones too (none was decoded again here), and none here.
   assert.equal(await onWorker(inline.url), 0);
-  assert.equal(await onWorker(worker.url), 7);
+  assert.equal(await onWorker(worker.url), 11);
   const expected = await scrape(inline.url);
   assert.match(
     expected,
@@ -172,4 +177,61 @@ Deno.test("Pushes prepared on the push worker are answered and stored exactly as
   assert.equal(await scrape(worker.url), expected);
   const api = async (url: string) => (await send(`${url}/api/v1/metrics`)).text;
   assert.equal(await api(worker.url), await api(inline.url));
+});
+
+/** What preparing `push` throws, or its problems, as plain data. */
+async function outcomeOf(prepare: () => Promise<unknown> | unknown) {
+  try {
+    const ready = await prepare() as { problems: readonly string[] };
+    return { problems: ready.problems };
+  } catch (error) {
+    const e = error as Error & Record<string, unknown>;
+    return {
+      class: e.constructor.name,
+      message: e.message,
+      line: e.line,
+      status: e.status,
+      reason: e.reason,
+      kind: e.kind,
+    };
+  }
+}
+
+Deno.test("PushWorker.prepare() answers a refused push itself, as preparePush() would inline", async (t) => {
+  const key = makeGroupingKey(new Map([["job", "j"]]));
+  const limits: PushLimits = {
+    maxSeriesPerPush: 2,
+    maxLabelNameLength: 8,
+    maxLabelValueLength: 8,
+    maxSeries: 0,
+    readTimeoutMs: 0,
+  };
+  const cases = [
+    { name: "a syntax error", body: "m 1\nm{a=1} 2\n" },
+    { name: "too many series", body: "a 1\nb 1\nc 1\n" },
+    { name: "a label value too long", body: 'm{a="123456789"} 1\n' },
+    { name: "a timestamp", body: "m 1 1700000000000\n" },
+    { name: "a reserved label name", body: 'm{__x="1"} 1\n' },
+    { name: "a bad protobuf body", body: "\x05abc", protobuf: true },
+  ];
+  const worker = new PushWorker();
+  try {
+    assert.ok(await worker.whenReady());
+    for (const c of cases) {
+      await t.step(c.name, async () => {
+        const push = () => ({
+          body: new TextEncoder().encode(c.body),
+          contentType: c.protobuf ? PROTO : null,
+          key,
+          utf8Names: false,
+          limits,
+        });
+        const inline = await outcomeOf(() => preparePush(push(), false));
+        const onWorker = await outcomeOf(() => worker.prepare(push()));
+        assert.deepEqual(onWorker, inline);
+      });
+    }
+  } finally {
+    worker.close();
+  }
 });
