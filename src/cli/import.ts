@@ -117,11 +117,9 @@ export async function runImport(options: ImportOptions): Promise<number> {
       key,
       pushTime: g.pushTime,
       failureTime: g.failureTime,
-      families: sanitized.families.map((family, i) => ({
-        family,
-        pushedAt: g.families[i]?.pushedAt ?? g.pushTime,
-      })),
+      families: sanitized.families,
       problems: sanitized.problems,
+      seriesCount: sanitized.seriesCount,
     };
   });
   for (const g of groups) {
@@ -129,7 +127,7 @@ export async function runImport(options: ImportOptions): Promise<number> {
     options.print(
       `${options.dryRun ? "would import" : "importing"} ${
         describe(g.labels)
-      }: ${g.families.length} families, ${series} series`,
+      }: ${count(g.families.length, "family", "families")}, ${series} series`,
     );
     for (const w of g.warnings) options.print(`  warning: ${w}`);
   }
@@ -142,6 +140,15 @@ export async function runImport(options: ImportOptions): Promise<number> {
     remoteAddr: null,
     userAgent: "pushvault-import",
   });
-  options.print(`imported ${groups.length} groups into ${options.dbPath}`);
+  options.print(
+    `imported ${
+      count(groups.length, "group", "groups")
+    } into ${options.dbPath}`,
+  );
   return groups.length;
+}
+
+/** `1 family`, `2 families`. */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

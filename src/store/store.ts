@@ -121,13 +121,10 @@ export interface ImportCommand {
   readonly key: GroupingKey;
   readonly pushTime: number;
   readonly failureTime: number;
-  readonly families: readonly StoredFamilyInput[];
+  readonly families: readonly MetricFamily[];
   readonly problems: readonly string[];
-}
-
-export interface StoredFamilyInput {
-  readonly family: MetricFamily;
-  readonly pushedAt: number;
+  /** Series the group carries, for its IMPORT row in `pushes`. */
+  readonly seriesCount: number;
 }
 
 /** A family with its metrics, as the API and the UI show it. */
@@ -718,7 +715,7 @@ export class Store implements Disposable {
             groupId: g.key.id,
             metadataLabels: this.#metadataLabels(g.key),
             replaceAll: true,
-            families: g.families.map((f) => f.family),
+            families: g.families,
           }, this.view));
         }
         if (problems.length > 0) {
@@ -731,32 +728,23 @@ export class Store implements Disposable {
         }
         const groupRow = this.#upsertGroup(g.key, g.pushTime, "push");
         this.#stmt.setFailureTime.run(g.failureTime, groupRow);
-        const pushIds = new Map<number, number>();
-        const pushAt = (time: number) => {
-          let id = pushIds.get(time);
-          if (id === undefined) {
-            id = this.#insertPush({
-              time,
-              method: "IMPORT",
-              groupRow,
-              status: 200,
-              error: null,
-              series: 0,
-              request,
-            });
-            pushIds.set(time, id);
-          }
-          return id;
-        };
-        const first = pushAt(g.pushTime);
-        this.#supersede(first, g.pushTime, groupRow);
-        const stored: FamilyInput[] = g.families.map((f) =>
-          this.#insertFamily(
-            groupRow,
-            pushAt(f.pushedAt),
-            f.family,
-            f.pushedAt,
-          )
+        // One history row per group, as a PUT writes. Its families take
+        // its time: a family's time is its push row's, and the Pushgateway's
+        // per-family time_stamp differs from push_time_seconds only in
+        // rounding, unless the family was POSTed apart (README "Moving from
+        // a Pushgateway").
+        const pushId = this.#insertPush({
+          time: g.pushTime,
+          method: "IMPORT",
+          groupRow,
+          status: 200,
+          error: null,
+          series: g.seriesCount,
+          request,
+        });
+        this.#supersede(pushId, g.pushTime, groupRow);
+        const stored: FamilyInput[] = g.families.map((family) =>
+          this.#insertFamily(groupRow, pushId, family, g.pushTime)
         );
         this.view.applyPush({
           key: g.key,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { runImport } from "../../src/cli/import.ts";
 import { ImportError } from "../../src/cli/import_json.ts";
 import { pushgatewayInstalled, withProcesses } from "../e2e/process_utils.ts";
@@ -176,4 +177,61 @@ Deno.test("pushvault import names what is wrong with a response that is not the 
   } finally {
     await source.shutdown();
   }
+});
+
+Deno.test("pushvault import writes one IMPORT row per group with its series, and counts in words", async () => {
+  await using dir = await tempDir();
+  const dbPath = `${dir.path}/pv.db`;
+  // The Pushgateway's time_stamp is rounded apart from push_time_seconds.
+  const gauge = (value: string, stamp: string) => ({
+    time_stamp: stamp,
+    type: "GAUGE",
+    metrics: [{ labels: { job: "one", instance: "" }, value }],
+  });
+  const source = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, () =>
+    Response.json({
+      status: "success",
+      data: [{
+        labels: { job: "one" },
+        a: {
+          ...gauge("1", "2026-11-25T02:35:05.861Z"),
+          metrics: [
+            { labels: { job: "one", instance: "", k: "x" }, value: "1" },
+            { labels: { job: "one", instance: "", k: "y" }, value: "2" },
+          ],
+        },
+        push_time_seconds: gauge(
+          "1.7640381058612345e+09",
+          "2026-11-25T02:35:05.861Z",
+        ),
+        push_failure_time_seconds: gauge("0", "2026-11-25T02:35:05.861Z"),
+      }],
+    }));
+  const lines: string[] = [];
+  try {
+    await runImport({
+      from: `http://127.0.0.1:${source.addr.port}`,
+      dbPath,
+      dryRun: false,
+      print: (l) => lines.push(l),
+      now: Date.now,
+    });
+  } finally {
+    await source.shutdown();
+  }
+  assert.deepEqual(lines, [
+    'importing {job="one"}: 1 family, 2 series',
+    `imported 1 group into ${dbPath}`,
+  ]);
+  using db = new DatabaseSync(dbPath, { readOnly: true });
+  assert.deepEqual(
+    db.prepare(
+      "SELECT method, series, time FROM pushes WHERE method = 'IMPORT'",
+    ).all().map((row) => ({ ...row })),
+    [{ method: "IMPORT", series: 2, time: 1764038105.8612345 }],
+  );
 });
