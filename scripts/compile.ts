@@ -283,6 +283,16 @@ export function downloadHint(target: Target): string {
   ].join("\n");
 }
 
+/**
+ * deno's output without the `Stack backtrace:` section its errors end with
+ * where RUST_BACKTRACE is set: frames of its Rust code, `0: <unknown>` in a
+ * release build, say nothing to the person who ran the task.
+ */
+export function withoutBacktrace(text: string): string {
+  const start = text.search(/^Stack backtrace:\s*$/m);
+  return start === -1 ? text : `${text.slice(0, start).trimEnd()}\n`;
+}
+
 /** Output of deno compile that means the base binary was not available. */
 const DOWNLOAD_FAILURE = /Setting up base binary|denort-[\w-]+\.zip/;
 
@@ -311,7 +321,9 @@ export async function compile(options: CompileOptions): Promise<void> {
   try {
     const bundled = `${work}/pushvault.js`;
     await bundle({ output: bundled, info });
-    const env: Record<string, string> = { NO_COLOR: "1" };
+    // RUST_BACKTRACE (set on some CI machines) makes deno's own errors end
+    // in a backtrace of its Rust code: noise in the message we quote.
+    const env: Record<string, string> = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
     if (denort !== undefined) env.DENORT_BIN = denort.path;
     const result = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -329,7 +341,7 @@ export async function compile(options: CompileOptions): Promise<void> {
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const stderr = new TextDecoder().decode(result.stderr);
+    const stderr = withoutBacktrace(new TextDecoder().decode(result.stderr));
     if (!result.success) {
       await removeLeftovers(output);
       if (denort === undefined && DOWNLOAD_FAILURE.test(stderr)) {
