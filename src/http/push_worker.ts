@@ -72,13 +72,20 @@ type WireError =
   }
   | { readonly type: "bug"; readonly message: string };
 
+/** Sent once by a worker that has started. */
+interface Ready {
+  readonly id: 0;
+  readonly ready: true;
+}
+
 type Answer =
-  | { readonly id: 0; readonly ready: true }
   | {
     readonly id: number;
     readonly outcome: "prepared";
     readonly seriesCount: number;
     readonly prepared: PreparedFamily[];
+    /** Per family: whether its series keys are all different. */
+    readonly distinct: readonly boolean[];
   }
   | {
     readonly id: number;
@@ -117,6 +124,9 @@ function work(job: Job): Answer {
       outcome: "prepared",
       seriesCount: ready.seriesCount,
       prepared: ready.prepared,
+      distinct: ready.prepared.map((f) =>
+        new Set(f.keys).size === f.keys.length
+      ),
     };
   } catch (error) {
     return { id: job.id, outcome: "error", error: toWire(error) };
@@ -156,13 +166,137 @@ function fromWire(wire: WireError): Error {
   }
 }
 
+/**
+ * A prepared push crosses in pieces: a header, then the series keys, texts
+ * and sample rows in chunks, then the end. Each message is deserialized on
+ * the HTTP thread as a task of its own: one of a million series took 2 s
+ * there at once, and no request could be answered meanwhile.
+ */
+type Message =
+  | Exclude<Answer, { outcome: "prepared" }>
+  | {
+    readonly id: number;
+    readonly outcome: "prepared";
+    readonly seriesCount: number;
+    readonly families: readonly FamilyHeader[];
+  }
+  | {
+    readonly id: number;
+    readonly family: number;
+    readonly field: ChunkedField;
+    readonly values: PreparedFamily[ChunkedField];
+  }
+  | { readonly id: number; readonly done: true };
+
+type ChunkedField = "keys" | "texts" | "rows";
+const CHUNKED_FIELDS: readonly ChunkedField[] = ["keys", "texts", "rows"];
+
+/** A prepared family without its chunked arrays. */
+type FamilyHeader = Omit<PreparedFamily, ChunkedField> & {
+  readonly distinct: boolean;
+};
+
+/** Values per chunk: about 10 ms of deserializing on this machine. */
+const CHUNK_VALUES = 32_768;
+
+function* messagesOf(answer: Answer): Generator<Message> {
+  if (answer.outcome !== "prepared") {
+    yield answer;
+    return;
+  }
+  const { id, prepared } = answer;
+  yield {
+    id,
+    outcome: "prepared",
+    seriesCount: answer.seriesCount,
+    families: prepared.map(({ keys: _k, texts: _t, rows: _r, ...f }, k) => ({
+      ...f,
+      distinct: answer.distinct[k] ?? false,
+    })),
+  };
+  for (let family = 0; family < prepared.length; family++) {
+    const f = prepared[family] as PreparedFamily;
+    for (const field of CHUNKED_FIELDS) {
+      const all = f[field];
+      for (let at = 0; at < all.length; at += CHUNK_VALUES) {
+        yield { id, family, field, values: all.slice(at, at + CHUNK_VALUES) };
+      }
+    }
+  }
+  yield { id, done: true };
+}
+
 if (isPushWorker()) {
   const scope = globalThis as unknown as {
     onmessage: (event: MessageEvent<Job>) => void;
-    postMessage: (answer: Answer) => void;
+    postMessage: (message: Message | Ready) => void;
   };
-  scope.onmessage = (event) => scope.postMessage(work(event.data));
-  scope.postMessage({ id: 0, ready: true });
+  scope.onmessage = (event) => {
+    for (const message of messagesOf(work(event.data))) {
+      scope.postMessage(message);
+    }
+  };
+  scope.postMessage({ id: 0, ready: true } satisfies Ready);
+}
+
+/** A prepared push being put back together from its messages. */
+interface Assembly {
+  readonly seriesCount: number;
+  readonly families: {
+    readonly header: FamilyHeader;
+    readonly keys: string[];
+    readonly texts: string[];
+    readonly rows: (number | string | null)[];
+  }[];
+}
+
+/**
+ * Takes one message of the worker; returns the answer it completes. Chunks
+ * are appended where they arrive, so no step copies a whole push at once.
+ */
+function assemble(
+  assemblies: Map<number, Assembly>,
+  message: Message,
+): Answer | undefined {
+  if ("done" in message) {
+    const assembly = assemblies.get(message.id);
+    assemblies.delete(message.id);
+    if (assembly === undefined) return undefined;
+    return {
+      id: message.id,
+      outcome: "prepared",
+      seriesCount: assembly.seriesCount,
+      prepared: assembly.families.map((f) => {
+        const { distinct: _, ...header } = f.header;
+        return { ...header, keys: f.keys, texts: f.texts, rows: f.rows };
+      }),
+      distinct: assembly.families.map((f) => f.header.distinct),
+    };
+  }
+  if ("field" in message) {
+    const target = assemblies.get(message.id)?.families[message.family]
+      ?.[message.field];
+    if (target !== undefined) {
+      const values = message.values;
+      for (let i = 0; i < values.length; i++) {
+        (target as unknown[]).push(values[i]);
+      }
+    }
+    return undefined;
+  }
+  if (message.outcome === "prepared") {
+    assemblies.set(message.id, {
+      seriesCount: message.seriesCount,
+      families: message.families.map((header) => ({
+        header,
+        keys: [],
+        texts: [],
+        rows: [],
+      })),
+    });
+    return undefined;
+  }
+  return message;
 }
 
 /** Stands in for each metric of a family prepared on the worker. */
@@ -223,13 +357,18 @@ export class PushWorker {
     const { promise, resolve } = Promise.withResolvers<boolean>();
     const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
     Deno.unrefTimer(timer);
-    worker.onmessage = (event: MessageEvent<Answer>) => {
-      const answer = event.data;
-      if ("ready" in answer) {
+    const assemblies = new Map<number, Assembly>();
+    worker.onmessage = (
+      event: MessageEvent<Message | Ready>,
+    ) => {
+      const message = event.data;
+      if ("ready" in message) {
         clearTimeout(timer);
         resolve(true);
         return;
       }
+      const answer = assemble(assemblies, message);
+      if (answer === undefined) return;
       const waiting = this.#waiting.get(answer.id);
       this.#waiting.delete(answer.id);
       waiting?.resolve(answer);
@@ -279,7 +418,6 @@ export class PushWorker {
         : [];
       worker.postMessage({ id, push } satisfies Job, transfer);
     });
-    if ("ready" in answer) throw UNAVAILABLE(); // not sent for a job
     switch (answer.outcome) {
       case "error":
         throw fromWire(answer.error);
@@ -296,7 +434,7 @@ export class PushWorker {
           seriesCount: answer.seriesCount,
         };
       case "prepared": {
-        const families = answer.prepared.map((f) => {
+        const families = answer.prepared.map((f, k) => {
           const family = {
             name: f.name,
             type: f.type,
@@ -304,7 +442,9 @@ export class PushWorker {
             unit: f.unit,
             metrics: placeholders(f.keys.length),
           } as MetricFamily;
-          rememberSeriesKeys(family, f.keys);
+          rememberSeriesKeys(family, f.keys, {
+            distinct: answer.distinct[k] ?? false,
+          });
           return family;
         });
         return {

@@ -84,13 +84,20 @@ export function seriesKeysOf(family: MetricFamily): readonly string[] {
 }
 const SERIES_KEYS = new WeakMap<MetricFamily, readonly string[]>();
 
-/** Gives {@link seriesKeysOf} the keys of `family`, computed elsewhere. */
+/**
+ * Gives {@link seriesKeysOf} the keys of `family`, computed elsewhere;
+ * `distinct` when they are known to be all different (checked on the push
+ * worker, so that the HTTP thread does not build a Set of a million keys).
+ */
 export function rememberSeriesKeys(
   family: MetricFamily,
   keys: readonly string[],
+  options: { readonly distinct?: boolean } = {},
 ): void {
   SERIES_KEYS.set(family, keys);
+  if (options.distinct === true) DISTINCT_KEYS.add(family);
 }
+const DISTINCT_KEYS = new WeakSet<MetricFamily>();
 
 /**
  * The labels a {@link seriesKey} was made of, in its order (sorted by
@@ -306,13 +313,16 @@ function checkDuplicates(
   // another group's or repeat, so no key needs looking up (issue 7).
   if (sameKeys(keys, index.heldKeys(plan.groupId, family.name))) return;
   const entry = index.family(family.name);
-  const seen = new Set<string>();
+  // Keys known distinct need no Set, and a new family no lookups.
+  const distinct = DISTINCT_KEYS.has(family);
+  if (distinct && entry === undefined) return;
+  const seen = distinct ? undefined : new Set<string>();
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const owner = entry?.ownerOf(key);
-    const duplicate = seen.has(key) ||
+    const duplicate = (seen?.has(key) ?? false) ||
       (owner !== undefined && owner !== plan.groupId);
-    seen.add(key);
+    seen?.add(key);
     if (duplicate) {
       problems.push(
         `collected metric ${JSON.stringify(family.name)} ${

@@ -235,3 +235,32 @@ Deno.test("PushWorker.prepare() answers a refused push itself, as preparePush() 
     worker.close();
   }
 });
+
+Deno.test("PushWorker.prepare() puts a push sent in many chunks back together exactly", async () => {
+  const key = makeGroupingKey(new Map([["job", "j"]]));
+  const limits: PushLimits = {
+    maxSeriesPerPush: 100_000,
+    maxLabelNameLength: 1024,
+    maxLabelValueLength: 65536,
+    maxSeries: 0,
+    readTimeoutMs: 0,
+  };
+  // 40k series: their keys, texts and sample rows each cross in pieces.
+  const push = () => ({
+    body: new TextEncoder().encode(body(40_000, 3)),
+    contentType: null,
+    key,
+    utf8Names: false,
+    limits,
+  });
+  const worker = new PushWorker();
+  try {
+    const onWorker = await worker.prepare(push());
+    const inline = preparePush(push(), true);
+    assert.ok(onWorker?.prepared !== undefined);
+    assert.equal(onWorker.seriesCount, inline.seriesCount);
+    assert.deepEqual(onWorker.prepared, inline.prepared);
+  } finally {
+    worker.close();
+  }
+});
