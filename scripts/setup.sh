@@ -5,7 +5,8 @@
 #   - Debian packages the end-to-end tests drive: prometheus,
 #     prometheus-pushgateway (the reference), python3-prometheus-client,
 #     curl, sqlite3, chromium (UI tests); and wrk, which the gateway
-#     benchmark runs beside its own load generator (scripts/bench/)
+#     benchmark runs beside its own load generator (scripts/bench/); and
+#     haproxy, which routes the sharding test (README "Sharding by job")
 #   - the npm dependencies declared in deno.json (deno install), so that the
 #     tests do not fetch from the network half-way through
 # Runs as root (CI) or through sudo when available.
@@ -21,6 +22,7 @@ APT_PACKAGES=(
   chromium
   systemd
   wrk
+  haproxy
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
