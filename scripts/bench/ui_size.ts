@@ -4,7 +4,7 @@
  *
  *   deno run -A scripts/bench/ui_size.ts [--groups 100000] [--series 3]
  *     [--db /tmp/pv-ui-bench.db] [--repo DIR] [--settle 10000]
- *     [--paths /-/healthy,/,/api/v1/metrics]
+ *     [--paths /-/healthy,/,/api/v1/metrics] [--accept <Accept header>]
  *
  * Fills the database once by HTTP pushes (`--groups` groups of `--series`
  * series; kept for later runs beside a marker file), then for each path
@@ -117,7 +117,11 @@ interface Measured {
   readonly probes: number;
 }
 
-async function measure(url: string, path: string): Promise<Measured> {
+async function measure(
+  url: string,
+  path: string,
+  accept: string | undefined,
+): Promise<Measured> {
   let done = false;
   let longest = 0;
   let probes = 0;
@@ -134,7 +138,10 @@ async function measure(url: string, path: string): Promise<Measured> {
   await sleep(100);
   const t0 = performance.now();
   const res = await fetch(`${url}${path}`, {
-    headers: { "Accept-Encoding": "identity" },
+    headers: {
+      "Accept-Encoding": "identity",
+      ...(accept === undefined ? {} : { Accept: accept }),
+    },
   });
   let bytes = 0;
   if (res.body) {
@@ -160,6 +167,7 @@ async function main(): Promise<void> {
       },
       paths: { type: "string", default: "/-/healthy,/,/api/v1/metrics" },
       settle: { type: "string", default: "10000" },
+      accept: { type: "string" },
     },
   });
   const groups = Number(values.groups);
@@ -198,7 +206,7 @@ async function main(): Promise<void> {
     // Start-up leaves work for later (indexing restored series): let it end.
     await sleep(Number(values.settle));
     const before = hwmMiB(server.pid);
-    const m = await measure(server.url, path);
+    const m = await measure(server.url, path, values.accept);
     const after = hwmMiB(server.pid);
     print(
       [
