@@ -27,6 +27,7 @@ import type {
 import { checkIntegrityNow } from "./integrity.ts";
 import type { BackgroundIntegrityCheck } from "./integrity.ts";
 import {
+  BUSY_TIMEOUT_MS,
   configure,
   damaged,
   hint,
@@ -153,6 +154,8 @@ export class Store implements Disposable {
   #queue: QueuedPush[] = [];
   #viewStale = false;
   #flushScheduled = false;
+  /** Set while a batch waits for the write lock (#retryWhenUnlocked). */
+  #lockRetryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Until then (performance.now()), batches use a SAVEPOINT per push. */
   #carefulUntil = 0;
   /** Index n: the INSERT of n sample rows ({@link Store.#sampleInsert}). */
@@ -410,7 +413,7 @@ export class Store implements Disposable {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // A macrotask, so that requests already read reach the queue first.
-      setImmediate(() => this.#flushQueue());
+      setImmediate(() => this.#flushQueue({ waitForLock: false }));
     }
     return promise;
   }
@@ -493,15 +496,19 @@ export class Store implements Disposable {
    * so that a lasting fault (a full disk) does not re-read the view each
    * time.
    */
-  #flushQueue(): void {
+  #flushQueue(options: { readonly waitForLock: boolean } = WAIT): void {
     const batch = this.#queue;
     this.#queue = [];
     this.#flushScheduled = false;
+    clearTimeout(this.#lockRetryTimer);
+    this.#lockRetryTimer = undefined;
     if (batch.length === 0) return;
     this.#settle();
     if (this.#viewStale) this.#reloadView();
+    const wait = options.waitForLock;
     if (performance.now() >= this.#carefulUntil) {
-      const optimistic = this.#commitBatch(batch, false);
+      const optimistic = this.#commitBatch(batch, { savepoints: false, wait });
+      if (optimistic === "locked") return this.#retryWhenUnlocked(batch);
       if (optimistic === "done") return;
       this.#carefulUntil = performance.now() + CAREFUL_AFTER_FAULT_MS;
       if (optimistic === "retry, view touched") {
@@ -513,7 +520,35 @@ export class Store implements Disposable {
         }
       }
     }
-    this.#commitBatch(batch, true);
+    if (this.#commitBatch(batch, { savepoints: true, wait }) === "locked") {
+      this.#retryWhenUnlocked(batch);
+    }
+  }
+
+  /**
+   * Puts a batch that found the write lock taken (a `sqlite3` shell writing,
+   * the checkpointer restarting the WAL) back at the head of the queue and
+   * tries again shortly, instead of waiting on the thread that answers HTTP
+   * (README "Faults"). Past BUSY_TIMEOUT_MS it fails as a blocking wait
+   * would have.
+   */
+  #retryWhenUnlocked(batch: QueuedPush[]): void {
+    const now = performance.now();
+    const first = batch[0] as QueuedPush;
+    first.lockedSince ??= now;
+    const waited = now - first.lockedSince;
+    if (waited >= BUSY_TIMEOUT_MS) {
+      const error = new Error("database is locked");
+      for (const entry of batch) entry.reject(unavailable(error));
+      return;
+    }
+    this.#queue = [...batch, ...this.#queue];
+    this.#flushScheduled = true;
+    const delay = Math.min(50, Math.max(1, waited / 4));
+    this.#lockRetryTimer = setTimeout(
+      () => this.#flushQueue({ waitForLock: false }),
+      delay,
+    );
   }
 
   /**
@@ -523,12 +558,22 @@ export class Store implements Disposable {
    */
   #commitBatch(
     batch: readonly QueuedPush[],
-    savepoints: boolean,
-  ): "done" | "retry" | "retry, view touched" {
+    options: { readonly savepoints: boolean; readonly wait: boolean },
+  ): "done" | "retry" | "retry, view touched" | "locked" {
+    const savepoints = options.savepoints;
     try {
       this.#refuseWhileReadOnly();
-      this.#stmt.begin.run();
+      if (options.wait) this.#stmt.begin.run();
+      else {
+        this.#stmt.dontWaitForLock.run();
+        try {
+          this.#stmt.begin.run();
+        } finally {
+          this.#stmt.waitForLock.run();
+        }
+      }
     } catch (error) {
+      if (!options.wait && isBusy(error)) return "locked";
       for (const entry of batch) entry.reject(unavailable(error));
       return "done";
     }
@@ -1500,6 +1545,8 @@ interface QueuedPush {
   readonly command: PushCommand;
   readonly resolve: (outcome: PushOutcome) => void;
   readonly reject: (error: unknown) => void;
+  /** performance.now() when its batch first found the write lock taken. */
+  lockedSince?: number;
 }
 
 interface GroupRow {
@@ -1529,6 +1576,15 @@ const INDEX_SLICE = 20_000;
 
 /** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
 const SAMPLES_PER_INSERT = 200;
+/** #flushQueue() waiting for the write lock on this thread if need be. */
+const WAIT = { waitForLock: true } as const;
+
+/** SQLITE_BUSY: another connection holds the write lock. */
+function isBusy(error: unknown): boolean {
+  if (!(error instanceof Error) || !("errcode" in error)) return false;
+  return typeof error.errcode === "number" && (error.errcode & 0xff) === 5;
+}
+
 /** A write request tries the file again at most this often while read-only. */
 const WRITE_RETRY_MIN_MS = 1000;
 
@@ -1640,6 +1696,8 @@ function prepareStatements(db: DatabaseSync) {
   return {
     // Prepared once: exec() would compile them on every batch.
     begin: p("BEGIN IMMEDIATE"),
+    waitForLock: p(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
+    dontWaitForLock: p("PRAGMA busy_timeout = 0"),
     commit: p("COMMIT"),
     savepoint: p("SAVEPOINT push"),
     release: p("RELEASE push"),
