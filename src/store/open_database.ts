@@ -108,9 +108,6 @@ export function configure(
   // Each push of a group commit runs in a SAVEPOINT, whose sub-journal is a
   // temporary file unless temporary storage is memory: memory is cheaper.
   db.exec("PRAGMA temp_store = MEMORY");
-  // A WAL that grew while a reader held it (README "Durability") is cut back
-  // to 64 MiB when it starts over, instead of keeping its size until exit.
-  db.exec("PRAGMA journal_size_limit = 67108864");
   // Last: nothing after it may throw and leave the worker behind.
   return checkInBackground
     ? BackgroundIntegrityCheck.start(options.path)
