@@ -22,6 +22,8 @@ export interface Config {
     readonly systemdSocket: boolean;
     /** Milliseconds to receive a push body; 0 = no limit. */
     readonly readTimeoutMs: number;
+    /** Bytes of a request's URL and headers (node's maxHeaderSize). */
+    readonly maxHeaderBytes: number;
   };
   readonly persistence: {
     /** SQLite database path; "" keeps everything in memory. */
@@ -112,6 +114,12 @@ export const FLAGS = {
     default: "5m",
     help:
       "Longest time to receive a push body; a slower client gets 408. 0 = no limit.",
+  },
+  "web.max-header-bytes": {
+    kind: "bytes",
+    default: "64KiB",
+    help:
+      "Longest URL and headers of one request (414 past it). At any other value than 64KiB, plain HTTP is served by node:http (slower).",
   },
   "web.enable-lifecycle": {
     kind: "bool",
@@ -322,6 +330,15 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       } for flag --storage.max-body-bytes: expected a size like 64MiB or 1048576`,
     );
   }
+  const headerText = get("web.max-header-bytes");
+  const maxHeaderBytes = parseBytes(headerText);
+  if (maxHeaderBytes === undefined || maxHeaderBytes < 1024) {
+    throw new FlagError(
+      `invalid value ${
+        JSON.stringify(headerText)
+      } for flag --web.max-header-bytes: expected a size of at least 1KiB like 64KiB or 1MiB`,
+    );
+  }
   const telemetryPath = get("web.telemetry-path");
   if (!telemetryPath.startsWith("/")) {
     throw new FlagError(
@@ -393,6 +410,7 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       configFile: get("web.config.file"),
       systemdSocket: bool("web.systemd-socket"),
       readTimeoutMs,
+      maxHeaderBytes,
     },
     persistence: { file: get("persistence.file"), interval },
     push: {
