@@ -293,10 +293,18 @@ export async function start(
         file: store.path,
       }),
   );
+  store.watchLitestream(() =>
+    logger.info(
+      "Litestream replicates this database; WAL checkpoints stay PASSIVE and Litestream restarts the WAL",
+      { file: store.path },
+    )
+  );
   // After the listeners: starting the worker takes a few tens of ms.
   store.startBackgroundCheckpoints((message, event) => {
     const { type: _, ...fields } = event;
-    const quiet = event.type === "resumed" || event.type === "released";
+    // Litestream holds a read transaction between its own checkpoints.
+    const quiet = event.type === "resumed" || event.type === "released" ||
+      (event.type === "held" && store.litestream);
     logger[quiet ? "info" : "warn"](message, { file: store.path, ...fields });
   });
   const addresses = servers.map((s) => s.addr);

@@ -19,6 +19,7 @@ import type { GroupingKey } from "../push/grouping_key.ts";
 import { makeGroupingKey } from "../push/grouping_key.ts";
 import { inconsistent, PushError } from "../push/push_error.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { hasLitestreamTables } from "./litestream.ts";
 import type {
   CheckpointerEvent,
   CheckpointerOptions,
@@ -168,6 +169,9 @@ export class Store implements Disposable {
   readonly #sync: SyncMode;
   readonly #keepHistory: boolean;
   #checkpointer: Checkpointer | undefined;
+  /** Litestream replicates the file (see {@link Store.watchLitestream}). */
+  #litestream = false;
+  #litestreamTimer: ReturnType<typeof setInterval> | undefined;
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
   /**
    * Set while current families are still to be read into the view (see
@@ -935,6 +939,7 @@ export class Store implements Disposable {
     this.#db.exec("PRAGMA wal_autocheckpoint = 0");
     this.#checkpointer = Checkpointer.start({
       intervalMs: CHECKPOINT_INTERVAL_MS,
+      passiveOnly: this.#litestream,
       ...options,
       path: this.path,
       sync: this.#sync,
@@ -1052,6 +1057,36 @@ export class Store implements Disposable {
     };
   }
 
+  /**
+   * Looks for Litestream's tables now and every `intervalMs` until they
+   * appear: Litestream creates them at its first sync, also in a file we
+   * have just created. From then on checkpoints are PASSIVE only and close()
+   * does not truncate the WAL: Litestream 0.3 owns the WAL's restarts, and
+   * a WAL cut under it ("wal truncated by another process") or restarted
+   * ("wal overwritten by another process") makes it start a new generation,
+   * a full snapshot (README "Beyond one machine"). `onFound` is told once.
+   */
+  watchLitestream(onFound: () => void, intervalMs = 1000): void {
+    if (this.path === ":memory:" || this.#litestreamTimer) return;
+    const look = (): boolean => {
+      if (this.#litestream || !this.#db.isOpen) return true;
+      if (!hasLitestreamTables(this.#db)) return false;
+      this.#litestream = true;
+      this.#checkpointer?.passiveOnly();
+      onFound();
+      return true;
+    };
+    if (look()) return;
+    this.#litestreamTimer = setInterval(() => {
+      if (look()) clearInterval(this.#litestreamTimer);
+    }, intervalMs);
+  }
+
+  /** Whether Litestream replicates the file (its tables are in it). */
+  get litestream(): boolean {
+    return this.#litestream;
+  }
+
   /** What the background checkpointer has done, if it runs. */
   get checkpointStats(): CheckpointerStats | undefined {
     return this.#checkpointer?.stats;
@@ -1063,8 +1098,14 @@ export class Store implements Disposable {
     clearTimeout(this.#indexTimer);
     clearInterval(this.#writeRetryTimer);
     this.#checkpointer?.stop();
+    clearInterval(this.#litestreamTimer);
     try {
-      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      // Under Litestream only what it allows (see watchLitestream): it
+      // checkpoints and restarts the WAL itself after its last sync.
+      const litestream = this.#litestream || hasLitestreamTables(this.#db);
+      this.#db.exec(
+        `PRAGMA wal_checkpoint(${litestream ? "PASSIVE" : "TRUNCATE"})`,
+      );
     } catch {
       // Another reader may hold the WAL; SQLite checkpoints at next open.
     }
