@@ -226,15 +226,36 @@ function* messagesOf(answer: Answer): Generator<Message> {
   yield { id, done: true };
 }
 
+/** The HTTP thread asks for a push's next message when it is free again. */
+interface Next {
+  readonly next: number;
+}
+
 if (isPushWorker()) {
   const scope = globalThis as unknown as {
-    onmessage: (event: MessageEvent<Job>) => void;
+    onmessage: (event: MessageEvent<Job | Next>) => void;
     postMessage: (message: Message | Ready) => void;
   };
-  scope.onmessage = (event) => {
-    for (const message of messagesOf(work(event.data))) {
-      scope.postMessage(message);
+  // Messages queued at once are all taken by the HTTP thread in one go:
+  // each waits to be asked for, so that requests are answered in between.
+  const sending = new Map<number, Generator<Message>>();
+  const sendNext = (id: number) => {
+    const messages = sending.get(id);
+    const next = messages?.next();
+    if (next === undefined || next.done === true) {
+      sending.delete(id);
+      return;
     }
+    scope.postMessage(next.value);
+  };
+  scope.onmessage = (event) => {
+    const data = event.data;
+    if ("next" in data) {
+      sendNext(data.next);
+      return;
+    }
+    sending.set(data.id, messagesOf(work(data)));
+    sendNext(data.id);
   };
   scope.postMessage({ id: 0, ready: true } satisfies Ready);
 }
@@ -244,15 +265,21 @@ interface Assembly {
   readonly seriesCount: number;
   readonly families: {
     readonly header: FamilyHeader;
-    readonly keys: string[];
-    readonly texts: string[];
-    readonly rows: (number | string | null)[];
+    readonly chunks: Record<ChunkedField, PreparedFamily[ChunkedField][]>;
   }[];
 }
 
 /**
- * Takes one message of the worker; returns the answer it completes. Chunks
- * are appended where they arrive, so no step copies a whole push at once.
+ * The chunks of a field as one array. One `concat` costs the HTTP thread
+ * about 0.3 s for a million series (8M row values), a quarter of appending
+ * each value; the store takes the rows as one array.
+ */
+function joined<T>(chunks: readonly (readonly T[])[]): T[] {
+  return ([] as T[]).concat(...chunks);
+}
+
+/**
+ * Takes one message of the worker; returns the answer it completes.
  */
 function assemble(
   assemblies: Map<number, Assembly>,
@@ -268,20 +295,19 @@ function assemble(
       seriesCount: assembly.seriesCount,
       prepared: assembly.families.map((f) => {
         const { distinct: _, ...header } = f.header;
-        return { ...header, keys: f.keys, texts: f.texts, rows: f.rows };
+        return {
+          ...header,
+          keys: joined(f.chunks.keys as readonly (readonly string[])[]),
+          texts: joined(f.chunks.texts as readonly (readonly string[])[]),
+          rows: joined(f.chunks.rows),
+        };
       }),
       distinct: assembly.families.map((f) => f.header.distinct),
     };
   }
   if ("field" in message) {
-    const target = assemblies.get(message.id)?.families[message.family]
-      ?.[message.field];
-    if (target !== undefined) {
-      const values = message.values;
-      for (let i = 0; i < values.length; i++) {
-        (target as unknown[]).push(values[i]);
-      }
-    }
+    assemblies.get(message.id)?.families[message.family]?.chunks[message.field]
+      .push(message.values);
     return undefined;
   }
   if (message.outcome === "prepared") {
@@ -289,9 +315,7 @@ function assemble(
       seriesCount: message.seriesCount,
       families: message.families.map((header) => ({
         header,
-        keys: [],
-        texts: [],
-        rows: [],
+        chunks: { keys: [], texts: [], rows: [] },
       })),
     });
     return undefined;
@@ -368,7 +392,15 @@ export class PushWorker {
         return;
       }
       const answer = assemble(assemblies, message);
-      if (answer === undefined) return;
+      if (answer === undefined) {
+        // A macrotask: requests waiting on this thread go first.
+        setTimeout(() => {
+          if (this.#worker === worker) {
+            worker.postMessage({ next: message.id } satisfies Next);
+          }
+        }, 0);
+        return;
+      }
       const waiting = this.#waiting.get(answer.id);
       this.#waiting.delete(answer.id);
       waiting?.resolve(answer);
