@@ -190,7 +190,7 @@ Deno.test("GET / shows the failure badge and recent pushes with the refusal's er
   );
   assert.match(
     bad,
-    /<pre class="error-text">pushed metrics are invalid or inconsistent with existing metrics: collected metric &quot;m&quot; \{instance=&quot;&quot;,job=&quot;bad&quot;\} is not a COUNTER<\/pre>/,
+    /<pre class="error-text">pushed metrics are invalid or inconsistent with existing metrics: collected metric &quot;m&quot; \{instance=&quot;&quot;,job=&quot;bad&quot;\} is not a COUNTER \(it is a COUNTER in group \{job=&quot;ok&quot;\}\)<\/pre>/,
   );
   assert.doesNotMatch(ok, /Last push failed!/);
   assert.match(ok, /<span class="status status-accepted">200 accepted<\/span>/);
