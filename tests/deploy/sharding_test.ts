@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { emptyDir, ROOT, run } from "./deploy_utils.ts";
 import { ChildProcess, freePort } from "../e2e/process_utils.ts";
-import { pollUntil } from "../e2e/e2e_utils.ts";
+import { pollUntil, PROMETHEUS, queryPrometheus } from "../e2e/e2e_utils.ts";
 import { startTestGateway } from "../test_utils.ts";
 import type { TestGateway } from "../test_utils.ts";
 import { parseText } from "../../src/exposition/text_parse.ts";
@@ -508,36 +508,137 @@ Deno.test({
     }),
 });
 
+/**
+ * Pushes `sharding_conflict` as a counter for one job and as a gauge for a
+ * job on another shard (both accepted), then as a gauge for a job beside
+ * the first (refused: each shard checks its own store). Returns the two
+ * jobs that hold it.
+ */
+async function pushOneNameWithTwoTypes(
+  proxy: string,
+  shards: readonly TestGateway[],
+): Promise<{ counter: Job; gauge: Job }> {
+  const placed = JOBS.slice(0, 24);
+  for (const job of placed) {
+    const res = await request(`${proxy}${pushPath(job, "base64")}`, {
+      method: "PUT",
+      body: "sharding_placed 1\n",
+    });
+    assert.equal(res.status, 200, res.text);
+  }
+  const where = await placement(shards);
+  const shardOf = (job: Job) => where.get(job.name)?.shard;
+  const a = JOBS[0] as Job;
+  const b = placed.find((j) => shardOf(j) !== shardOf(a));
+  const c = placed.find((j) => j !== a && shardOf(j) === shardOf(a));
+  assert.ok(b && c, "24 jobs cover two shards, two of them on one");
+  const push = async (job: Job, type: string) =>
+    await request(`${proxy}${pushPath(job, "base64")}`, {
+      method: "POST",
+      body: `# TYPE sharding_conflict ${type}\nsharding_conflict 1\n`,
+    });
+  assert.equal((await push(a, "counter")).status, 200);
+  assert.equal((await push(b, "gauge")).status, 200, "another shard");
+  const same = await push(c, "gauge");
+  assert.equal(same.status, 400, "the same shard checks");
+  assert.match(same.text, /sharding_conflict/);
+  return { counter: a, gauge: b };
+}
+
 Deno.test({
   name:
     "deploy/haproxy.cfg: the consistency check is per shard, so two shards may disagree on a type",
   ignore: !installed(HAPROXY),
   fn: () =>
     withCluster(async ({ proxy, shards }) => {
-      // Place a few jobs, then pick two on different shards and one beside the first.
-      for (const job of JOBS.slice(0, 24)) {
-        const res = await request(`${proxy}${pushPath(job, "base64")}`, {
-          method: "PUT",
-          body: "sharding_placed 1\n",
+      await pushOneNameWithTwoTypes(proxy, shards);
+    }),
+});
+
+/** deploy/prometheus-shards.yml scraping `shards` every second. */
+function prometheusConfig(template: string, shards: readonly string[]): string {
+  let intervals = 0;
+  let config = template.replace(
+    /^ {2}(scrape|evaluation)_interval: 30s$/gm,
+    (_line, what: string) => {
+      intervals++;
+      return `  ${what}_interval: 1s`;
+    },
+  );
+  assert.equal(intervals, 2);
+  let targets = 0;
+  config = config.replace(
+    /^( {10}- )"[^"]+"$/gm,
+    (_line, head: string) => `${head}${JSON.stringify(shards[targets++])}`,
+  );
+  assert.equal(targets, shards.length, "one target per shard");
+  return config;
+}
+
+Deno.test({
+  name:
+    "Prometheus with deploy/prometheus-shards.yml keeps both types of a name that two shards accepted",
+  ignore: !installed(HAPROXY) || !installed(PROMETHEUS),
+  fn: () =>
+    withCluster(async ({ proxy, shards }) => {
+      const { counter, gauge } = await pushOneNameWithTwoTypes(proxy, shards);
+      await using dir = await emptyDir("pushvault-sharding-prometheus-");
+      await Deno.writeTextFile(
+        `${dir.path}/prometheus.yml`,
+        prometheusConfig(
+          await Deno.readTextFile(`${ROOT}/deploy/prometheus-shards.yml`),
+          shards.map((s) => new URL(s.url).host),
+        ),
+      );
+      await Deno.copyFile(
+        `${ROOT}/deploy/alerts.yml`,
+        `${dir.path}/alerts.yml`,
+      );
+      const port = freePort();
+      const url = `http://127.0.0.1:${port}`;
+      await using prometheus = new ChildProcess("prometheus", PROMETHEUS, [
+        `--config.file=${dir.path}/prometheus.yml`,
+        `--storage.tsdb.path=${dir.path}/data`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ]);
+      try {
+        // Each shard is a target; the pushed series keep the pushed job
+        // and no instance (instance="" is no label), whichever shard they
+        // came from.
+        const series = await pollUntil("both series scraped", async () => {
+          const result = await queryPrometheus(url, "sharding_conflict");
+          return result.length === 2 ? result : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 250 });
+        const expected = [counter, gauge].map((job) => ({
+          __name__: "sharding_conflict",
+          ...(job.instance === "" ? {} : { instance: job.instance }),
+          job: job.name,
+        }));
+        assert.deepEqual(
+          series.map((s) => s.metric),
+          expected.sort((x, y) =>
+            JSON.stringify(x) < JSON.stringify(y) ? -1 : 1
+          ),
+        );
+        const up = await queryPrometheus(url, 'up{job="pushvault"}');
+        assert.deepEqual(
+          up.map((s) => s.metric.instance).sort(),
+          shards.map((s) => new URL(s.url).host).sort(),
+        );
+        // Prometheus keeps one metadata entry per type it was told.
+        const metadata = await (await fetch(
+          `${url}/api/v1/metadata?metric=sharding_conflict`,
+        )).json() as { data: Record<string, { type: string }[]> };
+        assert.deepEqual(
+          (metadata.data.sharding_conflict ?? []).map((m) => m.type).sort(),
+          ["counter", "gauge"],
+        );
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${message}\n${prometheus.describe()}`, {
+          cause: error,
         });
-        assert.equal(res.status, 200, res.text);
       }
-      const where = await placement(shards);
-      const shardOf = (job: Job) => where.get(job.name)?.shard;
-      const a = JOBS[0] as Job;
-      const b = JOBS.slice(0, 24).find((j) => shardOf(j) !== shardOf(a));
-      const c = JOBS.slice(1, 24).find((j) => shardOf(j) === shardOf(a));
-      assert.ok(b && c, "24 jobs cover two shards, two of them on one");
-      const push = async (job: Job, type: string) =>
-        await request(`${proxy}${pushPath(job, "base64")}`, {
-          method: "POST",
-          body: `# TYPE sharding_conflict ${type}\nsharding_conflict 1\n`,
-        });
-      assert.equal((await push(a, "counter")).status, 200);
-      assert.equal((await push(b, "gauge")).status, 200, "another shard");
-      const same = await push(c, "gauge");
-      assert.equal(same.status, 400, "the same shard checks");
-      assert.match(same.text, /sharding_conflict/);
     }),
 });
 
