@@ -346,6 +346,7 @@ export async function start(
       readDeadlines.close();
       pushWorker.close();
       passwordWorker.close();
+      await store.settleForLitestream();
       store.close();
       logger.info("database closed");
       resolveFinished();
