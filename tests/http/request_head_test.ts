@@ -321,3 +321,22 @@ Deno.test("parseFlags() refuses a --web.max-header-bytes under 1KiB, naming the 
     );
   }
 });
+
+// node parses a pipelined request only once the one before it is
+// answered, so a refused one cannot cut into that answer.
+Deno.test("a refused request pipelined after a good one is answered after it", async (t) => {
+  await withListeners(["--web.max-header-bytes=1MiB"], async (target) => {
+    await t.step(target.name, async () => {
+      const res = await sendRaw(
+        target.url,
+        "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n" +
+          "FOO /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n",
+        target.caCert,
+      );
+      assert.equal(res.status, 200, res.head);
+      const second = res.body.slice(res.body.indexOf("HTTP/1.1 "));
+      assert.match(second, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+      assert.match(second, /\r\nAllow: GET, OPTIONS\r\n/i);
+    });
+  });
+});
