@@ -186,12 +186,14 @@ self.onmessage = (event) => {
                 const limit = Math.max(o.truncateBytes, bytes - o.shrinkStepBytes);
                 db.exec("PRAGMA journal_size_limit = " + limit);
                 const version = statements.version.get().user_version;
-                db.exec("BEGIN IMMEDIATE");
                 try {
+                  db.exec("BEGIN IMMEDIATE");
                   db.exec("PRAGMA user_version = " + version);
                   db.exec("COMMIT");
-                } finally {
+                } catch (error) {
                   if (db.isTransaction) db.exec("ROLLBACK");
+                  // The writer took the lock back first: cut it next time.
+                  if (!/database is locked/.test(String(error && error.message))) throw error;
                 }
               }
             } finally {
