@@ -103,7 +103,14 @@ export function createHandler(deps: HandlerDeps): Handler {
     if (path === "/-/quit" && prefix !== "" && request.method === "GET") {
       return textError(405, "Only POST or PUT requests allowed.");
     }
-    if (prefix !== "" && !path.startsWith(`${prefix}/`)) return notFound();
+    if (prefix !== "" && !path.startsWith(`${prefix}/`)) {
+      // A browser asks the origin's root for the icon of a page that names
+      // none (the scrape output), whatever the route prefix.
+      if (path === "/favicon.ico") {
+        return await (handleUi(request, path, deps) ?? notFound());
+      }
+      return notFound();
+    }
     const rel = path.slice(prefix.length);
     const method = request.method;
 

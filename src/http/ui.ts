@@ -1,8 +1,8 @@
 /**
- * The web UI routes (`/`, `/group`, `/status`, `/static/*`), spec §6.5 and
- * §9. Gathers what a page shows (a page of groups, one group's families and
- * recent pushes, flags, build info) and hands it to the pure renderers in
- * `ui/`. Returns undefined for paths that are not the UI's.
+ * The web UI routes (`/`, `/group`, `/status`, `/static/*`, `/favicon.ico`),
+ * spec §6.5 and §9. Gathers what a page shows (a page of groups, one group's
+ * families and recent pushes, flags, build info) and hands it to the pure
+ * renderers in `ui/`. Returns undefined for paths that are not the UI's.
  *
  * Methods as the Pushgateway's router answers them: GET only; OPTIONS → 200
  * with `Allow`; anything else (HEAD included) → 405. Requests are counted as
@@ -69,10 +69,13 @@ export function handleUi(
       return response;
     });
   }
-  if (rel.startsWith("/static/")) {
+  if (rel.startsWith("/static/") || rel === "/favicon.ico") {
     const early = checkMethod(request.method);
     if (early) return early;
-    const response = assetResponse(request, rel.slice("/static/".length));
+    const response = assetResponse(
+      request,
+      rel === "/favicon.ico" ? "favicon.ico" : rel.slice("/static/".length),
+    );
     deps.metrics.countRequest("static", request.method, response.status);
     return response;
   }

@@ -460,6 +460,31 @@ Deno.test("GET /static/<file> serves the embedded assets and 404s for others", a
   });
 });
 
+Deno.test("GET /favicon.ico serves an ICO at the root, whatever the route prefix, and under it", async (t) => {
+  for (
+    const { flags, paths } of [
+      { flags: [], paths: ["/favicon.ico"] },
+      {
+        flags: ["--web.route-prefix=/pg"],
+        paths: ["/favicon.ico", "/pg/favicon.ico"],
+      },
+    ]
+  ) {
+    await using pv = await startTestGateway(flags);
+    for (const path of paths) {
+      await t.step(`${flags.join(" ") || "no prefix"}: ${path}`, async () => {
+        const res = await fetch(`${pv.url}${path}`);
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get("content-type"), "image/x-icon");
+        // ICONDIR: reserved 0, type 1 (icon), one image, then a PNG.
+        assert.deepEqual([...bytes.subarray(0, 6)], [0, 0, 1, 0, 1, 0]);
+        assert.deepEqual([...bytes.subarray(23, 26)], [0x50, 0x4e, 0x47]);
+      });
+    }
+  }
+});
+
 const METHODS = [
   { path: "/", method: "POST", status: 405 },
   { path: "/", method: "HEAD", status: 405 },
