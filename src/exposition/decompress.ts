@@ -88,12 +88,13 @@ export interface ReadDeadline {
  * more than `maxBytes` arrived (and cancels the stream), so it never holds
  * more than the limit plus one chunk; throws the deadline's error (and
  * cancels the stream) if the body has not ended in time. A null stream is an
- * empty body.
+ * empty body. `expectedBytes` (a declared Content-Length) sizes the buffer.
  */
 export async function readBodyLimited(
   stream: ReadableStream<Uint8Array> | null,
   maxBytes: number,
   deadline?: ReadDeadline,
+  expectedBytes?: number,
 ): Promise<Uint8Array> {
   if (stream === null) return new Uint8Array(0);
   const reader = stream.getReader();
@@ -103,26 +104,46 @@ export async function readBodyLimited(
     // Ends the pending read with `done`.
     reader.cancel().catch(() => {});
   });
-  const chunks: Uint8Array[] = [];
+  // Each chunk is copied as it arrives: joining the chunks of a 55 MB body
+  // at its end held the HTTP thread for 0.2 s at once.
+  let first: Uint8Array | undefined;
+  let buffer: Uint8Array | undefined;
   let total = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (expired) throw expired;
       if (done) break;
-      total += value.length;
-      if (total > maxBytes) {
+      if (total + value.length > maxBytes) {
         await reader.cancel();
         throw new BodyTooLargeError(maxBytes);
       }
-      chunks.push(value);
+      if (first === undefined) {
+        first = value; // a body of one chunk is not copied
+      } else {
+        if (buffer === undefined) {
+          buffer = new Uint8Array(
+            capacity(expectedBytes, total + value.length, maxBytes),
+          );
+          buffer.set(first);
+        } else if (total + value.length > buffer.length) {
+          const grown = new Uint8Array(
+            capacity(undefined, total + value.length, maxBytes),
+          );
+          grown.set(buffer.subarray(0, total));
+          buffer = grown;
+        }
+        buffer.set(value, total);
+      }
+      total += value.length;
     }
   } finally {
     unwatch?.();
     // The lock is not released: the stream has ended or is cancelled, and
     // releasing it costs an Error object per request (a few % of a push).
   }
-  return concat(chunks, total);
+  if (buffer !== undefined) return buffer.subarray(0, total);
+  return first ?? new Uint8Array(0);
 }
 
 function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
@@ -134,6 +155,18 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
     offset += chunk.length;
   }
   return result;
+}
+
+/** Room for `needed` bytes: the declared length, else twice as much. */
+function capacity(
+  declared: number | undefined,
+  needed: number,
+  maxBytes: number,
+): number {
+  if (declared !== undefined && declared >= needed && declared <= maxBytes) {
+    return declared;
+  }
+  return Math.min(Math.max(needed * 2, 64 * 1024), maxBytes);
 }
 
 // ---------------------------------------------------------------------------
