@@ -7,7 +7,8 @@
  *
  * With `--web.config.file` the handler is wrapped by the web configuration
  * (auth.ts) and TLS listeners are `node:https` ones (tls_server.ts); so are
- * plain ones when --web.max-header-bytes is not Deno.serve's fixed 64 KiB. The
+ * plain ones when --web.max-header-bytes asks for other than Deno.serve's
+ * fixed 64 KiB. The
  * file is checked for changes every second (web_config.ts).
  * @module
  */
@@ -20,7 +21,11 @@ import type { Handler } from "./http/routes.ts";
 import { createHandler, requiredScope } from "./http/routes.ts";
 import { OWN_FAMILIES, SelfMetrics } from "./http/self_metrics.ts";
 import type { RefusedRequest } from "./http/tls_server.ts";
-import { DENO_SERVE_MAX_HEAD_BYTES, NodeListener } from "./http/tls_server.ts";
+import {
+  DENO_SERVE_MAX_HEAD_BYTES,
+  NODE_MAX_HEAD_BYTES,
+  NodeListener,
+} from "./http/tls_server.ts";
 import type { TlsSettings, WebConfig } from "./http/web_config.ts";
 import {
   loadWebConfig,
@@ -247,13 +252,15 @@ export async function start(
       const tls = initialWebConfig.tls;
       const maxHeaderBytes = config.web.maxHeaderBytes;
       // Deno.serve refuses any head over its fixed 64 KiB (README "Limits").
-      if (tls || maxHeaderBytes !== DENO_SERVE_MAX_HEAD_BYTES) {
+      const onDenoServe = maxHeaderBytes === undefined ||
+        maxHeaderBytes === DENO_SERVE_MAX_HEAD_BYTES;
+      if (tls || !onDenoServe) {
         const listener = await listenNode(address, {
           tls,
           handler,
           logger,
           idleTimeoutMs: config.web.readTimeoutMs,
-          maxHeaderBytes,
+          maxHeaderBytes: maxHeaderBytes ?? NODE_MAX_HEAD_BYTES,
           onRefused: (refused) =>
             countRefused(refused, config.web.routePrefix, metrics),
         });

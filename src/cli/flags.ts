@@ -22,8 +22,11 @@ export interface Config {
     readonly systemdSocket: boolean;
     /** Milliseconds to receive a push body; 0 = no limit. */
     readonly readTimeoutMs: number;
-    /** Bytes of a request's URL and headers (node's maxHeaderSize). */
-    readonly maxHeaderBytes: number;
+    /**
+     * Bytes of a request's URL and headers (node's maxHeaderSize);
+     * undefined: each listener's default (README "Limits").
+     */
+    readonly maxHeaderBytes: number | undefined;
   };
   readonly persistence: {
     /** SQLite database path; "" keeps everything in memory. */
@@ -117,9 +120,9 @@ export const FLAGS = {
   },
   "web.max-header-bytes": {
     kind: "bytes",
-    default: "64KiB",
+    default: "",
     help:
-      "Longest URL and headers of one request (414 past it). At any other value than 64KiB, plain HTTP is served by node:http (slower).",
+      "Longest URL and headers of one request (414 past it). Default: 64KiB on plain HTTP, 1MiB over TLS. Another value on plain HTTP serves it with node:http (slower).",
   },
   "web.enable-lifecycle": {
     kind: "bool",
@@ -331,8 +334,8 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
     );
   }
   const headerText = get("web.max-header-bytes");
-  const maxHeaderBytes = parseBytes(headerText);
-  if (maxHeaderBytes === undefined || maxHeaderBytes < 1024) {
+  const maxHeaderBytes = headerText === "" ? undefined : parseBytes(headerText);
+  if (headerText !== "" && (maxHeaderBytes ?? 0) < 1024) {
     throw new FlagError(
       `invalid value ${
         JSON.stringify(headerText)
@@ -533,6 +536,7 @@ const EXAMPLES: Readonly<Record<string, string>> = {
   "web.config.file": "web.yml",
   "web.external-url": "https://pushvault.example.org/",
   "web.route-prefix": "/pushvault",
+  "web.max-header-bytes": "1MiB",
 };
 
 /** A value that fits `flag`, for the message of a missing value. */

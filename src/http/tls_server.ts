@@ -1,6 +1,7 @@
 /**
  * The `node:http(s)` listener: HTTPS for `tls_server_config`, and plain HTTP
- * when `--web.max-header-bytes` is not Deno.serve's fixed 64 KiB. It serves
+ * when `--web.max-header-bytes` asks for other than Deno.serve's fixed
+ * 64 KiB. It serves
  * the same `(request, info) => Response` handler as `Deno.serve` does.
  *
  * Why not `Deno.serve({ cert, key })`: it can neither ask for nor verify
@@ -39,9 +40,15 @@ import { errorMessage, errorStack } from "../error_message.ts";
 
 /**
  * Deno.serve's fixed limit on a request head (`MAX_HEAD_BYTES` in Deno's
- * `libs/http_h1`); the default of `--web.max-header-bytes`.
+ * `libs/http_h1`); the default of `--web.max-header-bytes` on plain HTTP.
  */
 export const DENO_SERVE_MAX_HEAD_BYTES = 64 * 1024;
+
+/**
+ * The default of `--web.max-header-bytes` over TLS, where it costs nothing:
+ * Go's `http.DefaultMaxHeaderBytes`, which is what bounds the Pushgateway.
+ */
+export const NODE_MAX_HEAD_BYTES = 1024 * 1024;
 
 /**
  * After answering a request the parser refused, the rest of what the client
