@@ -154,7 +154,11 @@ export function handleBulkDelete(
   }
 }
 
-/** `GET /api/v1/history?match[]=…&start=…&end=…&status=accepted|refused&limit=…` */
+/**
+ * `GET /api/v1/history?match[]=…&group=…&start=…&end=…&status=accepted|refused&limit=…`;
+ * `group` is one grouping key exactly as `groups.key` spells it (matchers
+ * cannot say "no other label"), which is how the UI links a group's log.
+ */
 export function handleHistory(request: Request, deps: AdminDeps): Response {
   const params = new URL(request.url).searchParams;
   try {
@@ -179,7 +183,9 @@ export function handleHistory(request: Request, deps: AdminDeps): Response {
       );
     }
     // Matchers run here, so ask for more rows and keep the first matching ones.
+    const group = params.get("group");
     const rows = deps.store.history({
+      ...(group === null ? {} : { groupKey: group }),
       ...(start === null ? {} : { since: parseTime("start", start) }),
       ...(end === null ? {} : { until: parseTime("end", end) }),
       ...(status === null ? {} : { outcome: status }),

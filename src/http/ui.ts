@@ -16,6 +16,7 @@ import {
   type CardOptions,
   type GroupCardsInput,
   PAGE_GROUPS,
+  PUSH_COUNT_LIMIT,
   renderGroupBody,
   renderGroupCards,
   renderGroupList,
@@ -126,6 +127,7 @@ async function pageResponse(
         groupKey: group.id,
         limit: RECENT_PUSHES,
       }),
+      pushCount: deps.store.countPushes(group.rowId, PUSH_COUNT_LIMIT + 1),
     };
     if (params.get("part") === "body") {
       return htmlResponse(

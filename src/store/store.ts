@@ -689,21 +689,29 @@ export class Store implements Disposable {
     this.view.removeGroup(key.id);
   }
 
-  /** Deletes every group in one transaction (admin wipe). */
+  /**
+   * Deletes every group in one transaction (admin wipe), with a WIPE history
+   * row per group, as a bulk delete has: a group's own log then shows what
+   * emptied it (README "The database"). A wipe of an empty store leaves one
+   * row without a group.
+   */
   wipe(time: number, request: RequestInfo): number {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     const groups = [...this.view.groups()];
     this.#transaction(() => {
-      const pushId = this.#insertPush({
-        time,
-        method: "WIPE",
-        groupRow: null,
-        status: 202,
-        error: null,
-        series: 0,
-        request,
-      });
+      const row = (groupRow: number | null) =>
+        this.#insertPush({
+          time,
+          method: "WIPE",
+          groupRow,
+          status: 202,
+          error: null,
+          series: 0,
+          request,
+        });
+      if (groups.length === 0) row(null);
       for (const group of groups) {
+        const pushId = row(group.rowId);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -861,6 +869,18 @@ export class Store implements Disposable {
     } catch {
       // The history row is lost; the client still gets its 4xx.
     }
+  }
+
+  /**
+   * How many `pushes` rows belong to the group with row id `groupRow`,
+   * counting no further than `atMost`: what a page reads stays bounded
+   * however long the group's history is (README "Web UI").
+   */
+  countPushes(groupRow: number, atMost: number): number {
+    const row = this.#db.prepare(
+      "SELECT COUNT(*) AS n FROM (SELECT 1 FROM pushes WHERE group_id = ? LIMIT ?)",
+    ).get(groupRow, atMost) as { n: number | bigint } | undefined;
+    return Number(row?.n ?? 0);
   }
 
   /**

@@ -64,6 +64,7 @@ function render(groups: readonly GroupState[], defaultTtl = 0): string {
         pushedAt: 100,
       })),
       recentPushes: [],
+      pushCount: 0,
     }, options).text
   ).join("").replace(/\s+/g, " ").replace(/> </g, "><");
 }
