@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { LitestreamSync } from "../store/litestream.ts";
 import { formatGoFloat } from "../exposition/float.ts";
 import type {
   HistogramMetric,
@@ -118,6 +119,11 @@ export interface StatusInfo {
   readonly flags: Readonly<Record<string, string>>;
   /** Unix seconds. */
   readonly startTime: number;
+  /**
+   * Set only while Litestream replicates the database, so that the
+   * Pushgateway's shape is unchanged otherwise (README "Beyond one machine").
+   */
+  readonly replication?: LitestreamSync;
 }
 
 export function statusBody(info: StatusInfo): Json {
@@ -134,6 +140,13 @@ export function statusBody(info: StatusInfo): Json {
       },
       flags: { ...info.flags },
       start_time: rfc3339Nano(info.startTime),
+      replication: info.replication && struct({
+        replicated_by: "litestream",
+        generation: info.replication.generation ?? undefined,
+        last_sync_time: info.replication.lastSyncMs === null
+          ? undefined
+          : rfc3339Nano(info.replication.lastSyncMs / 1000),
+      }),
     }),
   });
 }

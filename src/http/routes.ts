@@ -9,6 +9,7 @@
  * @module
  */
 
+import { readLitestreamSync } from "../store/litestream.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
 import { handleBulkDelete, handleHistory } from "./admin.ts";
@@ -286,7 +287,11 @@ export function requiredScope(
   return "read";
 }
 
-function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
+function apiRoute(
+  rel: string,
+  method: string,
+  deps: HandlerDeps,
+): Response | Promise<Response> {
   const name = rel.slice("/api/v1/".length);
   if (method === "OPTIONS") {
     deps.metrics.countRequest("api/v1/options", method, 200);
@@ -298,8 +303,11 @@ function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
   if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
   deps.metrics.countRequest(`api/v1/${name}`, method, 200);
   if (name === "metrics") return metricsResponse(deps.store);
-  return jsonResponse(
-    statusBody({ flags: deps.flagValues, startTime: deps.startTime }),
+  const info = { flags: deps.flagValues, startTime: deps.startTime };
+  if (!deps.store.litestream) return jsonResponse(statusBody(info));
+  // Off the push path: a few reads in Litestream's directory, on request.
+  return readLitestreamSync(deps.store.path).then((replication) =>
+    jsonResponse(statusBody({ ...info, replication }))
   );
 }
 

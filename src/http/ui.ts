@@ -25,6 +25,7 @@ import {
 } from "../ui/group_cards.ts";
 import { selectGroups } from "../ui/group_selection.ts";
 import { type Html, html } from "../ui/html.ts";
+import { formatTime } from "../ui/format.ts";
 import { renderStatusPage } from "../ui/status_page.ts";
 import type { Tab } from "../ui/status_page.ts";
 import {
@@ -36,6 +37,7 @@ import {
 } from "../version.ts";
 import { methodNotAllowed, notFound } from "./errors.ts";
 import type { Store } from "../store/store.ts";
+import { readLitestreamSync } from "../store/litestream.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 
 /** What the UI needs of the app's dependencies (routes.ts passes them all). */
@@ -117,7 +119,10 @@ async function pageResponse(
     defaultTtl: (parseDuration(deps.flagValues["group.ttl"] ?? "0") ?? 0) /
       1000,
   };
-  if (rel === "/status") return htmlResponse(page("status", html``, deps));
+  if (rel === "/status") {
+    const rows = await replicationRows(deps.store);
+    return htmlResponse(page("status", html``, deps, rows));
+  }
   if (rel === "/group") {
     const group = view.group(params.get("id") ?? "");
     const status = group ? 200 : 404;
@@ -173,7 +178,35 @@ async function pageResponse(
   return htmlResponse(page("metrics", renderGroupCards(input), deps));
 }
 
-function page(tab: Tab, metrics: Html, deps: UiDeps): string {
+/**
+ * The Status tab's replication rows (README "Beyond one machine"): whether
+ * Litestream replicates the database, and when it last copied the WAL.
+ */
+async function replicationRows(store: Store): Promise<[string, string][]> {
+  if (!store.litestream) {
+    return [["Replication", "none (no Litestream tables in the database)"]];
+  }
+  const sync = await readLitestreamSync(store.path);
+  return [
+    [
+      "Replication",
+      `Litestream${sync.generation ? `, generation ${sync.generation}` : ""}`,
+    ],
+    [
+      "Last Litestream sync",
+      sync.lastSyncMs === null
+        ? "none yet"
+        : formatTime(sync.lastSyncMs / 1000),
+    ],
+  ];
+}
+
+function page(
+  tab: Tab,
+  metrics: Html,
+  deps: UiDeps,
+  extraRuntime: readonly (readonly [string, string])[] = [],
+): string {
   const view = deps.store.view;
   return renderStatusPage({
     tab,
@@ -193,6 +226,7 @@ function page(tab: Tab, metrics: Html, deps: UiDeps): string {
       ["Database", deps.store.path],
       ["Groups", String(view.groupCount)],
       ["Series", String(view.seriesCount)],
+      ...extraRuntime,
     ],
     version: VERSION,
     assetVersion: `${VERSION}-${REVISION}-${ASSET_VERSION}`,
