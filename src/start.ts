@@ -155,7 +155,7 @@ export async function start(
   const abort = new AbortController();
   const readDeadlines = new ReadDeadlines(config.web.readTimeoutMs);
   const pushWorker = new PushWorker({
-    budgetBytes: config.storage.maxBodyBytes,
+    maxBodyBytes: config.storage.maxBodyBytes,
   });
   // Started by the first bcrypt check, not here.
   const passwordWorker = new PasswordWorker();

@@ -330,8 +330,8 @@ function placeholders(count: number): Metric[] {
   return new Array<Metric>(count).fill(PLACEHOLDER);
 }
 
-/** The budget when none is given: the default `--storage.max-body-bytes`. */
-const DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024;
+/** The default `--storage.max-body-bytes`. */
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /** How long a push waits for a worker that is starting (then 503). */
 const START_TIMEOUT_MS = 30_000;
@@ -358,10 +358,15 @@ export class PushWorker {
   #next = 1;
   readonly #waiting = new Map<number, Waiting>();
 
-  /** `budgetBytes`: `--storage.max-body-bytes`, the largest body accepted. */
-  constructor(options: { readonly budgetBytes?: number } = {}) {
+  /**
+   * `maxBodyBytes`: `--storage.max-body-bytes`. A quarter of it may be in
+   * preparation at once (four 10 MB pushes together held 3.7 GB), as much
+   * as it may wait (README "Limits").
+   */
+  constructor(options: { readonly maxBodyBytes?: number } = {}) {
+    const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.budget = new PushBudget(
-      options.budgetBytes ?? DEFAULT_BUDGET_BYTES,
+      { budgetBytes: Math.ceil(max / 4), queueBytes: max },
       "--storage.max-body-bytes",
     );
   }
