@@ -11,7 +11,9 @@
  * truncated or malformed wire data, a family without a (valid) name, an
  * unknown type, a metric lacking the value its family's type requires, or a
  * string that is not valid UTF-8. It does not check label names, duplicate
- * series or timestamps; that is the push validation's job.
+ * series or timestamps; that is the push validation's job. Given limits, a
+ * name or label value over them is refused by its length prefix, before it
+ * is decoded (token_limits.ts).
  * @module
  */
 
