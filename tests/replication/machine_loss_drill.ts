@@ -6,10 +6,11 @@
  * and a DELETE; every acknowledgement is recorded with its time. Then
  * Litestream and Pushvault are SIGKILLed, the primary's directory deleted,
  * and each replica restored onto a new directory, where Pushvault starts.
- * Every push acknowledged more than (sync interval + 1 s) before the loss
- * must be there value for value, in the scrape and in the history tables;
- * no push may be half there. Prints the acknowledged pushes that were lost
- * and their age: the measured recovery point.
+ * Every push acknowledged more than (monitor interval + sync interval +
+ * 1 s) before the loss must be there value for value, in the scrape and in
+ * the history tables; no push may be half there. Prints the acknowledged
+ * pushes that were lost and their age: the measured recovery point. A torn
+ * last SFTP segment is removed before restoring again, as the README says.
  *
  *   deno task test:replication   (or: deno test -A tests/replication/machine_loss_drill.ts)
  * @module
@@ -29,6 +30,7 @@ import {
   killPid,
   LITESTREAM,
   litestreamConfig,
+  MONITOR_INTERVAL_S,
   Pushers,
   pushvaultCommand,
   putGroup,
@@ -45,7 +47,14 @@ import {
 } from "./replication_utils.ts";
 
 /** Acknowledged pushes before the machine is lost (bounded by time too). */
-const TARGET_ACKS = Number(Deno.env.get("DRILL_PUSHES") ?? 3000);
+const TARGET_ACKS = Number(Deno.env.get("DRILL_PUSHES") ?? 5000);
+/**
+ * Each pusher pushes at most every this many ms: 8 pushers, 400 pushes/s,
+ * which Litestream keeps up with on the 2-core test machine. Back to back
+ * (DRILL_INTERVAL_MS=0, 2,000 pushes/s and more there) the replica falls
+ * behind by seconds: README "Beyond one machine" gives both.
+ */
+const INTERVAL_MS = Number(Deno.env.get("DRILL_INTERVAL_MS") ?? 20);
 const LOAD_TIMEOUT_MS = 90_000;
 const BIG_SERIES = 10_000;
 
@@ -83,7 +92,11 @@ Deno.test({
       keep(await putGroup(rep.url, "deleted", 1));
       keep(await deleteGroup(rep.url, "deleted"));
       keep(await putGroup(rep.url, "big", 2, BIG_SERIES));
-      const pushers = new Pushers(rep.url, { workers: 8, maxPushes: 1e6 });
+      const pushers = new Pushers(rep.url, {
+        workers: 8,
+        maxPushes: 1e6,
+        intervalMs: INTERVAL_MS,
+      });
       const deadline = Date.now() + LOAD_TIMEOUT_MS;
       while (pushers.acks.length < TARGET_ACKS && Date.now() < deadline) {
         await sleep(20);
@@ -114,12 +127,29 @@ Deno.test({
       await Deno.mkdir(restored);
       const outPath = `${restored}/pushvault.db`;
       const began = performance.now();
-      const r = await restore({
+      let r = await restore({
         configPath,
         dbPath,
         outPath,
         replica: replica.name,
       });
+      // Litestream 0.3.13 writes an SFTP segment in place (a file replica
+      // writes a temporary file and renames it): the upload cut by the loss
+      // leaves a torn last segment and the restore fails. README "Beyond one
+      // machine" says what to do: remove that segment, restore again.
+      let tornSegment: string | null = null;
+      if (
+        r.code !== 0 && replica.type === "sftp" &&
+        /unexpected EOF/.test(r.stdout + r.stderr)
+      ) {
+        tornSegment = await removeNewestSegment(replica.path);
+        r = await restore({
+          configPath,
+          dbPath,
+          outPath,
+          replica: replica.name,
+        });
+      }
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const restoreMs = performance.now() - began;
       assert.equal(await integrityCheck(outPath), "ok");
@@ -129,12 +159,36 @@ Deno.test({
       // deno-lint-ignore no-console -- the drill's measurement is its output
       console.log(
         `machine-loss drill, ${replica.name} replica: ${
-          JSON.stringify({ ...report, restoreMs: Math.round(restoreMs) })
+          JSON.stringify({
+            ...report,
+            restoreMs: Math.round(restoreMs),
+            tornSegment,
+          })
         }`,
+      );
+      assert.equal(
+        report.lostOlderThanBound,
+        0,
+        `${replica.name}: acknowledged pushes older than ${report.boundMs} ms lost`,
       );
     }
   },
 });
+
+/** Removes the newest WAL segment of the replica at `path`; its name. */
+async function removeNewestSegment(path: string): Promise<string> {
+  const generations = `${path}/generations`;
+  let newest = "";
+  for await (const g of Deno.readDir(generations)) {
+    for await (const w of Deno.readDir(`${generations}/${g.name}/wal`)) {
+      // <index>_<offset>.wal.lz4, both fixed-width hex: names sort by age.
+      const name = `${g.name}/wal/${w.name}`;
+      if (w.name > (newest.split("/").pop() ?? "")) newest = name;
+    }
+  }
+  await Deno.remove(`${generations}/${newest}`);
+  return newest;
+}
 
 /** Starts Pushvault on the restored file and scrapes it. */
 async function scrapeRestored(dbPath: string): Promise<string> {
@@ -168,20 +222,20 @@ function checkRestored(
     scrape: string;
   },
 ) {
-  const safeBefore = o.lossMs - (SYNC_INTERVAL_S + 1) * 1000;
+  // A commit reaches the replica after Litestream's next copy of the WAL
+  // (monitor-interval), its next upload (sync-interval), and the upload.
+  const safeBefore = o.lossMs -
+    (MONITOR_INTERVAL_S + SYNC_INTERVAL_S + 1) * 1000;
   const lostAges: number[] = [];
+  let lostTooOld = 0;
   const newestSafe = new Map<string, number>();
   for (const ack of o.acks) {
     if (ack.method === "DELETE") continue;
     const n = o.history.get(`${ack.groupKey} ${ack.value}`) ?? 0;
     assert.ok(n === 0 || n === ack.series, `half a push: ${ack.groupKey}`);
     if (n === 0) {
-      assert.ok(
-        ack.ackMs > safeBefore,
-        `a push acknowledged ${
-          o.lossMs - ack.ackMs
-        } ms before the loss is gone: ${ack.groupKey} ${ack.value}`,
-      );
+      // Counted, and asserted after the figures are printed.
+      if (ack.ackMs <= safeBefore) lostTooOld++;
       lostAges.push(o.lossMs - ack.ackMs);
     } else if (ack.ackMs <= safeBefore && /^w\d+g\d+$/.test(ack.instance)) {
       const prev = newestSafe.get(ack.instance) ?? -Infinity;
@@ -220,5 +274,7 @@ function checkRestored(
     lost: lostAges.length,
     lostNewestAgeMs: lostAges.length ? Math.min(...lostAges) : null,
     lostOldestAgeMs: lostAges.length ? Math.max(...lostAges) : null,
+    lostOlderThanBound: lostTooOld,
+    boundMs: o.lossMs - safeBefore,
   };
 }

@@ -23,6 +23,11 @@ export const SSHD = "/usr/sbin/sshd";
 
 /** Seconds between two uploads of a replica (Litestream's default). */
 export const SYNC_INTERVAL_S = 1;
+/**
+ * Seconds between two copies of the WAL to Litestream's shadow WAL, which
+ * the replicas upload from (its `monitor-interval`, default 1 s).
+ */
+export const MONITOR_INTERVAL_S = 1;
 
 export function installed(path: string): boolean {
   try {
@@ -400,11 +405,23 @@ export class Pushers {
   #stopped = false;
   readonly done: Promise<void>;
 
-  constructor(url: string, options: { workers: number; maxPushes: number }) {
+  constructor(
+    url: string,
+    options: {
+      workers: number;
+      maxPushes: number;
+      /** Each worker starts a push at most this often (0: back to back). */
+      intervalMs?: number;
+    },
+  ) {
+    const interval = options.intervalMs ?? 0;
     const worker = async (w: number) => {
       for (let n = 1; !this.#stopped; n++) {
         if (this.acks.length >= options.maxPushes) break;
+        const began = Date.now();
         const ack = await putGroup(url, `w${w}g${n % 10}`, w * 1e6 + n);
+        const rest = interval - (Date.now() - began);
+        if (rest > 0) await sleep(rest);
         if (ack) this.acks.push(ack);
         else if (this.#stopped) break;
         else await sleep(10); // a refusal under load: go on, bounded above
