@@ -42,6 +42,7 @@ import { errorMessage } from "../error_message.ts";
 import { WriterLock } from "./writer_lock.ts";
 import { rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
+import type { PagedSampleRow } from "./family_pages.ts";
 import { renderSeries, View } from "./view.ts";
 import type { FamilyInput, RenderedSeries, StoredFamily } from "./view.ts";
 import { type PreparedFamily, prepareFamily, ROW_STRIDE } from "./prepare.ts";
@@ -1490,6 +1491,24 @@ export class Store implements Disposable {
   }
 
   /**
+   * Up to `limit` `samples` rows of family row `familyRow` with ids above
+   * `afterId`, in id order: a page of a family too big to read at once
+   * (family_pages.ts).
+   */
+  familyRowsAfter(
+    familyRow: number,
+    afterId: number,
+    limit: number,
+  ): PagedSampleRow[] {
+    const rows = this.#stmt.familySamplesAfter.all(
+      familyRow,
+      afterId,
+      limit,
+    ) as unknown as (SampleDbRow & { id: number })[];
+    return rows.map((r) => ({ ...sampleRow(r), id: r.id }));
+  }
+
+  /**
    * The current families of a group with their metrics, read from the
    * database (not a hot path: the API and the UI), in the group's order.
    */
@@ -1869,6 +1888,10 @@ function prepareStatements(db: DatabaseSync) {
     familySamples: p(
       `SELECT family_id, series, name, labels, value, value_text, native, exemplar, created
        FROM samples WHERE family_id = ? ORDER BY id`,
+    ),
+    familySamplesAfter: p(
+      `SELECT id, family_id, series, name, labels, value, value_text, native, exemplar, created
+       FROM samples WHERE family_id = ? AND id > ? ORDER BY id LIMIT ?`,
     ),
   };
 }

@@ -350,6 +350,17 @@ export interface ViewCounters {
   inconsistentSeries: number;
 }
 
+/** A stored family's series as {@link View.scrapeSeries} found them. */
+export interface ScrapeSeries {
+  readonly name: string;
+  readonly help: string | undefined;
+  readonly type: MetricType;
+  /** Who holds each series, in scrape order. */
+  readonly owners: readonly SeriesOwner[];
+  /** `seriesKey` of each series, in scrape order. */
+  readonly keys: readonly string[];
+}
+
 /** Reads a stored family's metrics back (from the database). */
 export type FamilyReader = (stored: StoredFamily) => MetricFamily;
 
@@ -604,44 +615,100 @@ export class View implements ConsistencyIndex {
     own: ReadonlyMap<string, MetricFamily>,
     read: FamilyReader,
   ): MetricFamily[] {
-    const names = new Set([...this.#names(), ...own.keys()]);
     const out: MetricFamily[] = [];
-    for (const name of [...names].sort(compareNames)) {
-      const entry = this.#families.get(name);
-      const ownFamily = own.get(name);
-      const type = ownFamily?.type ?? (entry as FamilyEntry).type;
-      const items: { key: string; metric: Metric }[] = [];
-      for (const metric of (ownFamily?.metrics ?? []) as readonly Metric[]) {
-        items.push({ key: seriesKey(metric.labels), metric });
-      }
-      if (entry) {
-        entry.ensureIndexed();
-        const metrics = new Map<SeriesOwner, Map<string, Metric>>();
-        for (const slot of entry.sorted()) {
-          const owner = entry.owners[slot] as SeriesOwner;
-          if (owner.type !== type) continue;
-          const key = entry.keys[slot] as string;
-          let byKey = metrics.get(owner);
-          if (byKey === undefined) {
-            byKey = this.#metricsOf(name, owner, read);
-            metrics.set(owner, byKey);
-          }
-          const metric = byKey.get(key);
-          if (metric !== undefined) items.push({ key, metric });
-        }
-      }
-      if (ownFamily) items.sort((x, y) => compareUtf8(x.key, y.key));
-      if (items.length === 0) continue;
-      out.push({
-        name,
-        help: ownFamily
-          ? ownFamily.help
-          : this.#help(name, entry as FamilyEntry),
-        type,
-        metrics: items.map((i) => i.metric),
-      } as MetricFamily);
+    for (const name of this.scrapeNames(own)) {
+      const family = this.mergedFamily(name, own.get(name), read);
+      if (family !== undefined) out.push(family);
     }
     return out;
+  }
+
+  /** The family names a scrape sends, stored and own, sorted (spec §5.1). */
+  scrapeNames(own: ReadonlyMap<string, MetricFamily>): string[] {
+    return [...new Set([...this.#names(), ...own.keys()])].sort(compareNames);
+  }
+
+  /**
+   * One family of {@link mergedFamilies}, read whole; undefined when it has
+   * no series.
+   */
+  mergedFamily(
+    name: string,
+    ownFamily: MetricFamily | undefined,
+    read: FamilyReader,
+  ): MetricFamily | undefined {
+    const entry = this.#families.get(name);
+    if (entry === undefined && ownFamily === undefined) return undefined;
+    const type = ownFamily?.type ?? (entry as FamilyEntry).type;
+    const items: { key: string; metric: Metric }[] = [];
+    for (const metric of (ownFamily?.metrics ?? []) as readonly Metric[]) {
+      items.push({ key: seriesKey(metric.labels), metric });
+    }
+    if (entry) {
+      entry.ensureIndexed();
+      const metrics = new Map<SeriesOwner, Map<string, Metric>>();
+      for (const slot of entry.sorted()) {
+        const owner = entry.owners[slot] as SeriesOwner;
+        if (owner.type !== type) continue;
+        const key = entry.keys[slot] as string;
+        let byKey = metrics.get(owner);
+        if (byKey === undefined) {
+          byKey = this.#metricsOf(name, owner, read);
+          metrics.set(owner, byKey);
+        }
+        const metric = byKey.get(key);
+        if (metric !== undefined) items.push({ key, metric });
+      }
+    }
+    if (ownFamily) items.sort((x, y) => compareUtf8(x.key, y.key));
+    if (items.length === 0) return undefined;
+    return {
+      name,
+      help: ownFamily ? ownFamily.help : this.#help(name, entry as FamilyEntry),
+      type,
+      metrics: items.map((i) => i.metric),
+    } as MetricFamily;
+  }
+
+  /**
+   * Stored family `name` as a scrape sends it now, its series unread: who
+   * holds each series and its key, in scrape order, conflicting series left
+   * out (as {@link mergedFamily} does). A snapshot: later changes to the view
+   * leave it as it is. Undefined when no group holds the family.
+   */
+  scrapeSeries(name: string): ScrapeSeries | undefined {
+    const entry = this.#families.get(name);
+    if (entry === undefined) return undefined;
+    entry.ensureIndexed();
+    const { type, owners, keys } = entry;
+    const slots = entry.sorted();
+    const heldBy: SeriesOwner[] = [];
+    const seriesKeys: string[] = [];
+    for (const slot of slots) {
+      const owner = owners[slot] as SeriesOwner;
+      if (owner.type !== type) continue;
+      heldBy.push(owner);
+      seriesKeys.push(keys[slot] as string);
+    }
+    return {
+      name,
+      help: this.#help(name, entry),
+      type,
+      owners: heldBy,
+      keys: seriesKeys,
+    };
+  }
+
+  /**
+   * The one series `owner` holds of metadata family `name` (push_time_seconds
+   * or push_failure_time_seconds) as it is now; undefined if `owner` is not
+   * a group's metadata or the group is gone.
+   */
+  metadataMetric(name: string, owner: SeriesOwner): Metric | undefined {
+    const group = this.#groups.get(owner.groupId);
+    if (group === undefined || owner !== group.metadataOwner) return undefined;
+    const value = name === PUSH_TIME ? group.pushTime : group.failureTime;
+    return { labels: group.metadataLabels, value };
   }
 
   /** The metrics of one owner's family by series key (first one wins). */

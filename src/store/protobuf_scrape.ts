@@ -1,0 +1,161 @@
+/**
+ * The delimited protobuf scrape (spec §5.4) made a family at a time, and a
+ * big family a page of rows at a time, so that a response can send it in
+ * slices between which the HTTP thread serves others. A delimited body is
+ * a sequence of length-prefixed MetricFamily messages, so each family is
+ * encoded on its own; its length comes first, so a family's metrics are
+ * held (encoded, in the pages they were read in) until all are read.
+ * The bytes equal `encodeDelimited(view.mergedFamilies(…))`.
+ *
+ * Each family is the view as it was when the scrape reached it (not when
+ * the scrape began, as for text: the view keeps no values); its values are
+ * those of the rows it pointed to then. Never writes.
+ * @module
+ */
+
+import type { MetricFamily } from "../exposition/model.ts";
+import {
+  encodeDelimited,
+  encodeFamilyEnds,
+  encodeMetricFields,
+  encodeVarint,
+} from "../exposition/protobuf.ts";
+import { familyPages, type ReadSampleRows } from "./family_pages.ts";
+import type { FamilyReader, SeriesOwner, StoredFamily, View } from "./view.ts";
+
+export interface ProtobufScrapeSource {
+  readonly view: View;
+  /** The gateway's own families (spec §3.5), merged in by name. */
+  readonly own: ReadonlyMap<string, MetricFamily>;
+  readonly readRows: ReadSampleRows;
+  /** Reads a stored family whole: only for a name the gateway also has. */
+  readonly readFamily: FamilyReader;
+}
+
+/** A unit of work done with nothing to send yet. */
+const NOTHING = new Uint8Array(0);
+
+/**
+ * The body's bytes, in pieces of any size; an empty piece marks work done
+ * with nothing to send yet, so that the caller can pause between pieces.
+ */
+export function* protobufScrape(
+  source: ProtobufScrapeSource,
+): Generator<Uint8Array, void, undefined> {
+  const { view, own } = source;
+  for (const name of view.scrapeNames(own)) {
+    const ownFamily = own.get(name);
+    if (ownFamily !== undefined) {
+      // The gateway's own families are small; a stored family of the same
+      // name exists only in unchecked mode (spec §3.5).
+      const merged = view.mergedFamily(name, ownFamily, source.readFamily);
+      if (merged !== undefined) yield encodeDelimited([merged]);
+      continue;
+    }
+    yield* storedFamily(source, name);
+  }
+}
+
+/** One stored family: its metrics read page by page, then sent in order. */
+function* storedFamily(
+  source: ProtobufScrapeSource,
+  name: string,
+): Generator<Uint8Array, void, undefined> {
+  const series = source.view.scrapeSeries(name);
+  if (series === undefined || series.owners.length === 0) return;
+  const { owners, keys, type, help } = series;
+  const n = owners.length;
+  // Where each series' metric field is: chunk, start, end.
+  const chunks: Uint8Array[] = [];
+  const chunkOf = new Int32Array(n).fill(-1);
+  const starts = new Int32Array(n);
+  const ends = new Int32Array(n);
+  const positions = new Map<SeriesOwner, number[]>();
+  for (let p = 0; p < n; p++) {
+    const owner = owners[p] as SeriesOwner;
+    let list = positions.get(owner);
+    if (list === undefined) positions.set(owner, list = []);
+    list.push(p);
+  }
+  yield NOTHING;
+  const header = { name, help, type, metrics: [] } as MetricFamily;
+  const place = (family: MetricFamily, at: readonly number[]) => {
+    const fieldEnds: number[] = [];
+    const bytes = encodeMetricFields(family, fieldEnds);
+    chunks.push(bytes);
+    for (let k = 0; k < at.length; k++) {
+      const p = at[k] as number;
+      if (p < 0 || (chunkOf[p] as number) >= 0) continue; // the first series of a key wins
+      chunkOf[p] = chunks.length - 1;
+      starts[p] = k === 0 ? 0 : fieldEnds[k - 1] as number;
+      ends[p] = fieldEnds[k] as number;
+    }
+  };
+  for (const [owner, list] of positions) {
+    const metadata = source.view.metadataMetric(name, owner);
+    if (metadata !== undefined) {
+      place({ ...header, metrics: [metadata] } as MetricFamily, [
+        list[0] as number,
+      ]);
+      continue;
+    }
+    if (!("rowId" in owner)) continue; // a metadata series whose group left
+    const stored = owner as StoredFamily;
+    const find = positionFinder(stored.keys, keys, list, chunkOf);
+    for (const page of familyPages(source.readRows, stored)) {
+      const at = page.series.map(find);
+      place({ ...header, metrics: page.family.metrics } as MetricFamily, at);
+      yield NOTHING;
+    }
+  }
+  const { head, tail } = encodeFamilyEnds(header);
+  let length = head.length + tail.length;
+  for (let p = 0; p < n; p++) {
+    if ((chunkOf[p] as number) >= 0) {
+      length += (ends[p] as number) - (starts[p] as number);
+    }
+  }
+  yield encodeVarint(length);
+  yield head;
+  for (let p = 0; p < n; p++) {
+    const c = chunkOf[p] as number;
+    if (c < 0) continue;
+    yield (chunks[c] as Uint8Array).subarray(starts[p], ends[p]);
+  }
+  yield tail;
+}
+
+/**
+ * Maps an owner's series ordinal to its position in the scrape (-1: not
+ * scraped, e.g. shadowed). Series usually come in scrape order (clients
+ * push sorted): each is then the owner's next position, and only series
+ * that are not build a map of the owner's keys.
+ */
+function positionFinder(
+  ownerKeys: readonly string[],
+  scrapeKeys: readonly string[],
+  list: readonly number[],
+  chunkOf: Int32Array,
+): (series: number) => number {
+  let next = 0;
+  let byKey: Map<string, number> | undefined;
+  return (series) => {
+    const key = ownerKeys[series];
+    if (key === undefined) return -1;
+    while (
+      next < list.length && (chunkOf[list[next] as number] as number) >= 0
+    ) {
+      next++;
+    }
+    const p = list[next];
+    if (p !== undefined && scrapeKeys[p] === key) {
+      next++;
+      return p;
+    }
+    if (byKey === undefined) {
+      byKey = new Map();
+      for (const q of list) byKey.set(scrapeKeys[q] as string, q);
+    }
+    return byKey.get(key) ?? -1;
+  };
+}
