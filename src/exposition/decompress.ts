@@ -63,7 +63,7 @@ export async function decompressBody(
     case "gzip":
       return await gunzipLimited(body, options.maxBytes);
     case "snappy":
-      return decodeSnappyFramed(body, options.maxBytes);
+      return await decodeSnappyFramed(body, options.maxBytes);
     default:
       // The Pushgateway ignores encodings it does not know (main.go,
       // decodeRequest), so `deflate` or `br` bodies reach the parser as-is.
@@ -268,6 +268,9 @@ const MAX_BLOCK_SIZE = 65536;
 /** Largest chunk Go's reader accepts: MaxEncodedLen(65536) + CRC. */
 const MAX_CHUNK_LENGTH = 76490 + 4;
 
+/** Chunks (up to 64 KiB each) decoded between two turns of the event loop. */
+const SNAPPY_CHUNKS_AT_ONCE = 16;
+
 function snappyError(message: string): DecompressionError {
   return new DecompressionError("snappy", message);
 }
@@ -276,14 +279,22 @@ function snappyError(message: string): DecompressionError {
  * Decodes a Snappy framed stream, checking every CRC. Mirrors Go's
  * `snappy.Reader`: the stream identifier must come first, an empty body is
  * an empty result, reserved unskippable chunks are unsupported, padding and
- * reserved skippable chunks are skipped.
+ * reserved skippable chunks are skipped. Decoding is JavaScript on the HTTP
+ * thread, so it lets other requests in after every {@link SNAPPY_CHUNKS_AT_ONCE}
+ * chunks: a body of 64 MiB must not hold the thread for its whole decoding.
  */
-function decodeSnappyFramed(body: Uint8Array, maxBytes: number): Uint8Array {
+async function decodeSnappyFramed(
+  body: Uint8Array,
+  maxBytes: number,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let pos = 0;
   let sawIdentifier = false;
-  while (pos < body.length) {
+  for (let n = 1; pos < body.length; n++) {
+    if (n % SNAPPY_CHUNKS_AT_ONCE === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
     if (body.length - pos < 4) throw snappyError(SNAPPY_CORRUPT);
     const type = body[pos] ?? 0;
     const length = (body[pos + 1] ?? 0) | (body[pos + 2] ?? 0) << 8 |

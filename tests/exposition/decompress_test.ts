@@ -750,3 +750,17 @@ Deno.test("readBodyLimited() ends the watch of a body read in time", async () =>
   assert.equal(decoder.decode(body), "a 1\n");
   assert.ok(unwatched);
 });
+
+Deno.test("decompressBody() lets other work run while it decodes a large snappy body", async () => {
+  // 40 chunks of 64 KiB: decoded in turns of the event loop, so a timer set
+  // before the call fires before the body is decoded.
+  const data = new Uint8Array(40 * 65536).map((_, i) => i % 97);
+  let fired = false;
+  setTimeout(() => fired = true, 0);
+  const decoded = await decompressBody(snappyFramed(data), "snappy", {
+    maxBytes: data.length,
+  });
+  const firedBeforeTheEnd = fired;
+  assert.ok(firedBeforeTheEnd);
+  assert.deepEqual(decoded, data);
+});
