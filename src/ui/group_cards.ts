@@ -83,8 +83,8 @@ export interface GroupCardsInput extends CardOptions {
 
 /** What an opened group shows, read from the database. */
 export interface GroupBody {
-  /** The group's families with their values. */
-  readonly families: readonly LoadedFamily[];
+  /** The group's families with their values (or the first of them). */
+  readonly families: readonly CardFamily[];
   /** The group's latest pushes, newest first. */
   readonly recentPushes: readonly HistoryEntry[];
   /** The group's rows in the push log, counted up to PUSH_COUNT_LIMIT + 1. */
@@ -463,12 +463,22 @@ function failureAlert(
 
 // --- families -----------------------------------------------------------------
 
-type ShownFamily = LoadedFamily;
+/**
+ * A family as a card gets it: `family.metrics` may be only the first
+ * `seriesCount` series, those the card shows (a group of a million series
+ * is not read whole for a page that shows 5,000).
+ */
+export interface CardFamily extends LoadedFamily {
+  /** Series the family holds; absent: `family.metrics.length`. */
+  readonly seriesCount?: number;
+}
+
+type ShownFamily = CardFamily;
 
 /** The group's families plus its two metadata families, sorted by name. */
 function groupFamilies(
   group: GroupState,
-  families: readonly LoadedFamily[],
+  families: readonly CardFamily[],
 ): ShownFamily[] {
   const out: ShownFamily[] = [...families];
   const meta = (name: string, help: string, value: number, at: number) =>
@@ -498,7 +508,7 @@ function familyCard(
 ): Html {
   const { now, rows } = context;
   const { family } = shown;
-  const count = family.metrics.length;
+  const count = shown.seriesCount ?? family.metrics.length;
   return html`
     <details class="family" data-state="f${group.id}|${family.name}">
       <summary class="family-head">
