@@ -90,7 +90,11 @@ Deno.test({
         acks.push(ack);
       };
       keep(await putGroup(rep.url, "deleted", 1));
-      keep(await deleteGroup(rep.url, "deleted"));
+      keep(
+        await deleteGroup(rep.url, "deleted", (why) => {
+          throw new Error(`${why}\n${rep.litestream.describe()}`);
+        }),
+      );
       keep(await putGroup(rep.url, "big", 2, BIG_SERIES));
       const pushers = new Pushers(rep.url, {
         workers: 8,

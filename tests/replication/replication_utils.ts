@@ -376,13 +376,17 @@ export async function putGroup(
 export async function deleteGroup(
   url: string,
   instance: string,
+  onRefused?: (why: string) => void,
 ): Promise<Ack | undefined> {
   try {
     const res = await fetch(`${url}/metrics/job/drill/instance/${instance}`, {
       method: "DELETE",
     });
-    await res.body?.cancel();
-    if (res.status !== 202 && res.status !== 200) return undefined;
+    const text = await res.text();
+    if (res.status !== 202 && res.status !== 200) {
+      onRefused?.(`DELETE answered ${res.status}: ${text}`);
+      return undefined;
+    }
     return {
       method: "DELETE",
       groupKey: groupKey(instance),
@@ -391,7 +395,8 @@ export async function deleteGroup(
       series: 0,
       ackMs: Date.now(),
     };
-  } catch {
+  } catch (error) {
+    onRefused?.(`DELETE failed: ${error}`);
     return undefined;
   }
 }

@@ -126,6 +126,8 @@ Deno.test({
         walMaxBytes: walMax,
         generations: gens.length,
         newGenerationOnRestart: newGenerations,
+        restartReason: /new generation.*reason="([^"]*)"/.exec(second)?.[1] ??
+          null,
         firstRunGenerations: first.match(/new generation/g)?.length ?? 0,
       })
     }`);
