@@ -21,7 +21,13 @@ import {
   encodeVarint,
 } from "../exposition/protobuf.ts";
 import { familyPages, type ReadSampleRows } from "./family_pages.ts";
-import type { FamilyReader, SeriesOwner, StoredFamily, View } from "./view.ts";
+import type {
+  FamilyReader,
+  ScrapeSeries,
+  SeriesOwner,
+  StoredFamily,
+  View,
+} from "./view.ts";
 
 export interface ProtobufScrapeSource {
   readonly view: View;
@@ -101,7 +107,7 @@ function* storedFamily(
     }
     if (!("rowId" in owner)) continue; // a metadata series whose group left
     const stored = owner as StoredFamily;
-    const find = positionFinder(stored.keys, keys, list, chunkOf);
+    const find = positionFinder(stored.keys, series, list);
     for (const page of familyPages(source.readRows, stored)) {
       const at = page.series.map(find);
       place({ ...header, metrics: page.family.metrics } as MetricFamily, at);
@@ -127,34 +133,26 @@ function* storedFamily(
 
 /**
  * Maps an owner's series ordinal to its position in the scrape (-1: not
- * scraped, e.g. shadowed). Series usually come in scrape order (clients
- * push sorted): each is then the owner's next position, and only series
- * that are not build a map of the owner's keys.
+ * scraped, e.g. shadowed) through the view's index; only if the view
+ * changed since the snapshot, through a map of the owner's keys.
  */
 function positionFinder(
   ownerKeys: readonly string[],
-  scrapeKeys: readonly string[],
+  series: ScrapeSeries,
   list: readonly number[],
-  chunkOf: Int32Array,
-): (series: number) => number {
-  let next = 0;
+): (ordinal: number) => number {
+  const { keys, owners } = series;
   let byKey: Map<string, number> | undefined;
-  return (series) => {
-    const key = ownerKeys[series];
+  return (ordinal) => {
+    const key = ownerKeys[ordinal];
     if (key === undefined) return -1;
-    while (
-      next < list.length && (chunkOf[list[next] as number] as number) >= 0
-    ) {
-      next++;
-    }
-    const p = list[next];
-    if (p !== undefined && scrapeKeys[p] === key) {
-      next++;
+    const p = series.positionOf(key);
+    if (p >= 0 && keys[p] === key && owners[p] === owners[list[0] as number]) {
       return p;
     }
     if (byKey === undefined) {
       byKey = new Map();
-      for (const q of list) byKey.set(scrapeKeys[q] as string, q);
+      for (const q of list) byKey.set(keys[q] as string, q);
     }
     return byKey.get(key) ?? -1;
   };

@@ -359,6 +359,11 @@ export interface ScrapeSeries {
   readonly owners: readonly SeriesOwner[];
   /** `seriesKey` of each series, in scrape order. */
   readonly keys: readonly string[];
+  /**
+   * Where the series of `key` is in `keys`, -1 if nowhere; may be wrong
+   * once the view has changed (check that `keys` holds `key` there).
+   */
+  readonly positionOf: (key: string) => number;
 }
 
 /** Reads a stored family's metrics back (from the database). */
@@ -684,9 +689,11 @@ export class View implements ConsistencyIndex {
     const slots = entry.sorted();
     const heldBy: SeriesOwner[] = [];
     const seriesKeys: string[] = [];
+    const positions = new Int32Array(keys.length).fill(-1);
     for (const slot of slots) {
       const owner = owners[slot] as SeriesOwner;
       if (owner.type !== type) continue;
+      positions[slot] = heldBy.length;
       heldBy.push(owner);
       seriesKeys.push(keys[slot] as string);
     }
@@ -696,6 +703,12 @@ export class View implements ConsistencyIndex {
       type,
       owners: heldBy,
       keys: seriesKeys,
+      // The index the view keeps anyway, instead of a map of a million keys
+      // built per scrape; the caller checks the answer against `keys`.
+      positionOf: (key) => {
+        const slot = entry.slots.get(key);
+        return slot === undefined ? -1 : positions[slot] ?? -1;
+      },
     };
   }
 
