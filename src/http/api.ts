@@ -29,7 +29,7 @@ import {
   REVISION,
   VERSION,
 } from "../version.ts";
-import { slicedStream } from "./sliced_stream.ts";
+import { encodeText, slicedStream } from "./sliced_stream.ts";
 
 export const API_HEADERS = {
   "Access-Control-Allow-Headers": "Accept, Authorization, Content-Type, Origin",
@@ -189,20 +189,9 @@ export function metricsStream(
   groups: readonly GroupState[],
   source: MetricsSource,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
-  return slicedStream(encoded(metricsPieces(groups, source)), { gzip: false });
-}
-
-function* encoded(
-  pieces: Iterator<string, void, undefined>,
-): Generator<Uint8Array, void, undefined> {
-  const encoder = new TextEncoder();
-  try {
-    for (let next = pieces.next(); !next.done; next = pieces.next()) {
-      yield encoder.encode(next.value);
-    }
-  } finally {
-    pieces.return?.(undefined);
-  }
+  return slicedStream(encodeText(metricsPieces(groups, source)), {
+    gzip: false,
+  });
 }
 
 /** The pieces of {@link metricsStream}: a group's object split at its keys. */

@@ -105,3 +105,36 @@ export function slicedStream(
     },
   }, { highWaterMark: 0 });
 }
+
+/**
+ * Text pieces as UTF-8 pieces for {@link slicedStream}, small ones joined
+ * (up to {@link TEXT_BATCH} characters) so that each is not encoded on its
+ * own. An empty string is work done with nothing to send yet, as an empty
+ * piece is.
+ */
+export function* encodeText(
+  pieces: Iterator<string, void, undefined>,
+): Generator<Uint8Array, void, undefined> {
+  const encoder = new TextEncoder();
+  let pending = "";
+  try {
+    for (let next = pieces.next(); !next.done; next = pieces.next()) {
+      if (next.value === "") {
+        yield NOTHING;
+        continue;
+      }
+      pending += next.value;
+      if (pending.length >= TEXT_BATCH) {
+        yield encoder.encode(pending);
+        pending = "";
+      }
+    }
+    if (pending.length > 0) yield encoder.encode(pending);
+  } finally {
+    pieces.return?.(undefined);
+  }
+}
+
+/** Characters {@link encodeText} joins before it encodes them. */
+const TEXT_BATCH = 16 * 1024;
+const NOTHING = new Uint8Array(0);
