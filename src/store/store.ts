@@ -81,6 +81,12 @@ export interface StoreOptions {
    * own transaction, instead of leaving them for maintenance.
    */
   readonly keepHistory?: boolean;
+  /**
+   * Pushes prepared on the push worker with at least this many sample rows
+   * are written on a second connection, a slice at a time (default
+   * {@link ASIDE_MIN_ROWS}); for the tests.
+   */
+  readonly asideMinRows?: number;
 }
 
 /** What the request looked like, for the `pushes` history row. */
@@ -153,19 +159,27 @@ export class Store implements Disposable {
   readonly #stmt: ReturnType<typeof prepareStatements>;
   #view: View;
   readonly #ownFamilies: ReadonlyMap<string, OwnFamily>;
-  #queue: QueuedPush[] = [];
+  #queue: QueueEntry[] = [];
+  /** Pushes from this many sample rows on are written aside (#isLarge). */
+  readonly #asideMinRows: number;
   #viewStale = false;
   #flushScheduled = false;
   /** Set while a batch waits for the write lock (#retryWhenUnlocked). */
   #lockRetryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Until then (performance.now()), batches use a SAVEPOINT per push. */
   #carefulUntil = 0;
-  /** Index n: the INSERT of n sample rows ({@link Store.#sampleInsert}). */
-  readonly #sampleInserts: (StatementSync | undefined)[] = [];
-  /** The same with 5 columns (see {@link Store.#insertSamples}). */
-  readonly #shortSampleInserts: (StatementSync | undefined)[] = [];
-  /** Index n: the INSERT of n family rows ({@link Store.#familyInsert}). */
-  readonly #familyInserts: (StatementSync | undefined)[] = [];
+  /** The store's connection as the write helpers take it. */
+  readonly #main: Writer;
+  /**
+   * A second connection to the same file, opened at the first large push:
+   * a large push is written there, a slice at a time, so that requests are
+   * answered between slices (see {@link Store.#commitAside}).
+   */
+  #asideWriter: Writer | undefined;
+  /** Set while a large push is written on {@link Store.#asideWriter}. */
+  #aside: Promise<void> | undefined;
+  /** The max_page_count set on the store's connection, for the other one. */
+  #maxPageCount: number | undefined;
   readonly path: string;
   readonly #sync: SyncMode;
   readonly #keepHistory: boolean;
@@ -197,6 +211,7 @@ export class Store implements Disposable {
     this.path = options.path === "" ? ":memory:" : options.path;
     this.#sync = options.sync ?? "normal";
     this.#keepHistory = options.keepHistory ?? true;
+    this.#asideMinRows = options.asideMinRows ?? ASIDE_MIN_ROWS;
     // One writer per file, and a path that can hold one (a missing or
     // unwritable directory, a directory given as the file): refused before
     // the file is read.
@@ -253,8 +268,10 @@ export class Store implements Disposable {
       migrate(this.#db, this.path);
       if (options.maxPageCount !== undefined) {
         this.#db.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
+        this.#maxPageCount = options.maxPageCount;
       }
       this.#stmt = prepareStatements(this.#db);
+      this.#main = newWriter(this.#db, this.#stmt);
       this.#view = new View(this.#ownFamilies);
       let loadError: { error: unknown } | undefined;
       try {
@@ -308,6 +325,7 @@ export class Store implements Disposable {
   setMaxPageCount(pages: number): number {
     const row = this.#db.prepare(`PRAGMA max_page_count = ${Math.floor(pages)}`)
       .get() as { max_page_count: number };
+    this.#maxPageCount = row.max_page_count;
     return row.max_page_count;
   }
 
@@ -398,6 +416,7 @@ export class Store implements Disposable {
   push(command: PushCommand): PushOutcome {
     this.#settle();
     this.#flushQueue();
+    this.#refuseWhileAside();
     const { outcome, apply } = this.#transaction(() =>
       this.#pushInTransaction(command)
     );
@@ -427,6 +446,20 @@ export class Store implements Disposable {
   #pushInTransaction(
     command: PushCommand,
   ): { outcome: PushOutcome; apply: () => void } {
+    const problems = this.#problemsOf(command);
+    if (problems.length > 0) {
+      return this.#refuseInTransaction(command, problems);
+    }
+    const status = command.checkConsistency ? 200 : 202;
+    const written = drain(this.#writeAccepted(command, status, this.#main));
+    return {
+      outcome: { status },
+      apply: () => this.#applyAccepted(command, written),
+    };
+  }
+
+  /** Why a push is refused (validation, then consistency): none to accept. */
+  #problemsOf(command: PushCommand): string[] {
     const problems = [...command.problems];
     if (command.checkConsistency && problems.length === 0) {
       const check = (families: readonly MetricFamily[]) =>
@@ -442,13 +475,22 @@ export class Store implements Disposable {
       }
       problems.push(...found);
     }
-    if (problems.length > 0) {
-      return this.#refuseInTransaction(command, problems);
-    }
+    return problems;
+  }
 
-    const status = command.checkConsistency ? 200 : 202;
-    const groupRow = this.#upsertGroup(command.key, command.time, "push");
-    if (command.ttl !== undefined) this.#stmt.setTtl.run(command.ttl, groupRow);
+  /**
+   * Writes an accepted push through `w`, inside its open transaction. A
+   * generator: it yields after each multi-row INSERT of samples, so that a
+   * large push can be written a slice at a time (#commitAside); everywhere
+   * else it is run to its end at once ({@link drain}).
+   */
+  *#writeAccepted(
+    command: PushCommand,
+    status: 200 | 202,
+    w: Writer,
+  ): Generator<void, AcceptedWrite> {
+    const groupRow = this.#upsertGroup(command.key, command.time, "push", w);
+    if (command.ttl !== undefined) w.stmt.setTtl.run(command.ttl, groupRow);
     const pushId = this.#insertPush({
       time: command.time,
       method: command.method,
@@ -457,36 +499,36 @@ export class Store implements Disposable {
       error: null,
       series: command.seriesCount,
       request: command.request,
-    });
+    }, w);
     if (command.method === "PUT") {
-      this.#supersede(pushId, command.time, groupRow);
+      this.#supersede(pushId, command.time, groupRow, undefined, w);
     }
     if (command.method === "POST") {
       for (const family of command.families) {
-        this.#supersede(pushId, command.time, groupRow, family.name);
+        this.#supersede(pushId, command.time, groupRow, family.name, w);
       }
     }
-    const stored = this.#insertFamilies(
+    const stored = yield* this.#insertFamilies(
       groupRow,
       pushId,
       command.prepared ?? command.families.map(prepareFamily),
       command.time,
+      w,
     );
-    this.#dropEarlierPushes(groupRow, pushId);
-    return {
-      outcome: { status },
-      apply: () =>
-        this.view.applyPush({
-          key: command.key,
-          rowId: groupRow,
-          replaceAll: command.method === "PUT",
-          families: stored,
-          time: command.time,
-          ...(command.ttl === undefined
-            ? {}
-            : { ttl: command.ttl ?? undefined }),
-        }),
-    };
+    this.#dropEarlierPushes(groupRow, pushId, w);
+    return { groupRow, stored };
+  }
+
+  /** Puts an accepted push into the view: only after its COMMIT. */
+  #applyAccepted(command: PushCommand, written: AcceptedWrite): void {
+    this.view.applyPush({
+      key: command.key,
+      rowId: written.groupRow,
+      replaceAll: command.method === "PUT",
+      families: written.stored,
+      time: command.time,
+      ...(command.ttl === undefined ? {} : { ttl: command.ttl ?? undefined }),
+    });
   }
 
   /**
@@ -502,32 +544,226 @@ export class Store implements Disposable {
    * time.
    */
   #flushQueue(options: { readonly waitForLock: boolean } = WAIT): void {
-    const batch = this.#queue;
+    // While a large push is written aside, the queue waits for its COMMIT:
+    // #commitAside flushes it then, in order.
+    if (this.#aside !== undefined) return;
+    const entries = this.#queue;
     this.#queue = [];
     this.#flushScheduled = false;
     clearTimeout(this.#lockRetryTimer);
     this.#lockRetryTimer = undefined;
-    if (batch.length === 0) return;
+    if (entries.length === 0) return;
     this.#settle();
     if (this.#viewStale) this.#reloadView();
     const wait = options.waitForLock;
+    let special = entries.findIndex((e) => "task" in e || this.#isLarge(e));
+    if (special < 0) {
+      // The common case, small pushes only: one batch, as it always was.
+      const batch = entries as QueuedPush[];
+      if (this.#commitPushes(batch, wait) === "locked") {
+        this.#retryWhenUnlocked(batch);
+      }
+      return;
+    }
+    let at = 0;
+    while (at < entries.length) {
+      const end = special < 0 ? entries.length : special;
+      if (end > at) {
+        const batch = entries.slice(at, end) as QueuedPush[];
+        if (this.#commitPushes(batch, wait) === "locked") {
+          return this.#retryWhenUnlocked(entries.slice(at));
+        }
+      }
+      if (end === entries.length) return;
+      const entry = entries[end] as QueueEntry;
+      at = end + 1;
+      special = entries.findIndex(
+        (e, i) => i >= at && ("task" in e || this.#isLarge(e)),
+      );
+      if ("task" in entry) {
+        entry.task();
+        continue;
+      }
+      const problems = this.#problemsOf(entry.command);
+      if (problems.length > 0) {
+        // Refused: a history row, written as any push's.
+        if (this.#commitPushes([entry], wait) === "locked") {
+          return this.#retryWhenUnlocked(entries.slice(end));
+        }
+        continue;
+      }
+      this.#queue = [...entries.slice(at), ...this.#queue];
+      this.#aside = this.#commitAside(entry);
+      return;
+    }
+  }
+
+  /**
+   * Commits small pushes in one transaction (see {@link enqueuePush}),
+   * or finds the write lock taken.
+   */
+  #commitPushes(
+    batch: readonly QueuedPush[],
+    wait: boolean,
+  ): "done" | "locked" {
     if (performance.now() >= this.#carefulUntil) {
       const optimistic = this.#commitBatch(batch, { savepoints: false, wait });
-      if (optimistic === "locked") return this.#retryWhenUnlocked(batch);
-      if (optimistic === "done") return;
+      if (optimistic === "locked" || optimistic === "done") return optimistic;
       this.#carefulUntil = performance.now() + CAREFUL_AFTER_FAULT_MS;
       if (optimistic === "retry, view touched") {
         this.#reloadView();
         if (this.#viewStale) {
           const error = new Error("the view could not be read again");
           for (const entry of batch) entry.reject(unavailable(error));
-          return;
+          return "done";
         }
       }
     }
-    if (this.#commitBatch(batch, { savepoints: true, wait }) === "locked") {
-      this.#retryWhenUnlocked(batch);
+    const careful = this.#commitBatch(batch, { savepoints: true, wait });
+    return careful === "locked" ? "locked" : "done";
+  }
+
+  /**
+   * Whether a queued push is written aside (#commitAside): one prepared on
+   * the push worker with at least {@link ASIDE_MIN_ROWS} sample rows, into a
+   * database file (an in-memory one has no second connection).
+   */
+  #isLarge(entry: QueueEntry): entry is QueuedPush {
+    if ("task" in entry) return false;
+    const prepared = entry.command.prepared;
+    if (prepared === undefined || this.path === ":memory:") return false;
+    let values = 0;
+    for (const f of prepared) values += f.rows.length;
+    return values >= this.#asideMinRows * ROW_STRIDE;
+  }
+
+  /**
+   * Writes one large push on a second connection, a slice of INSERTs at a
+   * time with the event loop turning in between, so that scrapes, health
+   * checks and reads are answered while it is written (README "Limits").
+   * "No await inside a transaction" holds for what it protects: no other
+   * request can enter this transaction, as it is the only user of its
+   * connection, and the store's own connection does not write until it
+   * ends (the queue waits, deletes and history rows queue behind it, other
+   * writes answer "unavailable"); reads there see the last COMMIT. The push
+   * is answered after the COMMIT and the view changes only then, as for any
+   * push; a failure or kill -9 before the COMMIT leaves nothing of it.
+   * Its consistency was checked by the caller against the view, which
+   * cannot change before the COMMIT.
+   */
+  async #commitAside(entry: QueuedPush): Promise<void> {
+    const command = entry.command;
+    const status = command.checkConsistency ? 200 : 202;
+    let w: Writer | undefined;
+    let written: AcceptedWrite | undefined;
+    try {
+      this.#refuseWhileReadOnly();
+      w = this.#openAside();
+      await beginWhenUnlocked(w);
+      const steps = this.#writeAccepted(command, status, w);
+      let until = performance.now() + ASIDE_SLICE_MS;
+      for (;;) {
+        const step = steps.next();
+        if (step.done === true) {
+          written = step.value;
+          break;
+        }
+        if (performance.now() >= until) {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (!this.#db.isOpen) throw new Error("the store was closed");
+          until = performance.now() + ASIDE_SLICE_MS;
+        }
+      }
+      w.stmt.commit.run();
+    } catch (error) {
+      try {
+        if (w?.db.isOpen && w.db.isTransaction) w.db.exec("ROLLBACK");
+      } catch {
+        // SQLite rolls back an unfinished transaction itself.
+      }
+      entry.reject(error instanceof PushError ? error : unavailable(error));
     }
+    if (written !== undefined) {
+      this.#applyAccepted(command, written);
+      entry.resolve({ status });
+    }
+    this.#aside = undefined;
+    if (this.#queue.length > 0 && this.#db.isOpen) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushQueue({ waitForLock: false }));
+    }
+  }
+
+  /** The second connection for large pushes, opened on first use. */
+  #openAside(): Writer {
+    if (this.#asideWriter?.db.isOpen) {
+      this.#asideWriter.db.exec(
+        `PRAGMA max_page_count = ${this.#maxPageCount ?? MAX_PAGE_COUNT}`,
+      );
+      return this.#asideWriter;
+    }
+    const db = new DatabaseSync(this.path);
+    try {
+      configure(db, this.#sync, { integrityCheck: false, path: this.path });
+      // Its COMMIT must not checkpoint on this thread either, once the
+      // checkpointer does it (startBackgroundCheckpoints).
+      if (this.#checkpointer) db.exec("PRAGMA wal_autocheckpoint = 0");
+      db.exec(
+        `PRAGMA max_page_count = ${this.#maxPageCount ?? MAX_PAGE_COUNT}`,
+      );
+      this.#asideWriter = newWriter(db, prepareStatements(db));
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return this.#asideWriter;
+  }
+
+  /**
+   * Throws "unavailable" while a large push is written aside: writes that
+   * answer at once (admin wipe, bulk delete, expiry) cannot wait for it on
+   * this thread. Pushes, deletes and history rows queue behind it instead.
+   */
+  #refuseWhileAside(): void {
+    if (this.#aside === undefined) return;
+    throw new PushError(
+      "unavailable",
+      "a large push is being written, nothing was changed; try again in a few seconds",
+    );
+  }
+
+  /**
+   * DELETE of one group in arrival order (spec §1.5): at once, as
+   * {@link deleteGroup}, or, while a large push is written aside, after it
+   * and after the pushes queued before it.
+   */
+  enqueueDelete(
+    key: GroupingKey,
+    time: number,
+    request: RequestInfo,
+  ): Promise<void> {
+    this.#flushQueue();
+    if (this.#aside === undefined) {
+      try {
+        this.deleteGroup(key, time, request);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#queue.push({
+      task: () => {
+        try {
+          this.deleteGroup(key, time, request);
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      },
+      cancel: reject,
+    });
+    return promise;
   }
 
   /**
@@ -537,14 +773,17 @@ export class Store implements Disposable {
    * (README "Faults"). Past BUSY_TIMEOUT_MS it fails as a blocking wait
    * would have.
    */
-  #retryWhenUnlocked(batch: QueuedPush[]): void {
+  #retryWhenUnlocked(batch: QueueEntry[]): void {
     const now = performance.now();
-    const first = batch[0] as QueuedPush;
+    const first = batch[0] as QueueEntry;
     first.lockedSince ??= now;
     const waited = now - first.lockedSince;
     if (waited >= BUSY_TIMEOUT_MS) {
       const error = new Error("database is locked");
-      for (const entry of batch) entry.reject(unavailable(error));
+      for (const entry of batch) {
+        if ("task" in entry) entry.cancel(unavailable(error));
+        else entry.reject(unavailable(error));
+      }
       return;
     }
     this.#queue = [...batch, ...this.#queue];
@@ -668,6 +907,7 @@ export class Store implements Disposable {
   /** DELETE of one group: 202 whether or not it existed (spec §1.5). */
   deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#refuseWhileAside(); // enqueueDelete() waits instead
     const group = this.view.group(key.id);
     this.#transaction(() => {
       const existing = group?.rowId ??
@@ -698,6 +938,7 @@ export class Store implements Disposable {
    */
   wipe(time: number, request: RequestInfo): number {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#refuseWhileAside();
     const groups = [...this.view.groups()];
     this.#transaction(() => {
       const row = (groupRow: number | null) =>
@@ -732,6 +973,7 @@ export class Store implements Disposable {
     request: RequestInfo,
   ): string[] {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#refuseWhileAside();
     const groups = ids.map((id) => this.view.group(id)).filter((g) =>
       g !== undefined
     );
@@ -765,6 +1007,7 @@ export class Store implements Disposable {
   importGroups(groups: readonly ImportCommand[], request: RequestInfo): void {
     this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#refuseWhileAside();
     this.#transaction(() => {
       for (const g of groups) {
         const problems = [...g.problems];
@@ -827,6 +1070,7 @@ export class Store implements Disposable {
    */
   pruneHistory(cutoff: number, batch: number): number {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    if (this.#aside !== undefined) return 0; // the next run goes on
     return this.#transaction(() => {
       let n = Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneFamilies.run(cutoff, batch).changes);
@@ -850,6 +1094,14 @@ export class Store implements Disposable {
     request: RequestInfo;
   }): void {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    if (this.#aside !== undefined) {
+      // Behind the large push being written, in order.
+      this.#queue.push({
+        task: () => this.recordInvalid(entry),
+        cancel: () => {}, // the history row is lost, as on a failure
+      });
+      return;
+    }
     if (this.#readOnly) return; // the history row is lost, as on a failure
     try {
       const groupRow = entry.key
@@ -1155,6 +1407,17 @@ export class Store implements Disposable {
   close(): void {
     if (!this.#db.isOpen) return;
     this.#flushQueue();
+    if (this.#aside !== undefined) {
+      // Closing its connection rolls the large push back; it answers 503.
+      this.#asideWriter?.db.close();
+      const error = unavailable(new Error("the store was closed"));
+      for (const entry of this.#queue) {
+        if ("task" in entry) entry.cancel(error);
+        else entry.reject(error);
+      }
+      this.#queue = [];
+    }
+    if (this.#asideWriter?.db.isOpen) this.#asideWriter.db.close();
     clearTimeout(this.#indexTimer);
     clearInterval(this.#writeRetryTimer);
     this.#checkpointer?.stop();
@@ -1229,19 +1492,21 @@ export class Store implements Disposable {
     time: number,
     groupRow: number,
     name?: string,
+    w: Writer = this.#main,
   ): void {
+    const stmt = w.stmt;
     if (this.#keepHistory) {
       if (name === undefined) {
-        this.#stmt.supersedeAll.run(pushId, time, groupRow);
-      } else this.#stmt.supersedeOne.run(pushId, time, groupRow, name);
+        stmt.supersedeAll.run(pushId, time, groupRow);
+      } else stmt.supersedeOne.run(pushId, time, groupRow, name);
       return;
     }
     if (name === undefined) {
-      this.#stmt.dropCurrentSamples.run(groupRow);
-      this.#stmt.dropCurrentFamilies.run(groupRow);
+      stmt.dropCurrentSamples.run(groupRow);
+      stmt.dropCurrentFamilies.run(groupRow);
     } else {
-      this.#stmt.dropCurrentSamplesOne.run(groupRow, name);
-      this.#stmt.dropCurrentFamiliesOne.run(groupRow, name);
+      stmt.dropCurrentSamplesOne.run(groupRow, name);
+      stmt.dropCurrentFamiliesOne.run(groupRow, name);
     }
   }
 
@@ -1251,9 +1516,13 @@ export class Store implements Disposable {
    * a switch to retention 0 on a long history costs no push a long
    * transaction; maintenance removes the rest).
    */
-  #dropEarlierPushes(groupRow: number, pushId: number): void {
+  #dropEarlierPushes(
+    groupRow: number,
+    pushId: number,
+    w: Writer = this.#main,
+  ): void {
     if (this.#keepHistory) return;
-    this.#stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
+    w.stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
   }
 
   #metadataLabels(key: GroupingKey) {
@@ -1289,26 +1558,26 @@ export class Store implements Disposable {
     key: GroupingKey,
     time: number,
     outcome: "push" | "failure",
+    w: Writer = this.#main,
   ): number {
+    const stmt = w.stmt;
     const live = this.view.group(key.id);
     if (live) {
-      const set = outcome === "push"
-        ? this.#stmt.setPushTime
-        : this.#stmt.setFailureTime;
+      const set = outcome === "push" ? stmt.setPushTime : stmt.setFailureTime;
       set.run(time, live.rowId);
       return live.rowId;
     }
     const pushTime = outcome === "push" ? time : 0;
     const failureTime = outcome === "failure" ? time : 0;
-    const old = this.#stmt.findGroup.get(key.id) as { id: number } | undefined;
+    const old = stmt.findGroup.get(key.id) as { id: number } | undefined;
     if (old) {
-      this.#stmt.reviveGroup.run(pushTime, failureTime, time, old.id);
+      stmt.reviveGroup.run(pushTime, failureTime, time, old.id);
       return old.id;
     }
     const labels = JSON.stringify(
       Object.fromEntries(key.labels.map((l) => [l.name, l.value])),
     );
-    const result = this.#stmt.insertGroup.run(
+    const result = stmt.insertGroup.run(
       key.id,
       labels,
       key.job,
@@ -1327,9 +1596,9 @@ export class Store implements Disposable {
     error: string | null;
     series: number;
     request: RequestInfo;
-  }): number {
+  }, w: Writer = this.#main): number {
     const r = row.request;
-    const result = this.#stmt.insertPush.run(
+    const result = w.stmt.insertPush.run(
       row.time,
       row.method,
       row.groupRow,
@@ -1352,26 +1621,29 @@ export class Store implements Disposable {
     family: MetricFamily,
     pushedAt: number,
   ): FamilyInput {
-    return this.#insertFamilies(
+    return drain(this.#insertFamilies(
       groupRow,
       pushId,
       [prepareFamily(family)],
       pushedAt,
-    )[0] as FamilyInput;
+      this.#main,
+    ))[0] as FamilyInput;
   }
 
   /**
    * Writes the families of one push and their samples with multi-row
    * INSERTs: one statement for the families and one for all their samples
    * (per chunk), not one per family; node:sqlite's cost per statement is
-   * what a small push mostly pays. Returns them as the view takes them.
+   * what a small push mostly pays. Returns them as the view takes them;
+   * yields where {@link Store.#insertSamples} does.
    */
-  #insertFamilies(
+  *#insertFamilies(
     groupRow: number,
     pushId: number,
     families: readonly PreparedFamily[],
     pushedAt: number,
-  ): FamilyInput[] {
+    w: Writer,
+  ): Generator<void, FamilyInput[]> {
     const stored: FamilyInput[] = [];
     const args: (number | string | null)[] = [];
     for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
@@ -1389,7 +1661,7 @@ export class Store implements Disposable {
           family.rendered,
         );
       }
-      const result = this.#familyInsert(end - start).run(...args);
+      const result = familyInsert(w, end - start).run(...args);
       // One INSERT gives its rows consecutive rowids: each new rowid is one
       // more than the largest (ids are never chosen by us).
       const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
@@ -1407,7 +1679,7 @@ export class Store implements Disposable {
         });
       }
     }
-    this.#insertSamples(stored, families);
+    yield* this.#insertSamples(stored, families, w);
     return stored;
   }
 
@@ -1417,12 +1689,13 @@ export class Store implements Disposable {
    * statement step per chunk instead of one per row or family (rows keep
    * their order, so their ids do too). When no row has a value_text,
    * native histogram, exemplar or created time (the common case), the
-   * INSERT binds 5 columns instead of 9.
+   * INSERT binds 5 columns instead of 9. Yields after each INSERT.
    */
-  #insertSamples(
+  *#insertSamples(
     stored: readonly FamilyInput[],
     families: readonly PreparedFamily[],
-  ): void {
+    w: Writer,
+  ): Generator<void, void> {
     const full = families.some((f) => f.extras);
     const width = full ? ROW_STRIDE : 4;
     const args: (number | string | null)[] = [];
@@ -1434,52 +1707,14 @@ export class Store implements Disposable {
         args.push(familyId);
         for (let c = 0; c < width; c++) args.push(rows[r + c] as never);
         if (++inChunk === SAMPLES_PER_INSERT) {
-          this.#sampleInsert(inChunk, full).run(...args);
+          sampleInsert(w, inChunk, full).run(...args);
           args.length = 0;
           inChunk = 0;
+          yield;
         }
       }
     }
-    if (inChunk > 0) this.#sampleInsert(inChunk, full).run(...args);
-  }
-
-  /** The prepared INSERT of `n` family rows, prepared on first use. */
-  #familyInsert(n: number): StatementSync {
-    let statement = this.#familyInserts[n];
-    if (statement === undefined) {
-      const values = Array.from({ length: n }, () => "(?,?,?,?,?,?,?)").join(
-        ",",
-      );
-      statement = this.#db.prepare(
-        `INSERT INTO families (group_id, push_id, name, type, help, unit, rendered)
-         VALUES ${values}`,
-      );
-      this.#familyInserts[n] = statement;
-    }
-    return statement;
-  }
-
-  /**
-   * The prepared INSERT of `n` sample rows, with all 9 columns (`full`) or
-   * the 5 that are not NULL in most rows; prepared on first use.
-   */
-  #sampleInsert(n: number, full: boolean): StatementSync {
-    const cache = full ? this.#sampleInserts : this.#shortSampleInserts;
-    let statement = cache[n];
-    if (statement === undefined) {
-      const values = Array.from(
-        { length: n },
-        () => full ? "(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?)",
-      ).join(",");
-      statement = this.#db.prepare(
-        full
-          ? `INSERT INTO samples (family_id, series, name, labels, value, value_text, native,
-         exemplar, created) VALUES ${values}`
-          : `INSERT INTO samples (family_id, series, name, labels, value) VALUES ${values}`,
-      );
-      cache[n] = statement;
-    }
-    return statement;
+    if (inChunk > 0) sampleInsert(w, inChunk, full).run(...args);
   }
 
   /** A stored family's metrics, read back from its `samples` rows. */
@@ -1534,7 +1769,8 @@ export class Store implements Disposable {
    * it the next start renders them from their samples again.
    */
   #fillRendered(missing: readonly MissingRendered[]): void {
-    if (this.#readOnly) return;
+    // While a push is written aside the lock is taken: left for next time.
+    if (this.#readOnly || this.#aside !== undefined) return;
     try {
       this.#transaction(() => {
         for (const m of missing) {
@@ -1666,6 +1902,51 @@ interface QueuedPush {
   readonly reject: (error: unknown) => void;
   /** performance.now() when its batch first found the write lock taken. */
   lockedSince?: number;
+}
+
+/** A write queued behind a large push (a DELETE, a history row). */
+interface QueuedTask {
+  readonly task: () => void;
+  /** Told when the task will not run (the store closes). */
+  readonly cancel: (error: unknown) => void;
+  lockedSince?: number;
+}
+
+type QueueEntry = QueuedPush | QueuedTask;
+
+/**
+ * Sample rows from which a push is written aside (Store.#commitAside):
+ * written inline, 10k rows hold the HTTP thread for about 60 ms.
+ */
+const ASIDE_MIN_ROWS = 10_000;
+
+/** How long a slice of a push written aside may run before a turn. */
+const ASIDE_SLICE_MS = 10;
+
+/** What `PRAGMA max_page_count` is when nobody has lowered it. */
+const MAX_PAGE_COUNT = 0xfffffffe;
+
+/**
+ * BEGIN IMMEDIATE on `w` without waiting on this thread for a lock held
+ * elsewhere (a `sqlite3` shell, the checkpointer): tries again shortly, up
+ * to BUSY_TIMEOUT_MS, as the store's own batches do (#retryWhenUnlocked).
+ */
+async function beginWhenUnlocked(w: Writer): Promise<void> {
+  const started = performance.now();
+  for (let delay = 1;; delay = Math.min(50, delay * 2)) {
+    w.stmt.dontWaitForLock.run();
+    try {
+      w.stmt.begin.run();
+      return;
+    } catch (error) {
+      if (!isBusy(error) || performance.now() - started >= BUSY_TIMEOUT_MS) {
+        throw error;
+      }
+    } finally {
+      w.stmt.waitForLock.run();
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }
 
 interface GroupRow {
@@ -1800,6 +2081,88 @@ function unavailable(error: unknown): PushError {
     }`,
     { cause: error },
   );
+}
+
+/**
+ * A connection with the statements the write helpers use on it: the
+ * store's own, or the one a large push is written on (Store.#commitAside).
+ * The INSERTs of n rows are prepared on first use, per connection.
+ */
+interface Writer {
+  readonly db: DatabaseSync;
+  readonly stmt: ReturnType<typeof prepareStatements>;
+  /** Index n: the INSERT of n sample rows ({@link sampleInsert}). */
+  readonly sampleInserts: (StatementSync | undefined)[];
+  /** The same with 5 columns (see Store.#insertSamples). */
+  readonly shortSampleInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n family rows ({@link familyInsert}). */
+  readonly familyInserts: (StatementSync | undefined)[];
+}
+
+function newWriter(
+  db: DatabaseSync,
+  stmt: ReturnType<typeof prepareStatements>,
+): Writer {
+  return {
+    db,
+    stmt,
+    sampleInserts: [],
+    shortSampleInserts: [],
+    familyInserts: [],
+  };
+}
+
+/** What Store.#writeAccepted wrote, for the view. */
+interface AcceptedWrite {
+  readonly groupRow: number;
+  readonly stored: FamilyInput[];
+}
+
+/** Runs a write generator to its end at once; returns what it returns. */
+function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** The prepared INSERT of `n` family rows, prepared on first use. */
+function familyInsert(w: Writer, n: number): StatementSync {
+  let statement = w.familyInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?,?)").join(
+      ",",
+    );
+    statement = w.db.prepare(
+      `INSERT INTO families (group_id, push_id, name, type, help, unit, rendered)
+         VALUES ${values}`,
+    );
+    w.familyInserts[n] = statement;
+  }
+  return statement;
+}
+
+/**
+ * The prepared INSERT of `n` sample rows, with all 9 columns (`full`) or
+ * the 5 that are not NULL in most rows; prepared on first use.
+ */
+function sampleInsert(w: Writer, n: number, full: boolean): StatementSync {
+  const cache = full ? w.sampleInserts : w.shortSampleInserts;
+  let statement = cache[n];
+  if (statement === undefined) {
+    const values = Array.from(
+      { length: n },
+      () => full ? "(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?)",
+    ).join(",");
+    statement = w.db.prepare(
+      full
+        ? `INSERT INTO samples (family_id, series, name, labels, value, value_text, native,
+         exemplar, created) VALUES ${values}`
+        : `INSERT INTO samples (family_id, series, name, labels, value) VALUES ${values}`,
+    );
+    cache[n] = statement;
+  }
+  return statement;
 }
 
 /** The current families after a `families.id`, for Store.#assemble. */
