@@ -15,6 +15,17 @@ import { renderSeries } from "./view.ts";
 /** Values per row in {@link PreparedFamily.rows}. */
 export const ROW_STRIDE = 8;
 
+/**
+ * Rows per chunk of {@link PreparedFamily.rows}. In chunks, a million series
+ * never grow one array of 8M values (growing it keeps up to twice that
+ * alive), and the chunks cross from the push worker as they are, with no
+ * joining on the HTTP thread (it took 0.3 s there).
+ */
+export const ROWS_PER_CHUNK = 4096;
+
+/** Whole rows, {@link ROW_STRIDE} values each. */
+export type RowChunk = readonly (number | string | null)[];
+
 export interface PreparedFamily {
   readonly name: string;
   readonly type: MetricType;
@@ -28,19 +39,25 @@ export interface PreparedFamily {
   readonly rendered: string;
   /**
    * The `samples` rows, {@link ROW_STRIDE} values each: series, name,
-   * labels, value, value_text, native, exemplar, created.
+   * labels, value, value_text, native, exemplar, created; in chunks of up
+   * to {@link ROWS_PER_CHUNK} rows.
    */
-  readonly rows: readonly (number | string | null)[];
+  readonly rows: readonly RowChunk[];
   /** Whether a row has a value in one of the last four columns. */
   readonly extras: boolean;
 }
 
 export function prepareFamily(family: MetricFamily): PreparedFamily {
   const series = renderSeries(family);
-  const rows: (number | string | null)[] = [];
+  const rows: RowChunk[] = [];
+  let chunk: (number | string | null)[] = [];
   let extras = false;
   for (const s of familyToRows(family)) {
-    rows.push(
+    if (chunk.length === ROWS_PER_CHUNK * ROW_STRIDE) {
+      rows.push(chunk);
+      chunk = [];
+    }
+    chunk.push(
       s.series,
       s.name,
       s.labels,
@@ -53,6 +70,7 @@ export function prepareFamily(family: MetricFamily): PreparedFamily {
     extras ||= s.valueText !== null || s.native !== null ||
       s.exemplar !== null || s.created !== null;
   }
+  if (chunk.length > 0) rows.push(chunk);
   return {
     name: family.name,
     type: family.type,
