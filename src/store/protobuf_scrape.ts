@@ -68,21 +68,14 @@ function* storedFamily(
   name: string,
 ): Generator<Uint8Array, void, undefined> {
   const series = source.view.scrapeSeries(name);
-  if (series === undefined || series.owners.length === 0) return;
-  const { owners, keys, type, help } = series;
-  const n = owners.length;
+  if (series === undefined) return;
+  const { type, help } = series;
+  const n = series.order.length;
   // Where each series' metric field is: chunk, start, end.
   const chunks: Uint8Array[] = [];
   const chunkOf = new Int32Array(n).fill(-1);
   const starts = new Int32Array(n);
   const ends = new Int32Array(n);
-  const positions = new Map<SeriesOwner, number[]>();
-  for (let p = 0; p < n; p++) {
-    const owner = owners[p] as SeriesOwner;
-    let list = positions.get(owner);
-    if (list === undefined) positions.set(owner, list = []);
-    list.push(p);
-  }
   yield NOTHING;
   const header = { name, help, type, metrics: [] } as MetricFamily;
   const place = (family: MetricFamily, at: readonly number[]) => {
@@ -97,18 +90,17 @@ function* storedFamily(
       ends[p] = fieldEnds[k] as number;
     }
   };
-  for (const [owner, list] of positions) {
+  for (const { owner, keys } of series.holders) {
+    // A holder of another type is left out (unchecked mode, spec §3.4).
+    if (owner.type !== type) continue;
+    const find = positionFinder(keys, owner, series);
     const metadata = source.view.metadataMetric(name, owner);
     if (metadata !== undefined) {
-      place({ ...header, metrics: [metadata] } as MetricFamily, [
-        list[0] as number,
-      ]);
+      place({ ...header, metrics: [metadata] } as MetricFamily, [find(0)]);
       continue;
     }
     if (!("rowId" in owner)) continue; // a metadata series whose group left
-    const stored = owner as StoredFamily;
-    const find = positionFinder(stored.keys, series, list);
-    for (const page of familyPages(source.readRows, stored)) {
+    for (const page of familyPages(source.readRows, owner as StoredFamily)) {
       const at = page.series.map(find);
       place({ ...header, metrics: page.family.metrics } as MetricFamily, at);
       yield NOTHING;
@@ -116,6 +108,9 @@ function* storedFamily(
   }
   const { head, tail } = encodeFamilyEnds(header);
   let length = head.length + tail.length;
+  let filled = 0;
+  for (let p = 0; p < n; p++) if ((chunkOf[p] as number) >= 0) filled++;
+  if (filled === 0) return; // a family without series is left out
   for (let p = 0; p < n; p++) {
     if ((chunkOf[p] as number) >= 0) {
       length += (ends[p] as number) - (starts[p] as number);
@@ -138,21 +133,25 @@ function* storedFamily(
  */
 function positionFinder(
   ownerKeys: readonly string[],
+  owner: SeriesOwner,
   series: ScrapeSeries,
-  list: readonly number[],
 ): (ordinal: number) => number {
-  const { keys, owners } = series;
+  const { order, owners, keys } = series;
   let byKey: Map<string, number> | undefined;
   return (ordinal) => {
     const key = ownerKeys[ordinal];
     if (key === undefined) return -1;
     const p = series.positionOf(key);
-    if (p >= 0 && keys[p] === key && owners[p] === owners[list[0] as number]) {
+    const slot = order[p];
+    if (slot !== undefined && keys[slot] === key && owners[slot] === owner) {
       return p;
     }
     if (byKey === undefined) {
       byKey = new Map();
-      for (const q of list) byKey.set(keys[q] as string, q);
+      for (let q = 0; q < order.length; q++) {
+        const s = order[q] as number;
+        if (owners[s] === owner) byKey.set(keys[s] as string, q);
+      }
     }
     return byKey.get(key) ?? -1;
   };
