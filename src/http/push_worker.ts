@@ -195,6 +195,8 @@ type FamilyHeader = Omit<PreparedFamily, ChunkedField> & {
   readonly distinct: boolean;
 };
 
+const ENCODER = new TextEncoder();
+
 /** Values per chunk: about 10 ms of deserializing on this machine. */
 const CHUNK_VALUES = 32_768;
 
@@ -210,6 +212,11 @@ function* messagesOf(answer: Answer): Generator<Message> {
     seriesCount: answer.seriesCount,
     families: prepared.map(({ keys: _k, texts: _t, rows: _r, ...f }, k) => ({
       ...f,
+      // As bytes: a string of 35 MB (a million series) took the HTTP thread
+      // about 0.3 s to deserialize and 0.8 s more to bind; bytes are copied.
+      rendered: typeof f.rendered === "string"
+        ? ENCODER.encode(f.rendered)
+        : f.rendered,
       distinct: answer.distinct[k] ?? false,
     })),
   };

@@ -1647,7 +1647,7 @@ export class Store implements Disposable {
     w: Writer,
   ): Generator<void, FamilyInput[]> {
     const stored: FamilyInput[] = [];
-    const args: (number | string | null)[] = [];
+    const args: (number | string | Uint8Array | null)[] = [];
     for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
       const end = Math.min(families.length, start + FAMILIES_PER_INSERT);
       args.length = 0;
@@ -2133,9 +2133,12 @@ function drain<T>(steps: Generator<void, T>): T {
 function familyInsert(w: Writer, n: number): StatementSync {
   let statement = w.familyInserts[n];
   if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?,?)").join(
-      ",",
-    );
+    // CAST: `rendered` may come as its UTF-8 bytes (PreparedFamily), and
+    // is stored as TEXT either way.
+    const values = Array.from(
+      { length: n },
+      () => "(?,?,?,?,?,?,CAST(? AS TEXT))",
+    ).join(",");
     statement = w.db.prepare(
       `INSERT INTO families (group_id, push_id, name, type, help, unit, rendered)
          VALUES ${values}`,

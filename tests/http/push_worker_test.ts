@@ -259,7 +259,14 @@ Deno.test("PushWorker.prepare() puts a push sent in many chunks back together ex
     const inline = preparePush(push(), true);
     assert.ok(onWorker?.prepared !== undefined);
     assert.equal(onWorker.seriesCount, inline.seriesCount);
-    assert.deepEqual(onWorker.prepared, inline.prepared);
+    // `rendered` crosses as its UTF-8 bytes; the store writes both as TEXT.
+    const decoded = onWorker.prepared.map((f) => ({
+      ...f,
+      rendered: typeof f.rendered === "string"
+        ? f.rendered
+        : new TextDecoder().decode(f.rendered),
+    }));
+    assert.deepEqual(decoded, inline.prepared);
   } finally {
     worker.close();
   }

@@ -200,7 +200,11 @@ Deno.test("Store keeps nothing of a large push whose write fails halfway, and ta
 
 Deno.test("Store writes the same rows for a large push aside as inline", async () => {
   await using dir = await tempDir();
-  const dump = async (asideMinRows: number, file: string) => {
+  const dump = async (
+    asideMinRows: number,
+    file: string,
+    asBytes: boolean,
+  ) => {
     const path = `${dir.path}/${file}`;
     {
       using store = new Store({ path, asideMinRows });
@@ -211,7 +215,17 @@ Deno.test("Store writes the same rows for a large push aside as inline", async (
         command("PUT", "job/other", big(3_000, 3).slice(1), 4),
       ];
       for (const push of pushes) {
-        assert.deepEqual(await store.enqueuePush(push), { status: 200 });
+        // The push worker hands `rendered` over as its UTF-8 bytes.
+        const prepared = asBytes
+          ? push.prepared?.map((f) => ({
+            ...f,
+            rendered: new TextEncoder().encode(f.rendered as string),
+          }))
+          : push.prepared;
+        assert.deepEqual(
+          await store.enqueuePush({ ...push, ...(prepared && { prepared }) }),
+          { status: 200 },
+        );
       }
     }
     const db = new DatabaseSync(path, { readOnly: true });
@@ -223,8 +237,18 @@ Deno.test("Store writes the same rows for a large push aside as inline", async (
       db.close();
     }
   };
-  const inline = await dump(Infinity, "inline.db");
-  const aside = await dump(ASIDE_MIN_ROWS, "aside.db");
+  const inline = await dump(Infinity, "inline.db", false);
+  const aside = await dump(ASIDE_MIN_ROWS, "aside.db", true);
   assert.equal((inline[3] as unknown[]).length, 1 + 20_004 + 5_000 + 4);
   assert.deepEqual(aside, inline);
+  // TEXT, readable in the sqlite3 shell, whichever way it came.
+  const db = new DatabaseSync(`${dir.path}/aside.db`, { readOnly: true });
+  try {
+    const types = db.prepare(
+      "SELECT DISTINCT typeof(rendered) AS t FROM families WHERE current = 1",
+    ).all().map((r) => r.t);
+    assert.deepEqual(types, ["text"]);
+  } finally {
+    db.close();
+  }
 });
