@@ -8,8 +8,9 @@
  * The bytes equal `encodeDelimited(view.mergedFamilies(…))`.
  *
  * Each family is the view as it was when the scrape reached it (not when
- * the scrape began, as for text: the view keeps no values); its values are
- * those of the rows it pointed to then. Never writes.
+ * the scrape began, as for text: the view keeps no values), or, if a push
+ * replaced part of it while it was read, as it was after that push: never
+ * short, never two versions of a group's family. Never writes.
  * @module
  */
 
@@ -62,13 +63,46 @@ export function* protobufScrape(
   }
 }
 
-/** One stored family: its metrics read page by page, then sent in order. */
+/**
+ * One stored family: its metrics read page by page, then sent in order.
+ * Each group's part is one version: if a push replaces or deletes it while
+ * its pages are read (with `--history.retention=0` its rows go at once, and
+ * their ids may be taken again by the new version's), the family is read
+ * again from the view as it is then. The last attempt reads the family in
+ * one turn, so that pushes cannot starve a scrape (only a family replaced
+ * {@link MAX_REREADS} times while it was read costs that turn).
+ */
 function* storedFamily(
   source: ProtobufScrapeSource,
   name: string,
 ): Generator<Uint8Array, void, undefined> {
-  const series = source.view.scrapeSeries(name);
-  if (series === undefined) return;
+  for (let attempt = 0; attempt <= MAX_REREADS; attempt++) {
+    const body = yield* readFamily(source, name, attempt === MAX_REREADS);
+    if (body !== REPLACED) {
+      yield* body;
+      return;
+    }
+  }
+}
+
+/** Times a family is read again after a push replaced part of it. */
+export const MAX_REREADS = 3;
+
+const REPLACED = Symbol("replaced");
+
+/**
+ * Reads family `name` and returns its encoded pieces, or {@link REPLACED}
+ * if a group's part was replaced while its pages were read. `atOnce`: read
+ * without pausing (nothing can be replaced meanwhile).
+ */
+function* readFamily(
+  source: ProtobufScrapeSource,
+  name: string,
+  atOnce: boolean,
+): Generator<Uint8Array, Uint8Array[] | typeof REPLACED, undefined> {
+  const { view } = source;
+  const series = view.scrapeSeries(name);
+  if (series === undefined) return [];
   const { type, help } = series;
   const n = series.order.length;
   // Where each series' metric field is: chunk, start, end.
@@ -76,7 +110,7 @@ function* storedFamily(
   const chunkOf = new Int32Array(n).fill(-1);
   const starts = new Int32Array(n);
   const ends = new Int32Array(n);
-  yield NOTHING;
+  if (!atOnce) yield NOTHING;
   const header = { name, help, type, metrics: [] } as MetricFamily;
   const place = (family: MetricFamily, at: readonly number[]) => {
     const fieldEnds: number[] = [];
@@ -94,36 +128,44 @@ function* storedFamily(
     // A holder of another type is left out (unchecked mode, spec §3.4).
     if (owner.type !== type) continue;
     const find = positionFinder(keys, owner, series);
-    const metadata = source.view.metadataMetric(name, owner);
+    const metadata = view.metadataMetric(name, owner);
     if (metadata !== undefined) {
       place({ ...header, metrics: [metadata] } as MetricFamily, [find(0)]);
       continue;
     }
     if (!("rowId" in owner)) continue; // a metadata series whose group left
+    // Each page is read and checked in the same turn, and a push changes
+    // the database and the view in one turn too: a page read while the
+    // version is still the group's current one is of that version.
+    const current = () =>
+      view.group(owner.groupId)?.families.get(name) === owner;
     for (const page of familyPages(source.readRows, owner as StoredFamily)) {
+      if (!current()) return REPLACED;
       const at = page.series.map(find);
       place({ ...header, metrics: page.family.metrics } as MetricFamily, at);
-      yield NOTHING;
+      if (!atOnce) yield NOTHING;
     }
+    // Also when its rows were gone before the first page was read.
+    if (!current()) return REPLACED;
   }
   const { head, tail } = encodeFamilyEnds(header);
   let length = head.length + tail.length;
   let filled = 0;
   for (let p = 0; p < n; p++) if ((chunkOf[p] as number) >= 0) filled++;
-  if (filled === 0) return; // a family without series is left out
+  if (filled === 0) return []; // a family without series is left out
   for (let p = 0; p < n; p++) {
     if ((chunkOf[p] as number) >= 0) {
       length += (ends[p] as number) - (starts[p] as number);
     }
   }
-  yield encodeVarint(length);
-  yield head;
+  const body = [encodeVarint(length), head];
   for (let p = 0; p < n; p++) {
     const c = chunkOf[p] as number;
     if (c < 0) continue;
-    yield (chunks[c] as Uint8Array).subarray(starts[p], ends[p]);
+    body.push((chunks[c] as Uint8Array).subarray(starts[p], ends[p]));
   }
-  yield tail;
+  body.push(tail);
+  return body;
 }
 
 /**

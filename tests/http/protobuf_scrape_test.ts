@@ -156,3 +156,61 @@ Deno.test("GET /metrics in protobuf sends a big scrape in reads of 64 KiB, plain
   assert.equal(sent?.metrics.length, 20_000);
   assert.deepEqual(stored(unzipped), sent);
 });
+
+Deno.test("protobufScrape() sends a family replaced while its pages are read whole, in one version", async (t) => {
+  const SERIES = 20_000;
+  const version = (value: number, key: string) => {
+    let body = "# TYPE m gauge\n";
+    for (let i = 0; i < SERIES; i++) body += `m{${key}="${i}"} ${value}\n`;
+    return body;
+  };
+  const cases = [
+    {
+      name: "history off, same series",
+      flags: ["--history.retention=0"],
+      key: "x",
+    },
+    {
+      name: "history off, other series",
+      flags: ["--history.retention=0"],
+      key: "y",
+    },
+    { name: "history kept, other series", flags: [], key: "y" },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await using pv = await startTestGateway(c.flags);
+      await push(pv.url, "/metrics/job/j", version(1, "x"));
+      const readRows = pv.gw.store.familyRowsAfter.bind(pv.gw.store);
+      const pieces = protobufScrape({
+        view: pv.gw.store.view,
+        own: OWN,
+        readRows,
+        readFamily: (stored) => wholeFamily(readRows, stored),
+      });
+      // Read until `m` is some pages in (an empty piece follows each page;
+      // it is the first stored family), replace it, then read the rest.
+      const parts: Uint8Array[] = [];
+      let pauses = 0;
+      for (let i = 0; i < 1_000_000; i++) {
+        const next = pieces.next();
+        if (next.done) break;
+        parts.push(next.value);
+        if (next.value.length === 0 && ++pauses === 10) {
+          await push(pv.url, "/metrics/job/j", version(2, c.key));
+        }
+      }
+      assert.ok(pauses > 10, `${pauses} pauses`);
+      const m = decodeDelimited(concat(parts)).find((f) => f.name === "m");
+      const metrics = (m?.metrics ?? []) as readonly {
+        value: number;
+        labels: readonly { name: string }[];
+      }[];
+      assert.equal(metrics.length, SERIES);
+      const versions = new Set(
+        metrics.map((x) => `${x.labels.map((l) => l.name)}=${x.value}`),
+      );
+      assert.equal(versions.size, 1, [...versions].join(", "));
+    });
+  }
+});
