@@ -25,7 +25,7 @@ import { PushError, type PushErrorKind } from "../push/push_error.ts";
 import { errorStack } from "../error_message.ts";
 import { LimitError, type PushRefusal } from "./limits.ts";
 import { PushBudget } from "./push_budget.ts";
-import type { PreparedFamily, RowChunk } from "../store/prepare.ts";
+import type { PreparedFamily } from "../store/prepare.ts";
 import { rememberSeriesKeys } from "../push/consistency.ts";
 import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
 
@@ -189,6 +189,7 @@ type Message =
   | { readonly id: number; readonly done: true };
 
 type ChunkedField = "keys" | "texts" | "rows";
+const CHUNKED_FIELDS: readonly ChunkedField[] = ["keys", "texts", "rows"];
 
 /** A prepared family without its chunked arrays. */
 type FamilyHeader = Omit<PreparedFamily, ChunkedField> & {
@@ -222,15 +223,11 @@ function* messagesOf(answer: Answer): Generator<Message> {
   };
   for (let family = 0; family < prepared.length; family++) {
     const f = prepared[family] as PreparedFamily;
-    for (const field of ["keys", "texts"] as const) {
+    for (const field of CHUNKED_FIELDS) {
       const all = f[field];
       for (let at = 0; at < all.length; at += CHUNK_VALUES) {
         yield { id, family, field, values: all.slice(at, at + CHUNK_VALUES) };
       }
-    }
-    // Chunked already (ROWS_PER_CHUNK rows: 32,768 values), and kept so.
-    for (const chunk of f.rows) {
-      yield { id, family, field: "rows", values: [chunk] };
     }
   }
   yield { id, done: true };
@@ -280,8 +277,9 @@ interface Assembly {
 }
 
 /**
- * The chunks of a field as one array, for the keys and texts, which the
- * view takes as arrays (the rows stay in their chunks).
+ * The chunks of a field as one array. One `concat` costs the HTTP thread
+ * about 0.3 s for a million series (8M row values), a quarter of appending
+ * each value; the store takes the rows as one array.
  */
 function joined<T>(chunks: readonly (readonly T[])[]): T[] {
   return ([] as T[]).concat(...chunks);
@@ -308,7 +306,7 @@ function assemble(
           ...header,
           keys: joined(f.chunks.keys as readonly (readonly string[])[]),
           texts: joined(f.chunks.texts as readonly (readonly string[])[]),
-          rows: (f.chunks.rows as (readonly RowChunk[])[]).flat(),
+          rows: joined(f.chunks.rows),
         };
       }),
       distinct: assembly.families.map((f) => f.header.distinct),

@@ -15,17 +15,6 @@ import { renderSeries } from "./view.ts";
 /** Values per row in {@link PreparedFamily.rows}. */
 export const ROW_STRIDE = 8;
 
-/**
- * Rows per chunk of {@link PreparedFamily.rows}. In chunks, a million series
- * never grow one array of 8M values (growing it keeps up to twice that
- * alive), and the chunks cross from the push worker as they are, with no
- * joining on the HTTP thread (it took 0.3 s there).
- */
-export const ROWS_PER_CHUNK = 4096;
-
-/** Whole rows, {@link ROW_STRIDE} values each. */
-export type RowChunk = readonly (number | string | null)[];
-
 export interface PreparedFamily {
   readonly name: string;
   readonly type: MetricType;
@@ -42,25 +31,19 @@ export interface PreparedFamily {
   readonly rendered: string | Uint8Array;
   /**
    * The `samples` rows, {@link ROW_STRIDE} values each: series, name,
-   * labels, value, value_text, native, exemplar, created; in chunks of up
-   * to {@link ROWS_PER_CHUNK} rows.
+   * labels, value, value_text, native, exemplar, created.
    */
-  readonly rows: readonly RowChunk[];
+  readonly rows: readonly (number | string | null)[];
   /** Whether a row has a value in one of the last four columns. */
   readonly extras: boolean;
 }
 
 export function prepareFamily(family: MetricFamily): PreparedFamily {
   const series = renderSeries(family);
-  const rows: RowChunk[] = [];
-  let chunk: (number | string | null)[] = [];
+  const rows: (number | string | null)[] = [];
   let extras = false;
   for (const s of familyToRows(family)) {
-    if (chunk.length === ROWS_PER_CHUNK * ROW_STRIDE) {
-      rows.push(chunk);
-      chunk = [];
-    }
-    chunk.push(
+    rows.push(
       s.series,
       s.name,
       s.labels,
@@ -73,7 +56,6 @@ export function prepareFamily(family: MetricFamily): PreparedFamily {
     extras ||= s.valueText !== null || s.native !== null ||
       s.exemplar !== null || s.created !== null;
   }
-  if (chunk.length > 0) rows.push(chunk);
   return {
     name: family.name,
     type: family.type,

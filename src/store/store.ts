@@ -633,9 +633,7 @@ export class Store implements Disposable {
     const prepared = entry.command.prepared;
     if (prepared === undefined || this.path === ":memory:") return false;
     let values = 0;
-    for (const f of prepared) {
-      for (const chunk of f.rows) values += chunk.length;
-    }
+    for (const f of prepared) values += f.rows.length;
     return values >= this.#asideMinRows * ROW_STRIDE;
   }
 
@@ -1704,16 +1702,15 @@ export class Store implements Disposable {
     let inChunk = 0;
     for (let f = 0; f < families.length; f++) {
       const familyId = (stored[f] as FamilyInput).rowId;
-      for (const rows of (families[f] as PreparedFamily).rows) {
-        for (let r = 0; r < rows.length; r += ROW_STRIDE) {
-          args.push(familyId);
-          for (let c = 0; c < width; c++) args.push(rows[r + c] as never);
-          if (++inChunk === SAMPLES_PER_INSERT) {
-            sampleInsert(w, inChunk, full).run(...args);
-            args.length = 0;
-            inChunk = 0;
-            yield;
-          }
+      const rows = (families[f] as PreparedFamily).rows;
+      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
+        args.push(familyId);
+        for (let c = 0; c < width; c++) args.push(rows[r + c] as never);
+        if (++inChunk === SAMPLES_PER_INSERT) {
+          sampleInsert(w, inChunk, full).run(...args);
+          args.length = 0;
+          inChunk = 0;
+          yield;
         }
       }
     }
