@@ -254,6 +254,15 @@ if (isPushWorker()) {
       return;
     }
     scope.postMessage(next.value);
+    // The HTTP thread asks for nothing after a push's last message: kept
+    // here, the generator would hold the whole prepared push (a GB for a
+    // million series) for the life of the worker.
+    const value = next.value;
+    if (
+      "done" in value || ("outcome" in value && value.outcome !== "prepared")
+    ) {
+      sending.delete(id);
+    }
   };
   scope.onmessage = (event) => {
     const data = event.data;
