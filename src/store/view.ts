@@ -149,6 +149,8 @@ class FamilyEntry implements IndexedFamily {
   order: number[] = [];
   /** Slots added since `order` was last brought up to date. */
   added: number[] = [];
+  /** Slots taken from `added` and being sorted a slice at a time. */
+  #pending: SlotSort | undefined;
   /** Removed slots still listed in `order` or `added`. */
   dead = 0;
   /** Slots that may be reused. */
@@ -264,6 +266,7 @@ class FamilyEntry implements IndexedFamily {
   }
   clear(): void {
     this.#slots.clear();
+    this.#pending = undefined;
     this.#unindexedFrom = -1;
     this.#unindexedLive = 0;
     this.keys = [];
@@ -281,6 +284,7 @@ class FamilyEntry implements IndexedFamily {
    * and new ones sorted and merged in; value updates keep their slot.
    */
   sorted(): readonly number[] {
+    if (this.#pending !== undefined) this.#mergePending(Infinity);
     const owners = this.owners;
     if (this.dead > 0) {
       const live = (slot: number) => {
@@ -301,33 +305,184 @@ class FamilyEntry implements IndexedFamily {
         compare(keys[a] as string, keys[b] as string)
       );
       this.added = [];
-      const order = this.order;
-      if (order.length === 0) {
-        this.order = added;
-      } else {
-        const merged: number[] = new Array(order.length + added.length);
-        let i = 0;
-        let j = 0;
-        let k = 0;
-        while (i < order.length && j < added.length) {
-          const a = order[i] as number;
-          const b = added[j] as number;
-          if (compare(keys[a] as string, keys[b] as string) <= 0) {
-            merged[k++] = a;
-            i++;
-          } else {
-            merged[k++] = b;
-            j++;
-          }
-        }
-        while (i < order.length) merged[k++] = order[i++] as number;
-        while (j < added.length) merged[k++] = added[j++] as number;
-        this.order = merged;
-      }
+      this.order = mergeSlots(this.order, added, keys, compare);
     }
     return this.order;
   }
+  /**
+   * Does up to about `budget` comparisons of the sort {@link sorted} would
+   * do; returns how many it did (0: nothing left to sort). Start-up restores
+   * every series unsorted: sorting a million keys at once kept the first
+   * scrape's turn for a second, so it is done a slice at a time after start.
+   */
+  sortSome(budget: number): number {
+    if (this.#pending === undefined) {
+      if (this.added.length === 0) return 0;
+      if (this.added.length <= budget) {
+        const n = this.added.length;
+        this.sorted();
+        return n;
+      }
+      const compare = this.highKeys > 0 ? compareUtf8 : compareUtf16;
+      const keys = this.keys;
+      this.#pending = new SlotSort(
+        this.added,
+        (a, b) => compare(keys[a] as string, keys[b] as string),
+      );
+      this.added = [];
+    }
+    return this.#mergePending(budget);
+  }
+  /** Sorts on; once sorted, the slots join `order`. Returns the work done. */
+  #mergePending(budget: number): number {
+    const pending = this.#pending as SlotSort;
+    const done = pending.step(budget);
+    if (!pending.finished) return done;
+    this.#pending = undefined;
+    const compare = this.highKeys > 0 ? compareUtf8 : compareUtf16;
+    this.order = mergeSlots(this.order, pending.result, this.keys, compare);
+    return done;
+  }
 }
+
+/** Two lists of slots in key order merged into one (either may be it). */
+function mergeSlots(
+  order: number[],
+  added: number[],
+  keys: readonly string[],
+  compare: (a: string, b: string) => number,
+): number[] {
+  if (order.length === 0) return added;
+  if (added.length === 0) return order;
+  const merged: number[] = new Array(order.length + added.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < order.length && j < added.length) {
+    const a = order[i] as number;
+    const b = added[j] as number;
+    if (compare(keys[a] as string, keys[b] as string) <= 0) {
+      merged[k++] = a;
+      i++;
+    } else {
+      merged[k++] = b;
+      j++;
+    }
+  }
+  while (i < order.length) merged[k++] = order[i++] as number;
+  while (j < added.length) merged[k++] = added[j++] as number;
+  return merged;
+}
+
+/**
+ * A merge sort of slots that can stop and go on (bottom-up: runs of
+ * {@link RUN} sorted at once, then merged pairwise, pass after pass). Keys
+ * that change meanwhile are those of removed slots, emptied to "" (the
+ * smallest key): each merge still compares live keys only with each other,
+ * so the live slots come out sorted.
+ */
+class SlotSort {
+  #from: number[];
+  #to: number[];
+  readonly #compare: (a: number, b: number) => number;
+  /** Run length of the current pass; 0 while runs are being sorted. */
+  #width = 0;
+  /** Next run to sort, or where the current merge started. */
+  #lo = 0;
+  #i = 0;
+  #j = 0;
+  #k = 0;
+  finished = false;
+  constructor(slots: number[], compare: (a: number, b: number) => number) {
+    this.#from = slots;
+    this.#to = new Array(slots.length);
+    this.#compare = compare;
+  }
+  get result(): number[] {
+    return this.#from;
+  }
+  /** About `budget` comparisons' worth of sorting; returns the work done. */
+  step(budget: number): number {
+    const from = this.#from;
+    const n = from.length;
+    const compare = this.#compare;
+    let done = 0;
+    while (this.#width === 0) {
+      if (done >= budget) return done;
+      if (this.#lo >= n) {
+        this.#width = RUN;
+        this.#lo = 0;
+        this.#start();
+        break;
+      }
+      const end = Math.min(n, this.#lo + RUN);
+      const run = from.slice(this.#lo, end).sort(compare);
+      for (let q = 0; q < run.length; q++) {
+        from[this.#lo + q] = run[q] as number;
+      }
+      done += RUN_COST * run.length;
+      this.#lo = end;
+    }
+    // Bounded: each turn outputs one slot, or ends a merge or a pass.
+    while (!this.finished && done < budget) {
+      const to = this.#to;
+      const src = this.#from;
+      const width = this.#width;
+      if (width >= n) {
+        this.finished = true;
+        break;
+      }
+      const mid = Math.min(n, this.#lo + width);
+      const hi = Math.min(n, this.#lo + 2 * width);
+      let i = this.#i;
+      let j = this.#j;
+      let k = this.#k;
+      const stop = k + (budget - done);
+      while (k < stop && i < mid && j < hi) {
+        const a = src[i] as number;
+        const b = src[j] as number;
+        if (compare(a, b) <= 0) {
+          to[k++] = a;
+          i++;
+        } else {
+          to[k++] = b;
+          j++;
+        }
+      }
+      while (k < stop && i < mid) to[k++] = src[i++] as number;
+      while (k < stop && j < hi) to[k++] = src[j++] as number;
+      done += k - this.#k;
+      this.#i = i;
+      this.#j = j;
+      this.#k = k;
+      if (k < hi) continue; // out of budget
+      this.#lo = hi;
+      if (hi >= n) {
+        this.#from = to;
+        this.#to = src;
+        this.#width = 2 * width;
+        this.#lo = 0;
+      }
+      this.#start();
+      done++;
+    }
+    return done;
+  }
+  #start(): void {
+    const n = this.#from.length;
+    this.#i = this.#lo;
+    this.#j = Math.min(n, this.#lo + this.#width);
+    this.#k = this.#lo;
+  }
+}
+
+/** Series of the biggest family whose pieces start-up writes ahead. */
+const BUILD_AHEAD_SERIES = 32_768;
+
+/** Slots sorted at once as a run of {@link SlotSort}. */
+const RUN = 1024;
+/** Work counted per slot of a run sorted at once (about log2(RUN) / 2). */
+const RUN_COST = 5;
 
 const HIGH_UNIT = /[\uD800-\uFFFF]/;
 
@@ -542,13 +697,26 @@ export class View implements ConsistencyIndex {
 
   /**
    * Indexes up to `budget` series restored at start-up (see
-   * FamilyEntry.slots); returns false once none is left.
+   * FamilyEntry.slots), then sorts them and writes the scrape pieces of the
+   * smaller families; returns false once nothing is left.
    */
   indexSome(budget: number): boolean {
     let left = budget;
     for (const entry of this.#families.values()) {
       left -= entry.indexSome(left);
       if (left <= 0) return true;
+    }
+    // Then sorted, and the scrape pieces of each family small enough to
+    // write in one step written, so that the first scrape after start only
+    // sends them. A bigger one is left to its first scrape: a build is not
+    // sliced (100k series: about 40–80 ms).
+    for (const [name, entry] of this.#families) {
+      left -= entry.sortSome(left);
+      if (left <= 0) return true;
+      if (entry.scrape === undefined && entry.size <= BUILD_AHEAD_SERIES) {
+        this.#familyPieces(name);
+        return true;
+      }
     }
     return false;
   }
