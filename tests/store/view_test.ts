@@ -257,6 +257,15 @@ Deno.test("A view restored at start-up, sorted a slice at a time while pushes ch
     // Indexing takes about 5,000 / budget steps, sorting about 8 times as
     // many: the pushes come while the series are being sorted.
     { name: "small slices", budget: 97, pushAt: [100, 200, 400], renderAt: -1 },
+    // Over 4k series: its pieces are written a slice at a time, and
+    // the pushes come while they are.
+    {
+      name: "a big family",
+      budget: 2000,
+      size: 40_000,
+      pushAt: [100, 150, 250],
+      renderAt: -1,
+    },
     { name: "large slices", budget: 2000, pushAt: [4, 6, 9], renderAt: -1 },
     {
       name: "a scrape in the middle",
@@ -270,7 +279,11 @@ Deno.test("A view restored at start-up, sorted a slice at a time while pushes ch
       const groups = [0, 1].map((g) =>
         makeGroupingKey(new Map([["job", `g${g}`]]))
       );
-      const first = [words(3000).map((w) => `0${w}`), words(2500)];
+      const size = "size" in c ? c.size : 3000;
+      const first = [
+        Array.from({ length: size }, (_, i) => `0${word()}${i}`),
+        words(2500),
+      ];
       const pushed = new View(new Map());
       const restored = new View(new Map());
       groups.forEach((key, g) => {
@@ -316,6 +329,9 @@ Deno.test("A view restored at start-up, sorted a slice at a time while pushes ch
       }
       assert.equal(restored.render(new Map()), pushed.render(new Map()));
       assert.equal(restored.seriesCount, pushed.seriesCount);
+      // The texts are found where the last build put them.
+      both(groups[1] as GroupingKey, first[1] ?? [], 5);
+      assert.equal(restored.render(new Map()), pushed.render(new Map()));
     });
   }
 });
