@@ -582,6 +582,8 @@ export class View implements ConsistencyIndex {
     | undefined;
   /** Slice-at-a-time builds that a change to their family made void. */
   #buildAborts = 0;
+  /** Whether {@link indexSome} has found nothing left to do. */
+  #startUpDone = false;
   readonly counters: ViewCounters = { inconsistentSeries: 0 };
 
   constructor(own: ReadonlyMap<string, OwnFamily>) {
@@ -688,6 +690,7 @@ export class View implements ConsistencyIndex {
   loadFamily(groupId: string, input: FamilyInput): void {
     const group = this.#groups.get(groupId);
     if (group === undefined) return;
+    this.#startUpDone = false;
     // First: removing it may drop the family's entry.
     if (group.families.has(input.name)) {
       this.#removeFamily(group, input.name);
@@ -738,7 +741,16 @@ export class View implements ConsistencyIndex {
     }
     this.#building?.steps.return(undefined);
     this.#building = undefined;
+    this.#startUpDone = true;
     return false;
+  }
+
+  /**
+   * Whether start-up's work on the restored series is done (see
+   * {@link indexSome}); until then a scrape does it first, in slices.
+   */
+  get startUpDone(): boolean {
+    return this.#startUpDone;
   }
 
   /**
