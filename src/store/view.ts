@@ -730,8 +730,11 @@ export class View implements ConsistencyIndex {
       if (left <= 0) return true;
       if (entry.scrape === undefined) {
         if (entry.size <= BUILD_AHEAD_SERIES) {
+          // Several small families per step: a store may have thousands.
+          left -= BUILD_COST * entry.size + 1;
           this.#familyPieces(name);
-          return true;
+          if (left <= 0) return true;
+          continue;
         }
         if (this.#buildAborts < MAX_BUILD_ABORTS) {
           this.#buildSome(name, entry, left);
