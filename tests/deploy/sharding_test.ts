@@ -620,19 +620,27 @@ Deno.test({
             JSON.stringify(x) < JSON.stringify(y) ? -1 : 1
           ),
         );
-        const up = await queryPrometheus(url, 'up{job="pushvault"}');
+        // Two series can come from two scrapes before the third shard's
+        // first one: wait for every target, as for the series.
+        const up = await pollUntil("every shard scraped", async () => {
+          const result = await queryPrometheus(url, 'up{job="pushvault"}');
+          return result.length === shards.length ? result : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 250 });
         assert.deepEqual(
           up.map((s) => s.metric.instance).sort(),
           shards.map((s) => new URL(s.url).host).sort(),
         );
         // Prometheus keeps one metadata entry per type it was told.
-        const metadata = await (await fetch(
-          `${url}/api/v1/metadata?metric=sharding_conflict`,
-        )).json() as { data: Record<string, { type: string }[]> };
-        assert.deepEqual(
-          (metadata.data.sharding_conflict ?? []).map((m) => m.type).sort(),
-          ["counter", "gauge"],
-        );
+        const types = await pollUntil("both types in metadata", async () => {
+          const metadata = await (await fetch(
+            `${url}/api/v1/metadata?metric=sharding_conflict`,
+          )).json() as { data: Record<string, { type: string }[]> };
+          const found = (metadata.data.sharding_conflict ?? []).map((m) =>
+            m.type
+          ).sort();
+          return found.length === 2 ? found : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 250 });
+        assert.deepEqual(types, ["counter", "gauge"]);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`${message}\n${prometheus.describe()}`, {
