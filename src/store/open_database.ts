@@ -166,7 +166,15 @@ export function hint(error: unknown): string {
   }
 }
 
-export function migrate(db: DatabaseSync, path: string): void {
+/**
+ * Brings the file to {@link SCHEMA_VERSION}, each migration in its own
+ * transaction; `progress` hears a line now and then during a long one.
+ */
+export function migrate(
+  db: DatabaseSync,
+  path: string,
+  progress: (message: string) => void = () => {},
+): void {
   const version =
     (db.prepare("PRAGMA user_version").get() as { user_version: number })
       .user_version;
@@ -194,7 +202,7 @@ export function migrate(db: DatabaseSync, path: string): void {
     try {
       const migration = MIGRATIONS[v] as Migration;
       if (typeof migration === "string") db.exec(migration);
-      else migration(db);
+      else migration(db, progress);
       db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec("COMMIT");

@@ -78,6 +78,8 @@ export interface StoreOptions {
    * own transaction, instead of leaving them for maintenance.
    */
   readonly keepHistory?: boolean;
+  /** Hears a line now and then while a long migration runs at open. */
+  readonly onMigrationProgress?: (message: string) => void;
 }
 
 /** What the request looked like, for the `pushes` history row. */
@@ -161,6 +163,10 @@ export class Store implements Disposable {
   readonly #shortSampleInserts: (StatementSync | undefined)[] = [];
   /** Index n: the INSERT of n family rows ({@link Store.#familyInsert}). */
   readonly #familyInserts: (StatementSync | undefined)[] = [];
+  /** Index n: the INSERT of n `rendered` rows. */
+  readonly #renderedInserts: (StatementSync | undefined)[] = [];
+  /** Index n: the INSERT of n `series` rows. */
+  readonly #seriesInserts: (StatementSync | undefined)[] = [];
   readonly path: string;
   readonly #sync: SyncMode;
   readonly #keepHistory: boolean;
@@ -242,7 +248,7 @@ export class Store implements Disposable {
           nextTry: 0,
         };
       }
-      migrate(this.#db, this.path);
+      migrate(this.#db, this.path, options.onMigrationProgress);
       if (options.maxPageCount !== undefined) {
         this.#db.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
       }
@@ -450,6 +456,10 @@ export class Store implements Disposable {
       series: command.seriesCount,
       request: command.request,
     });
+    const prepared = command.prepared ?? command.families.map(prepareFamily);
+    // Read before the versions they replace are ended (or, without
+    // history, deleted).
+    const previous = this.#previousSeries(command.key, prepared);
     if (command.method === "PUT") {
       this.#supersede(pushId, command.time, groupRow);
     }
@@ -461,8 +471,9 @@ export class Store implements Disposable {
     const stored = this.#insertFamilies(
       groupRow,
       pushId,
-      command.prepared ?? command.families.map(prepareFamily),
+      prepared,
       command.time,
+      previous,
     );
     this.#dropEarlierPushes(groupRow, pushId);
     return {
@@ -742,9 +753,15 @@ export class Store implements Disposable {
           series: g.seriesCount,
           request,
         });
+        const prepared = g.families.map(prepareFamily);
+        const previous = this.#previousSeries(g.key, prepared);
         this.#supersede(pushId, g.pushTime, groupRow);
-        const stored: FamilyInput[] = g.families.map((family) =>
-          this.#insertFamily(groupRow, pushId, family, g.pushTime)
+        const stored = this.#insertFamilies(
+          groupRow,
+          pushId,
+          prepared,
+          g.pushTime,
+          previous,
         );
         this.view.applyPush({
           key: g.key,
@@ -770,7 +787,8 @@ export class Store implements Disposable {
   pruneHistory(cutoff: number, batch: number): number {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     return this.#transaction(() => {
-      let n = Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
+      let n = Number(this.#stmt.pruneSeries.run(cutoff, batch).changes);
+      n += Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneFamilies.run(cutoff, batch).changes);
       n += Number(this.#stmt.prunePushes.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneGroups.run(cutoff, batch).changes);
@@ -1084,6 +1102,8 @@ export class Store implements Disposable {
     groupRow: number,
     name?: string,
   ): void {
+    if (name === undefined) this.#stmt.dropRenderedAll.run(groupRow);
+    else this.#stmt.dropRenderedOne.run(groupRow, name);
     if (this.#keepHistory) {
       if (name === undefined) {
         this.#stmt.supersedeAll.run(pushId, time, groupRow);
@@ -1091,9 +1111,11 @@ export class Store implements Disposable {
       return;
     }
     if (name === undefined) {
+      this.#stmt.dropCurrentSeries.run(groupRow);
       this.#stmt.dropCurrentSamples.run(groupRow);
       this.#stmt.dropCurrentFamilies.run(groupRow);
     } else {
+      this.#stmt.dropCurrentSeriesOne.run(groupRow, name);
       this.#stmt.dropCurrentSamplesOne.run(groupRow, name);
       this.#stmt.dropCurrentFamiliesOne.run(groupRow, name);
     }
@@ -1199,21 +1221,6 @@ export class Store implements Disposable {
     return Number(result.lastInsertRowid);
   }
 
-  /** Writes one family and its samples; returns it as the view takes it. */
-  #insertFamily(
-    groupRow: number,
-    pushId: number,
-    family: MetricFamily,
-    pushedAt: number,
-  ): FamilyInput {
-    return this.#insertFamilies(
-      groupRow,
-      pushId,
-      [prepareFamily(family)],
-      pushedAt,
-    )[0] as FamilyInput;
-  }
-
   /**
    * Writes the families of one push and their samples with multi-row
    * INSERTs: one statement for the families and one for all their samples
@@ -1225,9 +1232,11 @@ export class Store implements Disposable {
     pushId: number,
     families: readonly PreparedFamily[],
     pushedAt: number,
+    previous: PreviousSeries,
   ): FamilyInput[] {
     const stored: FamilyInput[] = [];
     const args: (number | string | null)[] = [];
+    const texts: (number | string)[] = [];
     for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
       const end = Math.min(families.length, start + FAMILIES_PER_INSERT);
       args.length = 0;
@@ -1240,15 +1249,16 @@ export class Store implements Disposable {
           family.type,
           family.help ?? null,
           family.unit ?? null,
-          family.rendered,
         );
       }
       const result = this.#familyInsert(end - start).run(...args);
       // One INSERT gives its rows consecutive rowids: each new rowid is one
       // more than the largest (ids are never chosen by us).
       const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
+      texts.length = 0;
       for (let i = start; i < end; i++) {
         const family = families[i] as PreparedFamily;
+        texts.push(firstId + i - start, family.rendered);
         stored.push({
           name: family.name,
           type: family.type,
@@ -1260,9 +1270,110 @@ export class Store implements Disposable {
           texts: family.texts,
         });
       }
+      this.#renderedInsert(end - start).run(...texts);
     }
-    this.#insertSamples(stored, families);
+    this.#insertSamples(
+      stored,
+      families,
+      this.#seriesIds(groupRow, families, previous),
+    );
     return stored;
+  }
+
+  /**
+   * The series ids of the families' current versions, by family name and
+   * then by `suffix\0labels`, for {@link Store.#seriesIds}: a series keeps
+   * its row for as long as it stays in consecutive versions (schema 6).
+   * Without history nothing is carried over: the versions replaced go with
+   * their series in this transaction.
+   */
+  #previousSeries(
+    key: GroupingKey,
+    families: readonly PreparedFamily[],
+  ): PreviousSeries {
+    const out: PreviousSeries = new Map();
+    const group = this.#keepHistory ? this.view.group(key.id) : undefined;
+    if (group === undefined) return out;
+    for (const family of families) {
+      const stored = group.families.get(family.name);
+      if (stored === undefined) continue;
+      const ids = new Map<string, number>();
+      const rows = this.#stmt.familySeries.all(stored.rowId) as unknown as [
+        number,
+        string,
+        string,
+      ][];
+      for (const [id, suffix, labels] of rows) {
+        ids.set(`${suffix}\u0000${labels}`, id);
+      }
+      out.set(family.name, ids);
+    }
+    return out;
+  }
+
+  /**
+   * The `series` id of every sample row of `families`, in order: the
+   * previous version's where the series was in it, else a new row (one
+   * multi-row INSERT per chunk; its rowids are consecutive).
+   */
+  #seriesIds(
+    groupRow: number,
+    families: readonly PreparedFamily[],
+    previous: PreviousSeries,
+  ): number[][] {
+    const out: number[][] = [];
+    const fresh: { family: number; row: number }[] = [];
+    const args: (number | string)[] = [];
+    for (let f = 0; f < families.length; f++) {
+      const family = families[f] as PreparedFamily;
+      const before = previous.get(family.name);
+      const ids: number[] = [];
+      /** New series of this version, for a series the push repeats. */
+      let added: Map<string, number> | undefined;
+      const rows = family.rows;
+      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
+        const suffix = (rows[r + 1] as string).slice(family.name.length);
+        const key = `${suffix}\u0000${rows[r + 2] as string}`;
+        let id = before?.get(key) ?? added?.get(key);
+        if (id === undefined) {
+          added ??= new Map();
+          id = -1 - fresh.length; // a placeholder until the INSERT
+          added.set(key, id);
+          fresh.push({ family: f, row: r });
+        }
+        ids.push(id);
+      }
+      out.push(ids);
+    }
+    if (fresh.length === 0) return out;
+    const newIds: number[] = [];
+    for (let start = 0; start < fresh.length; start += SERIES_PER_INSERT) {
+      const end = Math.min(fresh.length, start + SERIES_PER_INSERT);
+      args.length = 0;
+      for (let i = start; i < end; i++) {
+        const { family: f, row: r } = fresh[i] as {
+          family: number;
+          row: number;
+        };
+        const family = families[f] as PreparedFamily;
+        args.push(
+          groupRow,
+          family.name,
+          (family.rows[r + 1] as string).slice(family.name.length),
+          family.rows[r + 2] as string,
+        );
+      }
+      const result = this.#seriesInsert(end - start).run(...args);
+      const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
+      for (let i = start; i < end; i++) newIds.push(firstId + i - start);
+    }
+    for (const ids of out) {
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as number;
+        if (id < 0) ids[i] = newIds[-1 - id] as number;
+      }
+    }
+    return out;
   }
 
   /**
@@ -1276,17 +1387,37 @@ export class Store implements Disposable {
   #insertSamples(
     stored: readonly FamilyInput[],
     families: readonly PreparedFamily[],
+    seriesIds: readonly (readonly number[])[],
   ): void {
     const full = families.some((f) => f.extras);
-    const width = full ? ROW_STRIDE : 4;
     const args: (number | string | null)[] = [];
     let inChunk = 0;
     for (let f = 0; f < families.length; f++) {
       const familyId = (stored[f] as FamilyInput).rowId;
       const rows = (families[f] as PreparedFamily).rows;
-      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
-        args.push(familyId);
-        for (let c = 0; c < width; c++) args.push(rows[r + c] as never);
+      const ids = seriesIds[f] as readonly number[];
+      // In key order (series_id, seq), so that pages fill up at the end of
+      // the table instead of splitting in the middle.
+      const order = Array.from(ids.keys());
+      let sorted = true;
+      for (let i = 1; i < ids.length && sorted; i++) {
+        sorted = (ids[i - 1] as number) < (ids[i] as number);
+      }
+      if (!sorted) {
+        order.sort((a, b) => (ids[a] as number) - (ids[b] as number) || a - b);
+      }
+      for (const seq of order) {
+        const r = seq * ROW_STRIDE;
+        args.push(familyId, ids[seq] as number, seq, rows[r] as number);
+        args.push(rows[r + 3] as number | null);
+        if (full) {
+          args.push(
+            rows[r + 4] as string | null,
+            rows[r + 5] as string | null,
+            rows[r + 6] as string | null,
+            rows[r + 7] as number | null,
+          );
+        }
         if (++inChunk === SAMPLES_PER_INSERT) {
           this.#sampleInsert(inChunk, full).run(...args);
           args.length = 0;
@@ -1301,14 +1432,40 @@ export class Store implements Disposable {
   #familyInsert(n: number): StatementSync {
     let statement = this.#familyInserts[n];
     if (statement === undefined) {
-      const values = Array.from({ length: n }, () => "(?,?,?,?,?,?,?)").join(
+      const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(
         ",",
       );
       statement = this.#db.prepare(
-        `INSERT INTO families (group_id, push_id, name, type, help, unit, rendered)
+        `INSERT INTO families (group_id, push_id, name, type, help, unit)
          VALUES ${values}`,
       );
       this.#familyInserts[n] = statement;
+    }
+    return statement;
+  }
+
+  /** The prepared INSERT of `n` `rendered` rows, prepared on first use. */
+  #renderedInsert(n: number): StatementSync {
+    let statement = this.#renderedInserts[n];
+    if (statement === undefined) {
+      const values = Array.from({ length: n }, () => "(?,?)").join(",");
+      statement = this.#db.prepare(
+        `INSERT INTO rendered (family_id, rendered) VALUES ${values}`,
+      );
+      this.#renderedInserts[n] = statement;
+    }
+    return statement;
+  }
+
+  /** The prepared INSERT of `n` `series` rows, prepared on first use. */
+  #seriesInsert(n: number): StatementSync {
+    let statement = this.#seriesInserts[n];
+    if (statement === undefined) {
+      const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
+      statement = this.#db.prepare(
+        `INSERT INTO series (group_id, family, suffix, labels) VALUES ${values}`,
+      );
+      this.#seriesInserts[n] = statement;
     }
     return statement;
   }
@@ -1327,9 +1484,9 @@ export class Store implements Disposable {
       ).join(",");
       statement = this.#db.prepare(
         full
-          ? `INSERT INTO samples (family_id, series, name, labels, value, value_text, native,
-         exemplar, created) VALUES ${values}`
-          : `INSERT INTO samples (family_id, series, name, labels, value) VALUES ${values}`,
+          ? `INSERT INTO samples (family_id, series_id, seq, series, value, value_text,
+         native, exemplar, created) VALUES ${values}`
+          : `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
       );
       cache[n] = statement;
     }
@@ -1529,6 +1686,14 @@ const INDEX_SLICE = 20_000;
 
 /** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
 const SAMPLES_PER_INSERT = 200;
+/** Rows per multi-row INSERT into `series` (4 parameters each). */
+const SERIES_PER_INSERT = 200;
+
+/**
+ * Series ids of the versions a write replaces: family name →
+ * `suffix\0labels` → `series.id` (see Store.#previousSeries).
+ */
+type PreviousSeries = Map<string, ReadonlyMap<string, number>>;
 /** A write request tries the file again at most this often while read-only. */
 const WRITE_RETRY_MIN_MS = 1000;
 
@@ -1630,10 +1795,18 @@ function unavailable(error: unknown): PushError {
 /** The current families after a `families.id`, for Store.#assemble. */
 const LOAD_FAMILIES =
   `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
-    CAST(f.rendered AS BLOB) AS rendered
+    CAST(r.rendered AS BLOB) AS rendered
   FROM families f JOIN pushes p ON p.id = f.push_id
   JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
+  LEFT JOIN rendered r ON r.family_id = f.id
   WHERE f.current = 1 AND f.id > ?`;
+
+/**
+ * The families rows that retention removes next: replaced before the
+ * cutoff, oldest first, at most a batch.
+ */
+const PRUNED_FAMILIES = `SELECT id, group_id, name, replaced_by FROM families
+  WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?`;
 
 function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
@@ -1659,11 +1832,30 @@ function prepareStatements(db: DatabaseSync) {
     setPushTime: p("UPDATE groups SET push_time = ? WHERE id = ?"),
     setFailureTime: p("UPDATE groups SET push_failure_time = ? WHERE id = ?"),
     deleteGroup: p("UPDATE groups SET deleted_at = ? WHERE id = ?"),
+    dropRenderedAll: p(
+      `DELETE FROM rendered WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropRenderedOne: p(
+      `DELETE FROM rendered WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+    ),
     supersedeAll: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ?, rendered = NULL WHERE group_id = ? AND current = 1",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1",
     ),
     supersedeOne: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ?, rendered = NULL WHERE group_id = ? AND current = 1 AND name = ?",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1 AND name = ?",
+    ),
+    // Without history a replaced version's series go with it: the next
+    // version made its own (Store.#previousSeries).
+    dropCurrentSeries: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
+         JOIN samples s ON s.family_id = f.id WHERE f.group_id = ? AND f.current = 1)`,
+    ),
+    dropCurrentSeriesOne: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
+         JOIN samples s ON s.family_id = f.id
+         WHERE f.group_id = ? AND f.current = 1 AND f.name = ?)`,
     ),
     dropCurrentSamples: p(
       `DELETE FROM samples WHERE family_id IN
@@ -1685,9 +1877,17 @@ function prepareStatements(db: DatabaseSync) {
          AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id) LIMIT ?)`,
     ),
     setTtl: p("UPDATE groups SET ttl = ? WHERE id = ?"),
+    // A series' rows are in consecutive versions of its family (schema 6):
+    // its last one went when the version that replaced it lacks it.
+    pruneSeries: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id
+         FROM (${PRUNED_FAMILIES}) f JOIN samples s ON s.family_id = f.id
+         WHERE NOT EXISTS (SELECT 1 FROM families n JOIN samples t
+           ON t.family_id = n.id AND t.series_id = s.series_id
+           WHERE n.push_id = f.replaced_by AND n.group_id = f.group_id AND n.name = f.name))`,
+    ),
     pruneSamples: p(
-      `DELETE FROM samples WHERE family_id IN (SELECT id FROM families
-         WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?)`,
+      `DELETE FROM samples WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
     ),
     pruneFamilies: p(
       `DELETE FROM families WHERE id IN (SELECT id FROM families
@@ -1703,14 +1903,31 @@ function prepareStatements(db: DatabaseSync) {
          AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.group_id = g.id)
          AND NOT EXISTS (SELECT 1 FROM families f WHERE f.group_id = g.id) LIMIT ?)`,
     ),
-    setRendered: p("UPDATE families SET rendered = ? WHERE id = ?"),
+    setRendered: p(
+      "INSERT OR REPLACE INTO rendered (rendered, family_id) VALUES (?, ?)",
+    ),
     loadGroups: p(
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
     loadFamiliesSlice: p(`${LOAD_FAMILIES} ORDER BY f.id LIMIT ?`),
     familySamples: p(
-      `SELECT family_id, series, name, labels, value, value_text, native, exemplar, created
-       FROM samples WHERE family_id = ? ORDER BY id`,
+      `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
+         s.value_text, s.native, s.exemplar, s.created
+       FROM samples s JOIN series se ON se.id = s.series_id
+       WHERE s.family_id = ? ORDER BY s.seq`,
     ),
+    familySeries: arrays(p(
+      `SELECT s.series_id, se.suffix, se.labels FROM samples s
+         JOIN series se ON se.id = s.series_id WHERE s.family_id = ?`,
+    )),
   };
+}
+
+/** Rows as arrays: no object per row where many rows are read per push. */
+function arrays(statement: StatementSync): StatementSync {
+  // Deno implements it; its node:sqlite types do not declare it yet.
+  (statement as StatementSync & {
+    setReturnArrays(enabled: boolean): void;
+  }).setReturnArrays(true);
+  return statement;
 }

@@ -137,7 +137,7 @@ Deno.test("Store keeps every value exactly across a restart", async () => {
   assert.deepEqual(reloaded, families);
 });
 
-Deno.test("Store renders families without a rendered column from their samples at start", async () => {
+Deno.test("Store renders families without a rendered row from their samples at start", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
   let before: string;
@@ -149,7 +149,8 @@ Deno.test("Store renders families without a rendered column from their samples a
   }
   const rendered = (db: DatabaseSync) =>
     db.prepare(
-      "SELECT current, rendered IS NOT NULL AS has FROM families ORDER BY id",
+      `SELECT current, EXISTS (SELECT 1 FROM rendered r WHERE r.family_id = f.id) AS has
+       FROM families f ORDER BY id`,
     ).all().map((r) => `${r.current}:${r.has}`);
   {
     using db = new DatabaseSync(path);
@@ -157,9 +158,9 @@ Deno.test("Store renders families without a rendered column from their samples a
     assert.ok(rendered(db).every((r) => r === "0:0" || r === "1:1"));
     assert.ok(rendered(db).includes("0:0"));
     // As a database written before schema v3 (or in another format) has it.
-    db.exec("UPDATE families SET rendered = NULL");
+    db.exec("DELETE FROM rendered");
     db.exec(
-      `UPDATE families SET rendered = '["pv0"]' WHERE id = (SELECT max(id) FROM families)`,
+      `INSERT INTO rendered (family_id, rendered) SELECT max(id), '["pv0"]' FROM families`,
     );
   }
   {
@@ -189,7 +190,7 @@ Deno.test("Store assembled a slice at a time after start equals one assembled at
     // One family as a database written before schema v3 has it.
     using db = new DatabaseSync(path);
     db.exec(
-      "UPDATE families SET rendered = NULL WHERE id = (SELECT min(id) FROM families WHERE current = 1)",
+      "DELETE FROM rendered WHERE family_id = (SELECT min(id) FROM families WHERE current = 1)",
     );
   }
   const assembled = Promise.withResolvers<
@@ -212,7 +213,8 @@ Deno.test("Store assembled a slice at a time after start equals one assembled at
     // The family rendered from its samples was written back.
     using db = new DatabaseSync(path);
     const missing = db.prepare(
-      "SELECT count(*) AS n FROM families WHERE current = 1 AND rendered IS NULL",
+      `SELECT count(*) AS n FROM families f WHERE current = 1
+         AND NOT EXISTS (SELECT 1 FROM rendered r WHERE r.family_id = f.id)`,
     ).get() as { n: number };
     assert.equal(missing.n, 0);
   }
@@ -285,7 +287,7 @@ Deno.test("Store checks a push against families start-up has not read yet", asyn
   }
 });
 
-Deno.test("Store keeps families.rendered in pv4, or pv2 where a text holds U+0001, and reads pv3", async () => {
+Deno.test("Store keeps rendered in pv4, or pv2 where a text holds U+0001, and reads pv3", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
   let before: string;
@@ -300,14 +302,16 @@ Deno.test("Store keeps families.rendered in pv4, or pv2 where a text holds U+000
   }
   const tags = (db: DatabaseSync) =>
     db.prepare(
-      "SELECT name, substr(rendered, 1, 4) AS tag FROM families WHERE current = 1 ORDER BY name",
+      `SELECT name, substr(rendered, 1, 4) AS tag FROM families f
+         JOIN rendered r ON r.family_id = f.id WHERE current = 1 ORDER BY name`,
     ).all().map((r) => `${r.name}:${r.tag}`);
   {
     using db = new DatabaseSync(path);
     assert.deepEqual(tags(db), ['odd:["pv', 'odder:["pv', "plain:pv4["]);
     // As this version's predecessor wrote it: pv3, keys and texts joined.
     const row = db.prepare(
-      "SELECT id, rendered FROM families WHERE current = 1 AND name = 'plain'",
+      `SELECT id, rendered FROM families f JOIN rendered r ON r.family_id = f.id
+       WHERE current = 1 AND name = 'plain'`,
     ).get() as { id: number; rendered: string };
     const split = row.rendered.indexOf("\u0002");
     const keys = JSON.parse(row.rendered.slice(3, split)) as string[];
@@ -315,7 +319,7 @@ Deno.test("Store keeps families.rendered in pv4, or pv2 where a text holds U+000
     const pv3 = ["pv3", ...keys.flatMap((k, i) => [k, texts[i]])].join(
       "\u0001",
     );
-    db.prepare("UPDATE families SET rendered = ? WHERE id = ?").run(
+    db.prepare("UPDATE rendered SET rendered = ? WHERE family_id = ?").run(
       pv3,
       row.id,
     );
