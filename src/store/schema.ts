@@ -365,10 +365,12 @@ const SCHEMA_6_TABLES = `
 
 /**
  * The views over schema 6: the same columns and answers as before. The
- * history of one series is found from its group's pushes (index
- * pushes_group_time), their families (families_push) and the samples' key,
- * so `WHERE metric = ? AND group_key = ?` reads only that series' rows
- * (README "The database" shows the plan).
+ * history of one series is found from its group (by key), its series row
+ * (series_group), the group's pushes (pushes_group_time), their families
+ * (families_push) and the samples' key, so `WHERE metric = ? AND
+ * group_key = ?` reads only that series' rows. CROSS JOIN fixes that order:
+ * without statistics the planner would read every sample of each family
+ * before it meets the series (docs/performance.md shows the plan).
  */
 const VIEWS_6 = `
   CREATE VIEW current_samples AS
@@ -392,9 +394,9 @@ const VIEWS_6 = `
     SELECT se.family || se.suffix AS metric, se.labels, COALESCE(s.value_text, s.value) AS value,
            strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at, p.time,
            g.key AS group_key, f.current
-    FROM series se
-    JOIN groups g ON g.id = se.group_id
-    JOIN pushes p ON p.group_id = se.group_id
+    FROM groups g
+    CROSS JOIN series se ON se.group_id = g.id
+    CROSS JOIN pushes p ON p.group_id = se.group_id
     JOIN families f ON f.push_id = p.id AND f.name = se.family AND f.group_id = se.group_id
     JOIN samples s ON s.family_id = f.id AND s.series_id = se.id;
 

@@ -80,6 +80,20 @@ export interface StoreOptions {
   readonly keepHistory?: boolean;
   /** Hears a line now and then while a long migration runs at open. */
   readonly onMigrationProgress?: (message: string) => void;
+  /**
+   * Told when a write fails for lack of room (a full disk, or the fault
+   * tests' page cap), so that history can be pruned to make room (README
+   * "Disk full").
+   */
+  readonly onOutOfRoom?: () => void;
+}
+
+/** How much of the database file is in use (pages × page size). */
+export interface DiskUsage {
+  /** The file's size, the WAL not included. */
+  readonly fileBytes: number;
+  /** Free pages: reused by the next writes before the file grows. */
+  readonly freeBytes: number;
 }
 
 /** What the request looked like, for the `pushes` history row. */
@@ -190,11 +204,15 @@ export class Store implements Disposable {
   #writeRetryTimer: ReturnType<typeof setInterval> | undefined;
   /** startBackgroundCheckpoints() deferred while the file is locked for us. */
   #deferredCheckpoints: (() => void) | undefined;
+  readonly #onOutOfRoom: (() => void) | undefined;
+  /** Set when a write failed for lack of room; see {@link takeOutOfRoom}. */
+  #outOfRoom = false;
 
   constructor(options: StoreOptions) {
     this.path = options.path === "" ? ":memory:" : options.path;
     this.#sync = options.sync ?? "normal";
     this.#keepHistory = options.keepHistory ?? true;
+    this.#onOutOfRoom = options.onOutOfRoom;
     // One writer per file, and a path that can hold one (a missing or
     // unwritable directory, a directory given as the file): refused before
     // the file is read.
@@ -558,6 +576,7 @@ export class Store implements Disposable {
         result = this.#pushInTransaction(entry.command);
         if (savepoints) this.#stmt.release.run();
       } catch (error) {
+        this.#noteOutOfRoom(error);
         if (!savepoints) {
           this.#rollbackQuietly();
           return done.length > 0 ? "retry, view touched" : "retry";
@@ -586,6 +605,7 @@ export class Store implements Disposable {
       }
     }
     if (failure) {
+      this.#noteOutOfRoom(failure.error);
       this.#rollbackQuietly();
       if (done.length > 0) this.#reloadView();
       for (const d of done) d.entry.reject(unavailable(failure.error));
@@ -1154,10 +1174,42 @@ export class Store implements Disposable {
       this.#stmt.commit.run();
       return result;
     } catch (error) {
+      this.#noteOutOfRoom(error);
       this.#rollbackQuietly();
       if (error instanceof PushError) throw error;
       throw unavailable(error);
     }
+  }
+
+  /** Remembers a write that failed for lack of room, and says so once. */
+  #noteOutOfRoom(error: unknown): void {
+    if (this.#outOfRoom || !isOutOfRoom(error)) return;
+    this.#outOfRoom = true;
+    // After the failing transaction is over: the listener may write.
+    const listener = this.#onOutOfRoom;
+    if (listener) queueMicrotask(listener);
+  }
+
+  /**
+   * Whether a write failed for lack of room since the last call; the
+   * pruner then frees room (README "Disk full").
+   */
+  takeOutOfRoom(): boolean {
+    const was = this.#outOfRoom;
+    this.#outOfRoom = false;
+    return was;
+  }
+
+  /** The database file's size and free pages (PRAGMA page_count etc.). */
+  diskUsage(): DiskUsage {
+    if (!this.#db.isOpen) return { fileBytes: 0, freeBytes: 0 };
+    const pages = this.#stmt.pageCount.get() as { page_count: number };
+    const free = this.#stmt.freelistCount.get() as { freelist_count: number };
+    const size = this.#stmt.pageSize.get() as { page_size: number };
+    return {
+      fileBytes: pages.page_count * size.page_size,
+      freeBytes: free.freelist_count * size.page_size,
+    };
   }
 
   /** Returns `groups.id`, creating or reviving the row as needed. */
@@ -1893,9 +1945,16 @@ function prepareStatements(db: DatabaseSync) {
       `DELETE FROM families WHERE id IN (SELECT id FROM families
          WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?)`,
     ),
+    // A live group keeps its last push-log row, whatever its age (README
+    // "The database"): the answer to "when did it last try?".
     prunePushes: p(
       `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p WHERE p.time < ?
          AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)
+         AND (p.group_id IS NULL
+           OR EXISTS (SELECT 1 FROM pushes q WHERE q.group_id = p.group_id
+             AND q.time >= p.time AND q.id > p.id)
+           OR EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id
+             AND g.deleted_at IS NOT NULL))
          ORDER BY p.time LIMIT ?)`,
     ),
     pruneGroups: p(
@@ -1910,6 +1969,9 @@ function prepareStatements(db: DatabaseSync) {
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
     loadFamiliesSlice: p(`${LOAD_FAMILIES} ORDER BY f.id LIMIT ?`),
+    pageCount: p("PRAGMA page_count"),
+    freelistCount: p("PRAGMA freelist_count"),
+    pageSize: p("PRAGMA page_size"),
     familySamples: p(
       `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
          s.value_text, s.native, s.exemplar, s.created
