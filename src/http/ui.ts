@@ -22,6 +22,7 @@ import {
   renderGroupPage,
   renderMissingGroup,
 } from "../ui/group_cards.ts";
+import { formatBytes } from "../ui/format.ts";
 import { selectGroups } from "../ui/group_selection.ts";
 import { type Html, html } from "../ui/html.ts";
 import { renderStatusPage } from "../ui/status_page.ts";
@@ -188,11 +189,41 @@ function page(tab: Tab, metrics: Html, deps: UiDeps): string {
       ["Database", deps.store.path],
       ["Groups", String(view.groupCount)],
       ["Series", String(view.seriesCount)],
+      ...historyRows(deps),
     ],
     version: VERSION,
     assetVersion: `${VERSION}-${REVISION}-${ASSET_VERSION}`,
     telemetryPath: deps.telemetryPath,
   });
+}
+
+/**
+ * The database's size against --history.max-size and what the pruner has
+ * removed since start (README "The database").
+ */
+function historyRows(deps: UiDeps): (readonly [string, string])[] {
+  const disk = deps.metrics.disk?.();
+  if (disk === undefined) return [];
+  return [
+    [
+      "Database file",
+      `${formatBytes(disk.fileBytes)} (${
+        formatBytes(disk.freeBytes)
+      } free, reused before it grows)`,
+    ],
+    [
+      "History budget",
+      disk.maxSizeBytes === 0
+        ? "none: --history.retention only"
+        : `${formatBytes(disk.maxSizeBytes)} (--history.max-size)`,
+    ],
+    [
+      "History pruned since start",
+      `${deps.metrics.prunedRows} rows, ${
+        formatBytes(deps.metrics.prunedBytes)
+      } freed`,
+    ],
+  ];
 }
 
 function htmlResponse(body: string, status = 200): Response {

@@ -106,6 +106,15 @@ Deno.test("--history.max-size prunes the oldest history first, keeping the curre
   );
   assert.match(metrics, /^pushvault_history_pruned_bytes_total [1-9]/m);
   assert.match(metrics, /^pushvault_history_max_size_bytes 1\.048576e\+06$/m);
+  const status = await (await fetch(`${pv.url}/status`)).text();
+  assert.match(
+    status,
+    /History budget<\/th>\s*<td>1\.0 MiB \(--history\.max-size\)/,
+  );
+  assert.match(
+    status,
+    /History pruned since start<\/th>\s*<td>\d+ rows, [\d.]+ KiB freed/,
+  );
   const logged = lines.filter((l) => l.includes('msg="history pruned"'));
   assert.equal(logged.length, 1, lines.join("\n"));
   assert.match(logged[0] ?? "", /reason=max_size/);
