@@ -181,6 +181,13 @@ export class Store implements Disposable {
   readonly #renderedInserts: (StatementSync | undefined)[] = [];
   /** Index n: the INSERT of n `series` rows. */
   readonly #seriesInserts: (StatementSync | undefined)[] = [];
+  /**
+   * `families.id` of a current family → its rows' series ids, so that a
+   * push whose family has the same series as the version it replaces reads
+   * nothing to find them (Store.#seriesIds). Cleared whenever a write is
+   * rolled back: ids of rolled-back rows must never be reused.
+   */
+  readonly #seriesCache = new Map<number, CachedSeries>();
   readonly path: string;
   readonly #sync: SyncMode;
   readonly #keepHistory: boolean;
@@ -479,6 +486,7 @@ export class Store implements Disposable {
     // history, deleted).
     const previous = this.#previousSeries(command.key, prepared);
     if (command.method === "PUT") {
+      this.#forgetSeries(command.key.id, new Set(previous.keys()));
       this.#supersede(pushId, command.time, groupRow);
     }
     if (command.method === "POST") {
@@ -585,6 +593,7 @@ export class Store implements Disposable {
         try {
           // On a full disk or an I/O error SQLite may already have rolled
           // back the whole transaction, earlier pushes of the batch included.
+          this.#seriesCache.clear();
           if (!this.#db.isTransaction) throw error;
           this.#db.exec("ROLLBACK TO push");
           this.#db.exec("RELEASE push");
@@ -617,6 +626,7 @@ export class Store implements Disposable {
 
   /** ROLLBACK if a transaction is open; a failing ROLLBACK changes nothing. */
   #rollbackQuietly(): void {
+    this.#seriesCache.clear();
     try {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     } catch {
@@ -631,6 +641,7 @@ export class Store implements Disposable {
    * read again before the next write.
    */
   #reloadView(): void {
+    this.#seriesCache.clear();
     const previous = { view: this.#view, pending: this.#pending };
     try {
       this.#view = new View(this.#ownFamilies);
@@ -664,6 +675,7 @@ export class Store implements Disposable {
         request,
       });
       if (group) {
+        this.#forgetSeries(group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -686,6 +698,7 @@ export class Store implements Disposable {
         request,
       });
       for (const group of groups) {
+        this.#forgetSeries(group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -719,6 +732,7 @@ export class Store implements Disposable {
           series: 0,
           request,
         });
+        this.#forgetSeries(group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -775,6 +789,7 @@ export class Store implements Disposable {
         });
         const prepared = g.families.map(prepareFamily);
         const previous = this.#previousSeries(g.key, prepared);
+        this.#forgetSeries(g.key.id, new Set(previous.keys()));
         this.#supersede(pushId, g.pushTime, groupRow);
         const stored = this.#insertFamilies(
           groupRow,
@@ -1327,17 +1342,17 @@ export class Store implements Disposable {
     this.#insertSamples(
       stored,
       families,
-      this.#seriesIds(groupRow, families, previous),
+      this.#seriesIds(groupRow, families, stored, previous),
     );
     return stored;
   }
 
   /**
-   * The series ids of the families' current versions, by family name and
-   * then by `suffix\0labels`, for {@link Store.#seriesIds}: a series keeps
-   * its row for as long as it stays in consecutive versions (schema 6).
-   * Without history nothing is carried over: the versions replaced go with
-   * their series in this transaction.
+   * The `families.id` of the current version of each family of `families`
+   * in the group, for {@link Store.#seriesIds}: a series keeps its row for
+   * as long as it stays in consecutive versions (schema 6). Read before
+   * they are replaced. Without history nothing is carried over: the
+   * versions replaced go with their series in this transaction.
    */
   #previousSeries(
     key: GroupingKey,
@@ -1348,17 +1363,7 @@ export class Store implements Disposable {
     if (group === undefined) return out;
     for (const family of families) {
       const stored = group.families.get(family.name);
-      if (stored === undefined) continue;
-      const ids = new Map<string, number>();
-      const rows = this.#stmt.familySeries.all(stored.rowId) as unknown as [
-        number,
-        string,
-        string,
-      ][];
-      for (const [id, suffix, labels] of rows) {
-        ids.set(`${suffix}\u0000${labels}`, id);
-      }
-      out.set(family.name, ids);
+      if (stored !== undefined) out.set(family.name, stored.rowId);
     }
     return out;
   }
@@ -1366,38 +1371,67 @@ export class Store implements Disposable {
   /**
    * The `series` id of every sample row of `families`, in order: the
    * previous version's where the series was in it, else a new row (one
-   * multi-row INSERT per chunk; its rowids are consecutive).
+   * multi-row INSERT per chunk; its rowids are consecutive). The previous
+   * version's ids come from {@link Store.#seriesCache} when its rows are
+   * the same series in the same order (the common case, which then reads
+   * nothing), else from its samples.
    */
   #seriesIds(
     groupRow: number,
     families: readonly PreparedFamily[],
+    stored: readonly FamilyInput[],
     previous: PreviousSeries,
   ): number[][] {
     const out: number[][] = [];
+    const signatures: string[] = [];
     const fresh: { family: number; row: number }[] = [];
     const args: (number | string)[] = [];
     for (let f = 0; f < families.length; f++) {
       const family = families[f] as PreparedFamily;
-      const before = previous.get(family.name);
+      const rows = family.rows;
+      const keys: string[] = [];
+      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
+        const suffix = (rows[r + 1] as string).slice(family.name.length);
+        keys.push(`${suffix}\u0000${rows[r + 2] as string}`);
+      }
+      const signature = this.#keepHistory ? rowSignature(keys) : "";
+      signatures.push(signature);
+      const oldRow = previous.get(family.name);
+      const cached = oldRow === undefined
+        ? undefined
+        : this.#seriesCache.get(oldRow);
+      if (cached !== undefined && cached.signature === signature) {
+        out.push([...cached.ids]);
+        continue;
+      }
+      let before: Map<string, number> | undefined;
+      if (oldRow !== undefined) {
+        before = new Map();
+        const old = this.#stmt.familySeries.all(oldRow) as unknown as [
+          number,
+          string,
+          string,
+        ][];
+        for (const [id, suffix, labels] of old) {
+          before.set(`${suffix}\u0000${labels}`, id);
+        }
+      }
       const ids: number[] = [];
       /** New series of this version, for a series the push repeats. */
       let added: Map<string, number> | undefined;
-      const rows = family.rows;
-      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
-        const suffix = (rows[r + 1] as string).slice(family.name.length);
-        const key = `${suffix}\u0000${rows[r + 2] as string}`;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
         let id = before?.get(key) ?? added?.get(key);
         if (id === undefined) {
           added ??= new Map();
           id = -1 - fresh.length; // a placeholder until the INSERT
           added.set(key, id);
-          fresh.push({ family: f, row: r });
+          fresh.push({ family: f, row: i * ROW_STRIDE });
         }
         ids.push(id);
       }
       out.push(ids);
     }
-    if (fresh.length === 0) return out;
     const newIds: number[] = [];
     for (let start = 0; start < fresh.length; start += SERIES_PER_INSERT) {
       const end = Math.min(fresh.length, start + SERIES_PER_INSERT);
@@ -1419,13 +1453,33 @@ export class Store implements Disposable {
       const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
       for (let i = start; i < end; i++) newIds.push(firstId + i - start);
     }
-    for (const ids of out) {
+    for (let f = 0; f < out.length; f++) {
+      const ids = out[f] as number[];
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i] as number;
         if (id < 0) ids[i] = newIds[-1 - id] as number;
       }
+      if (!this.#keepHistory) continue;
+      const oldRow = previous.get((families[f] as PreparedFamily).name);
+      if (oldRow !== undefined) this.#seriesCache.delete(oldRow);
+      this.#seriesCache.set((stored[f] as FamilyInput).rowId, {
+        signature: signatures[f] as string,
+        ids,
+      });
     }
     return out;
+  }
+
+  /**
+   * Forgets the series ids of the group's current families (a group
+   * deleted, or a PUT that drops families).
+   */
+  #forgetSeries(groupId: string, keep?: ReadonlySet<string>): void {
+    const group = this.view.group(groupId);
+    if (group === undefined) return;
+    for (const [name, stored] of group.families) {
+      if (!keep?.has(name)) this.#seriesCache.delete(stored.rowId);
+    }
   }
 
   /**
@@ -1745,7 +1799,34 @@ const SERIES_PER_INSERT = 200;
  * Series ids of the versions a write replaces: family name →
  * `suffix\0labels` → `series.id` (see Store.#previousSeries).
  */
-type PreviousSeries = Map<string, ReadonlyMap<string, number>>;
+type PreviousSeries = Map<string, number>;
+
+/** The series ids of a current family's rows (see Store.#seriesCache). */
+interface CachedSeries {
+  /** {@link rowSignature} of its rows' `suffix\0labels`. */
+  readonly signature: string;
+  readonly ids: readonly number[];
+}
+
+/**
+ * Two 32-bit FNV-1a hashes (different offsets) of the rows' identities, in
+ * order: equal signatures mean the same series in the same order, but for
+ * a chance of one in 2^64.
+ */
+function rowSignature(keys: readonly string[]): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (const key of keys) {
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193);
+    }
+    a = Math.imul(a ^ 0xffff, 0x01000193); // a separator no key contains
+    b = Math.imul(b ^ 0xfffe, 0x01000193);
+  }
+  return `${keys.length}:${(a >>> 0).toString(36)}:${(b >>> 0).toString(36)}`;
+}
 /** A write request tries the file again at most this often while read-only. */
 const WRITE_RETRY_MIN_MS = 1000;
 

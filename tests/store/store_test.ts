@@ -607,3 +607,73 @@ Deno.test("Store refuses a checked re-push of duplicates an unchecked push store
   assert.equal(again.push(command("PUT", "job/d", [once], 4000)).status, 200);
   assert.match(again.view.render(new Map()), /^dup\{instance="",job="d"\} 3$/m);
 });
+
+Deno.test("Store keeps a series' row while it stays in its family, and gives it a new one when it comes back", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  const x = (v: string) => [{ name: "x", value: v }];
+  const versions: [string, number][][] = [
+    [["1", 10], ["2", 20]],
+    [["1", 11], ["2", 21]], // the same series: the ids are remembered
+    [["2", 22], ["1", 12]], // reordered: read from the samples
+    [["1", 13]], // x="2" leaves
+    [["1", 14], ["2", 24]], // and comes back as a new series row
+  ];
+  {
+    using store = new Store({ path });
+    versions.forEach((version, i) => {
+      const family: MetricFamily = {
+        name: "a",
+        help: undefined,
+        type: "gauge",
+        metrics: version.map(([v, value]) => ({ labels: x(v), value })),
+      };
+      assert.equal(
+        store.push(command("PUT", "job/j", [family], 100 + i)).status,
+        200,
+      );
+    });
+    // A push whose write fails (a full file) is rolled back with the ids it
+    // made; the next push must not use them.
+    store.setMaxPageCount(1);
+    assert.throws(() =>
+      store.push(
+        command("PUT", "job/j", [{
+          name: "a",
+          help: undefined,
+          type: "gauge",
+          metrics: Array.from({ length: 3000 }, (_, i) => ({
+            labels: x(`n${i}${"p".repeat(100)}`),
+            value: i,
+          })),
+        }], 200),
+      )
+    );
+    store.setMaxPageCount(1_000_000);
+    store.push(command("PUT", "job/j", [gauge("a", 15, x("1"))], 300));
+  }
+  using db = new DatabaseSync(path, { readOnly: true });
+  const history = db.prepare(
+    `SELECT labels, value FROM sample_history WHERE metric = 'a' ORDER BY time, labels`,
+  ).all().map((r) => `${JSON.parse(String(r.labels)).x}=${r.value}`);
+  assert.deepEqual(history, [
+    "1=10",
+    "2=20",
+    "1=11",
+    "2=21",
+    "1=12",
+    "2=22",
+    "1=13",
+    "1=14",
+    "2=24",
+    "1=15",
+  ]);
+  const series = db.prepare(
+    "SELECT json_extract(labels, '$.x') AS x, count(*) AS n FROM series WHERE family = 'a' GROUP BY x ORDER BY x",
+  ).all().map((r) => `${r.x}:${r.n}`);
+  assert.deepEqual(series, ["1:1", "2:2"]);
+  const orphans = db.prepare(
+    "SELECT count(*) AS n FROM samples s WHERE NOT EXISTS (SELECT 1 FROM series se WHERE se.id = s.series_id)",
+  ).get();
+  assert.equal(orphans?.n, 0);
+});
