@@ -73,6 +73,10 @@ async function main(): Promise<void> {
     const body = loadBody(kind);
     const t0 = Date.UTC(2026, 11, 1) / 1000;
     const start = performance.now();
+    let pruneMs = 0;
+    let pruneMaxMs = 0;
+    let pruned = 0;
+    let batches = 0;
     for (let r = 0; r < rounds; r++) {
       const time = t0 + r * 60;
       const pending = [];
@@ -85,12 +89,26 @@ async function main(): Promise<void> {
       }
       await Promise.all(pending);
       // Retention as maintenance runs it: `keep` rounds back.
-      const cutoff = time - keep * 60 + 1;
-      for (let i = 0; i < 100_000 && store.pruneHistory(cutoff, 500) > 0; i++) {
-        // Batches until nothing is older than the cutoff.
+      const cutoff = time - (keep - 1) * 60 + 1;
+      for (let i = 0; i < 100_000; i++) {
+        const t = performance.now();
+        const n = store.pruneHistory(cutoff, 16);
+        const ms = performance.now() - t;
+        if (n === 0) break;
+        pruneMs += ms;
+        pruneMaxMs = Math.max(pruneMaxMs, ms);
+        pruned += n;
+        batches++;
       }
     }
     const seconds = (performance.now() - start) / 1000;
+    print(
+      `pruner: ${pruned} rows in ${batches} batches of 16 families, ${
+        pruneMs.toFixed(0)
+      } ms (${
+        (pruneMs * 1000 / Math.max(1, pruned)).toFixed(1)
+      } µs a row, longest batch ${pruneMaxMs.toFixed(1)} ms)`,
+    );
     store.close();
     const db = new DatabaseSync(path, { readOnly: true });
     const n = (sql: string) =>

@@ -10,6 +10,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { parseText } from "../../src/exposition/text_parse.ts";
 import { parseGroupingKey } from "../../src/push/grouping_key.ts";
@@ -116,18 +117,22 @@ async function main(): Promise<void> {
     const statement = db.prepare(QUERY);
     const times: number[] = [];
     let points = 0;
+    const cpu0 = cpuUsage();
     for (let i = 0; i < Number(values.runs); i++) {
       const t = performance.now();
       points = statement.all().length;
       times.push(performance.now() - t);
     }
+    const cpu = cpuUsage(cpu0);
     times.sort((a, b) => a - b);
     print(
       `${points} points; median ${
         times[times.length >> 1]?.toFixed(1)
       } ms, max ${
         times[times.length - 1]?.toFixed(1)
-      } ms over ${times.length} runs`,
+      } ms over ${times.length} runs; CPU ${
+        ((cpu.user + cpu.system) / 1000 / times.length).toFixed(1)
+      } ms a run`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
