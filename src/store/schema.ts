@@ -236,8 +236,11 @@ function compactSamples(
     "INSERT INTO series (group_id, family, suffix, labels) VALUES (?, ?, ?, ?)",
   );
   const insertSample = db.prepare(
-    `INSERT INTO samples_v6 (family_id, series_id, seq, series, value, value_text, native,
-       exemplar, created) VALUES (?,?,?,?,?,?,?,?,?)`,
+    `INSERT INTO samples_v6 (family_id, series_id, seq, series, value) VALUES (?,?,?,?,?)`,
+  );
+  const insertExtras = db.prepare(
+    `INSERT INTO sample_extras (family_id, seq, value_text, native, exemplar, created)
+     VALUES (?,?,?,?,?,?)`,
   );
   /** The previous version of the family being walked, and its series. */
   let previous:
@@ -294,11 +297,20 @@ function compactSamples(
         seq,
         row.series as number,
         row.value as number | null,
-        row.value_text as string | null,
-        row.native as string | null,
-        row.exemplar as string | null,
-        row.created as number | null,
       );
+      if (
+        row.value_text !== null || row.native !== null ||
+        row.exemplar !== null || row.created !== null
+      ) {
+        insertExtras.run(
+          id,
+          seq,
+          row.value_text as string | null,
+          row.native as string | null,
+          row.exemplar as string | null,
+          row.created as number | null,
+        );
+      }
     }
     previous = {
       group,
@@ -348,11 +360,19 @@ const SCHEMA_6_TABLES = `
     seq INTEGER NOT NULL,              -- 0, 1, ...: the line's place in its family
     series INTEGER NOT NULL,           -- ordinal of the series (metric) in its family
     value REAL,                        -- NULL only for NaN
+    PRIMARY KEY (family_id, series_id, seq)
+  ) WITHOUT ROWID;
+
+  -- What few samples carry besides a value, one row for each of those
+  -- only (a NULL column still costs every row a byte).
+  CREATE TABLE sample_extras (
+    family_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,              -- samples.seq of the sample
     value_text TEXT,                   -- 'NaN' or '-0' where REAL cannot keep the value exactly
     native TEXT,                       -- JSON: native histogram fields, on the _count row
     exemplar TEXT,                     -- JSON: exemplar of a counter or bucket
     created REAL,                      -- created timestamp, Unix seconds
-    PRIMARY KEY (family_id, series_id, seq)
+    PRIMARY KEY (family_id, seq)
   ) WITHOUT ROWID;
 
   -- What the in-memory view keeps of each current family (see v3), one row
@@ -375,13 +395,14 @@ const SCHEMA_6_TABLES = `
 const VIEWS_6 = `
   CREATE VIEW current_samples AS
     SELECT g.key AS group_key, f.name AS family, f.type, se.family || se.suffix AS metric,
-           se.labels, COALESCE(s.value_text, s.value) AS value,
+           se.labels, COALESCE(x.value_text, s.value) AS value,
            strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at
     FROM families f
     JOIN samples s ON s.family_id = f.id
     JOIN series se ON se.id = s.series_id
     JOIN groups g ON g.id = f.group_id
     JOIN pushes p ON p.id = f.push_id
+    LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
     WHERE f.current = 1;
 
   CREATE VIEW push_log AS
@@ -391,14 +412,15 @@ const VIEWS_6 = `
     FROM pushes p LEFT JOIN groups g ON g.id = p.group_id;
 
   CREATE VIEW sample_history AS
-    SELECT se.family || se.suffix AS metric, se.labels, COALESCE(s.value_text, s.value) AS value,
+    SELECT se.family || se.suffix AS metric, se.labels, COALESCE(x.value_text, s.value) AS value,
            strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at, p.time,
            g.key AS group_key, f.current
     FROM groups g
     CROSS JOIN series se ON se.group_id = g.id
     CROSS JOIN pushes p ON p.group_id = se.group_id
     JOIN families f ON f.push_id = p.id AND f.name = se.family AND f.group_id = se.group_id
-    JOIN samples s ON s.family_id = f.id AND s.series_id = se.id;
+    JOIN samples s ON s.family_id = f.id AND s.series_id = se.id
+    LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq;
 
   CREATE VIEW group_status AS
     SELECT g.key AS group_key, g.job,

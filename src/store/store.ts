@@ -171,10 +171,10 @@ export class Store implements Disposable {
   #flushScheduled = false;
   /** Until then (performance.now()), batches use a SAVEPOINT per push. */
   #carefulUntil = 0;
-  /** Index n: the INSERT of n sample rows ({@link Store.#sampleInsert}). */
+  /** Index n: the INSERT of n `samples` rows ({@link Store.#sampleInsert}). */
   readonly #sampleInserts: (StatementSync | undefined)[] = [];
-  /** The same with 5 columns (see {@link Store.#insertSamples}). */
-  readonly #shortSampleInserts: (StatementSync | undefined)[] = [];
+  /** Index n: the INSERT of n `sample_extras` rows. */
+  readonly #extrasInserts: (StatementSync | undefined)[] = [];
   /** Index n: the INSERT of n family rows ({@link Store.#familyInsert}). */
   readonly #familyInserts: (StatementSync | undefined)[] = [];
   /** Index n: the INSERT of n `rendered` rows. */
@@ -824,6 +824,7 @@ export class Store implements Disposable {
     return this.#transaction(() => {
       let n = Number(this.#stmt.pruneSeries.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
+      n += Number(this.#stmt.pruneExtras.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneFamilies.run(cutoff, batch).changes);
       n += Number(this.#stmt.prunePushes.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneGroups.run(cutoff, batch).changes);
@@ -1148,10 +1149,12 @@ export class Store implements Disposable {
     if (name === undefined) {
       this.#stmt.dropCurrentSeries.run(groupRow);
       this.#stmt.dropCurrentSamples.run(groupRow);
+      this.#stmt.dropCurrentExtras.run(groupRow);
       this.#stmt.dropCurrentFamilies.run(groupRow);
     } else {
       this.#stmt.dropCurrentSeriesOne.run(groupRow, name);
       this.#stmt.dropCurrentSamplesOne.run(groupRow, name);
+      this.#stmt.dropCurrentExtrasOne.run(groupRow, name);
       this.#stmt.dropCurrentFamiliesOne.run(groupRow, name);
     }
   }
@@ -1485,19 +1488,19 @@ export class Store implements Disposable {
   /**
    * Writes the `samples` rows of `families` (stored as `stored`, same order)
    * with multi-row INSERTs of up to {@link SAMPLES_PER_INSERT} rows: one
-   * statement step per chunk instead of one per row or family (rows keep
-   * their order, so their ids do too). When no row has a value_text,
-   * native histogram, exemplar or created time (the common case), the
-   * INSERT binds 5 columns instead of 9.
+   * statement step per chunk instead of one per row or family. A row with
+   * a value_text, native histogram, exemplar or created time (few) has them
+   * in `sample_extras`, written alike.
    */
   #insertSamples(
     stored: readonly FamilyInput[],
     families: readonly PreparedFamily[],
     seriesIds: readonly (readonly number[])[],
   ): void {
-    const full = families.some((f) => f.extras);
     const args: (number | string | null)[] = [];
+    const extras: (number | string | null)[] = [];
     let inChunk = 0;
+    let extrasInChunk = 0;
     for (let f = 0; f < families.length; f++) {
       const familyId = (stored[f] as FamilyInput).rowId;
       const rows = (families[f] as PreparedFamily).rows;
@@ -1516,22 +1519,34 @@ export class Store implements Disposable {
         const r = seq * ROW_STRIDE;
         args.push(familyId, ids[seq] as number, seq, rows[r] as number);
         args.push(rows[r + 3] as number | null);
-        if (full) {
-          args.push(
+        if (++inChunk === SAMPLES_PER_INSERT) {
+          this.#sampleInsert(inChunk).run(...args);
+          args.length = 0;
+          inChunk = 0;
+        }
+        if (
+          (families[f] as PreparedFamily).extras &&
+          (rows[r + 4] !== null || rows[r + 5] !== null ||
+            rows[r + 6] !== null || rows[r + 7] !== null)
+        ) {
+          extras.push(
+            familyId,
+            seq,
             rows[r + 4] as string | null,
             rows[r + 5] as string | null,
             rows[r + 6] as string | null,
             rows[r + 7] as number | null,
           );
-        }
-        if (++inChunk === SAMPLES_PER_INSERT) {
-          this.#sampleInsert(inChunk, full).run(...args);
-          args.length = 0;
-          inChunk = 0;
+          if (++extrasInChunk === SAMPLES_PER_INSERT) {
+            this.#extrasInsert(extrasInChunk).run(...extras);
+            extras.length = 0;
+            extrasInChunk = 0;
+          }
         }
       }
     }
-    if (inChunk > 0) this.#sampleInsert(inChunk, full).run(...args);
+    if (inChunk > 0) this.#sampleInsert(inChunk).run(...args);
+    if (extrasInChunk > 0) this.#extrasInsert(extrasInChunk).run(...extras);
   }
 
   /** The prepared INSERT of `n` family rows, prepared on first use. */
@@ -1576,25 +1591,29 @@ export class Store implements Disposable {
     return statement;
   }
 
-  /**
-   * The prepared INSERT of `n` sample rows, with all 9 columns (`full`) or
-   * the 5 that are not NULL in most rows; prepared on first use.
-   */
-  #sampleInsert(n: number, full: boolean): StatementSync {
-    const cache = full ? this.#sampleInserts : this.#shortSampleInserts;
-    let statement = cache[n];
+  /** The prepared INSERT of `n` `samples` rows, prepared on first use. */
+  #sampleInsert(n: number): StatementSync {
+    let statement = this.#sampleInserts[n];
     if (statement === undefined) {
-      const values = Array.from(
-        { length: n },
-        () => full ? "(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?)",
-      ).join(",");
+      const values = Array.from({ length: n }, () => "(?,?,?,?,?)").join(",");
       statement = this.#db.prepare(
-        full
-          ? `INSERT INTO samples (family_id, series_id, seq, series, value, value_text,
-         native, exemplar, created) VALUES ${values}`
-          : `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
+        `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
       );
-      cache[n] = statement;
+      this.#sampleInserts[n] = statement;
+    }
+    return statement;
+  }
+
+  /** The prepared INSERT of `n` `sample_extras` rows, prepared on first use. */
+  #extrasInsert(n: number): StatementSync {
+    let statement = this.#extrasInserts[n];
+    if (statement === undefined) {
+      const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
+      statement = this.#db.prepare(
+        `INSERT INTO sample_extras (family_id, seq, value_text, native, exemplar, created)
+         VALUES ${values}`,
+      );
+      this.#extrasInserts[n] = statement;
     }
     return statement;
   }
@@ -1994,6 +2013,14 @@ function prepareStatements(db: DatabaseSync) {
       `DELETE FROM samples WHERE family_id IN
          (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
     ),
+    dropCurrentExtras: p(
+      `DELETE FROM sample_extras WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropCurrentExtrasOne: p(
+      `DELETE FROM sample_extras WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+    ),
     dropCurrentFamilies: p(
       "DELETE FROM families WHERE group_id = ? AND current = 1",
     ),
@@ -2021,6 +2048,9 @@ function prepareStatements(db: DatabaseSync) {
     ),
     pruneSamples: p(
       `DELETE FROM samples WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
+    ),
+    pruneExtras: p(
+      `DELETE FROM sample_extras WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
     ),
     pruneFamilies: p(
       `DELETE FROM families WHERE id IN (SELECT id FROM families
@@ -2055,8 +2085,9 @@ function prepareStatements(db: DatabaseSync) {
     pageSize: p("PRAGMA page_size"),
     familySamples: p(
       `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
-         s.value_text, s.native, s.exemplar, s.created
+         x.value_text, x.native, x.exemplar, x.created
        FROM samples s JOIN series se ON se.id = s.series_id
+       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
        WHERE s.family_id = ? ORDER BY s.seq`,
     ),
     familySeries: arrays(p(

@@ -47,14 +47,8 @@ function v1Rows(path: string, v1Columns: Record<string, string[]>): Rows {
     );
     const sql = table === "samples" && compact
       ? `SELECT ${
-        cols.map((c) =>
-          c === "name"
-            ? "se.family || se.suffix AS name"
-            : c === "labels"
-            ? "se.labels"
-            : `s.${c}`
-        ).join(", ")
-      } FROM samples s JOIN series se ON se.id = s.series_id ORDER BY s.family_id, s.seq`
+        cols.map((c) => `${SAMPLES_AS_V1[c] ?? `s.${c}`} AS ${c}`).join(", ")
+      } FROM ${SAMPLES_V6("")} ORDER BY s.family_id, s.seq`
       : `SELECT ${cols.join(", ")} FROM ${table} ORDER BY ${
         table === "samples" ? "family_id, id" : "id"
       }`;
@@ -63,12 +57,21 @@ function v1Rows(path: string, v1Columns: Record<string, string[]>): Rows {
   return out;
 }
 
-/** The version-1 columns of `source.samples`, from a schema 6 file. */
+/** The version-1 columns of `samples`, from a schema 6 file. */
 const SAMPLES_AS_V1: Record<string, string> = {
   id: "row_number() OVER (ORDER BY s.family_id, s.seq)",
   name: "se.family || se.suffix",
   labels: "se.labels",
+  value_text: "x.value_text",
+  native: "x.native",
+  exemplar: "x.exemplar",
+  created: "x.created",
 };
+
+/** The schema 6 tables that hold what a version-1 `samples` row held. */
+const SAMPLES_V6 = (schema: string) =>
+  `${schema}samples s JOIN ${schema}series se ON se.id = s.series_id
+   LEFT JOIN ${schema}sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq`;
 
 function pragma(path: string, name: string): number {
   using db = new DatabaseSync(path, { readOnly: true });
@@ -100,7 +103,7 @@ function writeVersion1(
       table === "samples"
         ? `INSERT INTO main.samples (${cols.join(", ")}) SELECT ${
           cols.map((c) => SAMPLES_AS_V1[c] ?? `s.${c}`).join(", ")
-        } FROM source.samples s JOIN source.series se ON se.id = s.series_id`
+        } FROM ${SAMPLES_V6("source.")}`
         : `INSERT INTO main.${table} (${cols.join(", ")}) SELECT ${
           cols.join(", ")
         } FROM source.${table}`,
