@@ -267,6 +267,7 @@ function compactSamples(
       row: Record<string, unknown>;
     }[] = [];
     let seq = 0;
+    let last = 0;
     for (const s of oldSamples.all(id)) {
       const metric = String(s.name);
       if (!metric.startsWith(name)) {
@@ -279,17 +280,18 @@ function compactSamples(
       const suffix = metric.slice(name.length);
       const labels = String(s.labels);
       const key = `${suffix}\u0000${labels}`;
-      let seriesId = ids.get(key) ?? before.get(key);
-      if (seriesId === undefined) {
+      // As the store assigns them (Store.#seriesIds): rising along the
+      // family, the previous version's where that keeps them rising.
+      let seriesId = before.get(key);
+      if (seriesId === undefined || seriesId <= last) {
         seriesId = Number(
           insertSeries.run(group, name, suffix, labels).lastInsertRowid,
         );
       }
+      last = seriesId;
       ids.set(key, seriesId);
       rows.push({ seriesId, seq: seq++, row: s });
     }
-    // Key order: pages fill up instead of splitting in the middle.
-    rows.sort((a, b) => a.seriesId - b.seriesId || a.seq - b.seq);
     for (const { seriesId, seq, row } of rows) {
       insertSample.run(
         id,

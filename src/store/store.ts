@@ -1372,12 +1372,16 @@ export class Store implements Disposable {
   }
 
   /**
-   * The `series` id of every sample row of `families`, in order: the
-   * previous version's where the series was in it, else a new row (one
-   * multi-row INSERT per chunk; its rowids are consecutive). The previous
-   * version's ids come from {@link Store.#seriesCache} when its rows are
-   * the same series in the same order (the common case, which then reads
-   * nothing), else from its samples.
+   * The `series` id of every sample row of `families`, in order. Along a
+   * family they always rise, so that its rows are written, and read back,
+   * in their order along the key of `samples` (no sorting, no index on the
+   * place): a row takes the previous version's id of its series where that
+   * is above the id before it, else a new row (one multi-row INSERT per
+   * chunk; its rowids are consecutive and above every other). A series
+   * that moved before others, or is repeated (unchecked), gets a new row.
+   * The previous version's ids come from {@link Store.#seriesCache} when
+   * its rows are the same series in the same order (the common case, which
+   * then reads nothing), else from its samples.
    */
   #seriesIds(
     groupRow: number,
@@ -1420,18 +1424,17 @@ export class Store implements Disposable {
         }
       }
       const ids: number[] = [];
-      /** New series of this version, for a series the push repeats. */
-      let added: Map<string, number> | undefined;
+      let last = 0;
       for (let i = 0; i < keys.length; i++) {
-        const key = keys[i] as string;
-        let id = before?.get(key) ?? added?.get(key);
-        if (id === undefined) {
-          added ??= new Map();
-          id = -1 - fresh.length; // a placeholder until the INSERT
-          added.set(key, id);
+        const id = before?.get(keys[i] as string);
+        if (id !== undefined && id > last) {
+          ids.push(id);
+          last = id;
+        } else {
+          ids.push(-1 - fresh.length); // a placeholder until the INSERT
           fresh.push({ family: f, row: i * ROW_STRIDE });
+          last = Infinity; // what follows is new too
         }
-        ids.push(id);
       }
       out.push(ids);
     }
@@ -1505,17 +1508,8 @@ export class Store implements Disposable {
       const familyId = (stored[f] as FamilyInput).rowId;
       const rows = (families[f] as PreparedFamily).rows;
       const ids = seriesIds[f] as readonly number[];
-      // In key order (series_id, seq), so that pages fill up at the end of
-      // the table instead of splitting in the middle.
-      const order = Array.from(ids.keys());
-      let sorted = true;
-      for (let i = 1; i < ids.length && sorted; i++) {
-        sorted = (ids[i - 1] as number) < (ids[i] as number);
-      }
-      if (!sorted) {
-        order.sort((a, b) => (ids[a] as number) - (ids[b] as number) || a - b);
-      }
-      for (const seq of order) {
+      // Series ids rise along the family: in key order already.
+      for (let seq = 0; seq < ids.length; seq++) {
         const r = seq * ROW_STRIDE;
         args.push(familyId, ids[seq] as number, seq, rows[r] as number);
         args.push(rows[r + 3] as number | null);
@@ -2083,12 +2077,13 @@ function prepareStatements(db: DatabaseSync) {
     pageCount: p("PRAGMA page_count"),
     freelistCount: p("PRAGMA freelist_count"),
     pageSize: p("PRAGMA page_size"),
+    // In key order, which is the family's order (Store.#seriesIds).
     familySamples: p(
       `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
          x.value_text, x.native, x.exemplar, x.created
        FROM samples s JOIN series se ON se.id = s.series_id
        LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
-       WHERE s.family_id = ? ORDER BY s.seq`,
+       WHERE s.family_id = ? ORDER BY s.series_id`,
     ),
     familySeries: arrays(p(
       `SELECT s.series_id, se.suffix, se.labels FROM samples s

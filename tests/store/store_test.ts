@@ -608,14 +608,16 @@ Deno.test("Store refuses a checked re-push of duplicates an unchecked push store
   assert.match(again.view.render(new Map()), /^dup\{instance="",job="d"\} 3$/m);
 });
 
-Deno.test("Store keeps a series' row while it stays in its family, and gives it a new one when it comes back", async () => {
+Deno.test("Store keeps a series' row while it stays in its family, and gives it a new one when it comes back or moves", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
   const x = (v: string) => [{ name: "x", value: v }];
   const versions: [string, number][][] = [
     [["1", 10], ["2", 20]],
     [["1", 11], ["2", 21]], // the same series: the ids are remembered
-    [["2", 22], ["1", 12]], // reordered: read from the samples
+    // Reordered: read from the samples; x="1" now after x="2" takes a new
+    // row, as series ids rise along a family.
+    [["2", 22], ["1", 12]],
     [["1", 13]], // x="2" leaves
     [["1", 14], ["2", 24]], // and comes back as a new series row
   ];
@@ -671,7 +673,7 @@ Deno.test("Store keeps a series' row while it stays in its family, and gives it 
   const series = db.prepare(
     "SELECT json_extract(labels, '$.x') AS x, count(*) AS n FROM series WHERE family = 'a' GROUP BY x ORDER BY x",
   ).all().map((r) => `${r.x}:${r.n}`);
-  assert.deepEqual(series, ["1:1", "2:2"]);
+  assert.deepEqual(series, ["1:2", "2:2"]);
   const orphans = db.prepare(
     "SELECT count(*) AS n FROM samples s WHERE NOT EXISTS (SELECT 1 FROM series se WHERE se.id = s.series_id)",
   ).get();
