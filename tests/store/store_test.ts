@@ -679,3 +679,38 @@ Deno.test("Store keeps a series' row while it stays in its family, and gives it 
   ).get();
   assert.equal(orphans?.n, 0);
 });
+
+Deno.test("Store reads a family back in its pushed order after its series moved or came new between others", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  const family = (order: string[]): MetricFamily => ({
+    name: "a",
+    help: undefined,
+    type: "gauge",
+    metrics: order.map((v, i) => ({
+      labels: [{ name: "x", value: v }],
+      value: i,
+    })),
+  });
+  /** Each metric as x=value, in the family's order. */
+  const read = (store: Store) =>
+    store.groupFamilies('{job="j"}').flatMap((f) =>
+      f.family.type === "gauge"
+        ? f.family.metrics.map((m) =>
+          `${m.labels.find((l) => l.name === "x")?.value}=${m.value}`
+        )
+        : []
+    );
+  const versions = [["1", "2", "3"], ["3", "1", "2"], ["3", "0", "1", "2"]];
+  for (const [i, order] of versions.entries()) {
+    const expected = order.map((v, n) => `${v}=${n}`);
+    {
+      using store = new Store({ path });
+      store.push(command("PUT", "job/j", [family(order)], 100 + i));
+      assert.deepEqual(read(store), expected);
+    }
+    // And from the file, by a store that never saw the push.
+    using again = new Store({ path });
+    assert.deepEqual(read(again), expected);
+  }
+});
