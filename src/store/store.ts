@@ -1949,10 +1949,11 @@ const LOAD_FAMILIES =
 
 /**
  * The families rows that retention removes next: replaced before the
- * cutoff, oldest first, at most a batch.
+ * cutoff, oldest first, at most a batch. Every statement of a batch picks
+ * the same rows: ties are broken by id, the index's own order.
  */
 const PRUNED_FAMILIES = `SELECT id, group_id, name, replaced_by FROM families
-  WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?`;
+  WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at, id LIMIT ?`;
 
 function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
@@ -2047,8 +2048,7 @@ function prepareStatements(db: DatabaseSync) {
       `DELETE FROM sample_extras WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
     ),
     pruneFamilies: p(
-      `DELETE FROM families WHERE id IN (SELECT id FROM families
-         WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?)`,
+      `DELETE FROM families WHERE id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
     ),
     // A live group keeps its last push-log row, whatever its age (README
     // "The database"): the answer to "when did it last try?".
