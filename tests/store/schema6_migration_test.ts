@@ -221,4 +221,12 @@ Deno.test("Store migrates a file of a million samples and every view answers the
   assert.deepEqual(rows(path, "SELECT count(*) AS n FROM series"), [{
     n: GROUPS * 1000,
   }]);
+  // The old rows' pages were given back: the file is compact again.
+  assert.ok(progress.some((line) => /compacting the file/.test(line)));
+  const [pages] = rows(
+    path,
+    `SELECT (SELECT freelist_count FROM pragma_freelist_count()) AS free,
+       (SELECT page_count FROM pragma_page_count()) AS total`,
+  ) as { free: number; total: number }[];
+  assert.ok(pages !== undefined && pages.free * 10 < pages.total);
 });
