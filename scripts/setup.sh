@@ -7,6 +7,8 @@
 #     curl, sqlite3, chromium (UI tests); and wrk, which the gateway
 #     benchmark runs beside its own load generator (scripts/bench/); and
 #     haproxy, which routes the sharding test (README "Sharding by job")
+#   - Litestream 0.3.13 from npm into .tools/ and openssh-server (a real
+#     SFTP endpoint), for the replication drills (tests/replication/)
 #   - the npm dependencies declared in deno.json (deno install), so that the
 #     tests do not fetch from the network half-way through
 # Runs as root (CI) or through sudo when available.
@@ -23,6 +25,7 @@ APT_PACKAGES=(
   systemd
   wrk
   haproxy
+  openssh-server
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -95,6 +98,21 @@ install_apt_packages() {
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# Litestream v0.3.13, the real binary from npm, for the replication drills
+# (tests/replication/, README "Beyond one machine"); .tools/ is gitignored.
+LITESTREAM_PACKAGE="@flydotio/litestream-linux-x64@1.0.1"
+install_litestream() {
+  local bin=".tools/node_modules/@flydotio/litestream-linux-x64/litestream"
+  if [[ -x "$bin" ]]; then
+    log "litestream already installed ($bin)"
+    return
+  fi
+  command -v npm >/dev/null 2>&1 || die "npm is required to install $LITESTREAM_PACKAGE"
+  log "installing litestream with npm ($LITESTREAM_PACKAGE into .tools/)"
+  npm install --silent --no-save --prefix .tools "$LITESTREAM_PACKAGE"
+  [[ -x "$bin" ]] || die "npm installed $LITESTREAM_PACKAGE but $bin is missing"
+}
+
 install_npm_dependencies() {
   log "installing the npm dependencies of deno.json (deno install)"
   deno install --quiet
@@ -103,4 +121,5 @@ install_npm_dependencies() {
 install_apt_packages
 install_deno
 install_npm_dependencies
+install_litestream
 log "done"

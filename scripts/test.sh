@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole gate: setup (idempotent), then `deno task test` (fmt --check,
-# lint, check, every test). Used by CI (.ci/run) and by people.
+# lint, check, every test), then `deno task test:replication` (the drills
+# that take minutes). Used by CI (.ci/run) and by people.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-exec deno task test "$@"
+deno task test "$@"
+# The replication drills (README "Beyond one machine") take minutes.
+exec deno task test:replication

@@ -6,7 +6,9 @@
  * {@link SHUTDOWN_GRACE_MS}), checkpoints the WAL and closes the database.
  *
  * With `--web.config.file` the handler is wrapped by the web configuration
- * (auth.ts) and TLS listeners are `node:https` ones (tls_server.ts); the
+ * (auth.ts) and TLS listeners are `node:https` ones (tls_server.ts); so are
+ * plain ones when --web.max-header-bytes asks for other than Deno.serve's
+ * fixed 64 KiB. The
  * file is checked for changes every second (web_config.ts).
  * @module
  */
@@ -18,7 +20,12 @@ import { ReadDeadlines, SeriesBound } from "./http/limits.ts";
 import type { Handler } from "./http/routes.ts";
 import { createHandler, requiredScope } from "./http/routes.ts";
 import { OWN_FAMILIES, SelfMetrics } from "./http/self_metrics.ts";
-import { TlsListener } from "./http/tls_server.ts";
+import type { RefusedRequest } from "./http/tls_server.ts";
+import {
+  DENO_SERVE_MAX_HEAD_BYTES,
+  NODE_MAX_HEAD_BYTES,
+  NodeListener,
+} from "./http/tls_server.ts";
 import type { TlsSettings, WebConfig } from "./http/web_config.ts";
 import {
   loadWebConfig,
@@ -163,7 +170,7 @@ export async function start(
   const abort = new AbortController();
   const readDeadlines = new ReadDeadlines(config.web.readTimeoutMs);
   const pushWorker = new PushWorker({
-    budgetBytes: config.storage.maxBodyBytes,
+    maxBodyBytes: config.storage.maxBodyBytes,
   });
   // Started by the first bcrypt check, not here.
   const passwordWorker = new PasswordWorker();
@@ -203,7 +210,7 @@ export async function start(
     startTime: now() / 1000,
   });
 
-  const tlsListeners: TlsListener[] = [];
+  const tlsListeners: NodeListener[] = [];
   const watcher = webConfigFile === "" ? undefined : new WebConfigWatcher({
     file: webConfigFile,
     initial: initialWebConfig,
@@ -258,14 +265,21 @@ export async function start(
   try {
     for (const address of config.web.listenAddresses) {
       const tls = initialWebConfig.tls;
-      if (tls) {
-        const listener = await listenTls(address, {
+      const maxHeaderBytes = config.web.maxHeaderBytes;
+      // Deno.serve refuses any head over its fixed 64 KiB (README "Limits").
+      const onDenoServe = maxHeaderBytes === undefined ||
+        maxHeaderBytes === DENO_SERVE_MAX_HEAD_BYTES;
+      if (tls || !onDenoServe) {
+        const listener = await listenNode(address, {
           tls,
           handler,
           logger,
           idleTimeoutMs: config.web.readTimeoutMs,
+          maxHeaderBytes: maxHeaderBytes ?? NODE_MAX_HEAD_BYTES,
+          onRefused: (refused) =>
+            countRefused(refused, config.web.routePrefix, metrics),
         });
-        tlsListeners.push(listener);
+        if (tls) tlsListeners.push(listener);
         servers.push(listener);
       } else {
         servers.push(
@@ -301,10 +315,18 @@ export async function start(
         file: store.path,
       }),
   );
+  store.watchLitestream(() =>
+    logger.info(
+      "Litestream replicates this database; WAL checkpoints stay PASSIVE and Litestream restarts the WAL",
+      { file: store.path },
+    )
+  );
   // After the listeners: starting the worker takes a few tens of ms.
   store.startBackgroundCheckpoints((message, event) => {
     const { type: _, ...fields } = event;
-    const quiet = event.type === "resumed" || event.type === "released";
+    // Litestream holds a read transaction between its own checkpoints.
+    const quiet = event.type === "resumed" || event.type === "released" ||
+      (event.type === "held" && store.litestream);
     logger[quiet ? "info" : "warn"](message, { file: store.path, ...fields });
   });
   const addresses = servers.map((s) => s.addr);
@@ -346,6 +368,7 @@ export async function start(
       readDeadlines.close();
       pushWorker.close();
       passwordWorker.close();
+      await store.settleForLitestream();
       store.close();
       logger.info("database closed");
       resolveFinished();
@@ -426,26 +449,48 @@ function listenError(address: string, lastError: unknown): Error {
   );
 }
 
-async function listenTls(
+async function listenNode(
   address: string,
   options: {
-    readonly tls: TlsSettings;
+    readonly tls: TlsSettings | undefined;
     readonly handler: Handler;
     readonly logger: Logger;
     readonly idleTimeoutMs: number;
+    readonly maxHeaderBytes: number;
+    readonly onRefused: (refused: RefusedRequest) => void;
   },
-): Promise<TlsListener> {
+): Promise<NodeListener> {
   const { hostname, port } = parseListenAddress(address);
   const hosts = hostname === "" ? ["::", "0.0.0.0"] : [hostname];
   let lastError: unknown;
   for (const host of hosts) {
     try {
-      return await TlsListener.listen({ hostname: host, port, ...options });
+      return await NodeListener.listen({ hostname: host, port, ...options });
     } catch (error) {
       lastError = error;
     }
   }
   throw listenError(address, lastError);
+}
+
+/**
+ * Counts a request the HTTP parser refused (a URL over the limit): as a
+ * failed push when its URL is visibly a push's, as the Pushgateway counts
+ * failed pushes (spec §5.3); under handler "unknown" when the request line
+ * is no longer at hand (node keeps only the last read of a long head).
+ * Malformed requests (400) are router-level errors, not counted upstream.
+ */
+function countRefused(
+  refused: RefusedRequest,
+  routePrefix: string,
+  metrics: SelfMetrics,
+): void {
+  const { method, target, status } = refused;
+  if (status === 400) return;
+  const push = target.startsWith(`${routePrefix}/metrics/job`) &&
+    (method === "PUT" || method === "POST" || method === "DELETE");
+  const handler = push ? (method === "DELETE" ? "delete" : "push") : "unknown";
+  metrics.countRequest(handler, method === "" ? "unknown" : method, status);
 }
 
 /**

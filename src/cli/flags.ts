@@ -22,6 +22,11 @@ export interface Config {
     readonly systemdSocket: boolean;
     /** Milliseconds to receive a push body; 0 = no limit. */
     readonly readTimeoutMs: number;
+    /**
+     * Bytes of a request's URL and headers (node's maxHeaderSize);
+     * undefined: each listener's default (README "Limits").
+     */
+    readonly maxHeaderBytes: number | undefined;
   };
   readonly persistence: {
     /** SQLite database path; "" keeps everything in memory. */
@@ -114,6 +119,12 @@ export const FLAGS = {
     default: "5m",
     help:
       "Longest time to receive a push body; a slower client gets 408. 0 = no limit.",
+  },
+  "web.max-header-bytes": {
+    kind: "bytes",
+    default: "",
+    help:
+      "Longest URL and headers of one request (414 past it). Default: 64KiB on plain HTTP, 1MiB over TLS. Another value on plain HTTP serves it with node:http (slower).",
   },
   "web.enable-lifecycle": {
     kind: "bool",
@@ -339,6 +350,15 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       } for flag --history.max-size: expected a size like 2GiB, 500MB or 0`,
     );
   }
+  const headerText = get("web.max-header-bytes");
+  const maxHeaderBytes = headerText === "" ? undefined : parseBytes(headerText);
+  if (headerText !== "" && (maxHeaderBytes ?? 0) < 1024) {
+    throw new FlagError(
+      `invalid value ${
+        JSON.stringify(headerText)
+      } for flag --web.max-header-bytes: expected a size of at least 1KiB like 64KiB or 1MiB`,
+    );
+  }
   const telemetryPath = get("web.telemetry-path");
   if (!telemetryPath.startsWith("/")) {
     throw new FlagError(
@@ -410,6 +430,7 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       configFile: get("web.config.file"),
       systemdSocket: bool("web.systemd-socket"),
       readTimeoutMs,
+      maxHeaderBytes,
     },
     persistence: { file: get("persistence.file"), interval },
     push: {
@@ -535,6 +556,7 @@ const EXAMPLES: Readonly<Record<string, string>> = {
   "web.config.file": "web.yml",
   "web.external-url": "https://pushvault.example.org/",
   "web.route-prefix": "/pushvault",
+  "web.max-header-bytes": "1MiB",
 };
 
 /** A value that fits `flag`, for the message of a missing value. */

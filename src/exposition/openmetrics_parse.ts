@@ -22,7 +22,9 @@
  * within a metric not going backwards. Beyond the ABNF, and like the text
  * parser: `__name__` as a label name is reserved. Not checked: duplicate series
  * across families (the consistency check does that), timestamps being absent
- * (push/validate.ts rejects them later).
+ * (push/validate.ts rejects them later). Given limits, names and label values
+ * over them, and number tokens over MAX_NUMBER_BYTES, are refused as read
+ * (token_limits.ts).
  *
  * Mapping to the model (the choices a text 0.0.4 scrape of the result must
  * make look as client_golang would):

@@ -11,7 +11,9 @@
  * truncated or malformed wire data, a family without a (valid) name, an
  * unknown type, a metric lacking the value its family's type requires, or a
  * string that is not valid UTF-8. It does not check label names, duplicate
- * series or timestamps; that is the push validation's job.
+ * series or timestamps; that is the push validation's job. Given limits, a
+ * name or label value over them is refused by its length prefix, before it
+ * is decoded (token_limits.ts).
  * @module
  */
 
@@ -58,9 +60,10 @@ export interface DecodeOptions {
 }
 
 const FAMILY_NAME = "io.prometheus.client.MetricFamily";
-const ENCODE_FAMILY = protobuf.Root
-  .fromJSON(METRICS_DESCRIPTOR as unknown as protobuf.INamespace)
-  .lookupType(FAMILY_NAME);
+const ENCODE_ROOT = protobuf.Root
+  .fromJSON(METRICS_DESCRIPTOR as unknown as protobuf.INamespace);
+const ENCODE_FAMILY = ENCODE_ROOT.lookupType(FAMILY_NAME);
+const ENCODE_METRIC = ENCODE_ROOT.lookupType("io.prometheus.client.Metric");
 
 // ---------------------------------------------------------------------------
 // Decoding. This runs on every protobuf push (client_golang's push client
@@ -993,6 +996,12 @@ function encodeFamily(family: MetricFamily): object {
   };
   if (family.help !== undefined) wire.help = family.help;
   if (family.unit !== undefined) wire.unit = family.unit;
+  wire.metric = encodeMetrics(family);
+  return wire;
+}
+
+/** The `metric` field of `family`, as protobufjs objects. */
+function encodeMetrics(family: MetricFamily): object[] {
   const metrics: object[] = [];
   const put = (
     metric: { labels: readonly Label[]; timestampMs?: number },
@@ -1056,8 +1065,7 @@ function encodeFamily(family: MetricFamily): object {
     default:
       return unreachable(family);
   }
-  wire.metric = metrics;
-  return wire;
+  return metrics;
 }
 
 /**
@@ -1079,4 +1087,56 @@ export function encodeDelimited(
   const out = new Uint8Array(bytes.byteLength);
   out.set(bytes);
   return out;
+}
+
+/** Field 4 (`metric`), length-delimited: the tag byte protobufjs writes. */
+const METRIC_FIELD_TAG = 0x22;
+
+/**
+ * A family's fields other than its metrics, for a scrape that encodes a big
+ * family a piece at a time: `head` goes before the metrics and `tail` after
+ * them (protobufjs writes fields in field-number order, and `unit`, 5,
+ * follows `metric`, 4). The family's message is `head`, the metric fields
+ * ({@link encodeMetricFields}), `tail`; delimited, behind the varint of
+ * their total length ({@link encodeVarint}). The bytes equal
+ * {@link encodeDelimited}'s. `family.metrics` is not read.
+ */
+export function encodeFamilyEnds(
+  family: MetricFamily,
+): { readonly head: Uint8Array; readonly tail: Uint8Array } {
+  const head: Record<string, unknown> = {
+    name: family.name,
+    type: METRIC_TYPES.indexOf(family.type),
+  };
+  if (family.help !== undefined) head.help = family.help;
+  return {
+    head: ENCODE_FAMILY.encode(head).finish(),
+    tail: family.unit === undefined
+      ? new Uint8Array(0)
+      : ENCODE_FAMILY.encode({ unit: family.unit }).finish(),
+  };
+}
+
+/**
+ * The metric fields of `family` (tag, length, message each) in one buffer;
+ * appends to `ends` where each metric's field ends in it, so that a caller
+ * can send them in another order.
+ */
+export function encodeMetricFields(
+  family: MetricFamily,
+  ends: number[],
+): Uint8Array {
+  const writer = protobuf.Writer.create();
+  for (const metric of encodeMetrics(family)) {
+    // What protobufjs' encoder of a repeated message field writes.
+    ENCODE_METRIC.encode(metric, writer.uint32(METRIC_FIELD_TAG).fork())
+      .ldelim();
+    ends.push(writer.len);
+  }
+  return writer.finish();
+}
+
+/** `value` as a protobuf varint (a delimited message's length prefix). */
+export function encodeVarint(value: number): Uint8Array {
+  return protobuf.Writer.create().uint32(value).finish();
 }

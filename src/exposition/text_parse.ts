@@ -8,6 +8,9 @@
  * Go's state machine reads them, so that the first error found is Go's first
  * error. It does not detect duplicate series, nor reject timestamps or
  * `__`-prefixed label names: those belong to the push validator (spec §3).
+ * Given limits, it refuses a name or label value over them, and any number
+ * token over MAX_NUMBER_BYTES, before copying it (token_limits.ts): no line
+ * costs more than linear time, nor memory out of proportion to it.
  *
  * Two name modes:
  * - legacy (default): names are `[a-zA-Z_:][a-zA-Z0-9_:]*` (labels without

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { LitestreamSync } from "../store/litestream.ts";
 import { formatGoFloat } from "../exposition/float.ts";
 import type {
   HistogramMetric,
@@ -17,8 +18,9 @@ import type {
 } from "../exposition/model.ts";
 import { PROTO_TYPE_NAMES, unreachable } from "../exposition/model.ts";
 import { nativeBuckets } from "../exposition/native_buckets.ts";
+import { familyPages, type ReadSampleRows } from "../store/family_pages.ts";
 import type { LoadedFamily, Store } from "../store/store.ts";
-import type { GroupState } from "../store/view.ts";
+import type { GroupState, StoredFamily } from "../store/view.ts";
 import { PUSH_FAILURE_TIME_HELP, PUSH_TIME_HELP } from "../store/view.ts";
 import {
   BRANCH,
@@ -27,6 +29,7 @@ import {
   REVISION,
   VERSION,
 } from "../version.ts";
+import { encodeText, slicedStream } from "./sliced_stream.ts";
 
 export const API_HEADERS = {
   "Access-Control-Allow-Headers": "Accept, Authorization, Content-Type, Origin",
@@ -102,13 +105,11 @@ export function jsonResponse(body: Json): Response {
 export function metricsResponse(store: Store): Response {
   const view = store.view;
   const groups = [...view.groups()];
-  const body = metricsStream(
-    groups,
-    (group) =>
-      view.group(group.id) === group
-        ? store.groupFamilies(group.id)
-        : undefined,
-  );
+  const body = metricsStream(groups, {
+    families: (group) =>
+      view.group(group.id) === group ? [...group.families.values()] : undefined,
+    readRows: store.familyRowsAfter.bind(store),
+  });
   return new Response(body, {
     headers: { ...API_HEADERS, "Content-Type": "application/json" },
   });
@@ -118,6 +119,11 @@ export interface StatusInfo {
   readonly flags: Readonly<Record<string, string>>;
   /** Unix seconds. */
   readonly startTime: number;
+  /**
+   * Set only while Litestream replicates the database, so that the
+   * Pushgateway's shape is unchanged otherwise (README "Beyond one machine").
+   */
+  readonly replication?: LitestreamSync;
 }
 
 export function statusBody(info: StatusInfo): Json {
@@ -134,6 +140,13 @@ export function statusBody(info: StatusInfo): Json {
       },
       flags: { ...info.flags },
       start_time: rfc3339Nano(info.startTime),
+      replication: info.replication && struct({
+        replicated_by: "litestream",
+        generation: info.replication.generation ?? undefined,
+        last_sync_time: info.replication.lastSyncMs === null
+          ? undefined
+          : rfc3339Nano(info.replication.lastSyncMs / 1000),
+      }),
     }),
   });
 }
@@ -151,75 +164,88 @@ export function metricsBody(
   return struct({ status: "success", data });
 }
 
-/** Bytes of a streamed `/api/v1/metrics` chunk: past this a read ends. */
-const CHUNK_BYTES = 64 * 1024;
-/** Milliseconds of work per read: past this a read ends, so others get in. */
-const SLICE_MS = 5;
+/** Where {@link metricsStream} finds a group's families and their rows. */
+export interface MetricsSource {
+  /** A group's families as it holds them now; undefined once it is gone. */
+  readonly families: (
+    group: GroupState,
+  ) => readonly StoredFamily[] | undefined;
+  readonly readRows: ReadSampleRows;
+}
 
 /**
  * `GET /api/v1/metrics` as a stream of the same bytes as
- * `goJson(metricsBody(…))`, made a piece (a group's family) at a time and
- * sent in reads of at most {@link CHUNK_BYTES} or {@link SLICE_MS} of work,
- * the way scrape.ts streams a text scrape: a big store is never one string,
- * and the event loop is free between reads (README "Endpoints").
+ * `goJson(metricsBody(…))`, made a piece (a group's key, a page of a
+ * family's metrics) at a time and sent by slicedStream in reads of 64 KiB,
+ * each pausing after 5 ms of work: a big store, or one group of a million
+ * series, is never one string, and the event loop is free between reads
+ * (README "Endpoints").
  *
- * The groups are the view's when the response began; `families` answers
- * undefined for one deleted since, which is left out.
+ * The groups are the view's when the response began; one deleted before
+ * its turn is left out. A family's metrics are those of the rows it pointed
+ * to when its turn came.
  */
 export function metricsStream(
   groups: readonly GroupState[],
-  families: (group: GroupState) => readonly LoadedFamily[] | undefined,
+  source: MetricsSource,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
-  const pieces = metricsPieces(groups, families);
-  const encoder = new TextEncoder();
-  return new ReadableStream<Uint8Array<ArrayBuffer>>({
-    pull(controller) {
-      const started = performance.now();
-      const batch: string[] = [];
-      let length = 0;
-      for (;;) {
-        const next = pieces.next();
-        if (next.done) {
-          if (length > 0) controller.enqueue(encoder.encode(batch.join("")));
-          controller.close();
-          return;
-        }
-        batch.push(next.value);
-        length += next.value.length;
-        if (
-          length >= CHUNK_BYTES || performance.now() - started >= SLICE_MS
-        ) {
-          controller.enqueue(encoder.encode(batch.join("")));
-          return;
-        }
-      }
-    },
-    cancel() {
-      pieces.return(undefined);
-    },
-  }, { highWaterMark: 0 });
+  return slicedStream(encodeText(metricsPieces(groups, source)), {
+    gzip: false,
+  });
 }
 
 /** The pieces of {@link metricsStream}: a group's object split at its keys. */
 function* metricsPieces(
   groups: readonly GroupState[],
-  families: (group: GroupState) => readonly LoadedFamily[] | undefined,
+  source: MetricsSource,
 ): Generator<string, void, undefined> {
   yield '{"status":"success","data":[';
   let first = true;
   for (const group of groups) {
-    const loaded = families(group);
-    if (loaded === undefined) continue;
-    const object = groupJson(group, loaded);
+    const families = source.families(group);
+    if (families === undefined) continue;
+    // The group's own keys win over a family of the same name, as in
+    // groupJson.
+    const own = groupJson(group, []);
+    const byName = new Map(families.map((f) => [f.name, f]));
     // As goJson orders a plain object's keys.
-    const keys = Object.keys(object).sort();
+    const keys = [...new Set([...byName.keys(), ...Object.keys(own)])].sort();
     let prefix = first ? "{" : ",{";
     first = false;
     for (const key of keys) {
-      yield `${prefix}${goJson(key)}:${goJson(object[key] as Json)}`;
+      const stored = Object.hasOwn(own, key) ? undefined : byName.get(key);
+      if (stored === undefined) {
+        yield `${prefix}${goJson(key)}:${goJson(own[key] as Json)}`;
+      } else {
+        yield* familyPieces(`${prefix}${goJson(key)}:`, stored, source);
+      }
       prefix = ",";
     }
     yield "}";
+  }
+  yield "]}";
+}
+
+/** `familyJson` of `stored`, its metrics a page at a time. */
+function* familyPieces(
+  prefix: string,
+  stored: StoredFamily,
+  source: MetricsSource,
+): Generator<string, void, undefined> {
+  const head = goJson(struct({
+    time_stamp: rfc3339Nano(stored.pushedAt),
+    type: PROTO_TYPE_NAMES[stored.type],
+    help: stored.help ? stored.help : undefined,
+  }));
+  yield `${prefix}${head.slice(0, -1)},"metrics":[`;
+  let separator = "";
+  for (const page of familyPages(source.readRows, stored)) {
+    let text = "";
+    for (const metric of page.family.metrics as readonly Metric[]) {
+      text += separator + goJson(metricJson(page.family, metric));
+      separator = ",";
+    }
+    yield text;
   }
   yield "]}";
 }

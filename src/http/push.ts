@@ -79,7 +79,8 @@ export async function handlePush(
     }
     if (method === "DELETE") {
       await request.body?.cancel(); // spec §2.6: a DELETE body is ignored
-      deps.store.deleteGroup(key, time, info);
+      // In arrival order, also behind a large push being written.
+      await deps.store.enqueueDelete(key, time, info);
       response = empty(202);
     } else {
       const raw = await readRequestBody(

@@ -3,9 +3,9 @@
  * up to about 30 times its size while it is decoded, prepared and written,
  * so the decompressed bytes of the large pushes between decoding and their
  * commit are bounded. A push past the budget waits its turn (first come,
- * first served); when as many bytes already wait as the budget holds, it is
- * answered 503 at once with a message naming the budget. Small pushes never
- * ask: they never wait behind large ones.
+ * first served); when the queue is full, it is answered 503 at once with a
+ * message naming the budget. Small pushes never ask: they never wait behind
+ * large ones.
  *
  * Pure bookkeeping; no I/O, no clock.
  * @module
@@ -20,14 +20,22 @@ interface Waiter {
 
 export class PushBudget {
   readonly #budget: number;
+  readonly #queueBytes: number;
   readonly #flag: string;
   #inFlight = 0;
   #waitingBytes = 0;
   readonly #queue: Waiter[] = [];
 
-  /** `flag` names where the budget comes from, for the 503 message. */
-  constructor(budgetBytes: number, flag: string) {
-    this.#budget = budgetBytes;
+  /**
+   * `budgetBytes` may be in preparation at once, `queueBytes` more wait;
+   * `flag` names where they come from, for the 503 message.
+   */
+  constructor(
+    limits: { readonly budgetBytes: number; readonly queueBytes: number },
+    flag: string,
+  ) {
+    this.#budget = limits.budgetBytes;
+    this.#queueBytes = limits.queueBytes;
     this.#flag = flag;
   }
 
@@ -49,11 +57,11 @@ export class PushBudget {
       this.#inFlight += bytes;
       return this.#releaser(bytes);
     }
-    if (this.#waitingBytes + bytes > this.#budget) {
+    if (this.#waitingBytes + bytes > this.#queueBytes) {
       throw new LimitError(
         503,
         "unavailable",
-        `too many large pushes at once: ${this.#inFlight} bytes are being prepared and ${this.#waitingBytes} bytes wait, and this push's ${bytes} bytes would pass the budget of ${this.#budget} bytes (${this.#flag}); try again`,
+        `too many large pushes at once: ${this.#inFlight} bytes are being prepared and ${this.#waitingBytes} bytes wait, and this push's ${bytes} bytes would pass the queue of ${this.#queueBytes} bytes (${this.#flag}); try again`,
       );
     }
     this.#waitingBytes += bytes;

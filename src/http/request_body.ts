@@ -32,7 +32,7 @@ export function readRequestBody(
   if (
     length === undefined || length > Math.min(maxBytes, WHOLE_BODY_MAX_BYTES)
   ) {
-    return readBodyLimited(request.body, maxBytes, deadline);
+    return readBodyLimited(request.body, maxBytes, deadline, length);
   }
   const whole = request.bytes();
   if (deadline === undefined) return whole;

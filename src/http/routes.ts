@@ -9,6 +9,7 @@
  * @module
  */
 
+import { readLitestreamSync } from "../store/litestream.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
 import { handleBulkDelete, handleHistory } from "./admin.ts";
@@ -103,7 +104,14 @@ export function createHandler(deps: HandlerDeps): Handler {
     if (path === "/-/quit" && prefix !== "" && request.method === "GET") {
       return textError(405, "Only POST or PUT requests allowed.");
     }
-    if (prefix !== "" && !path.startsWith(`${prefix}/`)) return notFound();
+    if (prefix !== "" && !path.startsWith(`${prefix}/`)) {
+      // A browser asks the origin's root for the icon of a page that names
+      // none (the scrape output), whatever the route prefix.
+      if (path === "/favicon.ico") {
+        return await (handleUi(request, path, deps) ?? notFound());
+      }
+      return notFound();
+    }
     const rel = path.slice(prefix.length);
     const method = request.method;
 
@@ -279,7 +287,11 @@ export function requiredScope(
   return "read";
 }
 
-function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
+function apiRoute(
+  rel: string,
+  method: string,
+  deps: HandlerDeps,
+): Response | Promise<Response> {
   const name = rel.slice("/api/v1/".length);
   if (method === "OPTIONS") {
     deps.metrics.countRequest("api/v1/options", method, 200);
@@ -291,8 +303,11 @@ function apiRoute(rel: string, method: string, deps: HandlerDeps): Response {
   if (method !== "GET") return methodNotAllowed("GET, OPTIONS");
   deps.metrics.countRequest(`api/v1/${name}`, method, 200);
   if (name === "metrics") return metricsResponse(deps.store);
-  return jsonResponse(
-    statusBody({ flags: deps.flagValues, startTime: deps.startTime }),
+  const info = { flags: deps.flagValues, startTime: deps.startTime };
+  if (!deps.store.litestream) return jsonResponse(statusBody(info));
+  // Off the push path: a few reads in Litestream's directory, on request.
+  return readLitestreamSync(deps.store.path).then((replication) =>
+    jsonResponse(statusBody({ ...info, replication }))
   );
 }
 

@@ -1,12 +1,22 @@
 /**
- * The HTTPS listener for `tls_server_config`: `node:https` (rustls inside
- * Deno) serving the same `(request, info) => Response` handler as
- * `Deno.serve` does for plain HTTP.
+ * The `node:http(s)` listener: HTTPS for `tls_server_config`, and plain HTTP
+ * when `--web.max-header-bytes` asks for other than Deno.serve's fixed
+ * 64 KiB. It serves
+ * the same `(request, info) => Response` handler as `Deno.serve` does.
  *
  * Why not `Deno.serve({ cert, key })`: it can neither ask for nor verify
  * client certificates, nor limit TLS versions, nor change its certificate
- * while running; the exporter-toolkit format needs all three. The price is
- * throughput (README "Security" has the measured numbers) and HTTP/1.1 only.
+ * while running; the exporter-toolkit format needs all three. Why not
+ * `Deno.serve` for long URLs: it refuses any request head over 64 KiB with
+ * a bare 400 and no way to change that. The price is throughput (README
+ * "Security" and "Limits" have the measured numbers) and HTTP/1.1 only.
+ *
+ * Requests the parser refuses never reach the handler through node:http;
+ * they are answered here, always with a status and a body, and the
+ * connection is then closed gracefully (see {@link LINGER_MS}): a head over
+ * the limit gets 414 (431 if the URL fit), an unknown method is given to the
+ * handler as a request without a body (405 with `Allow`, like Deno.serve),
+ * anything else 400.
  *
  * Client certificate policies (Go's tls.ClientAuthType) map onto rustls as:
  * RequireAndVerifyClientCert is refused in the handshake; the lenient ones
@@ -17,6 +27,7 @@
  * @module
  */
 
+import http from "node:http";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
@@ -27,43 +38,101 @@ import type { Handler } from "./routes.ts";
 import type { TlsSettings } from "./web_config.ts";
 import { errorMessage, errorStack } from "../error_message.ts";
 
-export interface TlsListenerOptions {
+/**
+ * Deno.serve's fixed limit on a request head (`MAX_HEAD_BYTES` in Deno's
+ * `libs/http_h1`); the default of `--web.max-header-bytes` on plain HTTP.
+ */
+export const DENO_SERVE_MAX_HEAD_BYTES = 64 * 1024;
+
+/**
+ * The default of `--web.max-header-bytes` over TLS, where it costs nothing:
+ * Go's `http.DefaultMaxHeaderBytes`, which is what bounds the Pushgateway.
+ */
+export const NODE_MAX_HEAD_BYTES = 1024 * 1024;
+
+/**
+ * After answering a request the parser refused, the rest of what the client
+ * sends is read and dropped for this long (and up to {@link LINGER_MAX_BYTES})
+ * before the connection is closed. Closing a socket with unread data makes
+ * the kernel send a reset, which can destroy the answer before the client
+ * reads it: a client still sending a long URL (Python's urllib) would see
+ * "connection reset" instead of the 414. Go's server lingers the same way.
+ */
+const LINGER_MS = 2000;
+const LINGER_MAX_BYTES = 16 * 1024 * 1024;
+
+/** What the parser refused, for the caller to count. */
+export interface RefusedRequest {
+  readonly status: 400 | 408 | 414 | 431;
+  /** "" if the request line was not readable. */
+  readonly method: string;
+  /** The request target as far as it was received, cut to 256 characters. */
+  readonly target: string;
+}
+
+export interface NodeListenerOptions {
   readonly hostname: string;
   readonly port: number;
-  readonly tls: TlsSettings;
+  /** Undefined: plain HTTP. */
+  readonly tls: TlsSettings | undefined;
   readonly handler: Handler;
   readonly logger: Logger;
   /** A connection idle this long is closed (slow clients); 0 = never. */
   readonly idleTimeoutMs: number;
+  /** `--web.max-header-bytes`: URL and header bytes of one request. */
+  readonly maxHeaderBytes: number;
+  /** Called for each request answered here rather than by the handler. */
+  readonly onRefused?: (refused: RefusedRequest) => void;
 }
 
-/** A running HTTPS listener. */
-export class TlsListener {
-  readonly #server: https.Server;
+/** An error of node's HTTP parser, as `clientError` gets it. */
+interface ParserError extends Error {
+  readonly code?: string;
+  readonly rawPacket?: Uint8Array;
+  readonly bytesParsed?: number;
+}
+
+/** The methods node's parser (llhttp) accepts; it refuses every other one. */
+const PARSED_METHODS: ReadonlySet<string> = new Set(http.METHODS);
+
+/** A running node:http(s) listener. */
+export class NodeListener {
+  readonly #server: https.Server | http.Server;
   readonly #logger: Logger;
-  #tls: TlsSettings;
+  readonly #handler: Handler;
+  readonly #maxHeaderBytes: number;
+  readonly #onRefused: ((refused: RefusedRequest) => void) | undefined;
+  #tls: TlsSettings | undefined;
   #addr: Deno.NetAddr | undefined;
   /** Every open connection (TCP and TLS sockets). */
   readonly #sockets = new Set<Socket>();
-  /** Requests in flight per TLS connection. */
+  /** Requests in flight per HTTP connection. */
   readonly #busy = new Map<Socket, number>();
   readonly #allowed = new WeakSet<object>();
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closing = false;
 
-  private constructor(options: TlsListenerOptions) {
+  private constructor(options: NodeListenerOptions) {
     this.#tls = options.tls;
     this.#logger = options.logger;
+    this.#handler = options.handler;
+    this.#maxHeaderBytes = options.maxHeaderBytes;
+    this.#onRefused = options.onRefused;
     const t = options.tls;
-    const requestCert = t.clientAuth !== "NoClientCert";
-    this.#server = https.createServer({
-      ...secureOptions(t),
-      requestCert,
-      // Only the strict policy fails the handshake itself; the others are
-      // judged in #admit() once the handshake is done.
-      rejectUnauthorized: t.clientAuth === "RequireAndVerifyClientCert",
-    });
+    // node's default is 16 KiB; a grouping key may be far longer (README
+    // "Limits").
+    const maxHeaderSize = options.maxHeaderBytes;
+    this.#server = t === undefined
+      ? http.createServer({ maxHeaderSize })
+      : https.createServer({
+        ...secureOptions(t),
+        maxHeaderSize,
+        requestCert: t.clientAuth !== "NoClientCert",
+        // Only the strict policy fails the handshake itself; the others are
+        // judged in #admit() once the handshake is done.
+        rejectUnauthorized: t.clientAuth === "RequireAndVerifyClientCert",
+      });
     const track = (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on("close", () => {
@@ -75,7 +144,10 @@ export class TlsListener {
         socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
       }
     };
-    this.#server.on("connection", track);
+    this.#server.on("connection", (socket: Socket) => {
+      track(socket);
+      if (t === undefined && !this.#closing) this.#allowed.add(socket);
+    });
     this.#server.on("secureConnection", (socket: TLSSocket) => {
       track(socket);
       if (this.#admit(socket) && !this.#closing) this.#allowed.add(socket);
@@ -84,14 +156,17 @@ export class TlsListener {
     this.#server.on("tlsClientError", (error: Error) => {
       this.#logger.debug("TLS handshake failed", { err: error.message });
     });
+    this.#server.on("clientError", (error: ParserError, socket: Socket) => {
+      void this.#refuse(error, socket);
+    });
     this.#server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      void this.#serve(req, res, options.handler);
+      void this.#serve(req, res);
     });
   }
 
   /** Listens on hostname:port; rejects if the address cannot be bound. */
-  static async listen(options: TlsListenerOptions): Promise<TlsListener> {
-    const listener = new TlsListener(options);
+  static async listen(options: NodeListenerOptions): Promise<NodeListener> {
+    const listener = new NodeListener(options);
     const server = listener.#server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -102,7 +177,7 @@ export class TlsListener {
     });
     const address = server.address();
     if (address === null || typeof address === "string") {
-      throw new Error("the HTTPS listener has no TCP address");
+      throw new Error("the node:http listener has no TCP address");
     }
     listener.#addr = {
       transport: "tcp",
@@ -118,8 +193,9 @@ export class TlsListener {
 
   /** New certificate, key or client CA; the policy stays (module doc). */
   update(tls: TlsSettings): void {
+    if (this.#tls === undefined) return; // plain HTTP
     this.#tls = tls;
-    this.#server.setSecureContext(secureOptions(tls));
+    (this.#server as https.Server).setSecureContext(secureOptions(tls));
   }
 
   /**
@@ -148,7 +224,7 @@ export class TlsListener {
   /** Whether the client certificate satisfies the policy in force. */
   #admit(socket: TLSSocket): boolean {
     const t = this.#tls;
-    if (t.clientAuth === "NoClientCert") return true;
+    if (t === undefined || t.clientAuth === "NoClientCert") return true;
     const peer = socket.getPeerCertificate();
     const hasCert = peer !== null && typeof peer === "object" &&
       Object.keys(peer).length > 0;
@@ -177,11 +253,7 @@ export class TlsListener {
     return true;
   }
 
-  async #serve(
-    req: IncomingMessage,
-    res: ServerResponse,
-    handler: Handler,
-  ): Promise<void> {
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const socket = req.socket;
     if (!this.#allowed.has(socket)) {
       socket.destroy();
@@ -190,27 +262,16 @@ export class TlsListener {
     this.#busy.set(socket, (this.#busy.get(socket) ?? 0) + 1);
     this.#inFlight++;
     try {
-      const request = toRequest(req);
+      const request = toRequest(
+        req,
+        this.#tls === undefined ? "http" : "https",
+      );
       if (request === undefined) {
         res.writeHead(400, { "Content-Type": "text/plain; charset=utf-8" });
         res.end("400 Bad Request\n");
         return;
       }
-      let response: Response;
-      try {
-        response = await handler(request, {
-          remoteAddr: { hostname: socket.remoteAddress ?? "" },
-        });
-      } catch (error) {
-        this.#logger.error("request failed", {
-          path: req.url ?? "",
-          err: errorStack(error),
-        });
-        response = new Response("Internal Server Error\n", {
-          status: 500,
-          headers: { "Content-Type": "text/plain; charset=utf-8" },
-        });
-      }
+      const response = await this.#respond(request, socket, req.url ?? "");
       await writeResponse(res, response, req.method === "HEAD");
     } catch (error) {
       this.#logger.debug("response not delivered", {
@@ -224,6 +285,235 @@ export class TlsListener {
       if (--this.#inFlight === 0) this.#drained?.();
     }
   }
+
+  /** The handler's response; 500 if it throws. */
+  async #respond(
+    request: Request,
+    socket: Socket,
+    target: string,
+  ): Promise<Response> {
+    try {
+      return await this.#handler(request, {
+        remoteAddr: { hostname: socket.remoteAddress ?? "" },
+      });
+    } catch (error) {
+      this.#logger.error("request failed", {
+        path: target,
+        err: errorStack(error),
+      });
+      return new Response("Internal Server Error\n", {
+        status: 500,
+        headers: { "Content-Type": "text/plain; charset=utf-8" },
+      });
+    }
+  }
+
+  /**
+   * Answers a request node's parser refused (node's own answer is a bare
+   * status, written just before the socket is destroyed, which over TLS
+   * often never leaves), then lingers and closes the connection.
+   */
+  async #refuse(error: ParserError, socket: Socket): Promise<void> {
+    // node's listeners would feed the rest to a parser already given back
+    // to its pool (and maybe to another connection).
+    socket.removeAllListeners("data");
+    socket.removeAllListeners("end");
+    const raw = error.rawPacket;
+    const answerable = this.#allowed.has(socket) && socket.writable &&
+      raw !== undefined && !this.#closing;
+    if (!answerable) {
+      // A socket error (reset, timeout while a response is being written)
+      // or a connection refused by the TLS policy: nothing to answer.
+      this.#logger.debug("connection closed on a client error", {
+        err: error.message,
+        code: error.code,
+      });
+      socket.destroy();
+      return;
+    }
+    const at = Math.min(error.bytesParsed ?? raw.length, raw.length);
+    let answer: Uint8Array;
+    if (error.code === "HPE_HEADER_OVERFLOW") {
+      // What came before this chunk is gone: a line feed in it means the
+      // URL had ended (431); none, that the URL is what ran over (414),
+      // or a single header line longer than a read (16 KiB over TLS).
+      const lineEnded = raw.subarray(0, at).indexOf(10) >= 0;
+      answer = this.#headTooLarge(raw, lineEnded ? 431 : 414, socket);
+    } else {
+      // The parser stops at the byte it refuses: an unknown method fails
+      // in its request line, which starts after the last line feed.
+      const lineStart = at > 0 ? raw.lastIndexOf(10, at - 1) + 1 : 0;
+      answer = await this.#unparsed(raw.subarray(lineStart), error, socket);
+    }
+    lingeringClose(socket, answer);
+  }
+
+  /** The 414 or 431 for a head over `--web.max-header-bytes`. */
+  #headTooLarge(
+    head: Uint8Array,
+    status: 414 | 431,
+    socket: Socket,
+  ): Uint8Array {
+    const line = requestLine(head);
+    const what = status === 414 ? "URI too long" : "request headers too large";
+    const message =
+      `${what}: the request line and headers may be at most ${this.#maxHeaderBytes} bytes (--web.max-header-bytes)`;
+    this.#logger.warn("request refused", {
+      status,
+      method: line.method,
+      path: line.target.slice(0, 64),
+      remote: socket.remoteAddress ?? "",
+      err: message,
+    });
+    this.#onRefused?.({ status, method: line.method, target: line.target });
+    return serialize(
+      status,
+      [["Content-Type", "text/plain; charset=utf-8"]],
+      `${message}\n`,
+    );
+  }
+
+  /**
+   * A head the parser refused for another reason. A method it does not
+   * know goes to the handler, as Deno.serve would have sent it (405 with
+   * `Allow` on a known path); anything else is 400.
+   */
+  async #unparsed(
+    bytes: Uint8Array,
+    error: ParserError,
+    socket: Socket,
+  ): Promise<Uint8Array> {
+    const request = unknownMethodRequest(
+      bytes,
+      this.#tls === undefined ? "http" : "https",
+    );
+    if (request !== undefined) {
+      this.#inFlight++;
+      try {
+        const response = await this.#respond(request, socket, "");
+        const body = new Uint8Array(await response.arrayBuffer());
+        return serialize(response.status, [...response.headers], body);
+      } finally {
+        if (--this.#inFlight === 0) this.#drained?.();
+      }
+    }
+    const line = requestLine(bytes);
+    this.#logger.debug("malformed request", {
+      method: line.method,
+      path: line.target.slice(0, 64),
+      remote: socket.remoteAddress ?? "",
+      err: error.message,
+    });
+    this.#onRefused?.({
+      status: 400,
+      method: line.method,
+      target: line.target,
+    });
+    return serialize(
+      400,
+      [["Content-Type", "text/plain; charset=utf-8"]],
+      `malformed HTTP/1.1 request: ${error.message}\n`,
+    );
+  }
+}
+
+/**
+ * Writes `answer`, half-closes, and reads what the client still sends for
+ * at most {@link LINGER_MS} or {@link LINGER_MAX_BYTES} before closing.
+ */
+function lingeringClose(socket: Socket, answer: Uint8Array): void {
+  let read = 0;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  socket.on("close", () => clearTimeout(timer));
+  socket.on("end", () => socket.destroy());
+  socket.on("data", (chunk: Uint8Array) => {
+    read += chunk.length;
+    if (read > LINGER_MAX_BYTES) socket.destroy();
+  });
+  socket.end(answer);
+  socket.resume();
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("latin1");
+
+/** A whole HTTP/1.1 response that closes the connection. */
+function serialize(
+  status: number,
+  headers: readonly (readonly [string, string])[],
+  body: string | Uint8Array,
+): Uint8Array {
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}\r\n`;
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === "content-length" || lower === "connection") continue;
+    head += `${name}: ${value}\r\n`;
+  }
+  head += `Content-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`;
+  const out = new Uint8Array(head.length + bytes.length);
+  out.set(encoder.encode(head));
+  out.set(bytes, head.length);
+  return out;
+}
+
+/**
+ * Method and target of the request line `head` starts with, as far as it
+ * holds them; empty strings if it does not start with one.
+ */
+function requestLine(head: Uint8Array): { method: string; target: string } {
+  const text = decoder.decode(head.subarray(0, 512));
+  const match = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\/[^ \r\n]*)/.exec(text);
+  if (!match) return { method: "", target: "" };
+  return {
+    method: match[1] as string,
+    target: (match[2] as string).slice(0, 256),
+  };
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The request for a complete head whose method is a valid token the parser
+ * does not know, without its body; undefined for any other head.
+ */
+function unknownMethodRequest(
+  bytes: Uint8Array,
+  scheme: "http" | "https",
+): Request | undefined {
+  const end = findHeadEnd(bytes);
+  if (end < 0) return undefined;
+  const lines = decoder.decode(bytes.subarray(0, end)).split("\r\n");
+  const match = /^(\S+) (\/\S*) HTTP\/1\.[01]$/.exec(lines[0] ?? "");
+  if (!match) return undefined;
+  const method = match[1] as string;
+  if (!TOKEN.test(method) || PARSED_METHODS.has(method)) return undefined;
+  try {
+    const headers = new Headers();
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) return undefined;
+      headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+    }
+    const host = headers.get("host") ?? "localhost";
+    return new Request(`${scheme}://${host}${match[2]}`, { method, headers });
+  } catch {
+    return undefined; // a header or host the Fetch API refuses
+  }
+}
+
+/** Offset of the `\r\n\r\n` ending a head, or -1. */
+function findHeadEnd(bytes: Uint8Array): number {
+  for (
+    let i = bytes.indexOf(13);
+    i >= 0 && i + 3 < bytes.length;
+    i = bytes.indexOf(13, i + 1)
+  ) {
+    if (bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
+      return i;
+    }
+  }
+  return -1;
 }
 
 function secureOptions(t: TlsSettings) {
@@ -245,7 +535,10 @@ export function parseSubjectAltName(text: string): string[] {
   });
 }
 
-function toRequest(req: IncomingMessage): Request | undefined {
+function toRequest(
+  req: IncomingMessage,
+  scheme: "http" | "https",
+): Request | undefined {
   const target = req.url ?? "";
   // Origin-form only ("/path?query"), as the router expects.
   if (!target.startsWith("/")) return undefined;
@@ -258,7 +551,7 @@ function toRequest(req: IncomingMessage): Request | undefined {
     }
     const method = req.method ?? "GET";
     const hasBody = method !== "GET" && method !== "HEAD";
-    return new Request(`https://${host}${target}`, {
+    return new Request(`${scheme}://${host}${target}`, {
       method,
       headers,
       ...(hasBody

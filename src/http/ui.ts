@@ -1,8 +1,8 @@
 /**
- * The web UI routes (`/`, `/group`, `/status`, `/static/*`), spec §6.5 and
- * §9. Gathers what a page shows (a page of groups, one group's families and
- * recent pushes, flags, build info) and hands it to the pure renderers in
- * `ui/`. Returns undefined for paths that are not the UI's.
+ * The web UI routes (`/`, `/group`, `/status`, `/static/*`, `/favicon.ico`),
+ * spec §6.5 and §9. Gathers what a page shows (a page of groups, one group's
+ * families and recent pushes, flags, build info) and hands it to the pure
+ * renderers in `ui/`. Returns undefined for paths that are not the UI's.
  *
  * Methods as the Pushgateway's router answers them: GET only; OPTIONS → 200
  * with `Allow`; anything else (HEAD included) → 405. Requests are counted as
@@ -13,18 +13,22 @@
 import { parseDuration } from "../cli/flags.ts";
 import { ASSET_VERSION, STATIC_ASSETS } from "../ui/assets.ts";
 import {
+  type CardFamily,
   type CardOptions,
   type GroupCardsInput,
+  MAX_GROUP_ROWS,
+  MAX_SERIES_ROWS,
   PAGE_GROUPS,
+  PUSH_COUNT_LIMIT,
   renderGroupBody,
   renderGroupCards,
   renderGroupList,
   renderGroupPage,
   renderMissingGroup,
 } from "../ui/group_cards.ts";
-import { formatBytes } from "../ui/format.ts";
 import { selectGroups } from "../ui/group_selection.ts";
 import { type Html, html } from "../ui/html.ts";
+import { formatBytes, formatTime } from "../ui/format.ts";
 import { renderStatusPage } from "../ui/status_page.ts";
 import type { Tab } from "../ui/status_page.ts";
 import {
@@ -35,7 +39,12 @@ import {
   VERSION,
 } from "../version.ts";
 import { methodNotAllowed, notFound } from "./errors.ts";
+import { compareNames } from "../exposition/sort.ts";
+import { PUSH_FAILURE_TIME, PUSH_TIME } from "../push/validate.ts";
+import { familyHead } from "../store/family_pages.ts";
 import type { Store } from "../store/store.ts";
+import type { GroupState } from "../store/view.ts";
+import { readLitestreamSync } from "../store/litestream.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 
 /** What the UI needs of the app's dependencies (routes.ts passes them all). */
@@ -70,10 +79,13 @@ export function handleUi(
       return response;
     });
   }
-  if (rel.startsWith("/static/")) {
+  if (rel.startsWith("/static/") || rel === "/favicon.ico") {
     const early = checkMethod(request.method);
     if (early) return early;
-    const response = assetResponse(request, rel.slice("/static/".length));
+    const response = assetResponse(
+      request,
+      rel === "/favicon.ico" ? "favicon.ico" : rel.slice("/static/".length),
+    );
     deps.metrics.countRequest("static", request.method, response.status);
     return response;
   }
@@ -114,16 +126,20 @@ async function pageResponse(
     defaultTtl: (parseDuration(deps.flagValues["group.ttl"] ?? "0") ?? 0) /
       1000,
   };
-  if (rel === "/status") return htmlResponse(page("status", html``, deps));
+  if (rel === "/status") {
+    const rows = await replicationRows(deps.store);
+    return htmlResponse(page("status", html``, deps, rows));
+  }
   if (rel === "/group") {
     const group = view.group(params.get("id") ?? "");
     const status = group ? 200 : 404;
     const body = group && {
-      families: deps.store.groupFamilies(group.id),
+      families: cardFamilies(deps.store, group),
       recentPushes: deps.store.history({
         groupKey: group.id,
         limit: RECENT_PUSHES,
       }),
+      pushCount: deps.store.countPushes(group.rowId, PUSH_COUNT_LIMIT + 1),
     };
     if (params.get("part") === "body") {
       return htmlResponse(
@@ -169,7 +185,70 @@ async function pageResponse(
   return htmlResponse(page("metrics", renderGroupCards(input), deps));
 }
 
-function page(tab: Tab, metrics: Html, deps: UiDeps): string {
+/**
+ * The Status tab's replication rows (README "Beyond one machine"): whether
+ * Litestream replicates the database, and when it last copied the WAL.
+ */
+async function replicationRows(store: Store): Promise<[string, string][]> {
+  if (!store.litestream) {
+    return [["Replication", "none (no Litestream tables in the database)"]];
+  }
+  const sync = await readLitestreamSync(store.path);
+  return [
+    [
+      "Replication",
+      `Litestream${sync.generation ? `, generation ${sync.generation}` : ""}`,
+    ],
+    [
+      "Last Litestream sync",
+      sync.lastSyncMs === null
+        ? "none yet"
+        : formatTime(sync.lastSyncMs / 1000),
+    ],
+  ];
+}
+
+/**
+ * A group's families as its card shows them, reading only the series it
+ * shows: renderGroupBody's MAX_SERIES_ROWS a family and MAX_GROUP_ROWS in
+ * all, in name order with the two metadata families (README "Web UI").
+ * Read whole, one group of a million series kept the server minutes.
+ */
+function cardFamilies(store: Store, group: GroupState): CardFamily[] {
+  const readRows = store.familyRowsAfter.bind(store);
+  const shown = [
+    ...[...group.families.values()].map((stored) => ({
+      name: stored.name,
+      stored,
+    })),
+    { name: PUSH_TIME, stored: undefined },
+    { name: PUSH_FAILURE_TIME, stored: undefined },
+  ].sort((a, b) => compareNames(a.name, b.name));
+  const out: CardFamily[] = [];
+  let budget = MAX_GROUP_ROWS;
+  for (const { stored } of shown) {
+    const rows = Math.min(MAX_SERIES_ROWS, budget);
+    if (stored === undefined) {
+      budget -= Math.min(rows, 1);
+      continue;
+    }
+    const count = stored.keys.length;
+    out.push({
+      family: familyHead(readRows, stored, Math.min(rows, count)),
+      pushedAt: stored.pushedAt,
+      seriesCount: count,
+    });
+    budget -= Math.min(rows, count);
+  }
+  return out;
+}
+
+function page(
+  tab: Tab,
+  metrics: Html,
+  deps: UiDeps,
+  extraRuntime: readonly (readonly [string, string])[] = [],
+): string {
   const view = deps.store.view;
   return renderStatusPage({
     tab,
@@ -189,6 +268,7 @@ function page(tab: Tab, metrics: Html, deps: UiDeps): string {
       ["Database", deps.store.path],
       ["Groups", String(view.groupCount)],
       ["Series", String(view.seriesCount)],
+      ...extraRuntime,
       ...historyRows(deps),
     ],
     version: VERSION,

@@ -248,10 +248,20 @@ function checkTypeAgainstOthers(
   const others = entry.holders.size - (entry.holders.has(plan.groupId) ? 1 : 0);
   if (others === 0) return; // only this group held it, and the push replaces it
   const first = seriesKeysOf(family)[0];
+  // The Pushgateway's message names only the pushed series; naming a group
+  // that holds the family tells the pusher where to look. The first other
+  // holder is found in a step or two, whatever the number of holders.
+  let holder = "";
+  for (const id of entry.holders) {
+    if (id === plan.groupId) continue;
+    holder = id;
+    break;
+  }
+  const type = PROTO_TYPE_NAMES[entry.type];
   problems.push(
     `collected metric ${JSON.stringify(family.name)} ${
       describeSeries("", first === undefined ? [] : labelsOfSeriesKey(first))
-    } is not a ${PROTO_TYPE_NAMES[entry.type]}`,
+    } is not a ${type} (it is a ${type} in group ${holder})`,
   );
 }
 

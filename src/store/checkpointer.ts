@@ -9,15 +9,18 @@
  *
  * The worker holds a second connection to the same file. Every `intervalMs`
  * it runs a PASSIVE checkpoint, which never waits for the writer and the
- * writer never waits for. Once that has caught up and the WAL is long, a
- * RESTART checkpoint (or TRUNCATE, when the file is large) lets the next
- * commit write the WAL from its start again: that one takes the write lock
- * if it is free at once (busy_timeout 0), for the few pages written since
- * the PASSIVE one. A reader that keeps an old snapshot (a `sqlite3` shell in
- * a transaction, a backup, Litestream) holds the checkpoint back: the worker
- * measures for how long and says so. A failing checkpoint (a full disk) is
- * retried with a growing pause, and said once when it fails and once when it
- * works again. Runs from embedded source (embedded_worker.ts).
+ * writer never waits for. Once that has caught up quickly (a run that took
+ * long, copying a backlog, is run again first) and the WAL is long, a
+ * RESTART checkpoint lets the next commit write the WAL from its start
+ * again: it waits up to 50 ms for the write lock and holds it for the few
+ * pages written since. A WAL file grown large (a reader held it) is then cut
+ * back by a write of the worker's own, 256 MiB at a time. Commits wait for
+ * that lock off the HTTP thread (Store.enqueuePush). A reader that keeps an
+ * old snapshot (a `sqlite3` shell in a transaction, a backup, Litestream)
+ * holds the checkpoint back: the worker measures for how long and says so.
+ * A failing checkpoint (a full disk) is retried with a growing pause, and
+ * said once when it fails and once when it works again. Runs from embedded
+ * source (embedded_worker.ts).
  *
  * Stopping is synchronous, so `Store.close()` stays synchronous: the worker
  * is told through shared memory and closes its connection before the
@@ -39,10 +42,18 @@ export interface CheckpointerOptions {
   readonly heldWarningMs?: number;
   /** WAL pages past which a caught-up checkpoint restarts the WAL (4096). */
   readonly restartPages?: number;
-  /** WAL file bytes past which it is truncated once caught up (64 MiB). */
+  /** WAL file bytes past which it is cut back once caught up (64 MiB). */
   readonly truncateBytes?: number;
+  /** At most this much is cut from the WAL file at a time (256 MiB). */
+  readonly shrinkStepBytes?: number;
   /** Longest pause between two tries while checkpoints fail (5 s). */
   readonly maxBackoffMs?: number;
+  /**
+   * PASSIVE checkpoints only, never RESTART or a cut WAL file: Litestream
+   * replicates the file and owns the WAL's restarts (README "Beyond one
+   * machine"). Also set later with {@link Checkpointer.passiveOnly}.
+   */
+  readonly passiveOnly?: boolean;
 }
 
 /**
@@ -82,6 +93,11 @@ export interface CheckpointerStats {
   readonly failing: boolean;
 }
 
+/** How long a RESTART or TRUNCATE checkpoint waits for the write lock. */
+const RESTART_WAIT_MS = 50;
+/** A PASSIVE run at most this long leaves few pages for a RESTART to copy. */
+const QUICK_MS = 25;
+
 // Slots of the shared Int32Array.
 const STOP = 0;
 const STARTED = 1;
@@ -92,7 +108,8 @@ const CHECKPOINTED = 5;
 const WAL_KIB = 6;
 const HELD_MS = 7;
 const FAILING = 8;
-const SLOTS = 9;
+const PASSIVE_ONLY = 9;
+const SLOTS = 10;
 
 /**
  * The worker: plain JavaScript, run as a module from a Blob URL. It never
@@ -129,11 +146,20 @@ self.onmessage = (event) => {
           statements = {
             passive: db.prepare("PRAGMA wal_checkpoint(PASSIVE)"),
             restart: db.prepare("PRAGMA wal_checkpoint(RESTART)"),
-            truncate: db.prepare("PRAGMA wal_checkpoint(TRUNCATE)"),
+            version: db.prepare("PRAGMA user_version"),
           };
         }
-        const row = statements.passive.get();
+        let began = Date.now();
+        let row = statements.passive.get();
+        // A long run (a backlog after a reader) leaves as many new pages
+        // behind as were written meanwhile; run again until one is quick,
+        // so that a RESTART below holds the write lock for a few pages.
+        for (let i = 0; i < 5 && Date.now() - began > o.quickMs && row.checkpointed === row.log; i++) {
+          began = Date.now();
+          row = statements.passive.get();
+        }
         const now = Date.now();
+        const quick = now - began <= o.quickMs;
         let bytes = walBytes();
         let released = 0;
         if (row.checkpointed < row.log) {
@@ -143,11 +169,37 @@ self.onmessage = (event) => {
           heldSince = 0;
           heldReported = 0;
           // Caught up: let the next commit write the WAL from its start.
-          if (bytes > o.truncateBytes) {
-            statements.truncate.get();
+          // Under steady pushes the write lock is rarely free at the very
+          // moment asked, so the worker waits a little for it; commits wait
+          // meanwhile only for the pages written since the PASSIVE run.
+          const shrink = bytes > o.truncateBytes;
+          const passiveOnly = Atomics.load(ctl, ${PASSIVE_ONLY}) === 1;
+          if (!passiveOnly && quick && (shrink || row.log > o.restartPages)) {
+            db.exec("PRAGMA busy_timeout = " + o.restartWaitMs);
+            try {
+              const done = statements.restart.get();
+              if (shrink && done.busy === 0) {
+                // A write of our own starts the WAL over and cuts the file
+                // to journal_size_limit (SQLite does it at that commit), a
+                // step at a time: cutting gigabytes at once holds the write
+                // lock for a second or more.
+                const limit = Math.max(o.truncateBytes, bytes - o.shrinkStepBytes);
+                db.exec("PRAGMA journal_size_limit = " + limit);
+                const version = statements.version.get().user_version;
+                try {
+                  db.exec("BEGIN IMMEDIATE");
+                  db.exec("PRAGMA user_version = " + version);
+                  db.exec("COMMIT");
+                } catch (error) {
+                  if (db.isTransaction) db.exec("ROLLBACK");
+                  // The writer took the lock back first: cut it next time.
+                  if (!/database is locked/.test(String(error && error.message))) throw error;
+                }
+              }
+            } finally {
+              db.exec("PRAGMA busy_timeout = 0");
+            }
             bytes = walBytes();
-          } else if (row.log > o.restartPages) {
-            statements.restart.get();
           }
         }
         Atomics.add(ctl, ${RUNS}, 1);
@@ -204,6 +256,7 @@ export class Checkpointer {
   /** Starts the worker; it opens its own connection to `options.path`. */
   static start(options: CheckpointerOptions): Checkpointer {
     const control = new SharedArrayBuffer(SLOTS * 4);
+    if (options.passiveOnly) new Int32Array(control)[PASSIVE_ONLY] = 1;
     const worker = startEmbeddedWorker(WORKER_SOURCE, {
       path: options.path,
       sync: options.sync,
@@ -212,6 +265,9 @@ export class Checkpointer {
       restartPages: options.restartPages ?? 4096,
       truncateBytes: options.truncateBytes ?? 64 * 1024 * 1024,
       maxBackoffMs: Math.max(options.intervalMs, options.maxBackoffMs ?? 5000),
+      restartWaitMs: RESTART_WAIT_MS,
+      quickMs: QUICK_MS,
+      shrinkStepBytes: options.shrinkStepBytes ?? 256 * 1024 * 1024,
       control,
     });
     // Assigned before this task ends, so no message of the worker is missed.
@@ -223,6 +279,11 @@ export class Checkpointer {
       options.onEvent({ type: "failed", error: event.message });
     };
     return new Checkpointer(worker, new Int32Array(control));
+  }
+
+  /** From now on PASSIVE checkpoints only (see the option of that name). */
+  passiveOnly(): void {
+    Atomics.store(this.#ctl, PASSIVE_ONLY, 1);
   }
 
   get stats(): CheckpointerStats {

@@ -39,7 +39,19 @@ export function checkDatabasePath(
   stat: Stat = statOrUndefined,
 ): void {
   const quoted = JSON.stringify(path);
-  const info = stat(path);
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = stat(path);
+  } catch (error) {
+    // Without --allow-read (the bundle's permissions), or a directory we may
+    // not search: say which file could not be read, and why.
+    throw new DatabasePathError(
+      `cannot read database ${quoted} (--persistence.file): ${
+        errorMessage(error)
+      }`,
+      { cause: error },
+    );
+  }
   if (info?.isDirectory) {
     throw new DatabasePathError(
       `--persistence.file ${quoted} is a directory, not a database file: ` +

@@ -15,6 +15,9 @@ import type { Migration } from "./schema.ts";
 /** `--storage.sync`: survive a killed process (normal) or power loss too (full). */
 export type SyncMode = "normal" | "full";
 
+/** How long a write waits for the write lock before it fails. */
+export const BUSY_TIMEOUT_MS = 2000;
+
 /** A database that is not ours, or cannot be opened: start-up must stop. */
 export class StoreOpenError extends Error {
   override name = "StoreOpenError";
@@ -98,16 +101,13 @@ export function configure(
   // NORMAL in WAL survives a killed process; FULL also survives power loss.
   db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
   // A shell that writes may hold the lock briefly; wait rather than fail.
-  db.exec("PRAGMA busy_timeout = 2000");
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Foreign keys stay documentation: enforcing them costs every insert and
   // retention deletes in dependency order anyway.
   db.exec("PRAGMA foreign_keys = OFF");
   // Each push of a group commit runs in a SAVEPOINT, whose sub-journal is a
   // temporary file unless temporary storage is memory: memory is cheaper.
   db.exec("PRAGMA temp_store = MEMORY");
-  // A WAL that grew while a reader held it (README "Durability") is cut back
-  // to 64 MiB when it starts over, instead of keeping its size until exit.
-  db.exec("PRAGMA journal_size_limit = 67108864");
   // Last: nothing after it may throw and leave the worker behind.
   return checkInBackground
     ? BackgroundIntegrityCheck.start(options.path)

@@ -24,8 +24,11 @@ export interface PreparedFamily {
   readonly keys: readonly string[];
   /** The text lines of each series, as a scrape shows them. */
   readonly texts: readonly string[];
-  /** The `families.rendered` value. */
-  readonly rendered: string;
+  /**
+   * The `families.rendered` value, or its UTF-8 bytes (from the push
+   * worker): the store writes either as the same TEXT.
+   */
+  readonly rendered: string | Uint8Array;
   /**
    * The `samples` rows, {@link ROW_STRIDE} values each: series, name,
    * labels, value, value_text, native, exemplar, created.

@@ -19,6 +19,7 @@ import type { GroupingKey } from "../push/grouping_key.ts";
 import { makeGroupingKey } from "../push/grouping_key.ts";
 import { inconsistent, PushError } from "../push/push_error.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { hasLitestreamTables } from "./litestream.ts";
 import type {
   CheckpointerEvent,
   CheckpointerOptions,
@@ -27,6 +28,7 @@ import type {
 import { checkIntegrityNow } from "./integrity.ts";
 import type { BackgroundIntegrityCheck } from "./integrity.ts";
 import {
+  BUSY_TIMEOUT_MS,
   configure,
   damaged,
   hint,
@@ -40,6 +42,7 @@ import { errorMessage } from "../error_message.ts";
 import { WriterLock } from "./writer_lock.ts";
 import { rowsToFamily } from "./sample_rows.ts";
 import type { SampleRow } from "./sample_rows.ts";
+import type { PagedSampleRow } from "./family_pages.ts";
 import { renderSeries, View } from "./view.ts";
 import type { FamilyInput, RenderedSeries, StoredFamily } from "./view.ts";
 import { type PreparedFamily, prepareFamily, ROW_STRIDE } from "./prepare.ts";
@@ -78,6 +81,12 @@ export interface StoreOptions {
    * own transaction, instead of leaving them for maintenance.
    */
   readonly keepHistory?: boolean;
+  /**
+   * Pushes prepared on the push worker with at least this many sample rows
+   * are written on a second connection, a slice at a time (default
+   * {@link ASIDE_MIN_ROWS}); for the tests.
+   */
+  readonly asideMinRows?: number;
   /** Hears a line now and then while a long migration runs at open. */
   readonly onMigrationProgress?: (message: string) => void;
   /**
@@ -166,21 +175,17 @@ export class Store implements Disposable {
   readonly #stmt: ReturnType<typeof prepareStatements>;
   #view: View;
   readonly #ownFamilies: ReadonlyMap<string, OwnFamily>;
-  #queue: QueuedPush[] = [];
+  #queue: QueueEntry[] = [];
+  /** Pushes from this many sample rows on are written aside (#isLarge). */
+  readonly #asideMinRows: number;
   #viewStale = false;
   #flushScheduled = false;
+  /** Set while a batch waits for the write lock (#retryWhenUnlocked). */
+  #lockRetryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Until then (performance.now()), batches use a SAVEPOINT per push. */
   #carefulUntil = 0;
-  /** Index n: the INSERT of n `samples` rows ({@link Store.#sampleInsert}). */
-  readonly #sampleInserts: (StatementSync | undefined)[] = [];
-  /** Index n: the INSERT of n `sample_extras` rows. */
-  readonly #extrasInserts: (StatementSync | undefined)[] = [];
-  /** Index n: the INSERT of n family rows ({@link Store.#familyInsert}). */
-  readonly #familyInserts: (StatementSync | undefined)[] = [];
-  /** Index n: the INSERT of n `rendered` rows. */
-  readonly #renderedInserts: (StatementSync | undefined)[] = [];
-  /** Index n: the INSERT of n `series` rows. */
-  readonly #seriesInserts: (StatementSync | undefined)[] = [];
+  /** The store's connection as the write helpers take it. */
+  readonly #main: Writer;
   /**
    * `families.id` of a current family → its rows' series ids, so that a
    * push whose family has the same series as the version it replaces reads
@@ -188,10 +193,26 @@ export class Store implements Disposable {
    * rolled back: ids of rolled-back rows must never be reused.
    */
   readonly #seriesCache = new Map<number, CachedSeries>();
+  readonly #onOutOfRoom: (() => void) | undefined;
+  /** Set when a write failed for lack of room; see {@link takeOutOfRoom}. */
+  #outOfRoom = false;
+  /**
+   * A second connection to the same file, opened at the first large push:
+   * a large push is written there, a slice at a time, so that requests are
+   * answered between slices (see {@link Store.#commitAside}).
+   */
+  #asideWriter: Writer | undefined;
+  /** Set while a large push is written on {@link Store.#asideWriter}. */
+  #aside: Promise<void> | undefined;
+  /** The max_page_count set on the store's connection, for the other one. */
+  #maxPageCount: number | undefined;
   readonly path: string;
   readonly #sync: SyncMode;
   readonly #keepHistory: boolean;
   #checkpointer: Checkpointer | undefined;
+  /** Litestream replicates the file (see {@link Store.watchLitestream}). */
+  #litestream = false;
+  #litestreamTimer: ReturnType<typeof setInterval> | undefined;
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
   /**
    * Set while current families are still to be read into the view (see
@@ -211,14 +232,12 @@ export class Store implements Disposable {
   #writeRetryTimer: ReturnType<typeof setInterval> | undefined;
   /** startBackgroundCheckpoints() deferred while the file is locked for us. */
   #deferredCheckpoints: (() => void) | undefined;
-  readonly #onOutOfRoom: (() => void) | undefined;
-  /** Set when a write failed for lack of room; see {@link takeOutOfRoom}. */
-  #outOfRoom = false;
 
   constructor(options: StoreOptions) {
     this.path = options.path === "" ? ":memory:" : options.path;
     this.#sync = options.sync ?? "normal";
     this.#keepHistory = options.keepHistory ?? true;
+    this.#asideMinRows = options.asideMinRows ?? ASIDE_MIN_ROWS;
     this.#onOutOfRoom = options.onOutOfRoom;
     // One writer per file, and a path that can hold one (a missing or
     // unwritable directory, a directory given as the file): refused before
@@ -276,8 +295,10 @@ export class Store implements Disposable {
       migrate(this.#db, this.path, options.onMigrationProgress);
       if (options.maxPageCount !== undefined) {
         this.#db.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
+        this.#maxPageCount = options.maxPageCount;
       }
       this.#stmt = prepareStatements(this.#db);
+      this.#main = newWriter(this.#db, this.#stmt);
       this.#view = new View(this.#ownFamilies);
       let loadError: { error: unknown } | undefined;
       try {
@@ -331,6 +352,7 @@ export class Store implements Disposable {
   setMaxPageCount(pages: number): number {
     const row = this.#db.prepare(`PRAGMA max_page_count = ${Math.floor(pages)}`)
       .get() as { max_page_count: number };
+    this.#maxPageCount = row.max_page_count;
     return row.max_page_count;
   }
 
@@ -421,6 +443,7 @@ export class Store implements Disposable {
   push(command: PushCommand): PushOutcome {
     this.#settle();
     this.#flushQueue();
+    this.#refuseWhileAside();
     const { outcome, apply } = this.#transaction(() =>
       this.#pushInTransaction(command)
     );
@@ -441,7 +464,7 @@ export class Store implements Disposable {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // A macrotask, so that requests already read reach the queue first.
-      setImmediate(() => this.#flushQueue());
+      setImmediate(() => this.#flushQueue({ waitForLock: false }));
     }
     return promise;
   }
@@ -450,6 +473,20 @@ export class Store implements Disposable {
   #pushInTransaction(
     command: PushCommand,
   ): { outcome: PushOutcome; apply: () => void } {
+    const problems = this.#problemsOf(command);
+    if (problems.length > 0) {
+      return this.#refuseInTransaction(command, problems);
+    }
+    const status = command.checkConsistency ? 200 : 202;
+    const written = drain(this.#writeAccepted(command, status, this.#main));
+    return {
+      outcome: { status },
+      apply: () => this.#applyAccepted(command, written),
+    };
+  }
+
+  /** Why a push is refused (validation, then consistency): none to accept. */
+  #problemsOf(command: PushCommand): string[] {
     const problems = [...command.problems];
     if (command.checkConsistency && problems.length === 0) {
       const check = (families: readonly MetricFamily[]) =>
@@ -465,13 +502,22 @@ export class Store implements Disposable {
       }
       problems.push(...found);
     }
-    if (problems.length > 0) {
-      return this.#refuseInTransaction(command, problems);
-    }
+    return problems;
+  }
 
-    const status = command.checkConsistency ? 200 : 202;
-    const groupRow = this.#upsertGroup(command.key, command.time, "push");
-    if (command.ttl !== undefined) this.#stmt.setTtl.run(command.ttl, groupRow);
+  /**
+   * Writes an accepted push through `w`, inside its open transaction. A
+   * generator: it yields after each multi-row INSERT of samples, so that a
+   * large push can be written a slice at a time (#commitAside); everywhere
+   * else it is run to its end at once ({@link drain}).
+   */
+  *#writeAccepted(
+    command: PushCommand,
+    status: 200 | 202,
+    w: Writer,
+  ): Generator<void, AcceptedWrite> {
+    const groupRow = this.#upsertGroup(command.key, command.time, "push", w);
+    if (command.ttl !== undefined) w.stmt.setTtl.run(command.ttl, groupRow);
     const pushId = this.#insertPush({
       time: command.time,
       method: command.method,
@@ -480,42 +526,42 @@ export class Store implements Disposable {
       error: null,
       series: command.seriesCount,
       request: command.request,
-    });
+    }, w);
     const prepared = command.prepared ?? command.families.map(prepareFamily);
     // Read before the versions they replace are ended (or, without
     // history, deleted).
     const previous = this.#previousSeries(command.key, prepared);
     if (command.method === "PUT") {
       this.#forgetSeries(command.key.id, new Set(previous.keys()));
-      this.#supersede(pushId, command.time, groupRow);
+      this.#supersede(pushId, command.time, groupRow, undefined, w);
     }
     if (command.method === "POST") {
       for (const family of command.families) {
-        this.#supersede(pushId, command.time, groupRow, family.name);
+        this.#supersede(pushId, command.time, groupRow, family.name, w);
       }
     }
-    const stored = this.#insertFamilies(
+    const stored = yield* this.#insertFamilies(
       groupRow,
       pushId,
       prepared,
       command.time,
       previous,
+      w,
     );
-    this.#dropEarlierPushes(groupRow, pushId);
-    return {
-      outcome: { status },
-      apply: () =>
-        this.view.applyPush({
-          key: command.key,
-          rowId: groupRow,
-          replaceAll: command.method === "PUT",
-          families: stored,
-          time: command.time,
-          ...(command.ttl === undefined
-            ? {}
-            : { ttl: command.ttl ?? undefined }),
-        }),
-    };
+    this.#dropEarlierPushes(groupRow, pushId, w);
+    return { groupRow, stored };
+  }
+
+  /** Puts an accepted push into the view: only after its COMMIT. */
+  #applyAccepted(command: PushCommand, written: AcceptedWrite): void {
+    this.view.applyPush({
+      key: command.key,
+      rowId: written.groupRow,
+      replaceAll: command.method === "PUT",
+      families: written.stored,
+      time: command.time,
+      ...(command.ttl === undefined ? {} : { ttl: command.ttl ?? undefined }),
+    });
   }
 
   /**
@@ -530,27 +576,258 @@ export class Store implements Disposable {
    * so that a lasting fault (a full disk) does not re-read the view each
    * time.
    */
-  #flushQueue(): void {
-    const batch = this.#queue;
+  #flushQueue(options: { readonly waitForLock: boolean } = WAIT): void {
+    // While a large push is written aside, the queue waits for its COMMIT:
+    // #commitAside flushes it then, in order.
+    if (this.#aside !== undefined) return;
+    const entries = this.#queue;
     this.#queue = [];
     this.#flushScheduled = false;
-    if (batch.length === 0) return;
+    clearTimeout(this.#lockRetryTimer);
+    this.#lockRetryTimer = undefined;
+    if (entries.length === 0) return;
     this.#settle();
     if (this.#viewStale) this.#reloadView();
+    const wait = options.waitForLock;
+    let special = entries.findIndex((e) => "task" in e || this.#isLarge(e));
+    if (special < 0) {
+      // The common case, small pushes only: one batch, as it always was.
+      const batch = entries as QueuedPush[];
+      if (this.#commitPushes(batch, wait) === "locked") {
+        this.#retryWhenUnlocked(batch);
+      }
+      return;
+    }
+    let at = 0;
+    while (at < entries.length) {
+      const end = special < 0 ? entries.length : special;
+      if (end > at) {
+        const batch = entries.slice(at, end) as QueuedPush[];
+        if (this.#commitPushes(batch, wait) === "locked") {
+          return this.#retryWhenUnlocked(entries.slice(at));
+        }
+      }
+      if (end === entries.length) return;
+      const entry = entries[end] as QueueEntry;
+      at = end + 1;
+      special = entries.findIndex(
+        (e, i) => i >= at && ("task" in e || this.#isLarge(e)),
+      );
+      if ("task" in entry) {
+        entry.task();
+        continue;
+      }
+      const problems = this.#problemsOf(entry.command);
+      if (problems.length > 0) {
+        // Refused: a history row, written as any push's.
+        if (this.#commitPushes([entry], wait) === "locked") {
+          return this.#retryWhenUnlocked(entries.slice(end));
+        }
+        continue;
+      }
+      this.#queue = [...entries.slice(at), ...this.#queue];
+      this.#aside = this.#commitAside(entry);
+      return;
+    }
+  }
+
+  /**
+   * Commits small pushes in one transaction (see {@link enqueuePush}),
+   * or finds the write lock taken.
+   */
+  #commitPushes(
+    batch: readonly QueuedPush[],
+    wait: boolean,
+  ): "done" | "locked" {
     if (performance.now() >= this.#carefulUntil) {
-      const optimistic = this.#commitBatch(batch, false);
-      if (optimistic === "done") return;
+      const optimistic = this.#commitBatch(batch, { savepoints: false, wait });
+      if (optimistic === "locked" || optimistic === "done") return optimistic;
       this.#carefulUntil = performance.now() + CAREFUL_AFTER_FAULT_MS;
       if (optimistic === "retry, view touched") {
         this.#reloadView();
         if (this.#viewStale) {
           const error = new Error("the view could not be read again");
           for (const entry of batch) entry.reject(unavailable(error));
-          return;
+          return "done";
         }
       }
     }
-    this.#commitBatch(batch, true);
+    const careful = this.#commitBatch(batch, { savepoints: true, wait });
+    return careful === "locked" ? "locked" : "done";
+  }
+
+  /**
+   * Whether a queued push is written aside (#commitAside): one prepared on
+   * the push worker with at least {@link ASIDE_MIN_ROWS} sample rows, into a
+   * database file (an in-memory one has no second connection).
+   */
+  #isLarge(entry: QueueEntry): entry is QueuedPush {
+    if ("task" in entry) return false;
+    const prepared = entry.command.prepared;
+    if (prepared === undefined || this.path === ":memory:") return false;
+    let values = 0;
+    for (const f of prepared) values += f.rows.length;
+    return values >= this.#asideMinRows * ROW_STRIDE;
+  }
+
+  /**
+   * Writes one large push on a second connection, a slice of INSERTs at a
+   * time with the event loop turning in between, so that scrapes, health
+   * checks and reads are answered while it is written (README "Limits").
+   * "No await inside a transaction" holds for what it protects: no other
+   * request can enter this transaction, as it is the only user of its
+   * connection, and the store's own connection does not write until it
+   * ends (the queue waits, deletes and history rows queue behind it, other
+   * writes answer "unavailable"); reads there see the last COMMIT. The push
+   * is answered after the COMMIT and the view changes only then, as for any
+   * push; a failure or kill -9 before the COMMIT leaves nothing of it.
+   * Its consistency was checked by the caller against the view, which
+   * cannot change before the COMMIT.
+   */
+  async #commitAside(entry: QueuedPush): Promise<void> {
+    const command = entry.command;
+    const status = command.checkConsistency ? 200 : 202;
+    let w: Writer | undefined;
+    let written: AcceptedWrite | undefined;
+    try {
+      this.#refuseWhileReadOnly();
+      w = this.#openAside();
+      await beginWhenUnlocked(w);
+      const steps = this.#writeAccepted(command, status, w);
+      let until = performance.now() + ASIDE_SLICE_MS;
+      for (;;) {
+        const step = steps.next();
+        if (step.done === true) {
+          written = step.value;
+          break;
+        }
+        if (performance.now() >= until) {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (!this.#db.isOpen) throw new Error("the store was closed");
+          until = performance.now() + ASIDE_SLICE_MS;
+        }
+      }
+      w.stmt.commit.run();
+    } catch (error) {
+      this.#seriesCache.clear();
+      this.#noteOutOfRoom(error);
+      try {
+        if (w?.db.isOpen && w.db.isTransaction) w.db.exec("ROLLBACK");
+      } catch {
+        // SQLite rolls back an unfinished transaction itself.
+      }
+      entry.reject(error instanceof PushError ? error : unavailable(error));
+    }
+    if (written !== undefined) {
+      this.#applyAccepted(command, written);
+      entry.resolve({ status });
+    }
+    this.#aside = undefined;
+    if (this.#queue.length > 0 && this.#db.isOpen) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushQueue({ waitForLock: false }));
+    }
+  }
+
+  /** The second connection for large pushes, opened on first use. */
+  #openAside(): Writer {
+    if (this.#asideWriter?.db.isOpen) {
+      this.#asideWriter.db.exec(
+        `PRAGMA max_page_count = ${this.#maxPageCount ?? MAX_PAGE_COUNT}`,
+      );
+      return this.#asideWriter;
+    }
+    const db = new DatabaseSync(this.path);
+    try {
+      configure(db, this.#sync, { integrityCheck: false, path: this.path });
+      // Its COMMIT must not checkpoint on this thread either, once the
+      // checkpointer does it (startBackgroundCheckpoints).
+      if (this.#checkpointer) db.exec("PRAGMA wal_autocheckpoint = 0");
+      db.exec(
+        `PRAGMA max_page_count = ${this.#maxPageCount ?? MAX_PAGE_COUNT}`,
+      );
+      this.#asideWriter = newWriter(db, prepareStatements(db));
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return this.#asideWriter;
+  }
+
+  /**
+   * Throws "unavailable" while a large push is written aside: writes that
+   * answer at once (admin wipe, bulk delete, expiry) cannot wait for it on
+   * this thread. Pushes, deletes and history rows queue behind it instead.
+   */
+  #refuseWhileAside(): void {
+    if (this.#aside === undefined) return;
+    throw new PushError(
+      "unavailable",
+      "a large push is being written, nothing was changed; try again in a few seconds",
+    );
+  }
+
+  /**
+   * DELETE of one group in arrival order (spec §1.5): at once, as
+   * {@link deleteGroup}, or, while a large push is written aside, after it
+   * and after the pushes queued before it.
+   */
+  enqueueDelete(
+    key: GroupingKey,
+    time: number,
+    request: RequestInfo,
+  ): Promise<void> {
+    this.#flushQueue();
+    if (this.#aside === undefined) {
+      try {
+        this.deleteGroup(key, time, request);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#queue.push({
+      task: () => {
+        try {
+          this.deleteGroup(key, time, request);
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      },
+      cancel: reject,
+    });
+    return promise;
+  }
+
+  /**
+   * Puts a batch that found the write lock taken (a `sqlite3` shell writing,
+   * the checkpointer restarting the WAL) back at the head of the queue and
+   * tries again shortly, instead of waiting on the thread that answers HTTP
+   * (README "Faults"). Past BUSY_TIMEOUT_MS it fails as a blocking wait
+   * would have.
+   */
+  #retryWhenUnlocked(batch: QueueEntry[]): void {
+    const now = performance.now();
+    const first = batch[0] as QueueEntry;
+    first.lockedSince ??= now;
+    const waited = now - first.lockedSince;
+    if (waited >= BUSY_TIMEOUT_MS) {
+      const error = new Error("database is locked");
+      for (const entry of batch) {
+        if ("task" in entry) entry.cancel(unavailable(error));
+        else entry.reject(unavailable(error));
+      }
+      return;
+    }
+    this.#queue = [...batch, ...this.#queue];
+    this.#flushScheduled = true;
+    const delay = Math.min(50, Math.max(1, waited / 4));
+    this.#lockRetryTimer = setTimeout(
+      () => this.#flushQueue({ waitForLock: false }),
+      delay,
+    );
   }
 
   /**
@@ -560,12 +837,22 @@ export class Store implements Disposable {
    */
   #commitBatch(
     batch: readonly QueuedPush[],
-    savepoints: boolean,
-  ): "done" | "retry" | "retry, view touched" {
+    options: { readonly savepoints: boolean; readonly wait: boolean },
+  ): "done" | "retry" | "retry, view touched" | "locked" {
+    const savepoints = options.savepoints;
     try {
       this.#refuseWhileReadOnly();
-      this.#stmt.begin.run();
+      if (options.wait) this.#stmt.begin.run();
+      else {
+        this.#stmt.dontWaitForLock.run();
+        try {
+          this.#stmt.begin.run();
+        } finally {
+          this.#stmt.waitForLock.run();
+        }
+      }
     } catch (error) {
+      if (!options.wait && isBusy(error)) return "locked";
       for (const entry of batch) entry.reject(unavailable(error));
       return "done";
     }
@@ -660,6 +947,7 @@ export class Store implements Disposable {
   /** DELETE of one group: 202 whether or not it existed (spec §1.5). */
   deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#refuseWhileAside(); // enqueueDelete() waits instead
     const group = this.view.group(key.id);
     this.#transaction(() => {
       const existing = group?.rowId ??
@@ -683,21 +971,30 @@ export class Store implements Disposable {
     this.view.removeGroup(key.id);
   }
 
-  /** Deletes every group in one transaction (admin wipe). */
+  /**
+   * Deletes every group in one transaction (admin wipe), with a WIPE history
+   * row per group, as a bulk delete has: a group's own log then shows what
+   * emptied it (README "The database"). A wipe of an empty store leaves one
+   * row without a group.
+   */
   wipe(time: number, request: RequestInfo): number {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#refuseWhileAside();
     const groups = [...this.view.groups()];
     this.#transaction(() => {
-      const pushId = this.#insertPush({
-        time,
-        method: "WIPE",
-        groupRow: null,
-        status: 202,
-        error: null,
-        series: 0,
-        request,
-      });
+      const row = (groupRow: number | null) =>
+        this.#insertPush({
+          time,
+          method: "WIPE",
+          groupRow,
+          status: 202,
+          error: null,
+          series: 0,
+          request,
+        });
+      if (groups.length === 0) row(null);
       for (const group of groups) {
+        const pushId = row(group.rowId);
         this.#forgetSeries(group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
@@ -718,6 +1015,7 @@ export class Store implements Disposable {
     request: RequestInfo,
   ): string[] {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#refuseWhileAside();
     const groups = ids.map((id) => this.view.group(id)).filter((g) =>
       g !== undefined
     );
@@ -752,6 +1050,7 @@ export class Store implements Disposable {
   importGroups(groups: readonly ImportCommand[], request: RequestInfo): void {
     this.#settle();
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#refuseWhileAside();
     this.#transaction(() => {
       for (const g of groups) {
         const problems = [...g.problems];
@@ -791,13 +1090,14 @@ export class Store implements Disposable {
         const previous = this.#previousSeries(g.key, prepared);
         this.#forgetSeries(g.key.id, new Set(previous.keys()));
         this.#supersede(pushId, g.pushTime, groupRow);
-        const stored = this.#insertFamilies(
+        const stored = drain(this.#insertFamilies(
           groupRow,
           pushId,
           prepared,
           g.pushTime,
           previous,
-        );
+          this.#main,
+        ));
         this.view.applyPush({
           key: g.key,
           rowId: groupRow,
@@ -821,6 +1121,7 @@ export class Store implements Disposable {
    */
   pruneHistory(cutoff: number, batch: number): number {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    if (this.#aside !== undefined) return 0; // the next run goes on
     return this.#transaction(() => {
       let n = Number(this.#stmt.pruneSeries.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
@@ -846,6 +1147,14 @@ export class Store implements Disposable {
     request: RequestInfo;
   }): void {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    if (this.#aside !== undefined) {
+      // Behind the large push being written, in order.
+      this.#queue.push({
+        task: () => this.recordInvalid(entry),
+        cancel: () => {}, // the history row is lost, as on a failure
+      });
+      return;
+    }
     if (this.#readOnly) return; // the history row is lost, as on a failure
     try {
       const groupRow = entry.key
@@ -866,6 +1175,18 @@ export class Store implements Disposable {
     } catch {
       // The history row is lost; the client still gets its 4xx.
     }
+  }
+
+  /**
+   * How many `pushes` rows belong to the group with row id `groupRow`,
+   * counting no further than `atMost`: what a page reads stays bounded
+   * however long the group's history is (README "Web UI").
+   */
+  countPushes(groupRow: number, atMost: number): number {
+    const row = this.#db.prepare(
+      "SELECT COUNT(*) AS n FROM (SELECT 1 FROM pushes WHERE group_id = ? LIMIT ?)",
+    ).get(groupRow, atMost) as { n: number | bigint } | undefined;
+    return Number(row?.n ?? 0);
   }
 
   /**
@@ -944,6 +1265,7 @@ export class Store implements Disposable {
     this.#db.exec("PRAGMA wal_autocheckpoint = 0");
     this.#checkpointer = Checkpointer.start({
       intervalMs: CHECKPOINT_INTERVAL_MS,
+      passiveOnly: this.#litestream,
       ...options,
       path: this.path,
       sync: this.#sync,
@@ -1061,6 +1383,75 @@ export class Store implements Disposable {
     };
   }
 
+  /**
+   * Looks for Litestream's tables now and every `intervalMs` until they
+   * appear: Litestream creates them at its first sync, also in a file we
+   * have just created. From then on checkpoints are PASSIVE only and close()
+   * does not truncate the WAL: Litestream 0.3 owns the WAL's restarts, and
+   * a WAL cut under it ("wal truncated by another process") or restarted
+   * ("wal overwritten by another process") makes it start a new generation,
+   * a full snapshot (README "Beyond one machine"). `onFound` is told once.
+   */
+  watchLitestream(onFound: () => void, intervalMs = 1000): void {
+    if (this.path === ":memory:" || this.#litestreamTimer) return;
+    const look = (): boolean => {
+      if (this.#litestream || !this.#db.isOpen) return true;
+      if (!hasLitestreamTables(this.#db)) return false;
+      this.#litestream = true;
+      this.#checkpointer?.passiveOnly();
+      onFound();
+      return true;
+    };
+    if (look()) return;
+    this.#litestreamTimer = setInterval(() => {
+      if (look()) clearInterval(this.#litestreamTimer);
+    }, intervalMs);
+  }
+
+  /**
+   * Before close() under Litestream: waits (at most `timeoutMs`) until the
+   * WAL holds fewer frames than Litestream's `min-checkpoint-page-count`
+   * (1000 unless configured). Litestream 0.3.13 checkpoints in its last
+   * sync when the WAL is longer, and that checkpoint fails on its already
+   * cancelled context ("error closing db … release read lock: context
+   * canceled", exit status 1). With no more pushes its next sync (within a
+   * second) checkpoints and restarts the WAL itself. Then it waits
+   * `uploadMs` more (Litestream's default sync-interval and a margin), so
+   * that its replicas have uploaded before its last sync: 0.3.13 runs that
+   * one beside a replica's own and both write the same temporary file
+   * ("client write: stat ….wal.lz4.tmp: no such file or directory").
+   * Returns the frames left.
+   */
+  async settleForLitestream(
+    timeoutMs = 3000,
+    minCheckpointPages = 1000,
+    uploadMs = 1200,
+  ): Promise<number> {
+    if (!this.#litestream || !this.#db.isOpen) return 0;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let frames = 0;
+      try {
+        // PASSIVE: waits for nobody and is what Litestream allows.
+        const row = this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)")
+          .get() as { log: number } | undefined;
+        frames = row?.log ?? 0;
+      } catch {
+        return 0; // the file cannot be read: close() says so
+      }
+      if (frames < minCheckpointPages || Date.now() >= deadline) {
+        await new Promise((resolve) => setTimeout(resolve, uploadMs));
+        return frames;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Whether Litestream replicates the file (its tables are in it). */
+  get litestream(): boolean {
+    return this.#litestream;
+  }
+
   /** What the background checkpointer has done, if it runs. */
   get checkpointStats(): CheckpointerStats | undefined {
     return this.#checkpointer?.stats;
@@ -1069,11 +1460,28 @@ export class Store implements Disposable {
   close(): void {
     if (!this.#db.isOpen) return;
     this.#flushQueue();
+    if (this.#aside !== undefined) {
+      // Closing its connection rolls the large push back; it answers 503.
+      this.#asideWriter?.db.close();
+      const error = unavailable(new Error("the store was closed"));
+      for (const entry of this.#queue) {
+        if ("task" in entry) entry.cancel(error);
+        else entry.reject(error);
+      }
+      this.#queue = [];
+    }
+    if (this.#asideWriter?.db.isOpen) this.#asideWriter.db.close();
     clearTimeout(this.#indexTimer);
     clearInterval(this.#writeRetryTimer);
     this.#checkpointer?.stop();
+    clearInterval(this.#litestreamTimer);
     try {
-      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      // Under Litestream only what it allows (see watchLitestream): it
+      // checkpoints and restarts the WAL itself after its last sync.
+      const litestream = this.#litestream || hasLitestreamTables(this.#db);
+      this.#db.exec(
+        `PRAGMA wal_checkpoint(${litestream ? "PASSIVE" : "TRUNCATE"})`,
+      );
     } catch {
       // Another reader may hold the WAL; SQLite checkpoints at next open.
     }
@@ -1137,25 +1545,27 @@ export class Store implements Disposable {
     time: number,
     groupRow: number,
     name?: string,
+    w: Writer = this.#main,
   ): void {
-    if (name === undefined) this.#stmt.dropRenderedAll.run(groupRow);
-    else this.#stmt.dropRenderedOne.run(groupRow, name);
+    const stmt = w.stmt;
+    if (name === undefined) stmt.dropRenderedAll.run(groupRow);
+    else stmt.dropRenderedOne.run(groupRow, name);
     if (this.#keepHistory) {
       if (name === undefined) {
-        this.#stmt.supersedeAll.run(pushId, time, groupRow);
-      } else this.#stmt.supersedeOne.run(pushId, time, groupRow, name);
+        stmt.supersedeAll.run(pushId, time, groupRow);
+      } else stmt.supersedeOne.run(pushId, time, groupRow, name);
       return;
     }
     if (name === undefined) {
-      this.#stmt.dropCurrentSeries.run(groupRow);
-      this.#stmt.dropCurrentSamples.run(groupRow);
-      this.#stmt.dropCurrentExtras.run(groupRow);
-      this.#stmt.dropCurrentFamilies.run(groupRow);
+      stmt.dropCurrentSeries.run(groupRow);
+      stmt.dropCurrentSamples.run(groupRow);
+      stmt.dropCurrentExtras.run(groupRow);
+      stmt.dropCurrentFamilies.run(groupRow);
     } else {
-      this.#stmt.dropCurrentSeriesOne.run(groupRow, name);
-      this.#stmt.dropCurrentSamplesOne.run(groupRow, name);
-      this.#stmt.dropCurrentExtrasOne.run(groupRow, name);
-      this.#stmt.dropCurrentFamiliesOne.run(groupRow, name);
+      stmt.dropCurrentSeriesOne.run(groupRow, name);
+      stmt.dropCurrentSamplesOne.run(groupRow, name);
+      stmt.dropCurrentExtrasOne.run(groupRow, name);
+      stmt.dropCurrentFamiliesOne.run(groupRow, name);
     }
   }
 
@@ -1165,9 +1575,13 @@ export class Store implements Disposable {
    * a switch to retention 0 on a long history costs no push a long
    * transaction; maintenance removes the rest).
    */
-  #dropEarlierPushes(groupRow: number, pushId: number): void {
+  #dropEarlierPushes(
+    groupRow: number,
+    pushId: number,
+    w: Writer = this.#main,
+  ): void {
     if (this.#keepHistory) return;
-    this.#stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
+    w.stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
   }
 
   #metadataLabels(key: GroupingKey) {
@@ -1235,26 +1649,26 @@ export class Store implements Disposable {
     key: GroupingKey,
     time: number,
     outcome: "push" | "failure",
+    w: Writer = this.#main,
   ): number {
+    const stmt = w.stmt;
     const live = this.view.group(key.id);
     if (live) {
-      const set = outcome === "push"
-        ? this.#stmt.setPushTime
-        : this.#stmt.setFailureTime;
+      const set = outcome === "push" ? stmt.setPushTime : stmt.setFailureTime;
       set.run(time, live.rowId);
       return live.rowId;
     }
     const pushTime = outcome === "push" ? time : 0;
     const failureTime = outcome === "failure" ? time : 0;
-    const old = this.#stmt.findGroup.get(key.id) as { id: number } | undefined;
+    const old = stmt.findGroup.get(key.id) as { id: number } | undefined;
     if (old) {
-      this.#stmt.reviveGroup.run(pushTime, failureTime, time, old.id);
+      stmt.reviveGroup.run(pushTime, failureTime, time, old.id);
       return old.id;
     }
     const labels = JSON.stringify(
       Object.fromEntries(key.labels.map((l) => [l.name, l.value])),
     );
-    const result = this.#stmt.insertGroup.run(
+    const result = stmt.insertGroup.run(
       key.id,
       labels,
       key.job,
@@ -1273,9 +1687,9 @@ export class Store implements Disposable {
     error: string | null;
     series: number;
     request: RequestInfo;
-  }): number {
+  }, w: Writer = this.#main): number {
     const r = row.request;
-    const result = this.#stmt.insertPush.run(
+    const result = w.stmt.insertPush.run(
       row.time,
       row.method,
       row.groupRow,
@@ -1293,20 +1707,23 @@ export class Store implements Disposable {
 
   /**
    * Writes the families of one push and their samples with multi-row
-   * INSERTs: one statement for the families and one for all their samples
-   * (per chunk), not one per family; node:sqlite's cost per statement is
-   * what a small push mostly pays. Returns them as the view takes them.
+   * INSERTs: one statement for the families, one for their `rendered`
+   * rows, and one for all their samples (per chunk), not one per family;
+   * node:sqlite's cost per statement is what a small push mostly pays.
+   * Returns them as the view takes them; yields where
+   * {@link Store.#insertSamples} does.
    */
-  #insertFamilies(
+  *#insertFamilies(
     groupRow: number,
     pushId: number,
     families: readonly PreparedFamily[],
     pushedAt: number,
     previous: PreviousSeries,
-  ): FamilyInput[] {
+    w: Writer,
+  ): Generator<void, FamilyInput[]> {
     const stored: FamilyInput[] = [];
     const args: (number | string | null)[] = [];
-    const texts: (number | string)[] = [];
+    const texts: (number | string | Uint8Array)[] = [];
     for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
       const end = Math.min(families.length, start + FAMILIES_PER_INSERT);
       args.length = 0;
@@ -1321,7 +1738,7 @@ export class Store implements Disposable {
           family.unit ?? null,
         );
       }
-      const result = this.#familyInsert(end - start).run(...args);
+      const result = familyInsert(w, end - start).run(...args);
       // One INSERT gives its rows consecutive rowids: each new rowid is one
       // more than the largest (ids are never chosen by us).
       const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
@@ -1340,13 +1757,10 @@ export class Store implements Disposable {
           texts: family.texts,
         });
       }
-      this.#renderedInsert(end - start).run(...texts);
+      renderedInsert(w, end - start).run(...texts);
     }
-    this.#insertSamples(
-      stored,
-      families,
-      this.#seriesIds(groupRow, families, stored, previous),
-    );
+    const ids = this.#seriesIds(groupRow, families, stored, previous, w);
+    yield* this.#insertSamples(stored, families, ids, w);
     return stored;
   }
 
@@ -1388,11 +1802,12 @@ export class Store implements Disposable {
     families: readonly PreparedFamily[],
     stored: readonly FamilyInput[],
     previous: PreviousSeries,
+    w: Writer,
   ): number[][] {
     const out: number[][] = [];
     const signatures: string[] = [];
-    const fresh: { family: number; row: number }[] = [];
-    const args: (number | string)[] = [];
+    /** Rows that need a new series row: their family and offset. */
+    const fresh: { family: number; at: number }[] = [];
     for (let f = 0; f < families.length; f++) {
       const family = families[f] as PreparedFamily;
       const rows = family.rows;
@@ -1414,7 +1829,7 @@ export class Store implements Disposable {
       let before: Map<string, number> | undefined;
       if (oldRow !== undefined) {
         before = new Map();
-        const old = this.#stmt.familySeries.all(oldRow) as unknown as [
+        const old = w.stmt.familySeries.all(oldRow) as unknown as [
           number,
           string,
           string,
@@ -1432,30 +1847,28 @@ export class Store implements Disposable {
           last = id;
         } else {
           ids.push(-1 - fresh.length); // a placeholder until the INSERT
-          fresh.push({ family: f, row: i * ROW_STRIDE });
+          fresh.push({ family: f, at: i * ROW_STRIDE });
           last = Infinity; // what follows is new too
         }
       }
       out.push(ids);
     }
     const newIds: number[] = [];
+    const args: (number | string)[] = [];
     for (let start = 0; start < fresh.length; start += SERIES_PER_INSERT) {
       const end = Math.min(fresh.length, start + SERIES_PER_INSERT);
       args.length = 0;
       for (let i = start; i < end; i++) {
-        const { family: f, row: r } = fresh[i] as {
-          family: number;
-          row: number;
-        };
+        const { family: f, at } = fresh[i] as (typeof fresh)[number];
         const family = families[f] as PreparedFamily;
         args.push(
           groupRow,
           family.name,
-          (family.rows[r + 1] as string).slice(family.name.length),
-          family.rows[r + 2] as string,
+          (family.rows[at + 1] as string).slice(family.name.length),
+          family.rows[at + 2] as string,
         );
       }
-      const result = this.#seriesInsert(end - start).run(...args);
+      const result = seriesInsert(w, end - start).run(...args);
       const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
       for (let i = start; i < end; i++) newIds.push(firstId + i - start);
     }
@@ -1489,37 +1902,34 @@ export class Store implements Disposable {
   }
 
   /**
-   * Writes the `samples` rows of `families` (stored as `stored`, same order)
-   * with multi-row INSERTs of up to {@link SAMPLES_PER_INSERT} rows: one
-   * statement step per chunk instead of one per row or family. A row with
-   * a value_text, native histogram, exemplar or created time (few) has them
-   * in `sample_extras`, written alike.
+   * Writes the `samples` rows of `families` (stored as `stored`, same order;
+   * `seriesIds` from {@link Store.#seriesIds}) with multi-row INSERTs of up
+   * to {@link SAMPLES_PER_INSERT} rows: one statement step per chunk
+   * instead of one per row or family. A row with a value_text, native
+   * histogram, exemplar or created time (few) has them in `sample_extras`,
+   * written alike. Yields after each INSERT of samples.
    */
-  #insertSamples(
+  *#insertSamples(
     stored: readonly FamilyInput[],
     families: readonly PreparedFamily[],
     seriesIds: readonly (readonly number[])[],
-  ): void {
+    w: Writer,
+  ): Generator<void, void> {
     const args: (number | string | null)[] = [];
     const extras: (number | string | null)[] = [];
     let inChunk = 0;
     let extrasInChunk = 0;
     for (let f = 0; f < families.length; f++) {
       const familyId = (stored[f] as FamilyInput).rowId;
-      const rows = (families[f] as PreparedFamily).rows;
+      const family = families[f] as PreparedFamily;
       const ids = seriesIds[f] as readonly number[];
-      // Series ids rise along the family: in key order already.
+      const rows = family.rows;
       for (let seq = 0; seq < ids.length; seq++) {
         const r = seq * ROW_STRIDE;
         args.push(familyId, ids[seq] as number, seq, rows[r] as number);
         args.push(rows[r + 3] as number | null);
-        if (++inChunk === SAMPLES_PER_INSERT) {
-          this.#sampleInsert(inChunk).run(...args);
-          args.length = 0;
-          inChunk = 0;
-        }
         if (
-          (families[f] as PreparedFamily).extras &&
+          family.extras &&
           (rows[r + 4] !== null || rows[r + 5] !== null ||
             rows[r + 6] !== null || rows[r + 7] !== null)
         ) {
@@ -1532,84 +1942,21 @@ export class Store implements Disposable {
             rows[r + 7] as number | null,
           );
           if (++extrasInChunk === SAMPLES_PER_INSERT) {
-            this.#extrasInsert(extrasInChunk).run(...extras);
+            extrasInsert(w, extrasInChunk).run(...extras);
             extras.length = 0;
             extrasInChunk = 0;
           }
         }
+        if (++inChunk === SAMPLES_PER_INSERT) {
+          sampleInsert(w, inChunk).run(...args);
+          args.length = 0;
+          inChunk = 0;
+          yield;
+        }
       }
     }
-    if (inChunk > 0) this.#sampleInsert(inChunk).run(...args);
-    if (extrasInChunk > 0) this.#extrasInsert(extrasInChunk).run(...extras);
-  }
-
-  /** The prepared INSERT of `n` family rows, prepared on first use. */
-  #familyInsert(n: number): StatementSync {
-    let statement = this.#familyInserts[n];
-    if (statement === undefined) {
-      const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(
-        ",",
-      );
-      statement = this.#db.prepare(
-        `INSERT INTO families (group_id, push_id, name, type, help, unit)
-         VALUES ${values}`,
-      );
-      this.#familyInserts[n] = statement;
-    }
-    return statement;
-  }
-
-  /** The prepared INSERT of `n` `rendered` rows, prepared on first use. */
-  #renderedInsert(n: number): StatementSync {
-    let statement = this.#renderedInserts[n];
-    if (statement === undefined) {
-      const values = Array.from({ length: n }, () => "(?,?)").join(",");
-      statement = this.#db.prepare(
-        `INSERT INTO rendered (family_id, rendered) VALUES ${values}`,
-      );
-      this.#renderedInserts[n] = statement;
-    }
-    return statement;
-  }
-
-  /** The prepared INSERT of `n` `series` rows, prepared on first use. */
-  #seriesInsert(n: number): StatementSync {
-    let statement = this.#seriesInserts[n];
-    if (statement === undefined) {
-      const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
-      statement = this.#db.prepare(
-        `INSERT INTO series (group_id, family, suffix, labels) VALUES ${values}`,
-      );
-      this.#seriesInserts[n] = statement;
-    }
-    return statement;
-  }
-
-  /** The prepared INSERT of `n` `samples` rows, prepared on first use. */
-  #sampleInsert(n: number): StatementSync {
-    let statement = this.#sampleInserts[n];
-    if (statement === undefined) {
-      const values = Array.from({ length: n }, () => "(?,?,?,?,?)").join(",");
-      statement = this.#db.prepare(
-        `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
-      );
-      this.#sampleInserts[n] = statement;
-    }
-    return statement;
-  }
-
-  /** The prepared INSERT of `n` `sample_extras` rows, prepared on first use. */
-  #extrasInsert(n: number): StatementSync {
-    let statement = this.#extrasInserts[n];
-    if (statement === undefined) {
-      const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
-      statement = this.#db.prepare(
-        `INSERT INTO sample_extras (family_id, seq, value_text, native, exemplar, created)
-         VALUES ${values}`,
-      );
-      this.#extrasInserts[n] = statement;
-    }
-    return statement;
+    if (inChunk > 0) sampleInsert(w, inChunk).run(...args);
+    if (extrasInChunk > 0) extrasInsert(w, extrasInChunk).run(...extras);
   }
 
   /** A stored family's metrics, read back from its `samples` rows. */
@@ -1618,6 +1965,25 @@ export class Store implements Disposable {
       (this.#stmt.familySamples.all(stored.rowId) as unknown as SampleDbRow[])
         .map(sampleRow);
     return rowsToFamily(stored, rows);
+  }
+
+  /**
+   * Up to `limit` `samples` rows of family row `familyRow` with series ids
+   * above `afterId`, in that order, which is the family's order (series ids
+   * rise along a family, Store.#seriesIds): a page of a family too big to
+   * read at once (family_pages.ts), read along the table's key.
+   */
+  familyRowsAfter(
+    familyRow: number,
+    afterId: number,
+    limit: number,
+  ): PagedSampleRow[] {
+    const rows = this.#stmt.familySamplesAfter.all(
+      familyRow,
+      afterId,
+      limit,
+    ) as unknown as (SampleDbRow & { id: number })[];
+    return rows.map((r) => ({ ...sampleRow(r), id: r.id }));
   }
 
   /**
@@ -1646,7 +2012,8 @@ export class Store implements Disposable {
    * it the next start renders them from their samples again.
    */
   #fillRendered(missing: readonly MissingRendered[]): void {
-    if (this.#readOnly) return;
+    // While a push is written aside the lock is taken: left for next time.
+    if (this.#readOnly || this.#aside !== undefined) return;
     try {
       this.#transaction(() => {
         for (const m of missing) {
@@ -1776,6 +2143,53 @@ interface QueuedPush {
   readonly command: PushCommand;
   readonly resolve: (outcome: PushOutcome) => void;
   readonly reject: (error: unknown) => void;
+  /** performance.now() when its batch first found the write lock taken. */
+  lockedSince?: number;
+}
+
+/** A write queued behind a large push (a DELETE, a history row). */
+interface QueuedTask {
+  readonly task: () => void;
+  /** Told when the task will not run (the store closes). */
+  readonly cancel: (error: unknown) => void;
+  lockedSince?: number;
+}
+
+type QueueEntry = QueuedPush | QueuedTask;
+
+/**
+ * Sample rows from which a push is written aside (Store.#commitAside):
+ * written inline, 10k rows hold the HTTP thread for about 60 ms.
+ */
+const ASIDE_MIN_ROWS = 10_000;
+
+/** How long a slice of a push written aside may run before a turn. */
+const ASIDE_SLICE_MS = 10;
+
+/** What `PRAGMA max_page_count` is when nobody has lowered it. */
+const MAX_PAGE_COUNT = 0xfffffffe;
+
+/**
+ * BEGIN IMMEDIATE on `w` without waiting on this thread for a lock held
+ * elsewhere (a `sqlite3` shell, the checkpointer): tries again shortly, up
+ * to BUSY_TIMEOUT_MS, as the store's own batches do (#retryWhenUnlocked).
+ */
+async function beginWhenUnlocked(w: Writer): Promise<void> {
+  const started = performance.now();
+  for (let delay = 1;; delay = Math.min(50, delay * 2)) {
+    w.stmt.dontWaitForLock.run();
+    try {
+      w.stmt.begin.run();
+      return;
+    } catch (error) {
+      if (!isBusy(error) || performance.now() - started >= BUSY_TIMEOUT_MS) {
+        throw error;
+      }
+    } finally {
+      w.stmt.waitForLock.run();
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }
 
 interface GroupRow {
@@ -1805,41 +2219,15 @@ const INDEX_SLICE = 20_000;
 
 /** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
 const SAMPLES_PER_INSERT = 200;
-/** Rows per multi-row INSERT into `series` (4 parameters each). */
-const SERIES_PER_INSERT = 200;
+/** #flushQueue() waiting for the write lock on this thread if need be. */
+const WAIT = { waitForLock: true } as const;
 
-/**
- * Series ids of the versions a write replaces: family name →
- * `suffix\0labels` → `series.id` (see Store.#previousSeries).
- */
-type PreviousSeries = Map<string, number>;
-
-/** The series ids of a current family's rows (see Store.#seriesCache). */
-interface CachedSeries {
-  /** {@link rowSignature} of its rows' `suffix\0labels`. */
-  readonly signature: string;
-  readonly ids: readonly number[];
+/** SQLITE_BUSY: another connection holds the write lock. */
+function isBusy(error: unknown): boolean {
+  if (!(error instanceof Error) || !("errcode" in error)) return false;
+  return typeof error.errcode === "number" && (error.errcode & 0xff) === 5;
 }
 
-/**
- * Two 32-bit FNV-1a hashes (different offsets) of the rows' identities, in
- * order: equal signatures mean the same series in the same order, but for
- * a chance of one in 2^64.
- */
-function rowSignature(keys: readonly string[]): string {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
-  for (const key of keys) {
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x01000193);
-    }
-    a = Math.imul(a ^ 0xffff, 0x01000193); // a separator no key contains
-    b = Math.imul(b ^ 0xfffe, 0x01000193);
-  }
-  return `${keys.length}:${(a >>> 0).toString(36)}:${(b >>> 0).toString(36)}`;
-}
 /** A write request tries the file again at most this often while read-only. */
 const WRITE_RETRY_MIN_MS = 1000;
 
@@ -1938,6 +2326,125 @@ function unavailable(error: unknown): PushError {
   );
 }
 
+/**
+ * A connection with the statements the write helpers use on it: the
+ * store's own, or the one a large push is written on (Store.#commitAside).
+ * The INSERTs of n rows are prepared on first use, per connection.
+ */
+interface Writer {
+  readonly db: DatabaseSync;
+  readonly stmt: ReturnType<typeof prepareStatements>;
+  /** Index n: the INSERT of n `samples` rows ({@link sampleInsert}). */
+  readonly sampleInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `sample_extras` rows. */
+  readonly extrasInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n family rows ({@link familyInsert}). */
+  readonly familyInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `rendered` rows. */
+  readonly renderedInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `series` rows. */
+  readonly seriesInserts: (StatementSync | undefined)[];
+}
+
+function newWriter(
+  db: DatabaseSync,
+  stmt: ReturnType<typeof prepareStatements>,
+): Writer {
+  return {
+    db,
+    stmt,
+    sampleInserts: [],
+    extrasInserts: [],
+    familyInserts: [],
+    renderedInserts: [],
+    seriesInserts: [],
+  };
+}
+
+/** What Store.#writeAccepted wrote, for the view. */
+interface AcceptedWrite {
+  readonly groupRow: number;
+  readonly stored: FamilyInput[];
+}
+
+/** Runs a write generator to its end at once; returns what it returns. */
+function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** The prepared INSERT of `n` family rows, prepared on first use. */
+function familyInsert(w: Writer, n: number): StatementSync {
+  let statement = w.familyInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO families (group_id, push_id, name, type, help, unit)
+         VALUES ${values}`,
+    );
+    w.familyInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `rendered` rows, prepared on first use. */
+function renderedInsert(w: Writer, n: number): StatementSync {
+  let statement = w.renderedInserts[n];
+  if (statement === undefined) {
+    // CAST: `rendered` may come as its UTF-8 bytes (PreparedFamily), and
+    // is stored as TEXT either way.
+    const values = Array.from({ length: n }, () => "(?,CAST(? AS TEXT))")
+      .join(",");
+    statement = w.db.prepare(
+      `INSERT INTO rendered (family_id, rendered) VALUES ${values}`,
+    );
+    w.renderedInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `series` rows, prepared on first use. */
+function seriesInsert(w: Writer, n: number): StatementSync {
+  let statement = w.seriesInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO series (group_id, family, suffix, labels) VALUES ${values}`,
+    );
+    w.seriesInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `samples` rows, prepared on first use. */
+function sampleInsert(w: Writer, n: number): StatementSync {
+  let statement = w.sampleInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
+    );
+    w.sampleInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `sample_extras` rows, prepared on first use. */
+function extrasInsert(w: Writer, n: number): StatementSync {
+  let statement = w.extrasInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO sample_extras (family_id, seq, value_text, native, exemplar, created)
+         VALUES ${values}`,
+    );
+    w.extrasInserts[n] = statement;
+  }
+  return statement;
+}
+
 /** The current families after a `families.id`, for Store.#assemble. */
 const LOAD_FAMILIES =
   `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
@@ -1960,6 +2467,8 @@ function prepareStatements(db: DatabaseSync) {
   return {
     // Prepared once: exec() would compile them on every batch.
     begin: p("BEGIN IMMEDIATE"),
+    waitForLock: p(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
+    dontWaitForLock: p("PRAGMA busy_timeout = 0"),
     commit: p("COMMIT"),
     savepoint: p("SAVEPOINT push"),
     release: p("RELEASE push"),
@@ -2089,6 +2598,13 @@ function prepareStatements(db: DatabaseSync) {
       `SELECT s.series_id, se.suffix, se.labels FROM samples s
          JOIN series se ON se.id = s.series_id WHERE s.family_id = ?`,
     )),
+    familySamplesAfter: p(
+      `SELECT s.series_id AS id, s.family_id, s.series, se.family || se.suffix AS name,
+         se.labels, s.value, x.value_text, x.native, x.exemplar, x.created
+       FROM samples s JOIN series se ON se.id = s.series_id
+       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
+       WHERE s.family_id = ? AND s.series_id > ? ORDER BY s.series_id LIMIT ?`,
+    ),
   };
 }
 
@@ -2099,4 +2615,40 @@ function arrays(statement: StatementSync): StatementSync {
     setReturnArrays(enabled: boolean): void;
   }).setReturnArrays(true);
   return statement;
+}
+
+/** Rows per multi-row INSERT into `series` (4 parameters each). */
+const SERIES_PER_INSERT = 200;
+
+/**
+ * The `families.id` of the version each family of a write replaces, by
+ * family name (see Store.#previousSeries).
+ */
+type PreviousSeries = Map<string, number>;
+
+/** The series ids of a current family's rows (see Store.#seriesCache). */
+interface CachedSeries {
+  /** {@link rowSignature} of its rows' `suffix\0labels`. */
+  readonly signature: string;
+  readonly ids: readonly number[];
+}
+
+/**
+ * Two 32-bit FNV-1a hashes (different offsets) of the rows' identities, in
+ * order: equal signatures mean the same series in the same order, but for
+ * a chance of one in 2^64.
+ */
+function rowSignature(keys: readonly string[]): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (const key of keys) {
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193);
+    }
+    a = Math.imul(a ^ 0xffff, 0x01000193); // a separator no key contains
+    b = Math.imul(b ^ 0xfffe, 0x01000193);
+  }
+  return `${keys.length}:${(a >>> 0).toString(36)}:${(b >>> 0).toString(36)}`;
 }

@@ -99,6 +99,8 @@ export class TextArena {
   #tailUsed = 0;
   /** Bytes in `main` and `tail` that no slot points to any more. */
   #garbage = 0;
+  /** Changes with every change of a text or of where one lies. */
+  #version = 0;
   /**
    * Where each slot's text is: [start, end) in `main` followed by `tail`
    * (a position p ≥ main's length is at p - main's length in the tail), so
@@ -174,6 +176,7 @@ export class TextArena {
 
   /** Forgets the text of `slot` (its bytes stay until the next rebuild). */
   drop(slot: number): void {
+    this.#version++;
     this.#garbage += this.#length(slot);
     this.#starts[slot] = 0;
     this.#ends[slot] = 0;
@@ -181,6 +184,7 @@ export class TextArena {
 
   /** Forgets every text. */
   reset(): void {
+    this.#version++;
     this.#setMain([]);
     this.#setTail(EMPTY);
     this.#garbage = 0;
@@ -198,6 +202,7 @@ export class TextArena {
     indexes?: readonly number[],
   ): void {
     if (slots.length === 0) return;
+    this.#version++;
     if (isJoined(texts)) {
       this.#writeJoined(slots, texts, indexes);
       return;
@@ -302,6 +307,7 @@ export class TextArena {
     order: readonly number[],
     include: (slot: number) => boolean,
   ): GzipFragment[] {
+    this.#version++;
     const main = this.#mainSource((visit) => {
       for (const slot of order) if (include(slot)) visit(slot);
       for (const slot of order) if (!include(slot)) visit(slot);
@@ -320,6 +326,107 @@ export class TextArena {
     copier.flush();
     writer.cut();
     main.close();
+    this.#setMain(writer.pieces);
+    this.#setTail(EMPTY);
+    this.#garbage = 0;
+    return writer.pieces.slice(0, scrape);
+  }
+
+  /**
+   * {@link build} a slice at a time: each step copies about `budget` texts
+   * (or inflates or scans as much) and returns; the arena is changed only
+   * by the last step, in one go. Undefined (nothing changed) if the arena
+   * changed meanwhile. Its pieces are written through a buffer of its own,
+   * as other builds may run between its steps.
+   */
+  *buildSlices(
+    header: Uint8Array,
+    order: readonly number[],
+    include: (slot: number) => boolean,
+    budget: number,
+  ): Generator<void, GzipFragment[] | undefined, undefined> {
+    const version = this.#version;
+    const base = this.#mainLength;
+    const oldStarts = this.#starts;
+    const oldEnds = this.#ends;
+    const pieceStarts = this.#pieceStarts;
+    const pieces = this.#pieces;
+    const tail = this.#tail;
+    // Which way to read `main`, as #mainSource decides, in slices.
+    const limit = 2 * pieces.length;
+    let switches = 0;
+    let from = 0;
+    let to = 0;
+    let n = 0;
+    for (const pass of [true, false]) {
+      for (const slot of order) {
+        if (include(slot) !== pass) continue;
+        const at = oldStarts[slot] ?? 0;
+        if (at < base && (at < from || at >= to)) {
+          const index = pieceIndex(pieceStarts, at);
+          from = pieceStarts[index] as number;
+          to = from + (pieces[index] as GzipFragment).length;
+          switches++;
+        }
+        if (++n % budget === 0) {
+          yield;
+          if (this.#version !== version) return undefined;
+        }
+      }
+    }
+    let main: MainSource;
+    if (switches <= limit) {
+      main = new PieceByPiece(pieces, pieceStarts);
+    } else {
+      const plain = largeBuffer(base);
+      const perStep = Math.max(1, Math.ceil(budget / PIECE_TEXTS));
+      for (let i = 0; i < pieces.length; i++) {
+        const bytes = inflateFragment(pieces[i] as GzipFragment);
+        plain.set(bytes, pieceStarts[i] as number);
+        release(bytes);
+        if ((i + 1) % perStep === 0) {
+          yield;
+          if (this.#version !== version) {
+            release(plain);
+            return undefined;
+          }
+        }
+      }
+      main = new WholeMain(plain);
+    }
+    const starts = oldStarts.slice();
+    const ends = oldEnds.slice();
+    const writer = new PieceWriter(PIECE_LEVEL, 0, new Uint8Array(PIECE));
+    writer.add(header, 0, header.length);
+    const copier = new RunCopier(writer);
+    let scrape = 0;
+    try {
+      for (const pass of [true, false]) {
+        for (const slot of order) {
+          if (include(slot) !== pass) continue;
+          const start = oldStarts[slot] ?? 0;
+          const end = oldEnds[slot] ?? 0;
+          starts[slot] = copier.at;
+          if (start < base) main.copy(copier, start, end);
+          else copier.add(tail, start - base, end - base);
+          ends[slot] = copier.at;
+          if (++n % budget === 0) {
+            // Nothing of `main` or the tail is held across the pause.
+            copier.flush();
+            yield;
+            if (this.#version !== version) return undefined;
+          }
+        }
+        copier.flush();
+        if (pass) scrape = writer.cut();
+      }
+      writer.cut();
+    } finally {
+      main.close();
+    }
+    this.#version++;
+    this.#starts = starts;
+    this.#ends = ends;
     this.#setMain(writer.pieces);
     this.#setTail(EMPTY);
     this.#garbage = 0;
@@ -370,6 +477,7 @@ export class TextArena {
    * pieces, in the order they lie in (so `main` is read a piece at a time).
    */
   #compact(): void {
+    this.#version++;
     const held = this.#mainLength + this.#tailUsed;
     if (this.#garbage <= GARBAGE_SHARE * held) {
       const writer = new PieceWriter(COMPACTION_LEVEL, this.#mainLength);
@@ -599,7 +707,7 @@ class PieceByPiece implements MainSource {
 /**
  * Writes bytes as deflated pieces of at most {@link PIECE} plain bytes,
  * through one buffer of that size shared by every arena (the event loop
- * runs one build at a time).
+ * runs one build at a time), or through its own (a build in slices).
  */
 class PieceWriter {
   readonly pieces: GzipFragment[] = [];
@@ -607,17 +715,19 @@ class PieceWriter {
   at: number;
   #used = 0;
   readonly #level: number;
+  readonly #scratch: Uint8Array;
 
-  constructor(level: number, at = 0) {
+  constructor(level: number, at = 0, scratch = SCRATCH) {
     this.#level = level;
     this.at = at;
+    this.#scratch = scratch;
   }
 
   add(source: Uint8Array, from: number, to: number): void {
     let at = from;
     while (at < to) {
       const take = Math.min(to - at, PIECE - this.#used);
-      SCRATCH.set(source.subarray(at, at + take), this.#used);
+      this.#scratch.set(source.subarray(at, at + take), this.#used);
       this.#used += take;
       this.at += take;
       at += take;
@@ -629,7 +739,7 @@ class PieceWriter {
   cut(): number {
     if (this.#used > 0) {
       this.pieces.push(
-        compressFragment(SCRATCH.subarray(0, this.#used), this.#level),
+        compressFragment(this.#scratch.subarray(0, this.#used), this.#level),
       );
       this.#used = 0;
     }
@@ -637,6 +747,8 @@ class PieceWriter {
   }
 }
 const SCRATCH = new Uint8Array(PIECE);
+/** Texts of about a piece's size, for weighing a piece against a text. */
+const PIECE_TEXTS = 512;
 
 /**
  * Copies byte ranges into a {@link PieceWriter}, one copy per run of ranges

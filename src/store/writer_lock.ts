@@ -15,7 +15,12 @@
  * @module
  */
 
-import { checkDatabasePath, unwritableDirectory } from "./database_path.ts";
+import {
+  checkDatabasePath,
+  DatabasePathError,
+  unwritableDirectory,
+} from "./database_path.ts";
+import { errorMessage } from "../error_message.ts";
 
 /** Another process holds the database; start-up must stop. */
 export class DatabaseInUseError extends Error {
@@ -89,6 +94,16 @@ export class WriterLock implements Disposable {
       // The first file created beside the database: SQLite would only say
       // "unable to open database file" later.
       if (isUnwritable(error)) throw unwritableDirectory(dbPath, error);
+      // Without --allow-write (the bundle's permissions): the lock file is
+      // the first thing written, so this is where a missing permission shows.
+      if (error instanceof Deno.errors.NotCapable) {
+        throw new DatabasePathError(
+          `cannot open database ${
+            JSON.stringify(dbPath)
+          } (--persistence.file): ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
       throw error;
     }
     try {

@@ -1,16 +1,17 @@
 /**
  * The files under `static/` (spec §6.5): stylesheet, script and icon,
- * embedded as strings so a compiled binary needs no files beside it and no
+ * embedded as modules so a compiled binary needs no files beside it and no
  * CDN. Each carries a strong ETag derived from its content.
  * @module
  */
 
+import { FAVICON_ICO } from "./favicon_ico.ts";
 import { SCRIPT_JS } from "./script_js.ts";
 import { STYLE_CSS } from "./style_css.ts";
 
 export interface StaticAsset {
   readonly contentType: string;
-  readonly body: string;
+  readonly body: string | Uint8Array<ArrayBuffer>;
   /** Quoted strong validator, e.g. `"pv-1a2b3c4d"`. */
   readonly etag: string;
 }
@@ -25,6 +26,9 @@ export const STATIC_ASSETS: ReadonlyMap<string, StaticAsset> = new Map(
       ["pushvault.css", "text/css; charset=utf-8", STYLE_CSS],
       ["pushvault.js", "application/javascript; charset=utf-8", SCRIPT_JS],
       ["favicon.svg", "image/svg+xml", FAVICON_SVG],
+      // Also answers `/favicon.ico` (ui.ts), which browsers ask for on pages
+      // that name no icon: the scrape output, the JSON API.
+      ["favicon.ico", "image/x-icon", FAVICON_ICO],
     ] as const
   ).map(([name, contentType, body]) => [
     name,
@@ -32,11 +36,16 @@ export const STATIC_ASSETS: ReadonlyMap<string, StaticAsset> = new Map(
   ]),
 );
 
-/** FNV-1a over UTF-16 code units, as 8 hex digits: cheap, stable per build. */
-function fnv1a(text: string): string {
+/**
+ * FNV-1a over UTF-16 code units or bytes, as 8 hex digits: cheap, stable
+ * per build.
+ */
+function fnv1a(content: string | Uint8Array): string {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
+  for (let i = 0; i < content.length; i++) {
+    hash ^= typeof content === "string"
+      ? content.charCodeAt(i)
+      : content[i] as number;
     hash = Math.imul(hash, 0x01000193);
   }
   return (hash >>> 0).toString(16).padStart(8, "0");

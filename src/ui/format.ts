@@ -45,6 +45,16 @@ export function formatTime(seconds: number): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
 
+/**
+ * Unix seconds → RFC 3339 in UTC with milliseconds, `2026-12-07T18:01:02.345Z`:
+ * pushes a few milliseconds apart must not all read the same second.
+ */
+export function formatTimeMs(seconds: number): string {
+  const date = new Date(Math.round(seconds * 1000));
+  if (Number.isNaN(date.getTime())) return "invalid time";
+  return date.toISOString();
+}
+
 /** A short age: `just now`, `42s ago`, `5m ago`, `3h ago`, `12d ago`. */
 export function formatAge(seconds: number): string {
   if (!Number.isFinite(seconds)) return "";

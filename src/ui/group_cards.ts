@@ -36,6 +36,7 @@ import {
   formatPlainDecimal,
   formatSpan,
   formatTime,
+  formatTimeMs,
   nativeBuckets,
 } from "./format.ts";
 import type { Html } from "./html.ts";
@@ -53,6 +54,12 @@ export const MAX_GROUP_ROWS = 5000;
 
 /** Groups on one page of the Metrics tab; more come by "Show more" (README "Web UI"). */
 export const PAGE_GROUPS = 100;
+
+/**
+ * A group's pushes are counted up to one more than this (more: "more than
+ * 10,000"), and its log links to that many rows, the history API's limit.
+ */
+export const PUSH_COUNT_LIMIT = 10_000;
 
 /** What every group card needs besides its group. */
 export interface CardOptions {
@@ -76,10 +83,12 @@ export interface GroupCardsInput extends CardOptions {
 
 /** What an opened group shows, read from the database. */
 export interface GroupBody {
-  /** The group's families with their values. */
-  readonly families: readonly LoadedFamily[];
+  /** The group's families with their values (or the first of them). */
+  readonly families: readonly CardFamily[];
   /** The group's latest pushes, newest first. */
   readonly recentPushes: readonly HistoryEntry[];
+  /** The group's rows in the push log, counted up to PUSH_COUNT_LIMIT + 1. */
+  readonly pushCount: number;
 }
 
 /**
@@ -400,6 +409,7 @@ export function renderGroupBody(
       return familyCard(group, f, { now: options.now, rows });
     })}</div>
     <h3 class="section-title">Recent pushes</h3>
+    ${pushLogLink(group, body)}
     ${recentPushes(body.recentPushes, options.now)}
   `;
 }
@@ -453,12 +463,22 @@ function failureAlert(
 
 // --- families -----------------------------------------------------------------
 
-type ShownFamily = LoadedFamily;
+/**
+ * A family as a card gets it: `family.metrics` may be only the first
+ * `seriesCount` series, those the card shows (a group of a million series
+ * is not read whole for a page that shows 5,000).
+ */
+export interface CardFamily extends LoadedFamily {
+  /** Series the family holds; absent: `family.metrics.length`. */
+  readonly seriesCount?: number;
+}
+
+type ShownFamily = CardFamily;
 
 /** The group's families plus its two metadata families, sorted by name. */
 function groupFamilies(
   group: GroupState,
-  families: readonly LoadedFamily[],
+  families: readonly CardFamily[],
 ): ShownFamily[] {
   const out: ShownFamily[] = [...families];
   const meta = (name: string, help: string, value: number, at: number) =>
@@ -488,7 +508,7 @@ function familyCard(
 ): Html {
   const { now, rows } = context;
   const { family } = shown;
-  const count = family.metrics.length;
+  const count = shown.seriesCount ?? family.metrics.length;
   return html`
     <details class="family" data-state="f${group.id}|${family.name}">
       <summary class="family-head">
@@ -610,6 +630,24 @@ function isRefused(entry: HistoryEntry): boolean {
   return entry.status >= 300 || entry.error !== null;
 }
 
+/**
+ * "10 of 30" and a link to the group's whole log: the history API filtered
+ * to exactly this grouping key, relative so it works under a route prefix.
+ */
+function pushLogLink(group: GroupState, body: GroupBody): Html | false {
+  if (body.pushCount === 0) return false;
+  const total = body.pushCount > PUSH_COUNT_LIMIT
+    ? `more than ${PUSH_COUNT_LIMIT.toLocaleString("en-US")}`
+    : body.pushCount.toLocaleString("en-US");
+  const href = `api/v1/history?group=${
+    encodeURIComponent(group.id)
+  }&limit=${PUSH_COUNT_LIMIT}`;
+  return html`<p class="muted push-count">
+  <span class="push-shown">${body.recentPushes.length} of ${total}</span>
+  (pushes, deletes and wipes of this group) · <a href="${href}">the group's whole push log (JSON)</a>
+</p>`;
+}
+
 function recentPushes(pushes: readonly HistoryEntry[], now: number): Html {
   if (pushes.length === 0) {
     return html`<p class="muted">No pushes recorded for this group.</p>`;
@@ -637,8 +675,8 @@ function pushRow(entry: HistoryEntry, now: number): Html {
   const refused = isRefused(entry);
   const result = refused ? "refused" : "accepted";
   return html`<tr class="push push-${result}">
-  <td><time datetime="${formatTime(entry.time)}">${
-    formatTime(entry.time)
+  <td><time datetime="${formatTimeMs(entry.time)}">${
+    formatTimeMs(entry.time)
   }</time> <span class="age">(${formatAge(now - entry.time)})</span></td>
   <td><span class="method">${entry.method}</span></td>
   <td><span class="status status-${result}">${entry.status} ${result}</span></td>

@@ -29,7 +29,7 @@ export interface GroupSelection {
 
 export interface SelectOptions {
   readonly groups: Iterable<GroupState>;
-  /** The filter as typed: whitespace-separated terms, all must occur. */
+  /** The filter as typed: whitespace-separated terms, all must occur ({@link queryTerms}). */
   readonly query: string;
   /** Sort key after which the page starts; undefined: from the first group. */
   readonly after: string | undefined;
@@ -56,9 +56,18 @@ export function searchText(group: GroupState): string {
     .toLowerCase();
 }
 
+/**
+ * The filter's terms, lower case. A term `name=value` without any quote is
+ * read as `name="value"`, the whole value: that is how people type a label
+ * pair (in a URL, a shell, a k8s selector), and as a substring it could
+ * never occur in the text that {@link searchText} writes with quotes.
+ */
 export function queryTerms(query: string): string[] {
-  return query.toLowerCase().split(/\s+/).filter((t) => t !== "");
+  return query.toLowerCase().split(/\s+/).filter((t) => t !== "").map((t) =>
+    t.replace(UNQUOTED_PAIR, '$1="$2"')
+  );
 }
+const UNQUOTED_PAIR = /^([^="]+)=([^"]+)$/;
 
 /** Every term occurs in the text (the page script filtered the same way). */
 export function matchesTerms(text: string, terms: readonly string[]): boolean {

@@ -21,6 +21,24 @@ export const FREE_WORDING_AFTER: readonly string[] = [
   "pushed metrics are invalid or inconsistent with existing metrics: ",
 ];
 
+/**
+ * Details after a free-wording prefix that are compared all the same, in a
+ * shape that leaves out the Go-library wording: the match of `pattern` is
+ * replaced by `shape` and the rest of the body is kept, so a message that
+ * adds to the reference's shows as a body difference. The type conflict's
+ * series dump and type are those of whichever group 1.5.1 merges first
+ * (spec §3.3), hence `<series>` and `<TYPE>`.
+ */
+export const COMPARED_DETAILS: readonly {
+  readonly pattern: RegExp;
+  readonly shape: string;
+}[] = [
+  {
+    pattern: /^collected metric ("(?:[^"\\]|\\.)*") \{.*?\} is not a [A-Z]+/s,
+    shape: "collected metric $1 {<series>} is not a <TYPE>",
+  },
+];
+
 export interface Deviation {
   /** The case's name in `differential_cases.ts`. */
   readonly case: string;
@@ -36,6 +54,12 @@ export interface Deviation {
    * output is one of them.
    */
   readonly referenceVaries?: true;
+  /**
+   * At each listed body place Pushvault's message is the reference's (as
+   * compared) followed by text that matches this: an addition, not a
+   * change.
+   */
+  readonly messageAdds?: RegExp;
 }
 
 const REFUSED = ["status", "body", "header content-type"] as const;
@@ -177,6 +201,23 @@ export const DEVIATIONS: readonly Deviation[] = [
   },
 
   {
+    case: "type conflict across groups",
+    differences: ["request 2 body", "request 3 body"],
+    messageAdds: /^ \(it is a GAUGE in group \{job="t1"\}\)$/,
+    what:
+      'both refuse the push with the same message, which names only the pushed series; Pushvault adds the group that holds the family with the other type: "... is not a GAUGE (it is a GAUGE in group {job="t1"})"',
+    why:
+      "spec §3.3: the reference's message leaves the pusher guessing which group holds the family; the Pushgateway's message stays first, so whatever matches it still does",
+  },
+  {
+    case: "failed push by a type conflict sets the failure time",
+    differences: ["request 2 body"],
+    messageAdds: /^ \(it is a COUNTER in group \{job="a"\}\)$/,
+    what:
+      'as in "type conflict across groups": Pushvault adds the group that holds the family',
+    why: "spec §3.3",
+  },
+  {
     case: "unchecked push of a type conflict across groups",
     differences: [...scrapeFails("request 4"), ...scrapeFails("final scrape")],
     what:
@@ -209,6 +250,14 @@ export const DEVIATIONS: readonly Deviation[] = [
   },
 
   // Ours.
+  {
+    case: "sample value longer than any float literal",
+    differences: [...refused(1), "final scrape body", "final api body"],
+    what:
+      "1.5.1 reads a value of 4,097 zeros as 0; Pushvault refuses any value or timestamp token over 4,096 bytes with 400, quoting only its start",
+    why:
+      'README "Limits": no float64 literal needs that many characters, and a 58 MB number must not be turned into a string (3.2 GB) to find that out',
+  },
   {
     case: "gzip body that is truncated",
     differences: [

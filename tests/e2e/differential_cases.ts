@@ -1026,6 +1026,11 @@ export const DIFF_CASES: readonly DiffCase[] = [
     requests: [post("/metrics/job/own", "go_goroutines 1\n")],
   },
   {
+    name: "sample value longer than any float literal",
+    spec: "§2.4",
+    requests: [post("/metrics/job/long", `m ${"0".repeat(4097)}\n`)],
+  },
+  {
     name: "push_time_seconds in a body is replaced",
     spec: "§3.5",
     requests: [

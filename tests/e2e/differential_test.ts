@@ -16,7 +16,11 @@ import { startTestGateway } from "../test_utils.ts";
 import type { DiffCase, DiffRequest } from "./differential_cases.ts";
 import { DIFF_CASES } from "./differential_cases.ts";
 import type { Deviation } from "./deviations.ts";
-import { DEVIATIONS, FREE_WORDING_AFTER } from "./deviations.ts";
+import {
+  COMPARED_DETAILS,
+  DEVIATIONS,
+  FREE_WORDING_AFTER,
+} from "./deviations.ts";
 import type { ProcessGroup, ServerProcess } from "./process_utils.ts";
 import { pushgatewayInstalled, withProcesses } from "./process_utils.ts";
 
@@ -38,6 +42,8 @@ interface Difference {
   readonly where: string;
   readonly reference: string;
   readonly pushvault: string;
+  /** The bodies as compared. */
+  readonly bodies: { readonly reference: string; readonly pushvault: string };
 }
 
 const sleep = (ms: number) =>
@@ -109,7 +115,12 @@ function normalizeBody(req: DiffRequest, status: number, body: string): string {
   }
   if (body.startsWith(SCRAPE_ERROR_PREFIX)) return SCRAPE_ERROR_PREFIX;
   for (const prefix of FREE_WORDING_AFTER) {
-    if (body.startsWith(prefix)) return `${prefix}<detail>`;
+    if (!body.startsWith(prefix)) continue;
+    const detail = body.slice(prefix.length);
+    for (const { pattern, shape } of COMPARED_DETAILS) {
+      if (pattern.test(detail)) return prefix + detail.replace(pattern, shape);
+    }
+    return `${prefix}<detail>`;
   }
   return body;
 }
@@ -271,7 +282,12 @@ function compareAnswers(
     const ref = describeAnswer(reference, place);
     const pv = describeAnswer(pushvault, place);
     if (ref !== pv) {
-      out.push({ where: `${where} ${place}`, reference: ref, pushvault: pv });
+      out.push({
+        where: `${where} ${place}`,
+        reference: ref,
+        pushvault: pv,
+        bodies: { reference: reference.body, pushvault: pushvault.body },
+      });
     }
   }
   return out;
@@ -357,6 +373,7 @@ async function runCase(
           where: "final scrape body",
           reference: `${outcomes.size} different outputs`,
           pushvault: "one output",
+          bodies: { reference: "", pushvault: pushvault.body },
         });
       }
       continue;
@@ -477,6 +494,20 @@ Deno.test({
               report(differences)
             }`,
           );
+          const adds = deviation.messageAdds;
+          for (const d of differences) {
+            if (adds === undefined || !d.where.endsWith(" body")) continue;
+            // Both end with the line feed that ends the message.
+            const reference = d.bodies.reference.replace(/\n$/, "");
+            const pushvault = d.bodies.pushvault.replace(/\n$/, "");
+            assert.ok(
+              pushvault.startsWith(reference) &&
+                adds.test(pushvault.slice(reference.length)),
+              `${d.where}: Pushvault's message is not the reference's plus ${adds}:\n${
+                report([d])
+              }`,
+            );
+          }
         });
         if (c.restartReferenceAfter !== undefined) {
           await pair.reference.process[Symbol.asyncDispose]();

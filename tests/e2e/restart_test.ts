@@ -269,6 +269,68 @@ Deno.test("main.ts keeps every acknowledged push and no half push after kill -9 
   });
 });
 
+/** Series of the large push: enough to be written aside, a slice at a time. */
+const LARGE_SERIES = 100_000;
+
+Deno.test("main.ts keeps a large push whole or not at all after kill -9 during its write", async (t) => {
+  const lines = ["# TYPE big gauge"];
+  for (let i = 0; i < LARGE_SERIES; i++) lines.push(`big{i="${i}"} ${i}`);
+  const body = new TextEncoder().encode(lines.join("\n") + "\n");
+  // Killed when the WAL has grown by this much (the push being written),
+  // or after the answer if it comes first.
+  const cases = [
+    { name: "killed early in the write", walBytes: 1 << 20 },
+    { name: "killed later in the write", walBytes: 4 << 20 },
+    { name: "killed after the answer", walBytes: Infinity },
+  ];
+  for (const { name, walBytes } of cases) {
+    await t.step(name, async () => {
+      await using dir = await tempDir();
+      const dbPath = `${dir.path}/pv.db`;
+      const walSize = () => {
+        try {
+          return Deno.statSync(`${dbPath}-wal`).size;
+        } catch {
+          return 0;
+        }
+      };
+      await withProcesses(async (group) => {
+        const first = await group.pushvault({ dbPath });
+        const start = walSize();
+        let status = 0;
+        const push = fetch(`${first.url}/metrics/job/big`, {
+          method: "PUT",
+          body,
+        }).then(async (res) => {
+          await res.body?.cancel();
+          status = res.status;
+        }, () => {});
+        for (let i = 0; i < 6000 && status === 0; i++) {
+          if (walSize() - start >= walBytes) break;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        const answered = status;
+        first.process.signal("SIGKILL");
+        assert.equal((await first.process.wait()).signal, "SIGKILL");
+        await push;
+
+        const second = await group.pushvault({ dbPath });
+        const scrape = await scrapeGroups(second.url);
+        const series = scrape.split("\n").filter((l) => l.startsWith("big{"))
+          .length;
+        if (answered === 200) assert.equal(series, LARGE_SERIES);
+        else {
+          assert.ok(
+            series === 0 || series === LARGE_SERIES,
+            `${series} of ${LARGE_SERIES} series after kill -9`,
+          );
+        }
+        assert.equal((await second.process.stop("SIGTERM")).code, 0);
+      });
+    });
+  }
+});
+
 Deno.test("checkDurability() reports lost, half-applied and in-flight pushes", () => {
   const mode = { groupPerPush: false } as const;
   const sent: DurabilityPush[] = [

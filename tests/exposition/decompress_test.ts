@@ -666,6 +666,28 @@ Deno.test("readBodyLimited() joins the chunks of a body within the limit", async
   assert.equal(decoder.decode(body), "a 1\nb 2\nc 3\n");
 });
 
+Deno.test("readBodyLimited() keeps every byte while its buffer grows or is sized in advance", async (t) => {
+  // 300 chunks of 1000 bytes: the buffer grows from 64 KiB several times,
+  // or is sized once by the declared length (even a wrong one).
+  const chunks = Array.from(
+    { length: 300 },
+    (_, i) => new Uint8Array(1000).fill(i % 251),
+  );
+  const expected = new Uint8Array(300_000);
+  chunks.forEach((chunk, i) => expected.set(chunk, i * 1000));
+  for (const declared of [undefined, 300_000, 1000, 400_000]) {
+    await t.step(`declared ${declared}`, async () => {
+      const body = await readBodyLimited(
+        streamOf(chunks),
+        400_000,
+        undefined,
+        declared,
+      );
+      assert.deepEqual(body, expected);
+    });
+  }
+});
+
 Deno.test("readBodyLimited() stops and cancels the stream past the limit", async () => {
   let cancelled = false;
   let pulled = 0;
@@ -727,4 +749,18 @@ Deno.test("readBodyLimited() ends the watch of a body read in time", async () =>
   });
   assert.equal(decoder.decode(body), "a 1\n");
   assert.ok(unwatched);
+});
+
+Deno.test("decompressBody() lets other work run while it decodes a large snappy body", async () => {
+  // 40 chunks of 64 KiB: decoded in turns of the event loop, so a timer set
+  // before the call fires before the body is decoded.
+  const data = new Uint8Array(40 * 65536).map((_, i) => i % 97);
+  let fired = false;
+  setTimeout(() => fired = true, 0);
+  const decoded = await decompressBody(snappyFramed(data), "snappy", {
+    maxBytes: data.length,
+  });
+  const firedBeforeTheEnd = fired;
+  assert.ok(firedBeforeTheEnd);
+  assert.deepEqual(decoded, data);
 });

@@ -5,6 +5,9 @@ import type { MetricFamily } from "../../src/exposition/model.ts";
 import {
   decodeDelimited,
   encodeDelimited,
+  encodeFamilyEnds,
+  encodeMetricFields,
+  encodeVarint,
 } from "../../src/exposition/protobuf.ts";
 
 // A minimal protobuf writer for hand-made wire data, independent of the code
@@ -275,6 +278,46 @@ Deno.test("decodeDelimited() inverts encodeDelimited() for every metric type", a
     const all = ROUND_TRIP_CASES.flatMap((c) => c.families);
     assert.deepStrictEqual(decodeDelimited(encodeDelimited(all)), all);
   });
+});
+
+Deno.test("encodeFamilyEnds() and encodeMetricFields() make encodeDelimited()'s bytes, metrics in any order", async (t) => {
+  const withUnit: MetricFamily = {
+    name: "bytes_total",
+    help: "With a unit.",
+    unit: "bytes",
+    type: "counter",
+    metrics: [
+      { labels: [{ name: "a", value: "1" }], value: 1 },
+      { labels: [{ name: "a", value: "2" }], value: 2 },
+    ],
+  };
+  const cases = [
+    ...ROUND_TRIP_CASES,
+    { name: "a family with a unit", families: [withUnit] },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      for (const family of c.families) {
+        const { head, tail } = encodeFamilyEnds(family);
+        const ends: number[] = [];
+        const fields = encodeMetricFields(family, ends);
+        assert.equal(ends.length, family.metrics.length);
+        // Sent backwards, as a scrape sends series read out of order.
+        const reversed = { ...family, metrics: [...family.metrics].reverse() };
+        const parts = [head];
+        for (let i = ends.length - 1; i >= 0; i--) {
+          parts.push(fields.subarray(i === 0 ? 0 : ends[i - 1], ends[i]));
+        }
+        parts.push(tail);
+        const length = parts.reduce((n, p) => n + p.length, 0);
+        const body = [...encodeVarint(length), ...parts.flatMap((p) => [...p])];
+        assert.deepEqual(
+          new Uint8Array(body),
+          encodeDelimited([reversed as MetricFamily]),
+        );
+      }
+    });
+  }
 });
 
 Deno.test("decodeDelimited() returns no families for an empty body", () => {

@@ -42,6 +42,7 @@ Deno.test("every kind of request that tries to change the store is a pushes row"
   await pv.gw.runMaintenance();
   await put("/metrics/job/e", "y 1\n");
   await send(`${pv.url}/api/v1/admin/wipe`, { method: "PUT" });
+  await send(`${pv.url}/api/v1/admin/wipe`, { method: "PUT" }); // empty now
   const rows = query(
     pv.dbPath,
     "SELECT method, status, group_key, error FROM push_log ORDER BY id",
@@ -58,7 +59,8 @@ Deno.test("every kind of request that tries to change the store is a pushes row"
     'EXPIRE 202 {job="a"}',
     'EXPIRE 202 {job="d"}',
     'PUT 200 {job="e"}',
-    "WIPE 202 /api/v1/admin/wipe",
+    'WIPE 202 {job="e"}', // one row per group it deleted
+    "WIPE 202 /api/v1/admin/wipe", // nothing to delete: a row without a group
   ]);
   assert.equal(
     rows[1]?.error,

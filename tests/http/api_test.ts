@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { goJson, metricsBody, metricsStream } from "../../src/http/api.ts";
+import {
+  goJson,
+  metricsBody,
+  type MetricsSource,
+  metricsStream,
+} from "../../src/http/api.ts";
+import type { Store } from "../../src/store/store.ts";
+import { PIECE } from "../../src/store/text_arena.ts";
 import { startTestGateway } from "../test_utils.ts";
 
 /** Enough groups that the JSON is several of metricsStream's chunks. */
@@ -16,6 +23,13 @@ async function fill(base: string): Promise<void> {
     await res.body?.cancel();
     assert.equal(res.status, 200);
   }
+}
+
+function sourceOf(store: Store): MetricsSource {
+  return {
+    families: (g) => [...g.families.values()],
+    readRows: store.familyRowsAfter.bind(store),
+  };
 }
 
 async function chunksOf(
@@ -48,9 +62,7 @@ Deno.test("metricsStream() yields the body in several bounded chunks", async () 
   const store = pv.gw.store;
   const groups = [...store.view.groups()];
   const whole = goJson(metricsBody(groups, (g) => store.groupFamilies(g.id)));
-  const chunks = await chunksOf(
-    metricsStream(groups, (g) => store.groupFamilies(g.id)),
-  );
+  const chunks = await chunksOf(metricsStream(groups, sourceOf(store)));
   assert.ok(chunks.length > 1, `${chunks.length} chunk(s)`);
   // A chunk ends once it holds 64 KiB; a piece (one family) is far smaller.
   for (const chunk of chunks) assert.ok(chunk.length < 2 * 64 * 1024);
@@ -76,10 +88,11 @@ Deno.test("metricsStream() leaves out a group deleted while it streams", async (
   const text = new TextDecoder().decode(
     new Uint8Array(
       (await chunksOf(
-        metricsStream(
-          groups,
-          (g) => g.key.job === "b" ? undefined : store.groupFamilies(g.id),
-        ),
+        metricsStream(groups, {
+          ...sourceOf(store),
+          families: (g) =>
+            g.key.job === "b" ? undefined : [...g.families.values()],
+        }),
       )).flatMap((c) => [...c]),
     ),
   );
@@ -93,5 +106,29 @@ Deno.test("metricsStream() leaves out a group deleted while it streams", async (
         (g) => store.groupFamilies(g.id),
       ),
     ),
+  );
+});
+
+Deno.test("metricsStream() sends one group of many series in 64 KiB chunks, the same bytes as the whole body", async () => {
+  await using pv = await startTestGateway();
+  // Several of family_pages.ts's pages; a family named like a group key
+  // (the key wins, as in groupJson) and a summary beside it.
+  let body = "# HELP big Many series.\n# TYPE big gauge\n";
+  for (let i = 0; i < 5000; i++) body += `big{i="${4999 - i}"} ${i / 7}\n`;
+  body += "# TYPE labels gauge\nlabels 1\n";
+  body += '# TYPE s summary\ns{quantile="0.5"} 1\ns_sum 2\ns_count 3\n';
+  const res = await fetch(`${pv.url}/metrics/job/one`, { method: "PUT", body });
+  await res.body?.cancel();
+  assert.equal(res.status, 200);
+  const store = pv.gw.store;
+  const groups = [...store.view.groups()];
+  const whole = goJson(metricsBody(groups, (g) => store.groupFamilies(g.id)));
+  const chunks = await chunksOf(metricsStream(groups, sourceOf(store)));
+  // Made whole, the group was one piece of 300 KB, sent as one chunk.
+  assert.ok(chunks.length > 3, `${chunks.length} chunk(s)`);
+  for (const chunk of chunks.slice(0, -1)) assert.equal(chunk.length, PIECE);
+  assert.equal(
+    new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c]))),
+    whole,
   );
 });

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { PushBudget } from "../../src/http/push_budget.ts";
 
 Deno.test("PushBudget admits large pushes up to its budget and queues the rest in order", async () => {
-  const budget = new PushBudget(100, "--storage.max-body-bytes");
+  const budget = new PushBudget(
+    { budgetBytes: 100, queueBytes: 1000 },
+    "--storage.max-body-bytes",
+  );
   const releaseA = await budget.admit(60);
   const releaseB = await budget.admit(40);
   assert.equal(budget.inFlight, 100);
@@ -31,7 +34,10 @@ Deno.test("PushBudget admits large pushes up to its budget and queues the rest i
 });
 
 Deno.test("PushBudget admits a push alone however large, and answers 503 when the queue is full", async () => {
-  const budget = new PushBudget(100, "--storage.max-body-bytes");
+  const budget = new PushBudget(
+    { budgetBytes: 50, queueBytes: 100 },
+    "--storage.max-body-bytes",
+  );
   const releaseHuge = await budget.admit(500);
   const waiting = budget.admit(100);
   await assert.rejects(() => budget.admit(1), {
@@ -39,7 +45,7 @@ Deno.test("PushBudget admits a push alone however large, and answers 503 when th
     status: 503,
     reason: "unavailable",
     message:
-      "too many large pushes at once: 500 bytes are being prepared and 100 bytes wait, and this push's 1 bytes would pass the budget of 100 bytes (--storage.max-body-bytes); try again",
+      "too many large pushes at once: 500 bytes are being prepared and 100 bytes wait, and this push's 1 bytes would pass the queue of 100 bytes (--storage.max-body-bytes); try again",
   });
   releaseHuge();
   (await waiting)();

@@ -259,7 +259,39 @@ Deno.test("PushWorker.prepare() puts a push sent in many chunks back together ex
     const inline = preparePush(push(), true);
     assert.ok(onWorker?.prepared !== undefined);
     assert.equal(onWorker.seriesCount, inline.seriesCount);
-    assert.deepEqual(onWorker.prepared, inline.prepared);
+    // `rendered` crosses as its UTF-8 bytes; the store writes both as TEXT.
+    const decoded = onWorker.prepared.map((f) => ({
+      ...f,
+      rendered: typeof f.rendered === "string"
+        ? f.rendered
+        : new TextDecoder().decode(f.rendered),
+    }));
+    assert.deepEqual(decoded, inline.prepared);
+  } finally {
+    worker.close();
+  }
+});
+
+Deno.test("PushWorker.prepare() waits for a worker that is still starting instead of answering inline", async () => {
+  const worker = new PushWorker();
+  try {
+    // The first large push after start used to be decoded on the HTTP
+    // thread (undefined here) while the worker started.
+    const ready = await worker.prepare({
+      body: new TextEncoder().encode(body(100, 1)),
+      contentType: null,
+      key: makeGroupingKey(new Map([["job", "j"]])),
+      utf8Names: false,
+      limits: {
+        maxSeriesPerPush: 1000,
+        maxLabelNameLength: 1024,
+        maxLabelValueLength: 65536,
+        maxSeries: 0,
+        readTimeoutMs: 0,
+      },
+    });
+    assert.ok(ready?.prepared !== undefined);
+    assert.equal(ready.seriesCount, 100);
   } finally {
     worker.close();
   }

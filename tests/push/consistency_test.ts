@@ -44,7 +44,8 @@ const CASES = [
     name: "type conflict across groups",
     first: ["job/a", "# TYPE h gauge\nh 1\n"],
     second: ["job/b", "# TYPE h counter\nh 1\n"],
-    error: 'collected metric "h" {instance="",job="b"} is not a GAUGE',
+    error:
+      'collected metric "h" {instance="",job="b"} is not a GAUGE (it is a GAUGE in group {job="a"})',
   },
   {
     name: "duplicate series within one push",
@@ -108,6 +109,25 @@ Deno.test("checkConsistency() refuses what the Pushgateway's gatherer refuses", 
       assert.equal(outcome.error, PREFIX + c.error);
     });
   }
+});
+
+Deno.test("checkConsistency() names another group holding the family, never the pushing one", () => {
+  using store = new Store({ path: "", ownFamilies: OWN_FAMILIES });
+  assert.equal(
+    push(store, "PUT", "job/b", "# TYPE h gauge\nh 1\n").status,
+    200,
+  );
+  assert.equal(
+    push(store, "PUT", "job/a/instance/x", "# TYPE h gauge\nh 1\n").status,
+    200,
+  );
+  const outcome = push(store, "POST", "job/b", "# TYPE h counter\nh 2\n");
+  assert.equal(outcome.status, 400);
+  assert.equal(
+    outcome.error,
+    PREFIX +
+      'collected metric "h" {instance="",job="b"} is not a GAUGE (it is a GAUGE in group {instance="x",job="a"})',
+  );
 });
 
 Deno.test("checkConsistency() allows a group to change the type of its own family", () => {

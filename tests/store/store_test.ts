@@ -714,3 +714,29 @@ Deno.test("Store reads a family back in its pushed order after its series moved 
     assert.deepEqual(read(again), expected);
   }
 });
+
+Deno.test("Store.enqueuePush() waits for a write lock held elsewhere without blocking the thread", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  using store = new Store({ path });
+  const other = new DatabaseSync(path);
+  try {
+    // A sqlite3 shell in BEGIN IMMEDIATE, or the checkpointer truncating
+    // the WAL: the lock is taken.
+    other.exec("BEGIN IMMEDIATE");
+    let settled = false;
+    const pushed = store.enqueuePush(command("PUT", "job/j", [gauge("g", 1)]))
+      .finally(() => (settled = true));
+    // Were the thread waiting for the lock (busy_timeout), these timers
+    // would run only after the push had failed.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(settled, false);
+    }
+    other.exec("ROLLBACK");
+    assert.deepEqual(await pushed, { status: 200 });
+    assert.equal(store.view.group(key("job/j").id)?.families.size, 1);
+  } finally {
+    other.close();
+  }
+});

@@ -240,3 +240,98 @@ Deno.test("A family restored twice for one group (a damaged file) keeps the seco
   assert.doesNotMatch(text, /x="a"/);
   assert.equal(view.group(key.id)?.families.get("m")?.rowId, 2);
 });
+
+Deno.test("A view restored at start-up, sorted a slice at a time while pushes change it, equals one built by pushes", async (t) => {
+  // Big enough for several runs and merge passes of the background sort.
+  let seed = 7;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const word = () =>
+    Array.from(
+      { length: 1 + Math.floor(random() * 4) },
+      () => CHARS[Math.floor(random() * CHARS.length)],
+    ).join("");
+  const family = (keys: readonly string[], value: number) =>
+    gauge("m", keys.map((k) => [l(k), value]));
+  const words = (n: number) => [...new Set(Array.from({ length: n }, word))];
+  const cases = [
+    // Indexing takes about 5,000 / budget steps, sorting about 8 times as
+    // many: the pushes come while the series are being sorted.
+    { name: "small slices", budget: 97, pushAt: [100, 200, 400], renderAt: -1 },
+    // Over 4k series: its pieces are written a slice at a time, and
+    // the pushes come while they are.
+    {
+      name: "a big family",
+      budget: 2000,
+      size: 40_000,
+      pushAt: [100, 150, 250],
+      renderAt: -1,
+    },
+    { name: "large slices", budget: 2000, pushAt: [4, 6, 9], renderAt: -1 },
+    {
+      name: "a scrape in the middle",
+      budget: 97,
+      pushAt: [100, 200, 400],
+      renderAt: 300,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const groups = [0, 1].map((g) =>
+        makeGroupingKey(new Map([["job", `g${g}`]]))
+      );
+      const size = "size" in c ? c.size : 3000;
+      const first = [
+        Array.from({ length: size }, (_, i) => `0${word()}${i}`),
+        words(2500),
+      ];
+      const pushed = new View(new Map());
+      const restored = new View(new Map());
+      groups.forEach((key, g) => {
+        const f = input(family(first[g] ?? [], 1), g, 1);
+        pushed.applyPush({
+          key,
+          rowId: g,
+          replaceAll: true,
+          families: [f],
+          time: 1,
+        });
+        restored.loadGroup(key, g, {
+          pushTime: 1,
+          failureTime: 0,
+          ttl: undefined,
+          createdAt: 1,
+        });
+        restored.loadFamily(key.id, f);
+      });
+      const both = (key: GroupingKey, keys: readonly string[], v: number) => {
+        for (const view of [pushed, restored]) {
+          view.applyPush({
+            key,
+            rowId: 9,
+            replaceAll: true,
+            families: [input(family(keys, v), 10 + v, 2)],
+            time: 2,
+          });
+        }
+      };
+      for (let step = 0; step < 100_000; step++) {
+        const [a, b, d] = c.pushAt as [number, number, number];
+        if (step === a) both(groups[0] as GroupingKey, first[0] ?? [], 2);
+        if (step === b) {
+          const kept = (first[1] ?? []).filter((_, i) => i % 2 === 0);
+          both(groups[1] as GroupingKey, [...kept, ...words(700)], 3);
+        }
+        if (step === d) {
+          both(makeGroupingKey(new Map([["job", "g2"]])), words(1500), 4);
+        }
+        if (step === c.renderAt) restored.render(new Map());
+        if (!restored.indexSome(c.budget) && step > d) break;
+      }
+      assert.equal(restored.render(new Map()), pushed.render(new Map()));
+      assert.equal(restored.seriesCount, pushed.seriesCount);
+      // The texts are found where the last build put them.
+      both(groups[1] as GroupingKey, first[1] ?? [], 5);
+      assert.equal(restored.render(new Map()), pushed.render(new Map()));
+    });
+  }
+});

@@ -171,11 +171,16 @@ records_total{kind="ok"} 42
           await backup.locator(".badge-failed").textContent(),
           "Last push failed!",
         );
-        const error = await backup.locator(".push-error .error-text").first()
-          .textContent();
-        assert.match(
-          error ?? "",
-          /is not a GAUGE|is not a COUNTER|records_total/,
+        const message =
+          'pushed metrics are invalid or inconsistent with existing metrics: collected metric "records_total" {instance="db1",job="backup"} is not a COUNTER (it is a COUNTER in group {instance="host1",job="batch"})';
+        // The banner and the push log show the message stored in `pushes`.
+        assert.equal(
+          await backup.locator(".alert .error-text").textContent(),
+          message,
+        );
+        assert.equal(
+          await backup.locator(".push-error .error-text").first().textContent(),
+          message,
         );
       },
     );
@@ -284,6 +289,22 @@ records_total{kind="ok"} 42
       const prefix = page.locator(".kv tr", { hasText: "web.route-prefix" });
       assert.equal(await prefix.locator("td").textContent(), "/pg");
     });
+
+    await t.step(
+      "the icon a browser asks the root for, outside the prefix, is one it can draw",
+      async () => {
+        // Chromium asks `/favicon.ico` of the origin for a page that names
+        // no icon, such as the Scrape output tab's.
+        const res = await page.goto(`${pv.url}/favicon.ico`);
+        assert.equal(res?.status(), 200);
+        assert.equal(
+          await page.evaluate(
+            "new Promise((ok) => { const i = document.images[0]; i.onerror = () => ok(0); i.complete ? ok(i.naturalWidth) : i.onload = () => ok(i.naturalWidth); })",
+          ),
+          32,
+        );
+      },
+    );
 
     await t.step("no script errors or CSP violations happened", () => {
       assert.deepEqual(browser.errors, []);

@@ -4,6 +4,7 @@ import {
   formatDuration,
   formatPlainDecimal,
   formatTime,
+  formatTimeMs,
   nativeBuckets,
 } from "../../src/ui/format.ts";
 
@@ -45,6 +46,13 @@ Deno.test("formatPlainDecimal() writes shortest digits without an exponent", asy
 Deno.test("formatTime() writes RFC 3339 in UTC with whole seconds", () => {
   assert.equal(formatTime(1795487705.86), "2026-11-24T02:35:05Z");
   assert.equal(formatTime(0), "1970-01-01T00:00:00Z");
+});
+
+Deno.test("formatTimeMs() writes RFC 3339 in UTC with the nearest millisecond", () => {
+  assert.equal(formatTimeMs(1795487705.345), "2026-11-24T02:35:05.345Z");
+  assert.equal(formatTimeMs(1795487705.3456), "2026-11-24T02:35:05.346Z");
+  assert.equal(formatTimeMs(0), "1970-01-01T00:00:00.000Z");
+  assert.equal(formatTimeMs(NaN), "invalid time");
 });
 
 const AGES = [

@@ -64,6 +64,7 @@ function render(groups: readonly GroupState[], defaultTtl = 0): string {
         pushedAt: 100,
       })),
       recentPushes: [],
+      pushCount: 0,
     }, options).text
   ).join("").replace(/\s+/g, " ").replace(/> </g, "><");
 }
@@ -236,6 +237,23 @@ Deno.test("selectGroups() keeps the first matching groups after the cursor, in o
         { total: page.total, matched: page.matched, next: page.next },
         { total: 5, matched: 1, next: undefined },
       );
+    },
+  );
+  await t.step(
+    "a name=value term without quotes matches the whole value",
+    async () => {
+      const ids = async (query: string) =>
+        (await select(query, undefined, 10)).groups.map((g) => g.id);
+      assert.deepEqual(await ids("job=backup"), [
+        '{instance="DB1",job="backup"}',
+      ]);
+      assert.deepEqual(await ids("job=backup"), await ids('job="backup"'));
+      assert.deepEqual(await ids("JOB=b"), ['{job="b"}']);
+      assert.deepEqual(await ids('job="b'), [
+        '{instance="DB1",job="backup"}',
+        '{job="b"}',
+      ]);
+      assert.deepEqual(await ids("job="), await ids("job"));
     },
   );
   assert.equal(pauses, 0); // fewer groups than PAUSE_EVERY

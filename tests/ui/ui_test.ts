@@ -190,10 +190,43 @@ Deno.test("GET / shows the failure badge and recent pushes with the refusal's er
   );
   assert.match(
     bad,
-    /<pre class="error-text">pushed metrics are invalid or inconsistent with existing metrics: collected metric &quot;m&quot; \{instance=&quot;&quot;,job=&quot;bad&quot;\} is not a COUNTER<\/pre>/,
+    /<pre class="error-text">pushed metrics are invalid or inconsistent with existing metrics: collected metric &quot;m&quot; \{instance=&quot;&quot;,job=&quot;bad&quot;\} is not a COUNTER \(it is a COUNTER in group \{job=&quot;ok&quot;\}\)<\/pre>/,
   );
   assert.doesNotMatch(ok, /Last push failed!/);
   assert.match(ok, /<span class="status status-accepted">200 accepted<\/span>/);
+});
+
+Deno.test("GET /group shows its push log in milliseconds, with wipes, a count and a link to the rest", async () => {
+  await using pv = await startTestGateway(["--web.enable-admin-api"]);
+  for (let i = 0; i < 12; i++) {
+    assert.equal(await push(pv.url, "/metrics/job/a", `m ${i}\n`, "POST"), 200);
+  }
+  const wiped = await fetch(`${pv.url}/api/v1/admin/wipe`, { method: "PUT" });
+  assert.equal(wiped.status, 202);
+  await wiped.body?.cancel();
+  assert.equal(await push(pv.url, "/metrics/job/a", "m 1\n"), 200);
+  // Same job, one more label: another group, not in the log of {job="a"}.
+  assert.equal(await push(pv.url, "/metrics/job/a/x/y", "m 1\n"), 200);
+  const { text } = await page(`${pv.url}/`);
+  const body = await openGroup(pv.url, text, "job=&quot;a&quot;");
+  const methods = [...body.matchAll(/<span class="method">(\w+)<\/span>/g)]
+    .map((m) => m[1]);
+  assert.deepEqual(methods, ["PUT", "WIPE", ...Array(8).fill("POST")]);
+  assert.match(body, /<span class="push-shown">10 of 14<\/span>/);
+  const times = [...body.matchAll(/<time datetime="([^"]+)">\1<\/time>/g)]
+    .map((m) => m[1]);
+  assert.equal(times.length, 10);
+  for (const t of times) assert.match(t ?? "", /T\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const href = /<a href="(api\/v1\/history\?[^"]+)">/.exec(body)?.[1];
+  assert.ok(href, "the log links the history API");
+  const log = await (await fetch(new URL(unescapeHtml(href), `${pv.url}/`)))
+    .json() as { data: { method: string; labels: Record<string, string> }[] };
+  assert.equal(log.data.length, 14);
+  assert.ok(log.data.every((r) => JSON.stringify(r.labels) === '{"job":"a"}'));
+  assert.deepEqual(
+    log.data.map((r) => r.method).slice(0, 3),
+    ["PUT", "WIPE", "POST"],
+  );
 });
 
 Deno.test("GET / renders values as plain decimals, summaries and histograms as tables", async () => {
@@ -458,6 +491,31 @@ Deno.test("GET /static/<file> serves the embedded assets and 404s for others", a
     assert.equal(res.status, 404);
     assert.equal(res.text, "404 page not found ");
   });
+});
+
+Deno.test("GET /favicon.ico serves an ICO at the root, whatever the route prefix, and under it", async (t) => {
+  for (
+    const { flags, paths } of [
+      { flags: [], paths: ["/favicon.ico"] },
+      {
+        flags: ["--web.route-prefix=/pg"],
+        paths: ["/favicon.ico", "/pg/favicon.ico"],
+      },
+    ]
+  ) {
+    await using pv = await startTestGateway(flags);
+    for (const path of paths) {
+      await t.step(`${flags.join(" ") || "no prefix"}: ${path}`, async () => {
+        const res = await fetch(`${pv.url}${path}`);
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get("content-type"), "image/x-icon");
+        // ICONDIR: reserved 0, type 1 (icon), one image, then a PNG.
+        assert.deepEqual([...bytes.subarray(0, 6)], [0, 0, 1, 0, 1, 0]);
+        assert.deepEqual([...bytes.subarray(23, 26)], [0x50, 0x4e, 0x47]);
+      });
+    }
+  }
 });
 
 const METHODS = [

@@ -1,0 +1,261 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { setImmediate } from "node:timers";
+import type { MetricFamily } from "../../src/exposition/model.ts";
+import { parseGroupingKey } from "../../src/push/grouping_key.ts";
+import type { GroupingKey } from "../../src/push/grouping_key.ts";
+import { PushError } from "../../src/push/push_error.ts";
+import { sanitizePush } from "../../src/push/validate.ts";
+import { prepareFamily } from "../../src/store/prepare.ts";
+import type { PushCommand, PushOutcome } from "../../src/store/store.ts";
+import { Store } from "../../src/store/store.ts";
+import { tempDir } from "../test_utils.ts";
+
+const REQUEST = {
+  path: "/metrics/job/j",
+  contentType: null,
+  bodyBytes: 0,
+  remoteAddr: "127.0.0.1",
+  userAgent: "test",
+};
+
+/** Pushes with this many sample rows or more are written aside here. */
+const ASIDE_MIN_ROWS = 1000;
+
+function key(path: string): GroupingKey {
+  const k = parseGroupingKey(path);
+  if (!k) throw new Error(`not a push path: ${path}`);
+  return k;
+}
+
+/** A command as the push worker hands it over: prepared already. */
+function command(
+  method: "PUT" | "POST",
+  path: string,
+  families: MetricFamily[],
+  time: number,
+): PushCommand {
+  const k = key(path);
+  const s = sanitizePush(families, k);
+  return {
+    method,
+    key: k,
+    families: s.families,
+    prepared: s.families.map(prepareFamily),
+    problems: s.problems,
+    seriesCount: s.seriesCount,
+    checkConsistency: true,
+    time,
+    request: REQUEST,
+  };
+}
+
+/** `n` gauge series, and a histogram whose rows use every column. */
+function big(n: number, value: number): MetricFamily[] {
+  return [
+    {
+      name: "big",
+      help: "many series",
+      type: "gauge",
+      metrics: Array.from({ length: n }, (_, i) => ({
+        labels: [{ name: "i", value: String(i) }],
+        value: i === 0 ? NaN : i === 1 ? -0 : value + i,
+      })),
+    },
+    {
+      name: "big_seconds",
+      help: undefined,
+      type: "histogram",
+      metrics: [{
+        labels: [],
+        buckets: [{
+          upperBound: 1,
+          cumulativeCount: 2,
+          exemplar: { labels: [{ name: "id", value: "x" }], value: 0.5 },
+        }, { upperBound: Infinity, cumulativeCount: 3 }],
+        sampleSum: 1.5,
+        sampleCount: 3,
+        createdTimestampMs: 1_000_000,
+      }],
+    },
+  ];
+}
+
+const gauge = (name: string, value: number): MetricFamily => ({
+  name,
+  help: undefined,
+  type: "gauge",
+  metrics: [{ labels: [], value }],
+});
+
+/** A turn of the event loop: what a push written aside yields to. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+function count(path: string, sql: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return Number((db.prepare(sql).get() as { n: number | bigint }).n);
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("Store writes a large push aside: the group shows whole after the answer, writes queued meanwhile follow in order", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  using store = new Store({ path, asideMinRows: ASIDE_MIN_ROWS });
+  let answered: PushOutcome | undefined;
+  const large = store.enqueuePush(command("PUT", "job/big", big(50_000, 1), 1))
+    .then((outcome) => (answered = outcome));
+  await turn(); // the queue is flushed: the large push is being written
+
+  // Not answered yet, not in the view, not committed; reads still work.
+  assert.equal(answered, undefined);
+  assert.equal(store.view.group(key("job/big").id), undefined);
+  assert.equal(count(path, "SELECT count(*) AS n FROM samples"), 0);
+  assert.deepEqual(store.groupFamilies(key("job/big").id), []);
+
+  // Arrive during the large push: a PUT, a DELETE of its group, a POST.
+  const { prepared: _, ...inline } = command(
+    "PUT",
+    "job/small",
+    [gauge("before_delete", 1)],
+    2,
+  );
+  const put = store.enqueuePush(inline);
+  const deleted = store.enqueueDelete(key("job/small"), 3, REQUEST);
+  const post = store.enqueuePush(
+    command("POST", "job/small", [gauge("after_delete", 2)], 4),
+  );
+  store.recordInvalid({
+    method: "PUT",
+    key: key("job/small"),
+    status: 400,
+    error: "bad body",
+    time: 5,
+    request: REQUEST,
+  });
+  assert.equal(answered, undefined);
+
+  assert.deepEqual(await large, { status: 200 });
+  assert.deepEqual(await put, { status: 200 });
+  await deleted;
+  assert.deepEqual(await post, { status: 200 });
+
+  const group = store.view.group(key("job/big").id);
+  assert.equal(group?.families.size, 2);
+  assert.equal(group?.families.get("big")?.keys.length, 50_000);
+  const small = store.view.group(key("job/small").id);
+  assert.deepEqual([...small?.families.keys() ?? []], ["after_delete"]);
+  // 50,004 rows of the large push, both rows of the small group's.
+  assert.equal(count(path, "SELECT count(*) AS n FROM samples"), 50_006);
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const log = db.prepare("SELECT method, status FROM pushes ORDER BY id")
+      .all().map((r) => `${r.method} ${r.status}`);
+    assert.deepEqual(log, [
+      "PUT 200",
+      "PUT 200",
+      "DELETE 202",
+      "POST 200",
+      "PUT 400",
+    ]);
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("Store keeps nothing of a large push whose write fails halfway, and takes it again after", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  using store = new Store({ path, asideMinRows: ASIDE_MIN_ROWS });
+  assert.deepEqual(
+    await store.enqueuePush(command("PUT", "job/kept", [gauge("kept", 1)], 1)),
+    { status: 200 },
+  );
+  // Room for a few pages of samples, not for 50,000 rows.
+  store.setMaxPageCount(store.setMaxPageCount(1) + 20);
+  await assert.rejects(
+    store.enqueuePush(command("PUT", "job/big", big(50_000, 1), 2)),
+    (error) =>
+      error instanceof PushError && error.kind === "unavailable" &&
+      /database or disk is full/.test(error.message),
+  );
+  assert.equal(store.view.group(key("job/big").id), undefined);
+  assert.equal(count(path, "SELECT count(*) AS n FROM samples"), 1);
+  assert.equal(count(path, "SELECT count(*) AS n FROM families"), 1);
+  assert.equal(count(path, "SELECT count(*) AS n FROM pushes"), 1);
+  assert.equal(count(path, "SELECT count(*) AS n FROM groups"), 1);
+
+  store.setMaxPageCount(1_000_000);
+  assert.deepEqual(
+    await store.enqueuePush(command("PUT", "job/big", big(50_000, 1), 3)),
+    { status: 200 },
+  );
+  // 50,000 gauge rows, 4 histogram rows, and the kept group's one.
+  assert.equal(count(path, "SELECT count(*) AS n FROM samples"), 50_005);
+  const group = store.view.group(key("job/big").id);
+  assert.equal(group?.families.get("big")?.keys.length, 50_000);
+});
+
+Deno.test("Store writes the same rows for a large push aside as inline", async () => {
+  await using dir = await tempDir();
+  const dump = async (
+    asideMinRows: number,
+    file: string,
+    asBytes: boolean,
+  ) => {
+    const path = `${dir.path}/${file}`;
+    {
+      using store = new Store({ path, asideMinRows });
+      const pushes = [
+        command("PUT", "job/big", [gauge("small", 1)], 1),
+        command("PUT", "job/big", big(20_000, 1), 2),
+        command("POST", "job/big", big(5_000, 2).slice(0, 1), 3),
+        command("PUT", "job/other", big(3_000, 3).slice(1), 4),
+      ];
+      for (const push of pushes) {
+        // The push worker hands `rendered` over as its UTF-8 bytes.
+        const prepared = asBytes
+          ? push.prepared?.map((f) => ({
+            ...f,
+            rendered: new TextEncoder().encode(f.rendered as string),
+          }))
+          : push.prepared;
+        assert.deepEqual(
+          await store.enqueuePush({ ...push, ...(prepared && { prepared }) }),
+          { status: 200 },
+        );
+      }
+    }
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      // Every table a push writes (schema 6); samples have no id.
+      return [
+        "groups ORDER BY id",
+        "pushes ORDER BY id",
+        "families ORDER BY id",
+        "series ORDER BY id",
+        "rendered ORDER BY family_id",
+        "samples ORDER BY family_id, series_id, seq",
+        "sample_extras ORDER BY family_id, seq",
+      ].map((table) => db.prepare(`SELECT * FROM ${table}`).all());
+    } finally {
+      db.close();
+    }
+  };
+  const inline = await dump(Infinity, "inline.db", false);
+  const aside = await dump(ASIDE_MIN_ROWS, "aside.db", true);
+  assert.equal((inline[5] as unknown[]).length, 1 + 20_004 + 5_000 + 4);
+  assert.deepEqual(aside, inline);
+  // TEXT, readable in the sqlite3 shell, whichever way it came.
+  const db = new DatabaseSync(`${dir.path}/aside.db`, { readOnly: true });
+  try {
+    const types = db.prepare(
+      "SELECT DISTINCT typeof(rendered) AS t FROM rendered",
+    ).all().map((r) => r.t);
+    assert.deepEqual(types, ["text"]);
+  } finally {
+    db.close();
+  }
+});
