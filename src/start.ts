@@ -111,12 +111,21 @@ export async function start(
   for (const warning of initialWebConfig.warnings) {
     logger.warn(warning, { file: webConfigFile });
   }
+  // Set once maintenance exists; a write may run out of room before.
+  let pruneNow = () => {};
   const store = new Store({
     path: config.persistence.file,
     sync: config.storage.sync,
     ownFamilies: OWN_FAMILIES,
     integrityCheck: config.storage.integrityCheck,
     keepHistory: config.history.retentionSeconds > 0,
+    onMigrationProgress: (message) =>
+      logger.info("migrating the database", {
+        file: config.persistence.file,
+        progress: message,
+      }),
+    // A write failed for lack of room: prune now, not at the next run.
+    onOutOfRoom: () => pruneNow(),
     ...(options.maxPageCount === undefined
       ? {}
       : { maxPageCount: options.maxPageCount }),
@@ -147,9 +156,15 @@ export async function start(
     logger,
     now,
     retentionSeconds: config.history.retentionSeconds,
+    maxSizeBytes: config.history.maxSizeBytes,
     defaultTtlSeconds: config.group.ttlSeconds,
     onExpired: (n) => (metrics.expiredGroups += n),
-    onPruned: (n) => (metrics.prunedRows += n),
+    onPruned: (pruned) => metrics.countPruned(pruned),
+  });
+  pruneNow = () => void maintenance.runOnce();
+  metrics.disk = () => ({
+    ...store.diskUsage(),
+    maxSizeBytes: config.history.maxSizeBytes,
   });
   let stopping: Promise<void> | undefined;
   const abort = new AbortController();

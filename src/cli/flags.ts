@@ -54,6 +54,8 @@ export interface Config {
   readonly history: {
     /** Seconds of history kept; 0 keeps only the current state. */
     readonly retentionSeconds: number;
+    /** Bytes of database pages the history may fill; 0 = no size bound. */
+    readonly maxSizeBytes: number;
   };
   readonly group: {
     /** Seconds without a successful push before a group expires; 0 = never. */
@@ -203,6 +205,12 @@ export const FLAGS = {
     help:
       "How long the history of pushes and replaced values is kept. 0 keeps only the current state.",
   },
+  "history.max-size": {
+    kind: "bytes",
+    default: "1GiB",
+    help:
+      "Most space the database may use: past it the oldest history is pruned first (never the current state). 0 = only --history.retention bounds it.",
+  },
   "group.ttl": {
     kind: "duration",
     default: "0",
@@ -333,6 +341,15 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       } for flag --storage.max-body-bytes: expected a size like 64MiB or 1048576`,
     );
   }
+  const maxSizeText = get("history.max-size");
+  const maxSizeBytes = parseBytes(maxSizeText);
+  if (maxSizeBytes === undefined) {
+    throw new FlagError(
+      `invalid value ${
+        JSON.stringify(maxSizeText)
+      } for flag --history.max-size: expected a size like 2GiB, 500MB or 0`,
+    );
+  }
   const headerText = get("web.max-header-bytes");
   const maxHeaderBytes = headerText === "" ? undefined : parseBytes(headerText);
   if (headerText !== "" && (maxHeaderBytes ?? 0) < 1024) {
@@ -429,7 +446,10 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
       maxSeries: int("storage.max-series", 0),
       integrityCheck: bool("storage.integrity-check"),
     },
-    history: { retentionSeconds: durationSeconds("history.retention") },
+    history: {
+      retentionSeconds: durationSeconds("history.retention"),
+      maxSizeBytes,
+    },
     group: { ttlSeconds: durationSeconds("group.ttl") },
     log: {
       level: get("log.level") as LogLevel,

@@ -68,7 +68,36 @@ export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
   }],
   ["pushvault_history_pruned_rows_total", {
     type: "counter",
-    help: "History rows removed by --history.retention.",
+    help:
+      "History rows removed by --history.retention, --history.max-size, or to make room after a write failed for lack of it.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_history_pruned_bytes_total", {
+    type: "counter",
+    help:
+      "Bytes of database pages freed by pruning history; later writes reuse them before the file grows.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_history_prune_runs_total", {
+    type: "counter",
+    help:
+      "Runs of the history pruner that removed rows, by reason (retention, max_size, out_of_room).",
+    helpMustMatch: false,
+  }],
+  ["pushvault_database_bytes", {
+    type: "gauge",
+    help: "Size of the database file, its -wal file not included.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_database_free_bytes", {
+    type: "gauge",
+    help:
+      "Free pages in the database file, reused by later writes before it grows.",
+    helpMustMatch: false,
+  }],
+  ["pushvault_history_max_size_bytes", {
+    type: "gauge",
+    help: "--history.max-size: the most the database may use; 0 = no bound.",
     helpMustMatch: false,
   }],
   ["pushvault_pushes_prepared_on_worker_total", {
@@ -187,6 +216,14 @@ export interface StorageStats {
   readonly writable: boolean;
 }
 
+/** The database file's size, for the `pushvault_database_*` gauges. */
+export interface DiskStats {
+  readonly fileBytes: number;
+  readonly freeBytes: number;
+  /** --history.max-size; 0 = none. */
+  readonly maxSizeBytes: number;
+}
+
 export class SelfMetrics {
   readonly #requests = new Map<string, { labels: Label[]; value: number }>();
   readonly #durations = new Map<string, WindowSummary>();
@@ -197,6 +234,9 @@ export class SelfMetrics {
   webConfigReloadOk: boolean | undefined;
   readonly #labeled = new Map<string, Map<string, number>>();
   prunedRows = 0;
+  prunedBytes = 0;
+  /** Read at each scrape; unset, the database size gauges are left out. */
+  disk: (() => DiskStats) | undefined;
   /** Pushes prepared on the push worker (http/push_worker.ts). */
   preparedOnWorker = 0;
   /** Read at each scrape; unset, the storage gauges are left out. */
@@ -232,12 +272,22 @@ export class SelfMetrics {
     family:
       | "pushvault_push_refused_total"
       | "pushvault_http_refused_total"
-      | "pushvault_web_config_reloads_total",
+      | "pushvault_web_config_reloads_total"
+      | "pushvault_history_prune_runs_total",
     value: string,
   ): void {
     let counts = this.#labeled.get(family);
     if (!counts) this.#labeled.set(family, counts = new Map());
     counts.set(value, (counts.get(value) ?? 0) + 1);
+  }
+
+  /** Counts one run of the history pruner (maintenance.ts). */
+  countPruned(
+    pruned: { reason: string; rows: number; freedBytes: number },
+  ): void {
+    this.prunedRows += pruned.rows;
+    this.prunedBytes += pruned.freedBytes;
+    this.countLabeled("pushvault_history_prune_runs_total", pruned.reason);
   }
 
   /** Observes a PUT or POST push: seconds taken and approximate request size. */
@@ -329,6 +379,7 @@ export class SelfMetrics {
       const [name, value] of [
         ["pushvault_groups_expired_total", this.expiredGroups],
         ["pushvault_history_pruned_rows_total", this.prunedRows],
+        ["pushvault_history_pruned_bytes_total", this.prunedBytes],
         ["pushvault_pushes_prepared_on_worker_total", this.preparedOnWorker],
       ] as const
     ) {
@@ -353,6 +404,12 @@ export class SelfMetrics {
         storage.checkpointFailing ? 1 : 0,
       );
       gauge("pushvault_storage_writable", storage.writable ? 1 : 0);
+    }
+    const disk = this.disk?.();
+    if (disk) {
+      gauge("pushvault_database_bytes", disk.fileBytes);
+      gauge("pushvault_database_free_bytes", disk.freeBytes);
+      gauge("pushvault_history_max_size_bytes", disk.maxSizeBytes);
     }
     for (const [name, counts] of this.#labeled) {
       const label = name === "pushvault_web_config_reloads_total"

@@ -28,7 +28,7 @@ import {
 } from "../ui/group_cards.ts";
 import { selectGroups } from "../ui/group_selection.ts";
 import { type Html, html } from "../ui/html.ts";
-import { formatTime } from "../ui/format.ts";
+import { formatBytes, formatTime } from "../ui/format.ts";
 import { renderStatusPage } from "../ui/status_page.ts";
 import type { Tab } from "../ui/status_page.ts";
 import {
@@ -269,11 +269,41 @@ function page(
       ["Groups", String(view.groupCount)],
       ["Series", String(view.seriesCount)],
       ...extraRuntime,
+      ...historyRows(deps),
     ],
     version: VERSION,
     assetVersion: `${VERSION}-${REVISION}-${ASSET_VERSION}`,
     telemetryPath: deps.telemetryPath,
   });
+}
+
+/**
+ * The database's size against --history.max-size and what the pruner has
+ * removed since start (README "The database").
+ */
+function historyRows(deps: UiDeps): (readonly [string, string])[] {
+  const disk = deps.metrics.disk?.();
+  if (disk === undefined) return [];
+  return [
+    [
+      "Database file",
+      `${formatBytes(disk.fileBytes)} (${
+        formatBytes(disk.freeBytes)
+      } free, reused before it grows)`,
+    ],
+    [
+      "History budget",
+      disk.maxSizeBytes === 0
+        ? "none: --history.retention only"
+        : `${formatBytes(disk.maxSizeBytes)} (--history.max-size)`,
+    ],
+    [
+      "History pruned since start",
+      `${deps.metrics.prunedRows} rows, ${
+        formatBytes(deps.metrics.prunedBytes)
+      } freed`,
+    ],
+  ];
 }
 
 function htmlResponse(body: string, status = 200): Response {

@@ -166,7 +166,15 @@ export function hint(error: unknown): string {
   }
 }
 
-export function migrate(db: DatabaseSync, path: string): void {
+/**
+ * Brings the file to {@link SCHEMA_VERSION}, each migration in its own
+ * transaction; `progress` hears a line now and then during a long one.
+ */
+export function migrate(
+  db: DatabaseSync,
+  path: string,
+  progress: (message: string) => void = () => {},
+): void {
   const version =
     (db.prepare("PRAGMA user_version").get() as { user_version: number })
       .user_version;
@@ -194,7 +202,7 @@ export function migrate(db: DatabaseSync, path: string): void {
     try {
       const migration = MIGRATIONS[v] as Migration;
       if (typeof migration === "string") db.exec(migration);
-      else migration(db);
+      else migration(db, progress);
       db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec("COMMIT");
@@ -202,6 +210,44 @@ export function migrate(db: DatabaseSync, path: string): void {
       db.exec("ROLLBACK");
       throw error;
     }
+  }
+  compactAfterSchema6(db, { from: version, path, progress });
+}
+
+/**
+ * Schema 6 rewrites every sample into rows a fifth of their size: most of
+ * the file is free pages after it. One VACUUM then gives them back and
+ * leaves the rows in key order, so that pushes append at the end of the
+ * file as on a new one instead of filling scattered free pages (README
+ * "Upgrade"). Its temporary copy goes to a file, not memory: the database
+ * may be larger than memory. Skipped where little is free.
+ */
+function compactAfterSchema6(
+  db: DatabaseSync,
+  options: {
+    readonly from: number;
+    readonly path: string;
+    readonly progress: (message: string) => void;
+  },
+): void {
+  if (options.from === 0 || options.from >= 6 || options.path === ":memory:") {
+    return;
+  }
+  const pages =
+    (db.prepare("PRAGMA page_count").get() as { page_count: number })
+      .page_count;
+  const free =
+    (db.prepare("PRAGMA freelist_count").get() as { freelist_count: number })
+      .freelist_count;
+  if (free * 2 < pages) return;
+  options.progress(
+    `schema 6: compacting the file, ${free} of its ${pages} pages are free`,
+  );
+  db.exec("PRAGMA temp_store = FILE");
+  try {
+    db.exec("VACUUM");
+  } finally {
+    db.exec("PRAGMA temp_store = MEMORY");
   }
 }
 

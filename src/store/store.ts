@@ -87,6 +87,22 @@ export interface StoreOptions {
    * {@link ASIDE_MIN_ROWS}); for the tests.
    */
   readonly asideMinRows?: number;
+  /** Hears a line now and then while a long migration runs at open. */
+  readonly onMigrationProgress?: (message: string) => void;
+  /**
+   * Told when a write fails for lack of room (a full disk, or the fault
+   * tests' page cap), so that history can be pruned to make room (README
+   * "Disk full").
+   */
+  readonly onOutOfRoom?: () => void;
+}
+
+/** How much of the database file is in use (pages × page size). */
+export interface DiskUsage {
+  /** The file's size, the WAL not included. */
+  readonly fileBytes: number;
+  /** Free pages: reused by the next writes before the file grows. */
+  readonly freeBytes: number;
 }
 
 /** What the request looked like, for the `pushes` history row. */
@@ -171,6 +187,16 @@ export class Store implements Disposable {
   /** The store's connection as the write helpers take it. */
   readonly #main: Writer;
   /**
+   * `families.id` of a current family → its rows' series ids, so that a
+   * push whose family has the same series as the version it replaces reads
+   * nothing to find them (Store.#seriesIds). Cleared whenever a write is
+   * rolled back: ids of rolled-back rows must never be reused.
+   */
+  readonly #seriesCache = new Map<number, CachedSeries>();
+  readonly #onOutOfRoom: (() => void) | undefined;
+  /** Set when a write failed for lack of room; see {@link takeOutOfRoom}. */
+  #outOfRoom = false;
+  /**
    * A second connection to the same file, opened at the first large push:
    * a large push is written there, a slice at a time, so that requests are
    * answered between slices (see {@link Store.#commitAside}).
@@ -212,6 +238,7 @@ export class Store implements Disposable {
     this.#sync = options.sync ?? "normal";
     this.#keepHistory = options.keepHistory ?? true;
     this.#asideMinRows = options.asideMinRows ?? ASIDE_MIN_ROWS;
+    this.#onOutOfRoom = options.onOutOfRoom;
     // One writer per file, and a path that can hold one (a missing or
     // unwritable directory, a directory given as the file): refused before
     // the file is read.
@@ -265,7 +292,7 @@ export class Store implements Disposable {
           nextTry: 0,
         };
       }
-      migrate(this.#db, this.path);
+      migrate(this.#db, this.path, options.onMigrationProgress);
       if (options.maxPageCount !== undefined) {
         this.#db.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
         this.#maxPageCount = options.maxPageCount;
@@ -500,7 +527,12 @@ export class Store implements Disposable {
       series: command.seriesCount,
       request: command.request,
     }, w);
+    const prepared = command.prepared ?? command.families.map(prepareFamily);
+    // Read before the versions they replace are ended (or, without
+    // history, deleted).
+    const previous = this.#previousSeries(command.key, prepared);
     if (command.method === "PUT") {
+      this.#forgetSeries(command.key.id, new Set(previous.keys()));
       this.#supersede(pushId, command.time, groupRow, undefined, w);
     }
     if (command.method === "POST") {
@@ -511,8 +543,9 @@ export class Store implements Disposable {
     const stored = yield* this.#insertFamilies(
       groupRow,
       pushId,
-      command.prepared ?? command.families.map(prepareFamily),
+      prepared,
       command.time,
+      previous,
       w,
     );
     this.#dropEarlierPushes(groupRow, pushId, w);
@@ -676,6 +709,8 @@ export class Store implements Disposable {
       }
       w.stmt.commit.run();
     } catch (error) {
+      this.#seriesCache.clear();
+      this.#noteOutOfRoom(error);
       try {
         if (w?.db.isOpen && w.db.isTransaction) w.db.exec("ROLLBACK");
       } catch {
@@ -836,6 +871,7 @@ export class Store implements Disposable {
         result = this.#pushInTransaction(entry.command);
         if (savepoints) this.#stmt.release.run();
       } catch (error) {
+        this.#noteOutOfRoom(error);
         if (!savepoints) {
           this.#rollbackQuietly();
           return done.length > 0 ? "retry, view touched" : "retry";
@@ -844,6 +880,7 @@ export class Store implements Disposable {
         try {
           // On a full disk or an I/O error SQLite may already have rolled
           // back the whole transaction, earlier pushes of the batch included.
+          this.#seriesCache.clear();
           if (!this.#db.isTransaction) throw error;
           this.#db.exec("ROLLBACK TO push");
           this.#db.exec("RELEASE push");
@@ -864,6 +901,7 @@ export class Store implements Disposable {
       }
     }
     if (failure) {
+      this.#noteOutOfRoom(failure.error);
       this.#rollbackQuietly();
       if (done.length > 0) this.#reloadView();
       for (const d of done) d.entry.reject(unavailable(failure.error));
@@ -875,6 +913,7 @@ export class Store implements Disposable {
 
   /** ROLLBACK if a transaction is open; a failing ROLLBACK changes nothing. */
   #rollbackQuietly(): void {
+    this.#seriesCache.clear();
     try {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     } catch {
@@ -889,6 +928,7 @@ export class Store implements Disposable {
    * read again before the next write.
    */
   #reloadView(): void {
+    this.#seriesCache.clear();
     const previous = { view: this.#view, pending: this.#pending };
     try {
       this.#view = new View(this.#ownFamilies);
@@ -923,6 +963,7 @@ export class Store implements Disposable {
         request,
       });
       if (group) {
+        this.#forgetSeries(group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -954,6 +995,7 @@ export class Store implements Disposable {
       if (groups.length === 0) row(null);
       for (const group of groups) {
         const pushId = row(group.rowId);
+        this.#forgetSeries(group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -988,6 +1030,7 @@ export class Store implements Disposable {
           series: 0,
           request,
         });
+        this.#forgetSeries(group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -1043,10 +1086,18 @@ export class Store implements Disposable {
           series: g.seriesCount,
           request,
         });
+        const prepared = g.families.map(prepareFamily);
+        const previous = this.#previousSeries(g.key, prepared);
+        this.#forgetSeries(g.key.id, new Set(previous.keys()));
         this.#supersede(pushId, g.pushTime, groupRow);
-        const stored: FamilyInput[] = g.families.map((family) =>
-          this.#insertFamily(groupRow, pushId, family, g.pushTime)
-        );
+        const stored = drain(this.#insertFamilies(
+          groupRow,
+          pushId,
+          prepared,
+          g.pushTime,
+          previous,
+          this.#main,
+        ));
         this.view.applyPush({
           key: g.key,
           rowId: groupRow,
@@ -1072,7 +1123,9 @@ export class Store implements Disposable {
     this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
     if (this.#aside !== undefined) return 0; // the next run goes on
     return this.#transaction(() => {
-      let n = Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
+      let n = Number(this.#stmt.pruneSeries.run(cutoff, batch).changes);
+      n += Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
+      n += Number(this.#stmt.pruneExtras.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneFamilies.run(cutoff, batch).changes);
       n += Number(this.#stmt.prunePushes.run(cutoff, batch).changes);
       n += Number(this.#stmt.pruneGroups.run(cutoff, batch).changes);
@@ -1495,6 +1548,8 @@ export class Store implements Disposable {
     w: Writer = this.#main,
   ): void {
     const stmt = w.stmt;
+    if (name === undefined) stmt.dropRenderedAll.run(groupRow);
+    else stmt.dropRenderedOne.run(groupRow, name);
     if (this.#keepHistory) {
       if (name === undefined) {
         stmt.supersedeAll.run(pushId, time, groupRow);
@@ -1502,10 +1557,14 @@ export class Store implements Disposable {
       return;
     }
     if (name === undefined) {
+      stmt.dropCurrentSeries.run(groupRow);
       stmt.dropCurrentSamples.run(groupRow);
+      stmt.dropCurrentExtras.run(groupRow);
       stmt.dropCurrentFamilies.run(groupRow);
     } else {
+      stmt.dropCurrentSeriesOne.run(groupRow, name);
       stmt.dropCurrentSamplesOne.run(groupRow, name);
+      stmt.dropCurrentExtrasOne.run(groupRow, name);
       stmt.dropCurrentFamiliesOne.run(groupRow, name);
     }
   }
@@ -1547,10 +1606,42 @@ export class Store implements Disposable {
       this.#stmt.commit.run();
       return result;
     } catch (error) {
+      this.#noteOutOfRoom(error);
       this.#rollbackQuietly();
       if (error instanceof PushError) throw error;
       throw unavailable(error);
     }
+  }
+
+  /** Remembers a write that failed for lack of room, and says so once. */
+  #noteOutOfRoom(error: unknown): void {
+    if (this.#outOfRoom || !isOutOfRoom(error)) return;
+    this.#outOfRoom = true;
+    // After the failing transaction is over: the listener may write.
+    const listener = this.#onOutOfRoom;
+    if (listener) queueMicrotask(listener);
+  }
+
+  /**
+   * Whether a write failed for lack of room since the last call; the
+   * pruner then frees room (README "Disk full").
+   */
+  takeOutOfRoom(): boolean {
+    const was = this.#outOfRoom;
+    this.#outOfRoom = false;
+    return was;
+  }
+
+  /** The database file's size and free pages (PRAGMA page_count etc.). */
+  diskUsage(): DiskUsage {
+    if (!this.#db.isOpen) return { fileBytes: 0, freeBytes: 0 };
+    const pages = this.#stmt.pageCount.get() as { page_count: number };
+    const free = this.#stmt.freelistCount.get() as { freelist_count: number };
+    const size = this.#stmt.pageSize.get() as { page_size: number };
+    return {
+      fileBytes: pages.page_count * size.page_size,
+      freeBytes: free.freelist_count * size.page_size,
+    };
   }
 
   /** Returns `groups.id`, creating or reviving the row as needed. */
@@ -1614,38 +1705,25 @@ export class Store implements Disposable {
     return Number(result.lastInsertRowid);
   }
 
-  /** Writes one family and its samples; returns it as the view takes it. */
-  #insertFamily(
-    groupRow: number,
-    pushId: number,
-    family: MetricFamily,
-    pushedAt: number,
-  ): FamilyInput {
-    return drain(this.#insertFamilies(
-      groupRow,
-      pushId,
-      [prepareFamily(family)],
-      pushedAt,
-      this.#main,
-    ))[0] as FamilyInput;
-  }
-
   /**
    * Writes the families of one push and their samples with multi-row
-   * INSERTs: one statement for the families and one for all their samples
-   * (per chunk), not one per family; node:sqlite's cost per statement is
-   * what a small push mostly pays. Returns them as the view takes them;
-   * yields where {@link Store.#insertSamples} does.
+   * INSERTs: one statement for the families, one for their `rendered`
+   * rows, and one for all their samples (per chunk), not one per family;
+   * node:sqlite's cost per statement is what a small push mostly pays.
+   * Returns them as the view takes them; yields where
+   * {@link Store.#insertSamples} does.
    */
   *#insertFamilies(
     groupRow: number,
     pushId: number,
     families: readonly PreparedFamily[],
     pushedAt: number,
+    previous: PreviousSeries,
     w: Writer,
   ): Generator<void, FamilyInput[]> {
     const stored: FamilyInput[] = [];
-    const args: (number | string | Uint8Array | null)[] = [];
+    const args: (number | string | null)[] = [];
+    const texts: (number | string | Uint8Array)[] = [];
     for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
       const end = Math.min(families.length, start + FAMILIES_PER_INSERT);
       args.length = 0;
@@ -1658,15 +1736,16 @@ export class Store implements Disposable {
           family.type,
           family.help ?? null,
           family.unit ?? null,
-          family.rendered,
         );
       }
       const result = familyInsert(w, end - start).run(...args);
       // One INSERT gives its rows consecutive rowids: each new rowid is one
       // more than the largest (ids are never chosen by us).
       const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
+      texts.length = 0;
       for (let i = start; i < end; i++) {
         const family = families[i] as PreparedFamily;
+        texts.push(firstId + i - start, family.rendered);
         stored.push({
           name: family.name,
           type: family.type,
@@ -1678,43 +1757,206 @@ export class Store implements Disposable {
           texts: family.texts,
         });
       }
+      renderedInsert(w, end - start).run(...texts);
     }
-    yield* this.#insertSamples(stored, families, w);
+    const ids = this.#seriesIds(groupRow, families, stored, previous, w);
+    yield* this.#insertSamples(stored, families, ids, w);
     return stored;
   }
 
   /**
-   * Writes the `samples` rows of `families` (stored as `stored`, same order)
-   * with multi-row INSERTs of up to {@link SAMPLES_PER_INSERT} rows: one
-   * statement step per chunk instead of one per row or family (rows keep
-   * their order, so their ids do too). When no row has a value_text,
-   * native histogram, exemplar or created time (the common case), the
-   * INSERT binds 5 columns instead of 9. Yields after each INSERT.
+   * The `families.id` of the current version of each family of `families`
+   * in the group, for {@link Store.#seriesIds}: a series keeps its row for
+   * as long as it stays in consecutive versions (schema 6). Read before
+   * they are replaced. Without history nothing is carried over: the
+   * versions replaced go with their series in this transaction.
+   */
+  #previousSeries(
+    key: GroupingKey,
+    families: readonly PreparedFamily[],
+  ): PreviousSeries {
+    const out: PreviousSeries = new Map();
+    const group = this.#keepHistory ? this.view.group(key.id) : undefined;
+    if (group === undefined) return out;
+    for (const family of families) {
+      const stored = group.families.get(family.name);
+      if (stored !== undefined) out.set(family.name, stored.rowId);
+    }
+    return out;
+  }
+
+  /**
+   * The `series` id of every sample row of `families`, in order. Along a
+   * family they always rise, so that its rows are written, and read back,
+   * in their order along the key of `samples` (no sorting, no index on the
+   * place): a row takes the previous version's id of its series where that
+   * is above the id before it, else a new row (one multi-row INSERT per
+   * chunk; its rowids are consecutive and above every other). A series
+   * that moved before others, or is repeated (unchecked), gets a new row.
+   * The previous version's ids come from {@link Store.#seriesCache} when
+   * its rows are the same series in the same order (the common case, which
+   * then reads nothing), else from its samples.
+   */
+  #seriesIds(
+    groupRow: number,
+    families: readonly PreparedFamily[],
+    stored: readonly FamilyInput[],
+    previous: PreviousSeries,
+    w: Writer,
+  ): number[][] {
+    const out: number[][] = [];
+    const signatures: string[] = [];
+    /** Rows that need a new series row: their family and offset. */
+    const fresh: { family: number; at: number }[] = [];
+    for (let f = 0; f < families.length; f++) {
+      const family = families[f] as PreparedFamily;
+      const rows = family.rows;
+      const keys: string[] = [];
+      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
+        const suffix = (rows[r + 1] as string).slice(family.name.length);
+        keys.push(`${suffix}\u0000${rows[r + 2] as string}`);
+      }
+      const signature = this.#keepHistory ? rowSignature(keys) : "";
+      signatures.push(signature);
+      const oldRow = previous.get(family.name);
+      const cached = oldRow === undefined
+        ? undefined
+        : this.#seriesCache.get(oldRow);
+      if (cached !== undefined && cached.signature === signature) {
+        out.push([...cached.ids]);
+        continue;
+      }
+      let before: Map<string, number> | undefined;
+      if (oldRow !== undefined) {
+        before = new Map();
+        const old = w.stmt.familySeries.all(oldRow) as unknown as [
+          number,
+          string,
+          string,
+        ][];
+        for (const [id, suffix, labels] of old) {
+          before.set(`${suffix}\u0000${labels}`, id);
+        }
+      }
+      const ids: number[] = [];
+      let last = 0;
+      for (let i = 0; i < keys.length; i++) {
+        const id = before?.get(keys[i] as string);
+        if (id !== undefined && id > last) {
+          ids.push(id);
+          last = id;
+        } else {
+          ids.push(-1 - fresh.length); // a placeholder until the INSERT
+          fresh.push({ family: f, at: i * ROW_STRIDE });
+          last = Infinity; // what follows is new too
+        }
+      }
+      out.push(ids);
+    }
+    const newIds: number[] = [];
+    const args: (number | string)[] = [];
+    for (let start = 0; start < fresh.length; start += SERIES_PER_INSERT) {
+      const end = Math.min(fresh.length, start + SERIES_PER_INSERT);
+      args.length = 0;
+      for (let i = start; i < end; i++) {
+        const { family: f, at } = fresh[i] as (typeof fresh)[number];
+        const family = families[f] as PreparedFamily;
+        args.push(
+          groupRow,
+          family.name,
+          (family.rows[at + 1] as string).slice(family.name.length),
+          family.rows[at + 2] as string,
+        );
+      }
+      const result = seriesInsert(w, end - start).run(...args);
+      const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
+      for (let i = start; i < end; i++) newIds.push(firstId + i - start);
+    }
+    for (let f = 0; f < out.length; f++) {
+      const ids = out[f] as number[];
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as number;
+        if (id < 0) ids[i] = newIds[-1 - id] as number;
+      }
+      if (!this.#keepHistory) continue;
+      const oldRow = previous.get((families[f] as PreparedFamily).name);
+      if (oldRow !== undefined) this.#seriesCache.delete(oldRow);
+      this.#seriesCache.set((stored[f] as FamilyInput).rowId, {
+        signature: signatures[f] as string,
+        ids,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Forgets the series ids of the group's current families (a group
+   * deleted, or a PUT that drops families).
+   */
+  #forgetSeries(groupId: string, keep?: ReadonlySet<string>): void {
+    const group = this.view.group(groupId);
+    if (group === undefined) return;
+    for (const [name, stored] of group.families) {
+      if (!keep?.has(name)) this.#seriesCache.delete(stored.rowId);
+    }
+  }
+
+  /**
+   * Writes the `samples` rows of `families` (stored as `stored`, same order;
+   * `seriesIds` from {@link Store.#seriesIds}) with multi-row INSERTs of up
+   * to {@link SAMPLES_PER_INSERT} rows: one statement step per chunk
+   * instead of one per row or family. A row with a value_text, native
+   * histogram, exemplar or created time (few) has them in `sample_extras`,
+   * written alike. Yields after each INSERT of samples.
    */
   *#insertSamples(
     stored: readonly FamilyInput[],
     families: readonly PreparedFamily[],
+    seriesIds: readonly (readonly number[])[],
     w: Writer,
   ): Generator<void, void> {
-    const full = families.some((f) => f.extras);
-    const width = full ? ROW_STRIDE : 4;
     const args: (number | string | null)[] = [];
+    const extras: (number | string | null)[] = [];
     let inChunk = 0;
+    let extrasInChunk = 0;
     for (let f = 0; f < families.length; f++) {
       const familyId = (stored[f] as FamilyInput).rowId;
-      const rows = (families[f] as PreparedFamily).rows;
-      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
-        args.push(familyId);
-        for (let c = 0; c < width; c++) args.push(rows[r + c] as never);
+      const family = families[f] as PreparedFamily;
+      const ids = seriesIds[f] as readonly number[];
+      const rows = family.rows;
+      for (let seq = 0; seq < ids.length; seq++) {
+        const r = seq * ROW_STRIDE;
+        args.push(familyId, ids[seq] as number, seq, rows[r] as number);
+        args.push(rows[r + 3] as number | null);
+        if (
+          family.extras &&
+          (rows[r + 4] !== null || rows[r + 5] !== null ||
+            rows[r + 6] !== null || rows[r + 7] !== null)
+        ) {
+          extras.push(
+            familyId,
+            seq,
+            rows[r + 4] as string | null,
+            rows[r + 5] as string | null,
+            rows[r + 6] as string | null,
+            rows[r + 7] as number | null,
+          );
+          if (++extrasInChunk === SAMPLES_PER_INSERT) {
+            extrasInsert(w, extrasInChunk).run(...extras);
+            extras.length = 0;
+            extrasInChunk = 0;
+          }
+        }
         if (++inChunk === SAMPLES_PER_INSERT) {
-          sampleInsert(w, inChunk, full).run(...args);
+          sampleInsert(w, inChunk).run(...args);
           args.length = 0;
           inChunk = 0;
           yield;
         }
       }
     }
-    if (inChunk > 0) sampleInsert(w, inChunk, full).run(...args);
+    if (inChunk > 0) sampleInsert(w, inChunk).run(...args);
+    if (extrasInChunk > 0) extrasInsert(w, extrasInChunk).run(...extras);
   }
 
   /** A stored family's metrics, read back from its `samples` rows. */
@@ -1726,9 +1968,10 @@ export class Store implements Disposable {
   }
 
   /**
-   * Up to `limit` `samples` rows of family row `familyRow` with ids above
-   * `afterId`, in id order: a page of a family too big to read at once
-   * (family_pages.ts).
+   * Up to `limit` `samples` rows of family row `familyRow` with series ids
+   * above `afterId`, in that order, which is the family's order (series ids
+   * rise along a family, Store.#seriesIds): a page of a family too big to
+   * read at once (family_pages.ts), read along the table's key.
    */
   familyRowsAfter(
     familyRow: number,
@@ -2091,12 +2334,16 @@ function unavailable(error: unknown): PushError {
 interface Writer {
   readonly db: DatabaseSync;
   readonly stmt: ReturnType<typeof prepareStatements>;
-  /** Index n: the INSERT of n sample rows ({@link sampleInsert}). */
+  /** Index n: the INSERT of n `samples` rows ({@link sampleInsert}). */
   readonly sampleInserts: (StatementSync | undefined)[];
-  /** The same with 5 columns (see Store.#insertSamples). */
-  readonly shortSampleInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `sample_extras` rows. */
+  readonly extrasInserts: (StatementSync | undefined)[];
   /** Index n: the INSERT of n family rows ({@link familyInsert}). */
   readonly familyInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `rendered` rows. */
+  readonly renderedInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `series` rows. */
+  readonly seriesInserts: (StatementSync | undefined)[];
 }
 
 function newWriter(
@@ -2107,8 +2354,10 @@ function newWriter(
     db,
     stmt,
     sampleInserts: [],
-    shortSampleInserts: [],
+    extrasInserts: [],
     familyInserts: [],
+    renderedInserts: [],
+    seriesInserts: [],
   };
 }
 
@@ -2130,14 +2379,9 @@ function drain<T>(steps: Generator<void, T>): T {
 function familyInsert(w: Writer, n: number): StatementSync {
   let statement = w.familyInserts[n];
   if (statement === undefined) {
-    // CAST: `rendered` may come as its UTF-8 bytes (PreparedFamily), and
-    // is stored as TEXT either way.
-    const values = Array.from(
-      { length: n },
-      () => "(?,?,?,?,?,?,CAST(? AS TEXT))",
-    ).join(",");
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
     statement = w.db.prepare(
-      `INSERT INTO families (group_id, push_id, name, type, help, unit, rendered)
+      `INSERT INTO families (group_id, push_id, name, type, help, unit)
          VALUES ${values}`,
     );
     w.familyInserts[n] = statement;
@@ -2145,25 +2389,58 @@ function familyInsert(w: Writer, n: number): StatementSync {
   return statement;
 }
 
-/**
- * The prepared INSERT of `n` sample rows, with all 9 columns (`full`) or
- * the 5 that are not NULL in most rows; prepared on first use.
- */
-function sampleInsert(w: Writer, n: number, full: boolean): StatementSync {
-  const cache = full ? w.sampleInserts : w.shortSampleInserts;
-  let statement = cache[n];
+/** The prepared INSERT of `n` `rendered` rows, prepared on first use. */
+function renderedInsert(w: Writer, n: number): StatementSync {
+  let statement = w.renderedInserts[n];
   if (statement === undefined) {
-    const values = Array.from(
-      { length: n },
-      () => full ? "(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?)",
-    ).join(",");
+    // CAST: `rendered` may come as its UTF-8 bytes (PreparedFamily), and
+    // is stored as TEXT either way.
+    const values = Array.from({ length: n }, () => "(?,CAST(? AS TEXT))")
+      .join(",");
     statement = w.db.prepare(
-      full
-        ? `INSERT INTO samples (family_id, series, name, labels, value, value_text, native,
-         exemplar, created) VALUES ${values}`
-        : `INSERT INTO samples (family_id, series, name, labels, value) VALUES ${values}`,
+      `INSERT INTO rendered (family_id, rendered) VALUES ${values}`,
     );
-    cache[n] = statement;
+    w.renderedInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `series` rows, prepared on first use. */
+function seriesInsert(w: Writer, n: number): StatementSync {
+  let statement = w.seriesInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO series (group_id, family, suffix, labels) VALUES ${values}`,
+    );
+    w.seriesInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `samples` rows, prepared on first use. */
+function sampleInsert(w: Writer, n: number): StatementSync {
+  let statement = w.sampleInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
+    );
+    w.sampleInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `sample_extras` rows, prepared on first use. */
+function extrasInsert(w: Writer, n: number): StatementSync {
+  let statement = w.extrasInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO sample_extras (family_id, seq, value_text, native, exemplar, created)
+         VALUES ${values}`,
+    );
+    w.extrasInserts[n] = statement;
   }
   return statement;
 }
@@ -2171,10 +2448,19 @@ function sampleInsert(w: Writer, n: number, full: boolean): StatementSync {
 /** The current families after a `families.id`, for Store.#assemble. */
 const LOAD_FAMILIES =
   `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
-    CAST(f.rendered AS BLOB) AS rendered
+    CAST(r.rendered AS BLOB) AS rendered
   FROM families f JOIN pushes p ON p.id = f.push_id
   JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
+  LEFT JOIN rendered r ON r.family_id = f.id
   WHERE f.current = 1 AND f.id > ?`;
+
+/**
+ * The families rows that retention removes next: replaced before the
+ * cutoff, oldest first, at most a batch. Every statement of a batch picks
+ * the same rows: ties are broken by id, the index's own order.
+ */
+const PRUNED_FAMILIES = `SELECT id, group_id, name, replaced_by FROM families
+  WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at, id LIMIT ?`;
 
 function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
@@ -2202,15 +2488,42 @@ function prepareStatements(db: DatabaseSync) {
     setPushTime: p("UPDATE groups SET push_time = ? WHERE id = ?"),
     setFailureTime: p("UPDATE groups SET push_failure_time = ? WHERE id = ?"),
     deleteGroup: p("UPDATE groups SET deleted_at = ? WHERE id = ?"),
+    dropRenderedAll: p(
+      `DELETE FROM rendered WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropRenderedOne: p(
+      `DELETE FROM rendered WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+    ),
     supersedeAll: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ?, rendered = NULL WHERE group_id = ? AND current = 1",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1",
     ),
     supersedeOne: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ?, rendered = NULL WHERE group_id = ? AND current = 1 AND name = ?",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1 AND name = ?",
+    ),
+    // Without history a replaced version's series go with it: the next
+    // version made its own (Store.#previousSeries).
+    dropCurrentSeries: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
+         JOIN samples s ON s.family_id = f.id WHERE f.group_id = ? AND f.current = 1)`,
+    ),
+    dropCurrentSeriesOne: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
+         JOIN samples s ON s.family_id = f.id
+         WHERE f.group_id = ? AND f.current = 1 AND f.name = ?)`,
     ),
     dropCurrentSamples: p(
       `DELETE FROM samples WHERE family_id IN
          (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropCurrentExtras: p(
+      `DELETE FROM sample_extras WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropCurrentExtrasOne: p(
+      `DELETE FROM sample_extras WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
     ),
     dropCurrentFamilies: p(
       "DELETE FROM families WHERE group_id = ? AND current = 1",
@@ -2228,17 +2541,34 @@ function prepareStatements(db: DatabaseSync) {
          AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id) LIMIT ?)`,
     ),
     setTtl: p("UPDATE groups SET ttl = ? WHERE id = ?"),
+    // A series' rows are in consecutive versions of its family (schema 6):
+    // its last one went when the version that replaced it lacks it.
+    pruneSeries: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id
+         FROM (${PRUNED_FAMILIES}) f JOIN samples s ON s.family_id = f.id
+         WHERE NOT EXISTS (SELECT 1 FROM families n JOIN samples t
+           ON t.family_id = n.id AND t.series_id = s.series_id
+           WHERE n.push_id = f.replaced_by AND n.group_id = f.group_id AND n.name = f.name))`,
+    ),
     pruneSamples: p(
-      `DELETE FROM samples WHERE family_id IN (SELECT id FROM families
-         WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?)`,
+      `DELETE FROM samples WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
+    ),
+    pruneExtras: p(
+      `DELETE FROM sample_extras WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
     ),
     pruneFamilies: p(
-      `DELETE FROM families WHERE id IN (SELECT id FROM families
-         WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at LIMIT ?)`,
+      `DELETE FROM families WHERE id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
     ),
+    // A live group keeps its last push-log row, whatever its age (README
+    // "The database"): the answer to "when did it last try?".
     prunePushes: p(
       `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p WHERE p.time < ?
          AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)
+         AND (p.group_id IS NULL
+           OR EXISTS (SELECT 1 FROM pushes q WHERE q.group_id = p.group_id
+             AND q.time >= p.time AND q.id > p.id)
+           OR EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id
+             AND g.deleted_at IS NOT NULL))
          ORDER BY p.time LIMIT ?)`,
     ),
     pruneGroups: p(
@@ -2246,18 +2576,79 @@ function prepareStatements(db: DatabaseSync) {
          AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.group_id = g.id)
          AND NOT EXISTS (SELECT 1 FROM families f WHERE f.group_id = g.id) LIMIT ?)`,
     ),
-    setRendered: p("UPDATE families SET rendered = ? WHERE id = ?"),
+    setRendered: p(
+      "INSERT OR REPLACE INTO rendered (rendered, family_id) VALUES (?, ?)",
+    ),
     loadGroups: p(
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
     loadFamiliesSlice: p(`${LOAD_FAMILIES} ORDER BY f.id LIMIT ?`),
+    pageCount: p("PRAGMA page_count"),
+    freelistCount: p("PRAGMA freelist_count"),
+    pageSize: p("PRAGMA page_size"),
+    // In key order, which is the family's order (Store.#seriesIds).
     familySamples: p(
-      `SELECT family_id, series, name, labels, value, value_text, native, exemplar, created
-       FROM samples WHERE family_id = ? ORDER BY id`,
+      `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
+         x.value_text, x.native, x.exemplar, x.created
+       FROM samples s JOIN series se ON se.id = s.series_id
+       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
+       WHERE s.family_id = ? ORDER BY s.series_id`,
     ),
+    familySeries: arrays(p(
+      `SELECT s.series_id, se.suffix, se.labels FROM samples s
+         JOIN series se ON se.id = s.series_id WHERE s.family_id = ?`,
+    )),
     familySamplesAfter: p(
-      `SELECT id, family_id, series, name, labels, value, value_text, native, exemplar, created
-       FROM samples WHERE family_id = ? AND id > ? ORDER BY id LIMIT ?`,
+      `SELECT s.series_id AS id, s.family_id, s.series, se.family || se.suffix AS name,
+         se.labels, s.value, x.value_text, x.native, x.exemplar, x.created
+       FROM samples s JOIN series se ON se.id = s.series_id
+       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
+       WHERE s.family_id = ? AND s.series_id > ? ORDER BY s.series_id LIMIT ?`,
     ),
   };
+}
+
+/** Rows as arrays: no object per row where many rows are read per push. */
+function arrays(statement: StatementSync): StatementSync {
+  // Deno implements it; its node:sqlite types do not declare it yet.
+  (statement as StatementSync & {
+    setReturnArrays(enabled: boolean): void;
+  }).setReturnArrays(true);
+  return statement;
+}
+
+/** Rows per multi-row INSERT into `series` (4 parameters each). */
+const SERIES_PER_INSERT = 200;
+
+/**
+ * The `families.id` of the version each family of a write replaces, by
+ * family name (see Store.#previousSeries).
+ */
+type PreviousSeries = Map<string, number>;
+
+/** The series ids of a current family's rows (see Store.#seriesCache). */
+interface CachedSeries {
+  /** {@link rowSignature} of its rows' `suffix\0labels`. */
+  readonly signature: string;
+  readonly ids: readonly number[];
+}
+
+/**
+ * Two 32-bit FNV-1a hashes (different offsets) of the rows' identities, in
+ * order: equal signatures mean the same series in the same order, but for
+ * a chance of one in 2^64.
+ */
+function rowSignature(keys: readonly string[]): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (const key of keys) {
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193);
+    }
+    a = Math.imul(a ^ 0xffff, 0x01000193); // a separator no key contains
+    b = Math.imul(b ^ 0xfffe, 0x01000193);
+  }
+  return `${keys.length}:${(a >>> 0).toString(36)}:${(b >>> 0).toString(36)}`;
 }

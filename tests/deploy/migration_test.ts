@@ -29,17 +29,49 @@ function columns(db: DatabaseSync, schema: string, table: string): string[] {
   ) => String(row.name));
 }
 
-/** Every row of every version-1 table, version-1 columns only, by id. */
+/**
+ * Every row of every version-1 table, version-1 columns only, by id. From
+ * schema 6 on a sample's name and labels are its series' and it has no id:
+ * its rows are read in (family, place in family) order, which is id order
+ * in the version-1 files written here.
+ */
 function v1Rows(path: string, v1Columns: Record<string, string[]>): Rows {
   using db = new DatabaseSync(path, { readOnly: true });
   const out: Record<string, unknown[]> = {};
+  const compact = db.prepare(
+    "SELECT count(*) AS n FROM sqlite_schema WHERE name = 'series'",
+  ).get()?.n === 1;
   for (const table of V1_TABLES) {
-    const cols = (v1Columns[table] ?? []).join(", ");
-    out[table] = db.prepare(`SELECT ${cols} FROM ${table} ORDER BY id`).all()
-      .map((row) => ({ ...row }));
+    const cols = (v1Columns[table] ?? []).filter((c) =>
+      table !== "samples" || c !== "id"
+    );
+    const sql = table === "samples" && compact
+      ? `SELECT ${
+        cols.map((c) => `${SAMPLES_AS_V1[c] ?? `s.${c}`} AS ${c}`).join(", ")
+      } FROM ${SAMPLES_V6("")} ORDER BY s.family_id, s.seq`
+      : `SELECT ${cols.join(", ")} FROM ${table} ORDER BY ${
+        table === "samples" ? "family_id, id" : "id"
+      }`;
+    out[table] = db.prepare(sql).all().map((row) => ({ ...row }));
   }
   return out;
 }
+
+/** The version-1 columns of `samples`, from a schema 6 file. */
+const SAMPLES_AS_V1: Record<string, string> = {
+  id: "row_number() OVER (ORDER BY s.family_id, s.seq)",
+  name: "se.family || se.suffix",
+  labels: "se.labels",
+  value_text: "x.value_text",
+  native: "x.native",
+  exemplar: "x.exemplar",
+  created: "x.created",
+};
+
+/** The schema 6 tables that hold what a version-1 `samples` row held. */
+const SAMPLES_V6 = (schema: string) =>
+  `${schema}samples s JOIN ${schema}series se ON se.id = s.series_id
+   LEFT JOIN ${schema}sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq`;
 
 function pragma(path: string, name: string): number {
   using db = new DatabaseSync(path, { readOnly: true });
@@ -68,9 +100,13 @@ function writeVersion1(
     const cols = columns(db, "main", table);
     v1Columns[table] = cols;
     db.exec(
-      `INSERT INTO main.${table} (${cols.join(", ")}) SELECT ${
-        cols.join(", ")
-      } FROM source.${table}`,
+      table === "samples"
+        ? `INSERT INTO main.samples (${cols.join(", ")}) SELECT ${
+          cols.map((c) => SAMPLES_AS_V1[c] ?? `s.${c}`).join(", ")
+        } FROM ${SAMPLES_V6("source.")}`
+        : `INSERT INTO main.${table} (${cols.join(", ")}) SELECT ${
+          cols.join(", ")
+        } FROM source.${table}`,
     );
   }
   db.exec("COMMIT");

@@ -130,7 +130,7 @@ Deno.test("a full database answers 503, changes nothing, and recovers", async ()
   const db = new DatabaseSync(gw.dbPath, { readOnly: true });
   try {
     const rows = db.prepare(
-      "SELECT count(*) AS n FROM samples WHERE name LIKE 'lost%'",
+      "SELECT count(*) AS n FROM sample_history WHERE metric LIKE 'lost%'",
     ).get() as { n: number };
     assert.equal(rows.n, 0);
     const pushes = db.prepare(

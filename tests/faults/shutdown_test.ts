@@ -78,11 +78,11 @@ Deno.test("pushvault on SIGTERM finishes the push in flight, checkpoints the WAL
   const db = new DatabaseSync(dbPath, { readOnly: true });
   try {
     const row = db.prepare(
-      "SELECT value FROM samples WHERE name = 'inflight_value'",
+      "SELECT value FROM current_samples WHERE metric = 'inflight_value'",
     ).get() as { value: number } | undefined;
     assert.equal(row?.value, 42);
     const late = db.prepare(
-      "SELECT count(*) AS n FROM samples WHERE name = 'late'",
+      "SELECT count(*) AS n FROM sample_history WHERE metric = 'late'",
     ).get() as { n: number };
     assert.equal(late.n, 0);
   } finally {

@@ -142,6 +142,13 @@ Deno.test("retention removes exactly the history older than the cut-off while pu
     query(pv.dbPath, "SELECT key FROM groups").map((r) => r.key),
     ['{job="r"}'],
   );
+  // A series goes with its last sample: the deleted group's too.
+  assert.deepEqual(
+    query(pv.dbPath, "SELECT family, labels FROM series").map((r) => ({
+      ...r,
+    })),
+    [{ family: "v", labels: '{"instance":"","job":"r"}' }],
+  );
 });
 
 Deno.test("--history.retention=0 keeps only the current state", async () => {
@@ -186,6 +193,7 @@ Deno.test("--history.retention=0 keeps no history rows, without maintenance", as
   );
   assert.equal(count("families"), 3);
   assert.equal(count("samples"), 3);
+  assert.equal(count("series"), 3);
   // a: the PUT that wrote x and the POST that wrote y; b: its PUT and the
   // refused POST after it.
   assert.deepEqual(

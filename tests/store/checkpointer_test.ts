@@ -22,7 +22,9 @@ async function pushSome(
     const body = `# TYPE rows_total counter\n${
       Array.from(
         { length: series },
-        (_, s) => `rows_total{shard="${s}",pad="${pad}"} ${i}\n`,
+        // A padded series is new on every push, so that each push writes
+        // its labels (a series' labels are stored once, schema 6).
+        (_, s) => `rows_total{shard="${s}",pad="${pad}${pad && i}"} ${i}\n`,
       )
         .join("")
     }`;

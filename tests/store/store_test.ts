@@ -137,7 +137,7 @@ Deno.test("Store keeps every value exactly across a restart", async () => {
   assert.deepEqual(reloaded, families);
 });
 
-Deno.test("Store renders families without a rendered column from their samples at start", async () => {
+Deno.test("Store renders families without a rendered row from their samples at start", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
   let before: string;
@@ -149,7 +149,8 @@ Deno.test("Store renders families without a rendered column from their samples a
   }
   const rendered = (db: DatabaseSync) =>
     db.prepare(
-      "SELECT current, rendered IS NOT NULL AS has FROM families ORDER BY id",
+      `SELECT current, EXISTS (SELECT 1 FROM rendered r WHERE r.family_id = f.id) AS has
+       FROM families f ORDER BY id`,
     ).all().map((r) => `${r.current}:${r.has}`);
   {
     using db = new DatabaseSync(path);
@@ -157,9 +158,9 @@ Deno.test("Store renders families without a rendered column from their samples a
     assert.ok(rendered(db).every((r) => r === "0:0" || r === "1:1"));
     assert.ok(rendered(db).includes("0:0"));
     // As a database written before schema v3 (or in another format) has it.
-    db.exec("UPDATE families SET rendered = NULL");
+    db.exec("DELETE FROM rendered");
     db.exec(
-      `UPDATE families SET rendered = '["pv0"]' WHERE id = (SELECT max(id) FROM families)`,
+      `INSERT INTO rendered (family_id, rendered) SELECT max(id), '["pv0"]' FROM families`,
     );
   }
   {
@@ -189,7 +190,7 @@ Deno.test("Store assembled a slice at a time after start equals one assembled at
     // One family as a database written before schema v3 has it.
     using db = new DatabaseSync(path);
     db.exec(
-      "UPDATE families SET rendered = NULL WHERE id = (SELECT min(id) FROM families WHERE current = 1)",
+      "DELETE FROM rendered WHERE family_id = (SELECT min(id) FROM families WHERE current = 1)",
     );
   }
   const assembled = Promise.withResolvers<
@@ -212,7 +213,8 @@ Deno.test("Store assembled a slice at a time after start equals one assembled at
     // The family rendered from its samples was written back.
     using db = new DatabaseSync(path);
     const missing = db.prepare(
-      "SELECT count(*) AS n FROM families WHERE current = 1 AND rendered IS NULL",
+      `SELECT count(*) AS n FROM families f WHERE current = 1
+         AND NOT EXISTS (SELECT 1 FROM rendered r WHERE r.family_id = f.id)`,
     ).get() as { n: number };
     assert.equal(missing.n, 0);
   }
@@ -285,7 +287,7 @@ Deno.test("Store checks a push against families start-up has not read yet", asyn
   }
 });
 
-Deno.test("Store keeps families.rendered in pv4, or pv2 where a text holds U+0001, and reads pv3", async () => {
+Deno.test("Store keeps rendered in pv4, or pv2 where a text holds U+0001, and reads pv3", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
   let before: string;
@@ -300,14 +302,16 @@ Deno.test("Store keeps families.rendered in pv4, or pv2 where a text holds U+000
   }
   const tags = (db: DatabaseSync) =>
     db.prepare(
-      "SELECT name, substr(rendered, 1, 4) AS tag FROM families WHERE current = 1 ORDER BY name",
+      `SELECT name, substr(rendered, 1, 4) AS tag FROM families f
+         JOIN rendered r ON r.family_id = f.id WHERE current = 1 ORDER BY name`,
     ).all().map((r) => `${r.name}:${r.tag}`);
   {
     using db = new DatabaseSync(path);
     assert.deepEqual(tags(db), ['odd:["pv', 'odder:["pv', "plain:pv4["]);
     // As this version's predecessor wrote it: pv3, keys and texts joined.
     const row = db.prepare(
-      "SELECT id, rendered FROM families WHERE current = 1 AND name = 'plain'",
+      `SELECT id, rendered FROM families f JOIN rendered r ON r.family_id = f.id
+       WHERE current = 1 AND name = 'plain'`,
     ).get() as { id: number; rendered: string };
     const split = row.rendered.indexOf("\u0002");
     const keys = JSON.parse(row.rendered.slice(3, split)) as string[];
@@ -315,7 +319,7 @@ Deno.test("Store keeps families.rendered in pv4, or pv2 where a text holds U+000
     const pv3 = ["pv3", ...keys.flatMap((k, i) => [k, texts[i]])].join(
       "\u0001",
     );
-    db.prepare("UPDATE families SET rendered = ? WHERE id = ?").run(
+    db.prepare("UPDATE rendered SET rendered = ? WHERE family_id = ?").run(
       pv3,
       row.id,
     );
@@ -602,6 +606,113 @@ Deno.test("Store refuses a checked re-push of duplicates an unchecked push store
   assert.equal(again.push(command("PUT", "job/d", [once], 3000)).status, 200);
   assert.equal(again.push(command("PUT", "job/d", [once], 4000)).status, 200);
   assert.match(again.view.render(new Map()), /^dup\{instance="",job="d"\} 3$/m);
+});
+
+Deno.test("Store keeps a series' row while it stays in its family, and gives it a new one when it comes back or moves", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  const x = (v: string) => [{ name: "x", value: v }];
+  const versions: [string, number][][] = [
+    [["1", 10], ["2", 20]],
+    [["1", 11], ["2", 21]], // the same series: the ids are remembered
+    // Reordered: read from the samples; x="1" now after x="2" takes a new
+    // row, as series ids rise along a family.
+    [["2", 22], ["1", 12]],
+    [["1", 13]], // x="2" leaves
+    [["1", 14], ["2", 24]], // and comes back as a new series row
+  ];
+  {
+    using store = new Store({ path });
+    versions.forEach((version, i) => {
+      const family: MetricFamily = {
+        name: "a",
+        help: undefined,
+        type: "gauge",
+        metrics: version.map(([v, value]) => ({ labels: x(v), value })),
+      };
+      assert.equal(
+        store.push(command("PUT", "job/j", [family], 100 + i)).status,
+        200,
+      );
+    });
+    // A push whose write fails (a full file) is rolled back with the ids it
+    // made; the next push must not use them.
+    store.setMaxPageCount(1);
+    assert.throws(() =>
+      store.push(
+        command("PUT", "job/j", [{
+          name: "a",
+          help: undefined,
+          type: "gauge",
+          metrics: Array.from({ length: 3000 }, (_, i) => ({
+            labels: x(`n${i}${"p".repeat(100)}`),
+            value: i,
+          })),
+        }], 200),
+      )
+    );
+    store.setMaxPageCount(1_000_000);
+    store.push(command("PUT", "job/j", [gauge("a", 15, x("1"))], 300));
+  }
+  using db = new DatabaseSync(path, { readOnly: true });
+  const history = db.prepare(
+    `SELECT labels, value FROM sample_history WHERE metric = 'a' ORDER BY time, labels`,
+  ).all().map((r) => `${JSON.parse(String(r.labels)).x}=${r.value}`);
+  assert.deepEqual(history, [
+    "1=10",
+    "2=20",
+    "1=11",
+    "2=21",
+    "1=12",
+    "2=22",
+    "1=13",
+    "1=14",
+    "2=24",
+    "1=15",
+  ]);
+  const series = db.prepare(
+    "SELECT json_extract(labels, '$.x') AS x, count(*) AS n FROM series WHERE family = 'a' GROUP BY x ORDER BY x",
+  ).all().map((r) => `${r.x}:${r.n}`);
+  assert.deepEqual(series, ["1:2", "2:2"]);
+  const orphans = db.prepare(
+    "SELECT count(*) AS n FROM samples s WHERE NOT EXISTS (SELECT 1 FROM series se WHERE se.id = s.series_id)",
+  ).get();
+  assert.equal(orphans?.n, 0);
+});
+
+Deno.test("Store reads a family back in its pushed order after its series moved or came new between others", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  const family = (order: string[]): MetricFamily => ({
+    name: "a",
+    help: undefined,
+    type: "gauge",
+    metrics: order.map((v, i) => ({
+      labels: [{ name: "x", value: v }],
+      value: i,
+    })),
+  });
+  /** Each metric as x=value, in the family's order. */
+  const read = (store: Store) =>
+    store.groupFamilies('{job="j"}').flatMap((f) =>
+      f.family.type === "gauge"
+        ? f.family.metrics.map((m) =>
+          `${m.labels.find((l) => l.name === "x")?.value}=${m.value}`
+        )
+        : []
+    );
+  const versions = [["1", "2", "3"], ["3", "1", "2"], ["3", "0", "1", "2"]];
+  for (const [i, order] of versions.entries()) {
+    const expected = order.map((v, n) => `${v}=${n}`);
+    {
+      using store = new Store({ path });
+      store.push(command("PUT", "job/j", [family(order)], 100 + i));
+      assert.deepEqual(read(store), expected);
+    }
+    // And from the file, by a store that never saw the push.
+    using again = new Store({ path });
+    assert.deepEqual(read(again), expected);
+  }
 });
 
 Deno.test("Store.enqueuePush() waits for a write lock held elsewhere without blocking the thread", async () => {
