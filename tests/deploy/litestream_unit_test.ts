@@ -9,82 +9,39 @@
 
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { emptyDir, ROOT, run } from "./deploy_utils.ts";
+import { ROOT } from "./deploy_utils.ts";
+import {
+  assertUnitHardened,
+  assertUnitVerifies,
+  readUnit,
+  SYSTEMD_IGNORE,
+  SYSTEMD_SKIPPED,
+  unitSettings,
+} from "./systemd_units.ts";
 
 const NAME = "pushvault-litestream.service";
 const LITESTREAM = "/usr/local/bin/litestream";
 const PUSHVAULT = "/usr/local/bin/pushvault";
 const DB = "/var/lib/pushvault/pushvault.db";
 
-function installed(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
-const ignore = !installed("/usr/bin/systemd-analyze");
-const skipped = ignore ? " (skipped: systemd-analyze is not installed)" : "";
-const unitText = () => Deno.readTextFileSync(`${ROOT}/deploy/${NAME}`);
-
-/** The unit's `Key=value` settings, continuation lines joined. */
-function settings(text: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const line of text.replace(/ *\\\n\s*/g, " ").split("\n")) {
-    const match = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
-    if (!match) continue;
-    const [, key = "", value = ""] = match;
-    out.set(key, [...(out.get(key) ?? []), value.trim()]);
-  }
-  return out;
-}
+const unitText = () => readUnit(NAME);
 
 Deno.test({
   name: `deploy/${NAME} passes systemd-analyze verify without a warning` +
-    skipped,
-  ignore,
-  fn: async () => {
-    // verify checks that the executables exist: stand-ins in a copy.
-    await using dir = await emptyDir();
-    const stub = `${dir.path}/stub`;
-    await Deno.writeTextFile(stub, "#!/bin/sh\n");
-    await Deno.chmod(stub, 0o755);
-    await Deno.writeTextFile(
-      `${dir.path}/${NAME}`,
-      unitText().replaceAll(LITESTREAM, stub).replaceAll(PUSHVAULT, stub),
-    );
-    const result = await run("systemd-analyze", [
-      "verify",
-      "--man=no",
-      `${dir.path}/${NAME}`,
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout + result.stderr, "");
-  },
+    SYSTEMD_SKIPPED,
+  ignore: SYSTEMD_IGNORE,
+  fn: () => assertUnitVerifies(NAME, [LITESTREAM, PUSHVAULT]),
 });
 
 Deno.test({
-  name: `deploy/${NAME} is rated OK by systemd-analyze security` + skipped,
-  ignore,
-  fn: async () => {
-    const result = await run("systemd-analyze", [
-      "security",
-      "--offline=true",
-      "--no-pager",
-      `${ROOT}/deploy/${NAME}`,
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    const match = /Overall exposure level for \S+: (\d+\.\d) (\w+)/.exec(
-      result.stdout,
-    );
-    assert.ok(match, result.stdout);
-    assert.ok(Number(match[1]) < 2, result.stdout);
-  },
+  name: `deploy/${NAME} is rated OK by systemd-analyze security` +
+    SYSTEMD_SKIPPED,
+  ignore: SYSTEMD_IGNORE,
+  fn: () => assertUnitHardened(NAME),
 });
 
 Deno.test(`deploy/${NAME} restores only a missing database, then replicates Pushvault with -exec`, () => {
-  const unit = settings(unitText());
+  const unit = unitSettings(unitText());
   const pre = unit.get("ExecStartPre")?.[0] ?? "";
   assert.equal(
     pre,
