@@ -13,10 +13,8 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
-import { parseText } from "../../src/exposition/text_parse.ts";
-import { parseGroupingKey } from "../../src/push/grouping_key.ts";
-import { sanitizePush } from "../../src/push/validate.ts";
-import { type PushCommand, Store } from "../../src/store/store.ts";
+import { Store } from "../../src/store/store.ts";
+import { textPushCommand } from "./store_command.ts";
 import { type BodyKind, loadBody, loadPath } from "./workload.ts";
 
 const encoder = new TextEncoder();
@@ -24,32 +22,6 @@ const decoder = new TextDecoder();
 
 function print(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
-}
-
-function command(path: string, body: string, time: number): PushCommand {
-  const key = parseGroupingKey(path.slice("/metrics/".length), {
-    utf8Names: false,
-  });
-  if (!key) throw new Error(`not a push path: ${path}`);
-  const sanitized = sanitizePush(parseText(encoder.encode(body)), key, {
-    utf8Names: false,
-  });
-  return {
-    method: "PUT",
-    key,
-    families: sanitized.families,
-    problems: sanitized.problems,
-    seriesCount: sanitized.families.length,
-    checkConsistency: true,
-    time,
-    request: {
-      path,
-      contentType: "text/plain; version=0.0.4",
-      bodyBytes: body.length,
-      remoteAddr: "127.0.0.1",
-      userAgent: "Go-http-client/1.1",
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -83,7 +55,12 @@ async function main(): Promise<void> {
       for (let g = 0; g < groups; g++) {
         const tail = decoder.decode(body.tails[(r + g) % body.tails.length]);
         pending.push(store.enqueuePush(
-          command(loadPath(kind, g), body.head(r * groups + g) + tail, time),
+          textPushCommand(
+            loadPath(kind, g),
+            body.head(r * groups + g) + tail,
+            time,
+            "Go-http-client/1.1", // as long as a real client's, for the bytes
+          ),
         ));
         if (pending.length === 8) await Promise.all(pending.splice(0));
       }

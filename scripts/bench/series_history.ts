@@ -12,10 +12,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
-import { parseText } from "../../src/exposition/text_parse.ts";
-import { parseGroupingKey } from "../../src/push/grouping_key.ts";
-import { sanitizePush } from "../../src/push/validate.ts";
-import { type PushCommand, Store } from "../../src/store/store.ts";
+import { Store } from "../../src/store/store.ts";
+import { textPushCommand } from "./store_command.ts";
 import { type BodyKind, loadBody, loadPath } from "./workload.ts";
 
 const encoder = new TextEncoder();
@@ -23,28 +21,6 @@ const decoder = new TextDecoder();
 
 function print(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
-}
-
-function command(path: string, body: string, time: number): PushCommand {
-  const key = parseGroupingKey(path.slice("/metrics/".length));
-  if (!key) throw new Error(`not a push path: ${path}`);
-  const s = sanitizePush(parseText(encoder.encode(body)), key);
-  return {
-    method: "PUT",
-    key,
-    families: s.families,
-    problems: s.problems,
-    seriesCount: s.seriesCount,
-    checkConsistency: true,
-    time,
-    request: {
-      path,
-      contentType: "text/plain; version=0.0.4",
-      bodyBytes: body.length,
-      remoteAddr: "127.0.0.1",
-      userAgent: "series_history",
-    },
-  };
 }
 
 async function pushAll(
@@ -60,7 +36,12 @@ async function pushAll(
     for (let g = 0; g < groups; g++) {
       const tail = decoder.decode(body.tails[(r + g) % body.tails.length]);
       pending.push(store.enqueuePush(
-        command(loadPath(kind, g), body.head(r) + tail, t0 + r * 60),
+        textPushCommand(
+          loadPath(kind, g),
+          body.head(r) + tail,
+          t0 + r * 60,
+          "series_history",
+        ),
       ));
       if (pending.length === 8) await Promise.all(pending.splice(0));
     }

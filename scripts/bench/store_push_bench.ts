@@ -13,10 +13,8 @@
 import { setImmediate } from "node:timers";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
-import { parseText } from "../../src/exposition/text_parse.ts";
-import { parseGroupingKey } from "../../src/push/grouping_key.ts";
-import { sanitizePush } from "../../src/push/validate.ts";
 import { type PushCommand, Store } from "../../src/store/store.ts";
+import { textPushCommand } from "./store_command.ts";
 import {
   type BodyKind,
   loadBody,
@@ -32,37 +30,7 @@ function print(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
 }
 const encoder = new TextEncoder();
-
-function command(
-  path: string,
-  body: string,
-  time: number,
-  series: number,
-): PushCommand {
-  const key = parseGroupingKey(path.slice("/metrics/".length), {
-    utf8Names: false,
-  });
-  if (!key) throw new Error(`not a push path: ${path}`);
-  const sanitized = sanitizePush(parseText(encoder.encode(body)), key, {
-    utf8Names: false,
-  });
-  return {
-    method: "PUT",
-    key,
-    families: sanitized.families,
-    problems: sanitized.problems,
-    seriesCount: series,
-    checkConsistency: true,
-    time,
-    request: {
-      path,
-      contentType: "text/plain; version=0.0.4",
-      bodyBytes: body.length,
-      remoteAddr: "127.0.0.1",
-      userAgent: "store_push_bench",
-    },
-  };
-}
+const USER_AGENT = "store_push_bench";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -93,7 +61,7 @@ async function main(): Promise<void> {
       const pending = [];
       for (let k = g; k < Math.min(groups, g + batch); k++) {
         pending.push(store.enqueuePush(
-          command(preloadPath(k), preloadBody(k), time, SERIES_PER_GROUP),
+          textPushCommand(preloadPath(k), preloadBody(k), time, USER_AGENT),
         ));
       }
       await Promise.all(pending);
@@ -111,11 +79,11 @@ async function main(): Promise<void> {
     const commands: PushCommand[] = [];
     for (let i = 0; i < (kind === "10series" ? 4096 : 256); i++) {
       const tail = decoder.decode(body.tails[i % body.tails.length]);
-      commands.push(command(
+      commands.push(textPushCommand(
         loadPath(kind, i % groupCount),
         body.head(i) + tail,
         time,
-        body.series,
+        USER_AGENT,
       ));
     }
     const deadline = performance.now() + Number(values.seconds) * 1000;
