@@ -2,31 +2,14 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import type { MetricFamily } from "../../src/exposition/model.ts";
-import { parseGroupingKey } from "../../src/push/grouping_key.ts";
-import type { GroupingKey } from "../../src/push/grouping_key.ts";
 import { PushError } from "../../src/push/push_error.ts";
-import { sanitizePush } from "../../src/push/validate.ts";
-import { prepareFamily } from "../../src/store/prepare.ts";
 import type { PushCommand, PushOutcome } from "../../src/store/store.ts";
 import { Store } from "../../src/store/store.ts";
 import { tempDir } from "../test_utils.ts";
-
-const REQUEST = {
-  path: "/metrics/job/j",
-  contentType: null,
-  bodyBytes: 0,
-  remoteAddr: "127.0.0.1",
-  userAgent: "test",
-};
+import { command as storeCommand, key, REQUEST } from "./store_commands.ts";
 
 /** Pushes with this many sample rows or more are written aside here. */
 const ASIDE_MIN_ROWS = 1000;
-
-function key(path: string): GroupingKey {
-  const k = parseGroupingKey(path);
-  if (!k) throw new Error(`not a push path: ${path}`);
-  return k;
-}
 
 /** A command as the push worker hands it over: prepared already. */
 function command(
@@ -35,19 +18,7 @@ function command(
   families: MetricFamily[],
   time: number,
 ): PushCommand {
-  const k = key(path);
-  const s = sanitizePush(families, k);
-  return {
-    method,
-    key: k,
-    families: s.families,
-    prepared: s.families.map(prepareFamily),
-    problems: s.problems,
-    seriesCount: s.seriesCount,
-    checkConsistency: true,
-    time,
-    request: REQUEST,
-  };
+  return storeCommand(method, path, families, time, { prepared: true });
 }
 
 /** `n` gauge series, and a histogram whose rows use every column. */

@@ -2,47 +2,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DatabaseSync } from "node:sqlite";
 import type { MetricFamily } from "../../src/exposition/model.ts";
-import { parseGroupingKey } from "../../src/push/grouping_key.ts";
-import type { GroupingKey } from "../../src/push/grouping_key.ts";
-import { sanitizePush } from "../../src/push/validate.ts";
-import type { PushCommand } from "../../src/store/store.ts";
 import { keysJson } from "../../src/store/rendered.ts";
 import { Store, StoreOpenError } from "../../src/store/store.ts";
 import { tempDir } from "../test_utils.ts";
-
-const REQUEST = {
-  path: "/metrics/job/j",
-  contentType: null,
-  bodyBytes: 0,
-  remoteAddr: "127.0.0.1",
-  userAgent: "test",
-};
-
-function key(path: string): GroupingKey {
-  const k = parseGroupingKey(path);
-  if (!k) throw new Error(`not a push path: ${path}`);
-  return k;
-}
-
-function command(
-  method: "PUT" | "POST",
-  path: string,
-  families: MetricFamily[],
-  time = 1000,
-): PushCommand {
-  const k = key(path);
-  const s = sanitizePush(families, k);
-  return {
-    method,
-    key: k,
-    families: s.families,
-    problems: s.problems,
-    seriesCount: s.seriesCount,
-    checkConsistency: true,
-    time,
-    request: REQUEST,
-  };
-}
+import { command, key, REQUEST } from "./store_commands.ts";
 
 const gauge = (
   name: string,

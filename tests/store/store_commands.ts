@@ -1,0 +1,54 @@
+/**
+ * Push commands for the store's own tests, built as the push handler (or,
+ * with `prepared`, the push worker) hands them to the Store.
+ * @module
+ */
+
+import type { MetricFamily } from "../../src/exposition/model.ts";
+import { parseGroupingKey } from "../../src/push/grouping_key.ts";
+import type { GroupingKey } from "../../src/push/grouping_key.ts";
+import { sanitizePush } from "../../src/push/validate.ts";
+import { prepareFamily } from "../../src/store/prepare.ts";
+import type { PushCommand } from "../../src/store/store.ts";
+
+/** The request every test command carries. */
+export const REQUEST = {
+  path: "/metrics/job/j",
+  contentType: null,
+  bodyBytes: 0,
+  remoteAddr: "127.0.0.1",
+  userAgent: "test",
+};
+
+/** The grouping key of a push path below `/metrics/`. */
+export function key(path: string): GroupingKey {
+  const k = parseGroupingKey(path);
+  if (!k) throw new Error(`not a push path: ${path}`);
+  return k;
+}
+
+/**
+ * A PUT or POST of `families` to `path`; `prepared` makes it the command
+ * the push worker hands over (its families prepared already).
+ */
+export function command(
+  method: "PUT" | "POST",
+  path: string,
+  families: MetricFamily[],
+  time = 1000,
+  { prepared = false }: { readonly prepared?: boolean } = {},
+): PushCommand {
+  const k = key(path);
+  const s = sanitizePush(families, k);
+  return {
+    method,
+    key: k,
+    families: s.families,
+    ...(prepared ? { prepared: s.families.map(prepareFamily) } : {}),
+    problems: s.problems,
+    seriesCount: s.seriesCount,
+    checkConsistency: true,
+    time,
+    request: REQUEST,
+  };
+}
