@@ -20,6 +20,8 @@ import { errorMessage } from "../error_message.ts";
 /** A compressed body that cannot be decoded (answered with 400). */
 export class DecompressionError extends Error {
   override name = "DecompressionError";
+  /** Answered as a bad body (push/push_error.ts). */
+  readonly kind = "invalid";
   /** The Content-Encoding whose decoding failed. */
   readonly encoding: "gzip" | "snappy";
   constructor(
@@ -35,6 +37,8 @@ export class DecompressionError extends Error {
 /** A body, or its decompressed form, larger than the configured limit. */
 export class BodyTooLargeError extends Error {
   override name = "BodyTooLargeError";
+  /** Answered as over a size limit (push/push_error.ts). */
+  readonly kind = "too_large";
   /** The limit in bytes. */
   readonly limit: number;
   constructor(limit: number, what = "request body") {

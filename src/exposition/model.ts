@@ -154,6 +154,8 @@ export const PROTO_TYPE_NAMES = {
  */
 export class ExpositionError extends SyntaxError {
   override name = "ExpositionError";
+  /** Answered as a bad body (push/push_error.ts). */
+  readonly kind = "invalid";
   readonly line: number;
   constructor(line: number, detail: string) {
     super(

@@ -9,6 +9,7 @@
 import { parseDuration } from "../cli/flags.ts";
 import { MatcherError, matchesAny, parseSelector } from "../push/matchers.ts";
 import type { Selector } from "../push/matchers.ts";
+import { expectedError, PushError } from "../push/push_error.ts";
 import type { HistoryEntry, Store } from "../store/store.ts";
 import {
   API_HEADERS,
@@ -18,22 +19,22 @@ import {
   struct,
 } from "./api.ts";
 import type { Json } from "./api.ts";
+import { errorResponse } from "./errors.ts";
 import { encodeText, slicedStream } from "./sliced_stream.ts";
 import type { GroupState } from "../store/view.ts";
 
 /** A bad query parameter: 400 with the Prometheus API error shape. */
-class BadRequest extends Error {
-  override name = "BadRequest";
+function badQuery(message: string): PushError {
+  return new PushError("bad_query", message);
 }
 
-export function badData(message: string): Response {
-  return new Response(
-    goJson(struct({ status: "error", errorType: "bad_data", error: message })),
-    {
-      status: 400,
-      headers: { ...API_HEADERS, "Content-Type": "application/json" },
-    },
-  );
+/** The JSON API's answer to a bad query parameter; rethrows anything else. */
+function answerBadQuery(error: unknown): Response {
+  if (expectedError(error)?.kind === "bad_query") {
+    const response = errorResponse(error, "api");
+    if (response) return response;
+  }
+  throw error;
 }
 
 function selectors(params: URLSearchParams): Selector[] {
@@ -42,7 +43,7 @@ function selectors(params: URLSearchParams): Selector[] {
       return parseSelector(m);
     } catch (error) {
       if (error instanceof MatcherError) {
-        throw new BadRequest(`match[]: ${error.message}`);
+        throw badQuery(`match[]: ${error.message}`);
       }
       throw error;
     }
@@ -54,7 +55,7 @@ export function parseTime(name: string, text: string): number {
   if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   const ms = Date.parse(text);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms)) {
-    throw new BadRequest(
+    throw badQuery(
       `invalid ${name} ${
         JSON.stringify(text)
       }: expected RFC 3339 (2026-11-25T10:00:00Z) or Unix seconds`,
@@ -66,7 +67,7 @@ export function parseTime(name: string, text: string): number {
 function duration(name: string, text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined) {
-    throw new BadRequest(
+    throw badQuery(
       `invalid ${name} ${
         JSON.stringify(text)
       }: expected a duration like 30m, 12h or 7d`,
@@ -80,7 +81,7 @@ function bool(name: string, text: string | null): boolean {
     return false;
   }
   if (text === "true" || text === "1") return true;
-  throw new BadRequest(
+  throw badQuery(
     `invalid ${name} ${JSON.stringify(text)}: expected true or false`,
   );
 }
@@ -117,7 +118,7 @@ export function handleBulkDelete(
       before = before === undefined ? t : Math.min(before, t);
     }
     if (sel.length === 0 && before === undefined) {
-      throw new BadRequest(
+      throw badQuery(
         "give at least one match[] selector or older_than/pushed_before; to delete everything use PUT /api/v1/admin/wipe",
       );
     }
@@ -150,8 +151,7 @@ export function handleBulkDelete(
       deleted.map((id) => byId.get(id) ?? { id, key: { labels: [] } }),
     );
   } catch (error) {
-    if (error instanceof BadRequest) return badData(error.message);
-    throw error;
+    return answerBadQuery(error);
   }
 }
 
@@ -211,7 +211,7 @@ export function handleHistory(request: Request, deps: AdminDeps): Response {
     const end = params.get("end");
     const status = params.get("status");
     if (status !== null && status !== "accepted" && status !== "refused") {
-      throw new BadRequest(
+      throw badQuery(
         `invalid status ${
           JSON.stringify(status)
         }: expected accepted or refused`,
@@ -220,7 +220,7 @@ export function handleHistory(request: Request, deps: AdminDeps): Response {
     const limitText = params.get("limit") ?? "100";
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new BadRequest(
+      throw badQuery(
         `invalid limit ${
           JSON.stringify(limitText)
         }: expected a whole number from 1 to 10000`,
@@ -250,8 +250,7 @@ export function handleHistory(request: Request, deps: AdminDeps): Response {
     }
     return jsonResponse(struct({ status: "success", data: out }));
   } catch (error) {
-    if (error instanceof BadRequest) return badData(error.message);
-    throw error;
+    return answerBadQuery(error);
   }
 }
 

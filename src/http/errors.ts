@@ -1,11 +1,50 @@
 /**
- * Expected errors → Response, in one place (style §5). Error bodies look like
- * Go's `http.Error`: plain text, `nosniff`, message plus newline (spec §1.5).
+ * Every error response, in one place. An expected failure carries a `kind`
+ * (push/push_error.ts), which gives its status; {@link errorResponse}
+ * writes it in one of two shapes: `text` as Go's `http.Error` writes it
+ * (plain text, `nosniff`, message plus newline), `api` as the JSON API's
+ * `{"status":"error","errorType":…,"error":…}` (docs/compatibility.md,
+ * error responses).
  * @module
  */
 
-import { PushError, STATUS_FOR } from "../push/push_error.ts";
-import { ExpositionError } from "../exposition/model.ts";
+import {
+  API_ERROR_TYPE,
+  expectedError,
+  STATUS_FOR,
+} from "../push/push_error.ts";
+import { API_HEADERS, goJson, struct } from "./api.ts";
+
+/** The shape of an error body: Go's `http.Error`, or the JSON API's. */
+export type ErrorFormat = "text" | "api";
+
+/**
+ * The response to an expected failure (any error with a `kind`); undefined
+ * for anything else, which is a bug for the caller to log and answer 500.
+ */
+export function errorResponse(
+  error: unknown,
+  format: ErrorFormat,
+  headers: HeadersInit = {},
+): Response | undefined {
+  const expected = expectedError(error);
+  if (expected === undefined) return undefined;
+  const status = STATUS_FOR[expected.kind];
+  if (format === "text") return textError(status, expected.message, headers);
+  const h = new Headers(API_HEADERS);
+  new Headers(headers).forEach((value, name) => h.set(name, value));
+  h.set("Content-Type", "application/json");
+  return new Response(
+    goJson(
+      struct({
+        status: "error",
+        errorType: API_ERROR_TYPE[expected.kind],
+        error: expected.message,
+      }),
+    ),
+    { status, headers: h },
+  );
+}
 
 /** A plain-text error response as Go's http.Error writes it. */
 export function textError(
@@ -23,19 +62,10 @@ export function textError(
 export function statusOf(
   error: unknown,
 ): { status: number; message: string } | undefined {
-  if (error instanceof PushError) {
-    return { status: STATUS_FOR[error.kind], message: error.message };
-  }
-  if (error instanceof ExpositionError) {
-    return { status: 400, message: error.message };
-  }
-  if (error instanceof Error && error.name === "DecompressionError") {
-    return { status: 400, message: error.message };
-  }
-  if (error instanceof Error && error.name === "BodyTooLargeError") {
-    return { status: 413, message: error.message };
-  }
-  return undefined;
+  const expected = expectedError(error);
+  return expected === undefined
+    ? undefined
+    : { status: STATUS_FOR[expected.kind], message: expected.message };
 }
 
 export const NOT_FOUND = "404 page not found";
@@ -48,7 +78,7 @@ export function methodNotAllowed(allow: string): Response {
   return textError(405, "Method Not Allowed", { Allow: allow });
 }
 
-/** Success with an empty body and no Content-Type (spec §1.5). */
+/** Success with an empty body and no Content-Type. */
 export function empty(status: number): Response {
   return new Response(null, { status });
 }

@@ -19,8 +19,9 @@ import {
 } from "../exposition/token_limits.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import type { View } from "../store/view.ts";
+import { LimitError, type PushRefusal } from "../push/push_error.ts";
 
-export { utf8Length };
+export { LimitError, type PushRefusal, utf8Length };
 
 export interface PushLimits {
   readonly maxSeriesPerPush: number;
@@ -34,32 +35,6 @@ export interface PushLimits {
   readonly readTimeoutMs: number;
 }
 
-/** Why a push was refused, as counted in `pushvault_push_refused_total`. */
-export type PushRefusal =
-  | "body_too_large"
-  | "too_many_series"
-  | "label_name_too_long"
-  | "label_value_too_long"
-  | "store_full"
-  | "read_timeout"
-  | "unavailable";
-
-/** A push over a limit; `status` is the answer, `reason` the metric label. */
-export class LimitError extends Error {
-  override name = "LimitError";
-  readonly status: 400 | 408 | 413 | 503 | 507;
-  readonly reason: PushRefusal;
-  constructor(
-    status: 400 | 408 | 413 | 503 | 507,
-    reason: PushRefusal,
-    message: string,
-  ) {
-    super(message);
-    this.status = status;
-    this.reason = reason;
-  }
-}
-
 /** Throws LimitError if the decoded push carries more series than allowed. */
 export function checkSeriesPerPush(
   families: readonly MetricFamily[],
@@ -69,7 +44,7 @@ export function checkSeriesPerPush(
   for (const family of families) series += family.metrics.length;
   if (series > limits.maxSeriesPerPush) {
     throw new LimitError(
-      413,
+      "too_large",
       "too_many_series",
       `push carries ${series} series, more than the limit of ${limits.maxSeriesPerPush} (--push.max-series-per-push); split it into several groups`,
     );
@@ -132,7 +107,7 @@ function labelNameTooLong(
   limit: number,
 ): LimitError {
   return new LimitError(
-    400,
+    "invalid",
     "label_name_too_long",
     `label name ${
       JSON.stringify(truncate(name))
@@ -147,7 +122,7 @@ function labelValueTooLong(
   limit: number,
 ): LimitError {
   return new LimitError(
-    400,
+    "invalid",
     "label_value_too_long",
     `value of label ${
       JSON.stringify(truncate(name))
@@ -172,7 +147,7 @@ export function tokenTooLong(error: TokenTooLongError): LimitError {
   const metric = `metric ${JSON.stringify(truncate(error.metric))}`;
   if (error.label === undefined) {
     return new LimitError(
-      400,
+      "invalid",
       "label_value_too_long",
       `metric name ${
         JSON.stringify(truncate(error.metric))
@@ -265,7 +240,7 @@ export function checkStoreCapacity(
     bound.add(delta);
   } else {
     throw new LimitError(
-      507,
+      "store_full",
       "store_full",
       `the store is full: it holds ${current} series and this push would bring it to ${after}, over the limit of ${maxSeries} (--storage.max-series); delete groups or raise the limit`,
     );
@@ -277,7 +252,7 @@ export class ReadTimeoutError extends LimitError {
   override name = "ReadTimeoutError";
   constructor(ms: number) {
     super(
-      408,
+      "timeout",
       "read_timeout",
       `request body not received within ${ms / 1000}s (--web.read-timeout)`,
     );

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { decompressBody } from "../exposition/decompress.ts";
+import { BodyTooLargeError, decompressBody } from "../exposition/decompress.ts";
 import { readRequestBody } from "./request_body.ts";
 import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { Logger } from "../log.ts";
@@ -14,12 +14,19 @@ import type { GroupingKey } from "../push/grouping_key.ts";
 import { parseGroupingKey } from "../push/grouping_key.ts";
 import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
 import { type PushWorker, WORKER_MIN_BYTES } from "./push_worker.ts";
-import { PushError } from "../push/push_error.ts";
+import {
+  expectedError,
+  type KindedError,
+  LimitError,
+  PushError,
+  type PushRefusal,
+  STATUS_FOR,
+} from "../push/push_error.ts";
 import { parseDuration } from "../cli/flags.ts";
 import type { RequestInfo, Store } from "../store/store.ts";
-import { empty, statusOf, textError } from "./errors.ts";
-import { checkStoreCapacity, LimitError, type SeriesBound } from "./limits.ts";
-import type { PushLimits, PushRefusal } from "./limits.ts";
+import { empty, textError } from "./errors.ts";
+import { checkStoreCapacity, type SeriesBound } from "./limits.ts";
+import type { PushLimits } from "./limits.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 import { errorStack } from "../error_message.ts";
 
@@ -150,41 +157,7 @@ export async function handlePush(
         : empty(outcome.status);
     }
   } catch (error) {
-    const expected = error instanceof LimitError
-      ? { status: error.status, message: error.message }
-      : statusOf(error);
-    const refusal = refusalOf(error, expected?.status);
-    if (refusal) {
-      deps.metrics.countLabeled("pushvault_push_refused_total", refusal);
-    }
-    if (!expected) {
-      deps.logger.error("push failed", {
-        path: info.path,
-        err: errorStack(error),
-      });
-      response = textError(
-        500,
-        "internal error while handling the push; see the server log",
-      );
-    } else {
-      if (expected.status === 503) {
-        deps.logger.warn("push not stored", {
-          path: info.path,
-          err: expected.message,
-        });
-      }
-      if (expected.status !== 503) {
-        deps.store.recordInvalid({
-          method,
-          key,
-          status: expected.status,
-          error: expected.message,
-          time,
-          request: { ...info, bodyBytes },
-        });
-      }
-      response = textError(expected.status, expected.message);
-    }
+    response = refused(error, deps, method, key, time, { ...info, bodyBytes });
   } finally {
     release?.();
   }
@@ -220,16 +193,60 @@ async function prepareOnWorker(
   }
 }
 
-/** The `pushvault_push_refused_total` reason of a failed push, if it has one. */
-function refusalOf(
+/**
+ * The answer to a push that threw: an expected failure is counted, logged
+ * (503) or recorded in the history, and answered as its kind says; anything
+ * else is a bug, logged and answered 500.
+ */
+function refused(
   error: unknown,
-  status: number | undefined,
-): PushRefusal | undefined {
-  if (error instanceof LimitError) return error.reason;
-  if (error instanceof Error && error.name === "BodyTooLargeError") {
-    return "body_too_large";
+  deps: PushDeps,
+  method: "PUT" | "POST" | "DELETE",
+  key: GroupingKey | undefined,
+  time: number,
+  request: RequestInfo,
+): Response {
+  const expected = expectedError(error);
+  const refusal = refusalOf(expected);
+  if (refusal) {
+    deps.metrics.countLabeled("pushvault_push_refused_total", refusal);
   }
-  return status === 503 ? "unavailable" : undefined;
+  if (!expected) {
+    deps.logger.error("push failed", {
+      path: request.path,
+      err: errorStack(error),
+    });
+    return textError(
+      500,
+      "internal error while handling the push; see the server log",
+    );
+  }
+  const status = STATUS_FOR[expected.kind];
+  if (status === 503) {
+    deps.logger.warn("push not stored", {
+      path: request.path,
+      err: expected.message,
+    });
+  } else {
+    deps.store.recordInvalid({
+      method,
+      key,
+      status,
+      error: expected.message,
+      time,
+      request,
+    });
+  }
+  return textError(status, expected.message);
+}
+
+/** The `pushvault_push_refused_total` reason of a failed push, if it has one. */
+function refusalOf(error: KindedError | undefined): PushRefusal | undefined {
+  if (error instanceof LimitError) return error.reason;
+  if (error instanceof BodyTooLargeError) return "body_too_large";
+  return error !== undefined && STATUS_FOR[error.kind] === 503
+    ? "unavailable"
+    : undefined;
 }
 
 /** A pusher's own TTL for its group (Pushvault's addition, README "Expiry"). */

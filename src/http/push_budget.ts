@@ -59,7 +59,7 @@ export class PushBudget {
     }
     if (this.#waitingBytes + bytes > this.#queueBytes) {
       throw new LimitError(
-        503,
+        "unavailable",
         "unavailable",
         `too many large pushes at once: ${this.#inFlight} bytes are being prepared and ${this.#waitingBytes} bytes wait, and this push's ${bytes} bytes would pass the queue of ${this.#queueBytes} bytes (${this.#flag}); try again`,
       );

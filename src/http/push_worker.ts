@@ -61,7 +61,7 @@ type WireError =
   | { readonly type: "exposition"; readonly line: number; message: string }
   | {
     readonly type: "limit";
-    readonly status: LimitError["status"];
+    readonly kind: PushErrorKind;
     readonly reason: PushRefusal;
     readonly message: string;
   }
@@ -138,8 +138,8 @@ function toWire(error: unknown): WireError {
     return { type: "exposition", line: error.line, message: error.message };
   }
   if (error instanceof LimitError) {
-    const { status, reason, message } = error;
-    return { type: "limit", status, reason, message };
+    const { kind, reason, message } = error;
+    return { type: "limit", kind, reason, message };
   }
   if (error instanceof PushError) {
     return { type: "push", kind: error.kind, message: error.message };
@@ -156,7 +156,7 @@ function fromWire(wire: WireError): Error {
         line: wire.line,
       });
     case "limit":
-      return new LimitError(wire.status, wire.reason, wire.message);
+      return new LimitError(wire.kind, wire.reason, wire.message);
     case "push":
       return new PushError(wire.kind, wire.message);
     case "bug":
