@@ -1,8 +1,8 @@
 /**
- * The Pushgateway's consistency check (spec §3.3–§3.5), done against an
+ * The Pushgateway's consistency check (docs/compatibility.md, consistency check), done against an
  * index instead of a simulated scrape of the whole store: a push is checked
  * only against the index entries of the families it carries, so its cost
- * follows the size of the push, not of the store (design.md, upstream #313).
+ * follows the size of the push, not of the store (docs/architecture.md).
  *
  * Pure: reads the index through an interface, returns problems as strings in
  * the Pushgateway's wording; never throws, never writes.
@@ -12,6 +12,9 @@
 import type { Label, MetricFamily, MetricType } from "../exposition/model.ts";
 import { PROTO_TYPE_NAMES } from "../exposition/model.ts";
 import { describeSeries, PUSH_FAILURE_TIME, PUSH_TIME } from "./validate.ts";
+import { labelsOfSeriesKey, sameKeys, seriesKey } from "./series_key.ts";
+
+export { labelsOfSeriesKey, sameKeys, seriesKey };
 
 /** What the check needs to know about one family name in the store. */
 export interface IndexedFamily {
@@ -23,11 +26,11 @@ export interface IndexedFamily {
   ownerOf(seriesKey: string): string | undefined;
 }
 
-/** A family the gateway exposes itself (spec §5.3). */
+/** A family the gateway exposes itself (docs/compatibility.md, the gateway's own metrics). */
 export interface OwnFamily {
   readonly type: MetricType;
   readonly help: string;
-  /** Created lazily upstream: a pushed HELP must match exactly (spec §3.4). */
+  /** Created lazily upstream: a pushed HELP must match exactly (docs/compatibility.md, HELP conflicts). */
   readonly helpMustMatch: boolean;
 }
 
@@ -51,21 +54,6 @@ export interface PushPlan {
   /** PUT replaces every family of the group; POST only the ones it carries. */
   readonly replaceAll: boolean;
   readonly families: readonly MetricFamily[];
-}
-
-/**
- * The key under which a series is unique within a family; labels sorted by
- * name. Keys also sort (with `compareUtf8`) exactly as `compareSeries` sorts
- * the series: the label count, then each value, then each name, each part
- * ended by two spaces, a character up to U+0020 written as a space and a
- * character above it. So one string per series serves both the index and
- * the scrape order (issue 7); it stays readable, and JSON leaves it as is.
- */
-export function seriesKey(labels: readonly Label[]): string {
-  let key = countPrefix(labels.length);
-  for (const label of labels) key += `${keyPart(label.value)}  `;
-  for (const label of labels) key += `${keyPart(label.name)}  `;
-  return key;
 }
 
 /**
@@ -99,67 +87,6 @@ export function rememberSeriesKeys(
 }
 const DISTINCT_KEYS = new WeakSet<MetricFamily>();
 
-/**
- * The labels a {@link seriesKey} was made of, in its order (sorted by
- * name). Messages name series from their keys: a push prepared on the push
- * worker reaches the check with its keys but without its metrics, and must
- * not be decoded again on the HTTP thread to be refused.
- */
-export function labelsOfSeriesKey(key: string): Label[] {
-  let n = key.charCodeAt(0) - 0x21;
-  let pos = 1;
-  if (key.charCodeAt(0) === 0xff) {
-    n = ((key.charCodeAt(1) - 0x21) << 12) | (key.charCodeAt(2) - 0x21);
-    pos = 3;
-  }
-  const parts: string[] = [];
-  for (let k = 0; k < 2 * n; k++) {
-    let end = key.indexOf("  ", pos);
-    if (end < 0) end = key.length;
-    parts.push(unescapeKeyPart(key.slice(pos, end)));
-    pos = end + 2;
-  }
-  const labels: Label[] = [];
-  for (let k = 0; k < n; k++) {
-    labels.push({ name: parts[n + k] as string, value: parts[k] as string });
-  }
-  return labels;
-}
-
-function unescapeKeyPart(part: string): string {
-  if (!part.includes(" ")) return part;
-  let out = "";
-  for (let i = 0; i < part.length; i++) {
-    if (part.charCodeAt(i) === 0x20) {
-      out += String.fromCharCode(part.charCodeAt(++i) - 0x21);
-    } else out += part[i];
-  }
-  return out;
-}
-
-/** One character for up to 221 labels, more characters (sorting after) above. */
-function countPrefix(n: number): string {
-  if (n < 0xde) return String.fromCharCode(0x21 + n);
-  return `\xff${String.fromCharCode(0x21 + (n >>> 12), 0x21 + (n & 0xfff))}`;
-}
-
-function keyPart(text: string): string {
-  let low = false;
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) <= 0x20) {
-      low = true;
-      break;
-    }
-  }
-  if (!low) return text;
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    out += c <= 0x20 ? ` ${String.fromCharCode(0x21 + c)}` : text[i];
-  }
-  return out;
-}
-
 /** Returns every rule the push breaks; empty when it may be applied. */
 export function checkConsistency(
   plan: PushPlan,
@@ -170,7 +97,7 @@ export function checkConsistency(
   const pushed = new Map<string, MetricType>();
   for (const family of plan.families) pushed.set(family.name, family.type);
 
-  // Families the group keeps besides the pushed ones (POST merges, §1.5).
+  // Families the group keeps besides the pushed ones (POST merges).
   const kept = (name: string): boolean =>
     !plan.replaceAll && !pushed.has(name) && (current?.has(name) ?? false);
   const typeAfterPush = (name: string): MetricType | undefined => {
@@ -200,7 +127,7 @@ function checkNewGroupMetadata(
   index: ConsistencyIndex,
   problems: string[],
 ): void {
-  // Spec §3.6: `{job="j1"}` and `{instance="",job="j1"}` would expose the same
+  // `{job="j1"}` and `{instance="",job="j1"}` would expose the same
   // metadata series; the Pushgateway then refuses every push anywhere.
   const key = seriesKey(plan.metadataLabels);
   for (const name of [PUSH_FAILURE_TIME, PUSH_TIME]) {
@@ -320,7 +247,7 @@ function checkDuplicates(
 ): void {
   const keys = seriesKeysOf(family);
   // The series the group holds already, again (most pushes): none can be
-  // another group's or repeat, so no key needs looking up (issue 7).
+  // another group's or repeat, so no key needs looking up.
   if (sameKeys(keys, index.heldKeys(plan.groupId, family.name))) return;
   const entry = index.family(family.name);
   // Keys known distinct need no Set, and a new family no lookups.
@@ -341,16 +268,4 @@ function checkDuplicates(
       );
     }
   }
-}
-
-/** Whether `b` holds the same keys as `a`, in the same order. */
-export function sameKeys(
-  a: readonly string[],
-  b: readonly string[] | undefined,
-): boolean {
-  if (b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) return false;
-  }
-  return true;
 }
