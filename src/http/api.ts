@@ -1,5 +1,5 @@
 /**
- * The JSON API under `/api/v1/` (spec §6): `status` and `metrics` in the
+ * The JSON API under `/api/v1/` (docs/compatibility.md, JSON API): `status` and `metrics` in the
  * Pushgateway's exact shapes, serialised like Go's encoding/json (map keys
  * sorted, no whitespace, `<`, `>`, `&` escaped, RFC 3339 times with
  * nanoseconds).
@@ -152,7 +152,7 @@ export function statusBody(info: StatusInfo): Json {
 }
 
 /**
- * `GET /api/v1/metrics`: every group, flat map of its families (spec §6.2).
+ * `GET /api/v1/metrics`: every group, flat map of its families (docs/compatibility.md, JSON API).
  * `families` reads a group's families with their values (from the database).
  */
 export function metricsBody(
@@ -358,8 +358,8 @@ function metricJson(family: MetricFamily, metric: Metric): Json {
 }
 
 /**
- * Native histogram buckets as the newest Pushgateway renders them (spec
- * §6.2): `[boundaryKind, "lower", "upper", "count"]`.
+ * Native histogram buckets as the newest Pushgateway renders them
+ * (docs/compatibility.md, JSON API): `[boundaryKind, "lower", "upper", "count"]`.
  */
 function nativeBucketsJson(native: NativeHistogram, float: boolean): Json[] {
   return nativeBuckets(native).map((b) => [

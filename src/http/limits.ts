@@ -161,7 +161,7 @@ export function tokenTooLong(error: TokenTooLongError): LimitError {
 
 /**
  * An estimate of the series in the store, so that the store limit does not
- * count the whole view on every push (design.md: a push costs what it
+ * count the whole view on every push (docs/performance.md: a push costs what it
  * carries). Only pushes add series, each about what it was checked for;
  * deletions only make the estimate high. Concurrent pushes to one group can
  * make it low by their own size, so it is recounted at least once a second,

@@ -1,6 +1,6 @@
 /**
  * A push body made ready for the store: decoded (text, OpenMetrics or
- * protobuf), checked against the per-push limits, sanitized (spec §3.1),
+ * protobuf), checked against the per-push limits, sanitized (docs/compatibility.md, validation),
  * and, when asked, each family prepared for writing (store/prepare.ts).
  * Pure and synchronous: the HTTP handler runs it inline, the push worker
  * (push_worker.ts) runs it for large bodies on the other core.

@@ -1,7 +1,7 @@
 /**
  * PUT/POST/DELETE `/metrics/job/…`: translates a request into a store
- * command and the outcome into a response. Decides nothing itself (style §1:
- * handlers translate; the store decides). The body is read and decoded fully
+ * command and the outcome into a response. Decides nothing itself (handlers
+ * translate; the store decides). The body is read and decoded fully
  * before the store is called, so no `await` falls inside a transaction.
  * @module
  */
@@ -85,7 +85,7 @@ export async function handlePush(
       throw new Error("handlePush called for a path that is not a push route");
     }
     if (method === "DELETE") {
-      await request.body?.cancel(); // spec §2.6: a DELETE body is ignored
+      await request.body?.cancel(); // a DELETE body is ignored
       // In arrival order, also behind a large push being written.
       await deps.store.enqueueDelete(key, time, info);
       response = empty(202);

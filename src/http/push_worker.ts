@@ -1,6 +1,6 @@
 /**
  * Large push bodies are decoded, sanitized and prepared for writing on a
- * worker thread (issue 7): a 1,000-series push spends most of its time
+ * worker thread: a 1,000-series push spends most of its time
  * there, and the machine has a second core. The main thread then only
  * checks consistency, writes and answers. Small bodies stay inline: handing
  * one over costs more than it saves.

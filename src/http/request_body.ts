@@ -4,7 +4,7 @@
  * one piece (`Request.bytes()`): it cannot grow past its declared length
  * (Deno's HTTP answers 400 to a request that also says `Transfer-Encoding`,
  * tests/security/limits_test.ts), and one read costs a 10-series push about 3% less main-thread time than a
- * stream and its reads (issue 7). Everything else is read as a stream with
+ * stream and its reads. Everything else is read as a stream with
  * the limit checked as it arrives (exposition/decompress.ts).
  * @module
  */

@@ -1,8 +1,8 @@
 /**
- * Push URL → grouping key (spec §1.2–§1.4, §11.1). Pure: no HTTP objects, no
- * store. Error messages are the Pushgateway's, word for word (spec §1.6).
+ * Push URL → grouping key (docs/compatibility.md, grouping keys). Pure: no HTTP objects, no
+ * store. Error messages are the Pushgateway's, word for word (docs/compatibility.md, status codes).
  *
- * Deviation (spec §3.6, §12): a grouping label value that is not valid UTF-8
+ * Deviation (docs/compatibility.md, grouping keys): a grouping label value that is not valid UTF-8
  * is refused here with 400, instead of creating a group that poisons the store.
  * @module
  */
@@ -23,7 +23,7 @@ export interface GroupingKey {
 }
 
 export interface GroupingKeyOptions {
-  /** `--push.enable-utf8-names`: `U__` label names are unescaped (spec §11.1). */
+  /** `--push.enable-utf8-names`: `U__` label names are unescaped (docs/compatibility.md, UTF-8 names). */
   readonly utf8Names?: boolean;
 }
 
@@ -72,7 +72,7 @@ function parseUncached(
   const slash = rest.indexOf("/");
   const jobRaw = slash < 0 ? rest : rest.slice(0, slash);
   const labelPath = slash < 0 ? "" : rest.slice(slash);
-  if (jobRaw === "") return undefined; // `/metrics/job/` is not a route (spec §1.4)
+  if (jobRaw === "") return undefined; // `/metrics/job/` is not a route
 
   let job = jobRaw;
   if (jobEncoded) {
@@ -93,9 +93,9 @@ function parseUncached(
 
   const labels = new Map<string, string>();
   for (const [name, value] of parseLabelPath(labelPath, options)) {
-    labels.set(name, value); // later pairs win, no error (spec §1.2 step 3)
+    labels.set(name, value); // later pairs win, no error
   }
-  labels.set("job", job); // the job segment always wins (spec §1.2 step 4)
+  labels.set("job", job); // the job segment always wins
   return makeGroupingKey(labels);
 }
 
@@ -186,7 +186,7 @@ function checkLabelName(name: string, options: GroupingKeyOptions): string {
 /**
  * Undoes the `U__` escaping of prometheus/common `model.UnescapeName`:
  * `__` → `_`, `_<hex>_` → that code point. An invalid sequence leaves the
- * whole name as it was (spec §11.1).
+ * whole name as it was (docs/compatibility.md, UTF-8 names).
  */
 export function unescapeUtf8Name(name: string): string {
   const body = name.slice(3);

@@ -1,6 +1,6 @@
 /**
- * Pure checks and rewriting of one push before it meets the store (spec §3.1,
- * §3.2, §3.5): timestamps refused, grouping labels override body labels,
+ * Pure checks and rewriting of one push before it meets the store
+ * (docs/compatibility.md, validation): timestamps refused, grouping labels override body labels,
  * `instance=""` added, labels sorted, label names checked, the gateway's own
  * metadata families dropped (they are always the gateway's values).
  *
@@ -12,7 +12,7 @@ import { LABEL_NAME_RE } from "../exposition/model.ts";
 import type { Label, Metric, MetricFamily } from "../exposition/model.ts";
 import type { GroupingKey } from "./grouping_key.ts";
 
-/** Families every group has, whose values only the gateway sets (spec §4). */
+/** Families every group has, whose values only the gateway sets (docs/compatibility.md, metadata metrics). */
 export const PUSH_TIME = "push_time_seconds";
 export const PUSH_FAILURE_TIME = "push_failure_time_seconds";
 
@@ -28,7 +28,7 @@ export interface SanitizeOptions {
   readonly utf8Names?: boolean;
 }
 
-/** Applies spec §3.1–§3.5 to decoded families. Pure; never throws. */
+/** Applies the push's validation rules to decoded families. Pure; never throws. */
 export function sanitizePush(
   families: readonly MetricFamily[],
   key: GroupingKey,
@@ -40,7 +40,7 @@ export function sanitizePush(
   const out: MetricFamily[] = [];
   for (const family of families) {
     if (family.name === PUSH_TIME || family.name === PUSH_FAILURE_TIME) {
-      continue; // spec §3.5: always overridden by the gateway's own value
+      continue; // always overridden by the gateway's own value
     }
     const metrics: Metric[] = [];
     for (const metric of family.metrics) {
@@ -57,7 +57,7 @@ export function sanitizePush(
 }
 
 /**
- * Spec §3.2: each grouping label replaces or joins the body's labels, then
+ * Each grouping label replaces or joins the body's labels, then
  * `instance=""` is added when absent, then labels are sorted by name.
  */
 export function applyGroupingLabels(

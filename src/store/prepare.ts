@@ -3,7 +3,7 @@
  * called: the series' keys and texts (for the view), `families.rendered`
  * and the `samples` rows. Pure, so that it can run on the push worker
  * (http/push_worker.ts) as well as inline; the result is plain data that
- * crosses to the main thread as it is (issue 7).
+ * crosses to the main thread as it is.
  * @module
  */
 
