@@ -44,7 +44,7 @@ export type TokenTooLongReason = "label_name_too_long" | "label_value_too_long";
 /**
  * A label name, label value or metric name over its limit. `label` is
  * undefined for a metric name; `bytes` is the token's length in UTF-8
- * bytes. The HTTP layer turns it into its answer (http/limits.ts).
+ * bytes. The push pipeline turns it into its answer (push/limits.ts).
  */
 export class TokenTooLongError extends Error {
   override name = "TokenTooLongError";

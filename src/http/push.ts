@@ -12,7 +12,11 @@ import type { ReadDeadline } from "../exposition/decompress.ts";
 import type { Logger } from "../log.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { parseGroupingKey } from "../push/grouping_key.ts";
-import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
+import {
+  preparePush,
+  type PushBody,
+  type ReadyPush,
+} from "../push/prepare_push.ts";
 import { type PushWorker, WORKER_MIN_BYTES } from "./push_worker.ts";
 import {
   expectedError,

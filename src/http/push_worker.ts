@@ -25,9 +25,13 @@ import { PushError, type PushErrorKind } from "../push/push_error.ts";
 import { errorStack } from "../error_message.ts";
 import { LimitError, type PushRefusal } from "./limits.ts";
 import { PushBudget } from "./push_budget.ts";
-import type { PreparedFamily } from "../store/prepare.ts";
+import type { PreparedFamily } from "../push/prepare.ts";
 import { rememberSeriesKeys } from "../push/consistency.ts";
-import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
+import {
+  preparePush,
+  type PushBody,
+  type ReadyPush,
+} from "../push/prepare_push.ts";
 
 /** The worker's name; also how this module knows it runs as the worker. */
 export const PUSH_WORKER_NAME = "pushvault-push";

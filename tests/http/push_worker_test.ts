@@ -4,8 +4,8 @@ import { encodeDelimited } from "../../src/exposition/protobuf.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { send, startTestGateway } from "../test_utils.ts";
 import { PushWorker } from "../../src/http/push_worker.ts";
-import { preparePush } from "../../src/http/prepare_push.ts";
-import type { PushLimits } from "../../src/http/limits.ts";
+import { preparePush } from "../../src/push/prepare_push.ts";
+import type { PushLimits } from "../../src/push/limits.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 
 /** A body like a batch job's: histograms, counters, gauges; `n` series. */
