@@ -1,17 +1,17 @@
 /**
  * The store: owns the one `DatabaseSync` connection, its prepared statements
  * and the in-memory view. Every change is one SQLite transaction, committed
- * before the caller answers; the view changes only after COMMIT (design.md).
+ * before the caller answers; the view changes only after COMMIT
+ * (docs/architecture.md).
  *
- * Everything here is synchronous on purpose (style §1): no `await` may fall
+ * Everything here is synchronous on purpose: no `await` may fall
  * inside a transaction, or another request would run inside ours.
  * @module
  */
 
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
-import type { StatementSync } from "node:sqlite";
-import type { MetricFamily, MetricType } from "../exposition/model.ts";
+import type { MetricFamily } from "../exposition/model.ts";
 import { unreachable } from "../exposition/model.ts";
 import { checkConsistency, seriesKey } from "../push/consistency.ts";
 import type { OwnFamily } from "../push/consistency.ts";
@@ -41,7 +41,6 @@ import {
 import { errorMessage } from "../error_message.ts";
 import { WriterLock } from "./writer_lock.ts";
 import { rowsToFamily } from "./sample_rows.ts";
-import type { SampleRow } from "./sample_rows.ts";
 import type { PagedSampleRow } from "./family_pages.ts";
 import { renderSeries, View } from "./view.ts";
 import type { FamilyInput, RenderedSeries, StoredFamily } from "./view.ts";
@@ -51,6 +50,27 @@ export {
   StoreOpenError,
   type SyncMode,
 } from "./open_database.ts";
+import {
+  extrasInsert,
+  FAMILIES_PER_INSERT,
+  familyInsert,
+  type FamilyRow,
+  type GroupRow,
+  newWriter,
+  prepareStatements,
+  renderedInsert,
+  type SampleDbRow,
+  sampleInsert,
+  sampleRow,
+  SAMPLES_PER_INSERT,
+  SERIES_PER_INSERT,
+  seriesInsert,
+  type Writer,
+} from "./statements.ts";
+import { isBusy, isOutOfRoom, unavailable } from "./errors.ts";
+import { queryHistory } from "./history_query.ts";
+import type { HistoryEntry, HistoryQuery } from "./history_query.ts";
+export type { HistoryEntry, HistoryQuery } from "./history_query.ts";
 import {
   decodeRendered,
   encodeRendered,
@@ -62,7 +82,7 @@ export interface StoreOptions {
   readonly path: string;
   /** `normal` survives a killed process; `full` survives power loss too. */
   readonly sync?: SyncMode;
-  /** The gateway's own families, for the consistency rules of spec §3.4. */
+  /** The gateway's own families, for the consistency rules (docs/compatibility.md). */
   readonly ownFamilies?: ReadonlyMap<string, OwnFamily>;
   /**
    * Run `PRAGMA quick_check` before anything else and refuse a damaged file
@@ -452,7 +472,7 @@ export class Store implements Disposable {
   }
 
   /**
-   * PUT or POST with group commit (design.md "Performance plan"): pushes that
+   * PUT or POST with group commit (docs/performance.md): pushes that
    * arrive while others wait share one transaction, each in its own
    * SAVEPOINT, each answered only after the shared COMMIT. A push whose own
    * writes fail is rolled back alone; if the COMMIT fails, every push of the
@@ -568,7 +588,7 @@ export class Store implements Disposable {
    * Commits every queued push in one transaction; see {@link enqueuePush}.
    *
    * First without a SAVEPOINT per push: they cost each small push about 5%
-   * (issue 7), and a statement of a push almost never fails (a full disk
+   * (start-up with 1M series), and a statement of a push almost never fails (a full disk
    * shows at COMMIT, in WAL). If one does, the whole transaction is rolled
    * back, the view read anew if earlier pushes of the batch had changed it,
    * and the batch runs again with a SAVEPOINT per push, so that only the
@@ -768,7 +788,7 @@ export class Store implements Disposable {
   }
 
   /**
-   * DELETE of one group in arrival order (spec §1.5): at once, as
+   * DELETE of one group in arrival order (docs/compatibility.md): at once, as
    * {@link deleteGroup}, or, while a large push is written aside, after it
    * and after the pushes queued before it.
    */
@@ -944,9 +964,9 @@ export class Store implements Disposable {
     }
   }
 
-  /** DELETE of one group: 202 whether or not it existed (spec §1.5). */
+  /** DELETE of one group: 202 whether or not it existed (docs/compatibility.md). */
   deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
-    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#flushQueue(); // writes are applied in arrival order
     this.#refuseWhileAside(); // enqueueDelete() waits instead
     const group = this.view.group(key.id);
     this.#transaction(() => {
@@ -978,7 +998,7 @@ export class Store implements Disposable {
    * row without a group.
    */
   wipe(time: number, request: RequestInfo): number {
-    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#flushQueue(); // writes are applied in arrival order
     this.#refuseWhileAside();
     const groups = [...this.view.groups()];
     this.#transaction(() => {
@@ -1014,7 +1034,7 @@ export class Store implements Disposable {
     time: number,
     request: RequestInfo,
   ): string[] {
-    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#flushQueue(); // writes are applied in arrival order
     this.#refuseWhileAside();
     const groups = ids.map((id) => this.view.group(id)).filter((g) =>
       g !== undefined
@@ -1049,7 +1069,7 @@ export class Store implements Disposable {
    */
   importGroups(groups: readonly ImportCommand[], request: RequestInfo): void {
     this.#settle();
-    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#flushQueue(); // writes are applied in arrival order
     this.#refuseWhileAside();
     this.#transaction(() => {
       for (const g of groups) {
@@ -1120,7 +1140,7 @@ export class Store implements Disposable {
    * a push waits at most for one batch.
    */
   pruneHistory(cutoff: number, batch: number): number {
-    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#flushQueue(); // writes are applied in arrival order
     if (this.#aside !== undefined) return 0; // the next run goes on
     return this.#transaction(() => {
       let n = Number(this.#stmt.pruneSeries.run(cutoff, batch).changes);
@@ -1135,7 +1155,7 @@ export class Store implements Disposable {
 
   /**
    * Records a request refused before it reached the rules (bad URL or body):
-   * a history row only, no group change (spec §1.6). Best effort: a database
+   * a history row only, no group change (docs/compatibility.md). Best effort: a database
    * that cannot be written here is not the client's problem.
    */
   recordInvalid(entry: {
@@ -1146,7 +1166,7 @@ export class Store implements Disposable {
     time: number;
     request: RequestInfo;
   }): void {
-    this.#flushQueue(); // writes are applied in arrival order (spec §1.5)
+    this.#flushQueue(); // writes are applied in arrival order
     if (this.#aside !== undefined) {
       // Behind the large push being written, in order.
       this.#queue.push({
@@ -1194,50 +1214,7 @@ export class Store implements Disposable {
    * caller's (it knows the matchers); here: one group, a time range, outcome.
    */
   history(query: HistoryQuery = {}): HistoryEntry[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (query.groupKey !== undefined) {
-      where.push("g.key = ?");
-      args.push(query.groupKey);
-    }
-    if (query.since !== undefined) {
-      where.push("p.time >= ?");
-      args.push(query.since);
-    }
-    if (query.until !== undefined) {
-      where.push("p.time <= ?");
-      args.push(query.until);
-    }
-    if (query.outcome === "accepted") where.push("p.status < 300");
-    if (query.outcome === "refused") where.push("p.status >= 300");
-    const sql =
-      `SELECT p.id, p.time, p.method, g.key AS group_key, g.labels AS group_labels,
-        p.path, p.status, p.error, p.content_type, p.body_bytes, p.series, p.remote_addr,
-        p.user_agent
-      FROM pushes p LEFT JOIN groups g ON g.id = p.group_id
-      ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY p.time DESC, p.id DESC LIMIT ?`;
-    args.push(Math.max(1, Math.min(query.limit ?? 100, 10_000)));
-    const rows = this.#db.prepare(sql).all(
-      ...args,
-    ) as unknown as HistoryDbRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      time: r.time,
-      method: r.method,
-      groupKey: r.group_key,
-      groupLabels: r.group_labels === null
-        ? null
-        : JSON.parse(r.group_labels) as Record<string, string>,
-      path: r.path,
-      status: r.status,
-      error: r.error,
-      contentType: r.content_type,
-      bodyBytes: r.body_bytes,
-      series: r.series,
-      remoteAddr: r.remote_addr,
-      userAgent: r.user_agent,
-    }));
+    return queryHistory(this.#db, query);
   }
 
   /**
@@ -1324,7 +1301,7 @@ export class Store implements Disposable {
    * returns whether any are left. Start-up reads only the groups: reading
    * the families' rows, decoding their keys and copying their texts is most
    * of its work (1M series: 1.5 of 2 s), so it is done after the server is
-   * ready (issue 7), a slice at a time ({@link startBackgroundIndexing}),
+   * ready (start-up with 1M series), a slice at a time ({@link startBackgroundIndexing}),
    * or all at once by the first request that needs the view.
    */
   #assemble(budget: number): boolean {
@@ -1500,9 +1477,9 @@ export class Store implements Disposable {
     problems: string[],
   ): { outcome: PushOutcome; apply: () => void } {
     const error = inconsistent(problems).message;
-    // Unchecked mode refuses silently with 202 (spec §3.7).
+    // Unchecked mode refuses silently with 202 (docs/compatibility.md).
     const status = command.checkConsistency ? 400 : 202;
-    // Spec §3.6: creating a group whose metadata series collide with another
+    // docs/compatibility.md, metadata metrics: creating a group whose metadata series collide with another
     // group's would poison every later scrape; record history only then.
     const mayCreate = this.view.group(command.key.id) !== undefined ||
       !metadataCollides(
@@ -2026,7 +2003,7 @@ export class Store implements Disposable {
   }
 
   /**
-   * Rebuilds the view from the current rows (design.md: the DB is the
+   * Rebuilds the view from the current rows (docs/architecture.md: the DB is the
    * truth): the groups here, their families by {@link Store.#assemble}.
    * Writes nothing.
    */
@@ -2095,50 +2072,6 @@ interface MissingRendered {
   readonly series: RenderedSeries;
 }
 
-export interface HistoryQuery {
-  /** Canonical grouping key, e.g. `{instance="db1",job="backup"}`. */
-  readonly groupKey?: string;
-  /** Unix seconds, inclusive. */
-  readonly since?: number;
-  readonly until?: number;
-  readonly outcome?: "accepted" | "refused";
-  /** At most this many rows (default 100, at most 10,000). */
-  readonly limit?: number;
-}
-
-/** One `pushes` row with its group. */
-export interface HistoryEntry {
-  readonly id: number;
-  readonly time: number;
-  readonly method: string;
-  readonly groupKey: string | null;
-  readonly groupLabels: Record<string, string> | null;
-  readonly path: string;
-  readonly status: number;
-  readonly error: string | null;
-  readonly contentType: string | null;
-  readonly bodyBytes: number;
-  readonly series: number;
-  readonly remoteAddr: string | null;
-  readonly userAgent: string | null;
-}
-
-interface HistoryDbRow {
-  id: number;
-  time: number;
-  method: string;
-  group_key: string | null;
-  group_labels: string | null;
-  path: string;
-  status: number;
-  error: string | null;
-  content_type: string | null;
-  body_bytes: number;
-  series: number;
-  remote_addr: string | null;
-  user_agent: string | null;
-}
-
 interface QueuedPush {
   readonly command: PushCommand;
   readonly resolve: (outcome: PushOutcome) => void;
@@ -2192,41 +2125,13 @@ async function beginWhenUnlocked(w: Writer): Promise<void> {
   }
 }
 
-interface GroupRow {
-  id: number;
-  labels: string;
-  push_time: number;
-  push_failure_time: number;
-  ttl: number | null;
-  created_at: number;
-}
-interface FamilyRow {
-  id: number;
-  group_id: number;
-  name: string;
-  type: MetricType;
-  help: string | null;
-  unit: string | null;
-  time: number;
-  /** `families.rendered` as its UTF-8 bytes (cast to BLOB). */
-  rendered: Uint8Array | null;
-}
-
 /** Families assembled per background step: a few ms (startBackgroundIndexing). */
 const ASSEMBLE_SLICE = 500;
 /** Series indexed per background step: a few ms (startBackgroundIndexing). */
 const INDEX_SLICE = 20_000;
 
-/** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
-const SAMPLES_PER_INSERT = 200;
 /** #flushQueue() waiting for the write lock on this thread if need be. */
 const WAIT = { waitForLock: true } as const;
-
-/** SQLITE_BUSY: another connection holds the write lock. */
-function isBusy(error: unknown): boolean {
-  if (!(error instanceof Error) || !("errcode" in error)) return false;
-  return typeof error.errcode === "number" && (error.errcode & 0xff) === 5;
-}
 
 /** A write request tries the file again at most this often while read-only. */
 const WRITE_RETRY_MIN_MS = 1000;
@@ -2241,50 +2146,8 @@ interface ReadOnly {
   nextTry: number;
 }
 
-/**
- * A full disk (SQLITE_FULL) or an I/O error (SQLITE_IOERR, which is what a
- * -shm file that cannot grow gives): the file may be read, not written.
- * `exec()` errors carry no code, so their message is checked too.
- */
-function isOutOfRoom(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = "errcode" in error ? error.errcode : undefined;
-  if (typeof code === "number") {
-    return (code & 0xff) === 13 || (code & 0xff) === 10;
-  }
-  return /^(database or disk is full|disk I\/O error)$/.test(error.message);
-}
-
 /** Earlier pushes of its group a write removes at most, without history. */
 const DROP_PUSHES = 100;
-
-/** Rows per multi-row INSERT into `families` (7 parameters each). */
-const FAMILIES_PER_INSERT = 50;
-
-interface SampleDbRow {
-  family_id: number;
-  series: number;
-  name: string;
-  labels: string;
-  value: number | null;
-  value_text: string | null;
-  native: string | null;
-  exemplar: string | null;
-  created: number | null;
-}
-
-function sampleRow(s: SampleDbRow): SampleRow {
-  return {
-    series: s.series,
-    name: s.name,
-    labels: s.labels,
-    value: s.value,
-    valueText: s.value_text,
-    native: s.native,
-    exemplar: s.exemplar,
-    created: s.created,
-  };
-}
 
 function metadataCollides(
   view: View,
@@ -2316,51 +2179,6 @@ export function describeCheckpointerEvent(event: CheckpointerEvent): string {
   }
 }
 
-function unavailable(error: unknown): PushError {
-  return new PushError(
-    "unavailable",
-    `the database cannot be written, nothing was changed: ${
-      errorMessage(error)
-    }`,
-    { cause: error },
-  );
-}
-
-/**
- * A connection with the statements the write helpers use on it: the
- * store's own, or the one a large push is written on (Store.#commitAside).
- * The INSERTs of n rows are prepared on first use, per connection.
- */
-interface Writer {
-  readonly db: DatabaseSync;
-  readonly stmt: ReturnType<typeof prepareStatements>;
-  /** Index n: the INSERT of n `samples` rows ({@link sampleInsert}). */
-  readonly sampleInserts: (StatementSync | undefined)[];
-  /** Index n: the INSERT of n `sample_extras` rows. */
-  readonly extrasInserts: (StatementSync | undefined)[];
-  /** Index n: the INSERT of n family rows ({@link familyInsert}). */
-  readonly familyInserts: (StatementSync | undefined)[];
-  /** Index n: the INSERT of n `rendered` rows. */
-  readonly renderedInserts: (StatementSync | undefined)[];
-  /** Index n: the INSERT of n `series` rows. */
-  readonly seriesInserts: (StatementSync | undefined)[];
-}
-
-function newWriter(
-  db: DatabaseSync,
-  stmt: ReturnType<typeof prepareStatements>,
-): Writer {
-  return {
-    db,
-    stmt,
-    sampleInserts: [],
-    extrasInserts: [],
-    familyInserts: [],
-    renderedInserts: [],
-    seriesInserts: [],
-  };
-}
-
 /** What Store.#writeAccepted wrote, for the view. */
 interface AcceptedWrite {
   readonly groupRow: number;
@@ -2374,251 +2192,6 @@ function drain<T>(steps: Generator<void, T>): T {
     if (step.done === true) return step.value;
   }
 }
-
-/** The prepared INSERT of `n` family rows, prepared on first use. */
-function familyInsert(w: Writer, n: number): StatementSync {
-  let statement = w.familyInserts[n];
-  if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
-    statement = w.db.prepare(
-      `INSERT INTO families (group_id, push_id, name, type, help, unit)
-         VALUES ${values}`,
-    );
-    w.familyInserts[n] = statement;
-  }
-  return statement;
-}
-
-/** The prepared INSERT of `n` `rendered` rows, prepared on first use. */
-function renderedInsert(w: Writer, n: number): StatementSync {
-  let statement = w.renderedInserts[n];
-  if (statement === undefined) {
-    // CAST: `rendered` may come as its UTF-8 bytes (PreparedFamily), and
-    // is stored as TEXT either way.
-    const values = Array.from({ length: n }, () => "(?,CAST(? AS TEXT))")
-      .join(",");
-    statement = w.db.prepare(
-      `INSERT INTO rendered (family_id, rendered) VALUES ${values}`,
-    );
-    w.renderedInserts[n] = statement;
-  }
-  return statement;
-}
-
-/** The prepared INSERT of `n` `series` rows, prepared on first use. */
-function seriesInsert(w: Writer, n: number): StatementSync {
-  let statement = w.seriesInserts[n];
-  if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
-    statement = w.db.prepare(
-      `INSERT INTO series (group_id, family, suffix, labels) VALUES ${values}`,
-    );
-    w.seriesInserts[n] = statement;
-  }
-  return statement;
-}
-
-/** The prepared INSERT of `n` `samples` rows, prepared on first use. */
-function sampleInsert(w: Writer, n: number): StatementSync {
-  let statement = w.sampleInserts[n];
-  if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?,?)").join(",");
-    statement = w.db.prepare(
-      `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
-    );
-    w.sampleInserts[n] = statement;
-  }
-  return statement;
-}
-
-/** The prepared INSERT of `n` `sample_extras` rows, prepared on first use. */
-function extrasInsert(w: Writer, n: number): StatementSync {
-  let statement = w.extrasInserts[n];
-  if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
-    statement = w.db.prepare(
-      `INSERT INTO sample_extras (family_id, seq, value_text, native, exemplar, created)
-         VALUES ${values}`,
-    );
-    w.extrasInserts[n] = statement;
-  }
-  return statement;
-}
-
-/** The current families after a `families.id`, for Store.#assemble. */
-const LOAD_FAMILIES =
-  `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
-    CAST(r.rendered AS BLOB) AS rendered
-  FROM families f JOIN pushes p ON p.id = f.push_id
-  JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
-  LEFT JOIN rendered r ON r.family_id = f.id
-  WHERE f.current = 1 AND f.id > ?`;
-
-/**
- * The families rows that retention removes next: replaced before the
- * cutoff, oldest first, at most a batch. Every statement of a batch picks
- * the same rows: ties are broken by id, the index's own order.
- */
-const PRUNED_FAMILIES = `SELECT id, group_id, name, replaced_by FROM families
-  WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at, id LIMIT ?`;
-
-function prepareStatements(db: DatabaseSync) {
-  const p = (sql: string): StatementSync => db.prepare(sql);
-  return {
-    // Prepared once: exec() would compile them on every batch.
-    begin: p("BEGIN IMMEDIATE"),
-    waitForLock: p(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
-    dontWaitForLock: p("PRAGMA busy_timeout = 0"),
-    commit: p("COMMIT"),
-    savepoint: p("SAVEPOINT push"),
-    release: p("RELEASE push"),
-    insertPush: p(
-      `INSERT INTO pushes (time, method, group_id, path, status, error, content_type,
-         body_bytes, series, remote_addr, user_agent) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-    ),
-    findGroup: p("SELECT id FROM groups WHERE key = ?"),
-    insertGroup: p(
-      `INSERT INTO groups (key, labels, job, created_at, push_time, push_failure_time)
-       VALUES (?,?,?,?,?,?)`,
-    ),
-    reviveGroup: p(
-      `UPDATE groups SET deleted_at = NULL, push_time = ?, push_failure_time = ?, created_at = ?,
-         ttl = NULL WHERE id = ?`,
-    ),
-    setPushTime: p("UPDATE groups SET push_time = ? WHERE id = ?"),
-    setFailureTime: p("UPDATE groups SET push_failure_time = ? WHERE id = ?"),
-    deleteGroup: p("UPDATE groups SET deleted_at = ? WHERE id = ?"),
-    dropRenderedAll: p(
-      `DELETE FROM rendered WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
-    ),
-    dropRenderedOne: p(
-      `DELETE FROM rendered WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
-    ),
-    supersedeAll: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1",
-    ),
-    supersedeOne: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1 AND name = ?",
-    ),
-    // Without history a replaced version's series go with it: the next
-    // version made its own (Store.#previousSeries).
-    dropCurrentSeries: p(
-      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
-         JOIN samples s ON s.family_id = f.id WHERE f.group_id = ? AND f.current = 1)`,
-    ),
-    dropCurrentSeriesOne: p(
-      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
-         JOIN samples s ON s.family_id = f.id
-         WHERE f.group_id = ? AND f.current = 1 AND f.name = ?)`,
-    ),
-    dropCurrentSamples: p(
-      `DELETE FROM samples WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
-    ),
-    dropCurrentExtras: p(
-      `DELETE FROM sample_extras WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
-    ),
-    dropCurrentExtrasOne: p(
-      `DELETE FROM sample_extras WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
-    ),
-    dropCurrentFamilies: p(
-      "DELETE FROM families WHERE group_id = ? AND current = 1",
-    ),
-    dropCurrentSamplesOne: p(
-      `DELETE FROM samples WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
-    ),
-    dropCurrentFamiliesOne: p(
-      "DELETE FROM families WHERE group_id = ? AND current = 1 AND name = ?",
-    ),
-    dropEarlierPushes: p(
-      `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p
-         WHERE p.group_id = ? AND p.id < ?
-         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id) LIMIT ?)`,
-    ),
-    setTtl: p("UPDATE groups SET ttl = ? WHERE id = ?"),
-    // A series' rows are in consecutive versions of its family (schema 6):
-    // its last one went when the version that replaced it lacks it.
-    pruneSeries: p(
-      `DELETE FROM series WHERE id IN (SELECT s.series_id
-         FROM (${PRUNED_FAMILIES}) f JOIN samples s ON s.family_id = f.id
-         WHERE NOT EXISTS (SELECT 1 FROM families n JOIN samples t
-           ON t.family_id = n.id AND t.series_id = s.series_id
-           WHERE n.push_id = f.replaced_by AND n.group_id = f.group_id AND n.name = f.name))`,
-    ),
-    pruneSamples: p(
-      `DELETE FROM samples WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
-    ),
-    pruneExtras: p(
-      `DELETE FROM sample_extras WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
-    ),
-    pruneFamilies: p(
-      `DELETE FROM families WHERE id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
-    ),
-    // A live group keeps its last push-log row, whatever its age (README
-    // "The database"): the answer to "when did it last try?".
-    prunePushes: p(
-      `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p WHERE p.time < ?
-         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)
-         AND (p.group_id IS NULL
-           OR EXISTS (SELECT 1 FROM pushes q WHERE q.group_id = p.group_id
-             AND q.time >= p.time AND q.id > p.id)
-           OR EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id
-             AND g.deleted_at IS NOT NULL))
-         ORDER BY p.time LIMIT ?)`,
-    ),
-    pruneGroups: p(
-      `DELETE FROM groups WHERE id IN (SELECT g.id FROM groups g WHERE g.deleted_at < ?
-         AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.group_id = g.id)
-         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.group_id = g.id) LIMIT ?)`,
-    ),
-    setRendered: p(
-      "INSERT OR REPLACE INTO rendered (rendered, family_id) VALUES (?, ?)",
-    ),
-    loadGroups: p(
-      "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
-    ),
-    loadFamiliesSlice: p(`${LOAD_FAMILIES} ORDER BY f.id LIMIT ?`),
-    pageCount: p("PRAGMA page_count"),
-    freelistCount: p("PRAGMA freelist_count"),
-    pageSize: p("PRAGMA page_size"),
-    // In key order, which is the family's order (Store.#seriesIds).
-    familySamples: p(
-      `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
-         x.value_text, x.native, x.exemplar, x.created
-       FROM samples s JOIN series se ON se.id = s.series_id
-       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
-       WHERE s.family_id = ? ORDER BY s.series_id`,
-    ),
-    familySeries: arrays(p(
-      `SELECT s.series_id, se.suffix, se.labels FROM samples s
-         JOIN series se ON se.id = s.series_id WHERE s.family_id = ?`,
-    )),
-    familySamplesAfter: p(
-      `SELECT s.series_id AS id, s.family_id, s.series, se.family || se.suffix AS name,
-         se.labels, s.value, x.value_text, x.native, x.exemplar, x.created
-       FROM samples s JOIN series se ON se.id = s.series_id
-       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
-       WHERE s.family_id = ? AND s.series_id > ? ORDER BY s.series_id LIMIT ?`,
-    ),
-  };
-}
-
-/** Rows as arrays: no object per row where many rows are read per push. */
-function arrays(statement: StatementSync): StatementSync {
-  // Deno implements it; its node:sqlite types do not declare it yet.
-  (statement as StatementSync & {
-    setReturnArrays(enabled: boolean): void;
-  }).setReturnArrays(true);
-  return statement;
-}
-
-/** Rows per multi-row INSERT into `series` (4 parameters each). */
-const SERIES_PER_INSERT = 200;
 
 /**
  * The `families.id` of the version each family of a write replaces, by

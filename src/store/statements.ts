@@ -1,0 +1,343 @@
+/**
+ * The store's SQL: the statements prepared once per connection, the
+ * multi-row INSERTs prepared on first use per row count, and the shapes of
+ * the rows they read (docs/database.md).
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { MetricType } from "../exposition/model.ts";
+import { BUSY_TIMEOUT_MS } from "./open_database.ts";
+import type { SampleRow } from "./sample_rows.ts";
+
+export interface GroupRow {
+  id: number;
+  labels: string;
+  push_time: number;
+  push_failure_time: number;
+  ttl: number | null;
+  created_at: number;
+}
+export interface FamilyRow {
+  id: number;
+  group_id: number;
+  name: string;
+  type: MetricType;
+  help: string | null;
+  unit: string | null;
+  time: number;
+  /** `families.rendered` as its UTF-8 bytes (cast to BLOB). */
+  rendered: Uint8Array | null;
+}
+
+/** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
+export const SAMPLES_PER_INSERT = 200;
+
+/** Rows per multi-row INSERT into `families` (7 parameters each). */
+export const FAMILIES_PER_INSERT = 50;
+
+export interface SampleDbRow {
+  family_id: number;
+  series: number;
+  name: string;
+  labels: string;
+  value: number | null;
+  value_text: string | null;
+  native: string | null;
+  exemplar: string | null;
+  created: number | null;
+}
+
+export function sampleRow(s: SampleDbRow): SampleRow {
+  return {
+    series: s.series,
+    name: s.name,
+    labels: s.labels,
+    value: s.value,
+    valueText: s.value_text,
+    native: s.native,
+    exemplar: s.exemplar,
+    created: s.created,
+  };
+}
+
+/**
+ * A connection with the statements the write helpers use on it: the
+ * store's own, or the one a large push is written on (Store.#commitAside).
+ * The INSERTs of n rows are prepared on first use, per connection.
+ */
+export interface Writer {
+  readonly db: DatabaseSync;
+  readonly stmt: ReturnType<typeof prepareStatements>;
+  /** Index n: the INSERT of n `samples` rows ({@link sampleInsert}). */
+  readonly sampleInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `sample_extras` rows. */
+  readonly extrasInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n family rows ({@link familyInsert}). */
+  readonly familyInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `rendered` rows. */
+  readonly renderedInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `series` rows. */
+  readonly seriesInserts: (StatementSync | undefined)[];
+}
+
+export function newWriter(
+  db: DatabaseSync,
+  stmt: ReturnType<typeof prepareStatements>,
+): Writer {
+  return {
+    db,
+    stmt,
+    sampleInserts: [],
+    extrasInserts: [],
+    familyInserts: [],
+    renderedInserts: [],
+    seriesInserts: [],
+  };
+}
+
+/** The prepared INSERT of `n` family rows, prepared on first use. */
+export function familyInsert(w: Writer, n: number): StatementSync {
+  let statement = w.familyInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO families (group_id, push_id, name, type, help, unit)
+         VALUES ${values}`,
+    );
+    w.familyInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `rendered` rows, prepared on first use. */
+export function renderedInsert(w: Writer, n: number): StatementSync {
+  let statement = w.renderedInserts[n];
+  if (statement === undefined) {
+    // CAST: `rendered` may come as its UTF-8 bytes (PreparedFamily), and
+    // is stored as TEXT either way.
+    const values = Array.from({ length: n }, () => "(?,CAST(? AS TEXT))")
+      .join(",");
+    statement = w.db.prepare(
+      `INSERT INTO rendered (family_id, rendered) VALUES ${values}`,
+    );
+    w.renderedInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `series` rows, prepared on first use. */
+export function seriesInsert(w: Writer, n: number): StatementSync {
+  let statement = w.seriesInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO series (group_id, family, suffix, labels) VALUES ${values}`,
+    );
+    w.seriesInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `samples` rows, prepared on first use. */
+export function sampleInsert(w: Writer, n: number): StatementSync {
+  let statement = w.sampleInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
+    );
+    w.sampleInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of `n` `sample_extras` rows, prepared on first use. */
+export function extrasInsert(w: Writer, n: number): StatementSync {
+  let statement = w.extrasInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO sample_extras (family_id, seq, value_text, native, exemplar, created)
+         VALUES ${values}`,
+    );
+    w.extrasInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The current families after a `families.id`, for Store.#assemble. */
+export const LOAD_FAMILIES =
+  `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
+    CAST(r.rendered AS BLOB) AS rendered
+  FROM families f JOIN pushes p ON p.id = f.push_id
+  JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
+  LEFT JOIN rendered r ON r.family_id = f.id
+  WHERE f.current = 1 AND f.id > ?`;
+
+/**
+ * The families rows that retention removes next: replaced before the
+ * cutoff, oldest first, at most a batch. Every statement of a batch picks
+ * the same rows: ties are broken by id, the index's own order.
+ */
+export const PRUNED_FAMILIES =
+  `SELECT id, group_id, name, replaced_by FROM families
+  WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at, id LIMIT ?`;
+
+export function prepareStatements(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    // Prepared once: exec() would compile them on every batch.
+    begin: p("BEGIN IMMEDIATE"),
+    waitForLock: p(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
+    dontWaitForLock: p("PRAGMA busy_timeout = 0"),
+    commit: p("COMMIT"),
+    savepoint: p("SAVEPOINT push"),
+    release: p("RELEASE push"),
+    insertPush: p(
+      `INSERT INTO pushes (time, method, group_id, path, status, error, content_type,
+         body_bytes, series, remote_addr, user_agent) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+    ),
+    findGroup: p("SELECT id FROM groups WHERE key = ?"),
+    insertGroup: p(
+      `INSERT INTO groups (key, labels, job, created_at, push_time, push_failure_time)
+       VALUES (?,?,?,?,?,?)`,
+    ),
+    reviveGroup: p(
+      `UPDATE groups SET deleted_at = NULL, push_time = ?, push_failure_time = ?, created_at = ?,
+         ttl = NULL WHERE id = ?`,
+    ),
+    setPushTime: p("UPDATE groups SET push_time = ? WHERE id = ?"),
+    setFailureTime: p("UPDATE groups SET push_failure_time = ? WHERE id = ?"),
+    deleteGroup: p("UPDATE groups SET deleted_at = ? WHERE id = ?"),
+    dropRenderedAll: p(
+      `DELETE FROM rendered WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropRenderedOne: p(
+      `DELETE FROM rendered WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+    ),
+    supersedeAll: p(
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1",
+    ),
+    supersedeOne: p(
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1 AND name = ?",
+    ),
+    // Without history a replaced version's series go with it: the next
+    // version made its own (Store.#previousSeries).
+    dropCurrentSeries: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
+         JOIN samples s ON s.family_id = f.id WHERE f.group_id = ? AND f.current = 1)`,
+    ),
+    dropCurrentSeriesOne: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
+         JOIN samples s ON s.family_id = f.id
+         WHERE f.group_id = ? AND f.current = 1 AND f.name = ?)`,
+    ),
+    dropCurrentSamples: p(
+      `DELETE FROM samples WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropCurrentExtras: p(
+      `DELETE FROM sample_extras WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1)`,
+    ),
+    dropCurrentExtrasOne: p(
+      `DELETE FROM sample_extras WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+    ),
+    dropCurrentFamilies: p(
+      "DELETE FROM families WHERE group_id = ? AND current = 1",
+    ),
+    dropCurrentSamplesOne: p(
+      `DELETE FROM samples WHERE family_id IN
+         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+    ),
+    dropCurrentFamiliesOne: p(
+      "DELETE FROM families WHERE group_id = ? AND current = 1 AND name = ?",
+    ),
+    dropEarlierPushes: p(
+      `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p
+         WHERE p.group_id = ? AND p.id < ?
+         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id) LIMIT ?)`,
+    ),
+    setTtl: p("UPDATE groups SET ttl = ? WHERE id = ?"),
+    // A series' rows are in consecutive versions of its family (schema 6):
+    // its last one went when the version that replaced it lacks it.
+    pruneSeries: p(
+      `DELETE FROM series WHERE id IN (SELECT s.series_id
+         FROM (${PRUNED_FAMILIES}) f JOIN samples s ON s.family_id = f.id
+         WHERE NOT EXISTS (SELECT 1 FROM families n JOIN samples t
+           ON t.family_id = n.id AND t.series_id = s.series_id
+           WHERE n.push_id = f.replaced_by AND n.group_id = f.group_id AND n.name = f.name))`,
+    ),
+    pruneSamples: p(
+      `DELETE FROM samples WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
+    ),
+    pruneExtras: p(
+      `DELETE FROM sample_extras WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
+    ),
+    pruneFamilies: p(
+      `DELETE FROM families WHERE id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
+    ),
+    // A live group keeps its last push-log row, whatever its age (README
+    // "The database"): the answer to "when did it last try?".
+    prunePushes: p(
+      `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p WHERE p.time < ?
+         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)
+         AND (p.group_id IS NULL
+           OR EXISTS (SELECT 1 FROM pushes q WHERE q.group_id = p.group_id
+             AND q.time >= p.time AND q.id > p.id)
+           OR EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id
+             AND g.deleted_at IS NOT NULL))
+         ORDER BY p.time LIMIT ?)`,
+    ),
+    pruneGroups: p(
+      `DELETE FROM groups WHERE id IN (SELECT g.id FROM groups g WHERE g.deleted_at < ?
+         AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.group_id = g.id)
+         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.group_id = g.id) LIMIT ?)`,
+    ),
+    setRendered: p(
+      "INSERT OR REPLACE INTO rendered (rendered, family_id) VALUES (?, ?)",
+    ),
+    loadGroups: p(
+      "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
+    ),
+    loadFamiliesSlice: p(`${LOAD_FAMILIES} ORDER BY f.id LIMIT ?`),
+    pageCount: p("PRAGMA page_count"),
+    freelistCount: p("PRAGMA freelist_count"),
+    pageSize: p("PRAGMA page_size"),
+    // In key order, which is the family's order (Store.#seriesIds).
+    familySamples: p(
+      `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
+         x.value_text, x.native, x.exemplar, x.created
+       FROM samples s JOIN series se ON se.id = s.series_id
+       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
+       WHERE s.family_id = ? ORDER BY s.series_id`,
+    ),
+    familySeries: arrays(p(
+      `SELECT s.series_id, se.suffix, se.labels FROM samples s
+         JOIN series se ON se.id = s.series_id WHERE s.family_id = ?`,
+    )),
+    familySamplesAfter: p(
+      `SELECT s.series_id AS id, s.family_id, s.series, se.family || se.suffix AS name,
+         se.labels, s.value, x.value_text, x.native, x.exemplar, x.created
+       FROM samples s JOIN series se ON se.id = s.series_id
+       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
+       WHERE s.family_id = ? AND s.series_id > ? ORDER BY s.series_id LIMIT ?`,
+    ),
+  };
+}
+
+/** Rows as arrays: no object per row where many rows are read per push. */
+export function arrays(statement: StatementSync): StatementSync {
+  // Deno implements it; its node:sqlite types do not declare it yet.
+  (statement as StatementSync & {
+    setReturnArrays(enabled: boolean): void;
+  }).setReturnArrays(true);
+  return statement;
+}
+
+/** Rows per multi-row INSERT into `series` (4 parameters each). */
+export const SERIES_PER_INSERT = 200;
