@@ -13,7 +13,7 @@
  */
 
 import { compressFragment, GzipJoiner } from "../exposition/gzip_fragments.ts";
-import { PIECE } from "../store/text_arena.ts";
+import { PIECE } from "../store/piece.ts";
 
 /** Milliseconds of work per read before others get the event loop. */
 export const SLICE_MS = 5;

@@ -26,6 +26,8 @@ import {
   type GzipFragment,
   inflateFragment,
 } from "../exposition/gzip_fragments.ts";
+import { PIECE } from "./piece.ts";
+export { PIECE };
 
 /**
  * Texts of a family's series as a push or start-up hands them over: one
@@ -58,12 +60,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Below this, the tail grows instead of being folded into `main`. */
 const MIN_TAIL = 64 * 1024;
-/**
- * Plain bytes per piece of `main` (and at most in the tail). Below glibc's
- * 128 KiB mmap threshold: buffers this size come from and go back to
- * malloc's arenas, where the next ones reuse them (see {@link largeBuffer}).
- */
-export const PIECE = 64 * 1024;
 /**
  * zlib level of the pieces a build writes, which gzip scrapes send. Level 2
  * deflates 128 MiB of texts in about 140 ms to 9.2 MiB; level 6 (Go's
