@@ -68,7 +68,7 @@ export function sampleRow(s: SampleDbRow): SampleRow {
  */
 export interface Writer {
   readonly db: DatabaseSync;
-  readonly stmt: ReturnType<typeof prepareStatements>;
+  readonly stmt: Statements;
   /** Index n: the INSERT of n `samples` rows ({@link sampleInsert}). */
   readonly sampleInserts: (StatementSync | undefined)[];
   /** Index n: the INSERT of n `sample_extras` rows. */
@@ -83,7 +83,7 @@ export interface Writer {
 
 export function newWriter(
   db: DatabaseSync,
-  stmt: ReturnType<typeof prepareStatements>,
+  stmt: Statements,
 ): Writer {
   return {
     db,
@@ -183,6 +183,9 @@ export const LOAD_FAMILIES =
 export const PRUNED_FAMILIES =
   `SELECT id, group_id, name, replaced_by FROM families
   WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at, id LIMIT ?`;
+
+/** The statements {@link prepareStatements} prepares on a connection. */
+export type Statements = ReturnType<typeof prepareStatements>;
 
 export function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);

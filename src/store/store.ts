@@ -13,7 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import type { MetricFamily } from "../exposition/model.ts";
 import { unreachable } from "../exposition/model.ts";
-import { checkConsistency, seriesKey } from "../push/consistency.ts";
+import { checkConsistency } from "../push/consistency.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { makeGroupingKey } from "../push/grouping_key.ts";
@@ -43,7 +43,7 @@ import { WriterLock } from "./writer_lock.ts";
 import { rowsToFamily } from "./sample_rows.ts";
 import type { PagedSampleRow } from "./family_pages.ts";
 import { renderSeries, View } from "./view.ts";
-import type { FamilyInput, RenderedSeries, StoredFamily } from "./view.ts";
+import type { FamilyInput, RenderedSeries } from "./view.ts";
 import { type PreparedFamily, prepareFamily, ROW_STRIDE } from "./prepare.ts";
 export {
   backupPathBeforeMigration,
@@ -51,23 +51,25 @@ export {
   type SyncMode,
 } from "./open_database.ts";
 import {
-  extrasInsert,
-  FAMILIES_PER_INSERT,
-  familyInsert,
   type FamilyRow,
   type GroupRow,
   newWriter,
   prepareStatements,
-  renderedInsert,
   type SampleDbRow,
-  sampleInsert,
   sampleRow,
-  SAMPLES_PER_INSERT,
-  SERIES_PER_INSERT,
-  seriesInsert,
   type Writer,
 } from "./statements.ts";
 import { isBusy, isOutOfRoom, unavailable } from "./errors.ts";
+import { metadataCollides, metadataLabels, problemsOf } from "./push_rules.ts";
+import {
+  forgetSeries,
+  insertFamilies,
+  insertPush,
+  previousSeries,
+  readFamily,
+  type SeriesMemory,
+  upsertGroup,
+} from "./row_writers.ts";
 import { queryHistory } from "./history_query.ts";
 import type { HistoryEntry, HistoryQuery } from "./history_query.ts";
 export type { HistoryEntry, HistoryQuery } from "./history_query.ts";
@@ -206,13 +208,8 @@ export class Store implements Disposable {
   #carefulUntil = 0;
   /** The store's connection as the write helpers take it. */
   readonly #main: Writer;
-  /**
-   * `families.id` of a current family → its rows' series ids, so that a
-   * push whose family has the same series as the version it replaces reads
-   * nothing to find them (Store.#seriesIds). Cleared whenever a write is
-   * rolled back: ids of rolled-back rows must never be reused.
-   */
-  readonly #seriesCache = new Map<number, CachedSeries>();
+  /** What the row writers remember across writes (see SeriesMemory). */
+  readonly #series: SeriesMemory;
   readonly #onOutOfRoom: (() => void) | undefined;
   /** Set when a write failed for lack of room; see {@link takeOutOfRoom}. */
   #outOfRoom = false;
@@ -257,6 +254,7 @@ export class Store implements Disposable {
     this.path = options.path === "" ? ":memory:" : options.path;
     this.#sync = options.sync ?? "normal";
     this.#keepHistory = options.keepHistory ?? true;
+    this.#series = { keepHistory: this.#keepHistory, cache: new Map() };
     this.#asideMinRows = options.asideMinRows ?? ASIDE_MIN_ROWS;
     this.#onOutOfRoom = options.onOutOfRoom;
     // One writer per file, and a path that can hold one (a missing or
@@ -493,7 +491,7 @@ export class Store implements Disposable {
   #pushInTransaction(
     command: PushCommand,
   ): { outcome: PushOutcome; apply: () => void } {
-    const problems = this.#problemsOf(command);
+    const problems = problemsOf(this.view, command);
     if (problems.length > 0) {
       return this.#refuseInTransaction(command, problems);
     }
@@ -503,26 +501,6 @@ export class Store implements Disposable {
       outcome: { status },
       apply: () => this.#applyAccepted(command, written),
     };
-  }
-
-  /** Why a push is refused (validation, then consistency): none to accept. */
-  #problemsOf(command: PushCommand): string[] {
-    const problems = [...command.problems];
-    if (command.checkConsistency && problems.length === 0) {
-      const check = (families: readonly MetricFamily[]) =>
-        checkConsistency({
-          groupId: command.key.id,
-          metadataLabels: this.#metadataLabels(command.key),
-          replaceAll: command.method === "PUT",
-          families,
-        }, this.view);
-      let found = check(command.families);
-      if (found.length > 0 && command.exactFamilies !== undefined) {
-        found = check(command.exactFamilies());
-      }
-      problems.push(...found);
-    }
-    return problems;
   }
 
   /**
@@ -536,9 +514,15 @@ export class Store implements Disposable {
     status: 200 | 202,
     w: Writer,
   ): Generator<void, AcceptedWrite> {
-    const groupRow = this.#upsertGroup(command.key, command.time, "push", w);
+    const groupRow = upsertGroup(
+      w,
+      this.view,
+      command.key,
+      command.time,
+      "push",
+    );
     if (command.ttl !== undefined) w.stmt.setTtl.run(command.ttl, groupRow);
-    const pushId = this.#insertPush({
+    const pushId = insertPush(w, {
       time: command.time,
       method: command.method,
       groupRow,
@@ -546,13 +530,21 @@ export class Store implements Disposable {
       error: null,
       series: command.seriesCount,
       request: command.request,
-    }, w);
+    });
     const prepared = command.prepared ?? command.families.map(prepareFamily);
     // Read before the versions they replace are ended (or, without
     // history, deleted).
-    const previous = this.#previousSeries(command.key, prepared);
+    const previous = previousSeries(
+      this.#keepHistory ? this.view.group(command.key.id) : undefined,
+      prepared,
+    );
     if (command.method === "PUT") {
-      this.#forgetSeries(command.key.id, new Set(previous.keys()));
+      forgetSeries(
+        this.view,
+        this.#series,
+        command.key.id,
+        new Set(previous.keys()),
+      );
       this.#supersede(pushId, command.time, groupRow, undefined, w);
     }
     if (command.method === "POST") {
@@ -560,13 +552,14 @@ export class Store implements Disposable {
         this.#supersede(pushId, command.time, groupRow, family.name, w);
       }
     }
-    const stored = yield* this.#insertFamilies(
+    const stored = yield* insertFamilies(
+      w,
+      this.#series,
       groupRow,
       pushId,
       prepared,
       command.time,
       previous,
-      w,
     );
     this.#dropEarlierPushes(groupRow, pushId, w);
     return { groupRow, stored };
@@ -637,7 +630,7 @@ export class Store implements Disposable {
         entry.task();
         continue;
       }
-      const problems = this.#problemsOf(entry.command);
+      const problems = problemsOf(this.view, entry.command);
       if (problems.length > 0) {
         // Refused: a history row, written as any push's.
         if (this.#commitPushes([entry], wait) === "locked") {
@@ -729,7 +722,7 @@ export class Store implements Disposable {
       }
       w.stmt.commit.run();
     } catch (error) {
-      this.#seriesCache.clear();
+      this.#series.cache.clear();
       this.#noteOutOfRoom(error);
       try {
         if (w?.db.isOpen && w.db.isTransaction) w.db.exec("ROLLBACK");
@@ -900,7 +893,7 @@ export class Store implements Disposable {
         try {
           // On a full disk or an I/O error SQLite may already have rolled
           // back the whole transaction, earlier pushes of the batch included.
-          this.#seriesCache.clear();
+          this.#series.cache.clear();
           if (!this.#db.isTransaction) throw error;
           this.#db.exec("ROLLBACK TO push");
           this.#db.exec("RELEASE push");
@@ -933,7 +926,7 @@ export class Store implements Disposable {
 
   /** ROLLBACK if a transaction is open; a failing ROLLBACK changes nothing. */
   #rollbackQuietly(): void {
-    this.#seriesCache.clear();
+    this.#series.cache.clear();
     try {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     } catch {
@@ -948,7 +941,7 @@ export class Store implements Disposable {
    * read again before the next write.
    */
   #reloadView(): void {
-    this.#seriesCache.clear();
+    this.#series.cache.clear();
     const previous = { view: this.#view, pending: this.#pending };
     try {
       this.#view = new View(this.#ownFamilies);
@@ -973,7 +966,7 @@ export class Store implements Disposable {
       const existing = group?.rowId ??
         (this.#stmt.findGroup.get(key.id) as { id: number } | undefined)?.id ??
         null;
-      const pushId = this.#insertPush({
+      const pushId = insertPush(this.#main, {
         time,
         method: "DELETE",
         groupRow: existing,
@@ -983,7 +976,7 @@ export class Store implements Disposable {
         request,
       });
       if (group) {
-        this.#forgetSeries(group.id);
+        forgetSeries(this.view, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -1003,7 +996,7 @@ export class Store implements Disposable {
     const groups = [...this.view.groups()];
     this.#transaction(() => {
       const row = (groupRow: number | null) =>
-        this.#insertPush({
+        insertPush(this.#main, {
           time,
           method: "WIPE",
           groupRow,
@@ -1015,7 +1008,7 @@ export class Store implements Disposable {
       if (groups.length === 0) row(null);
       for (const group of groups) {
         const pushId = row(group.rowId);
-        this.#forgetSeries(group.id);
+        forgetSeries(this.view, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -1041,7 +1034,7 @@ export class Store implements Disposable {
     );
     this.#transaction(() => {
       for (const group of groups) {
-        const pushId = this.#insertPush({
+        const pushId = insertPush(this.#main, {
           time,
           method,
           groupRow: group.rowId,
@@ -1050,7 +1043,7 @@ export class Store implements Disposable {
           series: 0,
           request,
         });
-        this.#forgetSeries(group.id);
+        forgetSeries(this.view, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         this.#supersede(pushId, time, group.rowId);
       }
@@ -1077,7 +1070,7 @@ export class Store implements Disposable {
         if (problems.length === 0) {
           problems.push(...checkConsistency({
             groupId: g.key.id,
-            metadataLabels: this.#metadataLabels(g.key),
+            metadataLabels: metadataLabels(this.view, g.key),
             replaceAll: true,
             families: g.families,
           }, this.view));
@@ -1090,14 +1083,20 @@ export class Store implements Disposable {
             }`,
           );
         }
-        const groupRow = this.#upsertGroup(g.key, g.pushTime, "push");
+        const groupRow = upsertGroup(
+          this.#main,
+          this.view,
+          g.key,
+          g.pushTime,
+          "push",
+        );
         this.#stmt.setFailureTime.run(g.failureTime, groupRow);
         // One history row per group, as a PUT writes. Its families take
         // its time: a family's time is its push row's, and the Pushgateway's
         // per-family time_stamp differs from push_time_seconds only in
         // rounding, unless the family was POSTed apart (README "Moving from
         // a Pushgateway").
-        const pushId = this.#insertPush({
+        const pushId = insertPush(this.#main, {
           time: g.pushTime,
           method: "IMPORT",
           groupRow,
@@ -1107,16 +1106,25 @@ export class Store implements Disposable {
           request,
         });
         const prepared = g.families.map(prepareFamily);
-        const previous = this.#previousSeries(g.key, prepared);
-        this.#forgetSeries(g.key.id, new Set(previous.keys()));
+        const previous = previousSeries(
+          this.#keepHistory ? this.view.group(g.key.id) : undefined,
+          prepared,
+        );
+        forgetSeries(
+          this.view,
+          this.#series,
+          g.key.id,
+          new Set(previous.keys()),
+        );
         this.#supersede(pushId, g.pushTime, groupRow);
-        const stored = drain(this.#insertFamilies(
+        const stored = drain(insertFamilies(
+          this.#main,
+          this.#series,
           groupRow,
           pushId,
           prepared,
           g.pushTime,
           previous,
-          this.#main,
         ));
         this.view.applyPush({
           key: g.key,
@@ -1183,7 +1191,7 @@ export class Store implements Disposable {
             ?.id ??
           null)
         : null;
-      this.#insertPush({
+      insertPush(this.#main, {
         time: entry.time,
         method: entry.method,
         groupRow,
@@ -1484,13 +1492,13 @@ export class Store implements Disposable {
     const mayCreate = this.view.group(command.key.id) !== undefined ||
       !metadataCollides(
         this.view,
-        this.#metadataLabels(command.key),
+        metadataLabels(this.view, command.key),
         command.key.id,
       );
     const groupRow = mayCreate
-      ? this.#upsertGroup(command.key, command.time, "failure")
+      ? upsertGroup(this.#main, this.view, command.key, command.time, "failure")
       : null;
-    const pushId = this.#insertPush({
+    const pushId = insertPush(this.#main, {
       time: command.time,
       method: command.method,
       groupRow,
@@ -1561,16 +1569,6 @@ export class Store implements Disposable {
     w.stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
   }
 
-  #metadataLabels(key: GroupingKey) {
-    return this.view.group(key.id)?.metadataLabels ??
-      [
-        ...key.labels,
-        ...(key.labels.some((l) => l.name === "instance")
-          ? []
-          : [{ name: "instance", value: "" }]),
-      ].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  }
-
   #transaction<T>(write: () => T): T {
     try {
       this.#refuseWhileReadOnly();
@@ -1621,329 +1619,6 @@ export class Store implements Disposable {
     };
   }
 
-  /** Returns `groups.id`, creating or reviving the row as needed. */
-  #upsertGroup(
-    key: GroupingKey,
-    time: number,
-    outcome: "push" | "failure",
-    w: Writer = this.#main,
-  ): number {
-    const stmt = w.stmt;
-    const live = this.view.group(key.id);
-    if (live) {
-      const set = outcome === "push" ? stmt.setPushTime : stmt.setFailureTime;
-      set.run(time, live.rowId);
-      return live.rowId;
-    }
-    const pushTime = outcome === "push" ? time : 0;
-    const failureTime = outcome === "failure" ? time : 0;
-    const old = stmt.findGroup.get(key.id) as { id: number } | undefined;
-    if (old) {
-      stmt.reviveGroup.run(pushTime, failureTime, time, old.id);
-      return old.id;
-    }
-    const labels = JSON.stringify(
-      Object.fromEntries(key.labels.map((l) => [l.name, l.value])),
-    );
-    const result = stmt.insertGroup.run(
-      key.id,
-      labels,
-      key.job,
-      time,
-      pushTime,
-      failureTime,
-    );
-    return Number(result.lastInsertRowid);
-  }
-
-  #insertPush(row: {
-    time: number;
-    method: string;
-    groupRow: number | null;
-    status: number;
-    error: string | null;
-    series: number;
-    request: RequestInfo;
-  }, w: Writer = this.#main): number {
-    const r = row.request;
-    const result = w.stmt.insertPush.run(
-      row.time,
-      row.method,
-      row.groupRow,
-      r.path,
-      row.status,
-      row.error,
-      r.contentType,
-      r.bodyBytes,
-      row.series,
-      r.remoteAddr,
-      r.userAgent,
-    );
-    return Number(result.lastInsertRowid);
-  }
-
-  /**
-   * Writes the families of one push and their samples with multi-row
-   * INSERTs: one statement for the families, one for their `rendered`
-   * rows, and one for all their samples (per chunk), not one per family;
-   * node:sqlite's cost per statement is what a small push mostly pays.
-   * Returns them as the view takes them; yields where
-   * {@link Store.#insertSamples} does.
-   */
-  *#insertFamilies(
-    groupRow: number,
-    pushId: number,
-    families: readonly PreparedFamily[],
-    pushedAt: number,
-    previous: PreviousSeries,
-    w: Writer,
-  ): Generator<void, FamilyInput[]> {
-    const stored: FamilyInput[] = [];
-    const args: (number | string | null)[] = [];
-    const texts: (number | string | Uint8Array)[] = [];
-    for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
-      const end = Math.min(families.length, start + FAMILIES_PER_INSERT);
-      args.length = 0;
-      for (let i = start; i < end; i++) {
-        const family = families[i] as PreparedFamily;
-        args.push(
-          groupRow,
-          pushId,
-          family.name,
-          family.type,
-          family.help ?? null,
-          family.unit ?? null,
-        );
-      }
-      const result = familyInsert(w, end - start).run(...args);
-      // One INSERT gives its rows consecutive rowids: each new rowid is one
-      // more than the largest (ids are never chosen by us).
-      const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
-      texts.length = 0;
-      for (let i = start; i < end; i++) {
-        const family = families[i] as PreparedFamily;
-        texts.push(firstId + i - start, family.rendered);
-        stored.push({
-          name: family.name,
-          type: family.type,
-          help: family.help,
-          unit: family.unit,
-          rowId: firstId + i - start,
-          pushedAt,
-          keys: family.keys,
-          texts: family.texts,
-        });
-      }
-      renderedInsert(w, end - start).run(...texts);
-    }
-    const ids = this.#seriesIds(groupRow, families, stored, previous, w);
-    yield* this.#insertSamples(stored, families, ids, w);
-    return stored;
-  }
-
-  /**
-   * The `families.id` of the current version of each family of `families`
-   * in the group, for {@link Store.#seriesIds}: a series keeps its row for
-   * as long as it stays in consecutive versions (schema 6). Read before
-   * they are replaced. Without history nothing is carried over: the
-   * versions replaced go with their series in this transaction.
-   */
-  #previousSeries(
-    key: GroupingKey,
-    families: readonly PreparedFamily[],
-  ): PreviousSeries {
-    const out: PreviousSeries = new Map();
-    const group = this.#keepHistory ? this.view.group(key.id) : undefined;
-    if (group === undefined) return out;
-    for (const family of families) {
-      const stored = group.families.get(family.name);
-      if (stored !== undefined) out.set(family.name, stored.rowId);
-    }
-    return out;
-  }
-
-  /**
-   * The `series` id of every sample row of `families`, in order. Along a
-   * family they always rise, so that its rows are written, and read back,
-   * in their order along the key of `samples` (no sorting, no index on the
-   * place): a row takes the previous version's id of its series where that
-   * is above the id before it, else a new row (one multi-row INSERT per
-   * chunk; its rowids are consecutive and above every other). A series
-   * that moved before others, or is repeated (unchecked), gets a new row.
-   * The previous version's ids come from {@link Store.#seriesCache} when
-   * its rows are the same series in the same order (the common case, which
-   * then reads nothing), else from its samples.
-   */
-  #seriesIds(
-    groupRow: number,
-    families: readonly PreparedFamily[],
-    stored: readonly FamilyInput[],
-    previous: PreviousSeries,
-    w: Writer,
-  ): number[][] {
-    const out: number[][] = [];
-    const signatures: string[] = [];
-    /** Rows that need a new series row: their family and offset. */
-    const fresh: { family: number; at: number }[] = [];
-    for (let f = 0; f < families.length; f++) {
-      const family = families[f] as PreparedFamily;
-      const rows = family.rows;
-      const keys: string[] = [];
-      for (let r = 0; r < rows.length; r += ROW_STRIDE) {
-        const suffix = (rows[r + 1] as string).slice(family.name.length);
-        keys.push(`${suffix}\u0000${rows[r + 2] as string}`);
-      }
-      const signature = this.#keepHistory ? rowSignature(keys) : "";
-      signatures.push(signature);
-      const oldRow = previous.get(family.name);
-      const cached = oldRow === undefined
-        ? undefined
-        : this.#seriesCache.get(oldRow);
-      if (cached !== undefined && cached.signature === signature) {
-        out.push([...cached.ids]);
-        continue;
-      }
-      let before: Map<string, number> | undefined;
-      if (oldRow !== undefined) {
-        before = new Map();
-        const old = w.stmt.familySeries.all(oldRow) as unknown as [
-          number,
-          string,
-          string,
-        ][];
-        for (const [id, suffix, labels] of old) {
-          before.set(`${suffix}\u0000${labels}`, id);
-        }
-      }
-      const ids: number[] = [];
-      let last = 0;
-      for (let i = 0; i < keys.length; i++) {
-        const id = before?.get(keys[i] as string);
-        if (id !== undefined && id > last) {
-          ids.push(id);
-          last = id;
-        } else {
-          ids.push(-1 - fresh.length); // a placeholder until the INSERT
-          fresh.push({ family: f, at: i * ROW_STRIDE });
-          last = Infinity; // what follows is new too
-        }
-      }
-      out.push(ids);
-    }
-    const newIds: number[] = [];
-    const args: (number | string)[] = [];
-    for (let start = 0; start < fresh.length; start += SERIES_PER_INSERT) {
-      const end = Math.min(fresh.length, start + SERIES_PER_INSERT);
-      args.length = 0;
-      for (let i = start; i < end; i++) {
-        const { family: f, at } = fresh[i] as (typeof fresh)[number];
-        const family = families[f] as PreparedFamily;
-        args.push(
-          groupRow,
-          family.name,
-          (family.rows[at + 1] as string).slice(family.name.length),
-          family.rows[at + 2] as string,
-        );
-      }
-      const result = seriesInsert(w, end - start).run(...args);
-      const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
-      for (let i = start; i < end; i++) newIds.push(firstId + i - start);
-    }
-    for (let f = 0; f < out.length; f++) {
-      const ids = out[f] as number[];
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i] as number;
-        if (id < 0) ids[i] = newIds[-1 - id] as number;
-      }
-      if (!this.#keepHistory) continue;
-      const oldRow = previous.get((families[f] as PreparedFamily).name);
-      if (oldRow !== undefined) this.#seriesCache.delete(oldRow);
-      this.#seriesCache.set((stored[f] as FamilyInput).rowId, {
-        signature: signatures[f] as string,
-        ids,
-      });
-    }
-    return out;
-  }
-
-  /**
-   * Forgets the series ids of the group's current families (a group
-   * deleted, or a PUT that drops families).
-   */
-  #forgetSeries(groupId: string, keep?: ReadonlySet<string>): void {
-    const group = this.view.group(groupId);
-    if (group === undefined) return;
-    for (const [name, stored] of group.families) {
-      if (!keep?.has(name)) this.#seriesCache.delete(stored.rowId);
-    }
-  }
-
-  /**
-   * Writes the `samples` rows of `families` (stored as `stored`, same order;
-   * `seriesIds` from {@link Store.#seriesIds}) with multi-row INSERTs of up
-   * to {@link SAMPLES_PER_INSERT} rows: one statement step per chunk
-   * instead of one per row or family. A row with a value_text, native
-   * histogram, exemplar or created time (few) has them in `sample_extras`,
-   * written alike. Yields after each INSERT of samples.
-   */
-  *#insertSamples(
-    stored: readonly FamilyInput[],
-    families: readonly PreparedFamily[],
-    seriesIds: readonly (readonly number[])[],
-    w: Writer,
-  ): Generator<void, void> {
-    const args: (number | string | null)[] = [];
-    const extras: (number | string | null)[] = [];
-    let inChunk = 0;
-    let extrasInChunk = 0;
-    for (let f = 0; f < families.length; f++) {
-      const familyId = (stored[f] as FamilyInput).rowId;
-      const family = families[f] as PreparedFamily;
-      const ids = seriesIds[f] as readonly number[];
-      const rows = family.rows;
-      for (let seq = 0; seq < ids.length; seq++) {
-        const r = seq * ROW_STRIDE;
-        args.push(familyId, ids[seq] as number, seq, rows[r] as number);
-        args.push(rows[r + 3] as number | null);
-        if (
-          family.extras &&
-          (rows[r + 4] !== null || rows[r + 5] !== null ||
-            rows[r + 6] !== null || rows[r + 7] !== null)
-        ) {
-          extras.push(
-            familyId,
-            seq,
-            rows[r + 4] as string | null,
-            rows[r + 5] as string | null,
-            rows[r + 6] as string | null,
-            rows[r + 7] as number | null,
-          );
-          if (++extrasInChunk === SAMPLES_PER_INSERT) {
-            extrasInsert(w, extrasInChunk).run(...extras);
-            extras.length = 0;
-            extrasInChunk = 0;
-          }
-        }
-        if (++inChunk === SAMPLES_PER_INSERT) {
-          sampleInsert(w, inChunk).run(...args);
-          args.length = 0;
-          inChunk = 0;
-          yield;
-        }
-      }
-    }
-    if (inChunk > 0) sampleInsert(w, inChunk).run(...args);
-    if (extrasInChunk > 0) extrasInsert(w, extrasInChunk).run(...extras);
-  }
-
-  /** A stored family's metrics, read back from its `samples` rows. */
-  #readFamily(stored: StoredFamily): MetricFamily {
-    const rows =
-      (this.#stmt.familySamples.all(stored.rowId) as unknown as SampleDbRow[])
-        .map(sampleRow);
-    return rowsToFamily(stored, rows);
-  }
-
   /**
    * Up to `limit` `samples` rows of family row `familyRow` with series ids
    * above `afterId`, in that order, which is the family's order (series ids
@@ -1971,7 +1646,7 @@ export class Store implements Disposable {
     const group = this.view.group(groupId);
     if (!group) return [];
     return [...group.families.values()].map((stored) => ({
-      family: this.#readFamily(stored),
+      family: readFamily(this.#stmt, stored),
       pushedAt: stored.pushedAt,
     }));
   }
@@ -1981,7 +1656,10 @@ export class Store implements Disposable {
    * text): metrics read from the database, one stored family at a time.
    */
   mergedFamilies(own: ReadonlyMap<string, MetricFamily>): MetricFamily[] {
-    return this.view.mergedFamilies(own, (stored) => this.#readFamily(stored));
+    return this.view.mergedFamilies(
+      own,
+      (stored) => readFamily(this.#stmt, stored),
+    );
   }
 
   /**
@@ -2149,15 +1827,6 @@ interface ReadOnly {
 /** Earlier pushes of its group a write removes at most, without history. */
 const DROP_PUSHES = 100;
 
-function metadataCollides(
-  view: View,
-  labels: readonly { name: string; value: string }[],
-  groupId: string,
-): boolean {
-  const owner = view.family("push_time_seconds")?.ownerOf(seriesKey(labels));
-  return owner !== undefined && owner !== groupId;
-}
-
 /** The log line for what the checkpointer reports (README "Durability"). */
 export function describeCheckpointerEvent(event: CheckpointerEvent): string {
   const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
@@ -2191,37 +1860,4 @@ function drain<T>(steps: Generator<void, T>): T {
     const step = steps.next();
     if (step.done === true) return step.value;
   }
-}
-
-/**
- * The `families.id` of the version each family of a write replaces, by
- * family name (see Store.#previousSeries).
- */
-type PreviousSeries = Map<string, number>;
-
-/** The series ids of a current family's rows (see Store.#seriesCache). */
-interface CachedSeries {
-  /** {@link rowSignature} of its rows' `suffix\0labels`. */
-  readonly signature: string;
-  readonly ids: readonly number[];
-}
-
-/**
- * Two 32-bit FNV-1a hashes (different offsets) of the rows' identities, in
- * order: equal signatures mean the same series in the same order, but for
- * a chance of one in 2^64.
- */
-function rowSignature(keys: readonly string[]): string {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
-  for (const key of keys) {
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x01000193);
-    }
-    a = Math.imul(a ^ 0xffff, 0x01000193); // a separator no key contains
-    b = Math.imul(b ^ 0xfffe, 0x01000193);
-  }
-  return `${keys.length}:${(a >>> 0).toString(36)}:${(b >>> 0).toString(36)}`;
 }

@@ -1,0 +1,403 @@
+/**
+ * The writes of a push's rows inside a transaction the caller opened: its
+ * group, its `pushes` row, its families with their `rendered` text, their
+ * series and samples, with multi-row INSERTs (docs/database.md).
+ * @module
+ */
+
+import type { MetricFamily } from "../exposition/model.ts";
+import type { GroupingKey } from "../push/grouping_key.ts";
+import { type PreparedFamily, ROW_STRIDE } from "./prepare.ts";
+import { rowsToFamily } from "./sample_rows.ts";
+import {
+  extrasInsert,
+  FAMILIES_PER_INSERT,
+  familyInsert,
+  renderedInsert,
+  type SampleDbRow,
+  sampleInsert,
+  sampleRow,
+  SAMPLES_PER_INSERT,
+  SERIES_PER_INSERT,
+  seriesInsert,
+  type Statements,
+  type Writer,
+} from "./statements.ts";
+import type { RequestInfo } from "./store.ts";
+import type { FamilyInput, GroupState, StoredFamily, View } from "./view.ts";
+
+/**
+ * What the row writers remember across writes: whether history is kept,
+ * and, by `families.id` of a current family, its rows' series ids, so that
+ * a push whose family has the same series as the version it replaces reads
+ * nothing to find them (seriesIds). Cleared whenever a write is rolled
+ * back: ids of rolled-back rows must never be reused.
+ */
+export interface SeriesMemory {
+  readonly keepHistory: boolean;
+  readonly cache: Map<number, CachedSeries>;
+}
+
+/** Returns `groups.id`, creating or reviving the row as needed. */
+export function upsertGroup(
+  w: Writer,
+  view: View,
+  key: GroupingKey,
+  time: number,
+  outcome: "push" | "failure",
+): number {
+  const stmt = w.stmt;
+  const live = view.group(key.id);
+  if (live) {
+    const set = outcome === "push" ? stmt.setPushTime : stmt.setFailureTime;
+    set.run(time, live.rowId);
+    return live.rowId;
+  }
+  const pushTime = outcome === "push" ? time : 0;
+  const failureTime = outcome === "failure" ? time : 0;
+  const old = stmt.findGroup.get(key.id) as { id: number } | undefined;
+  if (old) {
+    stmt.reviveGroup.run(pushTime, failureTime, time, old.id);
+    return old.id;
+  }
+  const labels = JSON.stringify(
+    Object.fromEntries(key.labels.map((l) => [l.name, l.value])),
+  );
+  const result = stmt.insertGroup.run(
+    key.id,
+    labels,
+    key.job,
+    time,
+    pushTime,
+    failureTime,
+  );
+  return Number(result.lastInsertRowid);
+}
+
+export function insertPush(w: Writer, row: {
+  time: number;
+  method: string;
+  groupRow: number | null;
+  status: number;
+  error: string | null;
+  series: number;
+  request: RequestInfo;
+}): number {
+  const r = row.request;
+  const result = w.stmt.insertPush.run(
+    row.time,
+    row.method,
+    row.groupRow,
+    r.path,
+    row.status,
+    row.error,
+    r.contentType,
+    r.bodyBytes,
+    row.series,
+    r.remoteAddr,
+    r.userAgent,
+  );
+  return Number(result.lastInsertRowid);
+}
+
+/**
+ * Writes the families of one push and their samples with multi-row
+ * INSERTs: one statement for the families, one for their `rendered`
+ * rows, and one for all their samples (per chunk), not one per family;
+ * node:sqlite's cost per statement is what a small push mostly pays.
+ * Returns them as the view takes them; yields where
+ * {@link insertSamples} does.
+ */
+export function* insertFamilies(
+  w: Writer,
+  series: SeriesMemory,
+  groupRow: number,
+  pushId: number,
+  families: readonly PreparedFamily[],
+  pushedAt: number,
+  previous: PreviousSeries,
+): Generator<void, FamilyInput[]> {
+  const stored: FamilyInput[] = [];
+  const args: (number | string | null)[] = [];
+  const texts: (number | string | Uint8Array)[] = [];
+  for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
+    const end = Math.min(families.length, start + FAMILIES_PER_INSERT);
+    args.length = 0;
+    for (let i = start; i < end; i++) {
+      const family = families[i] as PreparedFamily;
+      args.push(
+        groupRow,
+        pushId,
+        family.name,
+        family.type,
+        family.help ?? null,
+        family.unit ?? null,
+      );
+    }
+    const result = familyInsert(w, end - start).run(...args);
+    // One INSERT gives its rows consecutive rowids: each new rowid is one
+    // more than the largest (ids are never chosen by us).
+    const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
+    texts.length = 0;
+    for (let i = start; i < end; i++) {
+      const family = families[i] as PreparedFamily;
+      texts.push(firstId + i - start, family.rendered);
+      stored.push({
+        name: family.name,
+        type: family.type,
+        help: family.help,
+        unit: family.unit,
+        rowId: firstId + i - start,
+        pushedAt,
+        keys: family.keys,
+        texts: family.texts,
+      });
+    }
+    renderedInsert(w, end - start).run(...texts);
+  }
+  const ids = seriesIds(w, series, groupRow, families, stored, previous);
+  yield* insertSamples(w, stored, families, ids);
+  return stored;
+}
+
+/**
+ * The `families.id` of the current version of each family of `families`
+ * in the group, for {@link seriesIds}: a series keeps its row for
+ * as long as it stays in consecutive versions (schema 6). Read before
+ * they are replaced. Without history nothing is carried over: the
+ * versions replaced go with their series in this transaction.
+ */
+export function previousSeries(
+  group: GroupState | undefined,
+  families: readonly PreparedFamily[],
+): PreviousSeries {
+  const out: PreviousSeries = new Map();
+  if (group === undefined) return out;
+  for (const family of families) {
+    const stored = group.families.get(family.name);
+    if (stored !== undefined) out.set(family.name, stored.rowId);
+  }
+  return out;
+}
+
+/**
+ * The `series` id of every sample row of `families`, in order. Along a
+ * family they always rise, so that its rows are written, and read back,
+ * in their order along the key of `samples` (no sorting, no index on the
+ * place): a row takes the previous version's id of its series where that
+ * is above the id before it, else a new row (one multi-row INSERT per
+ * chunk; its rowids are consecutive and above every other). A series
+ * that moved before others, or is repeated (unchecked), gets a new row.
+ * The previous version's ids come from {@link SeriesMemory} when
+ * its rows are the same series in the same order (the common case, which
+ * then reads nothing), else from its samples.
+ */
+function seriesIds(
+  w: Writer,
+  series: SeriesMemory,
+  groupRow: number,
+  families: readonly PreparedFamily[],
+  stored: readonly FamilyInput[],
+  previous: PreviousSeries,
+): number[][] {
+  const out: number[][] = [];
+  const signatures: string[] = [];
+  /** Rows that need a new series row: their family and offset. */
+  const fresh: { family: number; at: number }[] = [];
+  for (let f = 0; f < families.length; f++) {
+    const family = families[f] as PreparedFamily;
+    const rows = family.rows;
+    const keys: string[] = [];
+    for (let r = 0; r < rows.length; r += ROW_STRIDE) {
+      const suffix = (rows[r + 1] as string).slice(family.name.length);
+      keys.push(`${suffix}\u0000${rows[r + 2] as string}`);
+    }
+    const signature = series.keepHistory ? rowSignature(keys) : "";
+    signatures.push(signature);
+    const oldRow = previous.get(family.name);
+    const cached = oldRow === undefined ? undefined : series.cache.get(oldRow);
+    if (cached !== undefined && cached.signature === signature) {
+      out.push([...cached.ids]);
+      continue;
+    }
+    let before: Map<string, number> | undefined;
+    if (oldRow !== undefined) {
+      before = new Map();
+      const old = w.stmt.familySeries.all(oldRow) as unknown as [
+        number,
+        string,
+        string,
+      ][];
+      for (const [id, suffix, labels] of old) {
+        before.set(`${suffix}\u0000${labels}`, id);
+      }
+    }
+    const ids: number[] = [];
+    let last = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const id = before?.get(keys[i] as string);
+      if (id !== undefined && id > last) {
+        ids.push(id);
+        last = id;
+      } else {
+        ids.push(-1 - fresh.length); // a placeholder until the INSERT
+        fresh.push({ family: f, at: i * ROW_STRIDE });
+        last = Infinity; // what follows is new too
+      }
+    }
+    out.push(ids);
+  }
+  const newIds: number[] = [];
+  const args: (number | string)[] = [];
+  for (let start = 0; start < fresh.length; start += SERIES_PER_INSERT) {
+    const end = Math.min(fresh.length, start + SERIES_PER_INSERT);
+    args.length = 0;
+    for (let i = start; i < end; i++) {
+      const { family: f, at } = fresh[i] as (typeof fresh)[number];
+      const family = families[f] as PreparedFamily;
+      args.push(
+        groupRow,
+        family.name,
+        (family.rows[at + 1] as string).slice(family.name.length),
+        family.rows[at + 2] as string,
+      );
+    }
+    const result = seriesInsert(w, end - start).run(...args);
+    const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
+    for (let i = start; i < end; i++) newIds.push(firstId + i - start);
+  }
+  for (let f = 0; f < out.length; f++) {
+    const ids = out[f] as number[];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      if (id < 0) ids[i] = newIds[-1 - id] as number;
+    }
+    if (!series.keepHistory) continue;
+    const oldRow = previous.get((families[f] as PreparedFamily).name);
+    if (oldRow !== undefined) series.cache.delete(oldRow);
+    series.cache.set((stored[f] as FamilyInput).rowId, {
+      signature: signatures[f] as string,
+      ids,
+    });
+  }
+  return out;
+}
+
+/**
+ * Forgets the series ids of the group's current families (a group
+ * deleted, or a PUT that drops families).
+ */
+export function forgetSeries(
+  view: View,
+  series: SeriesMemory,
+  groupId: string,
+  keep?: ReadonlySet<string>,
+): void {
+  const group = view.group(groupId);
+  if (group === undefined) return;
+  for (const [name, stored] of group.families) {
+    if (!keep?.has(name)) series.cache.delete(stored.rowId);
+  }
+}
+
+/**
+ * Writes the `samples` rows of `families` (stored as `stored`, same order;
+ * `seriesIds` from {@link seriesIds}) with multi-row INSERTs of up
+ * to {@link SAMPLES_PER_INSERT} rows: one statement step per chunk
+ * instead of one per row or family. A row with a value_text, native
+ * histogram, exemplar or created time (few) has them in `sample_extras`,
+ * written alike. Yields after each INSERT of samples.
+ */
+function* insertSamples(
+  w: Writer,
+  stored: readonly FamilyInput[],
+  families: readonly PreparedFamily[],
+  seriesIds: readonly (readonly number[])[],
+): Generator<void, void> {
+  const args: (number | string | null)[] = [];
+  const extras: (number | string | null)[] = [];
+  let inChunk = 0;
+  let extrasInChunk = 0;
+  for (let f = 0; f < families.length; f++) {
+    const familyId = (stored[f] as FamilyInput).rowId;
+    const family = families[f] as PreparedFamily;
+    const ids = seriesIds[f] as readonly number[];
+    const rows = family.rows;
+    for (let seq = 0; seq < ids.length; seq++) {
+      const r = seq * ROW_STRIDE;
+      args.push(familyId, ids[seq] as number, seq, rows[r] as number);
+      args.push(rows[r + 3] as number | null);
+      if (
+        family.extras &&
+        (rows[r + 4] !== null || rows[r + 5] !== null ||
+          rows[r + 6] !== null || rows[r + 7] !== null)
+      ) {
+        extras.push(
+          familyId,
+          seq,
+          rows[r + 4] as string | null,
+          rows[r + 5] as string | null,
+          rows[r + 6] as string | null,
+          rows[r + 7] as number | null,
+        );
+        if (++extrasInChunk === SAMPLES_PER_INSERT) {
+          extrasInsert(w, extrasInChunk).run(...extras);
+          extras.length = 0;
+          extrasInChunk = 0;
+        }
+      }
+      if (++inChunk === SAMPLES_PER_INSERT) {
+        sampleInsert(w, inChunk).run(...args);
+        args.length = 0;
+        inChunk = 0;
+        yield;
+      }
+    }
+  }
+  if (inChunk > 0) sampleInsert(w, inChunk).run(...args);
+  if (extrasInChunk > 0) extrasInsert(w, extrasInChunk).run(...extras);
+}
+
+/** A stored family's metrics, read back from its `samples` rows. */
+export function readFamily(
+  stmt: Statements,
+  stored: StoredFamily,
+): MetricFamily {
+  const rows =
+    (stmt.familySamples.all(stored.rowId) as unknown as SampleDbRow[])
+      .map(sampleRow);
+  return rowsToFamily(stored, rows);
+}
+
+/**
+ * The `families.id` of the version each family of a write replaces, by
+ * family name (see previousSeries).
+ */
+export type PreviousSeries = Map<string, number>;
+
+/** The series ids of a current family's rows (see SeriesMemory). */
+export interface CachedSeries {
+  /** {@link rowSignature} of its rows' `suffix\0labels`. */
+  readonly signature: string;
+  readonly ids: readonly number[];
+}
+
+/**
+ * Two 32-bit FNV-1a hashes (different offsets) of the rows' identities, in
+ * order: equal signatures mean the same series in the same order, but for
+ * a chance of one in 2^64.
+ */
+export function rowSignature(keys: readonly string[]): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (const key of keys) {
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193);
+    }
+    a = Math.imul(a ^ 0xffff, 0x01000193); // a separator no key contains
+    b = Math.imul(b ^ 0xfffe, 0x01000193);
+  }
+  return `${keys.length}:${(a >>> 0).toString(36)}:${(b >>> 0).toString(36)}`;
+}
