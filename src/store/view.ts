@@ -3,9 +3,9 @@
  * the family index the consistency check reads, and the render cache a
  * scrape sends (each family's texts in deflated pieces, see TextArena).
  * Rebuilt from the database at start; changed only by the store, and only
- * after a COMMIT succeeded (design.md "Data flow").
+ * after a COMMIT succeeded (docs/architecture.md, data flow).
  *
- * Compact on purpose (issue 7): per series it keeps only its key (see
+ * Compact on purpose (a million series must fit): per series it keeps only its key (see
  * `seriesKey`: unique, and ordered as a scrape orders series), its rendered
  * text lines and its owner; never the parsed metric. Whoever needs metric
  * objects (the API, the UI, protobuf scrapes) reads them from the database.
@@ -16,12 +16,7 @@
  * @module
  */
 
-import type {
-  Label,
-  Metric,
-  MetricFamily,
-  MetricType,
-} from "../exposition/model.ts";
+import type { Metric, MetricFamily, MetricType } from "../exposition/model.ts";
 import { compareNames, compareUtf8, sortLabels } from "../exposition/sort.ts";
 import { renderFamilyHeader, renderMetric } from "../exposition/text_render.ts";
 import type {
@@ -29,8 +24,8 @@ import type {
   IndexedFamily,
   OwnFamily,
 } from "../push/consistency.ts";
-import { sameKeys, seriesKey, seriesKeysOf } from "../push/consistency.ts";
-import { type SeriesTexts, TextArena, textAt } from "./text_arena.ts";
+import { sameKeys, seriesKey } from "../push/consistency.ts";
+import { textAt } from "./text_arena.ts";
 import {
   compressFragment,
   type GzipFragment,
@@ -42,439 +37,37 @@ import {
   PUSH_FAILURE_TIME,
   PUSH_TIME,
 } from "../push/validate.ts";
-
-export const PUSH_TIME_HELP =
-  "Last Unix time when changing this group in the Pushgateway succeeded.";
-export const PUSH_FAILURE_TIME_HELP =
-  "Last Unix time when changing this group in the Pushgateway failed.";
-
-/** Who holds a series: a group's family, or the group's metadata. */
-export interface SeriesOwner {
-  readonly groupId: string;
-  readonly type: MetricType;
-}
-
-/** The series of one family as the view keeps them, in pushed order. */
-export interface RenderedSeries {
-  /** `seriesKey` of each series (duplicates included). */
-  readonly keys: readonly string[];
-  /** The text lines of each series, as a scrape shows them. */
-  readonly texts: readonly string[];
-}
-
-/** One family of a push, ready for the view: its header and its series. */
-export interface FamilyInput extends FamilyHeader {
-  /** `seriesKey` of each series (duplicates included). */
-  readonly keys: readonly string[];
-  /** The text lines of each series, as a scrape shows them. */
-  readonly texts: SeriesTexts;
-}
-
-/** What the view keeps of a family besides its series' texts. */
-export interface FamilyHeader {
-  readonly name: string;
-  readonly type: MetricType;
-  readonly help: string | undefined;
-  readonly unit: string | undefined;
-  /** `families.id` of the row that holds it. */
-  readonly rowId: number;
-  /** Unix seconds of the push that wrote it (the API's `time_stamp`). */
-  readonly pushedAt: number;
-}
-
-/**
- * One family as a group holds it now: header and series keys, no values
- * (those are in the `samples` rows of `rowId`) and no texts (those are in
- * the family's {@link TextArena}).
- */
-export interface StoredFamily extends FamilyHeader, SeriesOwner {
-  /** `seriesKey` of each series (duplicates included). */
-  readonly keys: readonly string[];
-  /**
-   * Texts of the series another holder's series shadows, by index (only
-   * with the consistency check off): the arena keeps only scraped ones.
-   */
-  shadowed?: Map<number, string>;
-  /** Start-up only: the slot of the first series (see FamilyEntry.restore). */
-  readonly restoredAt?: number;
-}
-
-export interface GroupState {
-  readonly id: string;
-  /** `groups.id`. */
-  readonly rowId: number;
-  readonly key: GroupingKey;
-  /** Grouping labels plus `instance=""` when absent: the metadata series' labels. */
-  readonly metadataLabels: readonly Label[];
-  /** push_time_seconds and push_failure_time_seconds, Unix seconds; 0 = never. */
-  pushTime: number;
-  failureTime: number;
-  /** Seconds without a successful push before the group expires; undefined = default. */
-  ttl: number | undefined;
-  /** Unix seconds when the group first appeared (since the last delete). */
-  createdAt: number;
-  /** When each metadata family was last written (API `time_stamp`). */
-  pushTimeWrittenAt: number;
-  failureTimeWrittenAt: number;
-  readonly families: Map<string, StoredFamily>;
-}
-
-/** View-internal state of a group besides what {@link GroupState} shows. */
-interface GroupInternals {
-  /** `seriesKey(metadataLabels)`. */
-  readonly metadataKey: string;
-  /** Owner of the group's two metadata series. */
-  readonly metadataOwner: SeriesOwner;
-}
-
-/** The series of one family name across every group. */
-class FamilyEntry implements IndexedFamily {
-  type: MetricType;
-  readonly holders = new Set<string>();
-  readonly #slots = new Map<string, number>();
-  /**
-   * Slots from this one on were restored at start-up and are not in
-   * `#slots` yet (-1: none). See {@link slots}.
-   */
-  #unindexedFrom = -1;
-  /** Live slots at and after `#unindexedFrom`. */
-  #unindexedLive = 0;
-  readonly #counters: ViewCounters;
-  keys: string[] = [];
-  /** undefined: a free slot (or, within one change, a vacated one). */
-  owners: (SeriesOwner | undefined)[] = [];
-  /** The text of each slot. */
-  readonly arena = new TextArena((slot) => this.owners[slot] !== undefined);
-  /** Slots in scrape order; may still hold removed slots (see `dead`). */
-  order: number[] = [];
-  /** Slots added since `order` was last brought up to date. */
-  added: number[] = [];
-  /** Slots taken from `added` and being sorted a slice at a time. */
-  #pending: SlotSort | undefined;
-  /** Removed slots still listed in `order` or `added`. */
-  dead = 0;
-  /** Slots that may be reused. */
-  free: number[] = [];
-  /** Series left out because another group holds the same one (unchecked mode). */
-  shadowed = 0;
-  /** Live keys with a code unit ≥ U+D800 (see {@link sorted}). */
-  highKeys = 0;
-  /** The family's whole scrape text, deflated pieces; built on demand. */
-  scrape: GzipFragment[] | undefined;
-  constructor(type: MetricType, counters: ViewCounters) {
-    this.type = type;
-    this.#counters = counters;
-  }
-  /**
-   * Series key → slot; a slot indexes the arrays below. Start-up restores
-   * series without it ({@link restore}): hashing 660k keys was a third of
-   * the start-up with 1M series (issue 7). It is completed here, on first
-   * use, or a slice at a time by {@link indexSome} after start.
-   */
-  get slots(): Map<string, number> {
-    this.ensureIndexed();
-    return this.#slots;
-  }
-  /** Completes the index (which also leaves out restored duplicates). */
-  ensureIndexed(): void {
-    if (this.#unindexedFrom >= 0) this.indexSome(Infinity);
-  }
-  ownerOf(key: string): string | undefined {
-    const slot = this.slots.get(key);
-    return slot === undefined ? undefined : this.owners[slot]?.groupId;
-  }
-  get size(): number {
-    return this.#slots.size + this.#unindexedLive;
-  }
-  /** Start-up: adds a series without indexing it; returns its slot. */
-  restore(key: string, owner: SeriesOwner): number {
-    const slot = this.keys.length;
-    if (this.#unindexedFrom < 0) this.#unindexedFrom = slot;
-    this.keys.push(key);
-    this.owners[slot] = owner;
-    this.added.push(slot);
-    this.#unindexedLive++;
-    if (HIGH_UNIT.test(key)) this.highKeys++;
-    return slot;
-  }
-  /**
-   * Indexes up to `budget` restored slots; returns how many it looked at.
-   * A key seen before (only in a store written with the consistency check
-   * off) is shadowed as a push would have shadowed it: the first one wins.
-   */
-  indexSome(budget: number): number {
-    const from = this.#unindexedFrom;
-    if (from < 0) return 0;
-    const { keys, owners } = this;
-    const map = this.#slots;
-    const end = Math.min(keys.length, from + budget);
-    for (let slot = from; slot < end; slot++) {
-      if (owners[slot] === undefined) continue;
-      this.#unindexedLive--;
-      const key = keys[slot] as string;
-      const size = map.size;
-      map.set(key, slot);
-      if (map.size === size) this.#shadowRestored(slot, key);
-    }
-    this.#unindexedFrom = end < keys.length ? end : -1;
-    return end - from;
-  }
-  /** `slot` repeats a key an earlier live slot holds: it gives way. */
-  #shadowRestored(slot: number, key: string): void {
-    const { keys, owners } = this;
-    let first = slot - 1;
-    while (keys[first] !== key || owners[first] === undefined) first--;
-    this.#slots.set(key, first);
-    const owner = owners[slot] as SeriesOwner;
-    const stored = owner as Partial<StoredFamily>;
-    if (stored.keys !== undefined && stored.restoredAt !== undefined) {
-      (stored.shadowed ??= new Map()).set(
-        slot - stored.restoredAt,
-        this.arena.text(slot),
-      );
-    }
-    this.shadowed++;
-    // Counted once: a series of the wrong type was counted when restored.
-    if (owner.type === this.type) this.#counters.inconsistentSeries++;
-    if (HIGH_UNIT.test(key)) this.highKeys--;
-    owners[slot] = undefined;
-    keys[slot] = "";
-    this.arena.drop(slot);
-    this.dead++;
-  }
-  /** Adds a series (its text is for the caller to write); returns its slot. */
-  insert(key: string, owner: SeriesOwner): number {
-    const slot = this.free.pop() ?? this.keys.length;
-    this.keys[slot] = key;
-    this.owners[slot] = owner;
-    this.arena.drop(slot);
-    this.slots.set(key, slot);
-    this.added.push(slot);
-    if (HIGH_UNIT.test(key)) this.highKeys++;
-    return slot;
-  }
-  /** Removes the series of `key` if `owner` holds it. */
-  remove(key: string, owner: SeriesOwner | undefined): void {
-    const slot = this.slots.get(key);
-    if (slot === undefined || this.owners[slot] !== owner) return;
-    if (HIGH_UNIT.test(key)) this.highKeys--;
-    this.slots.delete(key);
-    this.owners[slot] = undefined;
-    this.keys[slot] = "";
-    this.arena.drop(slot);
-    this.dead++;
-  }
-  clear(): void {
-    this.#slots.clear();
-    this.#pending = undefined;
-    this.#unindexedFrom = -1;
-    this.#unindexedLive = 0;
-    this.keys = [];
-    this.arena.reset();
-    this.owners = [];
-    this.order = [];
-    this.added = [];
-    this.free = [];
-    this.dead = 0;
-    this.shadowed = 0;
-    this.highKeys = 0;
-  }
-  /**
-   * Live slots in scrape order. Incremental: removed slots are filtered out
-   * and new ones sorted and merged in; value updates keep their slot.
-   */
-  sorted(): readonly number[] {
-    if (this.#pending !== undefined) this.#mergePending(Infinity);
-    const owners = this.owners;
-    if (this.dead > 0) {
-      const live = (slot: number) => {
-        if (owners[slot] !== undefined) return true;
-        this.free.push(slot);
-        return false;
-      };
-      this.order = this.order.filter(live);
-      this.added = this.added.filter(live);
-      this.dead = 0;
-    }
-    if (this.added.length > 0) {
-      const keys = this.keys;
-      // UTF-16 order (the engine's own string comparison, far faster) equals
-      // UTF-8 order unless both strings differ first at code units ≥ U+D800.
-      const compare = this.highKeys > 0 ? compareUtf8 : compareUtf16;
-      const added = this.added.sort((a, b) =>
-        compare(keys[a] as string, keys[b] as string)
-      );
-      this.added = [];
-      this.order = mergeSlots(this.order, added, keys, compare);
-    }
-    return this.order;
-  }
-  /**
-   * Does up to about `budget` comparisons of the sort {@link sorted} would
-   * do; returns how many it did (0: nothing left to sort). Start-up restores
-   * every series unsorted: sorting a million keys at once kept the first
-   * scrape's turn for a second, so it is done a slice at a time after start.
-   */
-  sortSome(budget: number): number {
-    if (this.#pending === undefined) {
-      if (this.added.length === 0) return 0;
-      if (this.added.length <= budget) {
-        const n = this.added.length;
-        this.sorted();
-        return n;
-      }
-      const compare = this.highKeys > 0 ? compareUtf8 : compareUtf16;
-      const keys = this.keys;
-      this.#pending = new SlotSort(
-        this.added,
-        (a, b) => compare(keys[a] as string, keys[b] as string),
-      );
-      this.added = [];
-    }
-    return this.#mergePending(budget);
-  }
-  /** Sorts on; once sorted, the slots join `order`. Returns the work done. */
-  #mergePending(budget: number): number {
-    const pending = this.#pending as SlotSort;
-    const done = pending.step(budget);
-    if (!pending.finished) return done;
-    this.#pending = undefined;
-    const compare = this.highKeys > 0 ? compareUtf8 : compareUtf16;
-    this.order = mergeSlots(this.order, pending.result, this.keys, compare);
-    return done;
-  }
-}
-
-/** Two lists of slots in key order merged into one (either may be it). */
-function mergeSlots(
-  order: number[],
-  added: number[],
-  keys: readonly string[],
-  compare: (a: string, b: string) => number,
-): number[] {
-  if (order.length === 0) return added;
-  if (added.length === 0) return order;
-  const merged: number[] = new Array(order.length + added.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < order.length && j < added.length) {
-    const a = order[i] as number;
-    const b = added[j] as number;
-    if (compare(keys[a] as string, keys[b] as string) <= 0) {
-      merged[k++] = a;
-      i++;
-    } else {
-      merged[k++] = b;
-      j++;
-    }
-  }
-  while (i < order.length) merged[k++] = order[i++] as number;
-  while (j < added.length) merged[k++] = added[j++] as number;
-  return merged;
-}
-
-/**
- * A merge sort of slots that can stop and go on (bottom-up: runs of
- * {@link RUN} sorted at once, then merged pairwise, pass after pass). Keys
- * that change meanwhile are those of removed slots, emptied to "" (the
- * smallest key): each merge still compares live keys only with each other,
- * so the live slots come out sorted.
- */
-class SlotSort {
-  #from: number[];
-  #to: number[];
-  readonly #compare: (a: number, b: number) => number;
-  /** Run length of the current pass; 0 while runs are being sorted. */
-  #width = 0;
-  /** Next run to sort, or where the current merge started. */
-  #lo = 0;
-  #i = 0;
-  #j = 0;
-  #k = 0;
-  finished = false;
-  constructor(slots: number[], compare: (a: number, b: number) => number) {
-    this.#from = slots;
-    this.#to = new Array(slots.length);
-    this.#compare = compare;
-  }
-  get result(): number[] {
-    return this.#from;
-  }
-  /** About `budget` comparisons' worth of sorting; returns the work done. */
-  step(budget: number): number {
-    const from = this.#from;
-    const n = from.length;
-    const compare = this.#compare;
-    let done = 0;
-    while (this.#width === 0) {
-      if (done >= budget) return done;
-      if (this.#lo >= n) {
-        this.#width = RUN;
-        this.#lo = 0;
-        this.#start();
-        break;
-      }
-      const end = Math.min(n, this.#lo + RUN);
-      const run = from.slice(this.#lo, end).sort(compare);
-      for (let q = 0; q < run.length; q++) {
-        from[this.#lo + q] = run[q] as number;
-      }
-      done += RUN_COST * run.length;
-      this.#lo = end;
-    }
-    // Bounded: each turn outputs one slot, or ends a merge or a pass.
-    while (!this.finished && done < budget) {
-      const to = this.#to;
-      const src = this.#from;
-      const width = this.#width;
-      if (width >= n) {
-        this.finished = true;
-        break;
-      }
-      const mid = Math.min(n, this.#lo + width);
-      const hi = Math.min(n, this.#lo + 2 * width);
-      let i = this.#i;
-      let j = this.#j;
-      let k = this.#k;
-      const stop = k + (budget - done);
-      while (k < stop && i < mid && j < hi) {
-        const a = src[i] as number;
-        const b = src[j] as number;
-        if (compare(a, b) <= 0) {
-          to[k++] = a;
-          i++;
-        } else {
-          to[k++] = b;
-          j++;
-        }
-      }
-      while (k < stop && i < mid) to[k++] = src[i++] as number;
-      while (k < stop && j < hi) to[k++] = src[j++] as number;
-      done += k - this.#k;
-      this.#i = i;
-      this.#j = j;
-      this.#k = k;
-      if (k < hi) continue; // out of budget
-      this.#lo = hi;
-      if (hi >= n) {
-        this.#from = to;
-        this.#to = src;
-        this.#width = 2 * width;
-        this.#lo = 0;
-      }
-      this.#start();
-      done++;
-    }
-    return done;
-  }
-  #start(): void {
-    const n = this.#from.length;
-    this.#i = this.#lo;
-    this.#j = Math.min(n, this.#lo + this.#width);
-    this.#k = this.#lo;
-  }
-}
+import {
+  type ApplyPush,
+  type FamilyInput,
+  type FamilyReader,
+  type GroupInternals,
+  type GroupState,
+  PUSH_FAILURE_TIME_HELP,
+  PUSH_TIME_HELP,
+  type ScrapeSeries,
+  type SeriesOwner,
+  type StoredFamily,
+  storedFamily,
+  type ViewCounters,
+} from "./view_types.ts";
+import { FamilyEntry } from "./family_entry.ts";
+import { flat, renderOwn } from "./render_series.ts";
+export {
+  type ApplyPush,
+  type FamilyHeader,
+  type FamilyInput,
+  type FamilyReader,
+  type GroupState,
+  PUSH_FAILURE_TIME_HELP,
+  PUSH_TIME_HELP,
+  type RenderedSeries,
+  type ScrapeSeries,
+  type SeriesOwner,
+  type StoredFamily,
+  type ViewCounters,
+} from "./view_types.ts";
+export { renderSeries } from "./render_series.ts";
 
 /** Series of the biggest family whose pieces start-up writes in one step. */
 const BUILD_AHEAD_SERIES = 4096;
@@ -482,91 +75,6 @@ const BUILD_AHEAD_SERIES = 4096;
 const BUILD_COST = 4;
 /** Builds in slices given up before start-up leaves the rest to scrapes. */
 const MAX_BUILD_ABORTS = 3;
-
-/** Slots sorted at once as a run of {@link SlotSort}. */
-const RUN = 1024;
-/** Work counted per slot of a run sorted at once (about log2(RUN) / 2). */
-const RUN_COST = 5;
-
-const HIGH_UNIT = /[\uD800-\uFFFF]/;
-
-function compareUtf16(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export interface ApplyPush {
-  readonly key: GroupingKey;
-  readonly rowId: number;
-  readonly replaceAll: boolean;
-  readonly families: readonly FamilyInput[];
-  readonly time: number;
-  /** Set (a number) or cleared (undefined) when the push carried a TTL. */
-  readonly ttl?: number | undefined;
-}
-
-export interface ViewCounters {
-  /** Series left out of scrapes because they conflict (unchecked mode). */
-  inconsistentSeries: number;
-}
-
-/** A stored family's series as {@link View.scrapeSeries} found them. */
-export interface ScrapeSeries {
-  readonly name: string;
-  readonly help: string | undefined;
-  readonly type: MetricType;
-  /**
-   * Slots in scrape order; a slot whose owner is of another type than the
-   * family (unchecked mode) is left out of a scrape.
-   */
-  readonly order: readonly number[];
-  /** Who held each slot, by slot. */
-  readonly owners: readonly (SeriesOwner | undefined)[];
-  /** `seriesKey` of each slot's series, by slot. */
-  readonly keys: readonly string[];
-  /** Each holder of the family with the keys of its series, in its order. */
-  readonly holders: readonly {
-    readonly owner: SeriesOwner;
-    readonly keys: readonly string[];
-  }[];
-  /**
-   * Where in `order` the series of `key` is, -1 if nowhere; may be wrong
-   * once the view has changed (check `keys` and `owners` at that slot).
-   */
-  readonly positionOf: (key: string) => number;
-}
-
-/** Reads a stored family's metrics back (from the database). */
-export type FamilyReader = (stored: StoredFamily) => MetricFamily;
-
-/** Keys and text lines of every series of `family`, in its order. */
-export function renderSeries(family: MetricFamily): RenderedSeries {
-  const keys: string[] = [];
-  const texts: string[] = [];
-  const seriesKeys = seriesKeysOf(family);
-  const metrics = family.metrics as readonly Metric[];
-  for (let i = 0; i < metrics.length; i++) {
-    keys.push(flat(seriesKeys[i] as string));
-    // Not flattened: texts are kept as bytes (TextArena), not as strings.
-    texts.push(renderMetric(family.name, family.type, metrics[i] as Metric));
-  }
-  return { keys, texts };
-}
-
-/**
- * Returns `text` flattened: a string built by concatenation is a tree of its
- * pieces in V8, several times the size of its characters. Converting it to a
- * number makes V8 flatten it in place (the number is thrown away); the GC
- * then drops the tree.
- */
-function flat(text: string): string {
-  FLATTEN_SINK.n = +text;
-  return text;
-}
-/**
- * Where {@link flat} writes the number, so that the compiler cannot drop the
- * conversion as unused. Scratch only: nothing reads it.
- */
-const FLATTEN_SINK = { n: 0 };
 
 export class View implements ConsistencyIndex {
   readonly #groups = new Map<string, GroupState & GroupInternals>();
@@ -643,7 +151,7 @@ export class View implements ConsistencyIndex {
     for (const input of push.families) this.#replaceFamily(group, input);
   }
 
-  /** Applies a refused push: only the failure time changes (spec §4). */
+  /** Applies a refused push: only the failure time changes (docs/compatibility.md). */
   applyFailure(key: GroupingKey, rowId: number, time: number): void {
     const group = this.#ensureGroup(key, rowId, time);
     group.failureTime = time;
@@ -670,7 +178,7 @@ export class View implements ConsistencyIndex {
     group.failureTime = times.failureTime;
     group.ttl = times.ttl;
     group.createdAt = times.createdAt;
-    // Spec §4, §8: a metadata family is written when the group appears (with
+    // docs/compatibility.md, metadata metrics: a metadata family is written when the group appears (with
     // value 0) and whenever its value changes; nothing is re-stamped.
     group.pushTimeWrittenAt = times.pushTime > 0
       ? times.pushTime
@@ -805,7 +313,7 @@ export class View implements ConsistencyIndex {
   // --- scrape ------------------------------------------------------------------
   /**
    * The whole text exposition: stored families merged with the gateway's own
-   * (already rendered per family by the caller), sorted by name (spec §5.1).
+   * (already rendered per family by the caller), sorted by name (docs/compatibility.md).
    */
   render(own: ReadonlyMap<string, MetricFamily>): string {
     return new TextDecoder().decode(inflateFragments(this.renderParts(own)));
@@ -870,7 +378,7 @@ export class View implements ConsistencyIndex {
     return out;
   }
 
-  /** The family names a scrape sends, stored and own, sorted (spec §5.1). */
+  /** The family names a scrape sends, stored and own, sorted (docs/compatibility.md). */
   scrapeNames(own: ReadonlyMap<string, MetricFamily>): string[] {
     return [...new Set([...this.#names(), ...own.keys()])].sort(compareNames);
   }
@@ -1015,7 +523,7 @@ export class View implements ConsistencyIndex {
     const header = this.#header(name, entry);
     const { owners, type } = entry;
     // The texts are already bytes: a scrape copies runs of them into the
-    // family's new pieces and then sends those (issue 7).
+    // family's new pieces and then sends those (peak memory).
     entry.scrape = entry.arena.build(
       header,
       slots,
@@ -1030,7 +538,7 @@ export class View implements ConsistencyIndex {
     );
   }
 
-  /** Deterministic HELP (spec §3.4): the first non-empty one in group order. */
+  /** Deterministic HELP (docs/compatibility.md): the first non-empty one in group order. */
   #help(name: string, entry: FamilyEntry): string | undefined {
     if (name === PUSH_TIME) return PUSH_TIME_HELP;
     if (name === PUSH_FAILURE_TIME) return PUSH_FAILURE_TIME_HELP;
@@ -1274,52 +782,4 @@ export class View implements ConsistencyIndex {
       this.#addFamily(group, input);
     }
   }
-}
-
-/** What a group holds of `input`, with `keys` (and where start-up put it). */
-function storedFamily(
-  groupId: string,
-  input: FamilyInput,
-  keys: readonly string[],
-  restoredAt?: number,
-): StoredFamily {
-  return {
-    groupId,
-    name: input.name,
-    type: input.type,
-    help: input.help,
-    unit: input.unit,
-    rowId: input.rowId,
-    pushedAt: input.pushedAt,
-    keys,
-    ...(restoredAt === undefined ? {} : { restoredAt }),
-  };
-}
-
-/** An own family, merged with stored series of the same name if any (§3.5). */
-function renderOwn(
-  family: MetricFamily,
-  entry: FamilyEntry | undefined,
-): string {
-  const items: { key: string; text: string }[] = [];
-  for (const metric of family.metrics as readonly Metric[]) {
-    items.push({
-      key: seriesKey(metric.labels),
-      text: renderMetric(family.name, family.type, metric),
-    });
-  }
-  if (entry) {
-    const slots = [...entry.slots.values()].filter((slot) =>
-      (entry.owners[slot] as SeriesOwner).type === family.type
-    );
-    const texts = entry.arena.texts(slots);
-    slots.forEach((slot, i) => {
-      items.push({ key: entry.keys[slot] as string, text: texts[i] as string });
-    });
-  }
-  if (items.length === 0) return "";
-  items.sort((x, y) => compareUtf8(x.key, y.key));
-  let text = renderFamilyHeader(family.name, family.help, family.type);
-  for (const item of items) text += item.text;
-  return text;
 }
