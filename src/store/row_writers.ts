@@ -369,6 +369,62 @@ export function readFamily(
   return rowsToFamily(stored, rows);
 }
 
+/** Earlier pushes of its group a write removes at most, without history. */
+export const DROP_PUSHES = 100;
+
+/**
+ * Ends the current version of the group's families (all, or the one named)
+ * as replaced by `pushId`. Without history (`--history.retention=0`, README
+ * "The database") their rows and samples go at once, through the indexes
+ * on the group's current families and on samples' family: a push costs
+ * what it replaces, never a scan.
+ */
+export function supersede(
+  w: Writer,
+  keepHistory: boolean,
+  pushId: number,
+  time: number,
+  groupRow: number,
+  name?: string,
+): void {
+  const stmt = w.stmt;
+  if (name === undefined) stmt.dropRenderedAll.run(groupRow);
+  else stmt.dropRenderedOne.run(groupRow, name);
+  if (keepHistory) {
+    if (name === undefined) {
+      stmt.supersedeAll.run(pushId, time, groupRow);
+    } else stmt.supersedeOne.run(pushId, time, groupRow, name);
+    return;
+  }
+  if (name === undefined) {
+    stmt.dropCurrentSeries.run(groupRow);
+    stmt.dropCurrentSamples.run(groupRow);
+    stmt.dropCurrentExtras.run(groupRow);
+    stmt.dropCurrentFamilies.run(groupRow);
+  } else {
+    stmt.dropCurrentSeriesOne.run(groupRow, name);
+    stmt.dropCurrentSamplesOne.run(groupRow, name);
+    stmt.dropCurrentExtrasOne.run(groupRow, name);
+    stmt.dropCurrentFamiliesOne.run(groupRow, name);
+  }
+}
+
+/**
+ * Without history: removes the group's pushes before `pushId` that no
+ * family refers to any more (at most {@link DROP_PUSHES} per write, so that
+ * a switch to retention 0 on a long history costs no push a long
+ * transaction; maintenance removes the rest).
+ */
+export function dropEarlierPushes(
+  w: Writer,
+  keepHistory: boolean,
+  groupRow: number,
+  pushId: number,
+): void {
+  if (keepHistory) return;
+  w.stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
+}
+
 /**
  * The `families.id` of the version each family of a write replaces, by
  * family name (see previousSeries).

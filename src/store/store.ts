@@ -16,7 +16,6 @@ import { unreachable } from "../exposition/model.ts";
 import { checkConsistency } from "../push/consistency.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
-import { makeGroupingKey } from "../push/grouping_key.ts";
 import { inconsistent, PushError } from "../push/push_error.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { hasLitestreamTables } from "./litestream.ts";
@@ -40,10 +39,9 @@ import {
 } from "./open_database.ts";
 import { errorMessage } from "../error_message.ts";
 import { WriterLock } from "./writer_lock.ts";
-import { rowsToFamily } from "./sample_rows.ts";
 import type { PagedSampleRow } from "./family_pages.ts";
-import { renderSeries, View } from "./view.ts";
-import type { FamilyInput, RenderedSeries } from "./view.ts";
+import { View } from "./view.ts";
+import type { FamilyInput } from "./view.ts";
 import { type PreparedFamily, prepareFamily, ROW_STRIDE } from "./prepare.ts";
 export {
   backupPathBeforeMigration,
@@ -51,8 +49,6 @@ export {
   type SyncMode,
 } from "./open_database.ts";
 import {
-  type FamilyRow,
-  type GroupRow,
   newWriter,
   prepareStatements,
   type SampleDbRow,
@@ -60,24 +56,37 @@ import {
   type Writer,
 } from "./statements.ts";
 import { isBusy, isOutOfRoom, unavailable } from "./errors.ts";
+import {
+  ASIDE_MIN_ROWS,
+  ASIDE_SLICE_MS,
+  beginWhenUnlocked,
+  type QueuedPush,
+  type QueueEntry,
+  WAIT,
+} from "./group_commit.ts";
+import {
+  ASSEMBLE_SLICE,
+  assembleFamilies,
+  loadGroups,
+  type MissingRendered,
+  type PendingFamilies,
+} from "./loading.ts";
 import { metadataCollides, metadataLabels, problemsOf } from "./push_rules.ts";
 import {
+  dropEarlierPushes,
   forgetSeries,
   insertFamilies,
   insertPush,
   previousSeries,
   readFamily,
   type SeriesMemory,
+  supersede,
   upsertGroup,
 } from "./row_writers.ts";
 import { queryHistory } from "./history_query.ts";
 import type { HistoryEntry, HistoryQuery } from "./history_query.ts";
 export type { HistoryEntry, HistoryQuery } from "./history_query.ts";
-import {
-  decodeRendered,
-  encodeRendered,
-  type LoadedSeries,
-} from "./rendered.ts";
+import { encodeRendered } from "./rendered.ts";
 
 export interface StoreOptions {
   /** Database file; "" or ":memory:" keeps everything in memory. */
@@ -320,7 +329,7 @@ export class Store implements Disposable {
       this.#view = new View(this.#ownFamilies);
       let loadError: { error: unknown } | undefined;
       try {
-        this.#load();
+        this.#pending = loadGroups(this.#stmt, this.#view);
       } catch (error) {
         loadError = { error }; // a damaged file explains itself better
       }
@@ -545,11 +554,18 @@ export class Store implements Disposable {
         command.key.id,
         new Set(previous.keys()),
       );
-      this.#supersede(pushId, command.time, groupRow, undefined, w);
+      supersede(w, this.#keepHistory, pushId, command.time, groupRow);
     }
     if (command.method === "POST") {
       for (const family of command.families) {
-        this.#supersede(pushId, command.time, groupRow, family.name, w);
+        supersede(
+          w,
+          this.#keepHistory,
+          pushId,
+          command.time,
+          groupRow,
+          family.name,
+        );
       }
     }
     const stored = yield* insertFamilies(
@@ -561,7 +577,7 @@ export class Store implements Disposable {
       command.time,
       previous,
     );
-    this.#dropEarlierPushes(groupRow, pushId, w);
+    dropEarlierPushes(w, this.#keepHistory, groupRow, pushId);
     return { groupRow, stored };
   }
 
@@ -581,7 +597,7 @@ export class Store implements Disposable {
    * Commits every queued push in one transaction; see {@link enqueuePush}.
    *
    * First without a SAVEPOINT per push: they cost each small push about 5%
-   * (start-up with 1M series), and a statement of a push almost never fails (a full disk
+   * (measured), and a statement of a push almost never fails (a full disk
    * shows at COMMIT, in WAL). If one does, the whole transaction is rolled
    * back, the view read anew if earlier pushes of the batch had changed it,
    * and the batch runs again with a SAVEPOINT per push, so that only the
@@ -945,7 +961,7 @@ export class Store implements Disposable {
     const previous = { view: this.#view, pending: this.#pending };
     try {
       this.#view = new View(this.#ownFamilies);
-      this.#load();
+      this.#pending = loadGroups(this.#stmt, this.#view);
       // At once, unlike at start-up: a read that fails here marks the view
       // stale instead of failing a later request.
       this.#assemble(Infinity);
@@ -978,7 +994,7 @@ export class Store implements Disposable {
       if (group) {
         forgetSeries(this.view, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
-        this.#supersede(pushId, time, group.rowId);
+        supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
       }
     });
     this.view.removeGroup(key.id);
@@ -1010,7 +1026,7 @@ export class Store implements Disposable {
         const pushId = row(group.rowId);
         forgetSeries(this.view, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
-        this.#supersede(pushId, time, group.rowId);
+        supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
       }
     });
     for (const group of groups) this.view.removeGroup(group.id);
@@ -1045,7 +1061,7 @@ export class Store implements Disposable {
         });
         forgetSeries(this.view, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
-        this.#supersede(pushId, time, group.rowId);
+        supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
       }
     });
     for (const group of groups) this.view.removeGroup(group.id);
@@ -1116,7 +1132,7 @@ export class Store implements Disposable {
           g.key.id,
           new Set(previous.keys()),
         );
-        this.#supersede(pushId, g.pushTime, groupRow);
+        supersede(this.#main, this.#keepHistory, pushId, g.pushTime, groupRow);
         const stored = drain(insertFamilies(
           this.#main,
           this.#series,
@@ -1309,35 +1325,21 @@ export class Store implements Disposable {
    * returns whether any are left. Start-up reads only the groups: reading
    * the families' rows, decoding their keys and copying their texts is most
    * of its work (1M series: 1.5 of 2 s), so it is done after the server is
-   * ready (start-up with 1M series), a slice at a time ({@link startBackgroundIndexing}),
+   * ready, a slice at a time ({@link startBackgroundIndexing}),
    * or all at once by the first request that needs the view.
    */
   #assemble(budget: number): boolean {
     const pending = this.#pending;
     if (pending === undefined) return false;
     const missing: MissingRendered[] = [];
-    for (let left = budget; left > 0; left -= ASSEMBLE_SLICE) {
-      const limit = Math.min(left, ASSEMBLE_SLICE);
-      // all(), a slice at a time, not iterate(): Deno's iterate() ends
-      // quietly where a step fails (a damaged page, a changed schema), and
-      // the view would lack families without a word; all() throws.
-      const rows = this.#stmt.loadFamiliesSlice.all(
-        pending.afterId,
-        limit,
-      ) as unknown as FamilyRow[];
-      for (const row of rows) {
-        const groupId = pending.groups.get(row.group_id);
-        if (groupId !== undefined) {
-          const m = this.#loadFamily(groupId, row);
-          if (m) missing.push(m);
-        }
-        pending.afterId = row.id;
-      }
-      if (rows.length < limit) {
-        this.#pending = undefined;
-        break;
-      }
-    }
+    const done = assembleFamilies(
+      this.#stmt,
+      this.#view,
+      pending,
+      budget,
+      missing,
+    );
+    if (done) this.#pending = undefined;
     if (missing.length > 0) this.#fillRendered(missing);
     return this.#pending !== undefined;
   }
@@ -1507,7 +1509,9 @@ export class Store implements Disposable {
       series: command.seriesCount,
       request: command.request,
     });
-    if (groupRow !== null) this.#dropEarlierPushes(groupRow, pushId);
+    if (groupRow !== null) {
+      dropEarlierPushes(this.#main, this.#keepHistory, groupRow, pushId);
+    }
     return {
       outcome: { status, error },
       apply: () => {
@@ -1516,57 +1520,6 @@ export class Store implements Disposable {
         }
       },
     };
-  }
-
-  /**
-   * Ends the current version of the group's families (all, or the one named)
-   * as replaced by `pushId`. Without history (`--history.retention=0`, README
-   * "The database") their rows and samples go at once, through the indexes
-   * on the group's current families and on samples' family: a push costs
-   * what it replaces, never a scan.
-   */
-  #supersede(
-    pushId: number,
-    time: number,
-    groupRow: number,
-    name?: string,
-    w: Writer = this.#main,
-  ): void {
-    const stmt = w.stmt;
-    if (name === undefined) stmt.dropRenderedAll.run(groupRow);
-    else stmt.dropRenderedOne.run(groupRow, name);
-    if (this.#keepHistory) {
-      if (name === undefined) {
-        stmt.supersedeAll.run(pushId, time, groupRow);
-      } else stmt.supersedeOne.run(pushId, time, groupRow, name);
-      return;
-    }
-    if (name === undefined) {
-      stmt.dropCurrentSeries.run(groupRow);
-      stmt.dropCurrentSamples.run(groupRow);
-      stmt.dropCurrentExtras.run(groupRow);
-      stmt.dropCurrentFamilies.run(groupRow);
-    } else {
-      stmt.dropCurrentSeriesOne.run(groupRow, name);
-      stmt.dropCurrentSamplesOne.run(groupRow, name);
-      stmt.dropCurrentExtrasOne.run(groupRow, name);
-      stmt.dropCurrentFamiliesOne.run(groupRow, name);
-    }
-  }
-
-  /**
-   * Without history: removes the group's pushes before `pushId` that no
-   * family refers to any more (at most {@link DROP_PUSHES} per write, so that
-   * a switch to retention 0 on a long history costs no push a long
-   * transaction; maintenance removes the rest).
-   */
-  #dropEarlierPushes(
-    groupRow: number,
-    pushId: number,
-    w: Writer = this.#main,
-  ): void {
-    if (this.#keepHistory) return;
-    w.stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
   }
 
   #transaction<T>(write: () => T): T {
@@ -1679,137 +1632,10 @@ export class Store implements Disposable {
       // A read-only or full disk: nothing is lost but start-up time.
     }
   }
-
-  /**
-   * Rebuilds the view from the current rows (docs/architecture.md: the DB is the
-   * truth): the groups here, their families by {@link Store.#assemble}.
-   * Writes nothing.
-   */
-  #load(): void {
-    /** `groups.id` → the group's id in the view. */
-    const groups = new Map<number, string>();
-    for (const row of this.#stmt.loadGroups.all() as unknown as GroupRow[]) {
-      const labels = JSON.parse(row.labels) as Record<string, string>;
-      const key = makeGroupingKey(new Map(Object.entries(labels)));
-      groups.set(row.id, key.id);
-      this.#view.loadGroup(key, row.id, {
-        pushTime: row.push_time,
-        failureTime: row.push_failure_time,
-        ttl: row.ttl ?? undefined,
-        createdAt: row.created_at,
-      });
-    }
-    this.#pending = { groups, afterId: 0 };
-  }
-
-  /**
-   * Puts one current family row into the view. Rows written before v3 (or
-   * in another format) are rendered from their samples: returned, to be
-   * written back for the next start.
-   */
-  #loadFamily(groupId: string, f: FamilyRow): MissingRendered | undefined {
-    const header = {
-      name: f.name,
-      type: f.type,
-      help: f.help ?? undefined,
-      unit: f.unit ?? undefined,
-    };
-    let series: LoadedSeries | undefined = decodeRendered(f.rendered);
-    let missing: MissingRendered | undefined;
-    if (series === undefined) {
-      const rows =
-        (this.#stmt.familySamples.all(f.id) as unknown as SampleDbRow[]).map(
-          sampleRow,
-        );
-      const rendered = renderSeries(rowsToFamily(header, rows));
-      missing = { rowId: f.id, series: rendered };
-      series = rendered;
-    }
-    this.#view.loadFamily(groupId, {
-      ...header,
-      rowId: f.id,
-      pushedAt: f.time,
-      keys: series.keys,
-      texts: series.texts,
-    });
-    return missing;
-  }
 }
 
-/** What {@link Store.#assemble} has still to read. */
-interface PendingFamilies {
-  /** `groups.id` → the group's id in the view. */
-  readonly groups: ReadonlyMap<number, string>;
-  /** The last `families.id` read. */
-  afterId: number;
-}
-
-/** A current family whose `rendered` has to be written again. */
-interface MissingRendered {
-  readonly rowId: number;
-  readonly series: RenderedSeries;
-}
-
-interface QueuedPush {
-  readonly command: PushCommand;
-  readonly resolve: (outcome: PushOutcome) => void;
-  readonly reject: (error: unknown) => void;
-  /** performance.now() when its batch first found the write lock taken. */
-  lockedSince?: number;
-}
-
-/** A write queued behind a large push (a DELETE, a history row). */
-interface QueuedTask {
-  readonly task: () => void;
-  /** Told when the task will not run (the store closes). */
-  readonly cancel: (error: unknown) => void;
-  lockedSince?: number;
-}
-
-type QueueEntry = QueuedPush | QueuedTask;
-
-/**
- * Sample rows from which a push is written aside (Store.#commitAside):
- * written inline, 10k rows hold the HTTP thread for about 60 ms.
- */
-const ASIDE_MIN_ROWS = 10_000;
-
-/** How long a slice of a push written aside may run before a turn. */
-const ASIDE_SLICE_MS = 10;
-
-/** What `PRAGMA max_page_count` is when nobody has lowered it. */
-const MAX_PAGE_COUNT = 0xfffffffe;
-
-/**
- * BEGIN IMMEDIATE on `w` without waiting on this thread for a lock held
- * elsewhere (a `sqlite3` shell, the checkpointer): tries again shortly, up
- * to BUSY_TIMEOUT_MS, as the store's own batches do (#retryWhenUnlocked).
- */
-async function beginWhenUnlocked(w: Writer): Promise<void> {
-  const started = performance.now();
-  for (let delay = 1;; delay = Math.min(50, delay * 2)) {
-    w.stmt.dontWaitForLock.run();
-    try {
-      w.stmt.begin.run();
-      return;
-    } catch (error) {
-      if (!isBusy(error) || performance.now() - started >= BUSY_TIMEOUT_MS) {
-        throw error;
-      }
-    } finally {
-      w.stmt.waitForLock.run();
-    }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
-}
-
-/** Families assembled per background step: a few ms (startBackgroundIndexing). */
-const ASSEMBLE_SLICE = 500;
 /** Series indexed per background step: a few ms (startBackgroundIndexing). */
 const INDEX_SLICE = 20_000;
-
-/** #flushQueue() waiting for the write lock on this thread if need be. */
-const WAIT = { waitForLock: true } as const;
 
 /** A write request tries the file again at most this often while read-only. */
 const WRITE_RETRY_MIN_MS = 1000;
@@ -1823,9 +1649,6 @@ interface ReadOnly {
   /** performance.now() before which a write request does not try again. */
   nextTry: number;
 }
-
-/** Earlier pushes of its group a write removes at most, without history. */
-const DROP_PUSHES = 100;
 
 /** The log line for what the checkpointer reports (README "Durability"). */
 export function describeCheckpointerEvent(event: CheckpointerEvent): string {
@@ -1861,3 +1684,6 @@ function drain<T>(steps: Generator<void, T>): T {
     if (step.done === true) return step.value;
   }
 }
+
+/** What `PRAGMA max_page_count` is when nobody has lowered it. */
+const MAX_PAGE_COUNT = 0xfffffffe;
