@@ -1,6 +1,6 @@
 /**
  * `PRAGMA quick_check` of the database file, on the calling thread or on a
- * worker of its own while the caller reads the view (issue 7): at 1M series
+ * worker of its own while the caller reads the view: at 1M series
  * the check reads 400 MB and takes about 0.6 s, as long again as a third of
  * the rest of start-up. The worker opens the file read-only, so nothing is
  * written before the answer is in. The caller waits for the answer

@@ -1,5 +1,5 @@
 /**
- * The delimited protobuf scrape (spec §5.4) made a family at a time, and a
+ * The delimited protobuf scrape (docs/compatibility.md) made a family at a time, and a
  * big family a page of rows at a time, so that a response can send it in
  * slices between which the HTTP thread serves others. A delimited body is
  * a sequence of length-prefixed MetricFamily messages, so each family is
@@ -32,7 +32,7 @@ import type {
 
 export interface ProtobufScrapeSource {
   readonly view: View;
-  /** The gateway's own families (spec §3.5), merged in by name. */
+  /** The gateway's own families (docs/compatibility.md), merged in by name. */
   readonly own: ReadonlyMap<string, MetricFamily>;
   readonly readRows: ReadSampleRows;
   /** Reads a stored family whole: only for a name the gateway also has. */
@@ -54,7 +54,7 @@ export function* protobufScrape(
     const ownFamily = own.get(name);
     if (ownFamily !== undefined) {
       // The gateway's own families are small; a stored family of the same
-      // name exists only in unchecked mode (spec §3.5).
+      // name exists only in unchecked mode (docs/compatibility.md).
       const merged = view.mergedFamily(name, ownFamily, source.readFamily);
       if (merged !== undefined) yield encodeDelimited([merged]);
       continue;
@@ -125,7 +125,7 @@ function* readFamily(
     }
   };
   for (const { owner, keys } of series.holders) {
-    // A holder of another type is left out (unchecked mode, spec §3.4).
+    // A holder of another type is left out (unchecked mode, docs/compatibility.md).
     if (owner.type !== type) continue;
     const find = positionFinder(keys, owner, series);
     const metadata = view.metadataMetric(name, owner);

@@ -1,6 +1,6 @@
 /**
  * `families.rendered`, the column start-up reads instead of a family's
- * samples: its series' keys and texts in one value (issue 7). Pure.
+ * samples: its series' keys and texts in one value. Pure.
  * @module
  */
 
@@ -17,8 +17,9 @@ export interface LoadedSeries {
  * `families.rendered`: what the view keeps of a family, so that start-up
  * reads one row per family instead of its samples. `pv4`: the tag, the
  * series' keys as a JSON array, U+0002, then their texts joined by U+0001
- * (issue 7). Start-up reads the column as bytes and decodes the two parts
- * apart: the keys come out of JSON.parse as strings of their own, which V8
+ * (fast for a million series). Start-up reads the column as bytes and
+ * decodes the two parts apart: the keys come out of JSON.parse as strings
+ * of their own, which V8
  * hashes twice as fast as pieces cut from a larger string (the index is
  * built from them), and the texts stay bytes, with their bounds found by
  * scanning for U+0001: the view keeps texts as bytes (TextArena). A family

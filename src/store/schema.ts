@@ -1,6 +1,6 @@
 /**
  * The database schema: the documented contract operators query with the
- * `sqlite3` shell (design.md "Storage"). Forward-only migrations keyed by
+ * `sqlite3` shell (docs/database.md). Forward-only migrations keyed by
  * `PRAGMA user_version`, each run in its own transaction.
  *
  * Must stay readable by sqlite3 3.40: no STRICT-only types, no jsonb, no

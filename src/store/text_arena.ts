@@ -1,6 +1,6 @@
 /**
  * The text lines of one family's series, kept once, as UTF-8 bytes, most of
- * them deflated (issue 7: memory). A slot's text lives in one of two places:
+ * them deflated (memory). A slot's text lives in one of two places:
  *
  * - `main`: pieces of at most {@link PIECE} bytes, each deflated on its own
  *   as a gzip fragment. {@link TextArena.build} writes it (the family
@@ -519,7 +519,7 @@ export class TextArena {
    * build after the first: `main` is in scrape order), else inflated whole,
    * once (the first build after start-up, or after many new series: the
    * scrape order is not the order their texts came in). Piece by piece, a
-   * build needs no buffer the size of the family (issue 7: peak memory).
+   * build needs no buffer the size of the family (peak memory).
    */
   #mainSource(
     visit: (each: (slot: number) => void) => void,
@@ -603,7 +603,7 @@ export class TextArena {
  * its mmap threshold alone. Freeing a mapped block of up to 32 MiB raises
  * the threshold to that size, after which every buffer below it comes from
  * malloc's arenas and their holes: 50–60 MiB more resident memory with 1M
- * series (issue 7, measured with MALLOC_MMAP_THRESHOLD_ fixed).
+ * series (measured with MALLOC_MMAP_THRESHOLD_ fixed).
  */
 function largeBuffer(size: number): Uint8Array<ArrayBuffer> {
   if (size === 0) return new Uint8Array(0);
@@ -614,7 +614,7 @@ const UNTRACKED_SIZE = 32 * 1024 * 1024 + 64 * 1024;
 /**
  * Frees a buffer nothing else holds now (detaching it): V8 frees a buffer
  * only at its next full GC, which may come after hundreds of MiB more
- * (issue 7: peak memory).
+ * (peak memory).
  */
 function release(bytes: Uint8Array<ArrayBuffer>): void {
   if (bytes.byteLength > 0) bytes.buffer.transfer(0);
