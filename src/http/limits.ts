@@ -1,22 +1,18 @@
 /**
- * The limits of a push that are not about what it carries: series in the
- * whole store (507) and a deadline for reading the body (408). The limits
- * on what one push carries are in push/limits.ts (re-exported here); the
- * body size is limited where bodies are read (`exposition/decompress.ts`,
- * 413).
- *
- * The store check is a pure function of the push and the view; the deadline
- * wraps the request stream. Nothing here touches the database or logs.
+ * The deadline for reading a push's body (`--web.read-timeout`, 408). The
+ * limits on what one push carries are in push/limits.ts, and the store's
+ * series limit (507) in store/capacity.ts, checked in the store's
+ * transaction (both re-exported here); the body size is limited where
+ * bodies are read (`exposition/decompress.ts`, 413). Nothing here touches
+ * the database or logs.
  * @module
  */
 
 import type { ReadDeadline } from "../exposition/decompress.ts";
-import type { MetricFamily } from "../exposition/model.ts";
-import type { GroupingKey } from "../push/grouping_key.ts";
-import type { View } from "../store/view.ts";
 import { LimitError, type PushRefusal } from "../push/push_error.ts";
 
 export { LimitError, type PushRefusal };
+export { SeriesBound } from "../store/capacity.ts";
 export {
   checkLabelLengths,
   checkSeriesPerPush,
@@ -25,94 +21,6 @@ export {
   tokenTooLong,
   utf8Length,
 } from "../push/limits.ts";
-
-/**
- * An estimate of the series in the store, so that the store limit does not
- * count the whole view on every push (docs/performance.md: a push costs what it
- * carries). Only pushes add series, each about what it was checked for;
- * deletions only make the estimate high. Concurrent pushes to one group can
- * make it low by their own size, so it is recounted at least once a second,
- * and always before a push is refused.
- */
-export class SeriesBound {
-  #view: View | undefined;
-  #bound = 0;
-  #countedAt = 0;
-  readonly #now: () => number;
-
-  constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
-  }
-
-  /** The estimate for `view` (recounted if stale or the view was replaced). */
-  get(view: View): number {
-    if (view !== this.#view || this.#now() - this.#countedAt > 1000) {
-      this.recount(view);
-    }
-    return this.#bound;
-  }
-
-  recount(view: View): number {
-    this.#view = view;
-    this.#bound = view.seriesCount;
-    this.#countedAt = this.#now();
-    return this.#bound;
-  }
-
-  add(delta: number): void {
-    this.#bound += delta;
-  }
-}
-
-/**
- * Throws LimitError (507) if applying this push would take the store past
- * `maxSeries`. A push that does not add series always passes, so a store
- * over a lowered limit can still be replaced and shrunk.
- */
-export function checkStoreCapacity(
-  view: View,
-  push: {
-    readonly key: GroupingKey;
-    readonly families: readonly MetricFamily[];
-    readonly replaceAll: boolean;
-  },
-  maxSeries: number,
-  bound: SeriesBound = new SeriesBound(),
-): void {
-  if (maxSeries <= 0) return;
-  let added = 0;
-  for (const family of push.families) added += family.metrics.length;
-  const group = view.group(push.key.id);
-  let removed = 0;
-  if (!group) {
-    added += 2; // push_time_seconds and push_failure_time_seconds
-  } else if (push.replaceAll) {
-    for (const stored of group.families.values()) {
-      removed += stored.keys.length;
-    }
-  } else {
-    for (const family of push.families) {
-      removed += group.families.get(family.name)?.keys.length ?? 0;
-    }
-  }
-  if (added <= removed) return;
-  const delta = added - removed;
-  if (bound.get(view) + delta <= maxSeries) {
-    bound.add(delta);
-    return;
-  }
-  const current = bound.recount(view);
-  const after = current + delta;
-  if (after <= maxSeries) {
-    bound.add(delta);
-  } else {
-    throw new LimitError(
-      "store_full",
-      "store_full",
-      `the store is full: it holds ${current} series and this push would bring it to ${after}, over the limit of ${maxSeries} (--storage.max-series); delete groups or raise the limit`,
-    );
-  }
-}
 
 /** Thrown by a stream wrapped with {@link withReadDeadline}. */
 export class ReadTimeoutError extends LimitError {

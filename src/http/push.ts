@@ -20,7 +20,6 @@ import {
 } from "../push/push_error.ts";
 import type { RequestInfo, Store } from "../store/store.ts";
 import { empty, textError } from "./errors.ts";
-import { checkStoreCapacity, type SeriesBound } from "./limits.ts";
 import {
   type PushInputDeps,
   type PushReading,
@@ -38,8 +37,6 @@ export interface PushDeps extends PushInputDeps {
   /** Milliseconds since the epoch. */
   readonly now: () => number;
   readonly checkConsistency: boolean;
-  /** Shared by every push of this gateway (limits.ts). */
-  readonly seriesBound: SeriesBound;
 }
 
 export interface PushRequest {
@@ -118,21 +115,16 @@ async function storePush(
   deps: PushDeps,
 ): Promise<Response> {
   const { ready, ttl } = await readPush(request, key, deps, reading);
-  // Against the view as it is now; pushes queued for the same commit may
-  // overshoot the limit by at most their own series (README "Limits").
-  checkStoreCapacity(
-    deps.store.view,
-    { key, families: ready.families, replaceAll: method === "PUT" },
-    deps.limits.maxSeries,
-    deps.seriesBound,
-  );
   const outcome = await deps.store.enqueuePush({
     method,
     key,
     families: ready.families,
     problems: ready.problems,
     seriesCount: ready.seriesCount,
+    ...(ready.keys === undefined ? {} : { keys: ready.keys }),
+    ...(ready.distinct === undefined ? {} : { distinct: ready.distinct }),
     ...(ready.prepared === undefined ? {} : { prepared: ready.prepared }),
+    maxSeries: deps.limits.maxSeries,
     checkConsistency: deps.checkConsistency,
     time,
     request: { ...info, bodyBytes: reading.bodyBytes },

@@ -26,7 +26,6 @@ import { errorStack } from "../error_message.ts";
 import { LimitError, type PushRefusal } from "./limits.ts";
 import { PushBudget } from "./push_budget.ts";
 import type { PreparedFamily } from "../push/prepare.ts";
-import { rememberSeriesKeys } from "../push/consistency.ts";
 import {
   preparePush,
   type PushBody,
@@ -87,7 +86,7 @@ type Answer =
     readonly id: number;
     readonly outcome: "prepared";
     readonly seriesCount: number;
-    readonly prepared: PreparedFamily[];
+    readonly prepared: readonly PreparedFamily[];
     /** Per family: whether its series keys are all different. */
     readonly distinct: readonly boolean[];
   }
@@ -449,8 +448,8 @@ export class PushWorker {
    * here (then it is prepared inline). A refused or invalid push throws
    * what it would throw inline, with the same message; 503 (PushError
    * "unavailable") when the worker cannot be reached. Families come back
-   * without their metrics (placeholders stand in, with the series keys
-   * remembered for the consistency check, which names series from them).
+   * without their metrics (placeholders stand in); the series keys come
+   * with the push, and the consistency check names series from them.
    */
   async prepare(push: PushBody): Promise<ReadyPush | undefined> {
     if (this.#unsupported) return undefined;
@@ -490,27 +489,21 @@ export class PushWorker {
           problems: answer.problems,
           seriesCount: answer.seriesCount,
         };
-      case "prepared": {
-        const families = answer.prepared.map((f, k) => {
-          const family = {
+      case "prepared":
+        return {
+          families: answer.prepared.map((f) => ({
             name: f.name,
             type: f.type,
             help: f.help,
             unit: f.unit,
             metrics: placeholders(f.keys.length),
-          } as MetricFamily;
-          rememberSeriesKeys(family, f.keys, {
-            distinct: answer.distinct[k] ?? false,
-          });
-          return family;
-        });
-        return {
-          families,
+          } as MetricFamily)),
           problems: [],
           seriesCount: answer.seriesCount,
+          keys: answer.prepared.map((f) => f.keys),
+          distinct: answer.distinct,
           prepared: answer.prepared,
         };
-      }
       default:
         return unreachable(answer);
     }

@@ -12,9 +12,14 @@
 import type { Label, MetricFamily, MetricType } from "../exposition/model.ts";
 import { PROTO_TYPE_NAMES } from "../exposition/model.ts";
 import { describeSeries, PUSH_FAILURE_TIME, PUSH_TIME } from "./validate.ts";
-import { labelsOfSeriesKey, sameKeys, seriesKey } from "./series_key.ts";
+import {
+  labelsOfSeriesKey,
+  sameKeys,
+  seriesKey,
+  seriesKeysOf,
+} from "./series_key.ts";
 
-export { labelsOfSeriesKey, sameKeys, seriesKey };
+export { labelsOfSeriesKey, sameKeys, seriesKey, seriesKeysOf };
 
 /** What the check needs to know about one family name in the store. */
 export interface IndexedFamily {
@@ -54,38 +59,15 @@ export interface PushPlan {
   /** PUT replaces every family of the group; POST only the ones it carries. */
   readonly replaceAll: boolean;
   readonly families: readonly MetricFamily[];
+  /** {@link seriesKey} of each series of each family, as `families`. */
+  readonly keys: readonly (readonly string[])[];
+  /**
+   * Per family, true when its keys are known all different (checked on the
+   * push worker, so that the HTTP thread does not build a Set of a million
+   * keys); absent: not known.
+   */
+  readonly distinct?: readonly boolean[] | undefined;
 }
-
-/**
- * {@link seriesKey} of each metric of `family`, in order. Computed once per
- * family object: the check and the store (`renderSeries`) share them.
- */
-export function seriesKeysOf(family: MetricFamily): readonly string[] {
-  let keys = SERIES_KEYS.get(family);
-  if (keys === undefined) {
-    const list: string[] = [];
-    for (const metric of family.metrics) list.push(seriesKey(metric.labels));
-    SERIES_KEYS.set(family, list);
-    keys = list;
-  }
-  return keys;
-}
-const SERIES_KEYS = new WeakMap<MetricFamily, readonly string[]>();
-
-/**
- * Gives {@link seriesKeysOf} the keys of `family`, computed elsewhere;
- * `distinct` when they are known to be all different (checked on the push
- * worker, so that the HTTP thread does not build a Set of a million keys).
- */
-export function rememberSeriesKeys(
-  family: MetricFamily,
-  keys: readonly string[],
-  options: { readonly distinct?: boolean } = {},
-): void {
-  SERIES_KEYS.set(family, keys);
-  if (options.distinct === true) DISTINCT_KEYS.add(family);
-}
-const DISTINCT_KEYS = new WeakSet<MetricFamily>();
 
 /** Returns every rule the push breaks; empty when it may be applied. */
 export function checkConsistency(
@@ -113,11 +95,20 @@ export function checkConsistency(
 
   if (current === undefined) checkNewGroupMetadata(plan, index, problems);
 
-  for (const family of plan.families) {
+  for (let i = 0; i < plan.families.length; i++) {
+    const family = plan.families[i] as MetricFamily;
+    const keys = plan.keys[i] as readonly string[];
     checkOwnFamily(family, index, problems);
-    checkTypeAgainstOthers(family, plan, index, problems);
+    checkTypeAgainstOthers(family, keys, plan, index, problems);
     checkSuffixCollisions(family, typeAfterPush, problems);
-    checkDuplicates(family, plan, index, problems);
+    checkDuplicates(
+      family,
+      keys,
+      plan.distinct?.[i] === true,
+      plan,
+      index,
+      problems,
+    );
   }
   return problems;
 }
@@ -166,6 +157,7 @@ function checkOwnFamily(
 
 function checkTypeAgainstOthers(
   family: MetricFamily,
+  keys: readonly string[],
   plan: PushPlan,
   index: ConsistencyIndex,
   problems: string[],
@@ -174,7 +166,7 @@ function checkTypeAgainstOthers(
   if (!entry || entry.type === family.type) return;
   const others = entry.holders.size - (entry.holders.has(plan.groupId) ? 1 : 0);
   if (others === 0) return; // only this group held it, and the push replaces it
-  const first = seriesKeysOf(family)[0];
+  const first = keys[0];
   // The Pushgateway's message names only the pushed series; naming a group
   // that holds the family tells the pusher where to look. The first other
   // holder is found in a step or two, whatever the number of holders.
@@ -241,17 +233,17 @@ function checkSuffixCollisions(
 
 function checkDuplicates(
   family: MetricFamily,
+  keys: readonly string[],
+  distinct: boolean,
   plan: PushPlan,
   index: ConsistencyIndex,
   problems: string[],
 ): void {
-  const keys = seriesKeysOf(family);
   // The series the group holds already, again (most pushes): none can be
   // another group's or repeat, so no key needs looking up.
   if (sameKeys(keys, index.heldKeys(plan.groupId, family.name))) return;
   const entry = index.family(family.name);
   // Keys known distinct need no Set, and a new family no lookups.
-  const distinct = DISTINCT_KEYS.has(family);
   if (distinct && entry === undefined) return;
   const seen = distinct ? undefined : new Set<string>();
   for (let i = 0; i < keys.length; i++) {

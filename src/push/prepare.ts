@@ -11,6 +11,7 @@ import type { MetricFamily, MetricType } from "../exposition/model.ts";
 import { encodeRendered } from "../store/rendered.ts";
 import { familyToRows } from "../store/sample_rows.ts";
 import { renderSeries } from "../store/view.ts";
+import { seriesKeysOf } from "./series_key.ts";
 
 /** Values per row in {@link PreparedFamily.rows}. */
 export const ROW_STRIDE = 8;
@@ -38,8 +39,17 @@ export interface PreparedFamily {
   readonly extras: boolean;
 }
 
+/** {@link prepareKeyedFamily} with the family's keys computed here. */
 export function prepareFamily(family: MetricFamily): PreparedFamily {
-  const series = renderSeries(family);
+  return prepareKeyedFamily(family, seriesKeysOf(family));
+}
+
+/** What the store writes for `family`, whose series keys are `keys`. */
+export function prepareKeyedFamily(
+  family: MetricFamily,
+  keys: readonly string[],
+): PreparedFamily {
+  const series = renderSeries(family, keys);
   const rows: (number | string | null)[] = [];
   let extras = false;
   for (const s of familyToRows(family)) {

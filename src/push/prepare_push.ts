@@ -16,7 +16,8 @@ import {
   type PushLimits,
   tokenLimitsOf,
 } from "./limits.ts";
-import { type PreparedFamily, prepareFamily } from "./prepare.ts";
+import { type PreparedFamily, prepareKeyedFamily } from "./prepare.ts";
+import { seriesKeysOf } from "./series_key.ts";
 import type { GroupingKey } from "./grouping_key.ts";
 import { sanitizePush } from "./validate.ts";
 
@@ -28,13 +29,26 @@ export interface PushBody {
   readonly limits: PushLimits;
 }
 
+/**
+ * One push, ready for the store: it carries everything the store's checks
+ * and writes need, its series keys included, and nothing refers back to
+ * side tables.
+ */
 export interface ReadyPush {
-  /** Sanitized families. */
+  /** Sanitized families (placeholders without metrics from the worker). */
   readonly families: readonly MetricFamily[];
+  /** Problems found by validation; any of them refuses the push. */
   readonly problems: readonly string[];
   readonly seriesCount: number;
+  /**
+   * The series keys of each family, as `families`; absent when `problems`
+   * refuse the push (nothing is checked or written then).
+   */
+  readonly keys?: readonly (readonly string[])[];
+  /** Per family: whether its keys are known all different (the worker). */
+  readonly distinct?: readonly boolean[];
   /** `families` prepared for writing, when asked for. */
-  readonly prepared?: PreparedFamily[];
+  readonly prepared?: readonly PreparedFamily[];
 }
 
 /** Throws what the handler answers with (an error with a kind). */
@@ -48,12 +62,22 @@ export function preparePush(push: PushBody, prepare: boolean): ReadyPush {
     utf8Names: push.utf8Names,
   });
   checkLabelLengths(sanitized.families, push.key, push.limits);
+  const { problems, seriesCount } = sanitized;
+  if (problems.length > 0) {
+    return { families: sanitized.families, problems, seriesCount };
+  }
+  const keys = sanitized.families.map(seriesKeysOf);
   return {
     families: sanitized.families,
-    problems: sanitized.problems,
-    seriesCount: sanitized.seriesCount,
-    ...(prepare && sanitized.problems.length === 0
-      ? { prepared: sanitized.families.map(prepareFamily) }
+    problems,
+    seriesCount,
+    keys,
+    ...(prepare
+      ? {
+        prepared: sanitized.families.map((family, i) =>
+          prepareKeyedFamily(family, keys[i] as readonly string[])
+        ),
+      }
       : {}),
   };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Label } from "../exposition/model.ts";
+import type { Label, MetricFamily } from "../exposition/model.ts";
 
 /**
  * The key under which a series is unique within a family; labels sorted by
@@ -21,6 +21,13 @@ export function seriesKey(labels: readonly Label[]): string {
   for (const label of labels) key += `${keyPart(label.value)}  `;
   for (const label of labels) key += `${keyPart(label.name)}  `;
   return key;
+}
+
+/** {@link seriesKey} of each metric of `family`, in order. */
+export function seriesKeysOf(family: MetricFamily): string[] {
+  const keys: string[] = [];
+  for (const metric of family.metrics) keys.push(seriesKey(metric.labels));
+  return keys;
 }
 
 /**

@@ -7,5 +7,6 @@
 export {
   type PreparedFamily,
   prepareFamily,
+  prepareKeyedFamily,
   ROW_STRIDE,
 } from "../push/prepare.ts";

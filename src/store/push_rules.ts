@@ -1,33 +1,63 @@
 /**
  * The rules a push is checked against inside its transaction, where the
- * stored state cannot change under it: validation problems found earlier,
- * consistency with the stored families, and metadata series collisions
- * (docs/compatibility.md).
+ * stored state cannot change under it: the store's series limit,
+ * validation problems found earlier, consistency with the stored families,
+ * and metadata series collisions (docs/compatibility.md). Each push is
+ * checked against the view as the pushes committed with it left it.
  * @module
  */
 
-import type { MetricFamily } from "../exposition/model.ts";
-import { checkConsistency, seriesKey } from "../push/consistency.ts";
+import { checkConsistency } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
+import type { LimitError } from "../push/push_error.ts";
+import { seriesKey, seriesKeysOf } from "../push/series_key.ts";
+import { type SeriesBound, storeCapacityRefusal } from "./capacity.ts";
 import type { PushCommand } from "./store.ts";
 import type { View } from "./view.ts";
+
+/**
+ * The 507 of a push that would take the store past `command.maxSeries`;
+ * undefined when it fits or there is no limit.
+ */
+export function capacityRefusal(
+  view: View,
+  command: PushCommand,
+  bound: SeriesBound,
+): LimitError | undefined {
+  if (command.maxSeries === undefined || command.maxSeries <= 0) {
+    return undefined;
+  }
+  return storeCapacityRefusal(
+    view,
+    {
+      key: command.key,
+      families: command.families,
+      replaceAll: command.method === "PUT",
+    },
+    command.maxSeries,
+    bound,
+  );
+}
+
+/** The series keys of each pushed family: the push's own, else computed. */
+export function keysOf(command: PushCommand): readonly (readonly string[])[] {
+  return command.keys ?? command.families.map(seriesKeysOf);
+}
 
 /** Why a push is refused (validation, then consistency): none to accept. */
 export function problemsOf(view: View, command: PushCommand): string[] {
   const problems = [...command.problems];
   if (command.checkConsistency && problems.length === 0) {
-    const check = (families: readonly MetricFamily[]) =>
-      checkConsistency({
+    problems.push(
+      ...checkConsistency({
         groupId: command.key.id,
         metadataLabels: metadataLabels(view, command.key),
         replaceAll: command.method === "PUT",
-        families,
-      }, view);
-    let found = check(command.families);
-    if (found.length > 0 && command.exactFamilies !== undefined) {
-      found = check(command.exactFamilies());
-    }
-    problems.push(...found);
+        families: command.families,
+        keys: keysOf(command),
+        distinct: command.distinct,
+      }, view),
+    );
   }
   return problems;
 }

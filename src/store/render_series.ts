@@ -7,15 +7,20 @@
 import type { Metric, MetricFamily } from "../exposition/model.ts";
 import { compareUtf8 } from "../exposition/sort.ts";
 import { renderFamilyHeader, renderMetric } from "../exposition/text_render.ts";
-import { seriesKey, seriesKeysOf } from "../push/consistency.ts";
+import { seriesKey, seriesKeysOf } from "../push/series_key.ts";
 import type { RenderedSeries, SeriesOwner } from "./view_types.ts";
 import type { FamilyEntry } from "./family_entry.ts";
 
-/** Keys and text lines of every series of `family`, in its order. */
-export function renderSeries(family: MetricFamily): RenderedSeries {
+/**
+ * Keys and text lines of every series of `family`, in its order;
+ * `seriesKeys` when the push brings them (computed once, in the pipeline).
+ */
+export function renderSeries(
+  family: MetricFamily,
+  seriesKeys: readonly string[] = seriesKeysOf(family),
+): RenderedSeries {
   const keys: string[] = [];
   const texts: string[] = [];
-  const seriesKeys = seriesKeysOf(family);
   const metrics = family.metrics as readonly Metric[];
   for (let i = 0; i < metrics.length; i++) {
     keys.push(flat(seriesKeys[i] as string));

@@ -14,6 +14,7 @@ import { setImmediate } from "node:timers";
 import type { MetricFamily } from "../exposition/model.ts";
 import { unreachable } from "../exposition/model.ts";
 import { checkConsistency } from "../push/consistency.ts";
+import { seriesKeysOf } from "../push/series_key.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { inconsistent, PushError } from "../push/push_error.ts";
@@ -42,7 +43,13 @@ import { WriterLock } from "./writer_lock.ts";
 import type { PagedSampleRow } from "./family_pages.ts";
 import { View } from "./view.ts";
 import type { FamilyInput } from "./view.ts";
-import { type PreparedFamily, prepareFamily, ROW_STRIDE } from "./prepare.ts";
+import {
+  type PreparedFamily,
+  prepareFamily,
+  prepareKeyedFamily,
+  ROW_STRIDE,
+} from "./prepare.ts";
+import { SeriesBound } from "./capacity.ts";
 export {
   backupPathBeforeMigration,
   StoreOpenError,
@@ -71,7 +78,13 @@ import {
   type MissingRendered,
   type PendingFamilies,
 } from "./loading.ts";
-import { metadataCollides, metadataLabels, problemsOf } from "./push_rules.ts";
+import {
+  capacityRefusal,
+  keysOf,
+  metadataCollides,
+  metadataLabels,
+  problemsOf,
+} from "./push_rules.ts";
 import {
   dropEarlierPushes,
   forgetSeries,
@@ -150,13 +163,22 @@ export interface PushCommand {
   readonly key: GroupingKey;
   /** Sanitized families (push/validate.ts). */
   readonly families: readonly MetricFamily[];
+  /**
+   * The series keys of each family, as `families` (the push pipeline's);
+   * computed from `families` when absent. A refused push prepared on the
+   * push worker names its series from these.
+   */
+  readonly keys?: readonly (readonly string[])[];
+  /** Per family: whether its keys are known all different. */
+  readonly distinct?: readonly boolean[];
   /** `families` prepared for writing, when done already (the push worker). */
   readonly prepared?: readonly PreparedFamily[];
   /**
-   * The families with their metrics, when `families` lack them (prepared
-   * on the push worker): a refused push names its series from these.
+   * `--storage.max-series`: series the store may hold, metadata series
+   * included; 0 or absent, no limit. Checked in the transaction, against
+   * the view as the pushes committed before this one left it.
    */
-  readonly exactFamilies?: () => readonly MetricFamily[];
+  readonly maxSeries?: number;
   /** Problems found by validation; any of them refuses the push. */
   readonly problems: readonly string[];
   readonly seriesCount: number;
@@ -209,6 +231,8 @@ export class Store implements Disposable {
   #queue: QueueEntry[] = [];
   /** Pushes from this many sample rows on are written aside (#isLarge). */
   readonly #asideMinRows: number;
+  /** The estimate the series limit is checked with (capacity.ts). */
+  readonly #seriesBound = new SeriesBound();
   #viewStale = false;
   #flushScheduled = false;
   /** Set while a batch waits for the write lock (#retryWhenUnlocked). */
@@ -471,6 +495,8 @@ export class Store implements Disposable {
     this.#settle();
     this.#flushQueue();
     this.#refuseWhileAside();
+    const full = capacityRefusal(this.view, command, this.#seriesBound);
+    if (full) throw full;
     const { outcome, apply } = this.#transaction(() =>
       this.#pushInTransaction(command)
     );
@@ -540,7 +566,7 @@ export class Store implements Disposable {
       series: command.seriesCount,
       request: command.request,
     });
-    const prepared = command.prepared ?? command.families.map(prepareFamily);
+    const prepared = command.prepared ?? prepareAll(command);
     // Read before the versions they replace are ended (or, without
     // history, deleted).
     const previous = previousSeries(
@@ -644,6 +670,15 @@ export class Store implements Disposable {
       );
       if ("task" in entry) {
         entry.task();
+        continue;
+      }
+      const full = capacityRefusal(
+        this.view,
+        entry.command,
+        this.#seriesBound,
+      );
+      if (full) {
+        entry.reject(full);
         continue;
       }
       const problems = problemsOf(this.view, entry.command);
@@ -887,11 +922,24 @@ export class Store implements Disposable {
     }
     /** Applied to the view, to be answered after the COMMIT. */
     const done: { entry: QueuedPush; outcome: PushOutcome }[] = [];
+    /** Refused for the series limit, to be answered with the batch. */
+    const overLimit: { entry: QueuedPush; error: Error }[] = [];
     // Set once the shared transaction is lost: every push of the batch fails.
     let failure: { error: unknown } | undefined;
     for (const entry of batch) {
       if (failure) {
         entry.reject(unavailable(failure.error));
+        continue;
+      }
+      // Before any write: a push over the series limit changes nothing.
+      // Answered with the batch: a batch run again checks it again.
+      const full = capacityRefusal(
+        this.view,
+        entry.command,
+        this.#seriesBound,
+      );
+      if (full) {
+        overLimit.push({ entry, error: full });
         continue;
       }
       let result;
@@ -929,6 +977,7 @@ export class Store implements Disposable {
         failure = { error };
       }
     }
+    for (const o of overLimit) o.entry.reject(o.error);
     if (failure) {
       this.#noteOutOfRoom(failure.error);
       this.#rollbackQuietly();
@@ -1089,6 +1138,7 @@ export class Store implements Disposable {
             metadataLabels: metadataLabels(this.view, g.key),
             replaceAll: true,
             families: g.families,
+            keys: g.families.map(seriesKeysOf),
           }, this.view));
         }
         if (problems.length > 0) {
@@ -1687,3 +1737,11 @@ function drain<T>(steps: Generator<void, T>): T {
 
 /** What `PRAGMA max_page_count` is when nobody has lowered it. */
 const MAX_PAGE_COUNT = 0xfffffffe;
+
+/** The families of a push prepared inline, each with the push's own keys. */
+function prepareAll(command: PushCommand): PreparedFamily[] {
+  const keys = keysOf(command);
+  return command.families.map((family, i) =>
+    prepareKeyedFamily(family, keys[i] as readonly string[])
+  );
+}
