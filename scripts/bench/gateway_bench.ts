@@ -5,11 +5,14 @@
  *   deno run -A scripts/bench/gateway_bench.ts [--quick]
  *     [--sizes 100000,1000000 | --series 100000] [--json out.json]
  *     [--load-seconds 10] [--scrapes 5] [--rev HEAD] [--keep]
- *     [--profile [--profile-body 10series|1000series]]
+ *     [--profile [--profile-body 10series|1000series]] [--tier 10m|sizes]
  *
  * The whole comparison runs once per store size (`--sizes`, in series;
  * default 100k and 1M, `--quick` 20k), one table per size, one JSON file
- * with every size. `--rev` runs Pushvault from a `git archive` of that
+ * with every size. The full run then runs the ten-million-series tier
+ * (gateway/tier_10m.ts: 10,000 groups of 1,000 series, against its targets
+ * for memory, scrapes and restart); `--tier 10m` runs it alone, `--tier
+ * sizes` leaves it out. `--rev` runs Pushvault from a `git archive` of that
  * commit (the work tree may change under a run); by default it runs from
  * the work tree.
  *
@@ -39,9 +42,15 @@ import { exists, print, progress, WRK_BIN } from "./gateway/common.ts";
 import { runProfile } from "./gateway/profile.ts";
 import { formatReport } from "./gateway/report.ts";
 import { tableRows } from "./gateway/report_rows.ts";
-import { runComparison } from "./gateway/run.ts";
+import { formatTier, targetLines } from "./gateway/report_tier.ts";
+import { machineInfo, runComparison } from "./gateway/run.ts";
+import { runTier10m } from "./gateway/tier_10m.ts";
 import { parseOptions } from "./gateway/options.ts";
-import { preparePushvault, running } from "./gateway/servers.ts";
+import {
+  preparePushvault,
+  pushvaultSource,
+  running,
+} from "./gateway/servers.ts";
 
 export { parseCount, parseOptions, settingsFor } from "./gateway/options.ts";
 export { mainThreadBusy } from "./gateway/report_rows.ts";
@@ -77,26 +86,45 @@ async function main(args: readonly string[]): Promise<number> {
         `${WRK_BIN} is absent (scripts/setup.sh installs it: apt-get install wrk): the wrk rows, which show that load.ts is not the limit, are left out`,
       );
     }
-    const result = await runComparison(options, dir);
-    print(formatReport(result));
+    const output: Record<string, unknown> = {};
+    if (options.tiers.includes("sizes")) {
+      const result = await runComparison(options, dir);
+      print(formatReport(result));
+      Object.assign(output, {
+        ...result,
+        sizes: result.sizes.map((size) => ({
+          ...size,
+          table: tableRows(size).map(([n, a, b]) => ({
+            figure: n,
+            pushvault: a ?? null,
+            pushgateway: b ?? null,
+          })),
+        })),
+      });
+    } else {
+      Object.assign(output, {
+        date: new Date().toISOString(),
+        machine: await machineInfo(),
+        options,
+        pushvaultRevision: pushvaultSource.revision,
+      });
+    }
+    if (options.tiers.includes("10m")) {
+      const tierDir = `${dir}/10m`;
+      await Deno.mkdir(tierDir);
+      const tier = await runTier10m(
+        tierDir,
+        options.concurrency,
+        options.preloadCapMs,
+      );
+      if (!options.keep) await Deno.remove(tierDir, { recursive: true });
+      print(formatTier(tier));
+      output.tier10m = { ...tier, targetLines: targetLines(tier) };
+    }
     if (options.jsonPath) {
       await Deno.writeTextFile(
         options.jsonPath,
-        JSON.stringify(
-          {
-            ...result,
-            sizes: result.sizes.map((size) => ({
-              ...size,
-              table: tableRows(size).map(([n, a, b]) => ({
-                figure: n,
-                pushvault: a ?? null,
-                pushgateway: b ?? null,
-              })),
-            })),
-          },
-          null,
-          2,
-        ) + "\n",
+        JSON.stringify(output, null, 2) + "\n",
       );
       progress(`wrote ${options.jsonPath}`);
     }

@@ -13,6 +13,11 @@ const PG_HTTP_PRELOAD_MAX_SERIES = 100_000;
 
 export interface Options {
   readonly quick: boolean;
+  /**
+   * Which parts run: the store sizes, the ten-million-series tier, or both
+   * (the full run; `--quick` and explicit sizes run the sizes alone).
+   */
+  readonly tiers: readonly ("sizes" | "10m")[];
   /** Store sizes in series, one comparison each, in this order. */
   readonly sizes: readonly number[];
   readonly jsonPath: string | undefined;
@@ -105,6 +110,7 @@ export function parseOptions(args: readonly string[]): Options {
     "pg-http-preload-seconds",
     "rev",
     "profile-body",
+    "tier",
   ]);
   for (const name of values.keys()) {
     if (!known.has(name)) throw new Error(`unknown flag --${name}`);
@@ -126,8 +132,17 @@ export function parseOptions(args: readonly string[]): Options {
   if (series !== undefined && sizes !== undefined) {
     throw new Error("give --series or --sizes, not both");
   }
+  const tier = values.get("tier");
+  if (tier !== undefined && !["10m", "sizes"].includes(tier.toLowerCase())) {
+    throw new Error(`--tier is 10m or sizes, got ${JSON.stringify(tier)}`);
+  }
   return {
     quick,
+    tiers: tier !== undefined
+      ? [tier.toLowerCase() === "10m" ? "10m" : "sizes"]
+      : quick || series !== undefined || sizes !== undefined
+      ? ["sizes"]
+      : ["sizes", "10m"],
     sizes: sizes !== undefined
       ? sizes.split(",").map(parseCount)
       : series !== undefined
