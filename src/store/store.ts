@@ -168,9 +168,9 @@ export interface PushCommand {
    * computed from `families` when absent. A refused push prepared on the
    * push worker names its series from these.
    */
-  readonly keys?: readonly (readonly string[])[];
+  readonly keys?: readonly (readonly string[])[] | undefined;
   /** Per family: whether its keys are known all different. */
-  readonly distinct?: readonly boolean[];
+  readonly distinct?: readonly boolean[] | undefined;
   /** `families` prepared for writing, when done already (the push worker). */
   readonly prepared?: readonly PreparedFamily[];
   /**

@@ -277,3 +277,25 @@ Deno.test("An OpenMetrics body is accepted with its Content-Type and scraped in 
   assert.equal(bad.status, 400);
   assert.match(bad.text, /^text format parsing error in line \d+: .*EOF/);
 });
+
+Deno.test("--storage.max-series counts pushes that arrive together exactly", async () => {
+  // Each new group holds its one series plus push_time_seconds and
+  // push_failure_time_seconds: three series. The pushes share a commit, and
+  // each is checked against the store as the ones before it left it.
+  await using gw = await startTestGateway(["--storage.max-series=10"]);
+  const answers = await Promise.all(
+    Array.from(
+      { length: 6 },
+      (_, i) =>
+        send(`${gw.url}/metrics/job/j${i}`, { method: "PUT", body: "x 1\n" }),
+    ),
+  );
+  const statuses = answers.map((a) => a.status).sort();
+  assert.deepEqual(statuses, [200, 200, 200, 507, 507, 507]);
+  for (const refused of answers.filter((a) => a.status === 507)) {
+    assert.equal(
+      refused.text,
+      "the store is full: it holds 9 series and this push would bring it to 12, over the limit of 10 (--storage.max-series); delete groups or raise the limit\n",
+    );
+  }
+});
