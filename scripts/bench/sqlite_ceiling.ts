@@ -1,5 +1,5 @@
 /**
- * The storage ceiling (design.md "Performance plan"): how many transactions
+ * The storage ceiling (docs/performance.md): how many transactions
  * of 10 rows `node:sqlite` alone commits per second in WAL with
  * synchronous=NORMAL, and the cost of one row in large transactions. Run as
  * a subprocess of gateway_bench.ts (or alone):

@@ -1,5 +1,5 @@
 /**
- * Memory and start-up of the in-memory view (issue 7): pushes `--groups`
+ * Memory and start-up of the in-memory view: pushes `--groups`
  * groups of `--series` series in all (one counter family per group) into a
  * file-backed Store, then prints the V8 heap per series, the time of a full
  * text render as a scrape makes it (first, then cached), and the time to open
