@@ -20,7 +20,7 @@ import {
 import { wholeFamily } from "../store/family_pages.ts";
 import { protobufScrape } from "../store/protobuf_scrape.ts";
 import type { Store } from "../store/store.ts";
-import type { View } from "../store/view.ts";
+import type { ReadView as View } from "../store/view.ts";
 import { SLICE_MS, slicedStream } from "./sliced_stream.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 

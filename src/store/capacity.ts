@@ -10,7 +10,7 @@
 import type { MetricFamily } from "../exposition/model.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { LimitError } from "../push/push_error.ts";
-import type { View } from "./view.ts";
+import type { ReadView } from "./view.ts";
 
 /**
  * An estimate of the series in the store, so that the store limit does not
@@ -21,7 +21,7 @@ import type { View } from "./view.ts";
  * refused.
  */
 export class SeriesBound {
-  #view: View | undefined;
+  #view: ReadView | undefined;
   #bound = 0;
   #countedAt = 0;
   readonly #now: () => number;
@@ -31,14 +31,14 @@ export class SeriesBound {
   }
 
   /** The estimate for `view` (recounted if stale or the view was replaced). */
-  get(view: View): number {
+  get(view: ReadView): number {
     if (view !== this.#view || this.#now() - this.#countedAt > 1000) {
       this.recount(view);
     }
     return this.#bound;
   }
 
-  recount(view: View): number {
+  recount(view: ReadView): number {
     this.#view = view;
     this.#bound = view.seriesCount;
     this.#countedAt = this.#now();
@@ -57,7 +57,7 @@ export class SeriesBound {
  * shrunk.
  */
 export function storeCapacityRefusal(
-  view: View,
+  view: ReadView,
   push: {
     readonly key: GroupingKey;
     readonly families: readonly MetricFamily[];

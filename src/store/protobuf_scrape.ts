@@ -24,10 +24,10 @@ import {
 import { familyPages, type ReadSampleRows } from "./family_pages.ts";
 import type {
   FamilyReader,
+  ReadView as View,
   ScrapeSeries,
   SeriesOwner,
   StoredFamily,
-  View,
 } from "./view.ts";
 
 export interface ProtobufScrapeSource {

@@ -13,14 +13,14 @@ import type { LimitError } from "../push/push_error.ts";
 import { seriesKey, seriesKeysOf } from "../push/series_key.ts";
 import { type SeriesBound, storeCapacityRefusal } from "./capacity.ts";
 import type { PushCommand } from "./store.ts";
-import type { View } from "./view.ts";
+import type { ReadView } from "./view.ts";
 
 /**
  * The 507 of a push that would take the store past `command.maxSeries`;
  * undefined when it fits or there is no limit.
  */
 export function capacityRefusal(
-  view: View,
+  view: ReadView,
   command: PushCommand,
   bound: SeriesBound,
 ): LimitError | undefined {
@@ -45,7 +45,7 @@ export function keysOf(command: PushCommand): readonly (readonly string[])[] {
 }
 
 /** Why a push is refused (validation, then consistency): none to accept. */
-export function problemsOf(view: View, command: PushCommand): string[] {
+export function problemsOf(view: ReadView, command: PushCommand): string[] {
   const problems = [...command.problems];
   if (command.checkConsistency && problems.length === 0) {
     problems.push(
@@ -67,7 +67,7 @@ export function problemsOf(view: View, command: PushCommand): string[] {
  * series: the stored group's, or its grouping labels with an empty
  * `instance` when it has none, sorted by name.
  */
-export function metadataLabels(view: View, key: GroupingKey) {
+export function metadataLabels(view: ReadView, key: GroupingKey) {
   return view.group(key.id)?.metadataLabels ??
     [
       ...key.labels,
@@ -82,7 +82,7 @@ export function metadataLabels(view: View, key: GroupingKey) {
  * these labels would have (docs/compatibility.md, metadata metrics).
  */
 export function metadataCollides(
-  view: View,
+  view: ReadView,
   labels: readonly { name: string; value: string }[],
   groupId: string,
 ): boolean {

@@ -41,7 +41,7 @@ import {
 import { errorMessage } from "../error_message.ts";
 import { WriterLock } from "./writer_lock.ts";
 import type { PagedSampleRow } from "./family_pages.ts";
-import { View } from "./view.ts";
+import { type ReadView, View } from "./view.ts";
 import type { FamilyInput } from "./view.ts";
 import {
   type PreparedFamily,
@@ -481,8 +481,16 @@ export class Store implements Disposable {
     return true;
   }
 
-  /** The current state; replaced as a whole only after a failed COMMIT. */
-  get view(): View {
+  /**
+   * The current state, read-only; replaced as a whole only after a failed
+   * COMMIT.
+   */
+  get view(): ReadView {
+    return this.#liveView;
+  }
+
+  /** The current state, for the store's own changes after a COMMIT. */
+  get #liveView(): View {
     this.#settle();
     return this.#view;
   }
@@ -495,7 +503,7 @@ export class Store implements Disposable {
     this.#settle();
     this.#flushQueue();
     this.#refuseWhileAside();
-    const full = capacityRefusal(this.view, command, this.#seriesBound);
+    const full = capacityRefusal(this.#liveView, command, this.#seriesBound);
     if (full) throw full;
     const { outcome, apply } = this.#transaction(() =>
       this.#pushInTransaction(command)
@@ -526,7 +534,7 @@ export class Store implements Disposable {
   #pushInTransaction(
     command: PushCommand,
   ): { outcome: PushOutcome; apply: () => void } {
-    const problems = problemsOf(this.view, command);
+    const problems = problemsOf(this.#liveView, command);
     if (problems.length > 0) {
       return this.#refuseInTransaction(command, problems);
     }
@@ -551,7 +559,7 @@ export class Store implements Disposable {
   ): Generator<void, AcceptedWrite> {
     const groupRow = upsertGroup(
       w,
-      this.view,
+      this.#liveView,
       command.key,
       command.time,
       "push",
@@ -570,12 +578,12 @@ export class Store implements Disposable {
     // Read before the versions they replace are ended (or, without
     // history, deleted).
     const previous = previousSeries(
-      this.#keepHistory ? this.view.group(command.key.id) : undefined,
+      this.#keepHistory ? this.#liveView.group(command.key.id) : undefined,
       prepared,
     );
     if (command.method === "PUT") {
       forgetSeries(
-        this.view,
+        this.#liveView,
         this.#series,
         command.key.id,
         new Set(previous.keys()),
@@ -609,7 +617,7 @@ export class Store implements Disposable {
 
   /** Puts an accepted push into the view: only after its COMMIT. */
   #applyAccepted(command: PushCommand, written: AcceptedWrite): void {
-    this.view.applyPush({
+    this.#liveView.applyPush({
       key: command.key,
       rowId: written.groupRow,
       replaceAll: command.method === "PUT",
@@ -673,7 +681,7 @@ export class Store implements Disposable {
         continue;
       }
       const full = capacityRefusal(
-        this.view,
+        this.#liveView,
         entry.command,
         this.#seriesBound,
       );
@@ -681,7 +689,7 @@ export class Store implements Disposable {
         entry.reject(full);
         continue;
       }
-      const problems = problemsOf(this.view, entry.command);
+      const problems = problemsOf(this.#liveView, entry.command);
       if (problems.length > 0) {
         // Refused: a history row, written as any push's.
         if (this.#commitPushes([entry], wait) === "locked") {
@@ -934,7 +942,7 @@ export class Store implements Disposable {
       // Before any write: a push over the series limit changes nothing.
       // Answered with the batch: a batch run again checks it again.
       const full = capacityRefusal(
-        this.view,
+        this.#liveView,
         entry.command,
         this.#seriesBound,
       );
@@ -1026,7 +1034,7 @@ export class Store implements Disposable {
   deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
     this.#flushQueue(); // writes are applied in arrival order
     this.#refuseWhileAside(); // enqueueDelete() waits instead
-    const group = this.view.group(key.id);
+    const group = this.#liveView.group(key.id);
     this.#transaction(() => {
       const existing = group?.rowId ??
         (this.#stmt.findGroup.get(key.id) as { id: number } | undefined)?.id ??
@@ -1041,12 +1049,12 @@ export class Store implements Disposable {
         request,
       });
       if (group) {
-        forgetSeries(this.view, this.#series, group.id);
+        forgetSeries(this.#liveView, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
       }
     });
-    this.view.removeGroup(key.id);
+    this.#liveView.removeGroup(key.id);
   }
 
   /**
@@ -1058,7 +1066,7 @@ export class Store implements Disposable {
   wipe(time: number, request: RequestInfo): number {
     this.#flushQueue(); // writes are applied in arrival order
     this.#refuseWhileAside();
-    const groups = [...this.view.groups()];
+    const groups = [...this.#liveView.groups()];
     this.#transaction(() => {
       const row = (groupRow: number | null) =>
         insertPush(this.#main, {
@@ -1073,12 +1081,12 @@ export class Store implements Disposable {
       if (groups.length === 0) row(null);
       for (const group of groups) {
         const pushId = row(group.rowId);
-        forgetSeries(this.view, this.#series, group.id);
+        forgetSeries(this.#liveView, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
       }
     });
-    for (const group of groups) this.view.removeGroup(group.id);
+    for (const group of groups) this.#liveView.removeGroup(group.id);
     return groups.length;
   }
 
@@ -1094,7 +1102,7 @@ export class Store implements Disposable {
   ): string[] {
     this.#flushQueue(); // writes are applied in arrival order
     this.#refuseWhileAside();
-    const groups = ids.map((id) => this.view.group(id)).filter((g) =>
+    const groups = ids.map((id) => this.#liveView.group(id)).filter((g) =>
       g !== undefined
     );
     this.#transaction(() => {
@@ -1108,12 +1116,12 @@ export class Store implements Disposable {
           series: 0,
           request,
         });
-        forgetSeries(this.view, this.#series, group.id);
+        forgetSeries(this.#liveView, this.#series, group.id);
         this.#stmt.deleteGroup.run(time, group.rowId);
         supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
       }
     });
-    for (const group of groups) this.view.removeGroup(group.id);
+    for (const group of groups) this.#liveView.removeGroup(group.id);
     return groups.map((g) => g.id);
   }
 
@@ -1135,11 +1143,11 @@ export class Store implements Disposable {
         if (problems.length === 0) {
           problems.push(...checkConsistency({
             groupId: g.key.id,
-            metadataLabels: metadataLabels(this.view, g.key),
+            metadataLabels: metadataLabels(this.#liveView, g.key),
             replaceAll: true,
             families: g.families,
             keys: g.families.map(seriesKeysOf),
-          }, this.view));
+          }, this.#liveView));
         }
         if (problems.length > 0) {
           throw new PushError(
@@ -1151,7 +1159,7 @@ export class Store implements Disposable {
         }
         const groupRow = upsertGroup(
           this.#main,
-          this.view,
+          this.#liveView,
           g.key,
           g.pushTime,
           "push",
@@ -1173,11 +1181,11 @@ export class Store implements Disposable {
         });
         const prepared = g.families.map(prepareFamily);
         const previous = previousSeries(
-          this.#keepHistory ? this.view.group(g.key.id) : undefined,
+          this.#keepHistory ? this.#liveView.group(g.key.id) : undefined,
           prepared,
         );
         forgetSeries(
-          this.view,
+          this.#liveView,
           this.#series,
           g.key.id,
           new Set(previous.keys()),
@@ -1192,7 +1200,7 @@ export class Store implements Disposable {
           g.pushTime,
           previous,
         ));
-        this.view.applyPush({
+        this.#liveView.applyPush({
           key: g.key,
           rowId: groupRow,
           replaceAll: true,
@@ -1200,7 +1208,7 @@ export class Store implements Disposable {
           time: g.pushTime,
         });
         if (g.failureTime > 0) {
-          this.view.applyFailure(g.key, groupRow, g.failureTime);
+          this.#liveView.applyFailure(g.key, groupRow, g.failureTime);
         }
       }
     });
@@ -1252,7 +1260,7 @@ export class Store implements Disposable {
     if (this.#readOnly) return; // the history row is lost, as on a failure
     try {
       const groupRow = entry.key
-        ? (this.view.group(entry.key.id)?.rowId ??
+        ? (this.#liveView.group(entry.key.id)?.rowId ??
           (this.#stmt.findGroup.get(entry.key.id) as { id: number } | undefined)
             ?.id ??
           null)
@@ -1541,14 +1549,20 @@ export class Store implements Disposable {
     const status = command.checkConsistency ? 400 : 202;
     // docs/compatibility.md, metadata metrics: creating a group whose metadata series collide with another
     // group's would poison every later scrape; record history only then.
-    const mayCreate = this.view.group(command.key.id) !== undefined ||
+    const mayCreate = this.#liveView.group(command.key.id) !== undefined ||
       !metadataCollides(
-        this.view,
-        metadataLabels(this.view, command.key),
+        this.#liveView,
+        metadataLabels(this.#liveView, command.key),
         command.key.id,
       );
     const groupRow = mayCreate
-      ? upsertGroup(this.#main, this.view, command.key, command.time, "failure")
+      ? upsertGroup(
+        this.#main,
+        this.#liveView,
+        command.key,
+        command.time,
+        "failure",
+      )
       : null;
     const pushId = insertPush(this.#main, {
       time: command.time,
@@ -1566,7 +1580,7 @@ export class Store implements Disposable {
       outcome: { status, error },
       apply: () => {
         if (groupRow !== null) {
-          this.view.applyFailure(command.key, groupRow, command.time);
+          this.#liveView.applyFailure(command.key, groupRow, command.time);
         }
       },
     };
@@ -1646,7 +1660,7 @@ export class Store implements Disposable {
    * database (not a hot path: the API and the UI), in the group's order.
    */
   groupFamilies(groupId: string): LoadedFamily[] {
-    const group = this.view.group(groupId);
+    const group = this.#liveView.group(groupId);
     if (!group) return [];
     return [...group.families.values()].map((stored) => ({
       family: readFamily(this.#stmt, stored),
@@ -1659,7 +1673,7 @@ export class Store implements Disposable {
    * text): metrics read from the database, one stored family at a time.
    */
   mergedFamilies(own: ReadonlyMap<string, MetricFamily>): MetricFamily[] {
-    return this.view.mergedFamilies(
+    return this.#liveView.mergedFamilies(
       own,
       (stored) => readFamily(this.#stmt, stored),
     );

@@ -73,6 +73,16 @@ export { renderSeries } from "./render_series.ts";
 const BUILD_AHEAD_SERIES = 4096;
 /** Work counted per text a build copies (against a comparison, a hash). */
 const BUILD_COST = 4;
+/**
+ * The view as the store hands it out: everything it answers, nothing that
+ * changes it. Only the store applies pushes, failures and deletions, after
+ * their COMMIT.
+ */
+export type ReadView = Omit<
+  View,
+  "applyPush" | "applyFailure" | "loadGroup" | "loadFamily" | "removeGroup"
+>;
+
 /** Builds in slices given up before start-up leaves the rest to scrapes. */
 const MAX_BUILD_ABORTS = 3;
 
