@@ -79,11 +79,11 @@ export async function decompressBody(
 }
 
 /**
- * A time limit on reading a body: {@link readBodyLimited} calls `watch`
- * when it starts; `expire` is called with the error to throw once the time
- * is up; the returned function stops the watch.
+ * A time limit on reading a body, given by the caller: {@link readBodyLimited}
+ * calls `watch` when it starts; `expire` is called with the error to throw
+ * once the time is up; the returned function stops the watch.
  */
-export interface ReadDeadline {
+export interface BodyDeadline {
   watch(expire: (error: Error) => void): () => void;
 }
 
@@ -97,7 +97,7 @@ export interface ReadDeadline {
 export async function readBodyLimited(
   stream: ReadableStream<Uint8Array> | null,
   maxBytes: number,
-  deadline?: ReadDeadline,
+  deadline?: BodyDeadline,
   expectedBytes?: number,
 ): Promise<Uint8Array> {
   if (stream === null) return new Uint8Array(0);

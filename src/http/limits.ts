@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ReadDeadline } from "../exposition/decompress.ts";
+import type { ReadDeadline } from "./read_deadline.ts";
 import { LimitError, type PushRefusal } from "../push/push_error.ts";
 
 export { LimitError, type PushRefusal };

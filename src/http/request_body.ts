@@ -9,10 +9,8 @@
  * @module
  */
 
-import {
-  readBodyLimited,
-  type ReadDeadline,
-} from "../exposition/decompress.ts";
+import { readBodyLimited } from "../exposition/decompress.ts";
+import type { ReadDeadline } from "./read_deadline.ts";
 
 /**
  * Bodies up to this many declared bytes are read whole. A stalled one stays

@@ -32,7 +32,7 @@ import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleUi } from "./ui.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 import { LimitError, type SeriesBound } from "./limits.ts";
-import type { ReadDeadline } from "../exposition/decompress.ts";
+import type { ReadDeadline } from "./read_deadline.ts";
 import type { PushLimits } from "./limits.ts";
 import type { Scope } from "./web_config.ts";
 import type { PushWorker } from "./push_worker.ts";
