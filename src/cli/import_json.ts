@@ -1,5 +1,5 @@
 /**
- * The Pushgateway's `/api/v1/metrics` JSON (spec §6.2) → groups of metric
+ * The Pushgateway's `/api/v1/metrics` JSON (docs/compatibility.md, JSON API) → groups of metric
  * families with their push times, for `pushvault import`. Pure; throws
  * ImportError naming the group and family that cannot be read.
  *
@@ -10,14 +10,15 @@
  */
 
 import { parseGoFloat } from "../exposition/float.ts";
-import type {
-  Bucket,
-  HistogramMetric,
-  Label,
-  MetricFamily,
-  Quantile,
-  ScalarMetric,
-  SummaryMetric,
+import {
+  type Bucket,
+  type HistogramMetric,
+  type Label,
+  type MetricFamily,
+  type Quantile,
+  type ScalarMetric,
+  type SummaryMetric,
+  TYPE_BY_PROTO_NAME,
 } from "../exposition/model.ts";
 
 export class ImportError extends Error {
@@ -38,15 +39,6 @@ export interface ImportedGroup {
   readonly families: readonly ImportedFamily[];
   readonly warnings: readonly string[];
 }
-
-const TYPES: Record<string, MetricFamily["type"]> = {
-  COUNTER: "counter",
-  GAUGE: "gauge",
-  SUMMARY: "summary",
-  UNTYPED: "untyped",
-  HISTOGRAM: "histogram",
-  GAUGE_HISTOGRAM: "gaugehistogram",
-};
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj =>
@@ -105,7 +97,7 @@ function parseFamily(
   where: string,
   warnings: string[],
 ): ImportedFamily {
-  const type = TYPES[String(f["type"])];
+  const type = TYPE_BY_PROTO_NAME[String(f["type"])];
   if (!type) {
     throw new ImportError(
       `${where}: unknown type ${JSON.stringify(f["type"])}`,

@@ -147,10 +147,14 @@ export const PROTO_TYPE_NAMES = {
   gaugehistogram: "GAUGE_HISTOGRAM",
 } as const satisfies Record<MetricType, string>;
 
+/** The types by their protobuf enum name, the inverse of {@link PROTO_TYPE_NAMES}. */
+export const TYPE_BY_PROTO_NAME: Readonly<Record<string, MetricType>> = Object
+  .fromEntries(METRIC_TYPES.map((type) => [PROTO_TYPE_NAMES[type], type]));
+
 /**
  * A body that could not be decoded. `line` is 1-based for text formats and 0
  * for binary (protobuf) bodies. The message keeps the Go expfmt wording
- * (spec §2.4), which clients and people grep for.
+ * (docs/compatibility.md, validation), which clients and people grep for.
  */
 export class ExpositionError extends SyntaxError {
   override name = "ExpositionError";

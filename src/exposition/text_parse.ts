@@ -41,6 +41,7 @@ import {
   type Quantile,
   type ScalarMetric,
   type SummaryMetric,
+  TYPE_BY_PROTO_NAME,
 } from "./model.ts";
 
 /** How names are read. */
@@ -332,12 +333,7 @@ function readType(s: ParseState, family: FamilyState): void {
 
 /** Go's `dto.MetricType_value`, plus OpenMetrics' `gaugehistogram`. */
 const TYPE_BY_UPPER_NAME: Readonly<Record<string, MetricType>> = {
-  COUNTER: "counter",
-  GAUGE: "gauge",
-  SUMMARY: "summary",
-  UNTYPED: "untyped",
-  HISTOGRAM: "histogram",
-  GAUGE_HISTOGRAM: "gaugehistogram",
+  ...TYPE_BY_PROTO_NAME,
   GAUGEHISTOGRAM: "gaugehistogram",
 };
 
