@@ -8,7 +8,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { FlagError, parseDuration } from "./flags.ts";
+import { FlagError } from "./flags.ts";
+import { parseDuration } from "../duration.ts";
 import { errorMessage } from "../error_message.ts";
 import { MatcherError, parseSelector } from "../push/matchers.ts";
 import { parseErrorMessage } from "./parse_error.ts";

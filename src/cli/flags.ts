@@ -1,5 +1,6 @@
 /**
- * The flag table (the Pushgateway's names and defaults, spec §7, plus ours
+ * The flag table (the Pushgateway's names and defaults, docs/compatibility.md,
+ * flags, plus ours
  * under `--storage.*`) → Config, and the --help text. Pure: parsing returns a
  * Config or throws FlagError; it never exits or prints.
  * @module
@@ -9,6 +10,7 @@ import { parseArgs } from "node:util";
 import { LOG_FORMATS, LOG_LEVELS } from "../log.ts";
 import type { LogFormat, LogLevel } from "../log.ts";
 import { parseErrorMessage } from "./parse_error.ts";
+import { formatGoDuration, parseDuration } from "../duration.ts";
 
 export interface Config {
   readonly web: {
@@ -78,7 +80,7 @@ interface FlagSpec {
   readonly repeatable?: boolean;
 }
 
-/** Every flag, in --help order. Names are the Pushgateway's (spec §7). */
+/** Every flag, in --help order. Names are the Pushgateway's (docs/compatibility.md, flags). */
 export const FLAGS = {
   "web.listen-address": {
     kind: "string",
@@ -240,7 +242,7 @@ export type ParsedCommand =
   | {
     readonly type: "run";
     readonly config: Config;
-    /** Every flag's value as a string, for /api/v1/status (spec §6.1). */
+    /** Every flag's value as a string, for /api/v1/status (docs/compatibility.md, JSON API). */
     readonly flagValues: Readonly<Record<string, string>>;
   };
 
@@ -494,44 +496,6 @@ export function parseListenAddress(address: string): ListenAddress {
     );
   }
   return { hostname: match[1] ?? match[2] ?? "", port };
-}
-
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  y: 31_536_000_000,
-};
-
-/** Prometheus durations (`5m`, `1h30m`, `7d`, `0`) → milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  if (text === "0") return 0;
-  const re = /(\d+)(ms|s|m|h|d|w|y)/y;
-  let total = 0;
-  let at = 0;
-  while (at < text.length) {
-    re.lastIndex = at;
-    const m = re.exec(text);
-    if (!m) return undefined;
-    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
-    at = re.lastIndex;
-  }
-  return text.length > 0 ? total : undefined;
-}
-
-/** Go's time.Duration String(): `5m0s`, `1h0m0s`, `30s`, `0s`. */
-export function formatGoDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  if (ms < 1000) return `${ms}ms`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
 }
 
 /** `1048576`, `512KiB`, `64MiB`, `1GiB`, `10MB` → bytes. */

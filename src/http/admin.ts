@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseDuration } from "../cli/flags.ts";
+import { parseDuration } from "../duration.ts";
 import { MatcherError, matchesAny, parseSelector } from "../push/matchers.ts";
 import type { Selector } from "../push/matchers.ts";
 import { expectedError, PushError } from "../push/push_error.ts";

@@ -9,7 +9,7 @@
 
 import { decompressBody } from "../exposition/decompress.ts";
 import type { ReadDeadline } from "./read_deadline.ts";
-import { parseDuration } from "../cli/flags.ts";
+import { parseDuration } from "../duration.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import type { PushLimits } from "../push/limits.ts";
 import {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseDuration } from "../cli/flags.ts";
+import { parseDuration } from "../duration.ts";
 import { ASSET_VERSION, STATIC_ASSETS } from "../ui/assets.ts";
 import {
   type CardFamily,
