@@ -9,7 +9,7 @@
 import { isBusy } from "./errors.ts";
 import { BUSY_TIMEOUT_MS } from "./open_database.ts";
 import type { Writer } from "./statements.ts";
-import type { PushCommand, PushOutcome } from "./store.ts";
+import type { PushCommand, PushOutcome } from "./store_types.ts";
 
 export interface QueuedPush {
   readonly command: PushCommand;
