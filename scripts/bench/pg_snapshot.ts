@@ -27,7 +27,7 @@
  */
 
 import { parseText } from "../../src/exposition/text_parse.ts";
-import { encodeDelimited } from "../../src/exposition/protobuf.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import type { Label, MetricFamily } from "../../src/exposition/model.ts";
 import { parseGroupingKey } from "../../src/push/grouping_key.ts";
 import { preloadBody, preloadPath } from "./workload.ts";

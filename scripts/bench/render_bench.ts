@@ -10,10 +10,8 @@ import type {
   MetricFamily,
   ScalarMetric,
 } from "../../src/exposition/model.ts";
-import {
-  decodeDelimited,
-  encodeDelimited,
-} from "../../src/exposition/protobuf.ts";
+import { decodeDelimited } from "../../src/exposition/protobuf_decode.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import { compareSeries } from "../../src/exposition/sort.ts";
 import {
   renderFamilies,

@@ -1,12 +1,9 @@
 /**
- * The web UI routes (`/`, `/group`, `/status`, `/static/*`, `/favicon.ico`),
- * spec §6.5 and §9. Gathers what a page shows (a page of groups, one group's
- * families and recent pushes, flags, build info) and hands it to the pure
- * renderers in `ui/`. Returns undefined for paths that are not the UI's.
- *
- * Methods as the Pushgateway's router answers them: GET only; OPTIONS → 200
- * with `Allow`; anything else (HEAD included) → 405. Requests are counted as
- * the `status` and `static` handlers (spec §5.3), 404s for unknown assets too.
+ * The web UI (`/`, `/group`, `/status`, `/static/*`, `/favicon.ico`), as
+ * docs/compatibility.md describes it. Gathers what a page shows (a page of
+ * groups, one group's families and recent pushes, flags, build info) and
+ * hands it to the pure renderers in `ui/`. Methods and request counting
+ * (`status` and `static` handlers) come from the route table in routes.ts.
  * @module
  */
 
@@ -38,7 +35,7 @@ import {
   REVISION,
   VERSION,
 } from "../version.ts";
-import { methodNotAllowed, notFound } from "./errors.ts";
+import { notFound } from "./errors.ts";
 import { compareNames } from "../exposition/sort.ts";
 import { PUSH_FAILURE_TIME, PUSH_TIME } from "../push/validate.ts";
 import { familyHead } from "../store/family_pages.ts";
@@ -64,40 +61,22 @@ export interface UiDeps {
 
 /** How many history rows each group card lists. */
 const RECENT_PUSHES = 10;
-const ALLOW = "GET, OPTIONS";
 
-export function handleUi(
+/** `/`, `/status` and `/group`: the pages (routes.ts answers other methods). */
+export function handlePage(
   request: Request,
   rel: string,
   deps: UiDeps,
-): Response | Promise<Response> | undefined {
-  if (rel === "/" || rel === "/status" || rel === "/group") {
-    const early = checkMethod(request.method);
-    if (early) return early;
-    return pageResponse(request, rel, deps).then((response) => {
-      deps.metrics.countRequest("status", request.method, response.status);
-      return response;
-    });
-  }
-  if (rel.startsWith("/static/") || rel === "/favicon.ico") {
-    const early = checkMethod(request.method);
-    if (early) return early;
-    const response = assetResponse(
-      request,
-      rel === "/favicon.ico" ? "favicon.ico" : rel.slice("/static/".length),
-    );
-    deps.metrics.countRequest("static", request.method, response.status);
-    return response;
-  }
-  return undefined;
+): Promise<Response> {
+  return pageResponse(request, rel, deps);
 }
 
-function checkMethod(method: string): Response | undefined {
-  if (method === "GET") return undefined;
-  if (method === "OPTIONS") {
-    return new Response(null, { status: 200, headers: { Allow: ALLOW } });
-  }
-  return methodNotAllowed(ALLOW);
+/** `/static/…` and `/favicon.ico`: the embedded assets. */
+export function handleAsset(request: Request, rel: string): Response {
+  return assetResponse(
+    request,
+    rel === "/favicon.ico" ? "favicon.ico" : rel.slice("/static/".length),
+  );
 }
 
 /** Milliseconds a page may keep the event loop before it lets others in. */

@@ -8,7 +8,7 @@
 import type { MetricFamily } from "../exposition/model.ts";
 import { requestFormat } from "../exposition/negotiate.ts";
 import { parseOpenMetrics } from "../exposition/openmetrics_parse.ts";
-import { decodeDelimited } from "../exposition/protobuf.ts";
+import { decodeDelimited } from "../exposition/protobuf_decode.ts";
 import { parseText } from "../exposition/text_parse.ts";
 import { TokenTooLongError } from "../exposition/token_limits.ts";
 import type { TokenLimits } from "../exposition/token_limits.ts";

@@ -20,7 +20,7 @@ import {
   encodeFamilyEnds,
   encodeMetricFields,
   encodeVarint,
-} from "../exposition/protobuf.ts";
+} from "../exposition/protobuf_encode.ts";
 import { familyPages, type ReadSampleRows } from "./family_pages.ts";
 import type {
   FamilyReader,

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import type { MetricFamily } from "../../src/exposition/model.ts";
-import { encodeDelimited } from "../../src/exposition/protobuf.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import { tempDir } from "../test_utils.ts";
 import { PROTOBUF } from "./differential_cases.ts";
 import {

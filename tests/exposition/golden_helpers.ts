@@ -9,7 +9,7 @@ import type {
   Metric,
   MetricFamily,
 } from "../../src/exposition/model.ts";
-import { decodeDelimited } from "../../src/exposition/protobuf.ts";
+import { decodeDelimited } from "../../src/exposition/protobuf_decode.ts";
 import { requestFormat } from "../../src/exposition/negotiate.ts";
 import {
   compareNames,

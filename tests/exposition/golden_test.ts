@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeDelimited } from "../../src/exposition/protobuf.ts";
+import { decodeDelimited } from "../../src/exposition/protobuf_decode.ts";
 import { renderFamilies } from "../../src/exposition/text_render.ts";
 import { GOLDEN_CASES } from "../golden/cases.ts";
 import { isOwnFamily, normalizeScrape } from "../golden/normalize.ts";

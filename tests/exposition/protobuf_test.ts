@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ExpositionError } from "../../src/exposition/model.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
+import { decodeDelimited } from "../../src/exposition/protobuf_decode.ts";
 import {
-  decodeDelimited,
   encodeDelimited,
   encodeFamilyEnds,
   encodeMetricFields,
   encodeVarint,
-} from "../../src/exposition/protobuf.ts";
+} from "../../src/exposition/protobuf_encode.ts";
 
 // A minimal protobuf writer for hand-made wire data, independent of the code
 // under test.

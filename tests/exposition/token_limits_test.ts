@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { ExpositionError } from "../../src/exposition/model.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { parseOpenMetrics } from "../../src/exposition/openmetrics_parse.ts";
-import { encodeDelimited } from "../../src/exposition/protobuf.ts";
-import { decodeDelimited } from "../../src/exposition/protobuf.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
+import { decodeDelimited } from "../../src/exposition/protobuf_decode.ts";
 import { parseText } from "../../src/exposition/text_parse.ts";
 import {
   MAX_NUMBER_BYTES,

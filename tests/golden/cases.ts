@@ -11,7 +11,7 @@
  * reference cannot express (gauge or float histograms, created timestamps).
  */
 
-import { encodeDelimited } from "../../src/exposition/protobuf.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 
 export interface GoldenPush {

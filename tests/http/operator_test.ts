@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeDelimited } from "../../src/exposition/protobuf.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import { send, startTestGateway } from "../test_utils.ts";
 
 Deno.test("--web.route-prefix puts every route under the prefix (spec §7)", async () => {

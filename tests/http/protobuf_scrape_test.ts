@@ -2,10 +2,8 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { PROTOBUF_DELIMITED_CONTENT_TYPE } from "../../src/exposition/negotiate.ts";
-import {
-  decodeDelimited,
-  encodeDelimited,
-} from "../../src/exposition/protobuf.ts";
+import { decodeDelimited } from "../../src/exposition/protobuf_decode.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import { handleScrape } from "../../src/http/scrape.ts";
 import { SelfMetrics } from "../../src/http/self_metrics.ts";
 import { wholeFamily } from "../../src/store/family_pages.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { encodeDelimited } from "../../src/exposition/protobuf.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { send, startTestGateway } from "../test_utils.ts";
 import { PushWorker } from "../../src/http/push_worker.ts";

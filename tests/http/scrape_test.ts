@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeDelimited } from "../../src/exposition/protobuf.ts";
+import { decodeDelimited } from "../../src/exposition/protobuf_decode.ts";
 import { compareUtf8 } from "../../src/exposition/sort.ts";
 import { startTestGateway, stripOwn } from "../test_utils.ts";
 

@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { encodeDelimited } from "../../src/exposition/protobuf.ts";
+import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { start } from "../../src/start.ts";
 import { stripOwn, tempDir, testConfig } from "../test_utils.ts";

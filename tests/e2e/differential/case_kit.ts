@@ -9,7 +9,7 @@ import type {
   MetricFamily,
   ScalarMetric,
 } from "../../../src/exposition/model.ts";
-import { encodeDelimited } from "../../../src/exposition/protobuf.ts";
+import { encodeDelimited } from "../../../src/exposition/protobuf_encode.ts";
 
 export type Method =
   | "GET"

@@ -1,11 +1,9 @@
 /**
  * Delimited protobuf (`io.prometheus.client.MetricFamily` messages, each
- * prefixed by its varint length) ↔ metric families, for push bodies (spec
- * §2.2) and scrape responses (spec §5.4). Encoding uses protobufjs
- * reflection over the descriptor embedded in `metrics_descriptor.ts`;
- * decoding walks the wire with protobufjs' Reader straight into our model,
- * about three times faster than reflection plus conversion (see the comment
- * above the decoder). Nothing is read from disk.
+ * prefixed by its varint length) → metric families, for push bodies
+ * (docs/compatibility.md, protobuf). Walks the wire with protobufjs' Reader
+ * straight into our model, about three times faster than reflection plus
+ * conversion (see the comment above the decoder). Nothing is read from disk.
  *
  * Pure. Decoding throws the first problem as an ExpositionError with line 0:
  * truncated or malformed wire data, a family without a (valid) name, an
@@ -18,7 +16,6 @@
  */
 
 import protobuf from "protobufjs";
-import { METRICS_DESCRIPTOR } from "./metrics_descriptor.ts";
 import type {
   Bucket,
   BucketSpan,
@@ -42,28 +39,38 @@ import {
 import { errorMessage } from "../error_message.ts";
 import {
   NO_TOKEN_LIMITS,
-  QUOTED_PREFIX_BYTES,
   type TokenLimits,
   TokenTooLongError,
-  type TokenTooLongReason,
 } from "./token_limits.ts";
+import {
+  BYTES,
+  checkLength,
+  enter,
+  FIXED64,
+  leave,
+  notUtf8,
+  outOfRange,
+  quoted,
+  type Reader,
+  readLabel,
+  readString,
+  readTimestamp,
+  skipField,
+  tag,
+  toNumber,
+  VARINT,
+} from "./protobuf_wire.ts";
 
 /** Options of {@link decodeDelimited}. */
 export interface DecodeOptions {
   /**
    * Accept any non-empty UTF-8 metric name (`--push.enable-utf8-names`).
-   * Otherwise names must match the legacy rule (spec §2.2 recommends it).
+   * Otherwise names must match the legacy rule (docs/compatibility.md, validation).
    */
   readonly utf8Names?: boolean;
   /** Names and label values longer are refused before they are decoded. */
   readonly limits?: TokenLimits;
 }
-
-const FAMILY_NAME = "io.prometheus.client.MetricFamily";
-const ENCODE_ROOT = protobuf.Root
-  .fromJSON(METRICS_DESCRIPTOR as unknown as protobuf.INamespace);
-const ENCODE_FAMILY = ENCODE_ROOT.lookupType(FAMILY_NAME);
-const ENCODE_METRIC = ENCODE_ROOT.lookupType("io.prometheus.client.Metric");
 
 // ---------------------------------------------------------------------------
 // Decoding. This runs on every protobuf push (client_golang's push client
@@ -76,246 +83,6 @@ const ENCODE_METRIC = ENCODE_ROOT.lookupType("io.prometheus.client.Metric");
 // As in Go's protobuf runtime: unknown fields, and known fields sent with an
 // unexpected wire type, are skipped; repeated scalars are read packed or not;
 // a repeated optional scalar keeps its last value.
-
-type Reader = protobuf.Reader;
-
-/** Tag of field `field` with wire type `wireType`. */
-function tag(field: number, wireType: 0 | 1 | 2): number {
-  return (field << 3) | wireType;
-}
-const VARINT = 0;
-const FIXED64 = 1;
-const BYTES = 2;
-
-const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/**
- * protobufjs returns 64-bit integers as `Long` (or as numbers when no Long
- * implementation is loaded). Conversion rounds once, like Go's float64(x).
- */
-function toNumber(value: number | protobuf.Long): number {
-  if (typeof value === "number") return value;
-  const high = value.unsigned ? value.high >>> 0 : value.high;
-  return high * 4294967296 + (value.low >>> 0);
-}
-
-function outOfRange(): RangeError {
-  return new RangeError("index out of range");
-}
-
-function skipField(r: Reader, fieldTag: number): void {
-  if (fieldTag >>> 3 === 0) throw new Error("illegal tag: field number 0");
-  r.skipType(fieldTag & 7);
-}
-
-/**
- * Enters the length-delimited message at the reader's position: reads stop
- * at its end (a read past it throws). Returns the outer end for {@link leave}.
- */
-function enter(r: Reader): number {
-  const length = r.uint32();
-  const end = r.pos + length;
-  if (end > r.len) throw outOfRange();
-  const outer = r.len;
-  r.len = end;
-  return outer;
-}
-
-function leave(r: Reader, outer: number): void {
-  r.len = outer;
-}
-
-/** UTF-8 bytes → string; undefined when they are not valid UTF-8. */
-function decodeUtf8(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-): string | undefined {
-  const bytes = buf.subarray(start, end);
-  // ASCII (nearly every name and value) skips TextDecoder, which costs
-  // several times more per call than fromCharCode (measured with
-  // scripts/bench/render_bench.ts). apply, not spread: spreading a typed
-  // array goes through its iterator.
-  if (bytes.length <= 4096) {
-    let ascii = true;
-    for (let i = 0; i < bytes.length; i++) {
-      if ((bytes[i] as number) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      return String.fromCharCode.apply(null, bytes as unknown as number[]);
-    }
-  }
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Like {@link readString}, but returns `likely` itself when the bytes spell
- * it in ASCII. Label names repeat from series to series; reusing the string
- * saves decoding and garbage.
- */
-function readStringLike(
-  r: Reader,
-  likely: string | undefined,
-): string | undefined {
-  if (likely === undefined) return readString(r);
-  const length = r.uint32();
-  const start = r.pos;
-  const end = start + length;
-  if (end > r.len) throw outOfRange();
-  r.pos = end;
-  const buf = r.buf;
-  if (likely.length === length) {
-    let same = true;
-    for (let i = 0; i < length; i++) {
-      const byte = buf[start + i] as number;
-      // Only ASCII: a char code equal to a byte ≥ 0x80 is not that byte.
-      if (byte >= 0x80 || likely.charCodeAt(i) !== byte) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return likely;
-  }
-  return decodeUtf8(buf, start, end);
-}
-
-/** A length-delimited string field; undefined when not valid UTF-8. */
-function readString(r: Reader): string | undefined {
-  const length = r.uint32();
-  const start = r.pos;
-  const end = start + length;
-  if (end > r.len) throw outOfRange();
-  r.pos = end;
-  return decodeUtf8(r.buf, start, end);
-}
-
-function notUtf8(what: string): ExpositionError {
-  return new ExpositionError(0, `${what} is not valid UTF-8`);
-}
-
-function quoted(text: string): string {
-  return JSON.stringify(text);
-}
-
-/**
- * Refuses the length-delimited string at the reader's position if it is
- * longer than `max` bytes, before anything is decoded (token_limits.ts).
- * `label` unset: the string is a metric name.
- */
-function checkLength(
-  r: Reader,
-  max: number,
-  reason: TokenTooLongReason,
-  metric: string,
-  label: string | undefined,
-): void {
-  const at = r.pos;
-  const bytes = r.uint32();
-  const start = r.pos;
-  r.pos = at;
-  if (bytes <= max) return;
-  const prefix = new TextDecoder().decode(
-    r.buf.subarray(
-      start,
-      Math.min(start + bytes, r.len, start + 4 * QUOTED_PREFIX_BYTES),
-    ),
-  );
-  throw new TokenTooLongError({
-    reason,
-    metric: label === undefined && reason === "label_value_too_long"
-      ? prefix
-      : metric,
-    label: reason === "label_name_too_long" ? prefix : label,
-    bytes,
-    limit: max,
-  });
-}
-
-/**
- * A LabelPair message; `where` names the owner for error messages. With
- * `limits`, a name or value over them is refused (metric labels; exemplar
- * labels have their own rules).
- */
-function readLabel(
-  r: Reader,
-  where: string,
-  likelyName: string | undefined,
-  limits?: { readonly of: TokenLimits; readonly metric: string },
-): Label {
-  const outer = enter(r);
-  let name = "";
-  let value = "";
-  let badValue = false;
-  while (r.pos < r.len) {
-    const fieldTag = r.uint32();
-    switch (fieldTag) {
-      case tag(1, BYTES): {
-        if (limits !== undefined) {
-          checkLength(
-            r,
-            limits.of.maxLabelNameBytes,
-            "label_name_too_long",
-            limits.metric,
-            undefined,
-          );
-        }
-        const text = readStringLike(r, likelyName);
-        if (text === undefined) throw notUtf8(`a label name in ${where}`);
-        name = text;
-        break;
-      }
-      case tag(2, BYTES): {
-        if (limits !== undefined) {
-          checkLength(
-            r,
-            limits.of.maxLabelValueBytes,
-            "label_value_too_long",
-            limits.metric,
-            name,
-          );
-        }
-        const text = readString(r);
-        badValue = text === undefined;
-        value = text ?? "";
-        break;
-      }
-      default:
-        skipField(r, fieldTag);
-    }
-  }
-  leave(r, outer);
-  if (badValue) throw notUtf8(`label ${quoted(name)} in ${where}`);
-  return { name, value };
-}
-
-/** A google.protobuf.Timestamp message, in milliseconds. */
-function readTimestamp(r: Reader): number {
-  const outer = enter(r);
-  let seconds = 0;
-  let nanos = 0;
-  while (r.pos < r.len) {
-    const fieldTag = r.uint32();
-    switch (fieldTag) {
-      case tag(1, VARINT):
-        seconds = toNumber(r.int64());
-        break;
-      case tag(2, VARINT):
-        nanos = r.int32();
-        break;
-      default:
-        skipField(r, fieldTag);
-    }
-  }
-  leave(r, outer);
-  return seconds * 1000 + nanos / 1e6;
-}
 
 function readExemplar(r: Reader, where: string): Exemplar {
   const outer = enter(r);
@@ -637,7 +404,7 @@ interface FamilyContext {
 /**
  * One Metric message of a family of type `type`, whose bytes span the
  * reader's current position to its `len`. The value field of another type is
- * skipped; a missing one is an error naming the family (spec §2.2).
+ * skipped; a missing one is an error naming the family (docs/compatibility.md, protobuf).
  * `previous` (the labels of the metric before) predicts the label names.
  */
 function readMetric(
@@ -852,7 +619,7 @@ function readFamily(r: Reader, options: DecodeOptions): MetricFamily {
   return unit === undefined ? family : { ...family, unit };
 }
 
-/** Turns a protobufjs failure into the error a pusher sees (spec §2.2). */
+/** Turns a protobufjs failure into the error a pusher sees (docs/compatibility.md, protobuf). */
 function wireError(error: unknown, index: number): ExpositionError {
   const detail = errorMessage(error);
   // protobufjs reports reading past the end as a RangeError "index out of
@@ -873,7 +640,7 @@ function wireError(error: unknown, index: number): ExpositionError {
 
 /**
  * Decodes a delimited protobuf body into families. When several messages
- * carry the same family name, the last one wins (spec §2.2). An empty body
+ * carry the same family name, the last one wins (docs/compatibility.md, protobuf). An empty body
  * yields no families. Throws ExpositionError (line 0), see the module doc.
  */
 export function decodeDelimited(
@@ -896,247 +663,4 @@ export function decodeDelimited(
     byName.set(family.name, family);
   }
   return [...byName.values()];
-}
-
-// ---------------------------------------------------------------------------
-// Encoding
-
-/** Largest float64 below 2^64: uint64 fields saturate there, like Go. */
-const MAX_UINT64_FLOAT = 18446744073709549568;
-
-function isUint64(value: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value <= MAX_UINT64_FLOAT &&
-    !Object.is(value, -0);
-}
-
-/** Go's saturating float64 → uint64 for counts that are not exact integers. */
-function toUint64(value: number): number {
-  if (!(value > 0)) return 0;
-  return value >= MAX_UINT64_FLOAT ? MAX_UINT64_FLOAT : Math.trunc(value);
-}
-
-function encodeTimestamp(ms: number): { seconds: number; nanos: number } {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
-}
-
-function encodeLabels(labels: readonly Label[]): object[] {
-  return labels.map((label) => ({ name: label.name, value: label.value }));
-}
-
-function encodeExemplar(exemplar: Exemplar): object {
-  const wire: Record<string, unknown> = {
-    label: encodeLabels(exemplar.labels),
-    value: exemplar.value,
-  };
-  if (exemplar.timestampMs !== undefined) {
-    wire.timestamp = encodeTimestamp(exemplar.timestampMs);
-  }
-  return wire;
-}
-
-function encodeSpans(spans: readonly BucketSpan[]): object[] {
-  return spans.map((span) => ({ offset: span.offset, length: span.length }));
-}
-
-function encodeHistogram(metric: HistogramMetric): object {
-  const floatHistogram = metric.sampleCountFloat !== undefined;
-  const wire: Record<string, unknown> = {
-    sample_sum: metric.sampleSum,
-    bucket: metric.buckets.map((bucket) => {
-      const count = bucket.cumulativeCount;
-      const wireBucket: Record<string, unknown> = {
-        upper_bound: bucket.upperBound,
-      };
-      if (!floatHistogram && isUint64(count)) {
-        wireBucket.cumulative_count = count;
-      } else {
-        wireBucket.cumulative_count_float = count;
-      }
-      if (bucket.exemplar !== undefined) {
-        wireBucket.exemplar = encodeExemplar(bucket.exemplar);
-      }
-      return wireBucket;
-    }),
-  };
-  if (!floatHistogram || metric.sampleCount !== 0) {
-    wire.sample_count = toUint64(metric.sampleCount);
-  }
-  if (metric.sampleCountFloat !== undefined) {
-    wire.sample_count_float = metric.sampleCountFloat;
-  }
-  const native = metric.native;
-  if (native !== undefined) {
-    wire.schema = native.schema;
-    wire.zero_threshold = native.zeroThreshold;
-    wire.zero_count = toUint64(native.zeroCount);
-    if (native.zeroCountFloat !== undefined) {
-      wire.zero_count_float = native.zeroCountFloat;
-    }
-    wire.negative_span = encodeSpans(native.negativeSpans);
-    wire.negative_delta = native.negativeDeltas;
-    wire.negative_count = native.negativeCounts;
-    wire.positive_span = encodeSpans(native.positiveSpans);
-    wire.positive_delta = native.positiveDeltas;
-    wire.positive_count = native.positiveCounts;
-  }
-  if (metric.exemplars !== undefined) {
-    wire.exemplars = metric.exemplars.map(encodeExemplar);
-  }
-  if (metric.createdTimestampMs !== undefined) {
-    wire.created_timestamp = encodeTimestamp(metric.createdTimestampMs);
-  }
-  return wire;
-}
-
-function encodeFamily(family: MetricFamily): object {
-  const wire: Record<string, unknown> = {
-    name: family.name,
-    type: METRIC_TYPES.indexOf(family.type),
-  };
-  if (family.help !== undefined) wire.help = family.help;
-  if (family.unit !== undefined) wire.unit = family.unit;
-  wire.metric = encodeMetrics(family);
-  return wire;
-}
-
-/** The `metric` field of `family`, as protobufjs objects. */
-function encodeMetrics(family: MetricFamily): object[] {
-  const metrics: object[] = [];
-  const put = (
-    metric: { labels: readonly Label[]; timestampMs?: number },
-    field: string,
-    value: object,
-  ) => {
-    const wireMetric: Record<string, unknown> = {
-      label: encodeLabels(metric.labels),
-      [field]: value,
-    };
-    if (metric.timestampMs !== undefined) {
-      wireMetric.timestamp_ms = metric.timestampMs;
-    }
-    metrics.push(wireMetric);
-  };
-  switch (family.type) {
-    case "counter":
-      for (const metric of family.metrics) {
-        const counter: Record<string, unknown> = { value: metric.value };
-        if (metric.exemplar !== undefined) {
-          counter.exemplar = encodeExemplar(metric.exemplar);
-        }
-        if (metric.createdTimestampMs !== undefined) {
-          counter.created_timestamp = encodeTimestamp(
-            metric.createdTimestampMs,
-          );
-        }
-        put(metric, "counter", counter);
-      }
-      break;
-    case "gauge":
-    case "untyped":
-      for (const metric of family.metrics) {
-        put(metric, family.type, { value: metric.value });
-      }
-      break;
-    case "summary":
-      for (const metric of family.metrics) {
-        const summary: Record<string, unknown> = {
-          sample_count: toUint64(metric.sampleCount),
-          sample_sum: metric.sampleSum,
-          quantile: metric.quantiles.map((q) => ({
-            quantile: q.quantile,
-            value: q.value,
-          })),
-        };
-        if (metric.createdTimestampMs !== undefined) {
-          summary.created_timestamp = encodeTimestamp(
-            metric.createdTimestampMs,
-          );
-        }
-        put(metric, "summary", summary);
-      }
-      break;
-    case "histogram":
-    case "gaugehistogram":
-      for (const metric of family.metrics) {
-        put(metric, "histogram", encodeHistogram(metric));
-      }
-      break;
-    default:
-      return unreachable(family);
-  }
-  return metrics;
-}
-
-/**
- * Encodes families as a delimited protobuf body, in the order given (the
- * scrape passes them sorted, as the Pushgateway does). Summary counts that
- * are not integers are truncated to uint64 as Go would; histogram counts
- * that are not integers travel in the `_float` fields.
- */
-export function encodeDelimited(
-  families: readonly MetricFamily[],
-): Uint8Array<ArrayBuffer> {
-  const writer = protobuf.Writer.create();
-  for (const family of families) {
-    ENCODE_FAMILY.encodeDelimited(encodeFamily(family), writer);
-  }
-  const bytes = writer.finish();
-  // protobufjs may hand out a Node Buffer carved from a shared pool; callers
-  // get a plain Uint8Array of their own.
-  const out = new Uint8Array(bytes.byteLength);
-  out.set(bytes);
-  return out;
-}
-
-/** Field 4 (`metric`), length-delimited: the tag byte protobufjs writes. */
-const METRIC_FIELD_TAG = 0x22;
-
-/**
- * A family's fields other than its metrics, for a scrape that encodes a big
- * family a piece at a time: `head` goes before the metrics and `tail` after
- * them (protobufjs writes fields in field-number order, and `unit`, 5,
- * follows `metric`, 4). The family's message is `head`, the metric fields
- * ({@link encodeMetricFields}), `tail`; delimited, behind the varint of
- * their total length ({@link encodeVarint}). The bytes equal
- * {@link encodeDelimited}'s. `family.metrics` is not read.
- */
-export function encodeFamilyEnds(
-  family: MetricFamily,
-): { readonly head: Uint8Array; readonly tail: Uint8Array } {
-  const head: Record<string, unknown> = {
-    name: family.name,
-    type: METRIC_TYPES.indexOf(family.type),
-  };
-  if (family.help !== undefined) head.help = family.help;
-  return {
-    head: ENCODE_FAMILY.encode(head).finish(),
-    tail: family.unit === undefined
-      ? new Uint8Array(0)
-      : ENCODE_FAMILY.encode({ unit: family.unit }).finish(),
-  };
-}
-
-/**
- * The metric fields of `family` (tag, length, message each) in one buffer;
- * appends to `ends` where each metric's field ends in it, so that a caller
- * can send them in another order.
- */
-export function encodeMetricFields(
-  family: MetricFamily,
-  ends: number[],
-): Uint8Array {
-  const writer = protobuf.Writer.create();
-  for (const metric of encodeMetrics(family)) {
-    // What protobufjs' encoder of a repeated message field writes.
-    ENCODE_METRIC.encode(metric, writer.uint32(METRIC_FIELD_TAG).fork())
-      .ldelim();
-    ends.push(writer.len);
-  }
-  return writer.finish();
-}
-
-/** `value` as a protobuf varint (a delimited message's length prefix). */
-export function encodeVarint(value: number): Uint8Array {
-  return protobuf.Writer.create().uint32(value).finish();
 }
