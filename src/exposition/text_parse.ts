@@ -27,14 +27,10 @@ import { parseGoFloat, parseGoInt } from "./float.ts";
 import {
   MAX_NUMBER_BYTES,
   NO_TOKEN_LIMITS,
-  QUOTED_PREFIX_BYTES,
   type TokenLimits,
-  TokenTooLongError,
-  type TokenTooLongReason,
 } from "./token_limits.ts";
 import {
   type Bucket,
-  ExpositionError,
   type HistogramMetric,
   type Label,
   type MetricFamily,
@@ -44,6 +40,31 @@ import {
   type SummaryMetric,
   TYPE_BY_PROTO_NAME,
 } from "./model.ts";
+import {
+  asciiOrEmpty,
+  cachedAscii,
+  checkTokenLength,
+  decodeCachedToken,
+  decodeLossy,
+  decodeToken,
+  decodeUtf8,
+  EOF_DETAIL,
+  fail,
+  goQuoteLong,
+  goUint64,
+  isBlankOrNewline,
+  isUint64,
+  matches,
+  parseValueToken,
+  pushScratch,
+  readName,
+  skipBlanks,
+  tokenBytes,
+  tooLong,
+  tooLongNumber,
+  unescape,
+  withoutBackslashes,
+} from "./text_tokens.ts";
 
 /** How names are read. */
 export interface TextParseOptions {
@@ -88,12 +109,12 @@ export function parseText(
 // ---------------------------------------------------------------------------
 // State
 
-const NL = 0x0a;
-const SPACE = 0x20;
-const TAB = 0x09;
+export const NL = 0x0a;
+export const SPACE = 0x20;
+export const TAB = 0x09;
 const HASH = 0x23;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
 const EQUALS = 0x3d;
 const COMMA = 0x2c;
 const OPEN_BRACE = 0x7b;
@@ -103,9 +124,12 @@ const CLOSE_BRACE = 0x7d;
 const SUFFIX_NONE = 0;
 const SUFFIX_COUNT = 1;
 const SUFFIX_SUM = 2;
-type Suffix = typeof SUFFIX_NONE | typeof SUFFIX_COUNT | typeof SUFFIX_SUM;
+export type Suffix =
+  | typeof SUFFIX_NONE
+  | typeof SUFFIX_COUNT
+  | typeof SUFFIX_SUM;
 
-interface SummaryState {
+export interface SummaryState {
   readonly labels: readonly Label[];
   count: number;
   sum: number;
@@ -113,14 +137,14 @@ interface SummaryState {
   timestampMs: number | undefined;
 }
 
-interface BucketState {
+export interface BucketState {
   readonly upperBound: number;
   count: number;
   /** Set when the population is not an integer (float histogram). */
   countFloat: number | undefined;
 }
 
-interface HistogramState {
+export interface HistogramState {
   readonly labels: readonly Label[];
   count: number;
   countFloat: number | undefined;
@@ -129,7 +153,7 @@ interface HistogramState {
   timestampMs: number | undefined;
 }
 
-interface FamilyState {
+export interface FamilyState {
   readonly name: string;
   help: string | undefined;
   /** Undefined until a TYPE line or the first sample fixes it. */
@@ -145,13 +169,13 @@ interface FamilyState {
 }
 
 /** A decoded byte range remembered to reuse its string on the next line. */
-interface CachedString {
+export interface CachedString {
   start: number;
   end: number;
   value: string;
 }
 
-interface ParseState {
+export interface ParseState {
   readonly body: Uint8Array;
   readonly utf8Names: boolean;
   readonly limits: TokenLimits;
@@ -181,7 +205,7 @@ interface ParseState {
 }
 
 /** Labels of the line being read, and the summary/histogram specials. */
-interface LineLabels {
+export interface LineLabels {
   readonly pairs: Label[];
   quantile: number;
   bucket: number;
@@ -196,7 +220,7 @@ interface LineLabels {
  * the list is long: a line of 80k labels must not compare each label with
  * every earlier one (that took 20 s).
  */
-interface NameSet {
+export interface NameSet {
   set: Set<string> | undefined;
   /** How many labels of the list are in `set`. */
   count: number;
@@ -964,388 +988,4 @@ function finishHistogram(histogram: HistogramState): HistogramMetric {
       sampleCountFloat: histogram.countFloat ?? histogram.count,
     }
     : { ...base, sampleCount: histogram.count };
-}
-
-// ---------------------------------------------------------------------------
-// Tokens
-
-const EOF_DETAIL = "unexpected end of input stream";
-
-function fail(s: ParseState, detail: string): never {
-  throw new ExpositionError(s.line, detail);
-}
-
-/** Refuses a token over its limit (token_limits.ts); `label` unset: a metric name. */
-function tooLong(
-  s: ParseState,
-  reason: TokenTooLongReason,
-  metric: string,
-  label: string | undefined,
-  bytes: number,
-): never {
-  throw new TokenTooLongError({
-    reason,
-    metric,
-    label,
-    bytes,
-    limit: reason === "label_name_too_long"
-      ? s.limits.maxLabelNameBytes
-      : s.limits.maxLabelValueBytes,
-  });
-}
-
-/**
- * Refuses the name token just read if it is over its limit: a label name
- * (`label`) or a metric name (limited as a label value, token_limits.ts).
- */
-function checkTokenLength(
-  s: ParseState,
-  metric: string,
-  label: boolean,
-): void {
-  const bytes = s.tokenEnd - s.tokenStart;
-  const max = label ? s.limits.maxLabelNameBytes : s.limits.maxLabelValueBytes;
-  if (bytes <= max) return;
-  const prefix = decodeLossy(
-    tokenBytes(s).subarray(0, 4 * QUOTED_PREFIX_BYTES),
-  );
-  if (label) tooLong(s, "label_name_too_long", metric, prefix, bytes);
-  tooLong(s, "label_value_too_long", prefix, undefined, bytes);
-}
-
-/**
- * Go's `%q` of a token, cut after {@link MAX_NUMBER_BYTES} bytes for a token
- * with no length limit of its own (the rest of a line), so that an error
- * message never carries a whole body.
- */
-function goQuoteLong(bytes: Uint8Array): string {
-  if (bytes.length <= MAX_NUMBER_BYTES) return goQuoteBytes(bytes);
-  return `${
-    goQuoteBytes(bytes.subarray(0, QUOTED_PREFIX_BYTES))
-  }… (${bytes.length} bytes)`;
-}
-
-function isBlankOrNewline(c: number): boolean {
-  return c === SPACE || c === TAB || c === NL;
-}
-
-/** Go's `skipBlankTab` from index `i`: the first non-blank, or end of input. */
-function skipBlanks(s: ParseState, i: number): number {
-  const b = s.body;
-  const n = b.length;
-  while (i < n && (b[i] === SPACE || b[i] === TAB)) i++;
-  if (i >= n) fail(s, EOF_DETAIL);
-  return i;
-}
-
-function matches(
-  b: Uint8Array,
-  start: number,
-  end: number,
-  ascii: string,
-): boolean {
-  if (end - start !== ascii.length) return false;
-  for (let k = 0; k < ascii.length; k++) {
-    if (b[start + k] !== ascii.charCodeAt(k)) return false;
-  }
-  return true;
-}
-
-function isLetterOrUnderscore(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
-}
-
-function isNameByte(c: number, label: boolean): boolean {
-  return isLetterOrUnderscore(c) || (c >= 0x30 && c <= 0x39) ||
-    (!label && c === 0x3a);
-}
-
-/**
- * Go's `readTokenAsMetricName`/`readTokenAsLabelName` from `s.i`: sets the
- * token and leaves `s.i` on the first byte after the name. An empty token
- * means the byte at `s.i` cannot start a name.
- */
-function readName(s: ParseState, label: boolean): void {
-  const b = s.body;
-  const n = b.length;
-  const start = s.i;
-  const first = b[start] as number;
-  s.tokenInScratch = false;
-  s.tokenStart = start;
-  if (!isLetterOrUnderscore(first) && (label || first !== 0x3a)) {
-    if (first === QUOTE && s.utf8Names) {
-      readQuotedName(s, label);
-      return;
-    }
-    s.tokenEnd = start;
-    return;
-  }
-  let i = start + 1;
-  while (i < n && isNameByte(b[i] as number, label)) i++;
-  if (i >= n) fail(s, EOF_DETAIL);
-  if (b[i] === QUOTE && s.utf8Names) {
-    readQuotedName(s, label);
-    return;
-  }
-  s.tokenEnd = i;
-  s.i = i;
-}
-
-/**
- * The UTF-8 mode name loop: a `"` toggles quoting (so `a"b.c"` reads
- * `ab.c`); inside quotes any byte but a newline is taken, with `\\`, `\n`,
- * `\"` escapes; the closing quote ends the name.
- */
-function readQuotedName(s: ParseState, label: boolean): void {
-  const b = s.body;
-  const n = b.length;
-  let i = s.i;
-  let length = 0;
-  let quoted = false;
-  let escaped = false;
-  // Past what any name may be, bytes are only counted (token_limits.ts).
-  const cap = Math.max(
-    s.limits.maxLabelNameBytes,
-    s.limits.maxLabelValueBytes,
-  );
-  s.tokenInScratch = true;
-  s.tokenStart = 0;
-  for (;;) {
-    const c = b[i] as number;
-    if (escaped) {
-      const unescaped = c === BACKSLASH || c === QUOTE
-        ? c
-        : c === 0x6e
-        ? NL
-        : -1;
-      if (unescaped < 0) fail(s, invalidEscape(c));
-      length = length < cap ? pushScratch(s, length, unescaped) : length + 1;
-      escaped = false;
-    } else if (c === QUOTE) {
-      quoted = !quoted;
-      if (!quoted) {
-        i++;
-        if (i >= n) fail(s, EOF_DETAIL);
-        break;
-      }
-    } else if (c === NL) {
-      fail(
-        s,
-        `${label ? "label" : "metric"} name ${
-          goQuoteLong(s.scratch.subarray(0, Math.min(length, cap)))
-        } contains unescaped new-line`,
-      );
-    } else if (c === BACKSLASH) {
-      escaped = true;
-    } else {
-      length = length < cap ? pushScratch(s, length, c) : length + 1;
-    }
-    i++;
-    if (i >= n) fail(s, EOF_DETAIL);
-    if (!quoted && !isNameByte(b[i] as number, label) && b[i] !== QUOTE) break;
-  }
-  s.tokenEnd = length;
-  s.i = i;
-}
-
-function pushScratch(s: ParseState, length: number, byte: number): number {
-  if (length === s.scratch.length) {
-    const grown = new Uint8Array(s.scratch.length * 2);
-    grown.set(s.scratch);
-    s.scratch = grown;
-  }
-  s.scratch[length] = byte;
-  return length + 1;
-}
-
-/**
- * Go's `readTokenUntilNewline(false)` drops every backslash (it marks an
- * escape that it then does not interpret), e.g. `# TYPE m gau\ge` is a gauge.
- */
-function withoutBackslashes(bytes: Uint8Array): Uint8Array {
-  return bytes.includes(BACKSLASH)
-    ? bytes.filter((c) => c !== BACKSLASH)
-    : bytes;
-}
-
-function tokenBytes(s: ParseState): Uint8Array {
-  return s.tokenInScratch
-    ? s.scratch.subarray(0, s.tokenEnd)
-    : s.body.subarray(s.tokenStart, s.tokenEnd);
-}
-
-/** The token as a string, or undefined if it is not valid UTF-8. */
-function decodeToken(s: ParseState): string | undefined {
-  return decodeUtf8(tokenBytes(s));
-}
-
-/**
- * Like {@link decodeToken}, but reuses the string decoded at the same token
- * position on an earlier line when the bytes are equal: names and many
- * label values repeat from line to line.
- */
-function decodeCachedToken(
-  s: ParseState,
-  position: number,
-): string | undefined {
-  if (s.tokenInScratch) return decodeToken(s);
-  return cachedAscii(s, position, s.tokenStart, s.tokenEnd);
-}
-
-/** Decodes an ASCII range of the body, reusing the string cached at `position`. */
-function cachedAscii(
-  s: ParseState,
-  position: number,
-  start: number,
-  end: number,
-): string {
-  const b = s.body;
-  const cached = s.cache[position];
-  if (cached === undefined) {
-    const value = asciiString(b, start, end);
-    s.cache[position] = { start, end, value };
-    return value;
-  }
-  if (cached.end - cached.start === end - start) {
-    const offset = cached.start - start;
-    let k = start;
-    while (k < end && b[k] === b[k + offset]) k++;
-    if (k === end) {
-      cached.start = start;
-      cached.end = end;
-      return cached.value;
-    }
-  }
-  const value = asciiString(b, start, end);
-  cached.start = start;
-  cached.end = end;
-  cached.value = value;
-  return value;
-}
-
-/**
- * A flat string of ASCII bytes, never a slice that would keep the whole body
- * alive. Measured per call on ~20 bytes: concatenation ~0.2 µs, `apply`
- * ~0.27 µs, TextDecoder ~0.7 µs. Concatenation is used only below 13 chars,
- * where V8 copies instead of building a chain of cons strings, which would
- * cost memory for as long as the store keeps the label.
- */
-function asciiString(b: Uint8Array, start: number, end: number): string {
-  const length = end - start;
-  if (length < 13) {
-    let text = "";
-    for (let k = start; k < end; k++) {
-      text += String.fromCharCode(b[k] as number);
-    }
-    return text;
-  }
-  const bytes = b.subarray(start, end);
-  // apply() takes array-likes; typed arrays are fine. Long strings go through
-  // TextDecoder to stay clear of the engine's argument count limit.
-  return length <= 1024
-    ? String.fromCharCode.apply(null, bytes as unknown as number[])
-    : UTF8_STRICT.decode(bytes);
-}
-
-/** An ASCII string of the range, or "" if it has other bytes (then invalid). */
-function asciiOrEmpty(b: Uint8Array, start: number, end: number): string {
-  let text = "";
-  for (let k = start; k < end; k++) {
-    const c = b[k] as number;
-    if (c >= 0x80) return "";
-    text += String.fromCharCode(c);
-  }
-  return text;
-}
-
-/** How an overlong number token is shown: its start and its length. */
-function tooLongNumber(b: Uint8Array, start: number, end: number): string {
-  return `${
-    goQuoteBytes(b.subarray(start, start + QUOTED_PREFIX_BYTES))
-  }… (a token of ${
-    end - start
-  } bytes; no float literal is longer than ${MAX_NUMBER_BYTES})`;
-}
-
-/** A sample value: Go's `parseFloat` in expfmt (no `p`, `P`, `_`). */
-function parseValueToken(
-  b: Uint8Array,
-  start: number,
-  end: number,
-): number | undefined {
-  // Fast path for plain integers up to 15 digits, which are exact.
-  const length = end - start;
-  if (length > 0 && length <= 15) {
-    let value = 0;
-    let k = start;
-    for (; k < end; k++) {
-      const d = (b[k] as number) - 0x30;
-      if (d < 0 || d > 9) break;
-      value = value * 10 + d;
-    }
-    if (k === end) return value;
-  }
-  const text = asciiOrEmpty(b, start, end);
-  return text === "" ? undefined : parseGoFloat(text);
-}
-
-// Stateless: `decode` is always called with a whole input, never streaming.
-// ignoreBOM keeps a leading U+FEFF, which Go keeps as part of the string.
-const UTF8_STRICT = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const UTF8_LOSSY = new TextDecoder("utf-8", { ignoreBOM: true });
-
-function decodeUtf8(bytes: Uint8Array): string | undefined {
-  const n = bytes.length;
-  let k = 0;
-  while (k < n && (bytes[k] as number) < 0x80) k++;
-  if (k === n) return asciiString(bytes, 0, n);
-  try {
-    return UTF8_STRICT.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * HELP text is not checked by Go; invalid UTF-8 (which a JS string cannot
- * hold) becomes U+FFFD.
- */
-function decodeLossy(bytes: Uint8Array): string {
-  return UTF8_LOSSY.decode(bytes);
-}
-
-/** Go's uint64(float64) as compiled for amd64, for a summary's `_count`. */
-function goUint64(value: number): number {
-  const two63 = 9223372036854775808;
-  if (value < two63) {
-    const truncated = Math.trunc(value);
-    // CVTTSD2SQ yields int64's minimum when out of range.
-    if (truncated < -two63) return two63;
-    return truncated < 0 ? 2 * two63 + truncated : truncated + 0;
-  }
-  const high = value - two63;
-  return high < two63 ? Math.trunc(high) + two63 : two63; // NaN, ≥ 2^64, +Inf
-}
-
-/** Whether Go's `value == float64(uint64(value))` holds. */
-function isUint64(value: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value < 18446744073709551616;
-}
-
-// ---------------------------------------------------------------------------
-// Escapes
-
-/**
- * The byte an escape `\<e>` stands for in HELP text and label values:
- * `\\`, `\"` and `\n`; anything else fails with Go's message.
- */
-function unescape(s: ParseState, e: number): number {
-  if (e === BACKSLASH || e === QUOTE) return e;
-  if (e === 0x6e) return NL;
-  return fail(s, invalidEscape(e));
-}
-
-function invalidEscape(byte: number): string {
-  // Go formats the byte with %c, i.e. as the rune U+00XX.
-  return `invalid escape sequence '\\${String.fromCharCode(byte)}'`;
 }
