@@ -1,17 +1,19 @@
 /**
- * Runs every `sqlite3 … pushvault.db "…"` command the README documents,
+ * Runs every `sqlite3 … pushvault.db "…"` command docs/database.md documents,
  * with the real sqlite3 shell, against the database of a running server,
- * and checks the column headers the README shows. Keeps the README true.
+ * and checks the column headers it shows. Keeps that document true.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { send, startTestGateway } from "../test_utils.ts";
 
-const README = fileURLToPath(new URL("../../README.md", import.meta.url));
+const README = fileURLToPath(
+  new URL("../../docs/database.md", import.meta.url),
+);
 
 interface DocumentedQuery {
   readonly sql: string;
-  /** The header line of the output block that follows, if the README shows one. */
+  /** The header line of the output block that follows, if the document shows one. */
   readonly header: string | undefined;
 }
 
@@ -49,7 +51,7 @@ const HAS_SQLITE3 = (() => {
 
 Deno.test({
   name:
-    "every sqlite3 query in the README runs against a live server's database" +
+    "every sqlite3 query in docs/database.md runs against a live server's database" +
     (HAS_SQLITE3 ? "" : " (skipped: the sqlite3 shell is not installed)"),
   ignore: !HAS_SQLITE3,
   async fn(t) {
