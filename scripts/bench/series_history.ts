@@ -1,5 +1,5 @@
 /**
- * How long the README's "value of one series over time" query takes
+ * How long the "value of one series over time" query of docs/database.md takes
  * (docs/performance.md): a store of `--groups` groups of 1,000 series
  * (pushed `--rounds` times), plus one group of 10 series pushed once a
  * minute for `--days` days; then the history of one of its series through

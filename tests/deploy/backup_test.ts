@@ -1,5 +1,5 @@
 /**
- * Online backup (README "Operations"): `sqlite3 pv.db ".backup …"` and
+ * Online backup (docs/operations.md): `sqlite3 pv.db ".backup …"` and
  * `VACUUM INTO`, taken while pushes keep arriving, give files that open
  * with `sqlite3`, pass its integrity check, hold every push acknowledged
  * before the backup began, and restore: Pushvault started on a copy serves

@@ -1,5 +1,5 @@
 /**
- * deploy/pushvault-litestream.service and deploy/litestream.yml (README
+ * deploy/pushvault-litestream.service and deploy/litestream.yml (docs/operations.md,
  * "Beyond one machine"): the unit is valid for Debian's systemd
  * (`systemd-analyze verify`, no warning) and hardened like the plain unit,
  * restores only a missing database before it replicates, and names the same

@@ -1,5 +1,5 @@
 /**
- * deploy/haproxy.cfg shards by job (README "Sharding by job"): three real
+ * deploy/haproxy.cfg shards by job (docs/operations.md, "Sharding by job"): three real
  * Pushvault shards, each with its own SQLite file, behind Debian's HAProxy
  * running the shipped file with only its addresses replaced by loopback
  * ones. 300 jobs, pushed in every spelling of the job a client can send

@@ -3,7 +3,7 @@
  * deploy/pushvault-deno.service (the bundle run by Deno, for machines where
  * the binary cannot be built): valid for Debian's systemd
  * (`systemd-analyze verify`, no warning), hardened (`systemd-analyze
- * security --offline`), running Pushvault the way the README's "Install as
+ * security --offline`), running Pushvault the way docs/operations.md's "Install as
  * a service" says, and the bundle unit's command line really starts it.
  * @module
  */

@@ -189,7 +189,7 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "1.5.1 lets a pushed gauge push_failure_time_seconds (value 9, label x) replace the gateway's own series of an existing group, without HELP; Pushvault always keeps its own value",
     why:
-      "spec §3.5: the README says pushed metrics of these names are overridden; the metadata must stay trustworthy",
+      "docs/compatibility.md, metadata metrics: the README (deliberate differences) says pushed metrics of these names are overridden; the metadata must stay trustworthy",
   },
   {
     case: "protobuf body that is truncated",
@@ -256,7 +256,7 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "1.5.1 reads a value of 4,097 zeros as 0; Pushvault refuses any value or timestamp token over 4,096 bytes with 400, quoting only its start",
     why:
-      'README "Limits": no float64 literal needs that many characters, and a 58 MB number must not be turned into a string (3.2 GB) to find that out',
+      "docs/security.md, limits: no float64 literal needs that many characters, and a 58 MB number must not be turned into a string (3.2 GB) to find that out",
   },
   {
     case: "gzip body that is truncated",

@@ -1,9 +1,10 @@
 /**
  * A real Prometheus (Debian's /usr/bin/prometheus) scrapes a real Pushvault
  * every second with `honor_labels: true`, the configuration the Pushgateway
- * README prescribes (spec §10). Pushed series must show up in PromQL with the
- * pushed `job`/`instance`, `instance=""` must mean "no instance label", a
- * change must be seen on the next scrape and a deleted group must go stale.
+ * README prescribes (docs/compatibility.md, scrape configuration). Pushed
+ * series must show up in PromQL with the pushed `job`/`instance`,
+ * `instance=""` must mean "no instance label", a change must be seen on
+ * the next scrape and a deleted group must go stale.
  * @module
  */
 

@@ -1,6 +1,6 @@
 /**
- * The history's size budget (README "The database", `--history.max-size`)
- * and the room made after a write failed for lack of it (README "Disk
+ * The history's size budget (docs/database.md, `--history.max-size`)
+ * and the room made after a write failed for lack of it (docs/operations.md, "Disk
  * full"): the oldest history goes first, in small transactions; the current
  * state and each live group's last push-log row stay.
  * @module

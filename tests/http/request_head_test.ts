@@ -1,5 +1,5 @@
 /**
- * Request heads at and past `--web.max-header-bytes` (README "Limits"), and
+ * Request heads at and past `--web.max-header-bytes` (docs/security.md, limits), and
  * requests node's HTTP parser refuses (unknown methods, malformed heads),
  * over plain HTTP served by node:http and over TLS. Long URLs go over raw
  * connections: `fetch` itself refuses URLs over 64 KiB.

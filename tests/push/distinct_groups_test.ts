@@ -2,7 +2,7 @@
  * Two grouping keys are never one group, through the real server: with
  * `--push.enable-utf8-names` the label name `a="1",b` (URL
  * `U__a_3d__22_1_22__2c_b`) must not land in the group `{a="1",b="2"}`, and
- * neither group's PUT or DELETE may touch the other (README "The database").
+ * neither group's PUT or DELETE may touch the other (docs/database.md).
  * @module
  */
 

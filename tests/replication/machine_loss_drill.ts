@@ -1,5 +1,5 @@
 /**
- * Machine-loss drill (README "Beyond one machine"): Pushvault started as a
+ * Machine-loss drill (docs/operations.md, "Beyond one machine"): Pushvault started as a
  * user starts it, under `litestream replicate -exec`, replicating to an SFTP
  * replica served by a real OpenSSH server and to a file replica. 8 pushers
  * send thousands of pushes with distinct values, after a 10,000-series push
@@ -10,7 +10,7 @@
  * 1 s) before the loss must be there value for value, in the scrape and in
  * the history tables; no push may be half there. Prints the acknowledged
  * pushes that were lost and their age: the measured recovery point. A torn
- * last SFTP segment is removed before restoring again, as the README says.
+ * last SFTP segment is removed before restoring again, as docs/operations.md says.
  *
  *   deno task test:replication   (or: deno test -A tests/replication/machine_loss_drill.ts)
  * @module
@@ -52,7 +52,7 @@ const TARGET_ACKS = Number(Deno.env.get("DRILL_PUSHES") ?? 5000);
  * Each pusher pushes at most every this many ms: 8 pushers, 400 pushes/s,
  * which Litestream keeps up with on the 2-core test machine. Back to back
  * (DRILL_INTERVAL_MS=0, 2,000 pushes/s and more there) the replica falls
- * behind by seconds: README "Beyond one machine" gives both.
+ * behind by seconds: docs/operations.md, "Beyond one machine", gives both.
  */
 const INTERVAL_MS = Number(Deno.env.get("DRILL_INTERVAL_MS") ?? 20);
 const LOAD_TIMEOUT_MS = 90_000;
@@ -139,7 +139,7 @@ Deno.test({
       });
       // Litestream 0.3.13 writes an SFTP segment in place (a file replica
       // writes a temporary file and renames it): the upload cut by the loss
-      // leaves a torn last segment and the restore fails. README "Beyond one
+      // leaves a torn last segment and the restore fails. docs/operations.md, "Beyond one
       // machine" says what to do: remove that segment, restore again.
       let tornSegment: string | null = null;
       if (

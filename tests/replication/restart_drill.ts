@@ -1,5 +1,5 @@
 /**
- * Graceful-restart drill (README "Beyond one machine"): Pushvault under
+ * Graceful-restart drill (docs/operations.md, "Beyond one machine"): Pushvault under
  * `litestream replicate -exec` with a file replica, 8 pushers throughout;
  * halfway, SIGTERM to Litestream (which passes it to Pushvault, waits for
  * it, and syncs the replica a last time), then the same command again on
@@ -34,7 +34,7 @@ import {
 const PUSHES_PER_RUN = Number(Deno.env.get("DRILL_PUSHES") ?? 8000);
 const LOAD_TIMEOUT_MS = 120_000;
 /**
- * The WAL bound stated in README "Beyond one machine". Litestream restarts
+ * The WAL bound stated in docs/operations.md, "Beyond one machine". Litestream restarts
  * the WAL once its shadow copy holds 10,000 pages (max-checkpoint-page-count,
  * 40 MiB of 4 KiB pages), checked every second (monitor-interval); what
  * arrives meanwhile comes on top, and the file keeps its largest size

@@ -2,7 +2,7 @@
  * Schema version 5: `groups.key` of a database written before label names
  * were quoted in grouping keys is recomputed from `groups.labels`, so that
  * pushes, deletes and the history find those groups by their key again
- * (README "The database"). The old rows are written with SQL, as the release
+ * (docs/database.md). The old rows are written with SQL, as the release
  * before wrote them.
  * @module
  */

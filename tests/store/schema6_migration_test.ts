@@ -1,5 +1,5 @@
 /**
- * Schema 6 (README "The database"): a database written by the release
+ * Schema 6 (docs/database.md): a database written by the release
  * before it is migrated in place at start, and every documented view
  * answers exactly as before, on a small file written by that release's own
  * store (tests/fixtures/release_v5.db, see write_release_fixture.ts) and on
