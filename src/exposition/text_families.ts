@@ -7,6 +7,7 @@
 import type {
   Bucket,
   HistogramMetric,
+  Label,
   MetricFamily,
   SummaryMetric,
 } from "./model.ts";
@@ -97,4 +98,81 @@ function finishHistogram(histogram: HistogramState): HistogramMetric {
       sampleCountFloat: histogram.countFloat ?? histogram.count,
     }
     : { ...base, sampleCount: histogram.count };
+}
+
+/** The summary of the family with these labels, created on first sight. */
+export function summaryFor(
+  family: FamilyState,
+  pairs: readonly Label[],
+): SummaryState {
+  if (family.lastMetric !== undefined && samePairs(family.lastPairs, pairs)) {
+    return family.lastMetric as SummaryState;
+  }
+  family.lastPairs = pairs;
+  const key = signature(pairs);
+  const bySignature = family.bySignature ??= new Map();
+  const found = bySignature.get(key);
+  if (found !== undefined) return family.lastMetric = found as SummaryState;
+  const created: SummaryState = {
+    labels: pairs,
+    count: 0,
+    sum: 0,
+    quantiles: [],
+    timestampMs: undefined,
+  };
+  bySignature.set(key, created);
+  family.summaries.push(created);
+  return family.lastMetric = created;
+}
+
+/** The histogram of the family with these labels, created on first sight. */
+export function histogramFor(
+  family: FamilyState,
+  pairs: readonly Label[],
+): HistogramState {
+  if (family.lastMetric !== undefined && samePairs(family.lastPairs, pairs)) {
+    return family.lastMetric as HistogramState;
+  }
+  family.lastPairs = pairs;
+  const key = signature(pairs);
+  const bySignature = family.bySignature ??= new Map();
+  const found = bySignature.get(key);
+  if (found !== undefined) return family.lastMetric = found as HistogramState;
+  const created: HistogramState = {
+    labels: pairs,
+    count: 0,
+    countFloat: undefined,
+    sum: 0,
+    buckets: [],
+    timestampMs: undefined,
+  };
+  bySignature.set(key, created);
+  family.histograms.push(created);
+  return family.lastMetric = created;
+}
+
+/** Same labels in the same order (then certainly the same label set). */
+function samePairs(a: readonly Label[], b: readonly Label[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k] as Label;
+    const y = b[k] as Label;
+    if (x.name !== y.name || x.value !== y.value) return false;
+  }
+  return true;
+}
+
+/** The label set as a key, independent of label order (Go: `LabelsToSignature`). */
+function signature(pairs: readonly Label[]): string {
+  if (pairs.length === 0) return "";
+  const sorted = pairs.length === 1 ? pairs : [...pairs].sort(byName);
+  let key = "";
+  for (const { name, value } of sorted) {
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
+}
+
+function byName(a: Label, b: Label): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
