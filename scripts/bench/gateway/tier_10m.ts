@@ -101,7 +101,7 @@ interface TierPreload {
 }
 
 /** PUTs of groups 0..groups-1, each body built when it is sent. */
-async function preloadTier(
+export async function preloadTier(
   server: Server,
   groups: number,
   concurrency: number,
