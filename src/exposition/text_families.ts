@@ -11,11 +11,14 @@ import type {
   MetricFamily,
   SummaryMetric,
 } from "./model.ts";
-import type {
-  FamilyState,
-  HistogramState,
-  SummaryState,
+import {
+  type FamilyState,
+  type ParseState,
+  SUFFIX_COUNT,
+  SUFFIX_NONE,
+  SUFFIX_SUM,
 } from "./text_parse.ts";
+import type { HistogramState, SummaryState } from "./text_parse.ts";
 
 /** The parsed families as the model's, in the order they were first seen. */
 export function finishFamilies(
@@ -175,4 +178,53 @@ function signature(pairs: readonly Label[]): string {
 
 function byName(a: Label, b: Label): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * Go's `setOrCreateCurrentMF`: the family of that exact name, else the
+ * summary/histogram that `_count`, `_sum` (or `_bucket`) belongs to, else a
+ * new family. Sets `s.suffix`.
+ */
+export function familyFor(s: ParseState, name: string): FamilyState {
+  s.suffix = SUFFIX_NONE;
+  const families = s.families;
+  const exact = families.get(name);
+  if (exact !== undefined) return exact;
+  const suffix = name.length > 6 && name.endsWith("_count")
+    ? SUFFIX_COUNT
+    : name.length > 4 && name.endsWith("_sum")
+    ? SUFFIX_SUM
+    : SUFFIX_NONE;
+  if (suffix !== SUFFIX_NONE) {
+    const base = families.get(
+      name.slice(0, name.length - (suffix === SUFFIX_COUNT ? 6 : 4)),
+    );
+    if (base !== undefined) {
+      const type = base.type;
+      if (
+        type === "summary" || type === "histogram" || type === "gaugehistogram"
+      ) {
+        s.suffix = suffix;
+        return base;
+      }
+    }
+  } else if (name.length > 7 && name.endsWith("_bucket")) {
+    const base = families.get(name.slice(0, name.length - 7));
+    if (base?.type === "histogram" || base?.type === "gaugehistogram") {
+      return base;
+    }
+  }
+  const created: FamilyState = {
+    name,
+    help: undefined,
+    type: undefined,
+    scalars: [],
+    summaries: [],
+    histograms: [],
+    bySignature: undefined,
+    lastPairs: [],
+    lastMetric: undefined,
+  };
+  families.set(name, created);
+  return created;
 }

@@ -63,7 +63,12 @@ import {
   withoutBackslashes,
 } from "./text_tokens.ts";
 
-import { finishFamilies, histogramFor, summaryFor } from "./text_families.ts";
+import {
+  familyFor,
+  finishFamilies,
+  histogramFor,
+  summaryFor,
+} from "./text_families.ts";
 
 /** How names are read. */
 export interface TextParseOptions {
@@ -120,9 +125,9 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 
 /** What a `_count`/`_sum` suffix means for the family it was resolved to. */
-const SUFFIX_NONE = 0;
-const SUFFIX_COUNT = 1;
-const SUFFIX_SUM = 2;
+export const SUFFIX_NONE = 0;
+export const SUFFIX_COUNT = 1;
+export const SUFFIX_SUM = 2;
 export type Suffix =
   | typeof SUFFIX_NONE
   | typeof SUFFIX_COUNT
@@ -769,55 +774,6 @@ function readValue(
         : { labels: labels.pairs, value, timestampMs },
     );
   }
-}
-
-/**
- * Go's `setOrCreateCurrentMF`: the family of that exact name, else the
- * summary/histogram that `_count`, `_sum` (or `_bucket`) belongs to, else a
- * new family. Sets `s.suffix`.
- */
-function familyFor(s: ParseState, name: string): FamilyState {
-  s.suffix = SUFFIX_NONE;
-  const families = s.families;
-  const exact = families.get(name);
-  if (exact !== undefined) return exact;
-  const suffix = name.length > 6 && name.endsWith("_count")
-    ? SUFFIX_COUNT
-    : name.length > 4 && name.endsWith("_sum")
-    ? SUFFIX_SUM
-    : SUFFIX_NONE;
-  if (suffix !== SUFFIX_NONE) {
-    const base = families.get(
-      name.slice(0, name.length - (suffix === SUFFIX_COUNT ? 6 : 4)),
-    );
-    if (base !== undefined) {
-      const type = base.type;
-      if (
-        type === "summary" || type === "histogram" || type === "gaugehistogram"
-      ) {
-        s.suffix = suffix;
-        return base;
-      }
-    }
-  } else if (name.length > 7 && name.endsWith("_bucket")) {
-    const base = families.get(name.slice(0, name.length - 7));
-    if (base?.type === "histogram" || base?.type === "gaugehistogram") {
-      return base;
-    }
-  }
-  const created: FamilyState = {
-    name,
-    help: undefined,
-    type: undefined,
-    scalars: [],
-    summaries: [],
-    histograms: [],
-    bySignature: undefined,
-    lastPairs: [],
-    lastMetric: undefined,
-  };
-  families.set(name, created);
-  return created;
 }
 
 /** The metric name in the token, validated as Go's scheme does. */
