@@ -1,6 +1,6 @@
 /**
  * Request bodies: reading them with a size limit and undoing their
- * `Content-Encoding` (spec §2.3, newest behaviour). The encoding is compared
+ * `Content-Encoding` (docs/compatibility.md, push bodies; newest behaviour). The encoding is compared
  * case-insensitively; `gzip` and `snappy` (the Snappy *framed* format, as
  * `snzip` and Go's `snappy.NewReader` speak it) are decoded; anything else
  * (`identity`, absent, unknown) passes through, as in `decodeRequest` in

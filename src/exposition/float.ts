@@ -1,7 +1,7 @@
 /**
  * Go-compatible float parsing and formatting, the only place where Pushvault
  * turns float64 into text and back. Output must match the Pushgateway byte for
- * byte (spec §5.2): Go's `strconv.FormatFloat(f, 'g', -1, 64)`, i.e. the
+ * byte (docs/compatibility.md, scrapes): Go's `strconv.FormatFloat(f, 'g', -1, 64)`, i.e. the
  * shortest round-trip digits, exponent form iff the decimal exponent is < -4
  * or ≥ 6, exponent signed with at least two digits.
  *
@@ -51,7 +51,7 @@ export function parseGoInt(text: string): number | undefined {
 
 /**
  * Formats like Go's `strconv.FormatFloat(value, 'g', -1, 64)`: `-0` stays
- * `-0`, which is what the JSON API shows (spec §6.2).
+ * `-0`, which is what the JSON API shows (docs/compatibility.md, JSON API).
  */
 export function formatGoFloat(value: number): string {
   if (Number.isNaN(value)) return "NaN";

@@ -1,7 +1,7 @@
 /**
  * One gzip stream assembled from independently compressed fragments, so that
  * a scrape compresses only the families that changed since the last one
- * (issue 7: "gzip of cached fragments"). Each fragment is raw deflate data
+ * (gzip of cached fragments). Each fragment is raw deflate data
  * ended by a sync flush (byte-aligned, no final block); fragments are joined
  * behind one gzip header, closed by an empty final block, and the trailer's
  * CRC-32 is combined from the fragments' own CRCs (zlib's crc32_combine), so

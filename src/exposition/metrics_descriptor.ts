@@ -2,7 +2,7 @@
  * The `io.prometheus.client` protobuf schema (prometheus/client_model
  * `io/prometheus/client/metrics.proto`, proto2) plus `google.protobuf.Timestamp`,
  * as a protobufjs JSON descriptor. Embedded as a module so nothing is read
- * from disk at run time (style §2).
+ * from disk at run time.
  *
  * Faithful to the upstream file: field names, numbers, types and the enum.
  * Each message and the enum carry `edition: "proto2"`, because protobufjs

@@ -1,7 +1,7 @@
 /**
  * Content negotiation for pushes and scrapes: which body format a push's
- * `Content-Type` selects (spec §2.1), which format and compression a scrape's
- * `Accept` and `Accept-Encoding` select (spec §5.4, §5.5).
+ * `Content-Type` selects (docs/compatibility.md, push bodies), which format and compression a scrape's
+ * `Accept` and `Accept-Encoding` select (docs/compatibility.md, scrapes).
  *
  * Each function reproduces the parser upstream uses, quirks included: Go's
  * `mime.ParseMediaType` for `Content-Type`, `goautoneg.ParseAccept` plus
@@ -34,7 +34,7 @@ export const PROTOBUF_COMPACT_TEXT_CONTENT_TYPE =
 
 /**
  * The response `Content-Type` of each format, as Pushgateway 1.5.1 sends it.
- * (The newest release appends `; escaping=underscores`, spec §5.4; we serve
+ * (The newest release appends `; escaping=underscores`, docs/compatibility.md, scrapes; we serve
  * legacy-valid names only unless UTF-8 names are enabled, so the plain
  * strings describe our output.)
  */
@@ -164,7 +164,7 @@ function consumeParam(
 }
 
 /**
- * The format of a push body (spec §2.1). Protobuf only for
+ * The format of a push body (docs/compatibility.md, push bodies). Protobuf only for
  * `application/vnd.google.protobuf` with `proto=io.prometheus.client.MetricFamily`
  * and `encoding=delimited` (type and parameter names case-insensitive,
  * values case-sensitive). `application/openmetrics-text` selects OpenMetrics
@@ -280,7 +280,7 @@ function parseAccept(header: string): AcceptClause[] {
 }
 
 /**
- * The format of a scrape response (spec §5.4, expfmt `Negotiate`): clauses
+ * The format of a scrape response (docs/compatibility.md, scrapes; expfmt `Negotiate`): clauses
  * in goautoneg order; the first protobuf clause with
  * `proto=io.prometheus.client.MetricFamily` and a known `encoding`, or the
  * first `text/plain` clause with no version or `version=0.0.4`, wins;
@@ -392,7 +392,7 @@ function parseAcceptEncoding(header: string): EncodingSpec[] {
 
 /**
  * Whether a scrape response should be gzipped, as the newest release
- * negotiates it (spec §5.5): the offers are `identity` then `gzip`, each
+ * negotiates it (docs/compatibility.md, scrapes): the offers are `identity` then `gzip`, each
  * taking the highest q of the elements naming it or `*`; gzip wins only with
  * a strictly higher, non-zero q. So `gzip;q=0` → false, and `*` alone → false
  * (identity, offered first, takes the tie).

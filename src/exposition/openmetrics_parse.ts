@@ -1,7 +1,7 @@
 /**
  * OpenMetrics 1.0 text → metric families, for push bodies sent as
  * `application/openmetrics-text` (the Pushgateway refuses them and parses
- * them as text 0.0.4, spec §2.1; users asked for them in
+ * them as text 0.0.4, docs/compatibility.md, push bodies; users asked for them in
  * prometheus/pushgateway#400). Pure: no I/O, no clock. Throws the first
  * problem as an {@link ExpositionError} with its 1-based line.
  *
@@ -78,7 +78,7 @@ export interface OpenMetricsParseOptions {
   /**
    * Accept quoted UTF-8 metric and label names (`{"my.metric","a.b"="v"}`,
    * `# TYPE "my.metric" gauge`), as the Pushgateway's
-   * `--push.enable-utf8-names` does for text (spec §11.1).
+   * `--push.enable-utf8-names` does for text (docs/compatibility.md, flags).
    */
   readonly utf8Names?: boolean;
   /** Names and label values refused as soon as they are longer. */

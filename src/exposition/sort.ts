@@ -1,5 +1,5 @@
 /**
- * The orders of a scrape (spec §5.1): family names and label names in UTF-8
+ * The orders of a scrape (docs/compatibility.md, scrapes): family names and label names in UTF-8
  * byte order, series by label count and then label values. Go compares
  * strings byte by byte in UTF-8; JavaScript's `<` compares UTF-16 code units,
  * which disagrees when a character above U+FFFF (a surrogate pair) meets one

@@ -1,6 +1,6 @@
 /**
  * Metric families → text exposition format 0.0.4, byte-identical to the
- * Pushgateway's `/metrics` (spec §5.1, §5.2; Go expfmt `MetricFamilyToText`).
+ * Pushgateway's `/metrics` (docs/compatibility.md, scrapes; Go expfmt `MetricFamilyToText`).
  *
  * Pure and cheap: the functions render what they are given in the order
  * given. They never sort (callers merge and sort once, see `sort.ts`), never
@@ -233,7 +233,7 @@ export function renderMetric(
 
 /**
  * One family: header and every series in the order given; "" for a family
- * without metrics (the Pushgateway omits those, spec §2.2).
+ * without metrics (the Pushgateway omits those, docs/compatibility.md, push bodies).
  */
 export function renderFamily(family: MetricFamily): string {
   if (family.metrics.length === 0) return "";

@@ -335,7 +335,7 @@ Deno.test("decompressBody() rejects bad gzip with the Go gzip reader's messages"
     return copy;
   };
   const cases = [
-    // spec §2.3: empty body, short and long non-gzip bodies, as observed.
+    // docs/compatibility.md, push bodies: empty body, short and long non-gzip bodies, as observed.
     { name: "empty body", body: new Uint8Array(0), message: "EOF" },
     {
       name: "short non-gzip body",

@@ -1,7 +1,7 @@
 /**
  * Builds the scrape a Pushgateway would serve after a list of pushes, without
  * a server: a small stand-in for the store's merge, just enough for the golden
- * cases (spec §1.5, §3.2, §4, §5.1). The real merge lives in `src/store/`.
+ * cases (docs/compatibility.md, grouping keys). The real merge lives in `src/store/`.
  */
 
 import type {
@@ -26,7 +26,7 @@ const PUSH_FAILURE_TIME = "push_failure_time_seconds";
 const SOME_PUSH_TIME = 1795487705.8604121;
 
 function decodeBase64Url(text: string): string {
-  // The Pushgateway accepts padded and unpadded values (spec §1.3).
+  // The Pushgateway accepts padded and unpadded values (docs/compatibility.md, grouping keys).
   const standard = text.replaceAll("=", "").replaceAll("-", "+")
     .replaceAll("_", "/");
   const padded = standard + "=".repeat((4 - (standard.length % 4)) % 4);
@@ -147,7 +147,7 @@ export function expectedScrape(
       { grouping, families: new Map<string, MetricFamily>() };
     groups.set(key, group);
     const pushed = decodeBody(push).map((f) => sanitizeFamily(f, grouping));
-    if (push.method === "PUT") group.families = new Map(); // spec §1.5
+    if (push.method === "PUT") group.families = new Map(); // docs/compatibility.md, grouping keys
     for (const family of pushed) group.families.set(family.name, family);
     // Spec §4: metadata of a successful push.
     group.families.set(

@@ -99,7 +99,7 @@ function histogram(
 }
 
 // ---------------------------------------------------------------------------
-// Accepted bodies (spec §2.4)
+// Accepted bodies (docs/compatibility.md, push bodies)
 
 interface Accepted extends Body {
   readonly name: string;
@@ -237,7 +237,8 @@ const ACCEPTED: readonly Accepted[] = [
     ],
   },
   {
-    name: "an OpenMetrics body as untyped samples (spec §2.1)",
+    name:
+      "an OpenMetrics body as untyped samples (docs/compatibility.md, push bodies)",
     body: "# TYPE om counter\nom_total 1\n# EOF\n",
     want: [family("om_total", "untyped", [sample(1)])],
   },
@@ -381,7 +382,7 @@ const ACCEPTED: readonly Accepted[] = [
     body: 'm{__x="1"} 1\n',
     want: [family("m", "untyped", [sample(1, { __x: "1" })])],
   },
-  // UTF-8 names (spec §11.1)
+  // UTF-8 names (docs/compatibility.md, flags)
   {
     name: "quoted names in UTF-8 mode",
     body:
@@ -426,7 +427,7 @@ Deno.test("parseText() accepts what Go's expfmt accepts", async (t) => {
 });
 
 // ---------------------------------------------------------------------------
-// Rejected bodies: Go's line and wording after the prefix (spec §2.4)
+// Rejected bodies: Go's line and wording after the prefix (docs/compatibility.md, push bodies)
 
 interface Rejected extends Body {
   readonly name: string;
@@ -620,7 +621,7 @@ const REJECTED: readonly Rejected[] = [
     detail: "invalid metric name",
   },
   {
-    name: "protobuf bytes sent as text (spec §2.1)",
+    name: "protobuf bytes sent as text (docs/compatibility.md, push bodies)",
     body: "\x0a\x01m",
     raw: true,
     line: 2,

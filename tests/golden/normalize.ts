@@ -5,7 +5,7 @@
  * ours, so both sides go through the same function.
  */
 
-/** Families the gateway exposes about itself (spec §5.3), not pushed ones. */
+/** Families the gateway exposes about itself (docs/compatibility.md, scrapes), not pushed ones. */
 export function isOwnFamily(name: string): boolean {
   return name.startsWith("go_") || name.startsWith("process_") ||
     name.startsWith("pushgateway_");
