@@ -31,13 +31,13 @@ import {
   claimName,
   type Context,
   type FamilyState,
-  finishFamily,
   MAX_EXEMPLAR_LABEL_CHARS,
   type OmType,
   ROLES,
   startFamily,
   TYPE_LIST,
 } from "./openmetrics_parse.ts";
+import { finishFamily } from "./openmetrics_points.ts";
 
 // ---------------------------------------------------------------------------
 // Reading a line
