@@ -10,14 +10,11 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { setImmediate } from "node:timers";
 import type { MetricFamily } from "../exposition/model.ts";
 import { unreachable } from "../exposition/model.ts";
-import { checkConsistency } from "../push/consistency.ts";
-import { seriesKeysOf } from "../push/series_key.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
-import { inconsistent, PushError } from "../push/push_error.ts";
+import { PushError } from "../push/push_error.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { hasLitestreamTables } from "./litestream.ts";
 import type {
@@ -28,7 +25,6 @@ import type {
 import { checkIntegrityNow } from "./integrity.ts";
 import type { BackgroundIntegrityCheck } from "./integrity.ts";
 import {
-  BUSY_TIMEOUT_MS,
   configure,
   damaged,
   hint,
@@ -42,13 +38,6 @@ import { errorMessage } from "../error_message.ts";
 import { WriterLock } from "./writer_lock.ts";
 import type { PagedSampleRow } from "./family_pages.ts";
 import { type ReadView, View } from "./view.ts";
-import type { FamilyInput } from "./view.ts";
-import {
-  type PreparedFamily,
-  prepareFamily,
-  prepareKeyedFamily,
-  ROW_STRIDE,
-} from "./prepare.ts";
 import { SeriesBound } from "./capacity.ts";
 export {
   backupPathBeforeMigration,
@@ -62,15 +51,22 @@ import {
   sampleRow,
   type Writer,
 } from "./statements.ts";
-import { isBusy, isOutOfRoom, unavailable } from "./errors.ts";
+import { isOutOfRoom, unavailable } from "./errors.ts";
 import {
   ASIDE_MIN_ROWS,
-  ASIDE_SLICE_MS,
-  beginWhenUnlocked,
-  type QueuedPush,
-  type QueueEntry,
-  WAIT,
+  GroupCommit,
+  rollbackQuietly,
 } from "./group_commit.ts";
+import { pushInTransaction } from "./push_writes.ts";
+import {
+  type GroupToDelete,
+  type InvalidRequest,
+  pruneRows,
+  writeDelete,
+  writeDeletes,
+  writeImport,
+  writeInvalid,
+} from "./commands.ts";
 import {
   ASSEMBLE_SLICE,
   assembleFamilies,
@@ -78,24 +74,8 @@ import {
   type MissingRendered,
   type PendingFamilies,
 } from "./loading.ts";
-import {
-  capacityRefusal,
-  keysOf,
-  metadataCollides,
-  metadataLabels,
-  problemsOf,
-} from "./push_rules.ts";
-import {
-  dropEarlierPushes,
-  forgetSeries,
-  insertFamilies,
-  insertPush,
-  previousSeries,
-  readFamily,
-  type SeriesMemory,
-  supersede,
-  upsertGroup,
-} from "./row_writers.ts";
+import { capacityRefusal } from "./push_rules.ts";
+import { readFamily, type SeriesMemory } from "./row_writers.ts";
 import { queryHistory } from "./history_query.ts";
 import type { HistoryEntry, HistoryQuery } from "./history_query.ts";
 export type { HistoryEntry, HistoryQuery } from "./history_query.ts";
@@ -122,25 +102,16 @@ import type {
 
 const CHECKPOINT_INTERVAL_MS = 100;
 
-/** How long batches keep a SAVEPOINT per push after a push's write failed. */
-const CAREFUL_AFTER_FAULT_MS = 30_000;
-
 export class Store implements Disposable {
   readonly #db: DatabaseSync;
   readonly #stmt: ReturnType<typeof prepareStatements>;
   #view: View;
   readonly #ownFamilies: ReadonlyMap<string, OwnFamily>;
-  #queue: QueueEntry[] = [];
-  /** Pushes from this many sample rows on are written aside (#isLarge). */
-  readonly #asideMinRows: number;
   /** The estimate the series limit is checked with (capacity.ts). */
   readonly #seriesBound = new SeriesBound();
   #viewStale = false;
-  #flushScheduled = false;
-  /** Set while a batch waits for the write lock (#retryWhenUnlocked). */
-  #lockRetryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Until then (performance.now()), batches use a SAVEPOINT per push. */
-  #carefulUntil = 0;
+  /** The queue of pushes waiting for a shared COMMIT (group_commit.ts). */
+  readonly #commit: GroupCommit;
   /** The store's connection as the write helpers take it. */
   readonly #main: Writer;
   /** What the row writers remember across writes (see SeriesMemory). */
@@ -148,14 +119,6 @@ export class Store implements Disposable {
   readonly #onOutOfRoom: (() => void) | undefined;
   /** Set when a write failed for lack of room; see {@link takeOutOfRoom}. */
   #outOfRoom = false;
-  /**
-   * A second connection to the same file, opened at the first large push:
-   * a large push is written there, a slice at a time, so that requests are
-   * answered between slices (see {@link Store.#commitAside}).
-   */
-  #asideWriter: Writer | undefined;
-  /** Set while a large push is written on {@link Store.#asideWriter}. */
-  #aside: Promise<void> | undefined;
   /** The max_page_count set on the store's connection, for the other one. */
   #maxPageCount: number | undefined;
   readonly path: string;
@@ -190,7 +153,6 @@ export class Store implements Disposable {
     this.#sync = options.sync ?? "normal";
     this.#keepHistory = options.keepHistory ?? true;
     this.#series = { keepHistory: this.#keepHistory, cache: new Map() };
-    this.#asideMinRows = options.asideMinRows ?? ASIDE_MIN_ROWS;
     this.#onOutOfRoom = options.onOutOfRoom;
     // One writer per file, and a path that can hold one (a missing or
     // unwritable directory, a directory given as the file): refused before
@@ -294,6 +256,24 @@ export class Store implements Disposable {
         { cause: error },
       );
     }
+    this.#commit = new GroupCommit({
+      path: this.path,
+      sync: this.#sync,
+      asideMinRows: options.asideMinRows ?? ASIDE_MIN_ROWS,
+      db: this.#db,
+      stmt: this.#stmt,
+      main: this.#main,
+      series: this.#series,
+      seriesBound: this.#seriesBound,
+      liveView: () => this.#liveView,
+      settle: () => this.#settle(),
+      viewStale: () => this.#viewStale,
+      reloadView: () => this.#reloadView(),
+      refuseWhileReadOnly: () => this.#refuseWhileReadOnly(),
+      noteOutOfRoom: (error: unknown) => this.#noteOutOfRoom(error),
+      maxPageCount: () => this.#maxPageCount,
+      backgroundCheckpoints: () => this.#checkpointer !== undefined,
+    });
   }
 
   /**
@@ -403,12 +383,12 @@ export class Store implements Disposable {
    */
   push(command: PushCommand): PushOutcome {
     this.#settle();
-    this.#flushQueue();
-    this.#refuseWhileAside();
+    this.#commit.flush();
+    this.#commit.refuseWhileAside();
     const full = capacityRefusal(this.#liveView, command, this.#seriesBound);
     if (full) throw full;
     const { outcome, apply } = this.#transaction(() =>
-      this.#pushInTransaction(command)
+      pushInTransaction(this.#main, this.#liveView, this.#series, command)
     );
     apply();
     return outcome;
@@ -422,323 +402,7 @@ export class Store implements Disposable {
    * batch gets 503 and the view is rebuilt from the database.
    */
   enqueuePush(command: PushCommand): Promise<PushOutcome> {
-    const { promise, resolve, reject } = Promise.withResolvers<PushOutcome>();
-    this.#queue.push({ command, resolve, reject });
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      // A macrotask, so that requests already read reach the queue first.
-      setImmediate(() => this.#flushQueue({ waitForLock: false }));
-    }
-    return promise;
-  }
-
-  /** Checks and writes one push inside an open transaction or savepoint. */
-  #pushInTransaction(
-    command: PushCommand,
-  ): { outcome: PushOutcome; apply: () => void } {
-    const problems = problemsOf(this.#liveView, command);
-    if (problems.length > 0) {
-      return this.#refuseInTransaction(command, problems);
-    }
-    const status = command.checkConsistency ? 200 : 202;
-    const written = drain(this.#writeAccepted(command, status, this.#main));
-    return {
-      outcome: { status },
-      apply: () => this.#applyAccepted(command, written),
-    };
-  }
-
-  /**
-   * Writes an accepted push through `w`, inside its open transaction. A
-   * generator: it yields after each multi-row INSERT of samples, so that a
-   * large push can be written a slice at a time (#commitAside); everywhere
-   * else it is run to its end at once ({@link drain}).
-   */
-  *#writeAccepted(
-    command: PushCommand,
-    status: 200 | 202,
-    w: Writer,
-  ): Generator<void, AcceptedWrite> {
-    const groupRow = upsertGroup(
-      w,
-      this.#liveView,
-      command.key,
-      command.time,
-      "push",
-    );
-    if (command.ttl !== undefined) w.stmt.setTtl.run(command.ttl, groupRow);
-    const pushId = insertPush(w, {
-      time: command.time,
-      method: command.method,
-      groupRow,
-      status,
-      error: null,
-      series: command.seriesCount,
-      request: command.request,
-    });
-    const prepared = command.prepared ?? prepareAll(command);
-    // Read before the versions they replace are ended (or, without
-    // history, deleted).
-    const previous = previousSeries(
-      this.#keepHistory ? this.#liveView.group(command.key.id) : undefined,
-      prepared,
-    );
-    if (command.method === "PUT") {
-      forgetSeries(
-        this.#liveView,
-        this.#series,
-        command.key.id,
-        new Set(previous.keys()),
-      );
-      supersede(w, this.#keepHistory, pushId, command.time, groupRow);
-    }
-    if (command.method === "POST") {
-      for (const family of command.families) {
-        supersede(
-          w,
-          this.#keepHistory,
-          pushId,
-          command.time,
-          groupRow,
-          family.name,
-        );
-      }
-    }
-    const stored = yield* insertFamilies(
-      w,
-      this.#series,
-      groupRow,
-      pushId,
-      prepared,
-      command.time,
-      previous,
-    );
-    dropEarlierPushes(w, this.#keepHistory, groupRow, pushId);
-    return { groupRow, stored };
-  }
-
-  /** Puts an accepted push into the view: only after its COMMIT. */
-  #applyAccepted(command: PushCommand, written: AcceptedWrite): void {
-    this.#liveView.applyPush({
-      key: command.key,
-      rowId: written.groupRow,
-      replaceAll: command.method === "PUT",
-      families: written.stored,
-      time: command.time,
-      ...(command.ttl === undefined ? {} : { ttl: command.ttl ?? undefined }),
-    });
-  }
-
-  /**
-   * Commits every queued push in one transaction; see {@link enqueuePush}.
-   *
-   * First without a SAVEPOINT per push: they cost each small push about 5%
-   * (measured), and a statement of a push almost never fails (a full disk
-   * shows at COMMIT, in WAL). If one does, the whole transaction is rolled
-   * back, the view read anew if earlier pushes of the batch had changed it,
-   * and the batch runs again with a SAVEPOINT per push, so that only the
-   * failing push fails, as before. Batches stay careful for a while after,
-   * so that a lasting fault (a full disk) does not re-read the view each
-   * time.
-   */
-  #flushQueue(options: { readonly waitForLock: boolean } = WAIT): void {
-    // While a large push is written aside, the queue waits for its COMMIT:
-    // #commitAside flushes it then, in order.
-    if (this.#aside !== undefined) return;
-    const entries = this.#queue;
-    this.#queue = [];
-    this.#flushScheduled = false;
-    clearTimeout(this.#lockRetryTimer);
-    this.#lockRetryTimer = undefined;
-    if (entries.length === 0) return;
-    this.#settle();
-    if (this.#viewStale) this.#reloadView();
-    const wait = options.waitForLock;
-    let special = entries.findIndex((e) => "task" in e || this.#isLarge(e));
-    if (special < 0) {
-      // The common case, small pushes only: one batch, as it always was.
-      const batch = entries as QueuedPush[];
-      if (this.#commitPushes(batch, wait) === "locked") {
-        this.#retryWhenUnlocked(batch);
-      }
-      return;
-    }
-    let at = 0;
-    while (at < entries.length) {
-      const end = special < 0 ? entries.length : special;
-      if (end > at) {
-        const batch = entries.slice(at, end) as QueuedPush[];
-        if (this.#commitPushes(batch, wait) === "locked") {
-          return this.#retryWhenUnlocked(entries.slice(at));
-        }
-      }
-      if (end === entries.length) return;
-      const entry = entries[end] as QueueEntry;
-      at = end + 1;
-      special = entries.findIndex(
-        (e, i) => i >= at && ("task" in e || this.#isLarge(e)),
-      );
-      if ("task" in entry) {
-        entry.task();
-        continue;
-      }
-      const full = capacityRefusal(
-        this.#liveView,
-        entry.command,
-        this.#seriesBound,
-      );
-      if (full) {
-        entry.reject(full);
-        continue;
-      }
-      const problems = problemsOf(this.#liveView, entry.command);
-      if (problems.length > 0) {
-        // Refused: a history row, written as any push's.
-        if (this.#commitPushes([entry], wait) === "locked") {
-          return this.#retryWhenUnlocked(entries.slice(end));
-        }
-        continue;
-      }
-      this.#queue = [...entries.slice(at), ...this.#queue];
-      this.#aside = this.#commitAside(entry);
-      return;
-    }
-  }
-
-  /**
-   * Commits small pushes in one transaction (see {@link enqueuePush}),
-   * or finds the write lock taken.
-   */
-  #commitPushes(
-    batch: readonly QueuedPush[],
-    wait: boolean,
-  ): "done" | "locked" {
-    if (performance.now() >= this.#carefulUntil) {
-      const optimistic = this.#commitBatch(batch, { savepoints: false, wait });
-      if (optimistic === "locked" || optimistic === "done") return optimistic;
-      this.#carefulUntil = performance.now() + CAREFUL_AFTER_FAULT_MS;
-      if (optimistic === "retry, view touched") {
-        this.#reloadView();
-        if (this.#viewStale) {
-          const error = new Error("the view could not be read again");
-          for (const entry of batch) entry.reject(unavailable(error));
-          return "done";
-        }
-      }
-    }
-    const careful = this.#commitBatch(batch, { savepoints: true, wait });
-    return careful === "locked" ? "locked" : "done";
-  }
-
-  /**
-   * Whether a queued push is written aside (#commitAside): one prepared on
-   * the push worker with at least {@link ASIDE_MIN_ROWS} sample rows, into a
-   * database file (an in-memory one has no second connection).
-   */
-  #isLarge(entry: QueueEntry): entry is QueuedPush {
-    if ("task" in entry) return false;
-    const prepared = entry.command.prepared;
-    if (prepared === undefined || this.path === ":memory:") return false;
-    let values = 0;
-    for (const f of prepared) values += f.rows.length;
-    return values >= this.#asideMinRows * ROW_STRIDE;
-  }
-
-  /**
-   * Writes one large push on a second connection, a slice of INSERTs at a
-   * time with the event loop turning in between, so that scrapes, health
-   * checks and reads are answered while it is written (README "Limits").
-   * "No await inside a transaction" holds for what it protects: no other
-   * request can enter this transaction, as it is the only user of its
-   * connection, and the store's own connection does not write until it
-   * ends (the queue waits, deletes and history rows queue behind it, other
-   * writes answer "unavailable"); reads there see the last COMMIT. The push
-   * is answered after the COMMIT and the view changes only then, as for any
-   * push; a failure or kill -9 before the COMMIT leaves nothing of it.
-   * Its consistency was checked by the caller against the view, which
-   * cannot change before the COMMIT.
-   */
-  async #commitAside(entry: QueuedPush): Promise<void> {
-    const command = entry.command;
-    const status = command.checkConsistency ? 200 : 202;
-    let w: Writer | undefined;
-    let written: AcceptedWrite | undefined;
-    try {
-      this.#refuseWhileReadOnly();
-      w = this.#openAside();
-      await beginWhenUnlocked(w);
-      const steps = this.#writeAccepted(command, status, w);
-      let until = performance.now() + ASIDE_SLICE_MS;
-      for (;;) {
-        const step = steps.next();
-        if (step.done === true) {
-          written = step.value;
-          break;
-        }
-        if (performance.now() >= until) {
-          await new Promise((resolve) => setImmediate(resolve));
-          if (!this.#db.isOpen) throw new Error("the store was closed");
-          until = performance.now() + ASIDE_SLICE_MS;
-        }
-      }
-      w.stmt.commit.run();
-    } catch (error) {
-      this.#series.cache.clear();
-      this.#noteOutOfRoom(error);
-      try {
-        if (w?.db.isOpen && w.db.isTransaction) w.db.exec("ROLLBACK");
-      } catch {
-        // SQLite rolls back an unfinished transaction itself.
-      }
-      entry.reject(error instanceof PushError ? error : unavailable(error));
-    }
-    if (written !== undefined) {
-      this.#applyAccepted(command, written);
-      entry.resolve({ status });
-    }
-    this.#aside = undefined;
-    if (this.#queue.length > 0 && this.#db.isOpen) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flushQueue({ waitForLock: false }));
-    }
-  }
-
-  /** The second connection for large pushes, opened on first use. */
-  #openAside(): Writer {
-    if (this.#asideWriter?.db.isOpen) {
-      this.#asideWriter.db.exec(
-        `PRAGMA max_page_count = ${this.#maxPageCount ?? MAX_PAGE_COUNT}`,
-      );
-      return this.#asideWriter;
-    }
-    const db = new DatabaseSync(this.path);
-    try {
-      configure(db, this.#sync, { integrityCheck: false, path: this.path });
-      // Its COMMIT must not checkpoint on this thread either, once the
-      // checkpointer does it (startBackgroundCheckpoints).
-      if (this.#checkpointer) db.exec("PRAGMA wal_autocheckpoint = 0");
-      db.exec(
-        `PRAGMA max_page_count = ${this.#maxPageCount ?? MAX_PAGE_COUNT}`,
-      );
-      this.#asideWriter = newWriter(db, prepareStatements(db));
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-    return this.#asideWriter;
-  }
-
-  /**
-   * Throws "unavailable" while a large push is written aside: writes that
-   * answer at once (admin wipe, bulk delete, expiry) cannot wait for it on
-   * this thread. Pushes, deletes and history rows queue behind it instead.
-   */
-  #refuseWhileAside(): void {
-    if (this.#aside === undefined) return;
-    throw new PushError(
-      "unavailable",
-      "a large push is being written, nothing was changed; try again in a few seconds",
-    );
+    return this.#commit.enqueue(command);
   }
 
   /**
@@ -751,8 +415,8 @@ export class Store implements Disposable {
     time: number,
     request: RequestInfo,
   ): Promise<void> {
-    this.#flushQueue();
-    if (this.#aside === undefined) {
+    this.#commit.flush();
+    if (!this.#commit.writingAside) {
       try {
         this.deleteGroup(key, time, request);
         return Promise.resolve();
@@ -761,7 +425,7 @@ export class Store implements Disposable {
       }
     }
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#queue.push({
+    this.#commit.enqueueTask({
       task: () => {
         try {
           this.deleteGroup(key, time, request);
@@ -773,141 +437,6 @@ export class Store implements Disposable {
       cancel: reject,
     });
     return promise;
-  }
-
-  /**
-   * Puts a batch that found the write lock taken (a `sqlite3` shell writing,
-   * the checkpointer restarting the WAL) back at the head of the queue and
-   * tries again shortly, instead of waiting on the thread that answers HTTP
-   * (README "Faults"). Past BUSY_TIMEOUT_MS it fails as a blocking wait
-   * would have.
-   */
-  #retryWhenUnlocked(batch: QueueEntry[]): void {
-    const now = performance.now();
-    const first = batch[0] as QueueEntry;
-    first.lockedSince ??= now;
-    const waited = now - first.lockedSince;
-    if (waited >= BUSY_TIMEOUT_MS) {
-      const error = new Error("database is locked");
-      for (const entry of batch) {
-        if ("task" in entry) entry.cancel(unavailable(error));
-        else entry.reject(unavailable(error));
-      }
-      return;
-    }
-    this.#queue = [...batch, ...this.#queue];
-    this.#flushScheduled = true;
-    const delay = Math.min(50, Math.max(1, waited / 4));
-    this.#lockRetryTimer = setTimeout(
-      () => this.#flushQueue({ waitForLock: false }),
-      delay,
-    );
-  }
-
-  /**
-   * Runs `batch` in one transaction and answers each push, or (without
-   * `savepoints`, when a push's statements fail) rolls it all back and
-   * answers none: the caller runs it again with savepoints.
-   */
-  #commitBatch(
-    batch: readonly QueuedPush[],
-    options: { readonly savepoints: boolean; readonly wait: boolean },
-  ): "done" | "retry" | "retry, view touched" | "locked" {
-    const savepoints = options.savepoints;
-    try {
-      this.#refuseWhileReadOnly();
-      if (options.wait) this.#stmt.begin.run();
-      else {
-        this.#stmt.dontWaitForLock.run();
-        try {
-          this.#stmt.begin.run();
-        } finally {
-          this.#stmt.waitForLock.run();
-        }
-      }
-    } catch (error) {
-      if (!options.wait && isBusy(error)) return "locked";
-      for (const entry of batch) entry.reject(unavailable(error));
-      return "done";
-    }
-    /** Applied to the view, to be answered after the COMMIT. */
-    const done: { entry: QueuedPush; outcome: PushOutcome }[] = [];
-    /** Refused for the series limit, to be answered with the batch. */
-    const overLimit: { entry: QueuedPush; error: Error }[] = [];
-    // Set once the shared transaction is lost: every push of the batch fails.
-    let failure: { error: unknown } | undefined;
-    for (const entry of batch) {
-      if (failure) {
-        entry.reject(unavailable(failure.error));
-        continue;
-      }
-      // Before any write: a push over the series limit changes nothing.
-      // Answered with the batch: a batch run again checks it again.
-      const full = capacityRefusal(
-        this.#liveView,
-        entry.command,
-        this.#seriesBound,
-      );
-      if (full) {
-        overLimit.push({ entry, error: full });
-        continue;
-      }
-      let result;
-      try {
-        if (savepoints) this.#stmt.savepoint.run();
-        result = this.#pushInTransaction(entry.command);
-        if (savepoints) this.#stmt.release.run();
-      } catch (error) {
-        this.#noteOutOfRoom(error);
-        if (!savepoints) {
-          this.#rollbackQuietly();
-          return done.length > 0 ? "retry, view touched" : "retry";
-        }
-        entry.reject(error instanceof PushError ? error : unavailable(error));
-        try {
-          // On a full disk or an I/O error SQLite may already have rolled
-          // back the whole transaction, earlier pushes of the batch included.
-          this.#series.cache.clear();
-          if (!this.#db.isTransaction) throw error;
-          this.#db.exec("ROLLBACK TO push");
-          this.#db.exec("RELEASE push");
-        } catch (lost) {
-          failure = { error: lost };
-        }
-        continue;
-      }
-      // Later pushes of the batch must be checked against this one.
-      result.apply();
-      done.push({ entry, outcome: result.outcome });
-    }
-    if (!failure) {
-      try {
-        this.#stmt.commit.run();
-      } catch (error) {
-        failure = { error };
-      }
-    }
-    for (const o of overLimit) o.entry.reject(o.error);
-    if (failure) {
-      this.#noteOutOfRoom(failure.error);
-      this.#rollbackQuietly();
-      if (done.length > 0) this.#reloadView();
-      for (const d of done) d.entry.reject(unavailable(failure.error));
-      return "done";
-    }
-    for (const d of done) d.entry.resolve(d.outcome);
-    return "done";
-  }
-
-  /** ROLLBACK if a transaction is open; a failing ROLLBACK changes nothing. */
-  #rollbackQuietly(): void {
-    this.#series.cache.clear();
-    try {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-    } catch {
-      // SQLite rolls back an unfinished transaction itself (at the latest
-      // when the connection is next used or the WAL is next opened).
-    }
   }
 
   /**
@@ -934,28 +463,13 @@ export class Store implements Disposable {
 
   /** DELETE of one group: 202 whether or not it existed (docs/compatibility.md). */
   deleteGroup(key: GroupingKey, time: number, request: RequestInfo): void {
-    this.#flushQueue(); // writes are applied in arrival order
-    this.#refuseWhileAside(); // enqueueDelete() waits instead
-    const group = this.#liveView.group(key.id);
-    this.#transaction(() => {
-      const existing = group?.rowId ??
-        (this.#stmt.findGroup.get(key.id) as { id: number } | undefined)?.id ??
-        null;
-      const pushId = insertPush(this.#main, {
-        time,
-        method: "DELETE",
-        groupRow: existing,
-        status: 202,
-        error: null,
-        series: 0,
-        request,
-      });
-      if (group) {
-        forgetSeries(this.#liveView, this.#series, group.id);
-        this.#stmt.deleteGroup.run(time, group.rowId);
-        supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
-      }
-    });
+    this.#commit.flush(); // writes are applied in arrival order
+    this.#commit.refuseWhileAside(); // enqueueDelete() waits instead
+    const view = this.#liveView;
+    const group = view.group(key.id);
+    this.#transaction(() =>
+      writeDelete(this.#main, view, this.#series, key, group, time, request)
+    );
     this.#liveView.removeGroup(key.id);
   }
 
@@ -966,29 +480,10 @@ export class Store implements Disposable {
    * row without a group.
    */
   wipe(time: number, request: RequestInfo): number {
-    this.#flushQueue(); // writes are applied in arrival order
-    this.#refuseWhileAside();
+    this.#commit.flush(); // writes are applied in arrival order
+    this.#commit.refuseWhileAside();
     const groups = [...this.#liveView.groups()];
-    this.#transaction(() => {
-      const row = (groupRow: number | null) =>
-        insertPush(this.#main, {
-          time,
-          method: "WIPE",
-          groupRow,
-          status: 202,
-          error: null,
-          series: 0,
-          request,
-        });
-      if (groups.length === 0) row(null);
-      for (const group of groups) {
-        const pushId = row(group.rowId);
-        forgetSeries(this.#liveView, this.#series, group.id);
-        this.#stmt.deleteGroup.run(time, group.rowId);
-        supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
-      }
-    });
-    for (const group of groups) this.#liveView.removeGroup(group.id);
+    this.#deleteAll(groups, "WIPE", time, request);
     return groups.length;
   }
 
@@ -1002,29 +497,34 @@ export class Store implements Disposable {
     time: number,
     request: RequestInfo,
   ): string[] {
-    this.#flushQueue(); // writes are applied in arrival order
-    this.#refuseWhileAside();
+    this.#commit.flush(); // writes are applied in arrival order
+    this.#commit.refuseWhileAside();
     const groups = ids.map((id) => this.#liveView.group(id)).filter((g) =>
       g !== undefined
     );
-    this.#transaction(() => {
-      for (const group of groups) {
-        const pushId = insertPush(this.#main, {
-          time,
-          method,
-          groupRow: group.rowId,
-          status: 202,
-          error: null,
-          series: 0,
-          request,
-        });
-        forgetSeries(this.#liveView, this.#series, group.id);
-        this.#stmt.deleteGroup.run(time, group.rowId);
-        supersede(this.#main, this.#keepHistory, pushId, time, group.rowId);
-      }
-    });
-    for (const group of groups) this.#liveView.removeGroup(group.id);
+    this.#deleteAll(groups, method, time, request);
     return groups.map((g) => g.id);
+  }
+
+  /** Deletes `groups` in one transaction, then from the view. */
+  #deleteAll(
+    groups: readonly GroupToDelete[],
+    method: "WIPE" | "BULK_DELETE" | "EXPIRE",
+    time: number,
+    request: RequestInfo,
+  ): void {
+    this.#transaction(() =>
+      writeDeletes(
+        this.#main,
+        this.#liveView,
+        this.#series,
+        groups,
+        method,
+        time,
+        request,
+      )
+    );
+    for (const group of groups) this.#liveView.removeGroup(group.id);
   }
 
   /**
@@ -1037,83 +537,11 @@ export class Store implements Disposable {
    */
   importGroups(groups: readonly ImportCommand[], request: RequestInfo): void {
     this.#settle();
-    this.#flushQueue(); // writes are applied in arrival order
-    this.#refuseWhileAside();
-    this.#transaction(() => {
-      for (const g of groups) {
-        const problems = [...g.problems];
-        if (problems.length === 0) {
-          problems.push(...checkConsistency({
-            groupId: g.key.id,
-            metadataLabels: metadataLabels(this.#liveView, g.key),
-            replaceAll: true,
-            families: g.families,
-            keys: g.families.map(seriesKeysOf),
-          }, this.#liveView));
-        }
-        if (problems.length > 0) {
-          throw new PushError(
-            "inconsistent",
-            `group ${g.key.id} cannot be imported: ${
-              inconsistent(problems).message
-            }`,
-          );
-        }
-        const groupRow = upsertGroup(
-          this.#main,
-          this.#liveView,
-          g.key,
-          g.pushTime,
-          "push",
-        );
-        this.#stmt.setFailureTime.run(g.failureTime, groupRow);
-        // One history row per group, as a PUT writes. Its families take
-        // its time: a family's time is its push row's, and the Pushgateway's
-        // per-family time_stamp differs from push_time_seconds only in
-        // rounding, unless the family was POSTed apart (README "Moving from
-        // a Pushgateway").
-        const pushId = insertPush(this.#main, {
-          time: g.pushTime,
-          method: "IMPORT",
-          groupRow,
-          status: 200,
-          error: null,
-          series: g.seriesCount,
-          request,
-        });
-        const prepared = g.families.map(prepareFamily);
-        const previous = previousSeries(
-          this.#keepHistory ? this.#liveView.group(g.key.id) : undefined,
-          prepared,
-        );
-        forgetSeries(
-          this.#liveView,
-          this.#series,
-          g.key.id,
-          new Set(previous.keys()),
-        );
-        supersede(this.#main, this.#keepHistory, pushId, g.pushTime, groupRow);
-        const stored = drain(insertFamilies(
-          this.#main,
-          this.#series,
-          groupRow,
-          pushId,
-          prepared,
-          g.pushTime,
-          previous,
-        ));
-        this.#liveView.applyPush({
-          key: g.key,
-          rowId: groupRow,
-          replaceAll: true,
-          families: stored,
-          time: g.pushTime,
-        });
-        if (g.failureTime > 0) {
-          this.#liveView.applyFailure(g.key, groupRow, g.failureTime);
-        }
-      }
-    });
+    this.#commit.flush(); // writes are applied in arrival order
+    this.#commit.refuseWhileAside();
+    this.#transaction(() =>
+      writeImport(this.#main, this.#liveView, this.#series, groups, request)
+    );
   }
 
   /**
@@ -1124,36 +552,22 @@ export class Store implements Disposable {
    * a push waits at most for one batch.
    */
   pruneHistory(cutoff: number, batch: number): number {
-    this.#flushQueue(); // writes are applied in arrival order
-    if (this.#aside !== undefined) return 0; // the next run goes on
-    return this.#transaction(() => {
-      let n = Number(this.#stmt.pruneSeries.run(cutoff, batch).changes);
-      n += Number(this.#stmt.pruneSamples.run(cutoff, batch).changes);
-      n += Number(this.#stmt.pruneExtras.run(cutoff, batch).changes);
-      n += Number(this.#stmt.pruneFamilies.run(cutoff, batch).changes);
-      n += Number(this.#stmt.prunePushes.run(cutoff, batch).changes);
-      n += Number(this.#stmt.pruneGroups.run(cutoff, batch).changes);
-      return n;
-    });
+    this.#commit.flush(); // writes are applied in arrival order
+    if (this.#commit.writingAside) return 0; // the next run goes on
+    return this.#transaction(() => pruneRows(this.#stmt, cutoff, batch));
   }
 
   /**
    * Records a request refused before it reached the rules (bad URL or body):
-   * a history row only, no group change (docs/compatibility.md). Best effort: a database
-   * that cannot be written here is not the client's problem.
+   * a history row only, no group change (docs/compatibility.md). Best
+   * effort: a database that cannot be written here is not the client's
+   * problem.
    */
-  recordInvalid(entry: {
-    method: string;
-    key: GroupingKey | undefined;
-    status: number;
-    error: string;
-    time: number;
-    request: RequestInfo;
-  }): void {
-    this.#flushQueue(); // writes are applied in arrival order
-    if (this.#aside !== undefined) {
+  recordInvalid(entry: InvalidRequest): void {
+    this.#commit.flush(); // writes are applied in arrival order
+    if (this.#commit.writingAside) {
       // Behind the large push being written, in order.
-      this.#queue.push({
+      this.#commit.enqueueTask({
         task: () => this.recordInvalid(entry),
         cancel: () => {}, // the history row is lost, as on a failure
       });
@@ -1161,21 +575,7 @@ export class Store implements Disposable {
     }
     if (this.#readOnly) return; // the history row is lost, as on a failure
     try {
-      const groupRow = entry.key
-        ? (this.#liveView.group(entry.key.id)?.rowId ??
-          (this.#stmt.findGroup.get(entry.key.id) as { id: number } | undefined)
-            ?.id ??
-          null)
-        : null;
-      insertPush(this.#main, {
-        time: entry.time,
-        method: entry.method,
-        groupRow,
-        status: entry.status,
-        error: entry.error,
-        series: 0,
-        request: entry.request,
-      });
+      writeInvalid(this.#main, this.#liveView, entry);
     } catch {
       // The history row is lost; the client still gets its 4xx.
     }
@@ -1406,18 +806,7 @@ export class Store implements Disposable {
 
   close(): void {
     if (!this.#db.isOpen) return;
-    this.#flushQueue();
-    if (this.#aside !== undefined) {
-      // Closing its connection rolls the large push back; it answers 503.
-      this.#asideWriter?.db.close();
-      const error = unavailable(new Error("the store was closed"));
-      for (const entry of this.#queue) {
-        if ("task" in entry) entry.cancel(error);
-        else entry.reject(error);
-      }
-      this.#queue = [];
-    }
-    if (this.#asideWriter?.db.isOpen) this.#asideWriter.db.close();
+    this.#commit.close();
     clearTimeout(this.#indexTimer);
     clearInterval(this.#writeRetryTimer);
     this.#checkpointer?.stop();
@@ -1440,54 +829,6 @@ export class Store implements Disposable {
     this.close();
   }
 
-  // --- internals ----------------------------------------------------------------
-
-  #refuseInTransaction(
-    command: PushCommand,
-    problems: string[],
-  ): { outcome: PushOutcome; apply: () => void } {
-    const error = inconsistent(problems).message;
-    // Unchecked mode refuses silently with 202 (docs/compatibility.md).
-    const status = command.checkConsistency ? 400 : 202;
-    // docs/compatibility.md, metadata metrics: creating a group whose metadata series collide with another
-    // group's would poison every later scrape; record history only then.
-    const mayCreate = this.#liveView.group(command.key.id) !== undefined ||
-      !metadataCollides(
-        this.#liveView,
-        metadataLabels(this.#liveView, command.key),
-        command.key.id,
-      );
-    const groupRow = mayCreate
-      ? upsertGroup(
-        this.#main,
-        this.#liveView,
-        command.key,
-        command.time,
-        "failure",
-      )
-      : null;
-    const pushId = insertPush(this.#main, {
-      time: command.time,
-      method: command.method,
-      groupRow,
-      status,
-      error,
-      series: command.seriesCount,
-      request: command.request,
-    });
-    if (groupRow !== null) {
-      dropEarlierPushes(this.#main, this.#keepHistory, groupRow, pushId);
-    }
-    return {
-      outcome: { status, error },
-      apply: () => {
-        if (groupRow !== null) {
-          this.#liveView.applyFailure(command.key, groupRow, command.time);
-        }
-      },
-    };
-  }
-
   #transaction<T>(write: () => T): T {
     try {
       this.#refuseWhileReadOnly();
@@ -1501,7 +842,7 @@ export class Store implements Disposable {
       return result;
     } catch (error) {
       this.#noteOutOfRoom(error);
-      this.#rollbackQuietly();
+      rollbackQuietly(this.#db, this.#series);
       if (error instanceof PushError) throw error;
       throw unavailable(error);
     }
@@ -1587,7 +928,7 @@ export class Store implements Disposable {
    */
   #fillRendered(missing: readonly MissingRendered[]): void {
     // While a push is written aside the lock is taken: left for next time.
-    if (this.#readOnly || this.#aside !== undefined) return;
+    if (this.#readOnly || this.#commit.writingAside) return;
     try {
       this.#transaction(() => {
         for (const m of missing) {
@@ -1635,29 +976,4 @@ export function describeCheckpointerEvent(event: CheckpointerEvent): string {
     default:
       return unreachable(event);
   }
-}
-
-/** What Store.#writeAccepted wrote, for the view. */
-interface AcceptedWrite {
-  readonly groupRow: number;
-  readonly stored: FamilyInput[];
-}
-
-/** Runs a write generator to its end at once; returns what it returns. */
-function drain<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-  }
-}
-
-/** What `PRAGMA max_page_count` is when nobody has lowered it. */
-const MAX_PAGE_COUNT = 0xfffffffe;
-
-/** The families of a push prepared inline, each with the push's own keys. */
-function prepareAll(command: PushCommand): PreparedFamily[] {
-  const keys = keysOf(command);
-  return command.families.map((family, i) =>
-    prepareKeyedFamily(family, keys[i] as readonly string[])
-  );
 }
