@@ -3,9 +3,9 @@
  * Pushvault under `deno run --cpu-prof`, filled with the tier's groups by
  * HTTP, then one text scrape; prints the profile of the scrape's window.
  *
- *   deno run -A scripts/bench/gateway/tier_10m_profile.ts [--groups 10000]
+ *   deno run -A scripts/bench/gateway/tier_10m_profile.ts [--groups 10000] [--rev HEAD]
  *
- * The server is stopped by PID; its temporary directory removed.
+ * Pushvault runs from a `git archive` of `--rev` (HEAD). The server is stopped by PID; its temporary directory removed.
  * @module
  */
 
@@ -13,7 +13,7 @@ import { formatSummary, summarizeProfile } from "../cpuprofile_top.ts";
 import { Http1Connection } from "../http1.ts";
 import { HOST, print, progress } from "./common.ts";
 import { scrapeOnce } from "./measure_scrape.ts";
-import { running, startPushvault } from "./servers.ts";
+import { preparePushvault, running, startPushvault } from "./servers.ts";
 import { preloadTier, RssSampler, TIER_GROUPS } from "./tier_10m.ts";
 
 async function main(args: readonly string[]): Promise<number> {
@@ -21,6 +21,9 @@ async function main(args: readonly string[]): Promise<number> {
   const groups = at >= 0 ? Number(args[at + 1]) : TIER_GROUPS;
   const dir = await Deno.makeTempDir({ prefix: "pv-tier-profile-" });
   try {
+    // A commit, not the work tree, which others edit while this runs.
+    const rev = args.indexOf("--rev");
+    await preparePushvault(rev >= 0 ? args[rev + 1] : "HEAD", dir);
     const server = await startPushvault(dir, `${dir}/pv.db`, "pv", [
       "--cpu-prof",
       `--cpu-prof-dir=${dir}/prof`,
