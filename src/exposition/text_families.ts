@@ -13,12 +13,13 @@ import type {
 } from "./model.ts";
 import {
   type FamilyState,
+  type HistogramState,
   type ParseState,
   SUFFIX_COUNT,
   SUFFIX_NONE,
   SUFFIX_SUM,
-} from "./text_parse.ts";
-import type { HistogramState, SummaryState } from "./text_parse.ts";
+  type SummaryState,
+} from "./text_state.ts";
 
 /** The parsed families as the model's, in the order they were first seen. */
 export function finishFamilies(

@@ -22,7 +22,7 @@ import {
   QUOTE,
   SPACE,
   TAB,
-} from "./text_parse.ts";
+} from "./text_state.ts";
 
 // ---------------------------------------------------------------------------
 // Tokens
