@@ -108,6 +108,8 @@ export class NodeListener {
   readonly #sockets = new Set<Socket>();
   /** Requests in flight per HTTP connection. */
   readonly #busy = new Map<Socket, number>();
+  /** Called when a socket's last request in progress is answered. */
+  readonly #idle = new Map<Socket, () => void>();
   readonly #allowed = new WeakSet<object>();
   #inFlight = 0;
   #drained: (() => void) | undefined;
@@ -138,6 +140,7 @@ export class NodeListener {
       socket.on("close", () => {
         this.#sockets.delete(socket);
         this.#busy.delete(socket);
+        this.#idle.get(socket)?.();
       });
       // Against slow clients: a connection silent this long is closed.
       if (options.idleTimeoutMs > 0) {
@@ -281,6 +284,7 @@ export class NodeListener {
     } finally {
       const left = (this.#busy.get(socket) ?? 1) - 1;
       this.#busy.set(socket, left);
+      if (left === 0) this.#idle.get(socket)?.();
       if (this.#closing && left === 0) socket.destroy();
       if (--this.#inFlight === 0) this.#drained?.();
     }
@@ -345,7 +349,21 @@ export class NodeListener {
       const lineStart = at > 0 ? raw.lastIndexOf(10, at - 1) + 1 : 0;
       answer = await this.#unparsed(raw.subarray(lineStart), error, socket);
     }
+    // After the answers to the requests before it on this connection,
+    // which node writes in order but this answer does not go through.
+    await this.#answered(socket);
     lingeringClose(socket, answer);
+  }
+
+  /** Resolves once every request read before now on `socket` is answered. */
+  #answered(socket: Socket): Promise<void> {
+    if ((this.#busy.get(socket) ?? 0) === 0) return Promise.resolve();
+    return new Promise((resolve) =>
+      this.#idle.set(socket, () => {
+        this.#idle.delete(socket);
+        resolve();
+      })
+    );
   }
 
   /** The 414 or 431 for a head over `--web.max-header-bytes`. */
