@@ -1,0 +1,65 @@
+/**
+ * `--web.config.file` at start-up and while running: read once before the
+ * database opens (a bad file changes nothing), then watched, each reload
+ * updating the TLS listeners and the reload metrics.
+ * @module
+ */
+
+import type { SelfMetrics } from "../http/self_metrics.ts";
+import type { NodeListener } from "../http/tls_server.ts";
+import type { WebConfig } from "../http/web_config.ts";
+import {
+  loadWebConfig,
+  OPEN_WEB_CONFIG,
+  WebConfigWatcher,
+} from "../http/web_config.ts";
+import type { Logger } from "../log.ts";
+
+/** The web configuration to start with; open when there is no file. */
+export function readWebConfig(file: string, logger: Logger): WebConfig {
+  const config = file === "" ? OPEN_WEB_CONFIG : loadWebConfig(file);
+  for (const warning of config.warnings) logger.warn(warning, { file });
+  return config;
+}
+
+/** The watcher of `file`, not yet started; undefined without a file. */
+export function watchWebConfig(
+  file: string,
+  initial: WebConfig,
+  to: {
+    readonly logger: Logger;
+    readonly metrics: SelfMetrics;
+    /** Filled once listening; each reload updates them. */
+    readonly tlsListeners: readonly NodeListener[];
+  },
+): WebConfigWatcher | undefined {
+  if (file === "") return undefined;
+  const { logger, metrics, tlsListeners } = to;
+  const watcher = new WebConfigWatcher({
+    file,
+    initial,
+    onReload: (next: WebConfig) => {
+      for (const listener of tlsListeners) {
+        if (next.tls) listener.update(next.tls);
+      }
+      for (const warning of next.warnings) logger.warn(warning, { file });
+      metrics.webConfigReloadOk = true;
+      metrics.countLabeled("pushvault_web_config_reloads_total", "success");
+      logger.info("web configuration reloaded", {
+        file,
+        users: next.users.size,
+        tls: next.tls !== undefined,
+      });
+    },
+    onError: (error) => {
+      metrics.webConfigReloadOk = false;
+      metrics.countLabeled("pushvault_web_config_reloads_total", "failure");
+      logger.error(
+        "web configuration not reloaded, the previous one stays in force",
+        { err: error.message },
+      );
+    },
+  });
+  metrics.webConfigReloadOk = true;
+  return watcher;
+}
