@@ -32,17 +32,14 @@ import {
   inflateFragments,
 } from "../exposition/gzip_fragments.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
-import {
-  applyGroupingLabels,
-  PUSH_FAILURE_TIME,
-  PUSH_TIME,
-} from "../push/validate.ts";
+import { PUSH_FAILURE_TIME, PUSH_TIME } from "../push/validate.ts";
 import {
   type ApplyPush,
   type FamilyInput,
   type FamilyReader,
   type GroupInternals,
   type GroupState,
+  newGroup,
   PUSH_FAILURE_TIME_HELP,
   PUSH_TIME_HELP,
   type ScrapeSeries,
@@ -52,6 +49,7 @@ import {
   type ViewCounters,
 } from "./view_types.ts";
 import { FamilyEntry } from "./family_entry.ts";
+import { canSwap, type StagedFamily } from "./staged_family.ts";
 import { flat, renderOwn } from "./render_series.ts";
 export {
   type ApplyPush,
@@ -73,11 +71,7 @@ export { renderSeries } from "./render_series.ts";
 const BUILD_AHEAD_SERIES = 4096;
 /** Work counted per text a build copies (against a comparison, a hash). */
 const BUILD_COST = 4;
-/**
- * The view as the store hands it out: everything it answers, nothing that
- * changes it. Only the store applies pushes, failures and deletions, after
- * their COMMIT.
- */
+/** The view as the store hands it out, to read; only the store changes it. */
 export type ReadView = Omit<
   View,
   "applyPush" | "applyFailure" | "loadGroup" | "loadFamily" | "removeGroup"
@@ -145,8 +139,11 @@ export class View implements ConsistencyIndex {
   }
 
   // --- changes (only after COMMIT) ------------------------------------------
-  /** Applies an accepted PUT or POST. */
-  applyPush(push: ApplyPush): void {
+  /** Applies an accepted PUT or POST; `staged`: see staged_family.ts. */
+  applyPush(
+    push: ApplyPush,
+    staged?: ReadonlyMap<string, StagedFamily>,
+  ): void {
     const group = this.#ensureGroup(push.key, push.rowId, push.time);
     group.pushTime = push.time;
     group.pushTimeWrittenAt = push.time;
@@ -158,7 +155,25 @@ export class View implements ConsistencyIndex {
         if (!pushed.has(name)) this.#removeFamily(group, name);
       }
     }
-    for (const input of push.families) this.#replaceFamily(group, input);
+    for (const input of push.families) {
+      const ready = staged?.get(input.name);
+      if (ready?.input === input && canSwap(this, group.id, input.name)) {
+        this.#swapIn(group, ready);
+      } else this.#replaceFamily(group, input);
+    }
+  }
+
+  /** A family built aside takes the place of its name's entry. */
+  #swapIn(group: GroupState, { stored, entry }: StagedFamily): void {
+    const old = this.#families.get(stored.name);
+    group.families.delete(stored.name);
+    group.families.set(stored.name, stored);
+    this.#families.set(stored.name, entry);
+    if (old === undefined) this.#sortedNames = undefined;
+    else if (this.#building?.entry === old) {
+      this.#building.steps.return(undefined);
+      this.#building = undefined;
+    }
   }
 
   /** Applies a refused push: only the failure time changes (docs/compatibility.md). */
@@ -569,22 +584,7 @@ export class View implements ConsistencyIndex {
   ): GroupState & GroupInternals {
     let group = this.#groups.get(key.id);
     if (!group) {
-      const metadataLabels = applyGroupingLabels([], key);
-      group = {
-        id: key.id,
-        rowId,
-        key,
-        metadataLabels,
-        metadataKey: flat(seriesKey(metadataLabels)),
-        metadataOwner: { groupId: key.id, type: "gauge" },
-        pushTime: 0,
-        failureTime: 0,
-        ttl: undefined,
-        createdAt: time,
-        pushTimeWrittenAt: time,
-        failureTimeWrittenAt: time,
-        families: new Map(),
-      };
+      group = newGroup(key, rowId, time);
       this.#groups.set(key.id, group);
       this.#touchMetadata(group, PUSH_TIME);
       this.#touchMetadata(group, PUSH_FAILURE_TIME);

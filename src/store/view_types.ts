@@ -7,6 +7,9 @@
 import type { Label, MetricFamily, MetricType } from "../exposition/model.ts";
 import type { SeriesTexts } from "./text_arena.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
+import { seriesKey } from "../push/series_key.ts";
+import { applyGroupingLabels } from "../push/validate.ts";
+import { flat } from "./render_series.ts";
 
 export const PUSH_TIME_HELP =
   "Last Unix time when changing this group in the Pushgateway succeeded.";
@@ -153,5 +156,29 @@ export function storedFamily(
     pushedAt: input.pushedAt,
     keys,
     ...(restoredAt === undefined ? {} : { restoredAt }),
+  };
+}
+
+/** A group as it first appears, nothing pushed yet, at Unix time `time`. */
+export function newGroup(
+  key: GroupingKey,
+  rowId: number,
+  time: number,
+): GroupState & GroupInternals {
+  const metadataLabels = applyGroupingLabels([], key);
+  return {
+    id: key.id,
+    rowId,
+    key,
+    metadataLabels,
+    metadataKey: flat(seriesKey(metadataLabels)),
+    metadataOwner: { groupId: key.id, type: "gauge" },
+    pushTime: 0,
+    failureTime: 0,
+    ttl: undefined,
+    createdAt: time,
+    pushTimeWrittenAt: time,
+    failureTimeWrittenAt: time,
+    families: new Map(),
   };
 }

@@ -1,0 +1,155 @@
+/**
+ * A large family of a push built aside, a slice at a time, into an entry of
+ * its own (indexed, sorted, its scrape pieces written), which the view then
+ * swaps in at once: a million series took the HTTP thread 2–5 s in one turn
+ * when applied in place (docs/performance.md, Abuse). Only for a family no
+ * other group holds, so that the new entry is all there is of the name; the
+ * view checks that again when it swaps (see View.applyPush).
+ * @module
+ */
+
+import { renderFamilyHeader } from "../exposition/text_render.ts";
+import { FamilyEntry } from "./family_entry.ts";
+import { PUSH_FAILURE_TIME, PUSH_TIME } from "../push/validate.ts";
+import {
+  type FamilyInput,
+  type StoredFamily,
+  storedFamily,
+  type ViewCounters,
+} from "./view_types.ts";
+import type { GzipFragment } from "../exposition/gzip_fragments.ts";
+
+/** Series from which a family of a push written aside is built aside. */
+export const STAGE_MIN_SERIES = 4096;
+/** Series inserted or copied per step of a build (about a millisecond). */
+const STEP_SERIES = 4096;
+/** Comparisons per step of the sort. */
+const STEP_COMPARISONS = 20_000;
+
+/** A family built aside, ready to take the place of its name's entry. */
+export interface StagedFamily {
+  readonly input: FamilyInput;
+  readonly stored: StoredFamily;
+  readonly entry: FamilyEntry;
+}
+
+/**
+ * Builds `input`, as group `groupId` pushed it, into a new entry a step at
+ * a time; undefined when the family repeats a series (only possible with
+ * the consistency check off: the view's own path handles that).
+ */
+export function* stageFamily(
+  groupId: string,
+  input: FamilyInput,
+  counters: ViewCounters,
+): Generator<void, StagedFamily | undefined, undefined> {
+  const entry = new FamilyEntry(input.type, counters);
+  const stored = storedFamily(groupId, input, input.keys);
+  entry.holders.add(groupId);
+  const { keys } = stored;
+  const slots = entry.slots;
+  for (let from = 0; from < keys.length; from += STEP_SERIES) {
+    const to = Math.min(keys.length, from + STEP_SERIES);
+    const placed: number[] = new Array(to - from);
+    const indexes: number[] = new Array(to - from);
+    for (let i = from; i < to; i++) {
+      const key = keys[i] as string;
+      if (slots.has(key)) return undefined;
+      placed[i - from] = entry.insert(key, stored);
+      indexes[i - from] = i;
+    }
+    entry.arena.write(placed, input.texts, indexes);
+    yield;
+  }
+  while (entry.sortSome(STEP_COMPARISONS) > 0) yield;
+  const order = entry.sorted();
+  if (order.length === 0) {
+    entry.scrape = [];
+    return { input, stored, entry };
+  }
+  const help = input.help === "" ? undefined : input.help;
+  const header = new TextEncoder().encode(
+    renderFamilyHeader(input.name, help, input.type),
+  );
+  const steps = entry.arena.buildSlices(
+    header,
+    order,
+    () => true,
+    STEP_SERIES,
+  );
+  let step: IteratorResult<void, GzipFragment[] | undefined>;
+  while ((step = steps.next()).done !== true) yield;
+  entry.scrape = step.value;
+  return { input, stored, entry };
+}
+
+/** What {@link stagePush} reads of the view. */
+export interface StagingView {
+  readonly counters: ViewCounters;
+  family(name: string): unknown;
+  group(
+    id: string,
+  ): { readonly families: ReadonlyMap<string, StoredFamily> } | undefined;
+}
+
+/**
+ * The large families of `push` (group `groupId`) built aside, by name:
+ * those of {@link STAGE_MIN_SERIES} series or more whose name no other group
+ * holds, nothing shadowed. A step at a time; the view must not change
+ * meanwhile (the store applies no other push until this one's COMMIT).
+ */
+export function* stagePush(
+  view: StagingView,
+  groupId: string,
+  families: readonly FamilyInput[],
+): Generator<void, Map<string, StagedFamily>, undefined> {
+  const staged = new Map<string, StagedFamily>();
+  for (const input of families) {
+    if (input.keys.length < STAGE_MIN_SERIES) continue;
+    if (!canSwap(view, groupId, input.name)) continue;
+    const family = yield* stageFamily(groupId, input, view.counters);
+    if (family !== undefined) staged.set(input.name, family);
+  }
+  return staged;
+}
+
+/**
+ * Whether a family built aside may take the place of name `name`'s entry
+ * as group `groupId` pushes it: no other group holds the name, and nothing
+ * of it is shadowed or of another type (the unchecked mode's cases, which
+ * the view's own path counts).
+ */
+export function canSwap(
+  view: StagingView,
+  groupId: string,
+  name: string,
+): boolean {
+  if (name === PUSH_TIME || name === PUSH_FAILURE_TIME) return false;
+  const entry = view.family(name) as FamilyEntry | undefined;
+  if (entry === undefined) return true;
+  const held = view.group(groupId)?.families.get(name);
+  return held !== undefined && entry.holders.size === 1 &&
+    entry.holders.has(groupId) && entry.shadowed === 0 &&
+    held.shadowed === undefined && held.type === entry.type;
+}
+
+/**
+ * `write` (a push's rows, written a step at a time), then its large
+ * families built aside by {@link stagePush}, still before the COMMIT: the
+ * store answers requests between the steps of both.
+ */
+export function* writeThenStage<
+  W extends { readonly stored: readonly FamilyInput[] },
+>(
+  write: Generator<void, W, undefined>,
+  view: StagingView,
+  groupId: string,
+): Generator<
+  void,
+  { written: W; staged: Map<string, StagedFamily> },
+  undefined
+> {
+  const written = yield* write;
+  const staged = yield* stagePush(view, groupId, written.stored);
+  return { written, staged };
+}
