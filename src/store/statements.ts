@@ -115,9 +115,14 @@ export function renderedInsert(w: Writer, n: number): StatementSync {
   let statement = w.renderedInserts[n];
   if (statement === undefined) {
     // CAST: `rendered` may come as its UTF-8 bytes (PreparedFamily), and
-    // is stored as TEXT either way.
-    const values = Array.from({ length: n }, () => "(?,CAST(? AS TEXT))")
-      .join(",");
+    // is stored as TEXT either way, but for a deflated one (`pz1`,
+    // rendered.ts), which is bytes and stays a BLOB.
+    const values = Array.from({ length: n }, (_, i) => {
+      const at = `?${2 * i + 2}`;
+      return `(?${
+        2 * i + 1
+      },iif(substr(CAST(${at} AS BLOB), 1, 3) = x'707a31', ${at}, CAST(${at} AS TEXT)))`;
+    }).join(",");
     statement = w.db.prepare(
       `INSERT INTO rendered (family_id, rendered) VALUES ${values}`,
     );

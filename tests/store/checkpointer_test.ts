@@ -182,7 +182,7 @@ Deno.test("Store: a commit never checkpoints the WAL itself, however long it gro
       "the worker has run once",
     );
     const before = Deno.statSync(path).size;
-    await pushSome(store, 11, 500);
+    await pushSome(store, 36, 500);
     const wal = Deno.statSync(`${path}-wal`).size;
     assert.ok(wal > 65 * 1024 * 1024, `WAL only ${wal} bytes`);
     // Nothing was copied back into the database file.
