@@ -1,17 +1,13 @@
 /**
- * The OpenMetrics text as lines: reading a line, its numbers and
- * timestamps, sample lines with their labels and exemplars, and metadata
- * lines (HELP, TYPE, UNIT), each failing with the parser's message.
+ * The OpenMetrics text as lines: reading a line, its names, quoted strings,
+ * numbers and timestamps, and sample lines with their labels and exemplars,
+ * each failing with the parser's message. Metadata lines are read with these
+ * readers in openmetrics_metadata.ts.
  * @module
  */
 
 import { parseGoFloat } from "./float.ts";
-import {
-  type Exemplar,
-  ExpositionError,
-  type Label,
-  unreachable,
-} from "./model.ts";
+import { type Exemplar, ExpositionError, type Label } from "./model.ts";
 import {
   MAX_NUMBER_BYTES,
   QUOTED_PREFIX_BYTES,
@@ -28,16 +24,10 @@ import {
   CHAR_SPACE,
   checkLabelLength,
   checkMetricName,
-  claimName,
   type Context,
-  type FamilyState,
   MAX_EXEMPLAR_LABEL_CHARS,
-  type OmType,
-  ROLES,
-  startFamily,
-  TYPE_LIST,
-} from "./openmetrics_parse.ts";
-import { finishFamily } from "./openmetrics_points.ts";
+  quote,
+} from "./openmetrics_state.ts";
 
 // ---------------------------------------------------------------------------
 // Reading a line
@@ -50,18 +40,12 @@ export interface LineReader {
   readonly line: number;
 }
 
-export const quote = JSON.stringify;
-
-function fail(reader: LineReader, detail: string): never {
+export function fail(reader: LineReader, detail: string): never {
   throw new ExpositionError(reader.line, detail);
 }
 
-export function failLine(line: number, detail: string): never {
-  throw new ExpositionError(line, detail);
-}
-
 /** Fails with "expected …, found <the character at pos>". */
-function failExpected(reader: LineReader, expected: string): never {
+export function failExpected(reader: LineReader, expected: string): never {
   let found = "end of line";
   if (reader.pos < reader.end) {
     const codePoint = reader.text.codePointAt(reader.pos) ?? 0;
@@ -70,11 +54,11 @@ function failExpected(reader: LineReader, expected: string): never {
   fail(reader, `expected ${expected}, found ${found}`);
 }
 
-function peek(reader: LineReader): number {
+export function peek(reader: LineReader): number {
   return reader.pos < reader.end ? reader.text.charCodeAt(reader.pos) : -1;
 }
 
-function isMetricNameStart(c: number): boolean {
+export function isMetricNameStart(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 ||
     c === 58;
 }
@@ -96,7 +80,7 @@ function isLabelNameChar(c: number): boolean {
 // the parse time.
 
 /** `[a-zA-Z0-9_:]*` from `pos` (metric name characters, also units). */
-function readMetricName(reader: LineReader): string {
+export function readMetricName(reader: LineReader): string {
   const { text, end } = reader;
   const start = reader.pos;
   let i = start;
@@ -131,7 +115,7 @@ function readToken(reader: LineReader): string {
  * `what` (and `labelName`, for a label value) describe it if it is unclosed;
  * the message is only built then, as this runs for every label.
  */
-function readQuoted(
+export function readQuoted(
   reader: LineReader,
   what: string,
   labelName?: string,
@@ -176,7 +160,7 @@ function unescapeAt(text: string, i: number): string {
 }
 
 /** HELP text: the rest of the line, escapes as in {@link readQuoted}. */
-function readHelp(reader: LineReader): string {
+export function readHelp(reader: LineReader): string {
   const { text, end } = reader;
   let chunkStart = reader.pos;
   let unescaped = "";
@@ -530,129 +514,5 @@ function readLabels(
     if (peek(reader) === CHAR_BRACE_CLOSE) {
       failExpected(reader, `a ${what} name`);
     }
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Metadata lines
-
-export type MetadataKind = "HELP" | "TYPE" | "UNIT";
-
-/** `# TYPE|HELP|UNIT name …`; any other "#" line is an error. */
-export function readMetadata(ctx: Context, reader: LineReader): void {
-  const { text } = reader;
-  const kind = text.startsWith("# HELP ", reader.pos)
-    ? "HELP"
-    : text.startsWith("# TYPE ", reader.pos)
-    ? "TYPE"
-    : text.startsWith("# UNIT ", reader.pos)
-    ? "UNIT"
-    : undefined;
-  if (kind === undefined) {
-    const start = quote(
-      text.slice(reader.pos, Math.min(reader.end, reader.pos + 16)),
-    );
-    const allowed = '"# HELP", "# TYPE", "# UNIT" and "# EOF"';
-    fail(
-      reader,
-      `unexpected line starting with ${start}; the only "#" lines allowed are ${allowed}`,
-    );
-  }
-  reader.pos += 7;
-  let name: string;
-  if (peek(reader) === CHAR_QUOTE && ctx.utf8Names) {
-    name = readQuoted(reader, "the quoted metric name");
-    if (name === "") fail(reader, "the metric name is empty");
-  } else if (isMetricNameStart(peek(reader))) {
-    name = readMetricName(reader);
-  } else {
-    failExpected(reader, `a metric name after "# ${kind}"`);
-  }
-  checkMetricName(name, ctx.limits);
-  if (peek(reader) !== CHAR_SPACE) {
-    const what =
-      { HELP: "the help text", TYPE: "a type", UNIT: "a unit" }[kind];
-    failExpected(reader, `a space and ${what} after ${quote(name)}`);
-  }
-  reader.pos++;
-  const family = familyForMetadata(ctx, name, kind, reader.line);
-  switch (kind) {
-    case "TYPE": {
-      const type = text.slice(reader.pos, reader.end);
-      if (!Object.hasOwn(ROLES, type)) {
-        fail(
-          reader,
-          type === "untyped"
-            ? 'unknown metric type "untyped"; OpenMetrics calls it "unknown"'
-            : `unknown metric type ${
-              quote(type)
-            }; expected one of ${TYPE_LIST}`,
-        );
-      }
-      family.type = type as OmType; // checked against ROLES' keys just above
-      for (const [suffix] of ROLES[family.type]) {
-        if (suffix !== "") claimName(ctx, family, name + suffix, reader.line);
-      }
-      checkUnitAllowed(family, reader.line);
-      return;
-    }
-    case "HELP": {
-      const help = readHelp(reader);
-      family.help = help === "" ? undefined : help;
-      return;
-    }
-    case "UNIT": {
-      const unit = readMetricName(reader);
-      if (reader.pos < reader.end) {
-        failExpected(reader, "a unit of [a-zA-Z0-9_:]");
-      }
-      if (unit !== "" && !name.endsWith(`_${unit}`)) {
-        const [u, n, suffix] = [quote(unit), quote(name), quote(`_${unit}`)];
-        fail(
-          reader,
-          `unit ${u} is not a suffix of the metric name ${n}; the name must end in ${suffix}`,
-        );
-      }
-      family.unit = unit === "" ? undefined : unit;
-      checkUnitAllowed(family, reader.line);
-      return;
-    }
-    default:
-      return unreachable(kind);
-  }
-}
-
-/** The family a metadata line describes; a new one unless it is the current. */
-function familyForMetadata(
-  ctx: Context,
-  name: string,
-  kind: MetadataKind,
-  line: number,
-): FamilyState {
-  let family = ctx.family;
-  if (family === undefined || family.name !== name) {
-    finishFamily(ctx);
-    family = startFamily(ctx, name, line, "metadata");
-  } else if (family.hasSamples) {
-    const family = quote(name);
-    failLine(
-      line,
-      `${kind} line for metric family ${family} after its samples; metadata must come first`,
-    );
-  }
-  if (family.seen.has(kind)) {
-    failLine(line, `second ${kind} line for metric family ${quote(name)}`);
-  }
-  family.seen.add(kind);
-  return family;
-}
-
-function checkUnitAllowed(family: FamilyState, line: number): void {
-  const { type } = family;
-  if (family.unit !== undefined && (type === "info" || type === "stateset")) {
-    failLine(
-      line,
-      `${type} metric family ${quote(family.name)} must not have a unit`,
-    );
   }
 }

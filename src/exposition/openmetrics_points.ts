@@ -14,21 +14,18 @@ import {
   type SummaryMetric,
   unreachable,
 } from "./model.ts";
-import {
-  failLine,
-  quote,
-  type SampleLine,
-  secondsToMs,
-} from "./openmetrics_lex.ts";
+import { type SampleLine, secondsToMs } from "./openmetrics_lex.ts";
 import {
   type Context,
+  failLine,
   type FamilyState,
   labelValue,
   type Mutable,
   type PointState,
+  quote,
   type Role,
   seriesText,
-} from "./openmetrics_parse.ts";
+} from "./openmetrics_state.ts";
 
 export function startPoint(
   family: FamilyState,
