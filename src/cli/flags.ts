@@ -471,7 +471,7 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
   return { type: "run", config, flagValues };
 }
 
-/** Spec §7: `/` → none; otherwise a leading `/` added, a trailing `/` removed. */
+/** docs/compatibility.md, flags: `/` → none; otherwise a leading `/` added, a trailing `/` removed. */
 export function normalizeRoutePrefix(prefix: string): string {
   if (prefix === "" || prefix === "/") return "";
   let p = prefix.startsWith("/") ? prefix : `/${prefix}`;

@@ -2,8 +2,8 @@
  * The web configuration applied to every request, around the app handler:
  * the rate limit, HTTP basic authentication with bcrypt hashes, Pushvault's
  * scopes, and the configured response headers (exporter-toolkit
- * `web/handler.go`; spec §7: auth applies to every endpoint, health
- * included).
+ * `web/handler.go`; auth applies to every endpoint, health included:
+ * docs/security.md).
  *
  * Checked before the app sees the request, so an unauthenticated push is
  * never read. bcrypt is slow on purpose (~50–300 ms per check), so it never

@@ -1,7 +1,7 @@
 /**
  * GET on the telemetry path: the merged exposition of every group plus the
- * gateway's own families, in text 0.0.4 or delimited protobuf (spec §5.4),
- * gzip-compressed when the client accepts it (spec §5.5).
+ * gateway's own families, in text 0.0.4 or delimited protobuf,
+ * gzip-compressed when the client accepts it (docs/compatibility.md).
  * @module
  */
 
@@ -167,8 +167,7 @@ function textStream(
 
 /**
  * Fragments `0 … count - 1` as one gzip member, a fragment per read: the
- * view's cached pieces are sent as they are (issue 7: gzip of cached
- * fragments).
+ * view's cached pieces, compressed once, are sent as they are.
  */
 function gzipStream(
   count: number,
@@ -200,7 +199,7 @@ const STREAM_ABOVE = 256 * 1024;
 
 /**
  * The parts inflated one per read (at most TextArena's PIECE bytes each):
- * a big scrape is never held whole in memory (issue 7: memory stays
+ * a big scrape is never held whole in memory (memory stays
  * bounded). The parts never change, so the body is the view as it was when
  * the scrape began.
  *

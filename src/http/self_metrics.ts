@@ -1,5 +1,5 @@
 /**
- * The gateway's own metrics (spec §5.3): `pushgateway_build_info`,
+ * The gateway's own metrics (docs/compatibility.md, metadata metrics): `pushgateway_build_info`,
  * `pushgateway_http_requests_total`, the push duration and size summaries,
  * `process_*`, and Pushvault's own `pushvault_*` families. Exposed under the
  * Pushgateway's names so existing dashboards keep working.
@@ -18,7 +18,7 @@ const SIZE_HELP = "HTTP request size for pushes to the Pushgateway.";
 const BUILD_HELP =
   "A metric with a constant '1' value labeled by version, revision, branch, goversion from which pushgateway was built, and the goos and goarch for the build.";
 
-/** Families this process exposes, for the consistency rules (spec §3.4). */
+/** Families this process exposes, for the consistency rules (docs/compatibility.md, validation). */
 export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
   ["pushgateway_build_info", {
     type: "gauge",
@@ -248,7 +248,7 @@ export class SelfMetrics {
     this.#startSeconds = now() / 1000;
   }
 
-  /** Counts a request (spec §5.3: scrapes, quit and router errors are not counted). */
+  /** Counts a request (scrapes, quit and router errors are not counted, as upstream). */
   countRequest(handler: string, method: string, code: number): void {
     const m = method.toLowerCase();
     const key = `${code}\xff${handler}\xff${m}`;

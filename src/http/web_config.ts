@@ -1,6 +1,6 @@
 /**
  * `--web.config.file`: the Prometheus exporter-toolkit web configuration
- * (spec §7; toolkit `docs/web-configuration.md`) plus Pushvault's scoped
+ * (docs/security.md; toolkit `docs/web-configuration.md`) plus Pushvault's scoped
  * credentials, loaded, validated and reloaded when the file changes.
  *
  * Validation is strict, as the toolkit's `yaml.UnmarshalStrict`: an unknown
