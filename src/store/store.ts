@@ -9,9 +9,8 @@
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import type { MetricFamily } from "../exposition/model.ts";
-import { unreachable } from "../exposition/model.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { PushError } from "../push/push_error.ts";
@@ -22,20 +21,9 @@ import type {
   CheckpointerOptions,
   CheckpointerStats,
 } from "./checkpointer.ts";
-import { checkIntegrityNow } from "./integrity.ts";
-import type { BackgroundIntegrityCheck } from "./integrity.ts";
-import {
-  configure,
-  damaged,
-  hint,
-  migrate,
-  probeWritable,
-  refuseForeignFile,
-  StoreOpenError,
-  type SyncMode,
-} from "./open_database.ts";
+import type { SyncMode } from "./open_database.ts";
 import { errorMessage } from "../error_message.ts";
-import { WriterLock } from "./writer_lock.ts";
+import type { WriterLock } from "./writer_lock.ts";
 import type { PagedSampleRow } from "./family_pages.ts";
 import { type ReadView, View } from "./view.ts";
 import { SeriesBound } from "./capacity.ts";
@@ -45,10 +33,9 @@ export {
   type SyncMode,
 } from "./open_database.ts";
 import {
-  newWriter,
-  prepareStatements,
   type SampleDbRow,
   sampleRow,
+  type Statements,
   type Writer,
 } from "./statements.ts";
 import { isOutOfRoom, unavailable } from "./errors.ts";
@@ -80,6 +67,11 @@ import { queryHistory } from "./history_query.ts";
 import type { HistoryEntry, HistoryQuery } from "./history_query.ts";
 export type { HistoryEntry, HistoryQuery } from "./history_query.ts";
 import { encodeRendered } from "./rendered.ts";
+import { settleWal } from "./litestream_settle.ts";
+export { describeCheckpointerEvent } from "./checkpoint_log.ts";
+import { describeCheckpointerEvent } from "./checkpoint_log.ts";
+import { openStore } from "./store_setup.ts";
+import { WriteRetries } from "./read_only.ts";
 
 export type {
   DiskUsage,
@@ -104,7 +96,7 @@ const CHECKPOINT_INTERVAL_MS = 100;
 
 export class Store implements Disposable {
   readonly #db: DatabaseSync;
-  readonly #stmt: ReturnType<typeof prepareStatements>;
+  readonly #stmt: Statements;
   #view: View;
   readonly #ownFamilies: ReadonlyMap<string, OwnFamily>;
   /** The estimate the series limit is checked with (capacity.ts). */
@@ -137,125 +129,27 @@ export class Store implements Disposable {
   /** Held from before the file is opened until close() (writer_lock.ts). */
   readonly #lock: WriterLock | undefined;
   /**
-   * Set while the file could not be written since start (a full disk):
-   * reads are served, writes answer "unavailable" and are tried again
-   * (README "Disk full").
+   * Whether the file can be written: not while it could not be since start
+   * (a full disk); reads are served meanwhile (read_only.ts).
    */
-  #readOnly: ReadOnly | undefined;
-  /** Told when writes work again; see {@link Store.startWriteRetries}. */
-  #onWritable: (() => void) | undefined;
-  #writeRetryTimer: ReturnType<typeof setInterval> | undefined;
-  /** startBackgroundCheckpoints() deferred while the file is locked for us. */
-  #deferredCheckpoints: (() => void) | undefined;
+  readonly #writes: WriteRetries;
 
   constructor(options: StoreOptions) {
-    this.path = options.path === "" ? ":memory:" : options.path;
-    this.#sync = options.sync ?? "normal";
+    const opened = openStore(options);
+    this.path = opened.path;
+    this.#sync = opened.sync;
+    this.#lock = opened.lock;
+    this.#db = opened.db;
+    this.#stmt = opened.stmt;
+    this.#main = opened.main;
+    this.#ownFamilies = opened.ownFamilies;
+    this.#view = opened.view;
+    this.#pending = opened.pending;
+    this.#writes = new WriteRetries(opened.db, opened.readOnly);
+    this.#maxPageCount = opened.maxPageCount;
     this.#keepHistory = options.keepHistory ?? true;
     this.#series = { keepHistory: this.#keepHistory, cache: new Map() };
     this.#onOutOfRoom = options.onOutOfRoom;
-    // One writer per file, and a path that can hold one (a missing or
-    // unwritable directory, a directory given as the file): refused before
-    // the file is read.
-    this.#lock = this.path === ":memory:"
-      ? undefined
-      : WriterLock.take(this.path);
-    try {
-      if (this.path !== ":memory:") refuseForeignFile(this.path);
-      this.#db = new DatabaseSync(this.path);
-    } catch (error) {
-      this.#lock?.abandon();
-      if (error instanceof StoreOpenError) throw error; // names the file
-      throw new StoreOpenError(
-        `cannot open database ${
-          JSON.stringify(this.path)
-        } (--persistence.file): ${errorMessage(error)}`,
-        { cause: error },
-      );
-    }
-    this.#ownFamilies = options.ownFamilies ?? new Map();
-    let check: BackgroundIntegrityCheck | undefined;
-    const integrityCheck = (options.integrityCheck ?? false) &&
-      this.path !== ":memory:";
-    try {
-      try {
-        check = configure(this.#db, this.#sync, {
-          integrityCheck,
-          path: this.path,
-        });
-      } catch (error) {
-        if (this.path === ":memory:" || !isOutOfRoom(error)) throw error;
-        // After a crash on a full disk SQLite cannot grow the -shm file
-        // (its WAL index) and every read fails with "disk I/O error". In
-        // exclusive locking mode the index lives in this process's memory
-        // instead: the file, its WAL included, is read as it is; until
-        // writes work, other processes cannot open it (README "Disk full").
-        this.#db.close();
-        this.#db = new DatabaseSync(this.path);
-        this.#db.exec("PRAGMA locking_mode = EXCLUSIVE");
-        configure(this.#db, this.#sync, {
-          integrityCheck: false,
-          path: this.path,
-        });
-        if (integrityCheck) {
-          const problems = checkIntegrityNow(this.#db);
-          if (problems.length > 0) throw damaged(this.path, problems);
-        }
-        this.#readOnly = {
-          reason: errorMessage(error),
-          exclusive: true,
-          nextTry: 0,
-        };
-      }
-      migrate(this.#db, this.path, options.onMigrationProgress);
-      if (options.maxPageCount !== undefined) {
-        this.#db.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
-        this.#maxPageCount = options.maxPageCount;
-      }
-      this.#stmt = prepareStatements(this.#db);
-      this.#main = newWriter(this.#db, this.#stmt);
-      this.#view = new View(this.#ownFamilies);
-      let loadError: { error: unknown } | undefined;
-      try {
-        this.#pending = loadGroups(this.#stmt, this.#view);
-      } catch (error) {
-        loadError = { error }; // a damaged file explains itself better
-      }
-      if (check) {
-        const problems = check.wait() ?? checkIntegrityNow(this.#db);
-        check = undefined;
-        if (problems.length > 0) throw damaged(this.path, problems);
-      }
-      if (loadError) throw loadError.error;
-      // The first write: after the integrity check. A full disk does not
-      // stop the start: the file is served read-only until there is room.
-      if (this.path !== ":memory:" && this.#readOnly === undefined) {
-        try {
-          probeWritable(this.#db, this.path);
-        } catch (error) {
-          const cause = error instanceof Error ? error.cause : undefined;
-          if (!isOutOfRoom(cause)) throw error;
-          this.#readOnly = {
-            reason: errorMessage(cause),
-            exclusive: false,
-            nextTry: 0,
-          };
-        }
-      }
-    } catch (error) {
-      check?.cancel();
-      if (this.#db.isOpen) this.#db.close();
-      this.#lock?.abandon();
-      if (error instanceof StoreOpenError) throw error; // names the file already
-      throw new StoreOpenError(
-        `cannot use database ${
-          JSON.stringify(this.path)
-        } (--persistence.file): ${errorMessage(error)}${
-          hint(error)
-        }. The file was left untouched.`,
-        { cause: error },
-      );
-    }
     this.#commit = new GroupCommit({
       path: this.path,
       sync: this.#sync,
@@ -269,7 +163,7 @@ export class Store implements Disposable {
       settle: () => this.#settle(),
       viewStale: () => this.#viewStale,
       reloadView: () => this.#reloadView(),
-      refuseWhileReadOnly: () => this.#refuseWhileReadOnly(),
+      refuseWhileReadOnly: () => this.#writes.refuse(),
       noteOutOfRoom: (error: unknown) => this.#noteOutOfRoom(error),
       maxPageCount: () => this.#maxPageCount,
       backgroundCheckpoints: () => this.#checkpointer !== undefined,
@@ -295,12 +189,12 @@ export class Store implements Disposable {
    * (README "Disk full").
    */
   get writable(): boolean {
-    return this.#readOnly === undefined;
+    return this.#writes.writable;
   }
 
   /** Why the file cannot be written, while {@link writable} is false. */
   get readOnlyReason(): string | undefined {
-    return this.#readOnly?.reason;
+    return this.#writes.reason;
   }
 
   /**
@@ -309,58 +203,7 @@ export class Store implements Disposable {
    * once one works. No-op when it can be written.
    */
   startWriteRetries(intervalMs: number, onWritable: () => void): void {
-    if (this.#readOnly === undefined || this.#writeRetryTimer) return;
-    this.#onWritable = onWritable;
-    this.#writeRetryTimer = setInterval(() => this.#tryWrites(), intervalMs);
-  }
-
-  /** Throws "unavailable" while the file cannot be written (see #tryWrites). */
-  #refuseWhileReadOnly(): void {
-    const readOnly = this.#readOnly;
-    if (readOnly === undefined) return;
-    if (performance.now() >= readOnly.nextTry && this.#tryWrites()) return;
-    throw new Error(readOnly.reason); // callers answer it as "unavailable"
-  }
-
-  /**
-   * One write that changes nothing (the header's user_version); if it
-   * works, the store is writable again. Out of exclusive locking mode
-   * first, which SQLite allows only out of WAL: the WAL is checkpointed into
-   * the file then (once, on this thread), and WAL mode is entered again with
-   * the shared-memory index, so that other processes may read the file.
-   */
-  #tryWrites(): boolean {
-    const readOnly = this.#readOnly;
-    if (readOnly === undefined) return true;
-    readOnly.nextTry = performance.now() + WRITE_RETRY_MIN_MS;
-    if (!this.#db.isOpen) return false;
-    try {
-      const version = (this.#db.prepare("PRAGMA user_version").get() as {
-        user_version: number;
-      }).user_version;
-      this.#db.exec(`PRAGMA user_version = ${version}`);
-      if (readOnly.exclusive) {
-        this.#db.exec("PRAGMA journal_mode = DELETE");
-        this.#db.exec("PRAGMA locking_mode = NORMAL");
-        const mode = this.#db.prepare("PRAGMA journal_mode = WAL").get() as {
-          journal_mode: string;
-        };
-        if (mode.journal_mode !== "wal") {
-          throw new Error(`journal mode ${mode.journal_mode}, not wal`);
-        }
-        readOnly.exclusive = false;
-      }
-    } catch (error) {
-      readOnly.reason = errorMessage(error);
-      return false;
-    }
-    this.#readOnly = undefined;
-    clearInterval(this.#writeRetryTimer);
-    this.#writeRetryTimer = undefined;
-    this.#deferredCheckpoints?.();
-    this.#deferredCheckpoints = undefined;
-    this.#onWritable?.();
-    return true;
+    this.#writes.start(intervalMs, onWritable);
   }
 
   /**
@@ -573,7 +416,7 @@ export class Store implements Disposable {
       });
       return;
     }
-    if (this.#readOnly) return; // the history row is lost, as on a failure
+    if (!this.#writes.writable) return; // the history row is lost, as on a failure
     try {
       writeInvalid(this.#main, this.#liveView, entry);
     } catch {
@@ -617,10 +460,11 @@ export class Store implements Disposable {
     > = {},
   ): void {
     if (this.path === ":memory:" || this.#checkpointer) return;
-    if (this.#readOnly?.exclusive) {
+    if (this.#writes.exclusive) {
       // The worker could not open the file before we leave exclusive mode.
-      this.#deferredCheckpoints = () =>
-        this.startBackgroundCheckpoints(onEvent, options);
+      this.#writes.defer(() =>
+        this.startBackgroundCheckpoints(onEvent, options)
+      );
       return;
     }
     this.#db.exec("PRAGMA wal_autocheckpoint = 0");
@@ -726,7 +570,7 @@ export class Store implements Disposable {
       walBytes: c?.walBytes ?? 0,
       checkpointBlockedSeconds: c?.heldSeconds ?? 0,
       checkpointFailing: c?.failing ?? false,
-      writable: this.#readOnly === undefined,
+      writable: this.#writes.writable,
     };
   }
 
@@ -757,41 +601,17 @@ export class Store implements Disposable {
 
   /**
    * Before close() under Litestream: waits (at most `timeoutMs`) until the
-   * WAL holds fewer frames than Litestream's `min-checkpoint-page-count`
-   * (1000 unless configured). Litestream 0.3.13 checkpoints in its last
-   * sync when the WAL is longer, and that checkpoint fails on its already
-   * cancelled context ("error closing db … release read lock: context
-   * canceled", exit status 1). With no more pushes its next sync (within a
-   * second) checkpoints and restarts the WAL itself. Then it waits
-   * `uploadMs` more (Litestream's default sync-interval and a margin), so
-   * that its replicas have uploaded before its last sync: 0.3.13 runs that
-   * one beside a replica's own and both write the same temporary file
-   * ("client write: stat ….wal.lz4.tmp: no such file or directory").
-   * Returns the frames left.
+   * WAL is short enough for Litestream's last sync to leave it alone, then
+   * `uploadMs` more for its replicas (litestream_settle.ts). Returns the
+   * frames left.
    */
-  async settleForLitestream(
+  settleForLitestream(
     timeoutMs = 3000,
     minCheckpointPages = 1000,
     uploadMs = 1200,
   ): Promise<number> {
-    if (!this.#litestream || !this.#db.isOpen) return 0;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      let frames = 0;
-      try {
-        // PASSIVE: waits for nobody and is what Litestream allows.
-        const row = this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)")
-          .get() as { log: number } | undefined;
-        frames = row?.log ?? 0;
-      } catch {
-        return 0; // the file cannot be read: close() says so
-      }
-      if (frames < minCheckpointPages || Date.now() >= deadline) {
-        await new Promise((resolve) => setTimeout(resolve, uploadMs));
-        return frames;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    if (!this.#litestream || !this.#db.isOpen) return Promise.resolve(0);
+    return settleWal(this.#db, timeoutMs, minCheckpointPages, uploadMs);
   }
 
   /** Whether Litestream replicates the file (its tables are in it). */
@@ -808,7 +628,7 @@ export class Store implements Disposable {
     if (!this.#db.isOpen) return;
     this.#commit.close();
     clearTimeout(this.#indexTimer);
-    clearInterval(this.#writeRetryTimer);
+    this.#writes.stop();
     this.#checkpointer?.stop();
     clearInterval(this.#litestreamTimer);
     try {
@@ -831,7 +651,7 @@ export class Store implements Disposable {
 
   #transaction<T>(write: () => T): T {
     try {
-      this.#refuseWhileReadOnly();
+      this.#writes.refuse();
       this.#stmt.begin.run();
     } catch (error) {
       throw unavailable(error);
@@ -928,7 +748,7 @@ export class Store implements Disposable {
    */
   #fillRendered(missing: readonly MissingRendered[]): void {
     // While a push is written aside the lock is taken: left for next time.
-    if (this.#readOnly || this.#commit.writingAside) return;
+    if (!this.#writes.writable || this.#commit.writingAside) return;
     try {
       this.#transaction(() => {
         for (const m of missing) {
@@ -943,37 +763,3 @@ export class Store implements Disposable {
 
 /** Series indexed per background step: a few ms (startBackgroundIndexing). */
 const INDEX_SLICE = 20_000;
-
-/** A write request tries the file again at most this often while read-only. */
-const WRITE_RETRY_MIN_MS = 1000;
-
-/** Why and how the file is served read-only (see Store.#readOnly). */
-interface ReadOnly {
-  /** SQLite's message for the last write tried. */
-  reason: string;
-  /** Opened in exclusive locking mode: the -shm file could not be grown. */
-  exclusive: boolean;
-  /** performance.now() before which a write request does not try again. */
-  nextTry: number;
-}
-
-/** The log line for what the checkpointer reports (README "Durability"). */
-export function describeCheckpointerEvent(event: CheckpointerEvent): string {
-  const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
-  switch (event.type) {
-    case "failed":
-      return "background WAL checkpoints failed; retrying with backoff (the WAL grows meanwhile)";
-    case "resumed":
-      return "background WAL checkpoints work again";
-    case "held":
-      return `a reader (sqlite3 shell, backup, Litestream) has held the WAL for ${
-        Math.round(event.heldSeconds)
-      }s; the WAL is ${mib(event.walBytes)} MiB; end long read transactions`;
-    case "released":
-      return `WAL checkpoints caught up after a reader held them for ${
-        Math.round(event.heldSeconds)
-      }s`;
-    default:
-      return unreachable(event);
-  }
-}
