@@ -13,7 +13,10 @@
 /** Body formats a push may carry. */
 export type RequestFormat = "text" | "protobuf" | "openmetrics";
 
-/** Formats a scrape may be answered in (OpenMetrics is never served, §5.4). */
+/**
+ * Formats a scrape may be answered in (OpenMetrics is never served,
+ * docs/compatibility.md, scrapes).
+ */
 export type ResponseFormat =
   | "text"
   | "protobuf-delimited"

@@ -46,9 +46,9 @@
  *   that `1520879607.789` gives exactly `1520879607789`.
  * - Every MetricPoint becomes its own model metric (several points of one
  *   metric only exist with timestamps, which pushes reject anyway).
- * - Empty HELP or UNIT counts as absent (spec: "MUST be treated as if no
- *   metadata line ... existed"). Families without samples are dropped, as the
- *   text parser does.
+ * - Empty HELP or UNIT counts as absent (OpenMetrics 1.0: "MUST be treated
+ *   as if no metadata line ... existed"). Families without samples are
+ *   dropped, as the text parser does.
  * @module
  */
 

@@ -91,7 +91,7 @@ export function addSample(
     );
   }
 
-  // MetricPoint boundaries and order (spec "Metric", "MetricPoint").
+  // MetricPoint boundaries and order (OpenMetrics 1.0, "Metric", "MetricPoint").
   let point = family.point;
   const samePoint = point !== undefined &&
     (family.type === "info" || sameGroup(point, sample.labels, special));
@@ -165,7 +165,8 @@ function checkLabels(
       const le = labelNumber(specialValue, "le", line);
       if (Number.isNaN(le)) failLine(line, '"le" must not be NaN');
       if (le === Infinity && specialValue !== "+Inf") {
-        // Canonical numbers (spec "Considerations: Canonical Numbers").
+        // Canonical numbers (OpenMetrics 1.0, "Considerations: Canonical
+        // Numbers").
         failLine(
           line,
           `write "le" of the +Inf bucket as "+Inf", not ${quote(specialValue)}`,
@@ -220,7 +221,10 @@ function checkLabels(
   }
 }
 
-/** Values the spec forbids for the role (client_python checks the same). */
+/**
+ * Values OpenMetrics 1.0 forbids for the role (client_python checks the
+ * same).
+ */
 function checkValue(
   family: FamilyState,
   role: Role,
@@ -234,7 +238,7 @@ function checkValue(
     case "count":
     case "gcount":
     case "bucket":
-      // Counters "semantically" (spec: Counter, Histogram, Summary).
+      // Counters "semantically" (OpenMetrics 1.0: Counter, Histogram, Summary).
       if (Number.isNaN(value)) {
         failLine(line, `${quote(sample.name)} must not be NaN`);
       }

@@ -46,7 +46,10 @@ export type Role =
   | "gsum"
   | "quantile";
 
-/** Sample name suffixes of each type, and their role (spec "Suffixes"). */
+/**
+ * Sample name suffixes of each type, and their role (OpenMetrics 1.0,
+ * "Suffixes").
+ */
 export const ROLES: Readonly<
   Record<OmType, readonly (readonly [string, Role])[]>
 > = {
@@ -77,7 +80,10 @@ export const ROLES: Readonly<
 export const TYPE_LIST =
   "counter, gauge, histogram, gaugehistogram, stateset, info, summary, unknown";
 
-/** Exemplar label names and values together, in code points (spec "Exemplars"). */
+/**
+ * Exemplar label names and values together, in code points (OpenMetrics
+ * 1.0, "Exemplars").
+ */
 export const MAX_EXEMPLAR_LABEL_CHARS = 128;
 
 export const CHAR_SPACE = 32;

@@ -64,10 +64,10 @@ export function sortLabels(labels: readonly Label[]): readonly Label[] {
 }
 
 /**
- * Orders two series of one family as the Pushgateway's scrape does (spec
- * §5.1, client_golang `metricSorter`): fewer labels first, then the label
- * values position by position in byte order. Both label lists must be sorted
- * by name (see {@link sortLabels}).
+ * Orders two series of one family as the Pushgateway's scrape does
+ * (docs/compatibility.md, scrapes; client_golang `metricSorter`): fewer
+ * labels first, then the label values position by position in byte order.
+ * Both label lists must be sorted by name (see {@link sortLabels}).
  *
  * Upstream stops there, leaving series with equal values in an unspecified
  * order; we then compare the label names position by position so the order is

@@ -4,8 +4,8 @@
  *
  * Pure and cheap: the functions render what they are given in the order
  * given. They never sort (callers merge and sort once, see `sort.ts`), never
- * validate, and never print timestamps (the Pushgateway refuses them, spec
- * §3.1). Floats go through `formatTextFloat` only.
+ * validate, and never print timestamps (the Pushgateway refuses them,
+ * docs/compatibility.md, validation). Floats go through `formatTextFloat` only.
  *
  * Names that are not valid under the legacy rule are quoted the way the
  * newest expfmt does (`{"my.metric",a="1"}`); escaping them to underscores
@@ -186,8 +186,9 @@ function renderHistogram(name: string, metric: HistogramMetric): string {
     : metric.sampleCount;
   const formattedCount = formatTextFloat(count);
   if (!infSeen) {
-    // Spec §5.1: the +Inf bucket is synthesised from the sample count. A
-    // native-only histogram therefore shows just this bucket, sum and count.
+    // The +Inf bucket (docs/compatibility.md, scrapes) is synthesised from
+    // the sample count. A native-only histogram therefore shows just this
+    // bucket, sum and count.
     text += `${
       renderSeriesId(bucketName, legacy, pairs, 'le="+Inf"')
     } ${formattedCount}\n`;

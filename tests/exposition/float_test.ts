@@ -114,7 +114,10 @@ function describe(value: number): string {
   return Object.is(value, -0) ? "-0" : String(value);
 }
 
-/** Spec §5.2 examples and edge values, as Go's FormatFloat(f, 'g', -1, 64) prints them. */
+/**
+ * Examples (docs/compatibility.md, scrapes) and edge values, as Go's
+ * FormatFloat(f, 'g', -1, 64) prints them.
+ */
 const FORMATTED: readonly { value: number; text: string }[] = [
   { value: 99999, text: "99999" },
   { value: 123456, text: "123456" },

@@ -52,8 +52,9 @@ export function groupingLabels(path: string): Label[] {
 }
 
 /**
- * Spec §3.2: grouping labels override or join the series' labels, `instance`
- * is added empty when missing, labels end up sorted by name.
+ * Grouping labels (docs/compatibility.md, validation) override or join the
+ * series' labels, `instance` is added empty when missing, labels end up
+ * sorted by name.
  */
 export function sanitizeLabels(
   labels: readonly Label[],
@@ -149,7 +150,7 @@ export function expectedScrape(
     const pushed = decodeBody(push).map((f) => sanitizeFamily(f, grouping));
     if (push.method === "PUT") group.families = new Map(); // docs/compatibility.md, grouping keys
     for (const family of pushed) group.families.set(family.name, family);
-    // Spec §4: metadata of a successful push.
+    // Metadata of a successful push (docs/compatibility.md, metadata metrics).
     group.families.set(
       PUSH_TIME,
       metadataFamily(
@@ -173,8 +174,9 @@ export function expectedScrape(
 }
 
 /**
- * Spec §5.1: families of all groups merged by name (first HELP and TYPE seen
- * win; the golden cases never conflict), sorted by name, series sorted.
+ * Families of all groups (docs/compatibility.md, scrapes) merged by name
+ * (first HELP and TYPE seen win; the golden cases never conflict), sorted by
+ * name, series sorted.
  */
 export function mergeGroups(
   groups: readonly (readonly MetricFamily[])[],
