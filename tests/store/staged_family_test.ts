@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
+import type { MetricFamily } from "../../src/exposition/model.ts";
+import { makeGroupingKey } from "../../src/push/grouping_key.ts";
+import { STAGE_MIN_SERIES, stagePush } from "../../src/store/staged_family.ts";
+import type { PushCommand, PushOutcome } from "../../src/store/store.ts";
+import { Store } from "../../src/store/store.ts";
+import {
+  type ApplyPush,
+  type FamilyInput,
+  renderSeries,
+  View,
+} from "../../src/store/view.ts";
+import { tempDir } from "../test_utils.ts";
+import { command as storeCommand, key as keyOf } from "./store_commands.ts";
+
+const N = STAGE_MIN_SERIES + 100;
+
+/** `n` gauge series named `name`, labels `i` (and a non-ASCII one). */
+function gauges(
+  name: string,
+  n: number,
+  value: number,
+  help?: string,
+): MetricFamily {
+  return {
+    name,
+    help,
+    type: "gauge",
+    metrics: Array.from({ length: n }, (_, i) => ({
+      labels: [{ name: "i", value: i % 7 === 0 ? `é${i}` : String(n - i) }],
+      value: value + i,
+    })),
+  };
+}
+
+function input(family: MetricFamily, rowId: number): FamilyInput {
+  return {
+    name: family.name,
+    type: family.type,
+    help: family.help,
+    unit: family.unit,
+    rowId,
+    pushedAt: rowId,
+    ...renderSeries(family),
+  };
+}
+
+const job = makeGroupingKey(new Map([["job", "big"]]));
+const other = makeGroupingKey(new Map([["job", "other"]]));
+
+/** Applies `push` after building its large families aside, step by step. */
+function applyStaged(view: View, push: ApplyPush, between?: () => void) {
+  const steps = stagePush(view, push.key.id, push.families);
+  let step = steps.next();
+  while (step.done !== true) {
+    between?.();
+    step = steps.next();
+  }
+  view.applyPush(push, step.value);
+  return step.value;
+}
+
+Deno.test("A large family built aside scrapes exactly as one applied in place", () => {
+  const pushes: ApplyPush[] = [
+    {
+      key: job,
+      rowId: 1,
+      replaceAll: true,
+      time: 1,
+      families: [input(gauges("big", N, 1, "many"), 1)],
+    },
+    {
+      key: other,
+      rowId: 2,
+      replaceAll: true,
+      time: 2,
+      families: [input(gauges("small", 3, 1), 2)],
+    },
+    // The same series, new values; and a second large family.
+    {
+      key: job,
+      rowId: 1,
+      replaceAll: true,
+      time: 3,
+      families: [
+        input(gauges("big", N, 5, ""), 3),
+        input(gauges("big_too", N + 1, 2), 4),
+      ],
+    },
+    // Other series; the second family goes (PUT).
+    {
+      key: job,
+      rowId: 1,
+      replaceAll: true,
+      time: 4,
+      families: [input(gauges("big", N + 50, 9, "other help"), 5)],
+    },
+    // POST of a family another group holds: built in place.
+    {
+      key: job,
+      rowId: 1,
+      replaceAll: false,
+      time: 5,
+      families: [input(gauges("small", N, 3), 6)],
+    },
+  ];
+  const inPlace = new View(new Map());
+  const aside = new View(new Map());
+  const built: number[] = [];
+  for (const push of pushes) {
+    inPlace.applyPush(push);
+    built.push(applyStaged(aside, push).size);
+    assert.equal(aside.render(new Map()), inPlace.render(new Map()));
+    assert.equal(aside.seriesCount, inPlace.seriesCount);
+    assert.deepEqual(
+      [...aside.group(job.id)?.families.keys() ?? []],
+      [...inPlace.group(job.id)?.families.keys() ?? []],
+    );
+  }
+  assert.deepEqual(built, [1, 0, 2, 1, 0]);
+  assert.match(aside.render(new Map()), /^# HELP big other help$/m);
+});
+
+Deno.test("A family another group holds is not built aside", () => {
+  const pushes: ApplyPush[] = [{
+    key: other,
+    rowId: 1,
+    replaceAll: true,
+    time: 1,
+    families: [input(gauges("shared", 2, 0), 1)],
+  }, {
+    key: job,
+    rowId: 2,
+    replaceAll: true,
+    time: 2,
+    families: [input(gauges("shared", N, 1), 2)],
+  }];
+  const inPlace = new View(new Map());
+  const view = new View(new Map());
+  for (const push of pushes) inPlace.applyPush(push);
+  view.applyPush(pushes[0] as ApplyPush);
+  assert.equal(applyStaged(view, pushes[1] as ApplyPush).size, 0);
+  assert.equal(view.render(new Map()), inPlace.render(new Map()));
+  assert.equal(view.seriesCount, inPlace.seriesCount);
+});
+
+Deno.test("While a large family is built aside, the view scrapes the old group whole", () => {
+  const view = new View(new Map());
+  view.applyPush({
+    key: job,
+    rowId: 1,
+    replaceAll: true,
+    time: 1,
+    families: [input(gauges("big", N, 1), 1)],
+  });
+  const old = view.render(new Map());
+  const push: ApplyPush = {
+    key: job,
+    rowId: 1,
+    replaceAll: true,
+    time: 2,
+    families: [input(gauges("big", N + 10, 2), 2)],
+  };
+  let steps = 0;
+  applyStaged(view, push, () => {
+    if (steps++ % 7 === 0) assert.equal(view.render(new Map()), old);
+  });
+  assert.ok(steps > 3, `${steps} steps`);
+  const expected = new View(new Map());
+  expected.applyPush(push);
+  assert.equal(view.render(new Map()), expected.render(new Map()));
+});
+
+/** A turn of the event loop: what a push written aside yields to. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+function prepared(families: MetricFamily[], time: number): PushCommand {
+  return storeCommand("PUT", "job/big", families, time, { prepared: true });
+}
+
+Deno.test("Store: a scrape during a large push sees the old group whole, and the new one once it is answered", async () => {
+  await using dir = await tempDir();
+  using store = new Store({ path: `${dir.path}/pv.db`, asideMinRows: 1000 });
+  using inline = new Store({ path: ":memory:" });
+  const first = [gauges("big", N, 1, "h")];
+  const second = [gauges("big", N + 20, 2, "h"), gauges("also", N, 3)];
+  for (const [time, families] of [[1, first], [2, second]] as const) {
+    const old = store.view.render(new Map());
+    let answered: PushOutcome | undefined;
+    const done = store.enqueuePush(prepared([...families], time))
+      .then((outcome) => (answered = outcome));
+    let turns = 0;
+    while (answered === undefined) {
+      assert.equal(store.view.render(new Map()), old);
+      await turn();
+      turns++;
+    }
+    assert.ok(turns > 2, `${turns} turns`);
+    assert.deepEqual(await done, { status: 200 });
+    await inline.enqueuePush(prepared([...families], time));
+    assert.equal(
+      store.view.render(new Map()),
+      inline.view.render(new Map()),
+    );
+  }
+  assert.equal(keyOf("job/big").id, job.id);
+});
