@@ -1,0 +1,310 @@
+/**
+ * The route table: every path Pushvault answers under the route prefix, as
+ * docs/compatibility.md lists them, one row each with its methods, the
+ * scope a user needs and the request counter's `handler` label. routes.ts
+ * routes by it; requiredScope() authorizes by it.
+ * @module
+ */
+
+import { readLitestreamSync } from "../store/litestream.ts";
+import { handleBulkDelete, handleHistory } from "./admin.ts";
+import { jsonResponse, metricsResponse, statusBody } from "./api.ts";
+import {
+  empty,
+  errorResponse,
+  methodNotAllowed,
+  notFound,
+  textError,
+} from "./errors.ts";
+import { handlePush } from "./push.ts";
+import { handleScrape } from "./scrape.ts";
+import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
+import { handleAsset, handlePage } from "./ui.ts";
+import type { Scope } from "./web_config.ts";
+import { errorMessage } from "../error_message.ts";
+import { redirect } from "./paths.ts";
+import type { HandlerDeps } from "./routes.ts";
+
+/** What a route's handler is given. */
+export interface RouteRequest {
+  readonly request: Request;
+  readonly method: string;
+  /** The decoded path with the route prefix removed. */
+  readonly rel: string;
+  readonly prefix: string;
+  readonly url: () => URL;
+  readonly remoteAddr: string | null;
+  readonly deps: HandlerDeps;
+}
+
+/** The paths a route pattern depends on. */
+export interface RoutePaths {
+  readonly telemetryPath: string;
+}
+
+/** One row of the table. */
+export interface Route {
+  /** Matches the decoded path under the prefix. */
+  readonly path: (rel: string, paths: RoutePaths) => boolean;
+  /**
+   * The methods answered (`Allow` lists them, sorted); `"any"`: every
+   * method reaches the handler (the redirects).
+   */
+  readonly methods: readonly string[] | "any";
+  /**
+   * How OPTIONS is answered when `methods` lists it: `allow` (200 with
+   * `Allow`), `api` (200 with the JSON API's CORS headers, counted as
+   * `api/v1/options`); absent: 405 like any other method not served.
+   */
+  readonly options?: "allow" | "api";
+  /** The scope needed under `basic_auth_scopes`; null: every user. */
+  readonly scope: Scope | null;
+  /** The request counter's `handler` label; absent: not counted here. */
+  readonly handler?: string;
+  /**
+   * Counted with this status before the handler runs, whatever it answers
+   * (the JSON API's reads); otherwise with the status of the response.
+   */
+  readonly countAs?: number;
+  /**
+   * True: an expected failure the handler throws is answered as Go's
+   * `http.Error` (its kind gives the status), and not counted.
+   */
+  readonly answersFailures?: boolean;
+  /** False: the route answers 404 (a disabled API). */
+  readonly enabled?: (deps: HandlerDeps) => boolean;
+  /** The answer to a method not served, if not a 405 with `Allow`. */
+  readonly refuse?: (r: RouteRequest) => Response;
+  readonly handle: (r: RouteRequest) => Response | Promise<Response>;
+}
+
+const exact = (p: string) => (rel: string) => rel === p;
+const under = (...ps: string[]) => (rel: string) =>
+  ps.some((p) => rel.startsWith(p));
+const isPushPath = under("/metrics/job/", "/metrics/job@base64/");
+const isPushDir = (rel: string) =>
+  rel === "/metrics/job/" || rel === "/metrics/job@base64/";
+const isPage = (rel: string) =>
+  rel === "/" || rel === "/status" || rel === "/group";
+const isAsset = (rel: string) =>
+  rel.startsWith("/static/") || rel === "/favicon.ico";
+const adminApi = (deps: HandlerDeps) => deps.enableAdminApi;
+
+export const QUIT_REFUSED = "Only POST or PUT requests allowed.";
+const TEXT = { "Content-Type": "text/plain; charset=utf-8" };
+
+function health(r: RouteRequest): Response {
+  const ready = r.rel === "/-/healthy" || r.deps.isReady();
+  return ready
+    ? new Response("OK", { headers: TEXT })
+    : new Response("Service Unavailable", { status: 503, headers: TEXT });
+}
+
+/** `/api/v1/status`, with Litestream's state when it replicates. */
+function apiStatus(deps: HandlerDeps): Response | Promise<Response> {
+  const info = { flags: deps.flagValues, startTime: deps.startTime };
+  if (!deps.store.litestream) return jsonResponse(statusBody(info));
+  // Off the push path: a few reads in Litestream's directory, on request.
+  return readLitestreamSync(deps.store.path).then((replication) =>
+    jsonResponse(statusBody({ ...info, replication }))
+  );
+}
+
+/** The API's other paths: OPTIONS answers (CORS), every other method 404. */
+const API_OTHER = {
+  methods: ["OPTIONS"],
+  options: "api",
+  refuse: () => notFound(),
+  handle: () => notFound(),
+} as const;
+
+/** The embedded assets, also answered outside the route prefix (the icon). */
+export const STATIC_ROUTE: Route = {
+  path: isAsset,
+  methods: ["GET", "OPTIONS"],
+  options: "allow",
+  scope: "read",
+  handler: "static",
+  handle: ({ request, rel }) => handleAsset(request, rel),
+};
+
+/**
+ * Every route, first match wins, in the order the Pushgateway's router
+ * resolves them.
+ */
+export const ROUTES: readonly Route[] = [
+  {
+    // The router redirects to the slash-less path, which no GET route has.
+    path: isPushDir,
+    methods: "any",
+    scope: "push",
+    handle: ({ method, prefix, rel }) =>
+      method === "GET"
+        ? notFound()
+        : redirect(307, prefix + rel.slice(0, -1), method),
+  },
+  {
+    // Counted by handlePush, as `push` or `delete` by method.
+    path: isPushPath,
+    methods: ["DELETE", "OPTIONS", "POST", "PUT"],
+    options: "allow",
+    scope: "push",
+    handle: ({ request, rel, remoteAddr, deps }) =>
+      handlePush({
+        request,
+        keyPath: rel.slice("/metrics/".length),
+        remoteAddr,
+      }, deps),
+  },
+  {
+    // OPTIONS is listed in `Allow` but refused, as the Pushgateway does.
+    path: (rel, paths) => rel === paths.telemetryPath,
+    methods: ["GET", "OPTIONS"],
+    scope: "scrape",
+    handle: async ({ request, deps }) =>
+      (await refuseEncodedBody(request, deps)) ??
+        handleScrape(request, deps),
+  },
+  {
+    path: (rel, paths) => rel === `${paths.telemetryPath}/`,
+    methods: "any",
+    scope: "scrape",
+    handle: ({ method, prefix, deps }) =>
+      redirect(
+        method === "GET" ? 301 : 307,
+        prefix + deps.telemetryPath,
+        method,
+      ),
+  },
+  {
+    path: isPage,
+    methods: ["GET", "OPTIONS"],
+    options: "allow",
+    scope: "read",
+    handler: "status",
+    handle: ({ request, rel, deps }) => handlePage(request, rel, deps),
+  },
+  STATIC_ROUTE,
+  {
+    path: exact("/api/v1/history"),
+    methods: ["GET", "OPTIONS"],
+    options: "api",
+    scope: "read",
+    handler: "api/v1/history",
+    countAs: 200,
+    handle: ({ request, deps }) => handleHistory(request, deps),
+  },
+  {
+    path: exact("/api/v1/admin/delete"),
+    methods: ["OPTIONS", "POST"],
+    options: "allow",
+    scope: "admin",
+    handler: "api/v1/admin/delete",
+    enabled: adminApi,
+    answersFailures: true,
+    handle: ({ request, remoteAddr, deps }) =>
+      handleBulkDelete(request, deps, remoteAddr),
+  },
+  {
+    path: exact("/api/v1/admin/wipe"),
+    methods: ["OPTIONS", "PUT"],
+    options: "allow",
+    scope: "admin",
+    handler: "wipe",
+    enabled: adminApi,
+    answersFailures: true,
+    handle: ({ request, url, remoteAddr, deps }) => {
+      const count = deps.store.wipe(deps.now() / 1000, {
+        path: url().pathname,
+        contentType: null,
+        bodyBytes: 0,
+        remoteAddr,
+        userAgent: request.headers.get("user-agent"),
+      });
+      deps.logger.info("wiped all groups", { groups: count });
+      return empty(202);
+    },
+  },
+  {
+    path: exact("/api/v1/status"),
+    methods: ["GET", "OPTIONS"],
+    options: "api",
+    scope: "read",
+    handler: "api/v1/status",
+    countAs: 200,
+    handle: ({ deps }) => apiStatus(deps),
+  },
+  {
+    path: exact("/api/v1/metrics"),
+    methods: ["GET", "OPTIONS"],
+    options: "api",
+    scope: "read",
+    handler: "api/v1/metrics",
+    countAs: 200,
+    handle: ({ deps }) => metricsResponse(deps.store),
+  },
+  { ...API_OTHER, path: under("/api/v1/admin/"), scope: "admin" },
+  { ...API_OTHER, path: under("/api/v1/"), scope: "read" },
+  {
+    path: exact("/-/healthy"),
+    methods: ["GET", "OPTIONS"],
+    options: "allow",
+    scope: null,
+    handler: "healthy",
+    handle: health,
+  },
+  {
+    path: exact("/-/ready"),
+    methods: ["GET", "OPTIONS"],
+    options: "allow",
+    scope: null,
+    handler: "ready",
+    handle: health,
+  },
+  {
+    path: exact("/-/quit"),
+    methods: ["POST", "PUT"],
+    scope: "admin",
+    refuse: ({ prefix }) =>
+      prefix === ""
+        ? textError(405, QUIT_REFUSED)
+        : methodNotAllowed("POST, PUT"),
+    handle: ({ deps }) => {
+      if (!deps.enableLifecycle) {
+        return textError(403, "Lifecycle API is not enabled.");
+      }
+      deps.requestShutdown();
+      return new Response("Requesting termination... Goodbye!", {
+        headers: TEXT,
+      });
+    },
+  },
+];
+
+/**
+ * The Pushgateway decodes `Content-Encoding` on every request of its main
+ * router, scrapes included (docs/compatibility.md): a GET that claims a gzip
+ * body it does not have gets 400 `EOF`. Reproduced so that nothing differs.
+ */
+async function refuseEncodedBody(
+  request: Request,
+  deps: HandlerDeps,
+): Promise<Response | undefined> {
+  const encoding = request.headers.get("content-encoding");
+  if (encoding === null || !/^(gzip|snappy)$/i.test(encoding.trim())) {
+    return undefined;
+  }
+  try {
+    // Bounded like a push body (README "Limits").
+    const raw = await readBodyLimited(
+      request.body,
+      deps.maxBodyBytes,
+      deps.readDeadlines,
+    );
+    await decompressBody(raw, encoding, { maxBytes: 1024 * 1024 });
+    return undefined;
+  } catch (error) {
+    return errorResponse(error, "text") ??
+      textError(400, errorMessage(error));
+  }
+}
