@@ -13,6 +13,7 @@ import {
   extrasInsert,
   FAMILIES_PER_INSERT,
   familyInsert,
+  metaInsert,
   renderedInsert,
   type SampleDbRow,
   sampleInsert,
@@ -102,7 +103,8 @@ export function insertPush(w: Writer, row: {
 
 /**
  * Writes the families of one push and their samples with multi-row
- * INSERTs: one statement for the families, one for their `rendered`
+ * INSERTs: one statement for the `family_meta` rows missing (none, push
+ * after push), one for the families, one for their `rendered`
  * rows, and one for all their samples (per chunk), not one per family;
  * node:sqlite's cost per statement is what a small push mostly pays.
  * Returns them as the view takes them; yields where
@@ -122,6 +124,12 @@ export function* insertFamilies(
   const texts: (number | string | Uint8Array)[] = [];
   for (let start = 0; start < families.length; start += FAMILIES_PER_INSERT) {
     const end = Math.min(families.length, start + FAMILIES_PER_INSERT);
+    args.length = 0;
+    for (let i = start; i < end; i++) {
+      const family = families[i] as PreparedFamily;
+      args.push(family.type, family.help ?? null, family.unit ?? null);
+    }
+    metaInsert(w, end - start).run(...args);
     args.length = 0;
     for (let i = start; i < end; i++) {
       const family = families[i] as PreparedFamily;
@@ -325,7 +333,7 @@ function* insertSamples(
     const rows = family.rows;
     for (let seq = 0; seq < ids.length; seq++) {
       const r = seq * ROW_STRIDE;
-      args.push(familyId, ids[seq] as number, seq, rows[r] as number);
+      args.push(familyId, ids[seq] as number, rows[r] as number);
       args.push(rows[r + 3] as number | null);
       if (
         family.extras &&
@@ -334,7 +342,7 @@ function* insertSamples(
       ) {
         extras.push(
           familyId,
-          seq,
+          ids[seq] as number,
           rows[r + 4] as string | null,
           rows[r + 5] as string | null,
           rows[r + 6] as string | null,

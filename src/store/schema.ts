@@ -168,6 +168,7 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   rekeyGroups,
   compactSamples,
+  narrowRows,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -331,6 +332,20 @@ function compactSamples(
   db.exec(VIEWS_6);
 }
 
+/**
+ * 7: what every push repeated moves out of its rows (docs/database.md):
+ * a family version's type, help and unit, the same push after push, are a
+ * `family_meta` row it refers to; a sample has no place column (its series
+ * id rises along the family, so it is the order) and its extras are found
+ * by series. The views are the same queries over the new columns, with the
+ * same columns and answers.
+ */
+function narrowRows(db: DatabaseSync): void {
+  for (const view of VIEWS) db.exec(`DROP VIEW IF EXISTS ${view}`);
+  db.exec(NARROW_ROWS);
+  db.exec(VIEWS_7);
+}
+
 /** Every view, dropped and created again by a migration that changes tables. */
 const VIEWS = [
   "current_samples",
@@ -446,4 +461,127 @@ const VIEWS_6 = `
     FROM groups g JOIN families f ON f.group_id = g.id AND f.current = 1
     LEFT JOIN samples s ON s.family_id = f.id
     WHERE g.deleted_at IS NULL GROUP BY g.id;
+`;
+
+/**
+ * The views over schema 7: those of schema 6, with a family's type from
+ * its `family_meta` row and a sample's extras found by its series.
+ */
+const VIEWS_7 = `
+  CREATE VIEW current_samples AS
+    SELECT g.key AS group_key, f.name AS family, m.type, se.family || se.suffix AS metric,
+           se.labels, COALESCE(x.value_text, s.value) AS value,
+           strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at
+    FROM families f
+    JOIN samples s ON s.family_id = f.id
+    JOIN series se ON se.id = s.series_id
+    JOIN groups g ON g.id = f.group_id
+    JOIN pushes p ON p.id = f.push_id
+    JOIN family_meta m ON m.id = f.meta_id
+    LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id
+    WHERE f.current = 1;
+
+  CREATE VIEW push_log AS
+    SELECT p.id, strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS at, p.method,
+           COALESCE(g.key, p.path) AS group_key, p.status, p.error, p.series,
+           p.body_bytes, p.remote_addr, p.user_agent
+    FROM pushes p LEFT JOIN groups g ON g.id = p.group_id;
+
+  CREATE VIEW sample_history AS
+    SELECT se.family || se.suffix AS metric, se.labels, COALESCE(x.value_text, s.value) AS value,
+           strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at, p.time,
+           g.key AS group_key, f.current
+    FROM groups g
+    CROSS JOIN series se ON se.group_id = g.id
+    CROSS JOIN pushes p ON p.group_id = se.group_id
+    JOIN families f ON f.push_id = p.id AND f.name = se.family AND f.group_id = se.group_id
+    JOIN samples s ON s.family_id = f.id AND s.series_id = se.id
+    LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id;
+
+  CREATE VIEW group_status AS
+    SELECT g.key AS group_key, g.job,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_failure_time, 0), 'unixepoch') AS last_failure,
+           g.push_failure_time > g.push_time AS failing,
+           (SELECT count(DISTINCT s.series || '/' || f.id) FROM families f JOIN samples s ON s.family_id = f.id
+             WHERE f.group_id = g.id AND f.current = 1) AS series,
+           g.ttl
+    FROM groups g WHERE g.deleted_at IS NULL;
+
+  CREATE VIEW stale_groups AS
+    SELECT g.key AS group_key,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
+           CAST(strftime('%s', 'now') AS REAL) - MAX(g.push_time, g.created_at) AS idle_seconds
+    FROM groups g WHERE g.deleted_at IS NULL;
+
+  CREATE VIEW group_sizes AS
+    SELECT g.key AS group_key, count(DISTINCT f.id) AS families,
+           count(DISTINCT f.id || '/' || s.series) AS series, count(s.family_id) AS samples
+    FROM groups g JOIN families f ON f.group_id = g.id AND f.current = 1
+    LEFT JOIN samples s ON s.family_id = f.id
+    WHERE g.deleted_at IS NULL GROUP BY g.id;
+`;
+
+/** Schema 7's tables, filled from schema 6's (see narrowRows). */
+const NARROW_ROWS = `
+  CREATE TABLE family_meta (
+    id INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,                -- counter gauge summary untyped histogram gaugehistogram
+    help TEXT,                         -- NULL when unset
+    unit TEXT
+  );
+  CREATE INDEX family_meta_key ON family_meta(type, help, unit);
+  INSERT INTO family_meta (type, help, unit)
+    SELECT DISTINCT type, help, unit FROM families ORDER BY type, help, unit;
+
+  CREATE TABLE families_v7 (
+    id INTEGER PRIMARY KEY,
+    group_id INTEGER NOT NULL REFERENCES groups(id),
+    push_id INTEGER NOT NULL REFERENCES pushes(id),
+    name TEXT NOT NULL,
+    meta_id INTEGER NOT NULL REFERENCES family_meta(id),
+    current INTEGER NOT NULL DEFAULT 1,
+    replaced_by INTEGER REFERENCES pushes(id), -- the push that superseded it
+    replaced_at REAL                   -- Unix seconds when current became 0
+  );
+  INSERT INTO families_v7 (id, group_id, push_id, name, meta_id, current, replaced_by,
+      replaced_at)
+    SELECT f.id, f.group_id, f.push_id, f.name, m.id, f.current, f.replaced_by, f.replaced_at
+    FROM families f JOIN family_meta m
+      ON m.type = f.type AND m.help IS f.help AND m.unit IS f.unit
+    ORDER BY f.id;
+
+  CREATE TABLE samples_v7 (
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    series_id INTEGER NOT NULL REFERENCES series(id),
+    series INTEGER NOT NULL,           -- ordinal of the series (metric) in its family
+    value REAL,                        -- NULL only for NaN
+    PRIMARY KEY (family_id, series_id)
+  ) WITHOUT ROWID;
+  INSERT INTO samples_v7 (family_id, series_id, series, value)
+    SELECT family_id, series_id, series, value FROM samples ORDER BY family_id, series_id;
+
+  CREATE TABLE sample_extras_v7 (
+    family_id INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,        -- samples.series_id of the sample
+    value_text TEXT,                   -- 'NaN' or '-0' where REAL cannot keep the value exactly
+    native TEXT,                       -- JSON: native histogram fields, on the _count row
+    exemplar TEXT,                     -- JSON: exemplar of a counter or bucket
+    created REAL,                      -- created timestamp, Unix seconds
+    PRIMARY KEY (family_id, series_id)
+  ) WITHOUT ROWID;
+  INSERT INTO sample_extras_v7 (family_id, series_id, value_text, native, exemplar, created)
+    SELECT x.family_id, s.series_id, x.value_text, x.native, x.exemplar, x.created
+    FROM sample_extras x JOIN samples s ON s.family_id = x.family_id AND s.seq = x.seq
+    ORDER BY x.family_id, s.series_id;
+
+  DROP TABLE sample_extras;
+  DROP TABLE samples;
+  DROP TABLE families;
+  ALTER TABLE families_v7 RENAME TO families;
+  ALTER TABLE samples_v7 RENAME TO samples;
+  ALTER TABLE sample_extras_v7 RENAME TO sample_extras;
+  CREATE INDEX families_current ON families(group_id, name) WHERE current = 1;
+  CREATE INDEX families_push ON families(push_id);
+  CREATE INDEX families_replaced ON families(replaced_at) WHERE current = 0;
 `;

@@ -30,10 +30,10 @@ export interface FamilyRow {
   rendered: Uint8Array | null;
 }
 
-/** Rows per multi-row INSERT into `samples` (up to 9 parameters each). */
+/** Rows per multi-row INSERT into `samples` (4 parameters each). */
 export const SAMPLES_PER_INSERT = 200;
 
-/** Rows per multi-row INSERT into `families` (7 parameters each). */
+/** Rows per multi-row INSERT into `families` (6 parameters each). */
 export const FAMILIES_PER_INSERT = 50;
 
 export interface SampleDbRow {
@@ -75,6 +75,8 @@ export interface Writer {
   readonly extrasInserts: (StatementSync | undefined)[];
   /** Index n: the INSERT of n family rows ({@link familyInsert}). */
   readonly familyInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of what of n `family_meta` rows is missing. */
+  readonly metaInserts: (StatementSync | undefined)[];
   /** Index n: the INSERT of n `rendered` rows. */
   readonly renderedInserts: (StatementSync | undefined)[];
   /** Index n: the INSERT of n `series` rows. */
@@ -91,21 +93,48 @@ export function newWriter(
     sampleInserts: [],
     extrasInserts: [],
     familyInserts: [],
+    metaInserts: [],
     renderedInserts: [],
     seriesInserts: [],
   };
 }
 
-/** The prepared INSERT of `n` family rows, prepared on first use. */
+/**
+ * The prepared INSERT of `n` family rows, prepared on first use: group,
+ * push, name, then type, help and unit, which find the `family_meta` row
+ * ({@link metaInsert} wrote the missing ones first).
+ */
 export function familyInsert(w: Writer, n: number): StatementSync {
   let statement = w.familyInserts[n];
   if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
+    const values = Array.from(
+      { length: n },
+      () =>
+        `(?,?,?,(SELECT id FROM family_meta WHERE type = ? AND help IS ? AND unit IS ?))`,
+    ).join(",");
     statement = w.db.prepare(
-      `INSERT INTO families (group_id, push_id, name, type, help, unit)
-         VALUES ${values}`,
+      `INSERT INTO families (group_id, push_id, name, meta_id) VALUES ${values}`,
     );
     w.familyInserts[n] = statement;
+  }
+  return statement;
+}
+
+/**
+ * The prepared INSERT of those of `n` (type, help, unit) triples that
+ * `family_meta` lacks, once each, prepared on first use.
+ */
+export function metaInsert(w: Writer, n: number): StatementSync {
+  let statement = w.metaInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?,?,?)").join(",");
+    statement = w.db.prepare(
+      `INSERT INTO family_meta (type, help, unit)
+         SELECT DISTINCT v.column1, v.column2, v.column3 FROM (VALUES ${values}) v
+         WHERE NOT EXISTS (SELECT 1 FROM family_meta m
+           WHERE m.type = v.column1 AND m.help IS v.column2 AND m.unit IS v.column3)`,
+    );
+    w.metaInserts[n] = statement;
   }
   return statement;
 }
@@ -148,9 +177,9 @@ export function seriesInsert(w: Writer, n: number): StatementSync {
 export function sampleInsert(w: Writer, n: number): StatementSync {
   let statement = w.sampleInserts[n];
   if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?,?)").join(",");
+    const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
     statement = w.db.prepare(
-      `INSERT INTO samples (family_id, series_id, seq, series, value) VALUES ${values}`,
+      `INSERT INTO samples (family_id, series_id, series, value) VALUES ${values}`,
     );
     w.sampleInserts[n] = statement;
   }
@@ -163,7 +192,7 @@ export function extrasInsert(w: Writer, n: number): StatementSync {
   if (statement === undefined) {
     const values = Array.from({ length: n }, () => "(?,?,?,?,?,?)").join(",");
     statement = w.db.prepare(
-      `INSERT INTO sample_extras (family_id, seq, value_text, native, exemplar, created)
+      `INSERT INTO sample_extras (family_id, series_id, value_text, native, exemplar, created)
          VALUES ${values}`,
     );
     w.extrasInserts[n] = statement;
@@ -173,9 +202,10 @@ export function extrasInsert(w: Writer, n: number): StatementSync {
 
 /** The current families after a `families.id`, for Store.#assemble. */
 export const LOAD_FAMILIES =
-  `SELECT f.id, f.group_id, f.name, f.type, f.help, f.unit, p.time,
+  `SELECT f.id, f.group_id, f.name, m.type, m.help, m.unit, p.time,
     CAST(r.rendered AS BLOB) AS rendered
   FROM families f JOIN pushes p ON p.id = f.push_id
+  JOIN family_meta m ON m.id = f.meta_id
   JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
   LEFT JOIN rendered r ON r.family_id = f.id
   WHERE f.current = 1 AND f.id > ?`;
@@ -321,7 +351,7 @@ export function prepareStatements(db: DatabaseSync) {
       `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
          x.value_text, x.native, x.exemplar, x.created
        FROM samples s JOIN series se ON se.id = s.series_id
-       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
+       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id
        WHERE s.family_id = ? ORDER BY s.series_id`,
     ),
     familySeries: arrays(p(
@@ -332,7 +362,7 @@ export function prepareStatements(db: DatabaseSync) {
       `SELECT s.series_id AS id, s.family_id, s.series, se.family || se.suffix AS name,
          se.labels, s.value, x.value_text, x.native, x.exemplar, x.created
        FROM samples s JOIN series se ON se.id = s.series_id
-       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
+       LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id
        WHERE s.family_id = ? AND s.series_id > ? ORDER BY s.series_id LIMIT ?`,
     ),
   };

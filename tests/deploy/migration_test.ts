@@ -32,8 +32,9 @@ function columns(db: DatabaseSync, schema: string, table: string): string[] {
 /**
  * Every row of every version-1 table, version-1 columns only, by id. From
  * schema 6 on a sample's name and labels are its series' and it has no id:
- * its rows are read in (family, place in family) order, which is id order
- * in the version-1 files written here.
+ * its rows are read in (family, series) order, which is id order in the
+ * version-1 files written here; from schema 7 on a family's type, help and
+ * unit are its `family_meta` row's.
  */
 function v1Rows(path: string, v1Columns: Record<string, string[]>): Rows {
   using db = new DatabaseSync(path, { readOnly: true });
@@ -48,7 +49,11 @@ function v1Rows(path: string, v1Columns: Record<string, string[]>): Rows {
     const sql = table === "samples" && compact
       ? `SELECT ${
         cols.map((c) => `${SAMPLES_AS_V1[c] ?? `s.${c}`} AS ${c}`).join(", ")
-      } FROM ${SAMPLES_V6("")} ORDER BY s.family_id, s.seq`
+      } FROM ${SAMPLES_V7("")} ORDER BY s.family_id, s.series_id`
+      : table === "families" && compact
+      ? `SELECT ${
+        cols.map((c) => `${FAMILIES_AS_V1[c] ?? `f.${c}`} AS ${c}`).join(", ")
+      } FROM ${FAMILIES_V7("")} ORDER BY f.id`
       : `SELECT ${cols.join(", ")} FROM ${table} ORDER BY ${
         table === "samples" ? "family_id, id" : "id"
       }`;
@@ -57,9 +62,9 @@ function v1Rows(path: string, v1Columns: Record<string, string[]>): Rows {
   return out;
 }
 
-/** The version-1 columns of `samples`, from a schema 6 file. */
+/** The version-1 columns of `samples`, from a schema 7 file. */
 const SAMPLES_AS_V1: Record<string, string> = {
-  id: "row_number() OVER (ORDER BY s.family_id, s.seq)",
+  id: "row_number() OVER (ORDER BY s.family_id, s.series_id)",
   name: "se.family || se.suffix",
   labels: "se.labels",
   value_text: "x.value_text",
@@ -68,10 +73,21 @@ const SAMPLES_AS_V1: Record<string, string> = {
   created: "x.created",
 };
 
-/** The schema 6 tables that hold what a version-1 `samples` row held. */
-const SAMPLES_V6 = (schema: string) =>
+/** The schema 7 tables that hold what a version-1 `samples` row held. */
+const SAMPLES_V7 = (schema: string) =>
   `${schema}samples s JOIN ${schema}series se ON se.id = s.series_id
-   LEFT JOIN ${schema}sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq`;
+   LEFT JOIN ${schema}sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id`;
+
+/** The version-1 columns of `families` that schema 7 keeps in `family_meta`. */
+const FAMILIES_AS_V1: Record<string, string> = {
+  type: "m.type",
+  help: "m.help",
+  unit: "m.unit",
+};
+
+/** The schema 7 tables that hold what a version-1 `families` row held. */
+const FAMILIES_V7 = (schema: string) =>
+  `${schema}families f JOIN ${schema}family_meta m ON m.id = f.meta_id`;
 
 function pragma(path: string, name: string): number {
   using db = new DatabaseSync(path, { readOnly: true });
@@ -103,7 +119,11 @@ function writeVersion1(
       table === "samples"
         ? `INSERT INTO main.samples (${cols.join(", ")}) SELECT ${
           cols.map((c) => SAMPLES_AS_V1[c] ?? `s.${c}`).join(", ")
-        } FROM ${SAMPLES_V6("source.")}`
+        } FROM ${SAMPLES_V7("source.")}`
+        : table === "families"
+        ? `INSERT INTO main.families (${cols.join(", ")}) SELECT ${
+          cols.map((c) => FAMILIES_AS_V1[c] ?? `f.${c}`).join(", ")
+        } FROM ${FAMILIES_V7("source.")}`
         : `INSERT INTO main.${table} (${cols.join(", ")}) SELECT ${
           cols.join(", ")
         } FROM source.${table}`,

@@ -203,15 +203,15 @@ Deno.test("Store writes the same rows for a large push aside as inline", async (
     }
     const db = new DatabaseSync(path, { readOnly: true });
     try {
-      // Every table a push writes (schema 6); samples have no id.
+      // Every table a push writes (schema 7); samples have no id.
       return [
         "groups ORDER BY id",
         "pushes ORDER BY id",
         "families ORDER BY id",
         "series ORDER BY id",
         "rendered ORDER BY family_id",
-        "samples ORDER BY family_id, series_id, seq",
-        "sample_extras ORDER BY family_id, seq",
+        "samples ORDER BY family_id, series_id",
+        "sample_extras ORDER BY family_id, series_id",
       ].map((table) => db.prepare(`SELECT * FROM ${table}`).all());
     } finally {
       db.close();
