@@ -13,6 +13,11 @@ export const SPACE = 0x20;
 export const TAB = 0x09;
 export const QUOTE = 0x22;
 export const BACKSLASH = 0x5c;
+export const HASH = 0x23;
+export const EQUALS = 0x3d;
+export const COMMA = 0x2c;
+export const OPEN_BRACE = 0x7b;
+export const CLOSE_BRACE = 0x7d;
 
 /** What a `_count`/`_sum` suffix means for the family it was resolved to. */
 export const SUFFIX_NONE = 0;
