@@ -1,7 +1,8 @@
 /**
  * The text parser's state: the byte constants, the parse state walked along
  * the body and the families, summaries and histograms it collects. Shared by
- * the tokens, the families and the line parser; imports none of them.
+ * the tokens, the labels, the families and the line parser; imports none of
+ * them.
  * @module
  */
 
