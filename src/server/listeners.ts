@@ -93,44 +93,26 @@ export function formatAddr(addr: Deno.NetAddr): string {
   return `${host}:${addr.port}`;
 }
 
-async function listen(
+/**
+ * Listens on `address` with `open(host, port)`. `:9091` means every
+ * interface, as in Go: "::" is dual-stack on Linux; fall back to IPv4 where
+ * IPv6 is disabled.
+ */
+async function onAddress<T>(
   address: string,
-  handler: Deno.ServeHandler<Deno.NetAddr>,
-  options: {
-    readonly signal: AbortSignal;
-    readonly onError: (error: unknown) => Response;
-  },
-): Promise<Listener> {
+  open: (hostname: string, port: number) => Promise<T>,
+): Promise<T> {
   const { hostname, port } = parseListenAddress(address);
-  // `:9091` means every interface, as in Go: "::" is dual-stack on Linux;
-  // fall back to IPv4 where IPv6 is disabled.
   const hosts = hostname === "" ? ["::", "0.0.0.0"] : [hostname];
   let lastError: unknown;
   for (const host of hosts) {
     try {
-      const server = Deno.serve({
-        hostname: host,
-        port,
-        signal: options.signal,
-        onError: options.onError,
-        onListen: () => {},
-      }, handler);
-      await Promise.resolve();
-      return {
-        addr: server.addr,
-        shutdown: () => server.shutdown(),
-        abort: () => {}, // the shared AbortSignal closes Deno.serve servers
-      };
+      return await open(host, port);
     } catch (error) {
       lastError = error;
     }
   }
-  throw listenError(address, lastError);
-}
-
-/** Why no host of `address` could be listened on (the last attempt's error). */
-function listenError(address: string, lastError: unknown): Error {
-  return new Error(
+  throw new Error(
     `cannot listen on ${JSON.stringify(address)} (--web.listen-address): ${
       errorMessage(lastError)
     }`,
@@ -138,7 +120,32 @@ function listenError(address: string, lastError: unknown): Error {
   );
 }
 
-async function listenNode(
+function listen(
+  address: string,
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+  options: {
+    readonly signal: AbortSignal;
+    readonly onError: (error: unknown) => Response;
+  },
+): Promise<Listener> {
+  return onAddress(address, async (hostname, port) => {
+    const server = Deno.serve({
+      hostname,
+      port,
+      signal: options.signal,
+      onError: options.onError,
+      onListen: () => {},
+    }, handler);
+    await Promise.resolve();
+    return {
+      addr: server.addr,
+      shutdown: () => server.shutdown(),
+      abort: () => {}, // the shared AbortSignal closes Deno.serve servers
+    };
+  });
+}
+
+function listenNode(
   address: string,
   options: {
     readonly tls: TlsSettings | undefined;
@@ -149,17 +156,10 @@ async function listenNode(
     readonly onRefused: (refused: RefusedRequest) => void;
   },
 ): Promise<NodeListener> {
-  const { hostname, port } = parseListenAddress(address);
-  const hosts = hostname === "" ? ["::", "0.0.0.0"] : [hostname];
-  let lastError: unknown;
-  for (const host of hosts) {
-    try {
-      return await NodeListener.listen({ hostname: host, port, ...options });
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  throw listenError(address, lastError);
+  return onAddress(
+    address,
+    (hostname, port) => NodeListener.listen({ hostname, port, ...options }),
+  );
 }
 
 /**
