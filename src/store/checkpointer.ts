@@ -243,20 +243,65 @@ self.onmessage = (event) => {
 };
 `;
 
+/** A WAL file at least this long at start is checkpointed at once. */
+const START_AT_ONCE_BYTES = 1024 * 1024;
+/** How often, until the worker runs, the WAL file is looked at for a write. */
+const WATCH_MS = 1000;
+
 export class Checkpointer {
-  readonly #worker: Worker;
+  #worker: Worker | undefined;
   readonly #ctl: Int32Array;
+  readonly #options: CheckpointerOptions;
+  #watch: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
 
-  private constructor(worker: Worker, ctl: Int32Array) {
-    this.#worker = worker;
-    this.#ctl = ctl;
+  private constructor(options: CheckpointerOptions) {
+    this.#options = options;
+    this.#ctl = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+    if (options.passiveOnly) this.#ctl[PASSIVE_ONLY] = 1;
   }
 
   /** Starts the worker; it opens its own connection to `options.path`. */
   static start(options: CheckpointerOptions): Checkpointer {
-    const control = new SharedArrayBuffer(SLOTS * 4);
-    if (options.passiveOnly) new Int32Array(control)[PASSIVE_ONLY] = 1;
+    const checkpointer = new Checkpointer(options);
+    checkpointer.#spawn();
+    return checkpointer;
+  }
+
+  /**
+   * Starts the worker once the WAL is written to (its file changes), or at
+   * once when it is already long: every worker is a V8 isolate of its own
+   * (about 10 MB), which an idle server with nothing to checkpoint does
+   * without. Until then {@link stats} show no runs and the WAL's size.
+   */
+  static startOnWrite(options: CheckpointerOptions): Checkpointer {
+    const checkpointer = new Checkpointer(options);
+    const seen = walFile(options.path);
+    if (seen === undefined || seen.size >= START_AT_ONCE_BYTES) {
+      checkpointer.#spawn();
+      return checkpointer;
+    }
+    checkpointer.#noteWal(seen.size);
+    checkpointer.#watch = setInterval(() => {
+      const now = walFile(options.path);
+      if (now?.size === seen.size && now.mtime === seen.mtime) return;
+      clearInterval(checkpointer.#watch);
+      checkpointer.#watch = undefined;
+      checkpointer.#spawn();
+    }, Math.min(WATCH_MS, options.intervalMs));
+    return checkpointer;
+  }
+
+  #noteWal(bytes: number): void {
+    Atomics.store(
+      this.#ctl,
+      WAL_KIB,
+      Math.min(2147483647, Math.ceil(bytes / 1024)),
+    );
+  }
+
+  #spawn(): void {
+    const options = this.#options;
     const worker = startEmbeddedWorker(WORKER_SOURCE, {
       path: options.path,
       sync: options.sync,
@@ -268,7 +313,7 @@ export class Checkpointer {
       restartWaitMs: RESTART_WAIT_MS,
       quickMs: QUICK_MS,
       shrinkStepBytes: options.shrinkStepBytes ?? 256 * 1024 * 1024,
-      control,
+      control: this.#ctl.buffer,
     });
     // Assigned before this task ends, so no message of the worker is missed.
     worker.onmessage = (event: MessageEvent<CheckpointerEvent>) => {
@@ -278,7 +323,7 @@ export class Checkpointer {
       event.preventDefault();
       options.onEvent({ type: "failed", error: event.message });
     };
-    return new Checkpointer(worker, new Int32Array(control));
+    this.#worker = worker;
   }
 
   /** From now on PASSIVE checkpoints only (see the option of that name). */
@@ -304,6 +349,8 @@ export class Checkpointer {
   stop(timeoutMs = 5000): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    clearInterval(this.#watch);
+    if (this.#worker === undefined) return;
     Atomics.store(this.#ctl, STOP, 1);
     Atomics.notify(this.#ctl, STOP);
     // A worker that has not begun never will (it checks this slot first)
@@ -314,5 +361,15 @@ export class Checkpointer {
       Atomics.wait(this.#ctl, STOPPED, 0, timeoutMs);
     }
     this.#worker.terminate();
+  }
+}
+
+/** The `-wal` file's size and last change; undefined when it cannot be read. */
+function walFile(path: string): { size: number; mtime: number } | undefined {
+  try {
+    const info = Deno.statSync(`${path}-wal`);
+    return { size: info.size, mtime: info.mtime?.getTime() ?? 0 };
+  } catch {
+    return undefined;
   }
 }

@@ -468,7 +468,7 @@ export class Store implements Disposable {
       return;
     }
     this.#db.exec("PRAGMA wal_autocheckpoint = 0");
-    this.#checkpointer = Checkpointer.start({
+    this.#checkpointer = Checkpointer.startOnWrite({
       intervalMs: CHECKPOINT_INTERVAL_MS,
       passiveOnly: this.#litestream,
       ...options,

@@ -177,6 +177,8 @@ Deno.test("Store: a commit never checkpoints the WAL itself, however long it gro
     // The worker runs once, then not for an hour: only a commit could
     // checkpoint (SQLite's own automatic checkpoint, past 64 MiB before).
     store.startBackgroundCheckpoints(() => {}, { intervalMs: 3_600_000 });
+    // The worker starts on the first write to the WAL.
+    await pushSome(store, 1);
     await until(
       () => (store.checkpointStats?.runs ?? 0) > 0,
       "the worker has run once",
