@@ -754,12 +754,13 @@ export class View implements ConsistencyIndex {
     const entry = this.#families.get(name);
     if (!entry) return;
     entry.holders.delete(group.id);
-    for (const key of stored.keys) entry.remove(key, stored);
     if (entry.holders.size === 0) {
+      // Every series was this group's: the entry goes whole, unemptied.
       this.#families.delete(name);
       this.#sortedNames = undefined;
       return;
     }
+    for (const key of stored.keys) entry.remove(key, stored);
     if (entry.shadowed > 0) this.#rebuild(name, entry);
     entry.scrape = undefined;
   }
