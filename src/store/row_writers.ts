@@ -127,9 +127,14 @@ export function* insertFamilies(
     args.length = 0;
     for (let i = start; i < end; i++) {
       const family = families[i] as PreparedFamily;
-      args.push(family.type, family.help ?? null, family.unit ?? null);
+      // Its `family_meta` row exists where the version it replaces has it.
+      const old = previous.get(family.name);
+      if (
+        old === undefined || old.type !== family.type ||
+        old.help !== family.help || old.unit !== family.unit
+      ) args.push(family.type, family.help ?? null, family.unit ?? null);
     }
-    metaInsert(w, end - start).run(...args);
+    if (args.length > 0) metaInsert(w, args.length / 3).run(...args);
     args.length = 0;
     for (let i = start; i < end; i++) {
       const family = families[i] as PreparedFamily;
@@ -183,7 +188,7 @@ export function previousSeries(
   if (group === undefined) return out;
   for (const family of families) {
     const stored = group.families.get(family.name);
-    if (stored !== undefined) out.set(family.name, stored.rowId);
+    if (stored !== undefined) out.set(family.name, stored);
   }
   return out;
 }
@@ -222,7 +227,7 @@ function seriesIds(
     }
     const signature = series.keepHistory ? rowSignature(keys) : "";
     signatures.push(signature);
-    const oldRow = previous.get(family.name);
+    const oldRow = previous.get(family.name)?.rowId;
     const cached = oldRow === undefined ? undefined : series.cache.get(oldRow);
     if (cached !== undefined && cached.signature === signature) {
       out.push([...cached.ids]);
@@ -281,7 +286,7 @@ function seriesIds(
       if (id < 0) ids[i] = newIds[-1 - id] as number;
     }
     if (!series.keepHistory) continue;
-    const oldRow = previous.get((families[f] as PreparedFamily).name);
+    const oldRow = previous.get((families[f] as PreparedFamily).name)?.rowId;
     if (oldRow !== undefined) series.cache.delete(oldRow);
     series.cache.set((stored[f] as FamilyInput).rowId, {
       signature: signatures[f] as string,
@@ -382,8 +387,8 @@ export const DROP_PUSHES = 100;
 
 /**
  * Ends the current version of the group's families (all, or the one named)
- * as replaced by `pushId`. Without history (`--history.retention=0`, README
- * "The database") their rows and samples go at once, through the indexes
+ * as replaced by `pushId`. Without history (`--history.retention=0`, docs/database.md,
+ * history and retention) their rows and samples go at once, through the indexes
  * on the group's current families and on samples' family: a push costs
  * what it replaces, never a scan.
  */
@@ -437,7 +442,18 @@ export function dropEarlierPushes(
  * The `families.id` of the version each family of a write replaces, by
  * family name (see previousSeries).
  */
-export type PreviousSeries = Map<string, number>;
+export type PreviousSeries = Map<string, PreviousFamily>;
+
+/**
+ * The current version of a family: its `families.id`, and its type, help
+ * and unit, whose `family_meta` row a push that keeps them needs not write.
+ */
+export interface PreviousFamily {
+  readonly rowId: number;
+  readonly type: string;
+  readonly help: string | undefined;
+  readonly unit: string | undefined;
+}
 
 /** The series ids of a current family's rows (see SeriesMemory). */
 export interface CachedSeries {
