@@ -13,7 +13,7 @@ import { wantsHelp } from "./cli/parse_error.ts";
 import { createLogger } from "./log.ts";
 import { start } from "./start.ts";
 import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
-import { isPushWorker } from "./http/push_worker.ts";
+import { isPushWorker } from "./push/push_worker.ts";
 import { isPasswordWorker } from "./http/password_worker.ts";
 import { errorMessage } from "./error_message.ts";
 import { isAbsolute, resolve } from "node:path";

@@ -24,7 +24,7 @@ import type { Logger } from "./log.ts";
 import { SILENT } from "./log.ts";
 import { Maintenance } from "./maintenance.ts";
 import type { Store } from "./store/store.ts";
-import { PushWorker } from "./http/push_worker.ts";
+import { PushWorker } from "./push/push_worker.ts";
 import { PasswordWorker } from "./http/password_worker.ts";
 import { errorStack } from "./error_message.ts";
 import { startBackgroundJobs } from "./server/background.ts";

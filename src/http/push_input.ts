@@ -19,7 +19,7 @@ import {
 } from "../push/prepare_push.ts";
 import { PushError } from "../push/push_error.ts";
 import { readRequestBody } from "./request_body.ts";
-import { type PushWorker, WORKER_MIN_BYTES } from "./push_worker.ts";
+import { type PushWorker, WORKER_MIN_BYTES } from "../push/push_worker.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 
 /** What reading a push needs of the gateway. */

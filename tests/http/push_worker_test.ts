@@ -3,7 +3,7 @@ import { gzipSync } from "node:zlib";
 import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { send, startTestGateway } from "../test_utils.ts";
-import { PushWorker } from "../../src/http/push_worker.ts";
+import { PushWorker } from "../../src/push/push_worker.ts";
 import { preparePush } from "../../src/push/prepare_push.ts";
 import type { PushLimits } from "../../src/push/limits.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
