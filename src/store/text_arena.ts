@@ -27,6 +27,14 @@ import {
   inflateFragment,
 } from "../exposition/gzip_fragments.ts";
 import { PIECE } from "./piece.ts";
+import {
+  type ByteSink,
+  CachedPieces,
+  LoadCounter,
+  type MainSource,
+  pieceIndex,
+  release,
+} from "./piece_reader.ts";
 export { PIECE };
 
 /**
@@ -349,21 +357,12 @@ export class TextArena {
     const pieces = this.#pieces;
     const tail = this.#tail;
     // Which way to read `main`, as #mainSource decides, in slices.
-    const limit = 2 * pieces.length;
-    let switches = 0;
-    let from = 0;
-    let to = 0;
+    const counter = new LoadCounter(pieces, pieceStarts, base);
     let n = 0;
     for (const pass of [true, false]) {
       for (const slot of order) {
         if (include(slot) !== pass) continue;
-        const at = oldStarts[slot] ?? 0;
-        if (at < base && (at < from || at >= to)) {
-          const index = pieceIndex(pieceStarts, at);
-          from = pieceStarts[index] as number;
-          to = from + (pieces[index] as GzipFragment).length;
-          switches++;
-        }
+        counter.see(oldStarts[slot] ?? 0);
         if (++n % budget === 0) {
           yield;
           if (this.#version !== version) return undefined;
@@ -371,8 +370,8 @@ export class TextArena {
       }
     }
     let main: MainSource;
-    if (switches <= limit) {
-      main = new PieceByPiece(pieces, pieceStarts);
+    if (counter.loads <= LOADS_PER_PIECE * pieces.length) {
+      main = new CachedPieces(pieces, pieceStarts);
     } else {
       const plain = largeBuffer(base);
       const perStep = Math.max(1, Math.ceil(budget / PIECE_TEXTS));
@@ -490,7 +489,7 @@ export class TextArena {
     }
     const starts = this.#starts;
     live.sort((a, b) => (starts[a] as number) - (starts[b] as number));
-    const main = new PieceByPiece(this.#pieces, this.#pieceStarts);
+    const main = new CachedPieces(this.#pieces, this.#pieceStarts);
     const writer = new PieceWriter(COMPACTION_LEVEL);
     const copier = new RunCopier(writer);
     for (const slot of live) this.#copy(slot, main, copier);
@@ -514,33 +513,27 @@ export class TextArena {
   }
 
   /**
-   * How a build reads `main` for the slots `visit` goes through: a piece at
-   * a time when they come about in the order their texts lie there (every
-   * build after the first: `main` is in scrape order), else inflated whole,
-   * once (the first build after start-up, or after many new series: the
-   * scrape order is not the order their texts came in). Piece by piece, a
-   * build needs no buffer the size of the family (peak memory).
+   * How a build reads `main` for the slots `visit` goes through: a few
+   * pieces inflated at a time (piece_reader.ts) when the slots come about
+   * in the order their texts lie there, give or take a few pieces (every
+   * build after the first: `main` is in scrape order; the first one after
+   * pushes or start-up, which bring texts group by group in about key
+   * order), else inflated whole, once (texts scattered: the scrape order is
+   * not the order they came in). Read a few pieces at a time, a build needs
+   * no buffer the size of the family (peak memory).
    */
   #mainSource(
     visit: (each: (slot: number) => void) => void,
   ): MainSource {
-    const base = this.#mainLength;
     const starts = this.#starts;
-    const pieceStarts = this.#pieceStarts;
-    const limit = 2 * this.#pieces.length;
-    let switches = 0;
-    let from = 0;
-    let to = 0;
-    visit((slot) => {
-      const at = starts[slot] ?? 0;
-      if (at >= base || (at >= from && at < to)) return;
-      const index = pieceIndex(pieceStarts, at);
-      from = pieceStarts[index] as number;
-      to = from + (this.#pieces[index] as GzipFragment).length;
-      switches++;
-    });
-    return switches <= limit
-      ? new PieceByPiece(this.#pieces, pieceStarts)
+    const counter = new LoadCounter(
+      this.#pieces,
+      this.#pieceStarts,
+      this.#mainLength,
+    );
+    visit((slot) => counter.see(starts[slot] ?? 0));
+    return counter.loads <= LOADS_PER_PIECE * this.#pieces.length
+      ? new CachedPieces(this.#pieces, this.#pieceStarts)
       : new WholeMain(this.#plainMain());
   }
 
@@ -612,33 +605,10 @@ function largeBuffer(size: number): Uint8Array<ArrayBuffer> {
 const UNTRACKED_SIZE = 32 * 1024 * 1024 + 64 * 1024;
 
 /**
- * Frees a buffer nothing else holds now (detaching it): V8 frees a buffer
- * only at its next full GC, which may come after hundreds of MiB more
- * (peak memory).
+ * Inflations per piece of `main` up to which a build reads it a few pieces
+ * at a time rather than inflating it whole.
  */
-function release(bytes: Uint8Array<ArrayBuffer>): void {
-  if (bytes.byteLength > 0) bytes.buffer.transfer(0);
-}
-
-/** Index of the piece holding plain offset `at`, given the pieces' starts. */
-function pieceIndex(starts: readonly number[], at: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if ((starts[mid] as number) <= at) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-/** Where a build or compaction copies texts of `main` from. */
-interface MainSource {
-  /** Adds plain bytes [start, end) of `main` to `copier`. */
-  copy(copier: RunCopier, start: number, end: number): void;
-  /** Frees what it inflated; after the copier's last flush. */
-  close(): void;
-}
+const LOADS_PER_PIECE = 2;
 
 /** `main` inflated whole. */
 class WholeMain implements MainSource {
@@ -648,55 +618,12 @@ class WholeMain implements MainSource {
     this.#plain = plain;
   }
 
-  copy(copier: RunCopier, start: number, end: number): void {
-    copier.add(this.#plain, start, end);
+  copy(sink: ByteSink, start: number, end: number): void {
+    sink.add(this.#plain, start, end);
   }
 
   close(): void {
     release(this.#plain);
-  }
-}
-
-/** `main` inflated one piece at a time, as the reads move through it. */
-class PieceByPiece implements MainSource {
-  readonly #pieces: readonly GzipFragment[];
-  readonly #starts: readonly number[];
-  #bytes: Uint8Array<ArrayBuffer> = EMPTY;
-  /** Plain offsets in `main` of `#bytes`. */
-  #from = 0;
-  #to = 0;
-
-  constructor(pieces: readonly GzipFragment[], starts: readonly number[]) {
-    this.#pieces = pieces;
-    this.#starts = starts;
-  }
-
-  copy(copier: RunCopier, start: number, end: number): void {
-    let at = start;
-    while (at < end) {
-      if (at < this.#from || at >= this.#to) {
-        this.#load(copier, pieceIndex(this.#starts, at));
-      }
-      const to = Math.min(end, this.#to);
-      copier.add(this.#bytes, at - this.#from, to - this.#from);
-      at = to;
-    }
-  }
-
-  #load(copier: RunCopier, index: number): void {
-    // The copier's pending run may point into the piece about to be freed.
-    copier.flush();
-    release(this.#bytes);
-    this.#bytes = inflateFragment(this.#pieces[index] as GzipFragment);
-    this.#from = this.#starts[index] as number;
-    this.#to = this.#from + this.#bytes.length;
-  }
-
-  close(): void {
-    release(this.#bytes);
-    this.#bytes = EMPTY;
-    this.#from = 0;
-    this.#to = 0;
   }
 }
 
