@@ -14,13 +14,27 @@ import { VIEWS, VIEWS_7 } from "./schema_views.ts";
  * by series. The views are the same queries over the new columns, with the
  * same columns and answers.
  */
-export function narrowRows(db: DatabaseSync): void {
+export function narrowRows(
+  db: DatabaseSync,
+  progress: (message: string) => void,
+): void {
   for (const view of VIEWS) db.exec(`DROP VIEW IF EXISTS ${view}`);
-  db.exec(NARROW_ROWS);
+  // Steps apart, so that a long copy is logged as it goes.
+  const steps = NARROW_ROWS.split(STEP);
+  for (let i = 0; i < steps.length; i++) {
+    db.exec(steps[i] as string);
+    progress(`schema 7: step ${i + 1} of ${steps.length} done`);
+  }
   db.exec(VIEWS_7);
 }
 
-/** Schema 7's tables, filled from schema 6's (see narrowRows). */
+/** Where {@link NARROW_ROWS} is cut into steps. */
+const STEP = "-- step --";
+
+/**
+ * Schema 7's tables, filled from schema 6's (see narrowRows), in steps cut
+ * at {@link STEP}.
+ */
 const NARROW_ROWS = `
   CREATE TABLE family_meta (
     id INTEGER PRIMARY KEY,
@@ -32,6 +46,7 @@ const NARROW_ROWS = `
   INSERT INTO family_meta (type, help, unit)
     SELECT DISTINCT type, help, unit FROM families ORDER BY type, help, unit;
 
+  -- step --
   CREATE TABLE families_v7 (
     id INTEGER PRIMARY KEY,
     group_id INTEGER NOT NULL REFERENCES groups(id),
@@ -49,6 +64,7 @@ const NARROW_ROWS = `
       ON m.type = f.type AND m.help IS f.help AND m.unit IS f.unit
     ORDER BY f.id;
 
+  -- step --
   CREATE TABLE samples_v7 (
     family_id INTEGER NOT NULL REFERENCES families(id),
     series_id INTEGER NOT NULL REFERENCES series(id),
@@ -59,6 +75,7 @@ const NARROW_ROWS = `
   INSERT INTO samples_v7 (family_id, series_id, series, value)
     SELECT family_id, series_id, series, value FROM samples ORDER BY family_id, series_id;
 
+  -- step --
   CREATE TABLE sample_extras_v7 (
     family_id INTEGER NOT NULL,
     series_id INTEGER NOT NULL,        -- samples.series_id of the sample
@@ -73,6 +90,7 @@ const NARROW_ROWS = `
     FROM sample_extras x JOIN samples s ON s.family_id = x.family_id AND s.seq = x.seq
     ORDER BY x.family_id, s.series_id;
 
+  -- step --
   DROP TABLE sample_extras;
   DROP TABLE samples;
   DROP TABLE families;
