@@ -234,9 +234,11 @@ export class View implements ConsistencyIndex {
     group.families.set(stored.name, stored);
     entry.holders.add(group.id);
     const slots: number[] = new Array(keys.length);
+    const from = entry.added.length;
     for (let i = 0; i < keys.length; i++) {
       slots[i] = entry.restore(keys[i] as string, stored);
     }
+    entry.sortAddedFrom(from);
     if (stored.type !== entry.type) {
       this.counters.inconsistentSeries += keys.length;
     }
@@ -715,6 +717,7 @@ export class View implements ConsistencyIndex {
     const { texts } = input;
     const mismatch = stored.type !== entry.type;
     const placed: number[] = new Array(keys.length);
+    const from = entry.added.length;
     let indexes: number[] | undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
@@ -743,6 +746,7 @@ export class View implements ConsistencyIndex {
         indexes.push(i);
       }
     }
+    entry.sortAddedFrom(from);
     entry.arena.write(placed, texts, indexes);
     entry.scrape = undefined;
   }
