@@ -4,7 +4,8 @@
  * (`--kind 10series|1000series`, workload.ts) `--rounds` times, one round a
  * minute of simulated time, runs retention every round with
  * `--keep-rounds` rounds kept, then divides the file's size (tables,
- * indexes and free pages; the WAL checkpointed) by the samples kept:
+ * indexes and free pages; the WAL checkpointed) by the samples kept, and
+ * shows the share of the free pages and of each table and index:
  *
  *   deno run -A scripts/bench/history_size.ts --kind 1000series --groups 100 \
  *     --rounds 12 --keep-rounds 10 [--keep-db path]
@@ -101,6 +102,11 @@ async function main(): Promise<void> {
       } s; ${samples} samples kept; file ${(bytes / 1048576).toFixed(1)} MiB (${
         (free * pageSize / 1048576).toFixed(1)
       } MiB free pages); ${(bytes / samples).toFixed(1)} bytes per kept sample`,
+    );
+    print(
+      `  ${"(free pages)".padEnd(24)} ${
+        (free * pageSize / samples).toFixed(1).padStart(7)
+      } B/sample`,
     );
     for (
       const row of db.prepare(
