@@ -1,7 +1,7 @@
 /**
- * The files under `static/` (spec §6.5): stylesheet, script and icon,
- * embedded as modules so a compiled binary needs no files beside it and no
- * CDN. Each carries a strong ETag derived from its content.
+ * The files under `static/` (docs/compatibility.md, Web UI): stylesheet, script
+ * and icon, embedded as modules so a compiled binary needs no files beside it
+ * and no CDN. Each carries a strong ETag derived from its content.
  * @module
  */
 

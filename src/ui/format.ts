@@ -1,5 +1,6 @@
 /**
- * How the web UI writes numbers, times and native-histogram buckets (spec §9).
+ * How the web UI writes numbers, times and native-histogram buckets
+ * (docs/compatibility.md, Web UI).
  * Pure; never throws.
  *
  * Digits always come from `formatGoFloat` (exposition/float.ts, the one place

@@ -1,10 +1,11 @@
 /**
- * The Metrics tab of the web UI (spec §9): one card per group, ordered by
- * grouping key, a page of them at a time (README "Web UI": the page's size
- * is bounded, not the store's); inside, the group's families sorted by name,
- * each with a Labels | Value table, and the group's recent pushes, accepted
- * and refused. A card's inside is rendered on its own (`renderGroupBody`),
- * fetched when the card is opened, or on the group's own page.
+ * The Metrics tab of the web UI (docs/compatibility.md, Web UI): one card per
+ * group, ordered by grouping key, a page of them at a time (README "Web UI":
+ * the page's size is bounded, not the store's); inside, the group's families
+ * sorted by name, each with a Labels | Value table, and the group's recent
+ * pushes, accepted and refused. A card's inside is rendered on its own
+ * (`renderGroupBody`), fetched when the card is opened, or on the group's own
+ * page.
  *
  * Pure: renders what it is given through the escaping `html` tag; no store,
  * no clock (`now` comes in). Every user-supplied string (label names and
@@ -255,7 +256,9 @@ export function sortGroups(groups: Iterable<GroupState>): GroupState[] {
   return keyed.map((k) => k.group);
 }
 
-/** `job` first, then the other labels by name (spec §9). */
+/**
+ * `job` first, then the other labels by name (docs/compatibility.md, Web UI).
+ */
 export function orderLabels(labels: readonly Label[]): Label[] {
   const job = labels.filter((l) => l.name === "job");
   const rest = labels.filter((l) => l.name !== "job")
@@ -264,9 +267,10 @@ export function orderLabels(labels: readonly Label[]): Label[] {
 }
 
 /**
- * The relative URL the Delete Group button sends DELETE to (spec §9): the job
- * and every other grouping label `@base64`, each value with one `=` so that
- * empty values work. Relative, so it stays under the route prefix.
+ * The relative URL the Delete Group button sends DELETE to
+ * (docs/compatibility.md, Web UI): the job and every other grouping label
+ * `@base64`, each value with one `=` so that empty values work. Relative, so it
+ * stays under the route prefix.
  */
 export function deletePath(
   labels: readonly Label[],
@@ -288,7 +292,10 @@ export function deletePath(
   return `metrics/job@base64/${job}${rest.join("")}`;
 }
 
-/** A label name as the push URL accepts it: `U__`-escaped in UTF-8 mode (spec §11.1). */
+/**
+ * A label name as the push URL accepts it: `U__`-escaped in UTF-8 mode
+ * (docs/compatibility.md, UTF-8 names).
+ */
 function urlLabelName(name: string, utf8Names: boolean): string {
   if (!utf8Names || (LABEL_NAME_RE.test(name) && !name.startsWith("U__"))) {
     return name;
@@ -314,7 +321,10 @@ function base64Url(text: string): string {
   );
 }
 
-/** `name` as is when it is a legacy label name, quoted otherwise (spec §9, newest). */
+/**
+ * `name` as is when it is a legacy label name, quoted otherwise, as the
+ * newest Pushgateway does (docs/compatibility.md, Web UI).
+ */
 function labelNameText(name: string): string {
   return LABEL_NAME_RE.test(name) ? name : JSON.stringify(name);
 }

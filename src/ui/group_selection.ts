@@ -1,10 +1,10 @@
 /**
  * Which groups one page of the Metrics tab shows: those matching the filter
- * (`?q=`), in the Pushgateway's order (spec §9), the first `limit` after a
- * cursor (`?after=`, the sort key of the last group of the previous page),
- * with the counts the page prints. One pass over the groups, keeping only
- * the best `limit`: no sort of the whole store, no string per group kept,
- * whatever the store's size (README "Web UI").
+ * (`?q=`), in the Pushgateway's order (docs/compatibility.md, Web UI), the
+ * first `limit` after a cursor (`?after=`, the sort key of the last group of
+ * the previous page), with the counts the page prints. One pass over the
+ * groups, keeping only the best `limit`: no sort of the whole store, no string
+ * per group kept, whatever the store's size (README "Web UI").
  *
  * Pure but for `pause`, which the caller awaits every so many groups to let
  * other requests in; never touches the store or the clock.
@@ -44,7 +44,8 @@ export const PAUSE_EVERY = 256;
 /**
  * The Pushgateway's order of groups: by the internal grouping key, label
  * names sorted, each name and value followed by 0xFF, compared bytewise
- * (spec §9; Go templates range over maps in key order).
+ * (docs/compatibility.md, Web UI; Go templates range over maps in key
+ * order).
  */
 export function groupSortKey(group: GroupState): string {
   return group.key.labels.map((l) => `${l.name}\xff${l.value}`).join("\xff");

@@ -2,16 +2,16 @@
  * The web UI's script, served as `static/pushvault.js`. The page is readable
  * without it (a group's own page, `group?id=…`, shows its families); it
  * adds: a group card's body fetched when the card is opened, expansion state
- * kept across reloads in sessionStorage (like the newest Pushgateway, spec
- * §11), the Delete Group / Delete All buttons with a confirmation dialog,
- * the group filter as one types (answered by the server, README "Web UI"),
- * "Show more" groups in place, Expand/Collapse all, and `/` to focus the
- * filter.
+ * kept across reloads in sessionStorage (like the newest Pushgateway,
+ * docs/compatibility.md, Web UI), the Delete Group / Delete All buttons with a
+ * confirmation dialog, the group filter as one types (answered by the server,
+ * README "Web UI"), "Show more" groups in place, Expand/Collapse all, and `/`
+ * to focus the filter.
  *
  * Plain ES2017 in a string (no build step). It writes text only through
  * `textContent`, never `innerHTML`; markup comes only from our own server,
  * parsed by DOMParser. Requests use relative URLs, so they stay under the
- * route prefix (spec §9).
+ * route prefix (docs/compatibility.md, Web UI).
  * @module
  */
 

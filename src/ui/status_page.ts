@@ -1,10 +1,10 @@
 /**
- * The web UI page (spec §9): the shell with its two tabs, Metrics (`/` and
- * a group's own page, their content from group_cards.ts) and Status
- * (`/status`: start time, build information, startup flags).
- * Server-rendered through the escaping `html` tag, readable without
- * JavaScript; the script (assets.ts) adds fetching a group's body when it is
- * opened, expand/collapse memory, the delete buttons and the live filter.
+ * The web UI page (docs/compatibility.md, Web UI): the shell with its two tabs,
+ * Metrics (`/` and a group's own page, their content from group_cards.ts) and
+ * Status (`/status`: start time, build information, startup flags).
+ * Server-rendered through the escaping `html` tag, readable without JavaScript;
+ * the script (assets.ts) adds fetching a group's body when it is opened,
+ * expand/collapse memory, the delete buttons and the live filter.
  *
  * Pure: everything comes in as `PageInput`. Every URL in the page is relative
  * (`static/…`, `status`, `metrics/job@base64/…`), so the page works under any
