@@ -702,8 +702,8 @@ export class Store implements Disposable {
   /**
    * Up to `limit` `samples` rows of family row `familyRow` with series ids
    * above `afterId`, in that order, which is the family's order (series ids
-   * rise along a family, Store.#seriesIds): a page of a family too big to
-   * read at once (family_pages.ts), read along the table's key.
+   * rise along a family, seriesIds in row_writers.ts): a page of a family
+   * too big to read at once (family_pages.ts), read along the table's key.
    */
   familyRowsAfter(
     familyRow: number,
