@@ -1,10 +1,10 @@
 /**
- * kill -9 durability check (design.md promise 1): 4 concurrent pushers send
- * pushes with distinct values (±Inf, NaN, 5e-324, 1.797e308 among them) to
- * a Pushvault child process, which is SIGKILLed at a random moment; after a
- * restart on the same file every acknowledged push must be there exactly
- * (the latest acknowledged value of each pusher's group, or the one push
- * that was in flight) and no push may be half-applied (its three families
+ * kill -9 durability check (docs/operations.md, durability): 4 concurrent
+ * pushers send pushes with distinct values (±Inf, NaN, 5e-324, 1.797e308 among
+ * them) to a Pushvault child process, which is SIGKILLed at a random moment;
+ * after a restart on the same file every acknowledged push must be there
+ * exactly (the latest acknowledged value of each pusher's group, or the one
+ * push that was in flight) and no push may be half-applied (its three families
  * must agree). Prints acked/lost per run; exits 1 if anything was lost.
  *
  * Usage: `deno run -A scripts/kill9_durability.ts --runs 5 --pushes 2000

@@ -4,8 +4,8 @@
  * one per read: between reads the HTTP thread serves other requests. A read
  * that has worked {@link SLICE_MS} without filling its piece lets the event
  * loop run before it goes on, so no read keeps the thread longer, however
- * long the generator works before it has bytes to send (design.md "Cost
- * proportional to the work"; README "Endpoints").
+ * long the generator works before it has bytes to send (docs/architecture.md,
+ * a scrape; README "Endpoints").
  *
  * Every chunk but the last is exactly {@link PIECE} bytes, so a gzipped
  * body is the same gzip member whichever generator made the bytes.
@@ -19,7 +19,10 @@ import { PIECE } from "../store/piece.ts";
 export const SLICE_MS = 5;
 
 export interface SlicedStreamOptions {
-  /** One gzip member (spec §5.5), a fragment deflated per read. */
+  /**
+   * One gzip member (docs/compatibility.md, Scrapes), a fragment deflated per
+   * read.
+   */
   readonly gzip: boolean;
 }
 

@@ -37,7 +37,8 @@ Deno.test({
           200,
         );
       }
-      // A refused push sets push_failure_time_seconds (spec §4).
+      // A refused push sets push_failure_time_seconds (docs/compatibility.md,
+      // Metadata metrics).
       assert.equal(
         (await send(`${pg.url}/metrics/job/sum`, {
           method: "POST",

@@ -1,11 +1,11 @@
 /**
- * deploy/haproxy.cfg shards by job (docs/operations.md, "Sharding by job"): three real
- * Pushvault shards, each with its own SQLite file, behind Debian's HAProxy
- * running the shipped file with only its addresses replaced by loopback
- * ones. 300 jobs, pushed in every spelling of the job a client can send
- * (plain, percent-escaped, `job@base64` padded or not, ...), must each live
- * on exactly one shard; a DELETE and the job's history through the proxy
- * must reach that shard; the shards' scrapes together are what was pushed.
+ * deploy/haproxy.cfg shards by job (docs/operations.md, "Sharding by job"):
+ * three real Pushvault shards, each with its own SQLite file, behind Debian's
+ * HAProxy running the shipped file with only its addresses replaced by loopback
+ * ones. 300 jobs, pushed in every spelling of the job a client can send (plain,
+ * percent-escaped, `job@base64` padded or not, ...), must each live on exactly
+ * one shard; a DELETE and the job's history through the proxy must reach that
+ * shard; the shards' scrapes together are what was pushed.
  * @module
  */
 
@@ -114,8 +114,9 @@ const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /**
  * Every spelling of a job's path segment that Pushvault reads as that job
- * (spec §1.3, §1.4), or undefined where it cannot carry the job (a plain job
- * cannot hold `/`: `%2F` is decoded before the path is split).
+ * (docs/compatibility.md, Routes; Grouping keys), or undefined where it cannot
+ * carry the job (a plain job cannot hold `/`: `%2F` is decoded before the path
+ * is split).
  */
 const FORMS: readonly {
   readonly name: string;

@@ -70,13 +70,14 @@ Deno.test("PUT with a malformed body answers 400 naming the line and changes not
     const group = db.prepare(
       "SELECT push_failure_time FROM groups WHERE key = '{job=\"j\"}'",
     ).get();
-    assert.equal(group?.push_failure_time, 0); // parse errors never set it (spec §1.6)
+    // Parse errors never set it (docs/compatibility.md, Error responses).
+    assert.equal(group?.push_failure_time, 0);
   } finally {
     db.close();
   }
 });
 
-Deno.test("The push sequence of spec §1.5 gives the Pushgateway's results", async () => {
+Deno.test("The push sequence of docs/compatibility.md's Methods and status codes gives the Pushgateway's results", async () => {
   await using pv = await startTestGateway();
   const url = `${pv.url}/metrics/job/seq`;
   const values = async () => {
