@@ -14,8 +14,8 @@
  * Error bodies that start with one of these prefixes are compared up to the
  * prefix only: the detail after it is Go-library wording (protobuf text
  * dumps, random error order) that changed between Pushgateway releases and
- * that no client parses (spec §3.3, §12 "exact wording after the error
- * prefix").
+ * that no client parses (docs/compatibility.md, The consistency check: the
+ * detail after the prefix is ours).
  */
 export const FREE_WORDING_AFTER: readonly string[] = [
   "pushed metrics are invalid or inconsistent with existing metrics: ",
@@ -27,7 +27,8 @@ export const FREE_WORDING_AFTER: readonly string[] = [
  * replaced by `shape` and the rest of the body is kept, so a message that
  * adds to the reference's shows as a body difference. The type conflict's
  * series dump and type are those of whichever group 1.5.1 merges first
- * (spec §3.3), hence `<series>` and `<TYPE>`.
+ * (docs/compatibility.md, The consistency check), hence `<series>` and
+ * `<TYPE>`.
  */
 export const COMPARED_DETAILS: readonly {
   readonly pattern: RegExp;
@@ -46,8 +47,13 @@ export interface Deviation {
   readonly differences: readonly string[];
   /** What the reference does and what Pushvault does instead. */
   readonly what: string;
-  /** Why we chose it (spec section). */
+  /** Why we chose it. */
   readonly why: string;
+  /**
+   * The sections of the repository's documents that describe it, e.g.
+   * `"compatibility.md: HELP conflicts; Deliberate differences"`.
+   */
+  readonly doc: string;
   /**
    * The reference's scrape differs from one scrape to the next: the test
    * scrapes it until two outputs differ and checks that Pushvault's (stable)
@@ -73,7 +79,7 @@ function scrapeFails(where: string): string[] {
 }
 
 export const DEVIATIONS: readonly Deviation[] = [
-  // Spec §12: deviations the spec recommends.
+  // The reference's traps: one push that breaks others, answers by chance.
   {
     case: "HELP conflict across groups",
     differences: ["final scrape body"],
@@ -81,7 +87,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "1.5.1 exposes the HELP of whichever group its map iteration meets first, so it changes from scrape to scrape; Pushvault always exposes the same one (the first non-empty HELP in group order), one of 1.5.1's outcomes",
     why:
-      "spec §3.4, §12: a scrape should not depend on map order; every output Pushvault gives is one 1.5.1 can give",
+      "a scrape should not depend on map order; every output Pushvault gives is one 1.5.1 can give",
+    doc: "compatibility.md: HELP conflicts; Deliberate differences",
   },
   {
     case: "instance alias trap",
@@ -93,8 +100,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     ],
     what:
       'the refused push to {job="j1",instance=""} (an alias of {job="j1"}) creates an alias group in 1.5.1 whose metadata series duplicate those of {job="j1"}: every later push anywhere is refused and every scrape answers 500; Pushvault refuses the push (same 400) without creating the alias group, so later pushes and scrapes work',
-    why:
-      "spec §3.6, §12: a single bad push must not break the whole gateway (design: a bad push can never break a scrape)",
+    why: "a single bad push must not break the whole gateway, nor any scrape",
+    doc: "compatibility.md: Deliberate differences",
   },
   {
     case: "instance alias trap with the alias pushed first",
@@ -106,7 +113,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     ],
     what:
       'as in "instance alias trap", with the alias group {job="j1",instance=""} pushed first: the refused push to {job="j1"} poisons 1.5.1, not Pushvault',
-    why: "spec §3.6, §12",
+    why: "a single bad push must not break the whole gateway, nor any scrape",
+    doc: "compatibility.md: Deliberate differences",
   },
   {
     case: "invalid UTF-8 in a grouping label value",
@@ -118,7 +126,9 @@ export const DEVIATIONS: readonly Deviation[] = [
     ],
     what:
       "1.5.1 accepts the path, then refuses the push in its consistency check (400 with the inconsistency prefix) after creating a group that can never be scraped (every scrape 500 until it is deleted); Pushvault refuses the grouping key up front (400, own message, no side effect)",
-    why: "spec §3.6, §12: reject invalid UTF-8 grouping values up front",
+    why:
+      "reject invalid UTF-8 grouping values up front: a group that cannot be scraped must never be created",
+    doc: "compatibility.md: Deliberate differences",
   },
   {
     case: "invalid UTF-8 in the job",
@@ -129,7 +139,8 @@ export const DEVIATIONS: readonly Deviation[] = [
       "final api body",
     ],
     what: 'as in "invalid UTF-8 in a grouping label value", for the job',
-    why: "spec §3.6, §12",
+    why: "reject invalid UTF-8 grouping values up front",
+    doc: "compatibility.md: Deliberate differences",
   },
   {
     case: "invalid UTF-8 in a base64 grouping label value",
@@ -141,14 +152,16 @@ export const DEVIATIONS: readonly Deviation[] = [
     ],
     what:
       'as in "invalid UTF-8 in a grouping label value", for a value given as @base64',
-    why: "spec §3.6, §12",
+    why: "reject invalid UTF-8 grouping values up front",
+    doc: "compatibility.md: Deliberate differences",
   },
   {
     case: "invalid job@base64 on POST",
     differences: ["request 2 status"],
     what:
       "after a refused POST to an invalid job@base64, 1.5.1 never answers another POST to job@base64 without labels (its handler lock stays held); Pushvault answers it",
-    why: "spec §11, §12: the 1.5.1 deadlock, fixed upstream in 1.6.1",
+    why: "the 1.5.1 deadlock, fixed upstream in 1.6.1",
+    doc: "compatibility.md: The 1.5.1 deadlock",
   },
   {
     case: "invalid job@base64 on DELETE with labels",
@@ -160,7 +173,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     ],
     what:
       "the same deadlock for DELETE to job@base64 with labels: 1.5.1 never answers the next such DELETE, so its group stays; Pushvault deletes it",
-    why: "spec §11, §12: the 1.5.1 deadlock, fixed upstream in 1.6.1",
+    why: "the 1.5.1 deadlock, fixed upstream in 1.6.1",
+    doc: "compatibility.md: The 1.5.1 deadlock",
   },
   {
     case: "protobuf body with a metric name that is not legacy-valid",
@@ -173,7 +187,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "1.5.1 stores the protobuf family bad-name and exposes it verbatim (a scrape Prometheus cannot parse); Pushvault refuses the push with 400",
     why:
-      "spec §2.2, §12: reject invalid protobuf metric names up front (the push could only break scrapes)",
+      "reject invalid protobuf metric names up front (the push could only break scrapes)",
+    doc: "compatibility.md: Protobuf; Deliberate differences",
   },
   {
     case: "Go runtime family pushed with another type",
@@ -181,7 +196,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "1.5.1 refuses an untyped go_goroutines because its own go_goroutines is a gauge (and records the failure); Pushvault exposes no go_* families, so the push is accepted",
     why:
-      "spec §5.3, §12: go_* metrics are meaningless for a Deno process and omitted; the own-family collision set is smaller",
+      "go_* metrics are meaningless for a Deno process and omitted; the own-family collision set is smaller",
+    doc: "compatibility.md: The gateway's own metrics; Deliberate differences",
   },
   {
     case: "push_failure_time_seconds in a body on an existing group",
@@ -189,7 +205,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "1.5.1 lets a pushed gauge push_failure_time_seconds (value 9, label x) replace the gateway's own series of an existing group, without HELP; Pushvault always keeps its own value",
     why:
-      "docs/compatibility.md, metadata metrics: the README (deliberate differences) says pushed metrics of these names are overridden; the metadata must stay trustworthy",
+      "the README (deliberate differences) says pushed metrics of these names are overridden; the metadata must stay trustworthy",
+    doc: "compatibility.md: Metadata metrics; Deliberate differences",
   },
   {
     case: "protobuf body that is truncated",
@@ -197,7 +214,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       'both refuse with 400 "unexpected EOF"; Pushvault adds which message of the body is truncated',
     why:
-      "spec §12: exact wording after the error prefix; the decoder message stays the prefix",
+      "the wording after the error prefix is ours; the decoder message stays the prefix",
+    doc: "compatibility.md: Error responses; Deliberate differences",
   },
 
   {
@@ -207,7 +225,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       'both refuse the push with the same message, which names only the pushed series; Pushvault adds the group that holds the family with the other type: "... is not a GAUGE (it is a GAUGE in group {job="t1"})"',
     why:
-      "spec §3.3: the reference's message leaves the pusher guessing which group holds the family; the Pushgateway's message stays first, so whatever matches it still does",
+      "the reference's message leaves the pusher guessing which group holds the family; the Pushgateway's message stays first, so whatever matches it still does",
+    doc: "compatibility.md: The consistency check",
   },
   {
     case: "failed push by a type conflict sets the failure time",
@@ -215,7 +234,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     messageAdds: /^ \(it is a COUNTER in group \{job="a"\}\)$/,
     what:
       'as in "type conflict across groups": Pushvault adds the group that holds the family',
-    why: "spec §3.3",
+    why: 'as in "type conflict across groups"',
+    doc: "compatibility.md: The consistency check; Metadata metrics",
   },
   {
     case: "unchecked push of a type conflict across groups",
@@ -223,30 +243,34 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "with --push.disable-consistency-check both store the conflicting gauge m next to the counter m; every 1.5.1 scrape then answers 500, while Pushvault answers 200 with everything consistent (the counter m of the first group, all other families) and counts the series it left out",
     why:
-      "design.md: a bad push can never break a scrape; spec §3.7 documents the 500 as the upstream failure mode, not a contract",
+      "a bad push can never break a scrape; the reference's 500 is its failure mode, not a contract",
+    doc: "compatibility.md: Validation; Deliberate differences",
   },
   {
     case: "unchecked push of a duplicate series",
     differences: [...scrapeFails("request 2"), ...scrapeFails("final scrape")],
     what:
       "with --push.disable-consistency-check both store a push carrying dup twice; 1.5.1 scrapes answer 500, Pushvault answers 200 with the first dup and the rest of the push",
-    why: "design.md: a bad push can never break a scrape",
+    why: "a bad push can never break a scrape",
+    doc: "compatibility.md: Validation; Deliberate differences",
   },
 
-  // Newest release behaviour (spec §11, §12).
+  // Newest release behaviour.
   {
     case: "Content-Encoding GZIP in upper case",
     differences: [...refused(1), "final scrape body", "final api body"],
     what:
       "1.5.1 matches Content-Encoding case-sensitively and reads the plain body; Pushvault, like 1.6.0+, gunzips it and refuses the plain body as invalid gzip",
-    why: "spec §2.3, §11, §12: follow the newest release",
+    why: "follow the newest release",
+    doc: "compatibility.md: Compression; Deliberate differences",
   },
   {
     case: "Content-Encoding snappy",
     differences: [...refused(1), "final scrape body", "final api body"],
     what:
       "1.5.1 ignores Content-Encoding snappy and reads the plain body; Pushvault, like 1.6.0+, decodes snappy and refuses the plain body",
-    why: "spec §2.3, §11, §12: follow the newest release",
+    why: "follow the newest release",
+    doc: "compatibility.md: Compression; Deliberate differences",
   },
 
   // Ours.
@@ -256,7 +280,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "1.5.1 reads a value of 4,097 zeros as 0; Pushvault refuses any value or timestamp token over 4,096 bytes with 400, quoting only its start",
     why:
-      "docs/security.md, limits: no float64 literal needs that many characters, and a 58 MB number must not be turned into a string (3.2 GB) to find that out",
+      "no float64 literal needs that many characters, and a 58 MB number must not be turned into a string (3.2 GB) to find that out",
+    doc: "security.md: Limits; compatibility.md: Deliberate differences",
   },
   {
     case: "gzip body that is truncated",
@@ -270,7 +295,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     what:
       "1.5.1 answers 200 to a gzip body cut in its 8-byte trailer (storing the samples) or right after its 10-byte header (an empty push), because its text parser takes the gzip reader's error for the end of input; Pushvault refuses both with 400 unexpected EOF, as both do for a cut inside the data",
     why:
-      "design: an acknowledged push must be exactly what the client sent; a truncated body is a transport error to report, not data",
+      "an acknowledged push must be exactly what the client sent; a truncated body is a transport error to report, not data",
+    doc: "compatibility.md: Compression; Deliberate differences",
   },
   {
     case: "OpenMetrics body with the OpenMetrics Content-Type",
@@ -279,5 +305,6 @@ export const DEVIATIONS: readonly Deviation[] = [
       "1.5.1 reads every non-protobuf body as text 0.0.4, so an OpenMetrics counter om becomes an untyped om_total without HELP; Pushvault parses a body whose Content-Type is application/openmetrics-text as OpenMetrics (a counter om_total with its HELP)",
     why:
       "src/exposition/openmetrics_parse.ts exists for it: honouring the declared format keeps types and HELP; a body without that Content-Type is still read as text (see the case sent as text/plain)",
+    doc: "compatibility.md: Push bodies; Deliberate differences",
   },
 ];

@@ -24,7 +24,10 @@ import {
 import type { ProcessGroup, ServerProcess } from "./process_utils.ts";
 import { pushgatewayInstalled, withProcesses } from "./process_utils.ts";
 
-/** Headers whose values must agree (spec §1.1, §1.4, §1.5). */
+/**
+ * Headers whose values must agree (docs/compatibility.md, Routes; Methods and
+ * status codes).
+ */
 const COMPARED_HEADERS = ["location", "allow", "content-type"] as const;
 const DEFAULT_ANSWER_WITHIN_MS = 10_000;
 const SCRAPE_PATH = "/metrics";
@@ -348,7 +351,8 @@ async function runCase(
     const pushvault = await send(pushvaultUrl, req);
     if ((isScrape(req) || req.path === API_PATH) && referenceQueued) {
       // DELETE and wipe are applied after their 202 by 1.5.1's writer
-      // (spec §1.5): give it a moment before calling the scrape different.
+      // (docs/compatibility.md, Methods and status codes): give it a moment
+      // before calling the scrape different.
       reference = await settledReference(
         referenceUrl,
         req,
@@ -444,6 +448,50 @@ Deno.test("DEVIATIONS name existing cases, once each, at valid places", () => {
   }
 });
 
+/**
+ * The sections a `doc` field names, as [document, heading] pairs:
+ * `"security.md: Limits; compatibility.md: Validation; Scrapes"` names
+ * Limits in security.md, Validation and Scrapes in compatibility.md.
+ */
+function docSections(doc: string): [string, string][] {
+  const sections: [string, string][] = [];
+  let file = "";
+  for (const part of doc.split(";").map((p) => p.trim())) {
+    const named = /^([a-z_-]+\.md): (.+)$/.exec(part);
+    if (named) file = named[1] as string;
+    sections.push([file, named ? named[2] as string : part]);
+  }
+  return sections;
+}
+
+Deno.test("every doc field names sections that docs/ has", async () => {
+  const headings = new Map<string, Set<string>>();
+  const docs = [
+    ...DIFF_CASES.map((c) => ({ what: c.name, doc: c.doc })),
+    ...DEVIATIONS.map((d) => ({ what: `deviation ${d.case}`, doc: d.doc })),
+  ];
+  for (const { what, doc } of docs) {
+    for (const [file, section] of docSections(doc)) {
+      assert.ok(file !== "", `${what}: "${doc}" names no document first`);
+      if (!headings.has(file)) {
+        const text = await Deno.readTextFile(
+          new URL(`../../docs/${file}`, import.meta.url),
+        );
+        headings.set(
+          file,
+          new Set(
+            text.match(/^#{2,} .+$/gm)?.map((h) => h.replace(/^#+ /, "")),
+          ),
+        );
+      }
+      assert.ok(
+        headings.get(file)?.has(section),
+        `${what}: docs/${file} has no section "${section}"`,
+      );
+    }
+  }
+});
+
 Deno.test({
   name:
     "Pushvault answers every differential case like Pushgateway 1.5.1, except the listed deviations",
@@ -473,7 +521,7 @@ Deno.test({
         const flags = c.flags ?? [];
         const pair = await pairFor(flags);
         const deviation = DEVIATIONS.find((d) => d.case === c.name);
-        await t.step(`${c.name} (${c.spec})`, async () => {
+        await t.step(`${c.name} (${c.doc})`, async () => {
           const differences = await runCase(
             c,
             deviation,

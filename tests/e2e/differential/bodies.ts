@@ -1,6 +1,6 @@
 /**
  * Bodies: compression, and the text parser's answers to bad bodies
- * (docs/compatibility.md, the text format).
+ * (docs/compatibility.md, The text format).
  * @module
  */
 
@@ -24,7 +24,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   // Compression.
   {
     name: "gzip text body",
-    spec: "§2.3",
+    doc: "compatibility.md: Compression",
     requests: [
       post("/metrics/job/gz", gzip("# TYPE g gauge\ng 1\n"), {
         "Content-Encoding": "gzip",
@@ -33,7 +33,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "gzip protobuf body",
-    spec: "§2.3",
+    doc: "compatibility.md: Compression",
     requests: [
       post(
         "/metrics/job/gz",
@@ -44,7 +44,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "gzip bodies that are not gzip",
-    spec: "§2.3",
+    doc: "compatibility.md: Compression",
     requests: [
       post("/metrics/job/gz", "x", { "Content-Encoding": "gzip" }),
       post("/metrics/job/gz", "", { "Content-Encoding": "gzip" }),
@@ -56,7 +56,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "gzip body that is truncated",
-    spec: "§2.3",
+    doc: "compatibility.md: Compression; Deliberate differences",
     requests: [
       post(
         "/metrics/job/gz/cut/trailer",
@@ -76,26 +76,26 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "gzip header on a scrape",
-    spec: "§2.3",
+    doc: "compatibility.md: Compression",
     requests: [get("/metrics", { "Content-Encoding": "gzip" })],
   },
   {
     name: "Content-Encoding deflate is ignored",
-    spec: "§2.3",
+    doc: "compatibility.md: Compression",
     requests: [
       post("/metrics/job/enc", "m 1\n", { "Content-Encoding": "deflate" }),
     ],
   },
   {
     name: "Content-Encoding GZIP in upper case",
-    spec: "§2.3, §11",
+    doc: "compatibility.md: Compression; Deliberate differences",
     requests: [
       post("/metrics/job/enc", "m 1\n", { "Content-Encoding": "GZIP" }),
     ],
   },
   {
     name: "Content-Encoding snappy",
-    spec: "§2.3, §11",
+    doc: "compatibility.md: Compression; Deliberate differences",
     requests: [
       post("/metrics/job/enc", "m 1\n", { "Content-Encoding": "snappy" }),
     ],
@@ -104,7 +104,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   // The text parser.
   ...PARSE_ERRORS.map((c): DiffCase => ({
     name: `text body with a parse error: ${c.name}`,
-    spec: "§2.4",
+    doc: "compatibility.md: The text format",
     requests: [
       post("/metrics/job/parse", c.body),
       put("/metrics/job/parse", c.body),
@@ -112,12 +112,12 @@ export const BODY_CASES: readonly DiffCase[] = [
   })),
   {
     name: "text body with a parse error: invalid UTF-8 in a label value",
-    spec: "§2.4",
+    doc: "compatibility.md: The text format",
     requests: [post("/metrics/job/parse", INVALID_UTF8_LABEL_VALUE)],
   },
   {
     name: "text body with lenient syntax",
-    spec: "§2.4",
+    doc: "compatibility.md: The text format",
     requests: [
       post(
         "/metrics/job/lenient",
@@ -129,7 +129,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "text body values in Go float syntax",
-    spec: "§2.4, §5.2",
+    doc: "compatibility.md: The text format; Scrapes",
     requests: [
       post(
         "/metrics/job/floats",
@@ -158,7 +158,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "text body with summaries and histograms",
-    spec: "§2.4, §5.1",
+    doc: "compatibility.md: The text format; Scrapes",
     requests: [
       post(
         "/metrics/job/sh",
@@ -175,12 +175,12 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "OpenMetrics body sent as text/plain is read as text 0.0.4",
-    spec: "§2.1",
+    doc: "compatibility.md: Push bodies",
     requests: [post("/metrics/job/om", OPENMETRICS_BODY)],
   },
   {
     name: "OpenMetrics body with the OpenMetrics Content-Type",
-    spec: "§2.1",
+    doc: "compatibility.md: Push bodies; Deliberate differences",
     requests: [
       post("/metrics/job/om", OPENMETRICS_BODY, {
         "Content-Type": "application/openmetrics-text; version=1.0.0",
@@ -189,7 +189,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "text body families without samples are dropped",
-    spec: "§2.4",
+    doc: "compatibility.md: The text format",
     requests: [
       post(
         "/metrics/job/nosamples",
@@ -199,7 +199,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "text body escapes in label values and HELP",
-    spec: "§2.4, §5.2",
+    doc: "compatibility.md: The text format; Scrapes",
     requests: [
       post(
         "/metrics/job/esc",
@@ -212,7 +212,7 @@ export const BODY_CASES: readonly DiffCase[] = [
   },
   {
     name: "text body negative counter values are accepted",
-    spec: "§2.4",
+    doc: "compatibility.md: The text format",
     requests: [post("/metrics/job/neg", "# TYPE c counter\nc -5\n")],
   },
 ];

@@ -37,10 +37,16 @@ export interface DiffRequest {
 
 export interface DiffCase {
   readonly name: string;
-  /** The sections of the Pushgateway's behaviour the case exercises. */
-  readonly spec: string;
+  /**
+   * The sections of the repository's documents that describe the behaviour
+   * the case exercises, e.g. `"compatibility.md: Validation; Metadata metrics"`.
+   */
+  readonly doc: string;
   readonly requests: readonly DiffRequest[];
-  /** Why the reference must be restarted after this case (docs/compatibility.md, the 1.5.1 deadlock). */
+  /**
+   * Why the reference must be restarted after this case
+   * (docs/compatibility.md, The 1.5.1 deadlock).
+   */
   readonly restartReferenceAfter?: string;
   /** Flags both gateways run with for this case (one pair per set). */
   readonly flags?: readonly string[];
@@ -118,7 +124,10 @@ export function gauge(
 
 export const label = (name: string, value: string) => ({ name, value });
 
-/** One case per bad body: status and the parser's exact message (docs/compatibility.md, the text parser). */
+/**
+ * One case per bad body: status and the parser's exact message
+ * (docs/compatibility.md, The text format).
+ */
 export const PARSE_ERRORS: readonly { name: string; body: string }[] = [
   { name: "missing final newline", body: "x 1" },
   { name: "CRLF line ending", body: "x 1\r\n" },
@@ -169,7 +178,7 @@ export const UNCHECKED = ["--push.disable-consistency-check"] as const;
 /** A gzip body of two samples, to be cut in the middle. */
 export const GZIPPED = gzip("m 1\nn 2\n");
 
-export const SPEC_SEQUENCE_PATH = "/metrics/job/seq";
+export const SEQUENCE_PATH = "/metrics/job/seq";
 
 export const SUMMARY_FAMILY: MetricFamily = {
   name: "pb_summary",

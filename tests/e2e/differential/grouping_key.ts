@@ -1,6 +1,6 @@
 /**
  * The grouping key from the path: labels, base64 values, empty values,
- * and where it conflicts with the body (docs/compatibility.md, grouping keys).
+ * and where it conflicts with the body (docs/compatibility.md, Grouping keys).
  * @module
  */
 
@@ -10,17 +10,17 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   // The grouping key from the path.
   {
     name: "grouping key with the job only",
-    spec: "§1.2",
+    doc: "compatibility.md: Grouping keys",
     requests: [post("/metrics/job/j1", "m 1\n"), scrape],
   },
   {
     name: "grouping key with label pairs",
-    spec: "§1.2",
+    doc: "compatibility.md: Grouping keys",
     requests: [post("/metrics/job/j1/instance/i1/a/b", "m 1\n")],
   },
   {
     name: "grouping key ignores one trailing slash after the job",
-    spec: "§1.2",
+    doc: "compatibility.md: Grouping keys",
     requests: [
       post("/metrics/job/j1/", "m 1\n"),
       post("/metrics/job/j1", "n 1\n"),
@@ -28,12 +28,12 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key with a trailing slash after a name has an empty value",
-    spec: "§1.2",
+    doc: "compatibility.md: Grouping keys",
     requests: [post("/metrics/job/j1/a/", "m 1\n"), scrape],
   },
   {
     name: "grouping key with an odd number of components",
-    spec: "§1.2, §1.6",
+    doc: "compatibility.md: Grouping keys; Error responses",
     requests: [
       post("/metrics/job/j1/instance", "m 1\n"),
       post("/metrics/job/j1/instance/i1/", "m 1\n"),
@@ -45,17 +45,17 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key takes the last of two pairs with the same name",
-    spec: "§1.2",
+    doc: "compatibility.md: Grouping keys",
     requests: [post("/metrics/job/j3/a/1/a/2", "m 1\n")],
   },
   {
     name: "grouping key takes the job from the job segment",
-    spec: "§1.2",
+    doc: "compatibility.md: Grouping keys",
     requests: [post("/metrics/job/j3/job/other", "m 1\n")],
   },
   {
     name: "grouping key is a set of labels",
-    spec: "§1.5",
+    doc: "compatibility.md: Groups are exact keys",
     requests: [
       post("/metrics/job/s/a/1/b/2", "m 1\n"),
       post("/metrics/job/s/b/2/a/1", "n 1\n"),
@@ -63,7 +63,7 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key refuses improper label names",
-    spec: "§1.2",
+    doc: "compatibility.md: Grouping keys",
     requests: [
       post("/metrics/job/j/__name__/x", "m 1\n"),
       post("/metrics/job/j/__x/x", "m 1\n"),
@@ -79,14 +79,14 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key accepts unusual but valid label names",
-    spec: "§1.2, §11.1",
+    doc: "compatibility.md: Grouping keys; UTF-8 names",
     requests: [
       post("/metrics/job/j/_a/1/a_1/2/A/3/U__a_2e_b/v", "m 1\n"),
     ],
   },
   {
     name: "grouping key decodes @base64 values with or without padding",
-    spec: "§1.3",
+    doc: "compatibility.md: Grouping keys",
     requests: [
       post("/metrics/job/b64/path@base64/L3Zhci90bXA", "m1 1\n"),
       post("/metrics/job/b64/path@base64/L3Zhci90bXA=", "m2 1\n"),
@@ -97,7 +97,7 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key reads @base64 = as an empty value",
-    spec: "§1.3",
+    doc: "compatibility.md: Grouping keys",
     requests: [
       post(
         "/metrics/job/example/first_label@base64/=/second_label/foobar",
@@ -109,14 +109,14 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key decodes the URL-safe base64 alphabet",
-    spec: "§1.3",
+    doc: "compatibility.md: Grouping keys",
     requests: [
       post("/metrics/job/b64/a@base64/Pz8-/b@base64/Pz8_", "m 1\n"),
     ],
   },
   {
     name: "grouping key refuses invalid @base64 values",
-    spec: "§1.3, §1.6",
+    doc: "compatibility.md: Grouping keys; Error responses",
     requests: [
       post("/metrics/job/b64/x@base64/L3Zhci90bXA+", "m 1\n"),
       post("/metrics/job/b64/x@base64/a", "m 1\n"),
@@ -128,7 +128,7 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key takes the job from job@base64",
-    spec: "§1.3",
+    doc: "compatibility.md: Grouping keys",
     requests: [
       post("/metrics/job@base64/L3Zhci90bXA", "m 1\n"),
       post("/metrics/job@base64/L3Zhci90bXA/a@base64/Pz8_", "m 2\n"),
@@ -139,7 +139,7 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key refuses an empty job from job@base64",
-    spec: "§1.2, §1.6",
+    doc: "compatibility.md: Grouping keys; Error responses",
     requests: [
       post("/metrics/job@base64/=", "m 1\n"),
       put("/metrics/job@base64/=/a/b", "m 1\n"),
@@ -148,12 +148,12 @@ export const GROUPING_KEY_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping key splits on %2F",
-    spec: "§1.4",
+    doc: "compatibility.md: Routes",
     requests: [post("/metrics/job/a%2Fb/x/c%2Fd", "m 1\n")],
   },
   {
     name: "grouping key decodes percent escapes and keeps +",
-    spec: "§1.4",
+    doc: "compatibility.md: Routes",
     requests: [
       post(
         "/metrics/job/titan/name/%CE%A0%CF%81%CE%BF%CE%BC%CE%B7%CE%B8%CE%B5%CF%8D%CF%82",

@@ -18,7 +18,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   // Metadata metrics.
   {
     name: "failed push creates the group with its metadata",
-    spec: "§4",
+    doc: "compatibility.md: Metadata metrics",
     requests: [
       post("/metrics/job/f/instance/i", "m 1 123\n"),
       scrape,
@@ -28,7 +28,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "failed push keeps the families of an existing group",
-    spec: "§4",
+    doc: "compatibility.md: Metadata metrics",
     requests: [
       put("/metrics/job/f", "# TYPE m gauge\nm 1\n"),
       post("/metrics/job/f", "m 2 123\n"),
@@ -39,7 +39,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "failed push by a type conflict sets the failure time",
-    spec: "§4",
+    doc: "compatibility.md: Metadata metrics",
     requests: [
       post("/metrics/job/a", "# TYPE m counter\nm 1\n"),
       post("/metrics/job/b", "# TYPE m gauge\nm 1\n"),
@@ -48,7 +48,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "parse errors do not create a group",
-    spec: "§1.6, §4",
+    doc: "compatibility.md: Error responses; Metadata metrics",
     requests: [
       post("/metrics/job/p", "m 1"),
       post("/metrics/job/p/odd", "m 1\n"),
@@ -59,7 +59,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   // Scrape output order.
   {
     name: "scrape sorts families by name in byte order",
-    spec: "§5.1",
+    doc: "compatibility.md: Scrapes",
     requests: [
       post(
         "/metrics/job/order",
@@ -69,7 +69,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "scrape sorts series by label count, then by label values",
-    spec: "§5.1",
+    doc: "compatibility.md: Scrapes",
     requests: [
       post("/metrics/job/p2/x/1", "# TYPE shared gauge\nshared 21\n"),
       post(
@@ -90,7 +90,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "scrape sorts labels by name inside a series",
-    spec: "§5.1",
+    doc: "compatibility.md: Scrapes",
     requests: [
       post(
         "/metrics/job/sorted/zz/1",
@@ -102,7 +102,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   // --push.disable-consistency-check.
   {
     name: "unchecked push is answered 202",
-    spec: "§3.7",
+    doc: "compatibility.md: Validation",
     flags: UNCHECKED,
     requests: [
       post("/metrics/job/u", "m 1\n"),
@@ -112,7 +112,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "unchecked push with a timestamp is dropped after a 202",
-    spec: "§3.7, §4",
+    doc: "compatibility.md: Validation; Metadata metrics",
     flags: UNCHECKED,
     requests: [
       post("/metrics/job/u", "m 1\n"),
@@ -123,7 +123,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "unchecked push still refuses bad URLs and bodies",
-    spec: "§3.7",
+    doc: "compatibility.md: Validation",
     flags: UNCHECKED,
     requests: [
       post("/metrics/job/u/odd", "m 1\n"),
@@ -136,7 +136,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "unchecked push sanitizes labels",
-    spec: "§3.2, §3.7",
+    doc: "compatibility.md: Validation",
     flags: UNCHECKED,
     requests: [
       post("/metrics/job/u/foo/baz", 'c{job="other",foo="bar"} 1\n'),
@@ -146,7 +146,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "unchecked push of a type conflict across groups",
-    spec: "§3.7, §5",
+    doc: "compatibility.md: Validation; Scrapes; Deliberate differences",
     flags: UNCHECKED,
     requests: [
       post("/metrics/job/a", "# TYPE m counter\nm 1\n"),
@@ -157,7 +157,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "unchecked push of a duplicate series",
-    spec: "§3.7, §5",
+    doc: "compatibility.md: Validation; Scrapes; Deliberate differences",
     flags: UNCHECKED,
     requests: [post("/metrics/job/d", "dup 1\ndup 2\nok 3\n"), scrape],
   },
@@ -165,7 +165,7 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   // The 1.5.1 deadlock; these cases restart the reference afterwards.
   {
     name: "invalid job@base64 on POST",
-    spec: "§1.3, §11",
+    doc: "compatibility.md: Grouping keys; The 1.5.1 deadlock",
     restartReferenceAfter:
       "1.5.1 keeps the POST job@base64 handler locked after the refusal",
     requests: [
@@ -177,14 +177,14 @@ export const OUTPUT_CASES: readonly DiffCase[] = [
   },
   {
     name: "invalid job@base64 names the part decoded before the error",
-    spec: "§1.3",
+    doc: "compatibility.md: Grouping keys; The 1.5.1 deadlock",
     restartReferenceAfter:
       "1.5.1 keeps the PUT job@base64 handler with labels locked after the refusal",
     requests: [put("/metrics/job@base64/L3Zhci90bXA+/a/b", "m 1\n")],
   },
   {
     name: "invalid job@base64 on DELETE with labels",
-    spec: "§1.3, §11",
+    doc: "compatibility.md: Grouping keys; The 1.5.1 deadlock",
     restartReferenceAfter:
       "1.5.1 keeps the DELETE job@base64 handler with labels locked after the refusal",
     requests: [

@@ -21,7 +21,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   // Content-Type and protobuf.
   {
     name: "Content-Type variants that select protobuf",
-    spec: "§2.1",
+    doc: "compatibility.md: Push bodies",
     requests: [
       protobufPush("POST", "/metrics/job/ct/v/1", [
         gauge("g", [{ labels: [], value: 1 }]),
@@ -42,7 +42,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "Content-Type variants that fall back to text",
-    spec: "§2.1",
+    doc: "compatibility.md: Push bodies",
     requests: [
       post("/metrics/job/ct/v/1", "m 1\n", {
         "Content-Type": "application/json",
@@ -70,7 +70,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "protobuf body with summaries and histograms",
-    spec: "§2.2, §5.1",
+    doc: "compatibility.md: Protobuf; Scrapes",
     requests: [
       protobufPush("POST", "/metrics/job/pb", [
         SUMMARY_FAMILY,
@@ -97,7 +97,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "protobuf body with the same family twice keeps the last",
-    spec: "§2.2",
+    doc: "compatibility.md: Protobuf",
     requests: [
       protobufPush("POST", "/metrics/job/pb", [
         gauge("twice", [{ labels: [], value: 1 }], "first"),
@@ -108,7 +108,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "protobuf body with an empty family",
-    spec: "§2.2",
+    doc: "compatibility.md: Protobuf",
     requests: [
       protobufPush("POST", "/metrics/job/pb", [
         gauge("empty", []),
@@ -119,7 +119,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "protobuf body that is truncated",
-    spec: "§2.2",
+    doc: "compatibility.md: Protobuf; Error responses",
     requests: [
       post(
         "/metrics/job/pb",
@@ -139,7 +139,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "protobuf body with a label name that is not legacy-valid",
-    spec: "§2.2, §3.3",
+    doc: "compatibility.md: Protobuf; The consistency check",
     requests: [
       protobufPush("POST", "/metrics/job/pb", [
         gauge("g", [{ labels: [label("a-b", "1")], value: 1 }]),
@@ -149,7 +149,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "protobuf body with a metric name that is not legacy-valid",
-    spec: "§2.2, §12",
+    doc: "compatibility.md: Protobuf; Deliberate differences",
     requests: [
       protobufPush("POST", "/metrics/job/pb", [
         gauge("bad-name", [{ labels: [], value: 1 }]),
@@ -159,7 +159,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "protobuf body with a timestamp",
-    spec: "§3.1",
+    doc: "compatibility.md: Validation",
     requests: [
       protobufPush("POST", "/metrics/job/pb", [
         gauge("g", [{ labels: [], value: 1, timestampMs: 1_700_000_000_000 }]),
@@ -169,7 +169,7 @@ export const PROTOBUF_CASES: readonly DiffCase[] = [
   },
   {
     name: "protobuf summary with an explicit quantile label",
-    spec: "§3.3",
+    doc: "compatibility.md: The consistency check",
     requests: [
       protobufPush("POST", "/metrics/job/pb", [{
         name: "sq",

@@ -13,14 +13,14 @@ import {
   put,
   request,
   scrape,
-  SPEC_SEQUENCE_PATH,
+  SEQUENCE_PATH,
 } from "./case_kit.ts";
 
 export const ROUTING_CASES: readonly DiffCase[] = [
   // Routing.
   {
     name: "routing redirects a double slash with 301",
-    spec: "§1.4",
+    doc: "compatibility.md: Routes",
     requests: [
       post("/metrics/job//instance/x", "m 1\n"),
       post("/metrics/job/j2//instance/x", "m 1\n"),
@@ -31,7 +31,7 @@ export const ROUTING_CASES: readonly DiffCase[] = [
   },
   {
     name: "routing redirects GET with an HTML link in the body",
-    spec: "§1.4",
+    doc: "compatibility.md: Routes",
     requests: [
       get("/metrics/job/j2//instance/x"),
       get("//metrics"),
@@ -40,7 +40,7 @@ export const ROUTING_CASES: readonly DiffCase[] = [
   },
   {
     name: "routing redirects /./ and /../ with 301",
-    spec: "§1.4",
+    doc: "compatibility.md: Routes",
     requests: [
       { ...post("/metrics/job/x/./a/b", "m 1\n"), raw: true },
       { ...post("/metrics/job/x/../a/b", "m 1\n"), raw: true },
@@ -49,7 +49,7 @@ export const ROUTING_CASES: readonly DiffCase[] = [
   },
   {
     name: "routing redirects /metrics/job/ with 307",
-    spec: "§1.4",
+    doc: "compatibility.md: Routes",
     requests: [
       post("/metrics/job/", "m 1\n"),
       put("/metrics/job/", "m 1\n"),
@@ -58,12 +58,12 @@ export const ROUTING_CASES: readonly DiffCase[] = [
   },
   {
     name: "routing answers GET /metrics/job/ with 404",
-    spec: "§1.4",
+    doc: "compatibility.md: Routes",
     requests: [get("/metrics/job/")],
   },
   {
     name: "routing answers 404 for unknown paths",
-    spec: "§1.4, §6.5",
+    doc: "compatibility.md: Routes",
     requests: [
       post("/metrics/job", "m 1\n"),
       get("/nope"),
@@ -74,7 +74,7 @@ export const ROUTING_CASES: readonly DiffCase[] = [
   },
   {
     name: "routing answers 405 with Allow for other methods",
-    spec: "§1.1",
+    doc: "compatibility.md: Routes",
     requests: [
       get("/metrics/job/x"),
       request("HEAD", "/metrics/job/x"),
@@ -88,7 +88,7 @@ export const ROUTING_CASES: readonly DiffCase[] = [
   },
   {
     name: "routing answers OPTIONS with Allow",
-    spec: "§1.1",
+    doc: "compatibility.md: Routes",
     requests: [
       request("OPTIONS", "/metrics/job/x"),
       request("OPTIONS", "/metrics/job/x/a/b"),
@@ -99,45 +99,45 @@ export const ROUTING_CASES: readonly DiffCase[] = [
 
   // Methods and semantics.
   {
-    name: "sequence of spec §1.5",
-    spec: "§1.5",
+    name: "sequence of POST, PUT and DELETE on one group",
+    doc: "compatibility.md: Methods and status codes; Validation",
     requests: [
-      post(SPEC_SEQUENCE_PATH, "a 1\nb 1\n"),
+      post(SEQUENCE_PATH, "a 1\nb 1\n"),
       scrape,
-      post(SPEC_SEQUENCE_PATH, "b 2\nc 2\n"),
+      post(SEQUENCE_PATH, "b 2\nc 2\n"),
       scrape,
-      put(SPEC_SEQUENCE_PATH, "c 3\n"),
+      put(SEQUENCE_PATH, "c 3\n"),
       scrape,
-      post(SPEC_SEQUENCE_PATH, "# TYPE c gauge\nc 4\n"),
+      post(SEQUENCE_PATH, "# TYPE c gauge\nc 4\n"),
       scrape,
-      post(SPEC_SEQUENCE_PATH, "c 5 123\n"),
+      post(SEQUENCE_PATH, "c 5 123\n"),
       scrape,
-      post(SPEC_SEQUENCE_PATH, ""),
+      post(SEQUENCE_PATH, ""),
       scrape,
-      put(SPEC_SEQUENCE_PATH, ""),
+      put(SEQUENCE_PATH, ""),
       scrape,
-      del(SPEC_SEQUENCE_PATH),
+      del(SEQUENCE_PATH),
       scrape,
     ],
   },
   {
     name: "empty PUT creates a group with the metadata only",
-    spec: "§1.5, §2.6",
+    doc: "compatibility.md: Methods and status codes",
     requests: [put("/metrics/job/e"), scrape],
   },
   {
     name: "empty POST creates a group with the metadata only",
-    spec: "§1.5, §2.6",
+    doc: "compatibility.md: Methods and status codes",
     requests: [post("/metrics/job/e"), scrape],
   },
   {
     name: "DELETE of a missing group is accepted",
-    spec: "§1.5",
+    doc: "compatibility.md: Methods and status codes",
     requests: [del("/metrics/job/missing"), del("/metrics/job/missing/a/b")],
   },
   {
     name: "DELETE ignores its body",
-    spec: "§1.5, §2.6",
+    doc: "compatibility.md: Methods and status codes",
     requests: [
       post("/metrics/job/d", "m 1\n"),
       del("/metrics/job/d", "this is not a metric\n"),
@@ -146,7 +146,7 @@ export const ROUTING_CASES: readonly DiffCase[] = [
   },
   {
     name: "DELETE removes only the exact group",
-    spec: "§1.5, §10",
+    doc: "compatibility.md: Methods and status codes; Groups are exact keys",
     requests: [
       post("/metrics/job/x", "m 1\n"),
       post("/metrics/job/x/instance/y", "m 2\n"),
@@ -158,7 +158,7 @@ export const ROUTING_CASES: readonly DiffCase[] = [
   },
   {
     name: "PUT replaces every family of the group, POST only the named ones",
-    spec: "§1.5",
+    doc: "compatibility.md: Methods and status codes",
     requests: [
       post("/metrics/job/r/instance/i", "a 1\nb 1\nc 1\n"),
       post("/metrics/job/r/instance/i", 'b{x="1"} 2\n'),

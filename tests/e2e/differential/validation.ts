@@ -1,6 +1,6 @@
 /**
  * Validation: what a push may hold, and the consistency check
- * (docs/compatibility.md, validation).
+ * (docs/compatibility.md, Validation).
  * @module
  */
 
@@ -19,12 +19,12 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   // Validation.
   {
     name: "text body with a timestamp",
-    spec: "§3.1, §4",
+    doc: "compatibility.md: Validation; Metadata metrics",
     requests: [post("/metrics/job/ts", "m 1 1700000000000\n"), scrape],
   },
   {
     name: "type conflict across groups",
-    spec: "§3.3, §4",
+    doc: "compatibility.md: The consistency check; Metadata metrics",
     requests: [
       post("/metrics/job/t1", "# TYPE h gauge\nh 1\n"),
       post("/metrics/job/t2", "h 1\n"),
@@ -35,7 +35,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "duplicate series within one push",
-    spec: "§3.3",
+    doc: "compatibility.md: The consistency check",
     requests: [
       post("/metrics/job/dup", "dup 1\ndup 2\n"),
       post("/metrics/job/dup", 'dup{a="1"} 1\ndup{a="1"} 2\n'),
@@ -44,7 +44,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "duplicate series across groups",
-    spec: "§3.3",
+    doc: "compatibility.md: The consistency check",
     requests: [
       post("/metrics/job/x", 'm{a="1"} 1\n'),
       post("/metrics/job/x/a/1", "m 2\n"),
@@ -54,7 +54,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "suffix collision of a summary with a later _count family",
-    spec: "§3.3",
+    doc: "compatibility.md: The consistency check",
     requests: [
       post("/metrics/job/s1", '# TYPE foo summary\nfoo{quantile="0.5"} 1\n'),
       post("/metrics/job/s2", "foo_count 1\n"),
@@ -65,7 +65,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "suffix collision of a histogram with an earlier _bucket family",
-    spec: "§3.3",
+    doc: "compatibility.md: The consistency check",
     requests: [
       post("/metrics/job/h1", "bar_bucket 1\n"),
       post("/metrics/job/h2", '# TYPE bar histogram\nbar_bucket{le="1"} 1\n'),
@@ -76,7 +76,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "suffix collision within one protobuf push",
-    spec: "§3.3",
+    doc: "compatibility.md: The consistency check",
     requests: [
       protobufPush("POST", "/metrics/job/pb", [
         SUMMARY_FAMILY,
@@ -87,7 +87,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "grouping labels override body labels",
-    spec: "§3.2",
+    doc: "compatibility.md: Validation",
     requests: [
       post(
         "/metrics/job/t4/foo/baz",
@@ -97,7 +97,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "instance from the body is kept unless the grouping key has one",
-    spec: "§3.2",
+    doc: "compatibility.md: Validation",
     requests: [
       post("/metrics/job/inst", 'm{instance="from-body"} 1\nn 2\n'),
       post(
@@ -108,12 +108,12 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "label name starting with __ in the body",
-    spec: "§2.4, §3.3",
+    doc: "compatibility.md: The text format; The consistency check",
     requests: [post("/metrics/job/ln", 'm{__x="1"} 1\n'), scrape],
   },
   {
     name: "empty label values are kept",
-    spec: "§3.8",
+    doc: "compatibility.md: Validation",
     requests: [
       post("/metrics/job/x", 'm 1\nk{a=""} 1\n'),
       post("/metrics/job/x/a@base64/=", "m 2\n"),
@@ -121,7 +121,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "own family pushed with another type",
-    spec: "§3.3, §3.5",
+    doc: "compatibility.md: The consistency check; The gateway's own metrics",
     requests: [
       post("/metrics/job/own", "pushgateway_build_info 1\n"),
       post(
@@ -133,7 +133,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "own family pushed with its type is accepted",
-    spec: "§3.5",
+    doc: "compatibility.md: The gateway's own metrics",
     requests: [
       post(
         "/metrics/job/own",
@@ -144,7 +144,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "own lazily created family pushed with another HELP",
-    spec: "§3.4",
+    doc: "compatibility.md: HELP conflicts; The gateway's own metrics",
     requests: [
       post(
         "/metrics/job/own",
@@ -159,17 +159,17 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "Go runtime family pushed with another type",
-    spec: "§3.5, §5.3",
+    doc: "compatibility.md: The gateway's own metrics; Deliberate differences",
     requests: [post("/metrics/job/own", "go_goroutines 1\n")],
   },
   {
     name: "sample value longer than any float literal",
-    spec: "§2.4",
+    doc: "compatibility.md: The text format; Deliberate differences",
     requests: [post("/metrics/job/long", `m ${"0".repeat(4097)}\n`)],
   },
   {
     name: "push_time_seconds in a body is replaced",
-    spec: "§3.5",
+    doc: "compatibility.md: Metadata metrics",
     requests: [
       post(
         "/metrics/job/pt",
@@ -180,7 +180,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "push_failure_time_seconds in a body on a new group is replaced",
-    spec: "§3.5",
+    doc: "compatibility.md: Metadata metrics",
     requests: [
       post(
         "/metrics/job/pf",
@@ -191,7 +191,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "push_failure_time_seconds in a body on an existing group",
-    spec: "§3.5",
+    doc: "compatibility.md: Metadata metrics; Deliberate differences",
     requests: [
       post("/metrics/job/pf", "m 1\n"),
       post(
@@ -203,7 +203,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "HELP conflict across groups",
-    spec: "§3.4",
+    doc: "compatibility.md: HELP conflicts; Deliberate differences",
     requests: [
       post("/metrics/job/h1", "# HELP h help one\nh 1\n"),
       post("/metrics/job/h2", "# HELP h help two\nh 1\n"),
@@ -212,7 +212,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "instance alias trap",
-    spec: "§3.6",
+    doc: "compatibility.md: Deliberate differences",
     requests: [
       post("/metrics/job/j1", "m 1\n"),
       post("/metrics/job/j1/instance/", "n 1\n"),
@@ -222,7 +222,7 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "instance alias trap with the alias pushed first",
-    spec: "§3.6",
+    doc: "compatibility.md: Deliberate differences",
     requests: [
       post("/metrics/job/j1/instance@base64/=", "n 1\n"),
       post("/metrics/job/j1", "m 1\n"),
@@ -232,17 +232,17 @@ export const VALIDATION_CASES: readonly DiffCase[] = [
   },
   {
     name: "invalid UTF-8 in a grouping label value",
-    spec: "§3.6",
+    doc: "compatibility.md: Deliberate differences",
     requests: [post("/metrics/job/bad/a/%FF", "m 1\n"), scrape],
   },
   {
     name: "invalid UTF-8 in the job",
-    spec: "§3.6",
+    doc: "compatibility.md: Deliberate differences",
     requests: [post("/metrics/job/%FF", "m 1\n"), scrape],
   },
   {
     name: "invalid UTF-8 in a base64 grouping label value",
-    spec: "§1.3, §3.6",
+    doc: "compatibility.md: Grouping keys; Deliberate differences",
     requests: [post("/metrics/job/bad/a@base64/_w", "m 1\n"), scrape],
   },
 ];
