@@ -493,7 +493,7 @@ Deno.test("prom-client Pushgateway pushAdd, push and delete with groupings", asy
   await t.step("push() of a gzip body to a second group", async () => {
     const result = await gzipGateway.push({ jobName: "node-gz" });
     assert.equal(statusOf(result), 200);
-    // Fewer labels sort first (spec §5.1).
+    // Fewer labels sort first (docs/compatibility.md, Scrapes).
     assert.equal(
       await scrapePushed(pv.url),
       nodeSeries([NODE_GZ, NODE_BATCH]) + nodeMetadata([NODE_GZ, NODE_BATCH]),
@@ -503,7 +503,8 @@ Deno.test("prom-client Pushgateway pushAdd, push and delete with groupings", asy
   await t.step(
     "push() with a '/' in a grouping value is refused as the Pushgateway does",
     async () => {
-      // prom-client sends "a%2Fb"; %2F separates path components (spec §1.4).
+      // prom-client sends "a%2Fb"; %2F separates path components
+      // (docs/compatibility.md, Routes).
       await assert.rejects(
         gateway.push({ jobName: "node-batch", groupings: { path: "a/b" } }),
         {

@@ -1,7 +1,7 @@
 /**
- * One writer per database file (docs/operations.md, "One writer per database"), as whole
- * processes: a second server and `pushvault import` on a live file are
- * refused naming the file and the holder's PID; the sqlite3 shell and the
+ * One writer per database file (docs/operations.md, One writer per database),
+ * as whole processes: a second server and `pushvault import` on a live file
+ * are refused naming the file and the holder's PID; the sqlite3 shell and the
  * online backup still read it; after kill -9 a new server starts.
  * @module
  */

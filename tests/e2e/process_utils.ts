@@ -15,7 +15,10 @@ export const MAIN_PATH = fileURLToPath(
   new URL("../../src/main.ts", import.meta.url),
 );
 
-/** Debian's `prometheus-pushgateway` 1.5.1, the reference (spec intro). */
+/**
+ * Debian's `prometheus-pushgateway` 1.5.1, the reference
+ * (docs/compatibility.md, at its start).
+ */
 export const PUSHGATEWAY_BINARY = "/usr/bin/prometheus-pushgateway";
 
 /** Time a child may take to start listening (the first run compiles). */
@@ -279,7 +282,7 @@ export class ProcessGroup implements AsyncDisposable {
    * Starts the reference Pushgateway on a free 127.0.0.1 port and waits
    * until `/-/ready` answers 200. Without persistence unless `flags` name a
    * `--persistence.file` (the empty one is required for Debian's build,
-   * whose default is a system path, spec intro).
+   * whose default is a system path).
    */
   async pushgateway(flags: readonly string[] = []): Promise<ServerProcess> {
     const persistence = flags.some((f) => f.startsWith("--persistence.file="))

@@ -1,7 +1,7 @@
 /**
  * A real Prometheus (Debian's /usr/bin/prometheus) scrapes a real Pushvault
  * every second with `honor_labels: true`, the configuration the Pushgateway
- * README prescribes (docs/compatibility.md, scrape configuration). Pushed
+ * README prescribes (docs/compatibility.md, Scrape configuration). Pushed
  * series must show up in PromQL with the pushed `job`/`instance`,
  * `instance=""` must mean "no instance label", a change must be seen on
  * the next scrape and a deleted group must go stale.
@@ -24,7 +24,10 @@ const hasPrometheus = hasExecutable(PROMETHEUS);
 
 const BATCH = "/metrics/job/batch/instance/host1";
 const NIGHTLY = "/metrics/job/nightly";
-/** job "db/backup", which only @base64 can carry (spec §1.3). */
+/**
+ * job "db/backup", which only @base64 can carry (docs/compatibility.md,
+ * Grouping keys).
+ */
 const SLASHED = "/metrics/job@base64/ZGIvYmFja3Vw";
 
 const BATCH_BODY = `# TYPE e2e_job_duration_seconds gauge
@@ -60,7 +63,7 @@ const PUSHED = sorted([
   sample("e2e_job_duration_seconds", BATCH_LABELS, "12.5"),
   sample("e2e_records_total", { ...BATCH_LABELS, kind: "ok" }, "42"),
   sample("e2e_request_seconds_bucket", { ...BATCH_LABELS, le: "0.5" }, "3"),
-  // The +Inf bucket Pushvault adds (spec §5.1).
+  // The +Inf bucket Pushvault adds (docs/compatibility.md, Scrapes).
   sample("e2e_request_seconds_bucket", { ...BATCH_LABELS, le: "+Inf" }, "7"),
   sample("e2e_request_seconds_sum", BATCH_LABELS, "2.5"),
   sample("e2e_request_seconds_count", BATCH_LABELS, "7"),

@@ -158,7 +158,8 @@ const GROUP_PUSHES: readonly Push[] = [
     body: "slash 1\n",
     status: 200,
   },
-  // A refused push creates its group with a failure time (spec §4).
+  // A refused push creates its group with a failure time
+  // (docs/compatibility.md, Metadata metrics).
   {
     method: "POST",
     path: "/metrics/job/failed",
