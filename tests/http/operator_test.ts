@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import { send, startTestGateway } from "../test_utils.ts";
 
-Deno.test("--web.route-prefix puts every route under the prefix (docs/compatibility.md, Flags)", async () => {
+Deno.test("--web.route-prefix puts every route under the prefix (Flags)", async () => {
   await using pv = await startTestGateway([
     "--web.route-prefix=/pg/",
     "--web.external-url=http://example.com/ext/",

@@ -77,7 +77,7 @@ Deno.test("PUT with a malformed body answers 400 naming the line and changes not
   }
 });
 
-Deno.test("The push sequence of docs/compatibility.md's Methods and status codes gives the Pushgateway's results", async () => {
+Deno.test("A sequence of POST, PUT and DELETE on one group gives the Pushgateway's results (Methods and status codes)", async () => {
   await using pv = await startTestGateway();
   const url = `${pv.url}/metrics/job/seq`;
   const values = async () => {

@@ -335,7 +335,7 @@ Deno.test("Store.push() refuses a duplicate series across groups and only sets t
   );
 });
 
-Deno.test("Store.push() does not create a group that would alias another's metadata (docs/compatibility.md, Deliberate differences)", () => {
+Deno.test("Store.push() does not create a group that would alias another's metadata (Deliberate differences)", () => {
   using store = new Store({ path: "" });
   store.push(command("POST", "job/j1", [gauge("a", 1)], 10));
   const outcome = store.push(
