@@ -1,5 +1,5 @@
 /**
- * kill -9 durability check (docs/operations.md, durability): 4 concurrent
+ * kill -9 durability check (docs/operations.md, Durability): 4 concurrent
  * pushers send pushes with distinct values (±Inf, NaN, 5e-324, 1.797e308 among
  * them) to a Pushvault child process, which is SIGKILLed at a random moment;
  * after a restart on the same file every acknowledged push must be there

@@ -80,7 +80,10 @@ interface FlagSpec {
   readonly repeatable?: boolean;
 }
 
-/** Every flag, in --help order. Names are the Pushgateway's (docs/compatibility.md, flags). */
+/**
+ * Every flag, in --help order. Names are the Pushgateway's
+ * (docs/compatibility.md, Flags).
+ */
 export const FLAGS = {
   "web.listen-address": {
     kind: "string",
@@ -242,7 +245,10 @@ export type ParsedCommand =
   | {
     readonly type: "run";
     readonly config: Config;
-    /** Every flag's value as a string, for /api/v1/status (docs/compatibility.md, JSON API). */
+    /**
+     * Every flag's value as a string, for /api/v1/status
+     * (docs/compatibility.md, JSON API).
+     */
     readonly flagValues: Readonly<Record<string, string>>;
   };
 
@@ -471,7 +477,10 @@ export function parseFlags(argv: readonly string[]): ParsedCommand {
   return { type: "run", config, flagValues };
 }
 
-/** docs/compatibility.md, flags: `/` → none; otherwise a leading `/` added, a trailing `/` removed. */
+/**
+ * docs/compatibility.md, Flags: `/` → none; otherwise a leading `/` added, a
+ * trailing `/` removed.
+ */
 export function normalizeRoutePrefix(prefix: string): string {
   if (prefix === "" || prefix === "/") return "";
   let p = prefix.startsWith("/") ? prefix : `/${prefix}`;

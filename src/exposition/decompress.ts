@@ -1,10 +1,10 @@
 /**
  * Request bodies: reading them with a size limit and undoing their
- * `Content-Encoding` (docs/compatibility.md, push bodies; newest behaviour). The encoding is compared
- * case-insensitively; `gzip` and `snappy` (the Snappy *framed* format, as
- * `snzip` and Go's `snappy.NewReader` speak it) are decoded; anything else
- * (`identity`, absent, unknown) passes through, as in `decodeRequest` in
- * prometheus/pushgateway `main.go`.
+ * `Content-Encoding` (docs/compatibility.md, Compression; newest behaviour).
+ * The encoding is compared case-insensitively; `gzip` and `snappy` (the Snappy
+ * *framed* format, as `snzip` and Go's `snappy.NewReader` speak it) are
+ * decoded; anything else (`identity`, absent, unknown) passes through, as in
+ * `decodeRequest` in prometheus/pushgateway `main.go`.
  *
  * Work is bounded: decompression stops as soon as the output would pass
  * `maxBytes` (a gzip bomb is never inflated in full) and throws

@@ -1,9 +1,10 @@
 /**
  * Go-compatible float parsing and formatting, the only place where Pushvault
  * turns float64 into text and back. Output must match the Pushgateway byte for
- * byte (docs/compatibility.md, scrapes): Go's `strconv.FormatFloat(f, 'g', -1, 64)`, i.e. the
- * shortest round-trip digits, exponent form iff the decimal exponent is < -4
- * or ≥ 6, exponent signed with at least two digits.
+ * byte (docs/compatibility.md, Scrapes): Go's
+ * `strconv.FormatFloat(f, 'g', -1, 64)`, i.e. the shortest round-trip digits,
+ * exponent form iff the decimal exponent is < -4 or ≥ 6, exponent signed with
+ * at least two digits.
  *
  * Pure; never throws.
  * @module

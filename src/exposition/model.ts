@@ -154,7 +154,8 @@ export const TYPE_BY_PROTO_NAME: Readonly<Record<string, MetricType>> = Object
 /**
  * A body that could not be decoded. `line` is 1-based for text formats and 0
  * for binary (protobuf) bodies. The message keeps the Go expfmt wording
- * (docs/compatibility.md, validation), which clients and people grep for.
+ * (docs/compatibility.md, The text format), which clients and people grep
+ * for.
  */
 export class ExpositionError extends SyntaxError {
   override name = "ExpositionError";

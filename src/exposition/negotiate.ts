@@ -1,7 +1,8 @@
 /**
  * Content negotiation for pushes and scrapes: which body format a push's
- * `Content-Type` selects (docs/compatibility.md, push bodies), which format and compression a scrape's
- * `Accept` and `Accept-Encoding` select (docs/compatibility.md, scrapes).
+ * `Content-Type` selects (docs/compatibility.md, Push bodies), which format and
+ * compression a scrape's `Accept` and `Accept-Encoding` select
+ * (docs/compatibility.md, Scrapes).
  *
  * Each function reproduces the parser upstream uses, quirks included: Go's
  * `mime.ParseMediaType` for `Content-Type`, `goautoneg.ParseAccept` plus
@@ -15,7 +16,7 @@ export type RequestFormat = "text" | "protobuf" | "openmetrics";
 
 /**
  * Formats a scrape may be answered in (OpenMetrics is never served,
- * docs/compatibility.md, scrapes).
+ * docs/compatibility.md, Scrapes).
  */
 export type ResponseFormat =
   | "text"
@@ -37,9 +38,9 @@ export const PROTOBUF_COMPACT_TEXT_CONTENT_TYPE =
 
 /**
  * The response `Content-Type` of each format, as Pushgateway 1.5.1 sends it.
- * (The newest release appends `; escaping=underscores`, docs/compatibility.md, scrapes; we serve
- * legacy-valid names only unless UTF-8 names are enabled, so the plain
- * strings describe our output.)
+ * (The newest release appends `; escaping=underscores`, docs/compatibility.md,
+ * Scrapes; we serve legacy-valid names only unless UTF-8 names are enabled, so
+ * the plain strings describe our output.)
  */
 export const RESPONSE_CONTENT_TYPE = {
   "text": TEXT_CONTENT_TYPE,
@@ -167,12 +168,13 @@ function consumeParam(
 }
 
 /**
- * The format of a push body (docs/compatibility.md, push bodies). Protobuf only for
- * `application/vnd.google.protobuf` with `proto=io.prometheus.client.MetricFamily`
- * and `encoding=delimited` (type and parameter names case-insensitive,
- * values case-sensitive). `application/openmetrics-text` selects OpenMetrics
- * (a deliberate extension: the Pushgateway feeds it to the text parser).
- * Everything else, unparsable headers included, is text 0.0.4.
+ * The format of a push body (docs/compatibility.md, Push bodies). Protobuf only
+ * for `application/vnd.google.protobuf` with
+ * `proto=io.prometheus.client.MetricFamily` and `encoding=delimited` (type and
+ * parameter names case-insensitive, values case-sensitive).
+ * `application/openmetrics-text` selects OpenMetrics (a deliberate extension:
+ * the Pushgateway feeds it to the text parser). Everything else, unparsable
+ * headers included, is text 0.0.4.
  */
 export function requestFormat(contentType: string | null): RequestFormat {
   if (contentType === null) return "text";
@@ -283,12 +285,12 @@ function parseAccept(header: string): AcceptClause[] {
 }
 
 /**
- * The format of a scrape response (docs/compatibility.md, scrapes; expfmt `Negotiate`): clauses
- * in goautoneg order; the first protobuf clause with
+ * The format of a scrape response (docs/compatibility.md, Scrapes; expfmt
+ * `Negotiate`): clauses in goautoneg order; the first protobuf clause with
  * `proto=io.prometheus.client.MetricFamily` and a known `encoding`, or the
- * first `text/plain` clause with no version or `version=0.0.4`, wins;
- * otherwise text. Like upstream, `q=0` does not exclude a clause and
- * wildcards never select protobuf.
+ * first `text/plain` clause with no version or `version=0.0.4`, wins; otherwise
+ * text. Like upstream, `q=0` does not exclude a clause and wildcards never
+ * select protobuf.
  */
 export function responseFormat(accept: string | null): ResponseFormat {
   if (accept === null) return "text";
@@ -394,11 +396,11 @@ function parseAcceptEncoding(header: string): EncodingSpec[] {
 }
 
 /**
- * Whether a scrape response should be gzipped, as the newest release
- * negotiates it (docs/compatibility.md, scrapes): the offers are `identity` then `gzip`, each
- * taking the highest q of the elements naming it or `*`; gzip wins only with
- * a strictly higher, non-zero q. So `gzip;q=0` → false, and `*` alone → false
- * (identity, offered first, takes the tie).
+ * Whether a scrape response should be gzipped, as the newest release negotiates
+ * it (docs/compatibility.md, Scrapes): the offers are `identity` then `gzip`,
+ * each taking the highest q of the elements naming it or `*`; gzip wins only
+ * with a strictly higher, non-zero q. So `gzip;q=0` → false, and `*` alone →
+ * false (identity, offered first, takes the tie).
  */
 export function acceptsGzip(acceptEncoding: string | null): boolean {
   if (acceptEncoding === null) return false;

@@ -1,9 +1,9 @@
 /**
  * OpenMetrics 1.0 text → metric families, for push bodies sent as
- * `application/openmetrics-text` (the Pushgateway refuses them and parses
- * them as text 0.0.4, docs/compatibility.md, push bodies; users asked for them in
- * prometheus/pushgateway#400). Pure: no I/O, no clock. Throws the first
- * problem as an {@link ExpositionError} with its 1-based line.
+ * `application/openmetrics-text` (the Pushgateway refuses them and parses them
+ * as text 0.0.4, docs/compatibility.md, Push bodies; users asked for them in
+ * prometheus/pushgateway#400). Pure: no I/O, no clock. Throws the first problem
+ * as an {@link ExpositionError} with its 1-based line.
  *
  * Strictness. "Partial or invalid expositions MUST be considered erroneous in
  * their entirety" (OpenMetrics 1.0, "Data transmission"). We enforce the ABNF
@@ -64,7 +64,8 @@ export interface OpenMetricsParseOptions {
   /**
    * Accept quoted UTF-8 metric and label names (`{"my.metric","a.b"="v"}`,
    * `# TYPE "my.metric" gauge`), as the Pushgateway's
-   * `--push.enable-utf8-names` does for text (docs/compatibility.md, flags).
+   * `--push.enable-utf8-names` does for text (docs/compatibility.md, UTF-8
+   * names).
    */
   readonly utf8Names?: boolean;
   /** Names and label values refused as soon as they are longer. */

@@ -1,7 +1,7 @@
 /**
  * Delimited protobuf (`io.prometheus.client.MetricFamily` messages, each
  * prefixed by its varint length) → metric families, for push bodies
- * (docs/compatibility.md, protobuf). Walks the wire with protobufjs' Reader
+ * (docs/compatibility.md, Protobuf). Walks the wire with protobufjs' Reader
  * straight into our model, about three times faster than reflection plus
  * conversion (see the comment above the decoder). Nothing is read from disk.
  *
@@ -65,7 +65,8 @@ import {
 export interface DecodeOptions {
   /**
    * Accept any non-empty UTF-8 metric name (`--push.enable-utf8-names`).
-   * Otherwise names must match the legacy rule (docs/compatibility.md, validation).
+   * Otherwise names must match the legacy rule (docs/compatibility.md,
+   * Deliberate differences).
    */
   readonly utf8Names?: boolean;
   /** Names and label values longer are refused before they are decoded. */
@@ -404,8 +405,9 @@ interface FamilyContext {
 /**
  * One Metric message of a family of type `type`, whose bytes span the
  * reader's current position to its `len`. The value field of another type is
- * skipped; a missing one is an error naming the family (docs/compatibility.md, protobuf).
- * `previous` (the labels of the metric before) predicts the label names.
+ * skipped; a missing one is an error naming the family (docs/compatibility.md,
+ * Protobuf). `previous` (the labels of the metric before) predicts the label
+ * names.
  */
 function readMetric(
   r: Reader,
@@ -619,7 +621,10 @@ function readFamily(r: Reader, options: DecodeOptions): MetricFamily {
   return unit === undefined ? family : { ...family, unit };
 }
 
-/** Turns a protobufjs failure into the error a pusher sees (docs/compatibility.md, protobuf). */
+/**
+ * Turns a protobufjs failure into the error a pusher sees
+ * (docs/compatibility.md, Protobuf).
+ */
 function wireError(error: unknown, index: number): ExpositionError {
   const detail = errorMessage(error);
   // protobufjs reports reading past the end as a RangeError "index out of
@@ -639,9 +644,10 @@ function wireError(error: unknown, index: number): ExpositionError {
 }
 
 /**
- * Decodes a delimited protobuf body into families. When several messages
- * carry the same family name, the last one wins (docs/compatibility.md, protobuf). An empty body
- * yields no families. Throws ExpositionError (line 0), see the module doc.
+ * Decodes a delimited protobuf body into families. When several messages carry
+ * the same family name, the last one wins (docs/compatibility.md, Protobuf). An
+ * empty body yields no families. Throws ExpositionError (line 0), see the
+ * module doc.
  */
 export function decodeDelimited(
   body: Uint8Array,

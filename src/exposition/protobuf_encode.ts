@@ -1,7 +1,7 @@
 /**
  * Metric families → delimited protobuf (`io.prometheus.client.MetricFamily`
  * messages, each prefixed by its varint length), for scrape responses
- * (docs/compatibility.md, protobuf). Uses protobufjs reflection over the
+ * (docs/compatibility.md, Protobuf). Uses protobufjs reflection over the
  * descriptor embedded in `metrics_descriptor.ts`; nothing is read from disk.
  * Loadable without the decoder. Pure.
  * @module

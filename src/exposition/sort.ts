@@ -1,9 +1,10 @@
 /**
- * The orders of a scrape (docs/compatibility.md, scrapes): family names and label names in UTF-8
- * byte order, series by label count and then label values. Go compares
- * strings byte by byte in UTF-8; JavaScript's `<` compares UTF-16 code units,
- * which disagrees when a character above U+FFFF (a surrogate pair) meets one
- * in U+E000–U+FFFF. {@link compareUtf8} fixes that up only where it matters.
+ * The orders of a scrape (docs/compatibility.md, Scrapes): family names and
+ * label names in UTF-8 byte order, series by label count and then label values.
+ * Go compares strings byte by byte in UTF-8; JavaScript's `<` compares UTF-16
+ * code units, which disagrees when a character above U+FFFF (a surrogate pair)
+ * meets one in U+E000–U+FFFF. {@link compareUtf8} fixes that up only where it
+ * matters.
  *
  * Pure; never throws.
  * @module
@@ -65,7 +66,7 @@ export function sortLabels(labels: readonly Label[]): readonly Label[] {
 
 /**
  * Orders two series of one family as the Pushgateway's scrape does
- * (docs/compatibility.md, scrapes; client_golang `metricSorter`): fewer
+ * (docs/compatibility.md, Scrapes; client_golang `metricSorter`): fewer
  * labels first, then the label values position by position in byte order.
  * Both label lists must be sorted by name (see {@link sortLabels}).
  *

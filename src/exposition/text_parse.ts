@@ -1,24 +1,27 @@
 /**
  * Text format 0.0.4 → metric families, accepting and rejecting what Go's
  * `expfmt.TextParser` (prometheus/common `expfmt/text_parse.go`) does as the
- * Pushgateway uses it (docs/compatibility.md, push bodies). Pure; throws the first problem as an
- * {@link ExpositionError} whose line and wording are Go's.
+ * Pushgateway uses it (docs/compatibility.md, The text format). Pure; throws
+ * the first problem as an {@link ExpositionError} whose line and wording are
+ * Go's.
  *
  * It walks the body's bytes with an index, one line at a time, in the order
  * Go's state machine reads them, so that the first error found is Go's first
  * error. It does not detect duplicate series, nor reject timestamps or
- * `__`-prefixed label names: those belong to the push validator (docs/compatibility.md, validation).
- * Given limits, it refuses a name or label value over them, and any number
- * token over MAX_NUMBER_BYTES, before copying it (token_limits.ts): no line
- * costs more than linear time, nor memory out of proportion to it.
+ * `__`-prefixed label names: those belong to the push validator
+ * (docs/compatibility.md, Validation; The consistency check). Given limits, it
+ * refuses a name or label value over them, and any number token over
+ * MAX_NUMBER_BYTES, before copying it (token_limits.ts): no line costs more
+ * than linear time, nor memory out of proportion to it.
  *
  * Two name modes:
  * - legacy (default): names are `[a-zA-Z_:][a-zA-Z0-9_:]*` (labels without
- *   `:`); a quote or a `{` where a name belongs is refused with the wording
- *   of the parser behind the observed Pushgateway 1.5.1 (docs/compatibility.md, push bodies).
+ *   `:`); a quote or a `{` where a name belongs is refused with the wording of
+ *   the parser behind the observed Pushgateway 1.5.1 (docs/compatibility.md,
+ *   The text format).
  * - `utf8Names` (`--push.enable-utf8-names`): names may be quoted, and a
  *   line may start with `{"name",...}`, as in prometheus/common's newest
- *   parser with `UTF8Validation` (docs/compatibility.md, flags).
+ *   parser with `UTF8Validation` (docs/compatibility.md, UTF-8 names).
  * @module
  */
 
@@ -182,7 +185,8 @@ function parseComment(s: ParseState): void {
   readName(s, false);
   const next = b[s.i];
   if (next === NL) {
-    // `# HELP name` without text sets nothing (docs/compatibility.md, push bodies).
+    // `# HELP name` without text sets nothing (docs/compatibility.md, The text
+    // format).
     s.i++;
     return;
   }

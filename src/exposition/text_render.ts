@@ -1,11 +1,12 @@
 /**
  * Metric families → text exposition format 0.0.4, byte-identical to the
- * Pushgateway's `/metrics` (docs/compatibility.md, scrapes; Go expfmt `MetricFamilyToText`).
+ * Pushgateway's `/metrics` (docs/compatibility.md, Scrapes; Go expfmt
+ * `MetricFamilyToText`).
  *
  * Pure and cheap: the functions render what they are given in the order
  * given. They never sort (callers merge and sort once, see `sort.ts`), never
  * validate, and never print timestamps (the Pushgateway refuses them,
- * docs/compatibility.md, validation). Floats go through `formatTextFloat` only.
+ * docs/compatibility.md, Validation). Floats go through `formatTextFloat` only.
  *
  * Names that are not valid under the legacy rule are quoted the way the
  * newest expfmt does (`{"my.metric",a="1"}`); escaping them to underscores
@@ -186,7 +187,7 @@ function renderHistogram(name: string, metric: HistogramMetric): string {
     : metric.sampleCount;
   const formattedCount = formatTextFloat(count);
   if (!infSeen) {
-    // The +Inf bucket (docs/compatibility.md, scrapes) is synthesised from
+    // The +Inf bucket (docs/compatibility.md, Scrapes) is synthesised from
     // the sample count. A native-only histogram therefore shows just this
     // bucket, sum and count.
     text += `${
@@ -234,7 +235,8 @@ export function renderMetric(
 
 /**
  * One family: header and every series in the order given; "" for a family
- * without metrics (the Pushgateway omits those, docs/compatibility.md, push bodies).
+ * without metrics (the Pushgateway omits those, docs/compatibility.md,
+ * Scrapes).
  */
 export function renderFamily(family: MetricFamily): string {
   if (family.metrics.length === 0) return "";

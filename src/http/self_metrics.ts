@@ -1,8 +1,9 @@
 /**
- * The gateway's own metrics (docs/compatibility.md, metadata metrics): `pushgateway_build_info`,
- * `pushgateway_http_requests_total`, the push duration and size summaries,
- * `process_*`, and Pushvault's own `pushvault_*` families. Exposed under the
- * Pushgateway's names so existing dashboards keep working.
+ * The gateway's own metrics (docs/compatibility.md, The gateway's own metrics):
+ * `pushgateway_build_info`, `pushgateway_http_requests_total`, the push
+ * duration and size summaries, `process_*`, and Pushvault's own `pushvault_*`
+ * families. Exposed under the Pushgateway's names so existing dashboards keep
+ * working.
  * @module
  */
 
@@ -18,7 +19,10 @@ const SIZE_HELP = "HTTP request size for pushes to the Pushgateway.";
 const BUILD_HELP =
   "A metric with a constant '1' value labeled by version, revision, branch, goversion from which pushgateway was built, and the goos and goarch for the build.";
 
-/** Families this process exposes, for the consistency rules (docs/compatibility.md, validation). */
+/**
+ * Families this process exposes, for the consistency rules
+ * (docs/compatibility.md, The consistency check).
+ */
 export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
   ["pushgateway_build_info", {
     type: "gauge",

@@ -1,8 +1,9 @@
 /**
- * The Pushgateway's consistency check (docs/compatibility.md, consistency check), done against an
- * index instead of a simulated scrape of the whole store: a push is checked
- * only against the index entries of the families it carries, so its cost
- * follows the size of the push, not of the store (docs/architecture.md).
+ * The Pushgateway's consistency check (docs/compatibility.md, The consistency
+ * check), done against an index instead of a simulated scrape of the whole
+ * store: a push is checked only against the index entries of the families it
+ * carries, so its cost follows the size of the push, not of the store
+ * (docs/architecture.md).
  *
  * Pure: reads the index through an interface, returns problems as strings in
  * the Pushgateway's wording; never throws, never writes.
@@ -31,11 +32,17 @@ export interface IndexedFamily {
   ownerOf(seriesKey: string): string | undefined;
 }
 
-/** A family the gateway exposes itself (docs/compatibility.md, the gateway's own metrics). */
+/**
+ * A family the gateway exposes itself (docs/compatibility.md, The gateway's own
+ * metrics).
+ */
 export interface OwnFamily {
   readonly type: MetricType;
   readonly help: string;
-  /** Created lazily upstream: a pushed HELP must match exactly (docs/compatibility.md, HELP conflicts). */
+  /**
+   * Created lazily upstream: a pushed HELP must match exactly
+   * (docs/compatibility.md, HELP conflicts).
+   */
   readonly helpMustMatch: boolean;
 }
 

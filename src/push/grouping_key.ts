@@ -1,9 +1,11 @@
 /**
- * Push URL → grouping key (docs/compatibility.md, grouping keys). Pure: no HTTP objects, no
- * store. Error messages are the Pushgateway's, word for word (docs/compatibility.md, status codes).
+ * Push URL → grouping key (docs/compatibility.md, Grouping keys). Pure: no HTTP
+ * objects, no store. Error messages are the Pushgateway's, word for word
+ * (docs/compatibility.md, Methods and status codes).
  *
- * Deviation (docs/compatibility.md, grouping keys): a grouping label value that is not valid UTF-8
- * is refused here with 400, instead of creating a group that poisons the store.
+ * Deviation (docs/compatibility.md, Deliberate differences): a grouping label
+ * value that is not valid UTF-8 is refused here with 400, instead of creating a
+ * group that poisons the store.
  * @module
  */
 
@@ -23,7 +25,10 @@ export interface GroupingKey {
 }
 
 export interface GroupingKeyOptions {
-  /** `--push.enable-utf8-names`: `U__` label names are unescaped (docs/compatibility.md, UTF-8 names). */
+  /**
+   * `--push.enable-utf8-names`: `U__` label names are unescaped
+   * (docs/compatibility.md, UTF-8 names).
+   */
   readonly utf8Names?: boolean;
 }
 

@@ -1,7 +1,7 @@
 /**
  * A push body made ready for the store, in pure steps: decoded (decode.ts),
  * checked against the per-push limits (limits.ts), sanitized (validate.ts,
- * docs/compatibility.md, validation), and, when asked, each family prepared
+ * docs/compatibility.md, Validation), and, when asked, each family prepared
  * for writing (prepare.ts). Synchronous: the HTTP handler runs it inline,
  * the push worker (http/push_worker.ts) runs the very same steps for large
  * bodies on the other core.

@@ -3,7 +3,7 @@
  * refused with carries a `kind`, and {@link STATUS_FOR} maps each kind to
  * its HTTP status in one table (http/errors.ts writes the response).
  * Messages are written for the person who pushed; where the Pushgateway's
- * wording is part of the contract (docs/compatibility.md, error responses)
+ * wording is part of the contract (docs/compatibility.md, Error responses)
  * it is reproduced exactly.
  *
  * Errors of layers below this one (the exposition codecs, decompression)

@@ -1,8 +1,9 @@
 /**
  * Pure checks and rewriting of one push before it meets the store
- * (docs/compatibility.md, validation): timestamps refused, grouping labels override body labels,
- * `instance=""` added, labels sorted, label names checked, the gateway's own
- * metadata families dropped (they are always the gateway's values).
+ * (docs/compatibility.md, Validation): timestamps refused, grouping labels
+ * override body labels, `instance=""` added, labels sorted, label names
+ * checked, the gateway's own metadata families dropped (they are always the
+ * gateway's values).
  *
  * Knows nothing of other groups: cross-group rules live in consistency.ts.
  * @module
@@ -12,7 +13,10 @@ import { LABEL_NAME_RE } from "../exposition/model.ts";
 import type { Label, Metric, MetricFamily } from "../exposition/model.ts";
 import type { GroupingKey } from "./grouping_key.ts";
 
-/** Families every group has, whose values only the gateway sets (docs/compatibility.md, metadata metrics). */
+/**
+ * Families every group has, whose values only the gateway sets
+ * (docs/compatibility.md, Metadata metrics).
+ */
 export const PUSH_TIME = "push_time_seconds";
 export const PUSH_FAILURE_TIME = "push_failure_time_seconds";
 

@@ -2,7 +2,7 @@
  * Upgrading: Pushvault started on a database of schema version 1 (as the
  * first release wrote it) migrates it to the current version at start,
  * keeps every row, serves the same scrape, and leaves a copy of the old
- * file at `<file>.pre-v<N>.bak` (docs/operations.md, upgrade).
+ * file at `<file>.pre-v<N>.bak` (docs/operations.md, Upgrade).
  * @module
  */
 

@@ -335,7 +335,8 @@ Deno.test("decompressBody() rejects bad gzip with the Go gzip reader's messages"
     return copy;
   };
   const cases = [
-    // docs/compatibility.md, push bodies: empty body, short and long non-gzip bodies, as observed.
+    // docs/compatibility.md, Compression: empty body, short and long non-gzip
+    // bodies, as observed.
     { name: "empty body", body: new Uint8Array(0), message: "EOF" },
     {
       name: "short non-gzip body",

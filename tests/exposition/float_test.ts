@@ -115,7 +115,7 @@ function describe(value: number): string {
 }
 
 /**
- * Examples (docs/compatibility.md, scrapes) and edge values, as Go's
+ * Examples (docs/compatibility.md, Scrapes) and edge values, as Go's
  * FormatFloat(f, 'g', -1, 64) prints them.
  */
 const FORMATTED: readonly { value: number; text: string }[] = [

@@ -1,7 +1,8 @@
 /**
  * Builds the scrape a Pushgateway would serve after a list of pushes, without
  * a server: a small stand-in for the store's merge, just enough for the golden
- * cases (docs/compatibility.md, grouping keys). The real merge lives in `src/store/`.
+ * cases (docs/compatibility.md, Grouping keys). The real merge lives in
+ * `src/store/`.
  */
 
 import type {
@@ -26,7 +27,8 @@ const PUSH_FAILURE_TIME = "push_failure_time_seconds";
 const SOME_PUSH_TIME = 1795487705.8604121;
 
 function decodeBase64Url(text: string): string {
-  // The Pushgateway accepts padded and unpadded values (docs/compatibility.md, grouping keys).
+  // The Pushgateway accepts padded and unpadded values (docs/compatibility.md,
+  // Grouping keys).
   const standard = text.replaceAll("=", "").replaceAll("-", "+")
     .replaceAll("_", "/");
   const padded = standard + "=".repeat((4 - (standard.length % 4)) % 4);
@@ -52,7 +54,7 @@ export function groupingLabels(path: string): Label[] {
 }
 
 /**
- * Grouping labels (docs/compatibility.md, validation) override or join the
+ * Grouping labels (docs/compatibility.md, Validation) override or join the
  * series' labels, `instance` is added empty when missing, labels end up
  * sorted by name.
  */
@@ -148,9 +150,11 @@ export function expectedScrape(
       { grouping, families: new Map<string, MetricFamily>() };
     groups.set(key, group);
     const pushed = decodeBody(push).map((f) => sanitizeFamily(f, grouping));
-    if (push.method === "PUT") group.families = new Map(); // docs/compatibility.md, grouping keys
+    // A PUT replaces every family (docs/compatibility.md, Methods and status
+    // codes).
+    if (push.method === "PUT") group.families = new Map();
     for (const family of pushed) group.families.set(family.name, family);
-    // Metadata of a successful push (docs/compatibility.md, metadata metrics).
+    // Metadata of a successful push (docs/compatibility.md, Metadata metrics).
     group.families.set(
       PUSH_TIME,
       metadataFamily(
@@ -174,7 +178,7 @@ export function expectedScrape(
 }
 
 /**
- * Families of all groups (docs/compatibility.md, scrapes) merged by name
+ * Families of all groups (docs/compatibility.md, Scrapes) merged by name
  * (first HELP and TYPE seen win; the golden cases never conflict), sorted by
  * name, series sorted.
  */

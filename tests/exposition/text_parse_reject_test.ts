@@ -32,7 +32,8 @@ function optionsOf(c: Body): TextParseOptions {
 }
 
 // ---------------------------------------------------------------------------
-// Rejected bodies: Go's line and wording after the prefix (docs/compatibility.md, push bodies)
+// Rejected bodies: Go's line and wording after the prefix
+// (docs/compatibility.md, The text format)
 
 interface Rejected extends Body {
   readonly name: string;
@@ -226,7 +227,7 @@ const REJECTED: readonly Rejected[] = [
     detail: "invalid metric name",
   },
   {
-    name: "protobuf bytes sent as text (docs/compatibility.md, push bodies)",
+    name: "protobuf bytes sent as text (docs/compatibility.md, Push bodies)",
     body: "\x0a\x01m",
     raw: true,
     line: 2,

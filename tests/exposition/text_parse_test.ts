@@ -99,7 +99,7 @@ function histogram(
 }
 
 // ---------------------------------------------------------------------------
-// Accepted bodies (docs/compatibility.md, push bodies)
+// Accepted bodies (docs/compatibility.md, The text format)
 
 interface Accepted extends Body {
   readonly name: string;
@@ -237,8 +237,7 @@ const ACCEPTED: readonly Accepted[] = [
     ],
   },
   {
-    name:
-      "an OpenMetrics body as untyped samples (docs/compatibility.md, push bodies)",
+    name: "an OpenMetrics body as untyped samples (Push bodies)",
     body: "# TYPE om counter\nom_total 1\n# EOF\n",
     want: [family("om_total", "untyped", [sample(1)])],
   },
@@ -382,7 +381,7 @@ const ACCEPTED: readonly Accepted[] = [
     body: 'm{__x="1"} 1\n',
     want: [family("m", "untyped", [sample(1, { __x: "1" })])],
   },
-  // UTF-8 names (docs/compatibility.md, flags)
+  // UTF-8 names (docs/compatibility.md, UTF-8 names)
   {
     name: "quoted names in UTF-8 mode",
     body:

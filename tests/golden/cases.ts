@@ -6,9 +6,10 @@
  * Rules for a case, so the recording is deterministic: every push succeeds
  * (2xx); no DELETE (the Pushgateway applies it asynchronously); a family
  * pushed to several groups has the same TYPE and the same HELP (or none) in
- * each (HELP conflicts are resolved randomly upstream, docs/compatibility.md, validation); no family
- * named `go_*`, `process_*`, `pushgateway_*` or `push_*`; nothing the 1.5.1
- * reference cannot express (gauge or float histograms, created timestamps).
+ * each (upstream picks one at random, docs/compatibility.md, HELP conflicts);
+ * no family named `go_*`, `process_*`, `pushgateway_*` or `push_*`; nothing the
+ * 1.5.1 reference cannot express (gauge or float histograms, created
+ * timestamps).
  */
 
 import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";

@@ -5,7 +5,10 @@
  * ours, so both sides go through the same function.
  */
 
-/** Families the gateway exposes about itself (docs/compatibility.md, scrapes), not pushed ones. */
+/**
+ * Families the gateway exposes about itself (docs/compatibility.md, The
+ * gateway's own metrics), not pushed ones.
+ */
 export function isOwnFamily(name: string): boolean {
   return name.startsWith("go_") || name.startsWith("process_") ||
     name.startsWith("pushgateway_");

@@ -1,8 +1,8 @@
 /**
- * Request heads at and past `--web.max-header-bytes` (docs/security.md, limits), and
- * requests node's HTTP parser refuses (unknown methods, malformed heads),
- * over plain HTTP served by node:http and over TLS. Long URLs go over raw
- * connections: `fetch` itself refuses URLs over 64 KiB.
+ * Request heads at and past `--web.max-header-bytes` (docs/security.md,
+ * Limits), and requests node's HTTP parser refuses (unknown methods, malformed
+ * heads), over plain HTTP served by node:http and over TLS. Long URLs go over
+ * raw connections: `fetch` itself refuses URLs over 64 KiB.
  */
 
 import assert from "node:assert/strict";
