@@ -1,8 +1,7 @@
 /**
  * The flag table (the Pushgateway's names and defaults, docs/compatibility.md,
- * flags, plus ours
- * under `--storage.*`) → Config, and the --help text. Pure: parsing returns a
- * Config or throws FlagError; it never exits or prints.
+ * Flags, plus ours under `--storage.*`) → Config, and the --help text. Pure:
+ * parsing returns a Config or throws FlagError; it never exits or prints.
  * @module
  */
 

@@ -4,7 +4,7 @@
  * writes it in one of two shapes: `text` as Go's `http.Error` writes it
  * (plain text, `nosniff`, message plus newline), `api` as the JSON API's
  * `{"status":"error","errorType":…,"error":…}` (docs/compatibility.md,
- * error responses).
+ * Error responses).
  * @module
  */
 

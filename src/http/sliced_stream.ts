@@ -5,7 +5,7 @@
  * that has worked {@link SLICE_MS} without filling its piece lets the event
  * loop run before it goes on, so no read keeps the thread longer, however
  * long the generator works before it has bytes to send (docs/architecture.md,
- * a scrape; README "Endpoints").
+ * A scrape; README "Endpoints").
  *
  * Every chunk but the last is exactly {@link PIECE} bytes, so a gzipped
  * body is the same gzip member whichever generator made the bytes.

@@ -1,6 +1,6 @@
 /**
  * Content-Type and the delimited protobuf format (docs/compatibility.md,
- * the protobuf format).
+ * Push bodies; Protobuf).
  * @module
  */
 

@@ -1,7 +1,7 @@
 /**
  * Routing and the methods: which paths and methods each gateway answers,
  * and what PUT, POST and DELETE do to a group (docs/compatibility.md,
- * routing and status codes).
+ * Routes; Methods and status codes).
  * @module
  */
 
