@@ -11,7 +11,7 @@
  * @module
  */
 
-import { LimitError } from "./limits.ts";
+import { LimitError } from "./push_error.ts";
 
 interface Waiter {
   readonly bytes: number;

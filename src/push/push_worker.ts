@@ -22,7 +22,7 @@ import {
   unreachable,
 } from "../exposition/model.ts";
 import { PushError } from "./push_error.ts";
-import { PushBudget } from "../http/push_budget.ts";
+import { PushBudget } from "./push_budget.ts";
 import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
 import {
   type Answer,

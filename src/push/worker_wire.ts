@@ -13,9 +13,13 @@ import {
   type MetricFamily,
   unreachable,
 } from "../exposition/model.ts";
-import { PushError, type PushErrorKind } from "./push_error.ts";
+import {
+  LimitError,
+  PushError,
+  type PushErrorKind,
+  type PushRefusal,
+} from "./push_error.ts";
 import { errorStack } from "../error_message.ts";
-import { LimitError, type PushRefusal } from "../http/limits.ts";
 import type { PreparedFamily } from "./prepare.ts";
 import type { PushBody } from "./prepare_push.ts";
 

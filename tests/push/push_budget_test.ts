@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PushBudget } from "../../src/http/push_budget.ts";
+import { PushBudget } from "../../src/push/push_budget.ts";
 
 Deno.test("PushBudget admits large pushes up to its budget and queues the rest in order", async () => {
   const budget = new PushBudget(
