@@ -87,7 +87,7 @@ export async function start(
   // Sub-millisecond wall time: push_time_seconds carries more than ms upstream.
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   // Before the database: a bad web configuration changes nothing.
-  const webConfig = readWebConfig(config.web.configFile, logger);
+  const webConfig = await readWebConfig(config.web.configFile, logger);
   // Set once maintenance exists; a write may run out of room before.
   let pruneNow = () => {};
   const store = openStore(config, options, logger, () => pruneNow());

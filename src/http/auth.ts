@@ -19,7 +19,7 @@
 import type { PasswordCheck, PasswordWorker } from "./password_worker.ts";
 import type { Handler } from "./routes.ts";
 import type { Scope, WebConfig } from "./web_config.ts";
-import { FAKE_HASH } from "./web_config.ts";
+import { FAKE_HASH } from "./web_config_defaults.ts";
 
 /** Why a request was refused before it reached the app. */
 export type HttpRefusal =

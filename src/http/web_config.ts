@@ -24,6 +24,8 @@ import { dirname, isAbsolute, join } from "node:path";
 import { parseDocument } from "yaml";
 import { errorMessage } from "../error_message.ts";
 
+export { FAKE_HASH, OPEN_WEB_CONFIG } from "./web_config_defaults.ts";
+
 /** What a credential may do (README "Security"). */
 export const SCOPES = ["push", "scrape", "read", "admin"] as const;
 export type Scope = typeof SCOPES[number];
@@ -79,17 +81,6 @@ export interface WebConfig {
   readonly files: readonly string[];
 }
 
-/** The configuration when there is no --web.config.file. */
-export const OPEN_WEB_CONFIG: WebConfig = {
-  tls: undefined,
-  http2: true,
-  headers: [],
-  users: new Map(),
-  rateLimit: undefined,
-  warnings: [],
-  files: [],
-};
-
 /** A configuration that cannot be used; the message names the file and key. */
 export class WebConfigError extends Error {
   override name = "WebConfigError";
@@ -139,13 +130,6 @@ const TLS_KEYS = [
 ] as const;
 const HTTP_KEYS = ["http2", "headers"] as const;
 const RATE_KEYS = ["interval", "burst"] as const;
-
-/**
- * The toolkit's fixed hash of "fakepassword": compared against when the user
- * is unknown, so that timing does not tell which users exist.
- */
-export const FAKE_HASH =
-  "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
 
 // Go's bcrypt.Cost accepts $2a$, $2b$, $2x$, $2y$ with a cost 4..31.
 const BCRYPT_HASH = /^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$/;

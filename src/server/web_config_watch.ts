@@ -7,17 +7,27 @@
 
 import type { SelfMetrics } from "../http/self_metrics.ts";
 import type { NodeListener } from "../http/tls_server.ts";
-import type { WebConfig } from "../http/web_config.ts";
-import {
-  loadWebConfig,
-  OPEN_WEB_CONFIG,
-  WebConfigWatcher,
-} from "../http/web_config.ts";
+import type { WebConfig, WebConfigWatcher } from "../http/web_config.ts";
+import { OPEN_WEB_CONFIG } from "../http/web_config_defaults.ts";
 import type { Logger } from "../log.ts";
 
-/** The web configuration to start with; open when there is no file. */
-export function readWebConfig(file: string, logger: Logger): WebConfig {
-  const config = file === "" ? OPEN_WEB_CONFIG : loadWebConfig(file);
+/**
+ * The parser of web configurations, with YAML: loaded by the first start
+ * that names a file, so a server without one never loads it.
+ */
+let parser: typeof import("../http/web_config.ts") | undefined;
+
+/**
+ * The web configuration to start with; open when there is no file. A file
+ * that cannot be used is refused here, before anything listens.
+ */
+export async function readWebConfig(
+  file: string,
+  logger: Logger,
+): Promise<WebConfig> {
+  if (file === "") return OPEN_WEB_CONFIG;
+  parser ??= await import("../http/web_config.ts");
+  const config = parser.loadWebConfig(file);
   for (const warning of config.warnings) logger.warn(warning, { file });
   return config;
 }
@@ -34,8 +44,9 @@ export function watchWebConfig(
   },
 ): WebConfigWatcher | undefined {
   if (file === "") return undefined;
+  if (parser === undefined) throw new Error("readWebConfig() comes first");
   const { logger, metrics, tlsListeners } = to;
-  const watcher = new WebConfigWatcher({
+  const watcher = new parser.WebConfigWatcher({
     file,
     initial,
     onReload: (next: WebConfig) => {
