@@ -16,8 +16,6 @@
  * @module
  */
 
-import bcrypt from "bcryptjs";
-
 /** The worker's name; also how this module knows it runs as the worker. */
 export const PASSWORD_WORKER_NAME = "pushvault-password";
 
@@ -48,7 +46,10 @@ type Answer =
   | { readonly id: number; readonly match: boolean };
 
 /** bcryptjs on the worker; a hash it cannot read matches nothing. */
-function compare(job: Job): Answer {
+function compare(
+  bcrypt: typeof import("bcryptjs").default,
+  job: Job,
+): Answer {
   try {
     return { id: job.id, match: bcrypt.compareSync(job.password, job.hash) };
   } catch {
@@ -61,7 +62,9 @@ if (isPasswordWorker()) {
     onmessage: (event: MessageEvent<Job>) => void;
     postMessage: (answer: Answer) => void;
   };
-  scope.onmessage = (event) => scope.postMessage(compare(event.data));
+  // bcryptjs is loaded by the worker only: the server thread never hashes.
+  const { default: bcrypt } = await import("bcryptjs");
+  scope.onmessage = (event) => scope.postMessage(compare(bcrypt, event.data));
   scope.postMessage({ id: 0, ready: true });
 }
 
