@@ -19,7 +19,7 @@ import {
 import { handlePush } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
-import { handleAsset, handlePage } from "./ui.ts";
+import { handleAsset, handlePage } from "./ui_lazy.ts";
 import type { Scope } from "./web_config.ts";
 import { errorMessage } from "../error_message.ts";
 import { redirect } from "./paths.ts";
