@@ -17,6 +17,7 @@ import {
   type PushBody,
   type ReadyPush,
 } from "../push/prepare_push.ts";
+import { loadProtobufDecoder, needsProtobufDecoder } from "../push/decode.ts";
 import { PushError } from "../push/push_error.ts";
 import { readRequestBody } from "./request_body.ts";
 import { type PushWorker, WORKER_MIN_BYTES } from "../push/push_worker.ts";
@@ -84,6 +85,9 @@ export async function readPush(
     body.length >= (deps.pushWorkerMinBytes ?? WORKER_MIN_BYTES);
   if (large) reading.release = await deps.pushWorker?.budget.admit(body.length);
   const fromWorker = large ? await prepareOnWorker(input, deps) : undefined;
+  if (fromWorker === undefined && needsProtobufDecoder(input.contentType)) {
+    await loadProtobufDecoder();
+  }
   return { ready: fromWorker ?? preparePush(input, false), ttl };
 }
 

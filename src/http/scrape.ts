@@ -18,7 +18,6 @@ import {
   inflateFragments,
 } from "../exposition/gzip_fragments.ts";
 import { wholeFamily } from "../store/family_pages.ts";
-import { protobufScrape } from "../store/protobuf_scrape.ts";
 import type { Store } from "../store/store.ts";
 import type { ReadView as View } from "../store/view.ts";
 import { SLICE_MS, slicedStream } from "./sliced_stream.ts";
@@ -29,7 +28,25 @@ export interface ScrapeDeps {
   readonly metrics: SelfMetrics;
 }
 
-export function handleScrape(request: Request, deps: ScrapeDeps): Response {
+/**
+ * The protobuf encoder (protobufjs, some 15 MB of an idle server), loaded
+ * by the first scrape that asks for protobuf.
+ */
+let protobuf: typeof import("../store/protobuf_scrape.ts") | undefined;
+
+export function handleScrape(
+  request: Request,
+  deps: ScrapeDeps,
+): Response | Promise<Response> {
+  if (
+    protobuf === undefined &&
+    responseFormat(request.headers.get("accept")) === "protobuf-delimited"
+  ) {
+    return import("../store/protobuf_scrape.ts").then((loaded) => {
+      protobuf = loaded;
+      return handleScrape(request, deps);
+    });
+  }
   const view = deps.store.view;
   const own = deps.metrics.families({
     groups: view.groupCount,
@@ -44,12 +61,12 @@ export function handleScrape(request: Request, deps: ScrapeDeps): Response {
       : TEXT_CONTENT_TYPE,
   });
   if (gzip) headers.set("Content-Encoding", "gzip");
-  if (format === "protobuf-delimited") {
+  if (format === "protobuf-delimited" && protobuf !== undefined) {
     // Made a family (a page of a big family) at a time as the client reads,
     // never whole: a million series took 26 s of the HTTP thread and 650
     // MiB built whole.
     const readRows = deps.store.familyRowsAfter.bind(deps.store);
-    const pieces = protobufScrape({
+    const pieces = protobuf.protobufScrape({
       view,
       own,
       readRows,

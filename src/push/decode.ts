@@ -1,18 +1,37 @@
 /**
  * A push body → metric families, in the format its Content-Type names
  * (text, OpenMetrics or delimited protobuf), with the per-push token limits
- * applied while parsing. Pure and synchronous.
+ * applied while parsing. Synchronous: protobuf needs its decoder loaded
+ * first.
  * @module
  */
 
 import type { MetricFamily } from "../exposition/model.ts";
 import { requestFormat } from "../exposition/negotiate.ts";
 import { parseOpenMetrics } from "../exposition/openmetrics_parse.ts";
-import { decodeDelimited } from "../exposition/protobuf_decode.ts";
 import { parseText } from "../exposition/text_parse.ts";
 import { TokenTooLongError } from "../exposition/token_limits.ts";
 import type { TokenLimits } from "../exposition/token_limits.ts";
 import { tokenTooLong } from "./limits.ts";
+
+/**
+ * The protobuf decoder (protobufjs, some 15 MB of an idle server): loaded
+ * by the first protobuf push ({@link loadProtobufDecoder}), and at once on
+ * a worker thread (the push worker decodes large pushes of any format).
+ */
+let protobuf: typeof import("../exposition/protobuf_decode.ts") | undefined;
+
+/** Loads the protobuf decoder; {@link decodeBody} needs it for protobuf. */
+export async function loadProtobufDecoder(): Promise<void> {
+  protobuf ??= await import("../exposition/protobuf_decode.ts");
+}
+
+if ("WorkerGlobalScope" in globalThis) await loadProtobufDecoder();
+
+/** Whether a body of this Content-Type needs {@link loadProtobufDecoder}. */
+export function needsProtobufDecoder(contentType: string | null): boolean {
+  return protobuf === undefined && requestFormat(contentType) === "protobuf";
+}
 
 /**
  * Throws the body's ExpositionError (kind "invalid"), or LimitError for a
@@ -26,7 +45,10 @@ export function decodeBody(
   try {
     switch (requestFormat(contentType)) {
       case "protobuf":
-        return decodeDelimited(body, options);
+        if (protobuf === undefined) {
+          throw new Error("the protobuf decoder is not loaded");
+        }
+        return protobuf.decodeDelimited(body, options);
       case "openmetrics":
         return parseOpenMetrics(body, options);
       case "text":

@@ -124,7 +124,7 @@ Deno.test("GET /metrics in protobuf sends a big scrape in reads of 64 KiB, plain
   await push(pv.url, "/metrics/job/j", body);
   const deps = { store: pv.gw.store, metrics: new SelfMetrics(() => 0) };
   const read = async (encoding: string) => {
-    const res = handleScrape(
+    const res = await handleScrape(
       new Request("http://127.0.0.1/metrics", {
         headers: { Accept: PROTOBUF_ACCEPT, "Accept-Encoding": encoding },
       }),

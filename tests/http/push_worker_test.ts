@@ -5,8 +5,12 @@ import type { MetricFamily } from "../../src/exposition/model.ts";
 import { send, startTestGateway } from "../test_utils.ts";
 import { PushWorker } from "../../src/push/push_worker.ts";
 import { preparePush } from "../../src/push/prepare_push.ts";
+import { loadProtobufDecoder } from "../../src/push/decode.ts";
 import type { PushLimits } from "../../src/push/limits.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
+
+// preparePush() is called inline below, as the handler does after loading it.
+await loadProtobufDecoder();
 
 /** A body like a batch job's: histograms, counters, gauges; `n` series. */
 function body(n: number, value: number, extra = ""): string {
