@@ -199,15 +199,29 @@ Deno.test({
         }
         assert.match(scrape, /^pushvault_storage_writable 0$/m);
         assert.equal((await send(`${gw.url}/`)).status, 200);
+        // Pushvault may find room itself: the push that met the full volume
+        // may have left pages in the WAL file past its last commit (written
+        // over after the restart without growing the file), and the write
+        // that tries a read-only file checkpoints the WAL into the file,
+        // which may need no new pages, and then deletes it (after pushes
+        // with background checkpoints, on a busy machine). A push is then
+        // taken, which is right, but only once such a write worked.
         const refused = await send(`${gw.url}/metrics/job/late`, {
           method: "PUT",
           body: body("late"),
         });
-        assert.equal(refused.status, 503);
-        assert.match(
-          refused.text,
-          /^the database cannot be written, nothing was changed: (database or disk is full|disk I\/O error)\n$/,
-        );
+        if (refused.status === 200) {
+          assert.match(
+            lines.join(""),
+            /level=info msg="database can be written again; pushes are accepted"/,
+          );
+        } else {
+          assert.equal(refused.status, 503);
+          assert.match(
+            refused.text,
+            /^the database cannot be written, nothing was changed: (database or disk is full|disk I\/O error)\n$/,
+          );
+        }
 
         // Room again: a later push goes through, without a restart.
         Deno.removeSync(`${volume.path}/spare`);
