@@ -8,9 +8,9 @@
  */
 
 import type { MetricFamily, MetricType } from "../exposition/model.ts";
-import { encodeRendered } from "../store/rendered.ts";
-import { familyToRows } from "../store/sample_rows.ts";
-import { renderSeries } from "../store/view.ts";
+import { encodeRendered } from "./rendered_blob.ts";
+import { familyToRows } from "./sample_rows.ts";
+import { renderSeries } from "./rendered_series.ts";
 import { seriesKeysOf } from "./series_key.ts";
 
 /** Values per row in {@link PreparedFamily.rows}. */

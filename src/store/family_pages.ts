@@ -8,8 +8,8 @@
  */
 
 import type { MetricFamily } from "../exposition/model.ts";
-import { type FamilyHeader, rowsToFamily } from "./sample_rows.ts";
-import type { SampleRow } from "./sample_rows.ts";
+import { type FamilyHeader, rowsToFamily } from "../push/sample_rows.ts";
+import type { SampleRow } from "../push/sample_rows.ts";
 
 /** A `samples` row with its id (the cursor of the next page). */
 export interface PagedSampleRow extends SampleRow {

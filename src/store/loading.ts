@@ -6,8 +6,8 @@
  */
 
 import { makeGroupingKey } from "../push/grouping_key.ts";
-import { decodeRendered, type LoadedSeries } from "./rendered.ts";
-import { rowsToFamily } from "./sample_rows.ts";
+import { decodeRendered, type LoadedSeries } from "../push/rendered_blob.ts";
+import { rowsToFamily } from "../push/sample_rows.ts";
 import {
   type FamilyRow,
   type GroupRow,
@@ -15,7 +15,8 @@ import {
   sampleRow,
   type Statements,
 } from "./statements.ts";
-import { type RenderedSeries, renderSeries, type View } from "./view.ts";
+import { type RenderedSeries, renderSeries } from "../push/rendered_series.ts";
+import type { View } from "./view.ts";
 
 /** Families assembled per background step: a few ms (startBackgroundIndexing). */
 export const ASSEMBLE_SLICE = 500;

@@ -12,7 +12,7 @@ import type { GroupingKey } from "../push/grouping_key.ts";
 import type { LimitError } from "../push/push_error.ts";
 import { seriesKey, seriesKeysOf } from "../push/series_key.ts";
 import { type SeriesBound, storeCapacityRefusal } from "./capacity.ts";
-import type { PushCommand } from "./store.ts";
+import type { PushCommand } from "./store_types.ts";
 import type { ReadView } from "./view.ts";
 
 /**

@@ -8,7 +8,7 @@
 import type { MetricFamily } from "../exposition/model.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { type PreparedFamily, ROW_STRIDE } from "./prepare.ts";
-import { rowsToFamily } from "./sample_rows.ts";
+import { rowsToFamily } from "../push/sample_rows.ts";
 import {
   extrasInsert,
   FAMILIES_PER_INSERT,

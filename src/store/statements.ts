@@ -8,7 +8,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { MetricType } from "../exposition/model.ts";
 import { BUSY_TIMEOUT_MS } from "./open_database.ts";
-import type { SampleRow } from "./sample_rows.ts";
+import type { SampleRow } from "../push/sample_rows.ts";
 
 export interface GroupRow {
   id: number;
@@ -145,7 +145,7 @@ export function renderedInsert(w: Writer, n: number): StatementSync {
   if (statement === undefined) {
     // CAST: `rendered` may come as its UTF-8 bytes (PreparedFamily), and
     // is stored as TEXT either way, but for a deflated one (`pz1`,
-    // rendered.ts), which is bytes and stays a BLOB.
+    // push/rendered_blob.ts), which is bytes and stays a BLOB.
     const values = Array.from({ length: n }, (_, i) => {
       const at = `?${2 * i + 2}`;
       return `(?${

@@ -66,7 +66,7 @@ import { readFamily, type SeriesMemory } from "./row_writers.ts";
 import { queryHistory } from "./history_query.ts";
 import type { HistoryEntry, HistoryQuery } from "./history_query.ts";
 export type { HistoryEntry, HistoryQuery } from "./history_query.ts";
-import { encodeRendered } from "./rendered.ts";
+import { encodeRendered } from "../push/rendered_blob.ts";
 import { settleWal } from "./litestream_settle.ts";
 export { describeCheckpointerEvent } from "./checkpoint_log.ts";
 import { describeCheckpointerEvent } from "./checkpoint_log.ts";

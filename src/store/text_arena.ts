@@ -35,20 +35,8 @@ import {
   pieceIndex,
   release,
 } from "./piece_reader.ts";
+import type { JoinedTexts, SeriesTexts } from "../push/rendered_blob.ts";
 export { PIECE };
-
-/**
- * Texts of a family's series as a push or start-up hands them over: one
- * string per series, or (as start-up reads them from the database) their
- * UTF-8 bytes joined, with each text's [start, end) in `bounds`.
- */
-export type SeriesTexts = readonly string[] | JoinedTexts;
-
-export interface JoinedTexts {
-  readonly joined: Uint8Array;
-  /** Start and end offset in `joined` of text i at 2i and 2i + 1. */
-  readonly bounds: readonly number[];
-}
 
 export function isJoined(texts: SeriesTexts): texts is JoinedTexts {
   return !Array.isArray(texts);

@@ -50,7 +50,8 @@ import {
 } from "./view_types.ts";
 import { FamilyEntry } from "./family_entry.ts";
 import { canSwap, type StagedFamily } from "./staged_family.ts";
-import { flat, renderOwn } from "./render_series.ts";
+import { renderOwn } from "./render_own.ts";
+import { flat } from "../push/rendered_series.ts";
 export {
   type ApplyPush,
   type FamilyHeader,
@@ -59,13 +60,11 @@ export {
   type GroupState,
   PUSH_FAILURE_TIME_HELP,
   PUSH_TIME_HELP,
-  type RenderedSeries,
   type ScrapeSeries,
   type SeriesOwner,
   type StoredFamily,
   type ViewCounters,
 } from "./view_types.ts";
-export { renderSeries } from "./render_series.ts";
 
 /** Series of the biggest family whose pieces start-up writes in one step. */
 const BUILD_AHEAD_SERIES = 4096;

@@ -5,11 +5,11 @@
  */
 
 import type { Label, MetricFamily, MetricType } from "../exposition/model.ts";
-import type { SeriesTexts } from "./text_arena.ts";
+import type { SeriesTexts } from "../push/rendered_blob.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { seriesKey } from "../push/series_key.ts";
 import { applyGroupingLabels } from "../push/validate.ts";
-import { flat } from "./render_series.ts";
+import { flat } from "../push/rendered_series.ts";
 
 export const PUSH_TIME_HELP =
   "Last Unix time when changing this group in the Pushgateway succeeded.";
@@ -20,14 +20,6 @@ export const PUSH_FAILURE_TIME_HELP =
 export interface SeriesOwner {
   readonly groupId: string;
   readonly type: MetricType;
-}
-
-/** The series of one family as the view keeps them, in pushed order. */
-export interface RenderedSeries {
-  /** `seriesKey` of each series (duplicates included). */
-  readonly keys: readonly string[];
-  /** The text lines of each series, as a scrape shows them. */
-  readonly texts: readonly string[];
 }
 
 /** One family of a push, ready for the view: its header and its series. */

@@ -7,7 +7,7 @@ import {
   COMPRESS_AT,
   decodeRendered,
   encodeRendered,
-} from "../../src/store/rendered.ts";
+} from "../../src/push/rendered_blob.ts";
 import { textAt } from "../../src/store/text_arena.ts";
 
 const encoder = new TextEncoder();

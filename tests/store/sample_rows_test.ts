@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { jsonString } from "../../src/store/sample_rows.ts";
+import { jsonString } from "../../src/push/sample_rows.ts";
 
 Deno.test("jsonString() writes what JSON.stringify writes", async (t) => {
   for (

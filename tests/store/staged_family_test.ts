@@ -8,9 +8,9 @@ import { Store } from "../../src/store/store.ts";
 import {
   type ApplyPush,
   type FamilyInput,
-  renderSeries,
   View,
 } from "../../src/store/view.ts";
+import { renderSeries } from "../../src/push/rendered_series.ts";
 import { tempDir } from "../test_utils.ts";
 import { command as storeCommand, key as keyOf } from "./store_commands.ts";
 

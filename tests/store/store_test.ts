@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DatabaseSync } from "node:sqlite";
 import type { MetricFamily } from "../../src/exposition/model.ts";
-import { keysJson } from "../../src/store/rendered.ts";
+import { keysJson } from "../../src/push/rendered_blob.ts";
 import { Store, StoreOpenError } from "../../src/store/store.ts";
 import { tempDir } from "../test_utils.ts";
 import { command, key, REQUEST } from "./store_commands.ts";

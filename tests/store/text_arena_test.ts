@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  type JoinedTexts,
-  PIECE,
-  TextArena,
-} from "../../src/store/text_arena.ts";
+import { PIECE, TextArena } from "../../src/store/text_arena.ts";
+import type { JoinedTexts } from "../../src/push/rendered_blob.ts";
 import {
   type GzipFragment,
   inflateFragment,

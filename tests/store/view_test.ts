@@ -12,7 +12,8 @@ import {
   makeGroupingKey,
 } from "../../src/push/grouping_key.ts";
 import type { FamilyInput } from "../../src/store/view.ts";
-import { renderSeries, View } from "../../src/store/view.ts";
+import { View } from "../../src/store/view.ts";
+import { renderSeries } from "../../src/push/rendered_series.ts";
 
 /** Characters that stress the key: NUL, separators, surrogate neighbours. */
 const CHARS = [

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 import type { GroupState } from "../../src/store/view.ts";
-import { renderSeries } from "../../src/store/view.ts";
+import { renderSeries } from "../../src/push/rendered_series.ts";
 import {
   deletePath,
   MAX_GROUP_ROWS,

@@ -1,12 +1,26 @@
 /**
  * `families.rendered`, the column start-up reads instead of a family's
- * samples: its series' keys and texts in one value. Pure.
+ * samples: its series' keys and texts in one value, encoded when a push is
+ * prepared (prepare.ts, possibly on the push worker) and decoded by the store
+ * at start-up. Pure.
  * @module
  */
 
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import type { SeriesTexts } from "./text_arena.ts";
-import type { RenderedSeries } from "./view.ts";
+import type { RenderedSeries } from "./rendered_series.ts";
+
+/**
+ * Texts of a family's series as a push or start-up hands them over: one
+ * string per series, or (as start-up reads them from the database) their
+ * UTF-8 bytes joined, with each text's [start, end) in `bounds`.
+ */
+export type SeriesTexts = readonly string[] | JoinedTexts;
+
+export interface JoinedTexts {
+  readonly joined: Uint8Array;
+  /** Start and end offset in `joined` of text i at 2i and 2i + 1. */
+  readonly bounds: readonly number[];
+}
 
 /** A family's series as start-up reads them from `families.rendered`. */
 export interface LoadedSeries {
