@@ -24,7 +24,7 @@ import {
   type Statements,
   type Writer,
 } from "./statements.ts";
-import type { RequestInfo } from "./store.ts";
+import type { RequestInfo } from "./store_types.ts";
 import type { FamilyInput, GroupState, StoredFamily, View } from "./view.ts";
 
 /**
