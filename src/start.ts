@@ -16,7 +16,8 @@
 import type { Config } from "./cli/flags.ts";
 import { guardHandler } from "./http/auth.ts";
 import { ReadDeadlines } from "./http/limits.ts";
-import type { Handler, HandlerDeps } from "./http/routes.ts";
+import type { Handler } from "./http/routes.ts";
+import type { HandlerDeps } from "./http/route_table.ts";
 import { createHandler, requiredScope } from "./http/routes.ts";
 import { SelfMetrics } from "./http/self_metrics.ts";
 import type { NodeListener } from "./http/tls_server.ts";

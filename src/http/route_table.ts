@@ -16,14 +16,29 @@ import {
   notFound,
   textError,
 } from "./errors.ts";
-import { handlePush } from "./push.ts";
+import { handlePush, type PushDeps } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleAsset, handlePage } from "./ui_lazy.ts";
 import type { Scope } from "./web_config.ts";
 import { errorMessage } from "../error_message.ts";
 import { redirect } from "./paths.ts";
-import type { HandlerDeps } from "./routes.ts";
+
+/** What the handler needs: the store, the metrics, and the flags it obeys. */
+export interface HandlerDeps extends PushDeps {
+  readonly routePrefix: string;
+  readonly telemetryPath: string;
+  readonly enableLifecycle: boolean;
+  readonly enableAdminApi: boolean;
+  /** Called by `/-/quit` with the lifecycle API enabled. */
+  readonly requestShutdown: () => void;
+  /** False until the database is open and the view loaded. */
+  readonly isReady: () => boolean;
+  /** Every flag's value, for /api/v1/status. */
+  readonly flagValues: Readonly<Record<string, string>>;
+  /** Unix seconds. */
+  readonly startTime: number;
+}
 
 /** What a route's handler is given. */
 export interface RouteRequest {

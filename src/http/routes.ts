@@ -17,10 +17,10 @@ import {
   notFound,
   textError,
 } from "./errors.ts";
-import type { PushDeps } from "./push.ts";
 import type { Scope } from "./web_config.ts";
 import { cleanPath, escapePath, rawPathOf, redirect } from "./paths.ts";
 import {
+  type HandlerDeps,
   QUIT_REFUSED,
   type Route,
   type RoutePaths,
@@ -31,21 +31,6 @@ import {
 
 export { ROUTES } from "./route_table.ts";
 export { cleanPath, escapePath, rawPathOf } from "./paths.ts";
-
-export interface HandlerDeps extends PushDeps {
-  readonly routePrefix: string;
-  readonly telemetryPath: string;
-  readonly enableLifecycle: boolean;
-  readonly enableAdminApi: boolean;
-  /** Called by `/-/quit` with the lifecycle API enabled. */
-  readonly requestShutdown: () => void;
-  /** False until the database is open and the view loaded. */
-  readonly isReady: () => boolean;
-  /** Every flag's value, for /api/v1/status. */
-  readonly flagValues: Readonly<Record<string, string>>;
-  /** Unix seconds. */
-  readonly startTime: number;
-}
 
 export type Handler = (
   request: Request,
