@@ -24,8 +24,6 @@ import { dirname, isAbsolute, join } from "node:path";
 import { parseDocument } from "yaml";
 import { errorMessage } from "../error_message.ts";
 
-export { FAKE_HASH, OPEN_WEB_CONFIG } from "./web_config_defaults.ts";
-
 /** What a credential may do (README "Security"). */
 export const SCOPES = ["push", "scrape", "read", "admin"] as const;
 export type Scope = typeof SCOPES[number];
