@@ -165,9 +165,10 @@ function listenNode(
 /**
  * Counts a request the HTTP parser refused (a URL over the limit): as a
  * failed push when its URL is visibly a push's, as the Pushgateway counts
- * failed pushes (docs/compatibility.md, metadata metrics); under handler "unknown" when the request line
- * is no longer at hand (node keeps only the last read of a long head).
- * Malformed requests (400) are router-level errors, not counted upstream.
+ * failed pushes (docs/compatibility.md, Metadata metrics); under handler
+ * "unknown" when the request line is no longer at hand (node keeps only the
+ * last read of a long head). Malformed requests (400) are router-level errors,
+ * not counted upstream.
  */
 function countRefused(
   refused: RefusedRequest,

@@ -14,11 +14,11 @@ import type { ReadView } from "./view.ts";
 
 /**
  * An estimate of the series in the store, so that the store limit does not
- * count the whole view on every push (docs/performance.md: a push costs what
- * it carries). Only pushes add series, each what it was checked for against
- * the view the pushes before it left; deletions only make the estimate
- * high. It is recounted at least once a second, and always before a push is
- * refused.
+ * count the whole view on every push (a push costs what it carries:
+ * docs/performance.md, Pushes). Only pushes add series, each what it was
+ * checked for against the view the pushes before it left; deletions only make
+ * the estimate high. It is recounted at least once a second, and always before
+ * a push is refused.
  */
 export class SeriesBound {
   #view: ReadView | undefined;

@@ -1,6 +1,6 @@
 /**
  * How the store tells SQLite's errors apart, and the error a push gets
- * when the database cannot be written (docs/compatibility.md, error
+ * when the database cannot be written (docs/compatibility.md, Error
  * responses).
  * @module
  */

@@ -1,10 +1,10 @@
 /**
- * The store's group commit (docs/architecture.md, docs/performance.md):
- * pushes that arrive while others wait share one transaction, each
+ * The store's group commit (docs/architecture.md, A push; docs/performance.md,
+ * Pushes): pushes that arrive while others wait share one transaction, each
  * answered only after the shared COMMIT; a large push prepared on the push
- * worker is written on a second connection, a slice at a time, while
- * requests are answered in between; a batch that finds the write lock
- * taken waits off the thread that answers HTTP. {@link GroupCommit} owns
+ * worker is written on a second connection, a slice at a time, while requests
+ * are answered in between; a batch that finds the write lock taken waits off
+ * the thread that answers HTTP. {@link GroupCommit} owns
  * the queue, the second connection and their state; the store holds one
  * and hands it what it needs ({@link GroupCommitHost}).
  * @module

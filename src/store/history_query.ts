@@ -1,6 +1,6 @@
 /**
  * The push history: the `pushes` rows with their group, newest first
- * (docs/database.md, history).
+ * (docs/database.md, History and retention).
  * @module
  */
 

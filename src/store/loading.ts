@@ -36,8 +36,9 @@ export interface MissingRendered {
 }
 
 /**
- * Rebuilds the view from the current rows (docs/architecture.md: the DB is the
- * truth): the groups here, their families by {@link assembleFamilies}.
+ * Rebuilds the view from the current rows (docs/operations.md, Durability: the
+ * database is the truth): the groups here, their families by
+ * {@link assembleFamilies}.
  * Writes nothing.
  */
 export function loadGroups(stmt: Statements, view: View): PendingFamilies {

@@ -79,7 +79,7 @@ export function metadataLabels(view: ReadView, key: GroupingKey) {
 
 /**
  * Whether another group already holds the metadata series a group with
- * these labels would have (docs/compatibility.md, metadata metrics).
+ * these labels would have (docs/compatibility.md, Metadata metrics).
  */
 export function metadataCollides(
   view: ReadView,

@@ -144,7 +144,7 @@ function refuseInTransaction(
   const status = command.checkConsistency ? 400 : 202;
   // Creating a group whose metadata series collide with another group's
   // would poison every later scrape; record history only then
-  // (docs/compatibility.md, metadata metrics).
+  // (docs/compatibility.md, Metadata metrics).
   const mayCreate = view.group(command.key.id) !== undefined ||
     !metadataCollides(
       view,

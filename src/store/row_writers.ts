@@ -386,11 +386,11 @@ export function readFamily(
 export const DROP_PUSHES = 100;
 
 /**
- * Ends the current version of the group's families (all, or the one named)
- * as replaced by `pushId`. Without history (`--history.retention=0`, docs/database.md,
- * history and retention) their rows and samples go at once, through the indexes
- * on the group's current families and on samples' family: a push costs
- * what it replaces, never a scan.
+ * Ends the current version of the group's families (all, or the one named) as
+ * replaced by `pushId`. Without history (`--history.retention=0`,
+ * docs/database.md, History and retention) their rows and samples go at once,
+ * through the indexes on the group's current families and on samples' family: a
+ * push costs what it replaces, never a scan.
  */
 export function supersede(
   w: Writer,

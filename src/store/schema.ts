@@ -93,7 +93,7 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX samples_family ON samples(family_id);
 
-  -- Views for people (docs/database.md, views and queries).
+  -- Views for people (docs/database.md, Views and queries).
   CREATE VIEW current_samples AS
     SELECT g.key AS group_key, f.name AS family, f.type, s.name AS metric,
            s.labels, COALESCE(s.value_text, s.value) AS value,
@@ -176,13 +176,13 @@ export const MIGRATIONS: readonly Migration[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * 5: `groups.key` quotes a label name that is not a legacy name (docs/database.md,
- * grouping keys), so that no two label sets share a key. Recomputed from
- * `labels` for every row, deleted groups too (a push revives them by key).
- * Legacy-named groups come out unchanged. Two passes: UNIQUE is checked row
- * by row, and a new key could equal another row's old one until that row
- * is rewritten too. Label sets that once shared a key shared its row, so no
- * two rows can end with the same key.
+ * 5: `groups.key` quotes a label name that is not a legacy name
+ * (docs/database.md, Grouping keys and schema versions), so that no two label
+ * sets share a key. Recomputed from `labels` for every row, deleted groups too
+ * (a push revives them by key). Legacy-named groups come out unchanged. Two
+ * passes: UNIQUE is checked row by row, and a new key could equal another row's
+ * old one until that row is rewritten too. Label sets that once shared a key
+ * shared its row, so no two rows can end with the same key.
  */
 function rekeyGroups(db: DatabaseSync): void {
   const changed: { id: number; key: string }[] = [];

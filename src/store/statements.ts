@@ -319,8 +319,9 @@ export function prepareStatements(db: DatabaseSync) {
     pruneFamilies: p(
       `DELETE FROM families WHERE id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
     ),
-    // A live group keeps its last push-log row, whatever its age (docs/database.md,
-    // history and retention): the answer to "when did it last try?".
+    // A live group keeps its last push-log row, whatever its age
+    // (docs/database.md, History and retention): the answer to "when did it
+    // last try?".
     prunePushes: p(
       `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p WHERE p.time < ?
          AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)

@@ -3,7 +3,7 @@
  * the family index the consistency check reads, and the render cache a
  * scrape sends (each family's texts in deflated pieces, see TextArena).
  * Rebuilt from the database at start; changed only by the store, and only
- * after a COMMIT succeeded (docs/architecture.md, data flow).
+ * after a COMMIT succeeded (docs/architecture.md, A push).
  *
  * Compact on purpose (a million series must fit): per series it keeps only its key (see
  * `seriesKey`: unique, and ordered as a scrape orders series), its rendered
@@ -202,7 +202,7 @@ export class View implements ConsistencyIndex {
     group.failureTime = times.failureTime;
     group.ttl = times.ttl;
     group.createdAt = times.createdAt;
-    // docs/compatibility.md, metadata metrics: a metadata family is written when the group appears (with
+    // docs/compatibility.md, Metadata metrics: a metadata family is written when the group appears (with
     // value 0) and whenever its value changes; nothing is re-stamped.
     group.pushTimeWrittenAt = times.pushTime > 0
       ? times.pushTime
@@ -564,7 +564,7 @@ export class View implements ConsistencyIndex {
     );
   }
 
-  /** Deterministic HELP (docs/compatibility.md): the first non-empty one in group order. */
+  /** Deterministic HELP (docs/compatibility.md, HELP conflicts): the first non-empty one in group order. */
   #help(name: string, entry: FamilyEntry): string | undefined {
     if (name === PUSH_TIME) return PUSH_TIME_HELP;
     if (name === PUSH_FAILURE_TIME) return PUSH_FAILURE_TIME_HELP;
