@@ -12,7 +12,7 @@ import { checkConsistency } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import { inconsistent, PushError } from "../push/push_error.ts";
 import { seriesKeysOf } from "../push/series_key.ts";
-import { prepareFamily } from "./prepare.ts";
+import { prepareFamily } from "../push/prepare.ts";
 import { metadataLabels } from "./push_rules.ts";
 import { drain } from "./push_writes.ts";
 import {

@@ -16,7 +16,7 @@ import { PushError } from "../push/push_error.ts";
 import type { SeriesBound } from "./capacity.ts";
 import { isBusy, unavailable } from "./errors.ts";
 import { BUSY_TIMEOUT_MS, configure, type SyncMode } from "./open_database.ts";
-import { ROW_STRIDE } from "./prepare.ts";
+import { ROW_STRIDE } from "../push/prepare.ts";
 import { capacityRefusal, problemsOf } from "./push_rules.ts";
 import {
   type AcceptedWrite,

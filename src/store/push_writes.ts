@@ -9,7 +9,7 @@
  */
 
 import { inconsistent } from "../push/push_error.ts";
-import { type PreparedFamily, prepareKeyedFamily } from "./prepare.ts";
+import { type PreparedFamily, prepareKeyedFamily } from "../push/prepare.ts";
 import { keysOf, metadataCollides, metadataLabels } from "./push_rules.ts";
 import { problemsOf } from "./push_rules.ts";
 import {

@@ -7,7 +7,7 @@
 
 import type { MetricFamily } from "../exposition/model.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
-import { type PreparedFamily, ROW_STRIDE } from "./prepare.ts";
+import { type PreparedFamily, ROW_STRIDE } from "../push/prepare.ts";
 import { rowsToFamily } from "../push/sample_rows.ts";
 import {
   extrasInsert,

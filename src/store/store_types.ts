@@ -10,7 +10,7 @@ import type { MetricFamily } from "../exposition/model.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import type { SyncMode } from "./open_database.ts";
-import type { PreparedFamily } from "./prepare.ts";
+import type { PreparedFamily } from "../push/prepare.ts";
 
 export interface StoreOptions {
   /** Database file; "" or ":memory:" keeps everything in memory. */

@@ -8,7 +8,7 @@ import type { MetricFamily } from "../../src/exposition/model.ts";
 import { parseGroupingKey } from "../../src/push/grouping_key.ts";
 import type { GroupingKey } from "../../src/push/grouping_key.ts";
 import { sanitizePush } from "../../src/push/validate.ts";
-import { prepareFamily } from "../../src/store/prepare.ts";
+import { prepareFamily } from "../../src/push/prepare.ts";
 import type { PushCommand } from "../../src/store/store.ts";
 
 /** The request every test command carries. */
