@@ -127,7 +127,7 @@ async function subcommand(
   }
 }
 
-// The workers run this program too (http/push_worker.ts,
+// The workers run this program too (push/push_worker.ts,
 // http/password_worker.ts), not as main.
 if (import.meta.main && !isPushWorker() && !isPasswordWorker()) {
   Deno.exit(await main(Deno.args));

@@ -241,7 +241,7 @@ export class SelfMetrics {
   prunedBytes = 0;
   /** Read at each scrape; unset, the database size gauges are left out. */
   disk: (() => DiskStats) | undefined;
-  /** Pushes prepared on the push worker (http/push_worker.ts). */
+  /** Pushes prepared on the push worker (push/push_worker.ts). */
   preparedOnWorker = 0;
   /** Read at each scrape; unset, the storage gauges are left out. */
   storage: (() => StorageStats) | undefined;

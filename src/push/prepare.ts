@@ -2,7 +2,7 @@
  * What the store writes for one family, computed before the store is
  * called: the series' keys and texts (for the view), `families.rendered`
  * and the `samples` rows. Pure, so that it can run on the push worker
- * (http/push_worker.ts) as well as inline; the result is plain data that
+ * (push/push_worker.ts) as well as inline; the result is plain data that
  * crosses to the main thread as it is.
  * @module
  */

@@ -3,7 +3,7 @@
  * checked against the per-push limits (limits.ts), sanitized (validate.ts,
  * docs/compatibility.md, Validation), and, when asked, each family prepared
  * for writing (prepare.ts). Synchronous: the HTTP handler runs it inline,
- * the push worker (http/push_worker.ts) runs the very same steps for large
+ * the push worker (push/push_worker.ts) runs the very same steps for large
  * bodies on the other core.
  * @module
  */
