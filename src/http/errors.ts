@@ -58,16 +58,6 @@ export function textError(
   return new Response(`${message}\n`, { status, headers: h });
 }
 
-/** The status and message an expected error answers with; undefined for bugs. */
-export function statusOf(
-  error: unknown,
-): { status: number; message: string } | undefined {
-  const expected = expectedError(error);
-  return expected === undefined
-    ? undefined
-    : { status: STATUS_FOR[expected.kind], message: expected.message };
-}
-
 export const NOT_FOUND = "404 page not found";
 
 export function notFound(): Response {
