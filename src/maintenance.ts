@@ -2,7 +2,7 @@
  * Background upkeep: expires groups past their TTL (`--group.ttl`, the
  * Pushvault-TTL header), removes history older than `--history.retention`,
  * and then the oldest history while the database uses more than
- * `--history.max-size` or a write failed for lack of room (README "Disk
+ * `--history.max-size` or a write failed for lack of room (docs/operations.md, "Disk
  * full"). Always in small batches, yielding between batches so that no push
  * waits for more than one short transaction; never the current state, nor
  * a live group's last push-log row. Time comes in through `now`; tests call
@@ -94,7 +94,7 @@ export class Maintenance implements Disposable {
   async #run(): Promise<void> {
     const { store, logger } = this.#o;
     const nowSeconds = this.#o.now() / 1000;
-    // A file that cannot be written (README "Disk full") would fail every
+    // A file that cannot be written (docs/operations.md, "Disk full") would fail every
     // run; expiry and retention wait until the store can write again.
     if (!store.writable) return;
     try {

@@ -25,7 +25,7 @@ export interface Config {
     readonly readTimeoutMs: number;
     /**
      * Bytes of a request's URL and headers (node's maxHeaderSize);
-     * undefined: each listener's default (README "Limits").
+     * undefined: each listener's default (docs/security.md, "Limits").
      */
     readonly maxHeaderBytes: number | undefined;
   };

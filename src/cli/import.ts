@@ -39,7 +39,7 @@ Copies every group of a running Pushgateway (its /api/v1/metrics), with its
 push times, into a Pushvault database, in one transaction. A group that
 conflicts with what the database holds rolls it back and is named. The
 database must not be in use by a running Pushvault: import into a new file,
-then put it in place (README "Moving from a Pushgateway").
+then put it in place (docs/operations.md, "Moving from a Pushgateway").
 
 Flags:
   -h, --help                 Show this help.

@@ -1,7 +1,7 @@
 /**
  * Bounds on single tokens of a push body, checked by the parsers as they
  * meet each token, so that no name, label value or number longer than any
- * acceptable one is ever copied into a string (README "Limits"). A body of
+ * acceptable one is ever copied into a string (docs/security.md, "Limits"). A body of
  * `--storage.max-body-bytes` may still be one long HELP text: that is
  * stored, so it is bounded only by the body size.
  *

@@ -121,7 +121,7 @@ export interface StatusInfo {
   readonly startTime: number;
   /**
    * Set only while Litestream replicates the database, so that the
-   * Pushgateway's shape is unchanged otherwise (README "Beyond one machine").
+   * Pushgateway's shape is unchanged otherwise (docs/operations.md, "Beyond one machine").
    */
   readonly replication?: LitestreamSync;
 }

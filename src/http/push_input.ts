@@ -112,7 +112,7 @@ async function prepareOnWorker(
   }
 }
 
-/** A pusher's own TTL for its group (Pushvault's addition, README "Expiry"). */
+/** A pusher's own TTL for its group (Pushvault's addition, README "Headers"). */
 export const TTL_HEADER = "Pushvault-TTL";
 const TTL_MIN_SECONDS = 1;
 const TTL_MAX_SECONDS = 366 * 86_400;

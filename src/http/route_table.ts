@@ -310,7 +310,7 @@ async function refuseEncodedBody(
     return undefined;
   }
   try {
-    // Bounded like a push body (README "Limits").
+    // Bounded like a push body (docs/security.md, "Limits").
     const raw = await readBodyLimited(
       request.body,
       deps.maxBodyBytes,

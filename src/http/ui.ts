@@ -165,7 +165,7 @@ async function pageResponse(
 }
 
 /**
- * The Status tab's replication rows (README "Beyond one machine"): whether
+ * The Status tab's replication rows (docs/operations.md, "Beyond one machine"): whether
  * Litestream replicates the database, and when it last copied the WAL.
  */
 async function replicationRows(store: Store): Promise<[string, string][]> {

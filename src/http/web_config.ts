@@ -24,7 +24,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { parseDocument } from "yaml";
 import { errorMessage } from "../error_message.ts";
 
-/** What a credential may do (README "Security"). */
+/** What a credential may do (docs/security.md). */
 export const SCOPES = ["push", "scrape", "read", "admin"] as const;
 export type Scope = typeof SCOPES[number];
 

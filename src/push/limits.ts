@@ -135,7 +135,7 @@ export function tokenLimitsOf(limits: PushLimits): TokenLimits {
 /**
  * The answer to a token a parser refused for its length: the same as
  * {@link checkLabelLengths} gives for a label (the parser finds it first),
- * and for a metric name, which is limited as a label value (README "Limits").
+ * and for a metric name, which is limited as a label value (docs/security.md, "Limits").
  */
 export function tokenTooLong(error: TokenTooLongError): LimitError {
   const metric = `metric ${JSON.stringify(truncate(error.metric))}`;

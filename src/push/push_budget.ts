@@ -1,5 +1,5 @@
 /**
- * A memory budget for large pushes (README "Limits"): a large body costs
+ * A memory budget for large pushes (docs/security.md, "Limits"): a large body costs
  * up to about 30 times its size while it is decoded, prepared and written,
  * so the decompressed bytes of the large pushes between decoding and their
  * commit are bounded. A push past the budget waits its turn (first come,

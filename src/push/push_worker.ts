@@ -159,7 +159,7 @@ export class PushWorker {
   /**
    * `maxBodyBytes`: `--storage.max-body-bytes`. A quarter of it may be in
    * preparation at once (four 10 MB pushes together held 3.7 GB), as much
-   * as it may wait (README "Limits").
+   * as it may wait (docs/security.md, "Limits").
    */
   constructor(options: { readonly maxBodyBytes?: number } = {}) {
     const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

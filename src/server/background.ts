@@ -8,7 +8,7 @@
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
 
-/** How often a database that cannot be written is tried again (README "Disk full"). */
+/** How often a database that cannot be written is tried again (docs/operations.md, "Disk full"). */
 const WRITE_RETRY_MS = 5000;
 
 /** Starts them; resolves once the view is assembled (or failed to be). */

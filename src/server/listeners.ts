@@ -53,7 +53,7 @@ export async function listenAll(
   const tlsListeners: NodeListener[] = [];
   try {
     for (const address of options.addresses) {
-      // Deno.serve refuses any head over its fixed 64 KiB (README "Limits").
+      // Deno.serve refuses any head over its fixed 64 KiB (docs/security.md, "Limits").
       const onDenoServe = maxHeaderBytes === undefined ||
         maxHeaderBytes === DENO_SERVE_MAX_HEAD_BYTES;
       if (tls || !onDenoServe) {

@@ -1,13 +1,13 @@
 /**
  * The log lines for what the background checkpointer reports: a failing
- * checkpoint, a reader holding the WAL (README "Durability").
+ * checkpoint, a reader holding the WAL (docs/operations.md, "Durability").
  * @module
  */
 
 import { unreachable } from "../exposition/model.ts";
 import type { CheckpointerEvent } from "./checkpointer.ts";
 
-/** The log line for what the checkpointer reports (README "Durability"). */
+/** The log line for what the checkpointer reports (docs/operations.md, "Durability"). */
 export function describeCheckpointerEvent(event: CheckpointerEvent): string {
   const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
   switch (event.type) {

@@ -1,6 +1,6 @@
 /**
  * Checkpoints the WAL on a thread of its own, so that a commit only appends
- * to the WAL and never copies it back (README "Durability"). Left to SQLite,
+ * to the WAL and never copies it back (docs/operations.md, "Durability"). Left to SQLite,
  * every 1,000th WAL page a COMMIT also copies the WAL into the database and
  * fsyncs it, on the thread that answers HTTP: with 10-series pushes that cost
  * a fifth of all server time; after a long reader it copied gigabytes at
@@ -50,7 +50,7 @@ export interface CheckpointerOptions {
   readonly maxBackoffMs?: number;
   /**
    * PASSIVE checkpoints only, never RESTART or a cut WAL file: Litestream
-   * replicates the file and owns the WAL's restarts (README "Beyond one
+   * replicates the file and owns the WAL's restarts (docs/operations.md, "Beyond one
    * machine"). Also set later with {@link Checkpointer.passiveOnly}.
    */
   readonly passiveOnly?: boolean;

@@ -141,7 +141,7 @@ export function writeImport(
     // One history row per group, as a PUT writes. Its families take
     // its time: a family's time is its push row's, and the Pushgateway's
     // per-family time_stamp differs from push_time_seconds only in
-    // rounding, unless the family was POSTed apart (README "Moving from
+    // rounding, unless the family was POSTed apart (docs/operations.md, "Moving from
     // a Pushgateway").
     const pushId = insertPush(w, {
       time: g.pushTime,

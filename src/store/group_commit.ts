@@ -326,7 +326,7 @@ export class GroupCommit {
   /**
    * Writes one large push on a second connection, a slice of INSERTs at a
    * time with the event loop turning in between, so that scrapes, health
-   * checks and reads are answered while it is written (README "Limits").
+   * checks and reads are answered while it is written (docs/security.md, "Limits").
    * "No await inside a transaction" holds for what it protects: no other
    * request can enter this transaction, as it is the only user of its
    * connection, and the store's own connection does not write until it
@@ -417,7 +417,7 @@ export class GroupCommit {
    * Puts a batch that found the write lock taken (a `sqlite3` shell writing,
    * the checkpointer restarting the WAL) back at the head of the queue and
    * tries again shortly, instead of waiting on the thread that answers HTTP
-   * (README "Faults"). Past BUSY_TIMEOUT_MS it fails as a blocking wait
+   * (docs/operations.md, "Faults"). Past BUSY_TIMEOUT_MS it fails as a blocking wait
    * would have.
    */
   #retryWhenUnlocked(batch: QueueEntry[]): void {

@@ -1,6 +1,6 @@
 /**
  * Whether Litestream replicates the database, and what it has recorded of
- * its last sync (README "Beyond one machine"). Litestream 0.3 creates two
+ * its last sync (docs/operations.md, "Beyond one machine"). Litestream 0.3 creates two
  * tables in the file it replicates, `_litestream_seq` and `_litestream_lock`,
  * and keeps its shadow WAL next to it in `.<file>-litestream/`: the name of
  * its current generation in `generation`, and the WAL it copied last in

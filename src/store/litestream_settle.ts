@@ -1,6 +1,6 @@
 /**
  * Waiting, before close, for Litestream's last sync to find a WAL it can
- * close without error (README "Beyond one machine").
+ * close without error (docs/operations.md, "Beyond one machine").
  * @module
  */
 

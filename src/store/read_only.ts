@@ -2,7 +2,7 @@
  * A file that could not be written since start (a full disk): reads are
  * served, writes answer "unavailable", and writes are tried again, on a
  * timer and at most once a second by a write request, until one works
- * (README "Disk full").
+ * (docs/operations.md, "Disk full").
  * @module
  */
 

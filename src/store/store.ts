@@ -186,7 +186,7 @@ export class Store implements Disposable {
   /**
    * false while the file could not be written since start (a full disk):
    * scrapes and reads are served, writes throw PushError "unavailable"
-   * (README "Disk full").
+   * (docs/operations.md, "Disk full").
    */
   get writable(): boolean {
     return this.#writes.writable;
@@ -449,7 +449,7 @@ export class Store implements Disposable {
    * commit only appends to the WAL: the writer's automatic checkpoint is
    * off from here on, whatever the worker meets (it retries). After a long
    * reader the WAL can be gigabytes, and a commit that copied it back would
-   * hold every request for seconds (README "Durability"). `onEvent` hears
+   * hold every request for seconds (docs/operations.md, "Durability"). `onEvent` hears
    * what the worker reports, with a line to log. No-op for an in-memory
    * database.
    */
@@ -581,7 +581,7 @@ export class Store implements Disposable {
    * does not truncate the WAL: Litestream 0.3 owns the WAL's restarts, and
    * a WAL cut under it ("wal truncated by another process") or restarted
    * ("wal overwritten by another process") makes it start a new generation,
-   * a full snapshot (README "Beyond one machine"). `onFound` is told once.
+   * a full snapshot (docs/operations.md, "Beyond one machine"). `onFound` is told once.
    */
   watchLitestream(onFound: () => void, intervalMs = 1000): void {
     if (this.path === ":memory:" || this.#litestreamTimer) return;
@@ -679,7 +679,7 @@ export class Store implements Disposable {
 
   /**
    * Whether a write failed for lack of room since the last call; the
-   * pruner then frees room (README "Disk full").
+   * pruner then frees room (docs/operations.md, "Disk full").
    */
   takeOutOfRoom(): boolean {
     const was = this.#outOfRoom;

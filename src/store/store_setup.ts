@@ -2,7 +2,7 @@
  * Opening the store's file: the writer lock, the connection and its
  * settings, the integrity check, the migration, the statements, and the
  * groups read into a new view; a full disk at start leaves the file served
- * read-only (README "Disk full"). Anything else that fails closes what was
+ * read-only (docs/operations.md, "Disk full"). Anything else that fails closes what was
  * opened and throws StoreOpenError, naming the file (docs/operations.md).
  * @module
  */
@@ -93,7 +93,7 @@ export function openStore(options: StoreOptions): OpenedStore {
       // (its WAL index) and every read fails with "disk I/O error". In
       // exclusive locking mode the index lives in this process's memory
       // instead: the file, its WAL included, is read as it is; until
-      // writes work, other processes cannot open it (README "Disk full").
+      // writes work, other processes cannot open it (docs/operations.md, "Disk full").
       db.close();
       db = new DatabaseSync(path);
       db.exec("PRAGMA locking_mode = EXCLUSIVE");

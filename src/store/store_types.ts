@@ -21,7 +21,7 @@ export interface StoreOptions {
   readonly ownFamilies?: ReadonlyMap<string, OwnFamily>;
   /**
    * Run `PRAGMA quick_check` before anything else and refuse a damaged file
-   * (README "Faults"). Costs about one read of the file.
+   * (docs/operations.md, "Faults"). Costs about one read of the file.
    */
   readonly integrityCheck?: boolean;
   /**

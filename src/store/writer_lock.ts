@@ -1,5 +1,5 @@
 /**
- * One writer per database file (README "One writer per database"): an
+ * One writer per database file (docs/operations.md, "One writer per database"): an
  * exclusive advisory lock (flock) on the sidecar file `<db>.lock`, which
  * holds the PID of the process that has it. Taken before the database is
  * opened and held until the store closes; the kernel drops it when the
