@@ -15,6 +15,41 @@ export const VIEWS = [
   "group_sizes",
 ] as const;
 
+/** `push_log`: the same in schemas 6 and 7. */
+const PUSH_LOG_VIEW = `
+  CREATE VIEW push_log AS
+    SELECT p.id, strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS at, p.method,
+           COALESCE(g.key, p.path) AS group_key, p.status, p.error, p.series,
+           p.body_bytes, p.remote_addr, p.user_agent
+    FROM pushes p LEFT JOIN groups g ON g.id = p.group_id;
+`;
+
+/** `group_status`, `stale_groups`, `group_sizes`: the same in schemas 6 and 7. */
+const GROUP_VIEWS = `
+  CREATE VIEW group_status AS
+    SELECT g.key AS group_key, g.job,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_failure_time, 0), 'unixepoch') AS last_failure,
+           g.push_failure_time > g.push_time AS failing,
+           (SELECT count(DISTINCT s.series || '/' || f.id) FROM families f JOIN samples s ON s.family_id = f.id
+             WHERE f.group_id = g.id AND f.current = 1) AS series,
+           g.ttl
+    FROM groups g WHERE g.deleted_at IS NULL;
+
+  CREATE VIEW stale_groups AS
+    SELECT g.key AS group_key,
+           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
+           CAST(strftime('%s', 'now') AS REAL) - MAX(g.push_time, g.created_at) AS idle_seconds
+    FROM groups g WHERE g.deleted_at IS NULL;
+
+  CREATE VIEW group_sizes AS
+    SELECT g.key AS group_key, count(DISTINCT f.id) AS families,
+           count(DISTINCT f.id || '/' || s.series) AS series, count(s.family_id) AS samples
+    FROM groups g JOIN families f ON f.group_id = g.id AND f.current = 1
+    LEFT JOIN samples s ON s.family_id = f.id
+    WHERE g.deleted_at IS NULL GROUP BY g.id;
+`;
+
 /**
  * The views over schema 6: the same columns and answers as before. The
  * history of one series is found from its group (by key), its series row
@@ -37,12 +72,7 @@ export const VIEWS_6 = `
     LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq
     WHERE f.current = 1;
 
-  CREATE VIEW push_log AS
-    SELECT p.id, strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS at, p.method,
-           COALESCE(g.key, p.path) AS group_key, p.status, p.error, p.series,
-           p.body_bytes, p.remote_addr, p.user_agent
-    FROM pushes p LEFT JOIN groups g ON g.id = p.group_id;
-
+${PUSH_LOG_VIEW}
   CREATE VIEW sample_history AS
     SELECT se.family || se.suffix AS metric, se.labels, COALESCE(x.value_text, s.value) AS value,
            strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at, p.time,
@@ -54,29 +84,7 @@ export const VIEWS_6 = `
     JOIN samples s ON s.family_id = f.id AND s.series_id = se.id
     LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.seq = s.seq;
 
-  CREATE VIEW group_status AS
-    SELECT g.key AS group_key, g.job,
-           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
-           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_failure_time, 0), 'unixepoch') AS last_failure,
-           g.push_failure_time > g.push_time AS failing,
-           (SELECT count(DISTINCT s.series || '/' || f.id) FROM families f JOIN samples s ON s.family_id = f.id
-             WHERE f.group_id = g.id AND f.current = 1) AS series,
-           g.ttl
-    FROM groups g WHERE g.deleted_at IS NULL;
-
-  CREATE VIEW stale_groups AS
-    SELECT g.key AS group_key,
-           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
-           CAST(strftime('%s', 'now') AS REAL) - MAX(g.push_time, g.created_at) AS idle_seconds
-    FROM groups g WHERE g.deleted_at IS NULL;
-
-  CREATE VIEW group_sizes AS
-    SELECT g.key AS group_key, count(DISTINCT f.id) AS families,
-           count(DISTINCT f.id || '/' || s.series) AS series, count(s.family_id) AS samples
-    FROM groups g JOIN families f ON f.group_id = g.id AND f.current = 1
-    LEFT JOIN samples s ON s.family_id = f.id
-    WHERE g.deleted_at IS NULL GROUP BY g.id;
-`;
+${GROUP_VIEWS}`;
 
 /**
  * The views over schema 7: those of schema 6, with a family's type from
@@ -96,12 +104,7 @@ export const VIEWS_7 = `
     LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id
     WHERE f.current = 1;
 
-  CREATE VIEW push_log AS
-    SELECT p.id, strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS at, p.method,
-           COALESCE(g.key, p.path) AS group_key, p.status, p.error, p.series,
-           p.body_bytes, p.remote_addr, p.user_agent
-    FROM pushes p LEFT JOIN groups g ON g.id = p.group_id;
-
+${PUSH_LOG_VIEW}
   CREATE VIEW sample_history AS
     SELECT se.family || se.suffix AS metric, se.labels, COALESCE(x.value_text, s.value) AS value,
            strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at, p.time,
@@ -113,26 +116,4 @@ export const VIEWS_7 = `
     JOIN samples s ON s.family_id = f.id AND s.series_id = se.id
     LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id;
 
-  CREATE VIEW group_status AS
-    SELECT g.key AS group_key, g.job,
-           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
-           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_failure_time, 0), 'unixepoch') AS last_failure,
-           g.push_failure_time > g.push_time AS failing,
-           (SELECT count(DISTINCT s.series || '/' || f.id) FROM families f JOIN samples s ON s.family_id = f.id
-             WHERE f.group_id = g.id AND f.current = 1) AS series,
-           g.ttl
-    FROM groups g WHERE g.deleted_at IS NULL;
-
-  CREATE VIEW stale_groups AS
-    SELECT g.key AS group_key,
-           strftime('%Y-%m-%dT%H:%M:%fZ', NULLIF(g.push_time, 0), 'unixepoch') AS last_push,
-           CAST(strftime('%s', 'now') AS REAL) - MAX(g.push_time, g.created_at) AS idle_seconds
-    FROM groups g WHERE g.deleted_at IS NULL;
-
-  CREATE VIEW group_sizes AS
-    SELECT g.key AS group_key, count(DISTINCT f.id) AS families,
-           count(DISTINCT f.id || '/' || s.series) AS series, count(s.family_id) AS samples
-    FROM groups g JOIN families f ON f.group_id = g.id AND f.current = 1
-    LEFT JOIN samples s ON s.family_id = f.id
-    WHERE g.deleted_at IS NULL GROUP BY g.id;
-`;
+${GROUP_VIEWS}`;
