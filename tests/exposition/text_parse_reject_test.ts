@@ -1,35 +1,8 @@
 import assert from "node:assert/strict";
 // The text parser's rejected bodies; the accepted ones, fuzzing and the round trip are in text_parse_test.ts.
 import { ExpositionError } from "../../src/exposition/model.ts";
-import {
-  parseText,
-  type TextParseOptions,
-} from "../../src/exposition/text_parse.ts";
-
-const encoder = new TextEncoder();
-
-/**
- * A body given as text; `\xNN` characters of a `raw` body stand for single
- * bytes (to write invalid UTF-8), otherwise the text is UTF-8 encoded.
- */
-interface Body {
-  readonly body: string;
-  readonly raw?: boolean;
-  readonly utf8Names?: boolean;
-}
-
-function bytesOf(c: Body): Uint8Array {
-  if (!c.raw) return encoder.encode(c.body);
-  return Uint8Array.from(c.body, (char) => {
-    const code = char.charCodeAt(0);
-    if (code > 0xff) throw new Error(`raw body has ${JSON.stringify(char)}`);
-    return code;
-  });
-}
-
-function optionsOf(c: Body): TextParseOptions {
-  return c.utf8Names ? { utf8Names: true } : {};
-}
+import { parseText } from "../../src/exposition/text_parse.ts";
+import { type Body, bytesOf, optionsOf } from "./text_bodies.ts";
 
 // ---------------------------------------------------------------------------
 // Rejected bodies: Go's line and wording after the prefix

@@ -10,35 +10,10 @@ import {
   type SummaryMetric,
 } from "../../src/exposition/model.ts";
 import { formatGoFloat } from "../../src/exposition/float.ts";
-import {
-  parseText,
-  type TextParseOptions,
-} from "../../src/exposition/text_parse.ts";
+import { parseText } from "../../src/exposition/text_parse.ts";
+import { type Body, bytesOf, optionsOf } from "./text_bodies.ts";
 
 const encoder = new TextEncoder();
-
-/**
- * A body given as text; `\xNN` characters of a `raw` body stand for single
- * bytes (to write invalid UTF-8), otherwise the text is UTF-8 encoded.
- */
-interface Body {
-  readonly body: string;
-  readonly raw?: boolean;
-  readonly utf8Names?: boolean;
-}
-
-function bytesOf(c: Body): Uint8Array {
-  if (!c.raw) return encoder.encode(c.body);
-  return Uint8Array.from(c.body, (char) => {
-    const code = char.charCodeAt(0);
-    if (code > 0xff) throw new Error(`raw body has ${JSON.stringify(char)}`);
-    return code;
-  });
-}
-
-function optionsOf(c: Body): TextParseOptions {
-  return c.utf8Names ? { utf8Names: true } : {};
-}
 
 function labels(record: Record<string, string> = {}): Label[] {
   return Object.entries(record).map(([name, value]) => ({ name, value }));
