@@ -13,11 +13,9 @@
 
 import { parseArgs } from "node:util";
 import { inflateFragment } from "../../src/exposition/gzip_fragments.ts";
-import { parseText } from "../../src/exposition/text_parse.ts";
-import { parseGroupingKey } from "../../src/push/grouping_key.ts";
-import { sanitizePush } from "../../src/push/validate.ts";
 import { Store } from "../../src/store/store.ts";
 import { tierBody } from "./gateway/tier_10m.ts";
+import { textPushCommand } from "./store_command.ts";
 import { preloadPath } from "./workload.ts";
 
 const { values } = parseArgs({
@@ -33,31 +31,12 @@ const groups = Number(values.groups);
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 const out = (line: string) =>
   Deno.stdout.writeSync(new TextEncoder().encode(`${line}\n`));
-const encoder = new TextEncoder();
-const request = {
-  path: "/",
-  contentType: null,
-  bodyBytes: 0,
-  remoteAddr: null,
-  userAgent: null,
-};
 
 function pushAll(store: Store): void {
   for (let g = 0; g < groups; g++) {
-    const path = preloadPath(g).slice("/metrics/".length);
-    const key = parseGroupingKey(path);
-    if (key === undefined) throw new Error(`bad grouping key ${path}`);
-    const sanitized = sanitizePush(parseText(encoder.encode(tierBody(g))), key);
-    store.push({
-      method: "PUT",
-      key,
-      families: sanitized.families,
-      problems: sanitized.problems,
-      seriesCount: sanitized.seriesCount,
-      checkConsistency: true,
-      time: 1,
-      request,
-    });
+    store.push(
+      textPushCommand(preloadPath(g), tierBody(g), 1, "tier_scrape_bench"),
+    );
   }
 }
 
