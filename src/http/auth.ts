@@ -18,7 +18,8 @@
 
 import type { PasswordCheck, PasswordWorker } from "./password_worker.ts";
 import type { Handler } from "./routes.ts";
-import type { Scope, WebConfig } from "./web_config.ts";
+import type { WebConfig } from "./web_config.ts";
+import type { Scope } from "./web_config_users.ts";
 import { FAKE_HASH } from "./web_config_defaults.ts";
 
 /** Why a request was refused before it reached the app. */

@@ -20,7 +20,7 @@ import { handlePush, type PushDeps } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
 import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
 import { handleAsset, handlePage } from "./ui_lazy.ts";
-import type { Scope } from "./web_config.ts";
+import type { Scope } from "./web_config_users.ts";
 import { errorMessage } from "../error_message.ts";
 import { redirect } from "./paths.ts";
 

@@ -17,7 +17,7 @@ import {
   notFound,
   textError,
 } from "./errors.ts";
-import type { Scope } from "./web_config.ts";
+import type { Scope } from "./web_config_users.ts";
 import { cleanPath, escapePath, rawPathOf, redirect } from "./paths.ts";
 import {
   type HandlerDeps,

@@ -23,10 +23,19 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { dirname, isAbsolute, join } from "node:path";
 import { parseDocument } from "yaml";
 import { errorMessage } from "../error_message.ts";
-
-/** What a credential may do (docs/security.md). */
-export const SCOPES = ["push", "scrape", "read", "admin"] as const;
-export type Scope = typeof SCOPES[number];
+import {
+  type BasicAuthUser,
+  parseRateLimit,
+  parseUsers,
+  type RateLimit,
+} from "./web_config_users.ts";
+import {
+  type Fail,
+  list,
+  mapping,
+  optionalBool,
+  string,
+} from "./web_config_yaml.ts";
 
 /** The toolkit's client certificate policies (Go's tls.ClientAuthType). */
 export const CLIENT_AUTH_TYPES = [
@@ -51,17 +60,6 @@ export interface TlsSettings {
   readonly clientAllowedSans: readonly string[] | undefined;
   readonly minVersion: TlsVersion;
   readonly maxVersion: TlsVersion;
-}
-
-export interface BasicAuthUser {
-  /** bcrypt hash (`$2a$`, `$2b$` or `$2y$`). */
-  readonly hash: string;
-  readonly scopes: ReadonlySet<Scope>;
-}
-
-export interface RateLimit {
-  readonly intervalMs: number;
-  readonly burst: number;
 }
 
 export interface WebConfig {
@@ -110,6 +108,7 @@ const TOP_KEYS = [
   "basic_auth_users",
   "basic_auth_scopes",
   "rate_limit",
+  "basic_auth_rate_limits",
 ] as const;
 const TLS_KEYS = [
   "cert",
@@ -127,10 +126,6 @@ const TLS_KEYS = [
   "curve_preferences",
 ] as const;
 const HTTP_KEYS = ["http2", "headers"] as const;
-const RATE_KEYS = ["interval", "burst"] as const;
-
-// Go's bcrypt.Cost accepts $2a$, $2b$, $2x$, $2y$ with a cost 4..31.
-const BCRYPT_HASH = /^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 
 export interface ReadOptions {
   /** Reads a file named by the configuration (tests inject one). */
@@ -230,83 +225,8 @@ export function parseWebConfig(
     if (text !== "") headers.push([name, text]);
   }
 
-  const hashes = new Map<string, string>();
-  for (
-    const [name, value] of mapping(
-      top.get("basic_auth_users") ?? {},
-      "basic_auth_users",
-      fail,
-    )
-  ) {
-    const key = `basic_auth_users.${name}`;
-    const hash = string(value, key, fail);
-    const m = BCRYPT_HASH.exec(hash);
-    const cost = m ? Number(m[1]) : 0;
-    if (!m || cost < 4 || cost > 31) {
-      fail(
-        key,
-        "not a bcrypt hash (expected $2y$<cost>$ and 53 characters, e.g. from `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)",
-      );
-    }
-    hashes.set(name, hash);
-  }
-  const scopes = new Map<string, Set<Scope>>();
-  for (
-    const [name, value] of mapping(
-      top.get("basic_auth_scopes") ?? {},
-      "basic_auth_scopes",
-      fail,
-    )
-  ) {
-    const key = `basic_auth_scopes.${name}`;
-    if (!hashes.has(name)) {
-      fail(key, `no user ${JSON.stringify(name)} in basic_auth_users`);
-    }
-    const set = new Set<Scope>();
-    for (const item of list(value ?? [], key, fail)) {
-      const scope = string(item, key, fail);
-      if (!(SCOPES as readonly string[]).includes(scope)) {
-        fail(
-          key,
-          `unknown scope ${JSON.stringify(scope)}; expected some of: ${
-            SCOPES.join(", ")
-          }`,
-        );
-      }
-      set.add(scope as Scope);
-    }
-    scopes.set(name, set);
-  }
-  const users = new Map<string, BasicAuthUser>();
-  for (const [name, hash] of hashes) {
-    // A user without basic_auth_scopes keeps full access (toolkit files).
-    users.set(name, { hash, scopes: scopes.get(name) ?? new Set(SCOPES) });
-  }
-
-  let rateLimit: RateLimit | undefined;
-  const rate = top.get("rate_limit");
-  if (rate !== undefined && rate !== null) {
-    const r = mapping(rate, "rate_limit", fail, RATE_KEYS);
-    const intervalMs = goDuration(
-      r.get("interval") ?? 0,
-      "rate_limit.interval",
-      fail,
-    );
-    const burst = r.get("burst") ?? 0;
-    if (!Number.isSafeInteger(burst) || (burst as number) < 0) {
-      fail("rate_limit.burst", "expected a whole number ≥ 0");
-    }
-    if (intervalMs > 0) {
-      if (burst === 0) {
-        // Go's rate.Limiter with burst 0 refuses every request.
-        fail(
-          "rate_limit.burst",
-          "must be at least 1 when rate_limit.interval is set (0 would refuse every request)",
-        );
-      }
-      rateLimit = { intervalMs, burst: burst as number };
-    }
-  }
+  const users = parseUsers(top, fail);
+  const rateLimit = parseRateLimit(top.get("rate_limit"), "rate_limit", fail);
 
   return {
     tls,
@@ -322,7 +242,7 @@ export function parseWebConfig(
 interface TlsContext {
   readonly dir: string;
   readonly read: (path: string) => string;
-  readonly fail: (key: string, detail: string) => never;
+  readonly fail: Fail;
   readonly files: string[];
   readonly warnings: string[];
 }
@@ -658,104 +578,4 @@ function stampOf(file: string): string {
   } catch {
     return "missing";
   }
-}
-
-// --- narrowing helpers -----------------------------------------------------
-
-type Fail = (key: string, detail: string) => never;
-
-function mapping(
-  value: unknown,
-  key: string,
-  fail: Fail,
-  allowed?: readonly string[],
-): Map<string, unknown> {
-  if (value === null) return new Map();
-  if (typeof value !== "object" || Array.isArray(value)) {
-    return fail(key, `expected a mapping, found ${describe(value)}`);
-  }
-  const out = new Map<string, unknown>();
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (allowed && !allowed.includes(k)) {
-      fail(
-        key === "" ? k : `${key}.${k}`,
-        `unknown key; expected one of: ${allowed.join(", ")}`,
-      );
-    }
-    out.set(k, v);
-  }
-  return out;
-}
-
-function list(value: unknown, key: string, fail: Fail): unknown[] {
-  if (!Array.isArray(value)) {
-    return fail(key, `expected a list, found ${describe(value)}`);
-  }
-  return value;
-}
-
-function string(value: unknown, key: string, fail: Fail): string {
-  if (typeof value !== "string") {
-    return fail(key, `expected a string, found ${describe(value)}`);
-  }
-  return value;
-}
-
-function optionalBool(
-  value: unknown,
-  key: string,
-  fail: Fail,
-): boolean | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "boolean") {
-    return fail(key, `expected true or false, found ${describe(value)}`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return "a list";
-  if (value === null) return "nothing";
-  if (typeof value === "object") return "a mapping";
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-const GO_DURATION_UNITS: Readonly<Record<string, number>> = {
-  ns: 1e-6,
-  us: 1e-3,
-  "µs": 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Go's time.ParseDuration (`1s`, `1.5m`, `1h30m`), or an int of nanoseconds → ms. */
-function goDuration(value: unknown, key: string, fail: Fail): number {
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) {
-    return value / 1e6;
-  }
-  if (typeof value !== "string") {
-    return fail(key, `expected a duration like 1s, found ${describe(value)}`);
-  }
-  if (value === "0") return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let at = 0;
-  let total = 0;
-  while (at < value.length) {
-    re.lastIndex = at;
-    const m = re.exec(value);
-    if (!m) break;
-    total += Number(m[1]) * (GO_DURATION_UNITS[m[2] as string] as number);
-    at = re.lastIndex;
-  }
-  if (at !== value.length || value.length === 0) {
-    fail(
-      key,
-      `invalid duration ${
-        JSON.stringify(value)
-      }; expected e.g. 1s, 500ms, 1m30s`,
-    );
-  }
-  return total;
 }

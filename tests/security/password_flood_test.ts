@@ -8,7 +8,7 @@ import {
   LoginFailures,
 } from "../../src/http/auth.ts";
 import { PasswordWorker } from "../../src/http/password_worker.ts";
-import { SCOPES } from "../../src/http/web_config.ts";
+import { SCOPES } from "../../src/http/web_config_users.ts";
 import { OPEN_WEB_CONFIG } from "../../src/http/web_config_defaults.ts";
 import type { WebConfig } from "../../src/http/web_config.ts";
 import { send } from "../test_utils.ts";
