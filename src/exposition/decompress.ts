@@ -1,6 +1,6 @@
 /**
- * Request bodies: reading them with a size limit and undoing their
- * `Content-Encoding` (docs/compatibility.md, Compression; newest behaviour).
+ * Request bodies: undoing their `Content-Encoding` (docs/compatibility.md,
+ * Compression; newest behaviour); http/request_body.ts reads them.
  * The encoding is compared case-insensitively; `gzip` and `snappy` (the Snappy
  * *framed* format, as `snzip` and Go's `snappy.NewReader` speak it) are
  * decoded; anything else (`identity`, absent, unknown) passes through, as in
@@ -78,78 +78,6 @@ export async function decompressBody(
   }
 }
 
-/**
- * A time limit on reading a body, given by the caller: {@link readBodyLimited}
- * calls `watch` when it starts; `expire` is called with the error to throw
- * once the time is up; the returned function stops the watch.
- */
-export interface BodyDeadline {
-  watch(expire: (error: Error) => void): () => void;
-}
-
-/**
- * Reads a request body into one array. Throws BodyTooLargeError as soon as
- * more than `maxBytes` arrived (and cancels the stream), so it never holds
- * more than the limit plus one chunk; throws the deadline's error (and
- * cancels the stream) if the body has not ended in time. A null stream is an
- * empty body. `expectedBytes` (a declared Content-Length) sizes the buffer.
- */
-export async function readBodyLimited(
-  stream: ReadableStream<Uint8Array> | null,
-  maxBytes: number,
-  deadline?: BodyDeadline,
-  expectedBytes?: number,
-): Promise<Uint8Array> {
-  if (stream === null) return new Uint8Array(0);
-  const reader = stream.getReader();
-  let expired: Error | undefined;
-  const unwatch = deadline?.watch((error) => {
-    expired = error;
-    // Ends the pending read with `done`.
-    reader.cancel().catch(() => {});
-  });
-  // Each chunk is copied as it arrives: joining the chunks of a 55 MB body
-  // at its end held the HTTP thread for 0.2 s at once.
-  let first: Uint8Array | undefined;
-  let buffer: Uint8Array | undefined;
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (expired) throw expired;
-      if (done) break;
-      if (total + value.length > maxBytes) {
-        await reader.cancel();
-        throw new BodyTooLargeError(maxBytes);
-      }
-      if (first === undefined) {
-        first = value; // a body of one chunk is not copied
-      } else {
-        if (buffer === undefined) {
-          buffer = new Uint8Array(
-            capacity(expectedBytes, total + value.length, maxBytes),
-          );
-          buffer.set(first);
-        } else if (total + value.length > buffer.length) {
-          const grown = new Uint8Array(
-            capacity(undefined, total + value.length, maxBytes),
-          );
-          grown.set(buffer.subarray(0, total));
-          buffer = grown;
-        }
-        buffer.set(value, total);
-      }
-      total += value.length;
-    }
-  } finally {
-    unwatch?.();
-    // The lock is not released: the stream has ended or is cancelled, and
-    // releasing it costs an Error object per request (a few % of a push).
-  }
-  if (buffer !== undefined) return buffer.subarray(0, total);
-  return first ?? new Uint8Array(0);
-}
-
 function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
   const result = new Uint8Array(total);
@@ -159,18 +87,6 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
     offset += chunk.length;
   }
   return result;
-}
-
-/** Room for `needed` bytes: the declared length, else twice as much. */
-function capacity(
-  declared: number | undefined,
-  needed: number,
-  maxBytes: number,
-): number {
-  if (declared !== undefined && declared >= needed && declared <= maxBytes) {
-    return declared;
-  }
-  return Math.min(Math.max(needed * 2, 64 * 1024), maxBytes);
 }
 
 // ---------------------------------------------------------------------------

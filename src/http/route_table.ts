@@ -18,7 +18,8 @@ import {
 } from "./errors.ts";
 import { handlePush, type PushDeps } from "./push.ts";
 import { handleScrape } from "./scrape.ts";
-import { decompressBody, readBodyLimited } from "../exposition/decompress.ts";
+import { decompressBody } from "../exposition/decompress.ts";
+import { readBodyLimited } from "./request_body.ts";
 import { handleAsset, handlePage } from "./ui_lazy.ts";
 import type { Scope } from "./web_config_users.ts";
 import { errorMessage } from "../error_message.ts";

@@ -6,7 +6,6 @@ import {
   decompressBody,
   DecompressionError,
   maskedCrc32c,
-  readBodyLimited,
 } from "../../src/exposition/decompress.ts";
 
 const encoder = new TextEncoder();
@@ -633,124 +632,6 @@ Deno.test("crc32c() gives the CRC-32C check value", () => {
 });
 
 // ---------------------------------------------------------------------------
-
-function streamOf(
-  chunks: readonly Uint8Array[],
-  onCancel?: () => void,
-): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const next = chunks[i++];
-      if (next === undefined) controller.close();
-      else controller.enqueue(next);
-    },
-    cancel() {
-      onCancel?.();
-    },
-  });
-}
-
-Deno.test("readBodyLimited() reads a null body as empty", async () => {
-  assert.equal((await readBodyLimited(null, 10)).length, 0);
-});
-
-Deno.test("readBodyLimited() joins the chunks of a body within the limit", async () => {
-  const body = await readBodyLimited(
-    streamOf([
-      encoder.encode("a 1\n"),
-      encoder.encode("b 2\n"),
-      encoder.encode("c 3\n"),
-    ]),
-    12,
-  );
-  assert.equal(decoder.decode(body), "a 1\nb 2\nc 3\n");
-});
-
-Deno.test("readBodyLimited() keeps every byte while its buffer grows or is sized in advance", async (t) => {
-  // 300 chunks of 1000 bytes: the buffer grows from 64 KiB several times,
-  // or is sized once by the declared length (even a wrong one).
-  const chunks = Array.from(
-    { length: 300 },
-    (_, i) => new Uint8Array(1000).fill(i % 251),
-  );
-  const expected = new Uint8Array(300_000);
-  chunks.forEach((chunk, i) => expected.set(chunk, i * 1000));
-  for (const declared of [undefined, 300_000, 1000, 400_000]) {
-    await t.step(`declared ${declared}`, async () => {
-      const body = await readBodyLimited(
-        streamOf(chunks),
-        400_000,
-        undefined,
-        declared,
-      );
-      assert.deepEqual(body, expected);
-    });
-  }
-});
-
-Deno.test("readBodyLimited() stops and cancels the stream past the limit", async () => {
-  let cancelled = false;
-  let pulled = 0;
-  const chunks = Array.from({ length: 100 }, () => new Uint8Array(1000));
-  const stream = streamOf(chunks, () => {
-    cancelled = true;
-  });
-  const counting = stream.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(piece, controller) {
-        pulled++;
-        controller.enqueue(piece);
-      },
-    }),
-  );
-  await rejectsWith(
-    readBodyLimited(counting, 2500),
-    BodyTooLargeError,
-    "request body exceeds the limit of 2500 bytes",
-  );
-  assert.ok(cancelled, "the source stream is cancelled");
-  assert.ok(pulled < 10, `read ${pulled} chunks`);
-});
-
-Deno.test("readBodyLimited() throws the deadline's error and cancels a body that stalls", async () => {
-  let cancelled = false;
-  const stalled = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode("a 1\n")); // then nothing more
-    },
-    cancel() {
-      cancelled = true;
-    },
-  });
-  let expire: ((error: Error) => void) | undefined;
-  let unwatched = false;
-  const reading = readBodyLimited(stalled, 100, {
-    watch(onExpire) {
-      expire = onExpire;
-      return () => {
-        unwatched = true;
-      };
-    },
-  });
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(expire, "the read is watched");
-  expire(new Error("too slow"));
-  await rejectsWith(reading, Error, "too slow");
-  assert.ok(cancelled, "the source stream is cancelled");
-  assert.ok(unwatched, "the watch ends with the read");
-});
-
-Deno.test("readBodyLimited() ends the watch of a body read in time", async () => {
-  let unwatched = false;
-  const body = await readBodyLimited(streamOf([encoder.encode("a 1\n")]), 10, {
-    watch: () => () => {
-      unwatched = true;
-    },
-  });
-  assert.equal(decoder.decode(body), "a 1\n");
-  assert.ok(unwatched);
-});
 
 Deno.test("decompressBody() lets other work run while it decodes a large snappy body", async () => {
   // 40 chunks of 64 KiB: decoded in turns of the event loop, so a timer set
