@@ -121,6 +121,8 @@ export async function start(
         scopeOf: (request) => requiredScope(request, config.web),
         onRefused: (reason) =>
           metrics.countLabeled("pushvault_http_refused_total", reason),
+        onUserRateLimited: (user) =>
+          metrics.countLabeled("pushvault_user_rate_limited_total", user),
         passwords: workers.passwordWorker,
       })
       : app,

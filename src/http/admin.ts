@@ -10,7 +10,12 @@ import { parseDuration } from "../duration.ts";
 import { MatcherError, matchesAny, parseSelector } from "../push/matchers.ts";
 import type { Selector } from "../push/matchers.ts";
 import { expectedError, PushError } from "../push/push_error.ts";
-import type { HistoryEntry, Store } from "../store/store.ts";
+import type { HistoryEntry, RequestInfo, Store } from "../store/store.ts";
+import {
+  type GroupScope,
+  groupsInScope,
+  inScope,
+} from "../push/group_scope.ts";
 import {
   API_HEADERS,
   goJson,
@@ -101,6 +106,7 @@ export function handleBulkDelete(
   request: Request,
   deps: AdminDeps,
   remoteAddr: string | null,
+  scope?: GroupScope,
 ): Response {
   const url = new URL(request.url);
   const params = url.searchParams;
@@ -125,7 +131,7 @@ export function handleBulkDelete(
     const dryRun = bool("dry_run", params.get("dry_run"));
     const groups = [...deps.store.view.groups()];
     const chosen = (g: GroupState) =>
-      matchesAny(g.key.labels, sel) &&
+      matchesAny(g.key.labels, sel) && inScope(g.key.labels, scope) &&
       (before === undefined || Math.max(g.pushTime, g.createdAt) < before);
     if (dryRun) {
       // Matched as the answer is sent: nothing changes, so nothing needs
@@ -153,6 +159,21 @@ export function handleBulkDelete(
   } catch (error) {
     return answerBadQuery(error);
   }
+}
+
+/**
+ * `PUT /api/v1/admin/wipe` by an admin scope limited by selectors: deletes
+ * the groups in it, as a bulk delete does, with history rows of WIPE.
+ * Returns how many.
+ */
+export function wipeInScope(
+  store: Store,
+  scope: GroupScope,
+  time: number,
+  request: RequestInfo,
+): number {
+  const ids = [...groupsInScope(store.view.groups(), scope)];
+  return store.deleteGroups(ids, "WIPE", time, request).length;
 }
 
 /** What a bulk delete's answer lists of a group. */
@@ -203,7 +224,11 @@ function bulkDeleteResponse(
  * `group` is one grouping key exactly as `groups.key` spells it (matchers
  * cannot say "no other label"), which is how the UI links a group's log.
  */
-export function handleHistory(request: Request, deps: AdminDeps): Response {
+export function handleHistory(
+  request: Request,
+  deps: AdminDeps,
+  scope?: GroupScope,
+): Response {
   const params = new URL(request.url).searchParams;
   try {
     const sel = selectors(params);
@@ -233,18 +258,19 @@ export function handleHistory(request: Request, deps: AdminDeps): Response {
       ...(start === null ? {} : { since: parseTime("start", start) }),
       ...(end === null ? {} : { until: parseTime("end", end) }),
       ...(status === null ? {} : { outcome: status }),
-      limit: sel.length === 0 ? limit : 10_000,
+      limit: sel.length === 0 && scope === undefined ? limit : 10_000,
     });
     const out: Json[] = [];
     for (const row of rows) {
       if (out.length >= limit) break;
-      if (sel.length > 0) {
+      if (sel.length > 0 || scope !== undefined) {
+        // A row without a group (a wipe) is no limited scope's to see.
         if (!row.groupLabels) continue;
         const labels = Object.entries(row.groupLabels).map(([name, value]) => ({
           name,
           value,
         }));
-        if (!matchesAny(labels, sel)) continue;
+        if (!matchesAny(labels, sel) || !inScope(labels, scope)) continue;
       }
       out.push(historyJson(row));
     }

@@ -30,6 +30,7 @@ import {
   VERSION,
 } from "../version.ts";
 import { encodeText, slicedStream } from "./sliced_stream.ts";
+import { type GroupScope, inScope } from "../push/group_scope.ts";
 
 export const API_HEADERS = {
   "Access-Control-Allow-Headers": "Accept, Authorization, Content-Type, Origin",
@@ -101,10 +102,13 @@ export function jsonResponse(body: Json): Response {
   });
 }
 
-/** `GET /api/v1/metrics` of the store's current groups, streamed. */
-export function metricsResponse(store: Store): Response {
+/**
+ * `GET /api/v1/metrics` of the store's current groups, streamed; with a
+ * scope limited by selectors, of the groups in it.
+ */
+export function metricsResponse(store: Store, scope?: GroupScope): Response {
   const view = store.view;
-  const groups = [...view.groups()];
+  const groups = [...view.groups()].filter((g) => inScope(g.key.labels, scope));
   const body = metricsStream(groups, {
     families: (group) =>
       view.group(group.id) === group ? [...group.families.values()] : undefined,

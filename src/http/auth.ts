@@ -1,7 +1,9 @@
 /**
  * The web configuration applied to every request, around the app handler:
  * the rate limit, HTTP basic authentication with bcrypt hashes, Pushvault's
- * scopes, and the configured response headers (exporter-toolkit
+ * scopes (a scope limited by selectors is handed to the app with the
+ * request, see routes.ts), per-user rate limits, and the configured
+ * response headers (exporter-toolkit
  * `web/handler.go`; auth applies to every endpoint, health included:
  * docs/security.md).
  *
@@ -19,7 +21,7 @@
 import type { PasswordCheck, PasswordWorker } from "./password_worker.ts";
 import type { Handler } from "./routes.ts";
 import type { WebConfig } from "./web_config.ts";
-import type { Scope } from "./web_config_users.ts";
+import type { RateLimit, Scope } from "./web_config_users.ts";
 import { FAKE_HASH } from "./web_config_defaults.ts";
 
 /** Why a request was refused before it reached the app. */
@@ -27,6 +29,7 @@ export type HttpRefusal =
   | "unauthorized"
   | "forbidden"
   | "rate_limited"
+  | "user_rate_limited" // 429: the user's own basic_auth_rate_limits
   | "too_many_failures" // 429: this address failed too many password checks
   | "auth_busy"; // 503: too many password checks waiting
 
@@ -36,6 +39,8 @@ export interface GuardOptions {
   /** The scope a request needs; undefined: any authenticated user (health). */
   readonly scopeOf: (request: Request) => Scope | undefined;
   readonly onRefused?: (reason: HttpRefusal) => void;
+  /** Called with the user's name for each `user_rate_limited` refusal. */
+  readonly onUserRateLimited?: (user: string) => void;
   /** Runs the bcrypt checks; its owner closes it. */
   readonly passwords: PasswordWorker;
   /** Milliseconds, for the rate limits; injectable for tests. */
@@ -56,6 +61,15 @@ export function guardHandler(handler: Handler, options: GuardOptions): Handler {
   const now = options.now ?? (() => performance.now());
   const verifier = new PasswordVerifier(options.passwords, now);
   const limiter = new RateLimiter(now);
+  const userLimiters = new Map<string, RateLimiter>();
+  const userAllowed = (who: string, limit: RateLimit | undefined) => {
+    if (limit === undefined) return true;
+    let bucket = userLimiters.get(who);
+    if (bucket === undefined) {
+      userLimiters.set(who, bucket = new RateLimiter(now));
+    }
+    return bucket.allow(limit);
+  };
   const refuse = (reason: HttpRefusal, response: Response) => {
     options.onRefused?.(reason);
     return response;
@@ -97,6 +111,9 @@ export function guardHandler(handler: Handler, options: GuardOptions): Handler {
           "unauthorized",
           plain(401, "Unauthorized", { "WWW-Authenticate": "Basic" }),
         );
+      } else if (!userAllowed(who, config.users.get(who)?.rateLimit)) {
+        options.onUserRateLimited?.(who);
+        response = refuse("user_rate_limited", plain(429, "Too Many Requests"));
       } else {
         const scope = options.scopeOf(request);
         const user = config.users.get(who);
@@ -113,7 +130,15 @@ export function guardHandler(handler: Handler, options: GuardOptions): Handler {
             ),
           );
         } else {
-          response = await handler(request, info);
+          // A scope limited by selectors: the route shows and changes only
+          // the groups in it (docs/security.md, Scopes).
+          const limited = scope === undefined
+            ? undefined
+            : user?.limited?.get(scope);
+          response = await handler(
+            request,
+            limited === undefined ? info : { ...info, scope: limited },
+          );
         }
       }
     }

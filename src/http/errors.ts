@@ -14,6 +14,7 @@ import {
   STATUS_FOR,
 } from "../push/push_error.ts";
 import { API_HEADERS, goJson, struct } from "./api.ts";
+import { describeScope, type GroupScope } from "../push/group_scope.ts";
 
 /** The shape of an error body: Go's `http.Error`, or the JSON API's. */
 export type ErrorFormat = "text" | "api";
@@ -66,6 +67,19 @@ export function notFound(): Response {
 
 export function methodNotAllowed(allow: string): Response {
   return textError(405, "Method Not Allowed", { Allow: allow });
+}
+
+/**
+ * 403 for a request a scope limited by selectors does not reach
+ * (docs/security.md, Scopes); `detail` says what it would need.
+ */
+export function outOfScope(scope: GroupScope, detail: string): Response {
+  return textError(
+    403,
+    `Forbidden: user ${JSON.stringify(scope.user)} has only ${
+      describeScope(scope)
+    }: ${detail} (basic_auth_scopes in --web.config.file)`,
+  );
 }
 
 /** Success with an empty body and no Content-Type. */

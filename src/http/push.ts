@@ -19,7 +19,8 @@ import {
   STATUS_FOR,
 } from "../push/push_error.ts";
 import type { RequestInfo, Store } from "../store/store.ts";
-import { empty, textError } from "./errors.ts";
+import { empty, outOfScope, textError } from "./errors.ts";
+import { type GroupScope, inScope } from "../push/group_scope.ts";
 import {
   type PushInputDeps,
   type PushReading,
@@ -44,6 +45,8 @@ export interface PushRequest {
   /** The percent-decoded path after `/metrics/`: `job/<job>/…`. */
   readonly keyPath: string;
   readonly remoteAddr: string | null;
+  /** The groups the user may push to; undefined: every group. */
+  readonly scope?: GroupScope | undefined;
 }
 
 /** Handles one push or delete. Never throws for expected failures. */
@@ -70,7 +73,15 @@ export async function handlePush(
     if (!key) {
       throw new Error("handlePush called for a path that is not a push route");
     }
-    if (method === "DELETE") {
+    if (push.scope !== undefined && !inScope(key.labels, push.scope)) {
+      // Known from the URL: refused before the body is read, and not
+      // recorded (a group the user cannot see).
+      await request.body?.cancel();
+      response = outOfScope(
+        push.scope,
+        `group ${key.id} is outside it; ${method} needs a ${push.scope.scope} scope that matches it`,
+      );
+    } else if (method === "DELETE") {
       await request.body?.cancel(); // a DELETE body is ignored
       // In arrival order, also behind a large push being written.
       await deps.store.enqueueDelete(key, time, info);

@@ -7,13 +7,14 @@
  */
 
 import { readLitestreamSync } from "../store/litestream.ts";
-import { handleBulkDelete, handleHistory } from "./admin.ts";
+import { handleBulkDelete, handleHistory, wipeInScope } from "./admin.ts";
 import { jsonResponse, metricsResponse, statusBody } from "./api.ts";
 import {
   empty,
   errorResponse,
   methodNotAllowed,
   notFound,
+  outOfScope,
   textError,
 } from "./errors.ts";
 import { handlePush, type PushDeps } from "./push.ts";
@@ -22,6 +23,7 @@ import { decompressBody } from "../exposition/decompress.ts";
 import { readBodyLimited } from "./request_body.ts";
 import { handleAsset, handlePage } from "./ui_lazy.ts";
 import type { Scope } from "./web_config_users.ts";
+import type { GroupScope } from "../push/group_scope.ts";
 import { errorMessage } from "../error_message.ts";
 import { redirect } from "./paths.ts";
 
@@ -50,6 +52,8 @@ export interface RouteRequest {
   readonly prefix: string;
   readonly url: () => URL;
   readonly remoteAddr: string | null;
+  /** The groups the user's scope reaches; undefined: every group. */
+  readonly scope: GroupScope | undefined;
   readonly deps: HandlerDeps;
 }
 
@@ -165,11 +169,12 @@ export const ROUTES: readonly Route[] = [
     methods: ["DELETE", "OPTIONS", "POST", "PUT"],
     options: "allow",
     scope: "push",
-    handle: ({ request, rel, remoteAddr, deps }) =>
+    handle: ({ request, rel, remoteAddr, scope, deps }) =>
       handlePush({
         request,
         keyPath: rel.slice("/metrics/".length),
         remoteAddr,
+        scope,
       }, deps),
   },
   {
@@ -177,9 +182,9 @@ export const ROUTES: readonly Route[] = [
     path: (rel, paths) => rel === paths.telemetryPath,
     methods: ["GET", "OPTIONS"],
     scope: "scrape",
-    handle: async ({ request, deps }) =>
+    handle: async ({ request, scope, deps }) =>
       (await refuseEncodedBody(request, deps)) ??
-        handleScrape(request, deps),
+        handleScrape(request, deps, scope),
   },
   {
     path: (rel, paths) => rel === `${paths.telemetryPath}/`,
@@ -198,7 +203,8 @@ export const ROUTES: readonly Route[] = [
     options: "allow",
     scope: "read",
     handler: "status",
-    handle: ({ request, rel, deps }) => handlePage(request, rel, deps),
+    handle: ({ request, rel, scope, deps }) =>
+      handlePage(request, rel, deps, scope),
   },
   STATIC_ROUTE,
   {
@@ -208,7 +214,7 @@ export const ROUTES: readonly Route[] = [
     scope: "read",
     handler: "api/v1/history",
     countAs: 200,
-    handle: ({ request, deps }) => handleHistory(request, deps),
+    handle: ({ request, scope, deps }) => handleHistory(request, deps, scope),
   },
   {
     path: exact("/api/v1/admin/delete"),
@@ -218,8 +224,8 @@ export const ROUTES: readonly Route[] = [
     handler: "api/v1/admin/delete",
     enabled: adminApi,
     answersFailures: true,
-    handle: ({ request, remoteAddr, deps }) =>
-      handleBulkDelete(request, deps, remoteAddr),
+    handle: ({ request, remoteAddr, scope, deps }) =>
+      handleBulkDelete(request, deps, remoteAddr, scope),
   },
   {
     path: exact("/api/v1/admin/wipe"),
@@ -229,14 +235,21 @@ export const ROUTES: readonly Route[] = [
     handler: "wipe",
     enabled: adminApi,
     answersFailures: true,
-    handle: ({ request, url, remoteAddr, deps }) => {
-      const count = deps.store.wipe(deps.now() / 1000, {
+    handle: ({ request, url, remoteAddr, scope, deps }) => {
+      const info = {
         path: url().pathname,
         contentType: null,
         bodyBytes: 0,
         remoteAddr,
         userAgent: request.headers.get("user-agent"),
-      });
+      };
+      if (scope !== undefined) {
+        // An admin scope limited by selectors wipes only its groups.
+        const count = wipeInScope(deps.store, scope, deps.now() / 1000, info);
+        deps.logger.info("wiped the groups in scope", { groups: count });
+        return empty(202);
+      }
+      const count = deps.store.wipe(deps.now() / 1000, info);
       deps.logger.info("wiped all groups", { groups: count });
       return empty(202);
     },
@@ -257,7 +270,7 @@ export const ROUTES: readonly Route[] = [
     scope: "read",
     handler: "api/v1/metrics",
     countAs: 200,
-    handle: ({ deps }) => metricsResponse(deps.store),
+    handle: ({ scope, deps }) => metricsResponse(deps.store, scope),
   },
   { ...API_OTHER, path: under("/api/v1/admin/"), scope: "admin" },
   { ...API_OTHER, path: under("/api/v1/"), scope: "read" },
@@ -285,9 +298,15 @@ export const ROUTES: readonly Route[] = [
       prefix === ""
         ? textError(405, QUIT_REFUSED)
         : methodNotAllowed("POST, PUT"),
-    handle: ({ deps }) => {
+    handle: ({ scope, deps }) => {
       if (!deps.enableLifecycle) {
         return textError(403, "Lifecycle API is not enabled.");
+      }
+      if (scope !== undefined) {
+        return outOfScope(
+          scope,
+          "stopping the server needs the admin scope without a selector",
+        );
       }
       deps.requestShutdown();
       return new Response("Requesting termination... Goodbye!", {

@@ -18,6 +18,7 @@ import {
   textError,
 } from "./errors.ts";
 import type { Scope } from "./web_config_users.ts";
+import type { GroupScope } from "../push/group_scope.ts";
 import { cleanPath, escapePath, rawPathOf, redirect } from "./paths.ts";
 import {
   type HandlerDeps,
@@ -34,7 +35,11 @@ export { cleanPath, escapePath, rawPathOf } from "./paths.ts";
 
 export type Handler = (
   request: Request,
-  info?: { remoteAddr?: { hostname?: string } },
+  info?: {
+    remoteAddr?: { hostname?: string };
+    /** Set by the auth guard when the user's scope is limited to some groups. */
+    scope?: GroupScope;
+  },
 ) => Promise<Response>;
 
 /** The answer to an expected failure; anything else is a bug, rethrown. */
@@ -121,6 +126,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       prefix,
       url,
       remoteAddr,
+      scope: info?.scope,
       deps,
     });
     if (prefix !== "" && !path.startsWith(`${prefix}/`)) {

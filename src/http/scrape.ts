@@ -22,6 +22,7 @@ import type { Store } from "../store/store.ts";
 import type { ReadView as View } from "../store/view.ts";
 import { SLICE_MS, slicedStream } from "./sliced_stream.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
+import { type GroupScope, groupsInScope } from "../push/group_scope.ts";
 
 export interface ScrapeDeps {
   readonly store: Store;
@@ -37,6 +38,7 @@ let protobuf: typeof import("../store/protobuf_scrape.ts") | undefined;
 export function handleScrape(
   request: Request,
   deps: ScrapeDeps,
+  scope?: GroupScope,
 ): Response | Promise<Response> {
   if (
     protobuf === undefined &&
@@ -44,11 +46,14 @@ export function handleScrape(
   ) {
     return import("../store/protobuf_scrape.ts").then((loaded) => {
       protobuf = loaded;
-      return handleScrape(request, deps);
+      return handleScrape(request, deps, scope);
     });
   }
   const view = deps.store.view;
-  const own = deps.metrics.families({
+  // A scope limited by selectors sees its groups and none of the gateway's
+  // own families (docs/security.md, Scopes): matched once per group.
+  const visible = scope && groupsInScope(view.groups(), scope);
+  const own = visible ? new Map() : deps.metrics.families({
     groups: view.groupCount,
     series: view.seriesCount,
     inconsistentSeries: view.counters.inconsistentSeries,
@@ -71,6 +76,7 @@ export function handleScrape(
       own,
       readRows,
       readFamily: (stored) => wholeFamily(readRows, stored),
+      ...(visible ? { visible } : {}),
     });
     return new Response(
       slicedStream(
@@ -84,11 +90,14 @@ export function handleScrape(
   // get the text format (and say so in Content-Type).
   if (!view.startUpDone) {
     return new Response(
-      afterStartUp(view, () => textStream(view.renderParts(own), gzip)),
+      afterStartUp(
+        view,
+        () => textStream(view.renderParts(own, visible), gzip),
+      ),
       { headers },
     );
   }
-  const parts = view.renderParts(own);
+  const parts = view.renderParts(own, visible);
   if (gzip) {
     return new Response(
       gzipStream(parts.length, (i) => parts[i] as GzipFragment),

@@ -129,7 +129,13 @@ export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
   ["pushvault_http_refused_total", {
     type: "counter",
     help:
-      "Requests refused by --web.config.file before they reached Pushvault (unauthorized, forbidden, rate_limited, too_many_failures, auth_busy).",
+      "Requests refused by --web.config.file before they reached Pushvault (unauthorized, forbidden, rate_limited, user_rate_limited, too_many_failures, auth_busy).",
+    helpMustMatch: false,
+  }],
+  ["pushvault_user_rate_limited_total", {
+    type: "counter",
+    help:
+      "Requests refused with 429 by a user's own limit in basic_auth_rate_limits, by user.",
     helpMustMatch: false,
   }],
   ["pushvault_web_config_reloads_total", {
@@ -276,6 +282,7 @@ export class SelfMetrics {
     family:
       | "pushvault_push_refused_total"
       | "pushvault_http_refused_total"
+      | "pushvault_user_rate_limited_total"
       | "pushvault_web_config_reloads_total"
       | "pushvault_history_prune_runs_total",
     value: string,
@@ -418,6 +425,8 @@ export class SelfMetrics {
     for (const [name, counts] of this.#labeled) {
       const label = name === "pushvault_web_config_reloads_total"
         ? "result"
+        : name === "pushvault_user_rate_limited_total"
+        ? "user"
         : "reason";
       out.set(name, {
         name,

@@ -43,6 +43,7 @@ import type { Store } from "../store/store.ts";
 import type { GroupState } from "../store/view.ts";
 import { readLitestreamSync } from "../store/litestream.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
+import { type GroupScope, inScope } from "../push/group_scope.ts";
 
 /** What the UI needs of the app's dependencies (routes.ts passes them all). */
 export interface UiDeps {
@@ -62,13 +63,17 @@ export interface UiDeps {
 /** How many history rows each group card lists. */
 const RECENT_PUSHES = 10;
 
-/** `/`, `/status` and `/group`: the pages (routes.ts answers other methods). */
+/**
+ * `/`, `/status` and `/group`: the pages (routes.ts answers other methods);
+ * with a scope limited by selectors, of the groups in it only.
+ */
 export function handlePage(
   request: Request,
   rel: string,
   deps: UiDeps,
+  scope?: GroupScope,
 ): Promise<Response> {
-  return pageResponse(request, rel, deps);
+  return pageResponse(request, rel, deps, scope);
 }
 
 /** `/static/…` and `/favicon.ico`: the embedded assets. */
@@ -93,6 +98,7 @@ async function pageResponse(
   request: Request,
   rel: string,
   deps: UiDeps,
+  scope: GroupScope | undefined,
 ): Promise<Response> {
   const url = new URL(request.url);
   const params = url.searchParams;
@@ -110,7 +116,8 @@ async function pageResponse(
     return htmlResponse(page("status", html``, deps, rows));
   }
   if (rel === "/group") {
-    const group = view.group(params.get("id") ?? "");
+    const found = view.group(params.get("id") ?? "");
+    const group = found && inScope(found.key.labels, scope) ? found : undefined;
     const status = group ? 200 : 404;
     const body = group && {
       families: cardFamilies(deps.store, group),
@@ -142,7 +149,9 @@ async function pageResponse(
   const query = params.get("q") ?? "";
   let since = performance.now();
   const selection = await selectGroups({
-    groups: view.groups(),
+    groups: scope === undefined
+      ? view.groups()
+      : groupsIn(view.groups(), scope),
     query,
     after: params.get("after") ?? undefined,
     limit: PAGE_GROUPS,
@@ -321,4 +330,14 @@ function assetResponse(request: Request, name: string): Response {
     return new Response(null, { status: 304, headers });
   }
   return new Response(asset.body, { headers });
+}
+
+/** The groups of `groups` in `scope`, as they come. */
+function* groupsIn(
+  groups: Iterable<GroupState>,
+  scope: GroupScope,
+): Generator<GroupState, void, undefined> {
+  for (const group of groups) {
+    if (inScope(group.key.labels, scope)) yield group;
+  }
 }

@@ -7,6 +7,7 @@
  */
 
 import type { UiDeps } from "./ui.ts";
+import type { GroupScope } from "../push/group_scope.ts";
 
 type Ui = typeof import("./ui.ts");
 
@@ -22,8 +23,9 @@ export async function handlePage(
   request: Request,
   rel: string,
   deps: UiDeps,
+  scope?: GroupScope,
 ): Promise<Response> {
-  return await (ui ?? await loadUi()).handlePage(request, rel, deps);
+  return await (ui ?? await loadUi()).handlePage(request, rel, deps, scope);
 }
 
 /** `/static/…` and `/favicon.ico` (ui.ts handleAsset). */

@@ -37,6 +37,8 @@ export interface ProtobufScrapeSource {
   readonly readRows: ReadSampleRows;
   /** Reads a stored family whole: only for a name the gateway also has. */
   readonly readFamily: FamilyReader;
+  /** Only these groups' series (a scope limited by selectors), `own` empty. */
+  readonly visible?: ReadonlySet<string>;
 }
 
 /** A unit of work done with nothing to send yet. */
@@ -127,6 +129,7 @@ function* readFamily(
   for (const { owner, keys } of series.holders) {
     // A holder of another type is left out (unchecked mode, docs/compatibility.md).
     if (owner.type !== type) continue;
+    if (source.visible?.has(owner.groupId) === false) continue;
     const find = positionFinder(keys, owner, series);
     const metadata = view.metadataMetric(name, owner);
     if (metadata !== undefined) {

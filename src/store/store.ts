@@ -332,11 +332,12 @@ export class Store implements Disposable {
 
   /**
    * Deletes the given groups in one transaction, each with a history row of
-   * `method` (BULK_DELETE, EXPIRE). Returns the ids actually deleted.
+   * `method` (BULK_DELETE, EXPIRE, WIPE of a scope limited by selectors).
+   * Returns the ids actually deleted.
    */
   deleteGroups(
     ids: readonly string[],
-    method: "BULK_DELETE" | "EXPIRE",
+    method: "BULK_DELETE" | "EXPIRE" | "WIPE",
     time: number,
     request: RequestInfo,
   ): string[] {

@@ -51,6 +51,7 @@ import {
 import { FamilyEntry } from "./family_entry.ts";
 import { canSwap, type StagedFamily } from "./staged_family.ts";
 import { renderOwn } from "./render_own.ts";
+import { scopedPieces } from "./scoped_pieces.ts";
 import { flat } from "../push/rendered_series.ts";
 export {
   type ApplyPush,
@@ -66,6 +67,7 @@ export {
   type ViewCounters,
 } from "./view_types.ts";
 
+type OwnMap = ReadonlyMap<string, MetricFamily>;
 /** Series of the biggest family whose pieces start-up writes in one step. */
 const BUILD_AHEAD_SERIES = 4096;
 /** Work counted per text a build copies (against a comparison, a hash). */
@@ -183,10 +185,7 @@ export class View implements ConsistencyIndex {
     this.#touchMetadata(group, PUSH_FAILURE_TIME);
   }
 
-  /**
-   * Restores a group as loaded from the database at start; its families
-   * follow with {@link loadFamily}.
-   */
+  /** Restores a group loaded at start; its families follow ({@link loadFamily}). */
   loadGroup(
     key: GroupingKey,
     rowId: number,
@@ -282,10 +281,7 @@ export class View implements ConsistencyIndex {
     return false;
   }
 
-  /**
-   * Whether start-up's work on the restored series is done (see
-   * {@link indexSome}); until then a scrape does it first, in slices.
-   */
+  /** Whether start-up's work is done ({@link indexSome}); else scrapes do it. */
   get startUpDone(): boolean {
     return this.#startUpDone;
   }
@@ -337,11 +333,8 @@ export class View implements ConsistencyIndex {
   }
 
   // --- scrape ------------------------------------------------------------------
-  /**
-   * The whole text exposition: stored families merged with the gateway's own
-   * (already rendered per family by the caller), sorted by name (docs/compatibility.md).
-   */
-  render(own: ReadonlyMap<string, MetricFamily>): string {
+  /** The text exposition: stored and own families merged by name (docs/compatibility.md). */
+  render(own: OwnMap): string {
     return new TextDecoder().decode(inflateFragments(this.renderParts(own)));
   }
 
@@ -349,9 +342,10 @@ export class View implements ConsistencyIndex {
    * {@link render} as the deflated pieces it is made of (UTF-8 text, a
    * piece at most TextArena's PIECE bytes; the cached ones shared): a
    * snapshot a response can stream, inflated piece by piece or joined into
-   * one gzip member, however the view changes meanwhile.
+   * one gzip member, however the view changes meanwhile. `visible`: these
+   * groups' series only (scoped_pieces.ts), with `own` empty.
    */
-  renderParts(own: ReadonlyMap<string, MetricFamily>): GzipFragment[] {
+  renderParts(own: OwnMap, visible?: ReadonlySet<string>): GzipFragment[] {
     const names = this.#names();
     const parts: GzipFragment[] = [];
     const encoder = new TextEncoder();
@@ -368,7 +362,7 @@ export class View implements ConsistencyIndex {
         ? -1
         : compareNames(a, b);
       if (cmp < 0) {
-        parts.push(...this.#familyPieces(a as string));
+        parts.push(...this.#familyPieces(a as string, visible));
         i++;
       } else if (cmp > 0) {
         parts.push(
@@ -540,8 +534,13 @@ export class View implements ConsistencyIndex {
     return this.#sortedNames;
   }
 
-  #familyPieces(name: string): GzipFragment[] {
+  #familyPieces(name: string, visible?: ReadonlySet<string>): GzipFragment[] {
     const entry = this.#families.get(name) as FamilyEntry;
+    if (visible !== undefined) {
+      const whole = () => this.#familyPieces(name);
+      const header = () => this.#header(name, entry);
+      return scopedPieces(entry, visible, whole, header);
+    }
     if (entry.scrape !== undefined) return entry.scrape;
     entry.ensureIndexed();
     const slots = entry.sorted();
