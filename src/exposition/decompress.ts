@@ -16,6 +16,7 @@
 
 import { gunzip, type InputType, type ZlibOptions } from "node:zlib";
 import { errorMessage } from "../error_message.ts";
+import { nextTurn } from "../event_loop.ts";
 
 /** A compressed body that cannot be decoded (answered with 400). */
 export class DecompressionError extends Error {
@@ -213,7 +214,7 @@ async function decodeSnappyFramed(
   let sawIdentifier = false;
   for (let n = 1; pos < body.length; n++) {
     if (n % SNAPPY_CHUNKS_AT_ONCE === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await nextTurn();
     }
     if (body.length - pos < 4) throw snappyError(SNAPPY_CORRUPT);
     const type = body[pos] ?? 0;

@@ -13,6 +13,7 @@
 import { BodyTooLargeError } from "../exposition/decompress.ts";
 import type { ReadDeadline } from "./read_deadline.ts";
 import { SLICE_MS } from "./sliced_stream.ts";
+import { nextTurn } from "../event_loop.ts";
 
 /**
  * Bodies up to this many declared bytes are read whole. A stalled one stays
@@ -116,7 +117,7 @@ function byobReader(
 /** Lets the event loop run once `slice.started` is SLICE_MS old. */
 async function yieldIfLong(slice: { started: number }): Promise<void> {
   if (performance.now() - slice.started < SLICE_MS) return;
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await nextTurn();
   slice.started = performance.now();
 }
 

@@ -1,11 +1,13 @@
 /**
  * A response body made by a generator, sent in reads of at most
  * {@link PIECE} bytes each, the way a text scrape sends its cached pieces
- * one per read: between reads the HTTP thread serves other requests. A read
- * that has worked {@link SLICE_MS} without filling its piece lets the event
- * loop run before it goes on, so no read keeps the thread longer, however
- * long the generator works before it has bytes to send (docs/architecture.md,
- * A scrape; README "Endpoints").
+ * one per read. Reads may follow each other without the event loop running
+ * in between (Deno's HTTP asks for the next one as soon as a piece is
+ * taken), so once {@link SLICE_MS} went by since the stream last let the
+ * event loop run, a read lets it run again before it goes on, whether it is
+ * about to make a piece or is in the middle of one: no run of reads keeps
+ * the HTTP thread much longer, however long the generator works
+ * (docs/architecture.md, A scrape; README "Endpoints").
  *
  * Every chunk but the last is exactly {@link PIECE} bytes, so a gzipped
  * body is the same gzip member whichever generator made the bytes.
@@ -14,6 +16,7 @@
 
 import { compressFragment, GzipJoiner } from "../exposition/gzip_fragments.ts";
 import { PIECE } from "../store/piece.ts";
+import { nextTurn } from "../event_loop.ts";
 
 /** Milliseconds of work per read before others get the event loop. */
 export const SLICE_MS = 5;
@@ -62,6 +65,13 @@ export function slicedStream(
     used = 0;
     return send(out);
   };
+  // When this stream last let the event loop run.
+  let yielded = performance.now();
+  const letOthersIn = async (): Promise<void> => {
+    if (performance.now() - yielded < SLICE_MS) return;
+    await nextTurn();
+    yielded = performance.now();
+  };
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     async pull(controller) {
       if (joiner !== undefined && !headerSent) {
@@ -69,7 +79,7 @@ export function slicedStream(
         controller.enqueue(joiner.header());
         return;
       }
-      let started = performance.now();
+      await letOthersIn();
       // Bounded: each turn consumes a piece or part of one; the generator
       // ends.
       for (;;) {
@@ -96,11 +106,8 @@ export function slicedStream(
           controller.enqueue(full());
           return;
         }
-        if (performance.now() - started >= SLICE_MS) {
-          // Nothing to send yet: let others in, then go on.
-          await new Promise((resolve) => setTimeout(resolve, 0));
-          started = performance.now();
-        }
+        // Nothing to send yet: let others in, then go on.
+        await letOthersIn();
       }
     },
     cancel() {
