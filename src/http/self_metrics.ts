@@ -129,7 +129,7 @@ export const OWN_FAMILIES: ReadonlyMap<string, OwnFamily> = new Map([
   ["pushvault_http_refused_total", {
     type: "counter",
     help:
-      "Requests refused by --web.config.file before they reached Pushvault (unauthorized, forbidden, rate_limited, user_rate_limited, too_many_failures, auth_busy).",
+      "Requests refused by --web.config.file before reaching Pushvault (unauthorized, forbidden, rate_limited, user_rate_limited, too_many_failures, auth_busy).",
     helpMustMatch: false,
   }],
   ["pushvault_user_rate_limited_total", {

@@ -141,6 +141,13 @@ function parseGrants(
   const every = new Set<Scope>();
   const some = new Map<Scope, { selectors: Selector[]; spelled: string[] }>();
   for (const item of items) {
+    if (item !== null && typeof item === "object" && !Array.isArray(item)) {
+      // `[push:{job="x"}]`: in a flow list YAML reads the braces.
+      fail(
+        key,
+        `expected a scope, found a mapping; quote a scope with a selector in a [...] list: ['push:{job="x"}']`,
+      );
+    }
     const text = string(item, key, fail).trim();
     const colon = text.indexOf(":");
     const name = colon < 0 ? text : text.slice(0, colon).trim();

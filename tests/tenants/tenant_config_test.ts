@@ -95,6 +95,11 @@ Deno.test("a bad scope selector or user rate limit is refused naming its key", (
       message: /at least one label matcher/,
     },
     {
+      text: `${users}basic_auth_scopes:\n  ci: [push:{job="x"}]\n`,
+      key: "basic_auth_scopes.ci",
+      message: /found a mapping; quote a scope with a selector/,
+    },
+    {
       text: `${users}basic_auth_scopes:\n  ci: ['write:{job="x"}']\n`,
       key: "basic_auth_scopes.ci",
       message: /unknown scope "write"/,
