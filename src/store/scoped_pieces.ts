@@ -23,6 +23,12 @@ import type { SeriesOwner } from "./view_types.ts";
  */
 const SPARSE = 16;
 
+/**
+ * zlib level of the pieces written aside: sent once and dropped, so the
+ * fastest (a text scrape inflates them again at once).
+ */
+const ASIDE_LEVEL = 1;
+
 /** The pieces of `entry` showing only the series of groups in `visible`. */
 export function scopedPieces(
   entry: FamilyEntry,
@@ -51,11 +57,13 @@ export function scopedPieces(
   let chunk = new TextDecoder().decode(header());
   for (const text of texts) {
     if (chunk.length + text.length > PIECE / 4 && chunk !== "") {
-      pieces.push(compressFragment(encoder.encode(chunk)));
+      pieces.push(compressFragment(encoder.encode(chunk), ASIDE_LEVEL));
       chunk = "";
     }
     chunk += text;
   }
-  if (chunk !== "") pieces.push(compressFragment(encoder.encode(chunk)));
+  if (chunk !== "") {
+    pieces.push(compressFragment(encoder.encode(chunk), ASIDE_LEVEL));
+  }
   return pieces;
 }
