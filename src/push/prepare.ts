@@ -1,20 +1,26 @@
 /**
  * What the store writes for one family, computed before the store is
- * called: the series' keys and texts (for the view), `families.rendered`
+ * called: the series' keys, their texts (for the view), `families.rendered`
  * and the `samples` rows. Pure, so that it can run on the push worker
- * (push/push_worker.ts) as well as inline; the result is plain data that
- * crosses to the main thread as it is.
+ * (push/push_worker.ts) as well as inline. Compact: the texts are one
+ * UTF-8 buffer and the rows columns of typed arrays (sample_columns.ts),
+ * which cross from the worker without a copy; only the keys are a string
+ * each, as the view keeps them.
  * @module
  */
 
-import type { MetricFamily, MetricType } from "../exposition/model.ts";
-import { encodeRendered } from "./rendered_blob.ts";
-import { familyToRows } from "./sample_rows.ts";
-import { renderSeries } from "./rendered_series.ts";
+import type { Metric, MetricFamily, MetricType } from "../exposition/model.ts";
+import { renderMetric } from "../exposition/text_render.ts";
+import { LimitError } from "./push_error.ts";
+import { encodeRenderedJoined, type JoinedTexts } from "./rendered_blob.ts";
+import { flat } from "./rendered_series.ts";
+import { rowCountOf } from "./sample_rows.ts";
+import {
+  columnBuffers,
+  ColumnsBuilder,
+  type SampleColumns,
+} from "./sample_columns.ts";
 import { seriesKeysOf } from "./series_key.ts";
-
-/** Values per row in {@link PreparedFamily.rows}. */
-export const ROW_STRIDE = 8;
 
 export interface PreparedFamily {
   readonly name: string;
@@ -23,20 +29,18 @@ export interface PreparedFamily {
   readonly unit: string | undefined;
   /** `seriesKey` of each series, in order. */
   readonly keys: readonly string[];
-  /** The text lines of each series, as a scrape shows them. */
-  readonly texts: readonly string[];
+  /**
+   * The text lines of each series, as a scrape shows them: their UTF-8
+   * bytes joined by U+0001, each one's bounds in `bounds`.
+   */
+  readonly texts: JoinedTexts;
   /**
    * The `families.rendered` value, or its UTF-8 bytes (from the push
    * worker): the store writes either as the same TEXT.
    */
   readonly rendered: string | Uint8Array;
-  /**
-   * The `samples` rows, {@link ROW_STRIDE} values each: series, name,
-   * labels, value, value_text, native, exemplar, created.
-   */
-  readonly rows: readonly (number | string | null)[];
-  /** Whether a row has a value in one of the last four columns. */
-  readonly extras: boolean;
+  /** The `samples` rows, read through sample_columns.ts's accessors. */
+  readonly samples: SampleColumns;
 }
 
 /** {@link prepareKeyedFamily} with the family's keys computed here. */
@@ -49,32 +53,140 @@ export function prepareKeyedFamily(
   family: MetricFamily,
   keys: readonly string[],
 ): PreparedFamily {
-  const series = renderSeries(family, keys);
-  const rows: (number | string | null)[] = [];
-  let extras = false;
-  for (const s of familyToRows(family)) {
-    rows.push(
-      s.series,
-      s.name,
-      s.labels,
-      s.value,
-      s.valueText,
-      s.native,
-      s.exemplar,
-      s.created,
-    );
-    extras ||= s.valueText !== null || s.native !== null ||
-      s.exemplar !== null || s.created !== null;
+  const builder = new FamilyBuilder(family, {
+    series: family.metrics.length,
+    rows: rowCountOf(family),
+  });
+  builder.add(family, keys);
+  return builder.finish();
+}
+
+/** The buffers of a prepared family, to transfer between threads. */
+export function preparedBuffers(family: PreparedFamily): ArrayBuffer[] {
+  const buffers = columnBuffers(family.samples);
+  buffers.push(
+    family.texts.joined.buffer as ArrayBuffer,
+    (family.texts.bounds as Uint32Array).buffer as ArrayBuffer,
+  );
+  if (typeof family.rendered !== "string") {
+    buffers.push(family.rendered.buffer as ArrayBuffer);
   }
-  return {
-    name: family.name,
-    type: family.type,
-    help: family.help,
-    unit: family.unit,
-    keys: series.keys,
-    texts: series.texts,
-    rendered: encodeRendered(series),
-    rows,
-    extras,
-  };
+  return buffers.filter((b, i) => buffers.indexOf(b) === i);
+}
+
+const encoder = new TextEncoder();
+
+/** Most bytes of texts a family may take: their bounds are 32-bit. */
+const MAX_TEXT_BYTES = 2 ** 32 - 1;
+
+/**
+ * A family prepared a slice of its metrics at a time: the push worker
+ * prepares a large family so, letting each slice's objects go before the
+ * next (a million series took 1.2 GB at once). `size` is the whole
+ * family's: its series and its rows (rowCountOf).
+ */
+export class FamilyBuilder {
+  readonly #header: Omit<MetricFamily, "metrics">;
+  readonly #keys: string[] = [];
+  readonly #bounds: Uint32Array;
+  readonly #texts: Uint8Array[] = [];
+  #textBytes = 0;
+  #separatorFree = true;
+  readonly #columns: ColumnsBuilder;
+
+  constructor(
+    header: Omit<MetricFamily, "metrics">,
+    size: { readonly series: number; readonly rows: number },
+  ) {
+    this.#header = header;
+    this.#bounds = new Uint32Array(2 * size.series);
+    this.#columns = new ColumnsBuilder(size.rows);
+  }
+
+  /**
+   * Appends `slice`'s series (the family's next ones, with its header),
+   * whose keys are `keys`.
+   */
+  add(slice: MetricFamily, keys: readonly string[]): void {
+    const first = this.#keys.length;
+    const metrics = slice.metrics as readonly Metric[];
+    const texts: string[] = new Array(metrics.length);
+    for (let i = 0; i < metrics.length; i++) {
+      // Flat: the view keeps the keys, and one built by concatenation is a
+      // tree of its pieces, several times its size.
+      this.#keys.push(flat(keys[i] as string));
+      const text = renderMetric(slice.name, slice.type, metrics[i] as Metric);
+      if (
+        this.#separatorFree &&
+        (text.includes("\u0001") || text.includes("\u0002"))
+      ) {
+        this.#separatorFree = false;
+      }
+      texts[i] = text;
+    }
+    this.#addTexts(first, texts);
+    this.#columns.add(slice, first);
+  }
+
+  /** Encodes the texts of series `first`… at once, noting their bounds. */
+  #addTexts(first: number, texts: readonly string[]): void {
+    if (texts.length === 0) return;
+    const joined = texts.length === 1
+      ? texts[0] as string
+      : texts.join("\u0001");
+    // Slices after the first begin with the separator after the last text.
+    const lead = this.#texts.length === 0 ? 0 : 1;
+    const bytes = encoder.encode(lead === 0 ? joined : `\u0001${joined}`);
+    let at = this.#textBytes + lead;
+    if (this.#textBytes + bytes.length > MAX_TEXT_BYTES) {
+      throw new LimitError(
+        "too_large",
+        "body_too_large",
+        `the series of family ${
+          JSON.stringify(this.#header.name)
+        } take more than 4 GiB as text; push them in several pushes`,
+      );
+    }
+    // ASCII, the usual case, is a byte per UTF-16 unit.
+    const ascii = bytes.length === joined.length + lead;
+    const bounds = this.#bounds;
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i] as string;
+      const length = ascii ? text.length : encoder.encode(text).length;
+      bounds[2 * (first + i)] = at;
+      bounds[2 * (first + i) + 1] = at + length;
+      at += length + 1;
+    }
+    this.#texts.push(bytes);
+    this.#textBytes += bytes.length;
+  }
+
+  /** The prepared family; the builder is not used after. */
+  finish(): PreparedFamily {
+    const joined = this.#texts.length === 1
+      ? this.#texts[0] as Uint8Array
+      : concat(this.#texts, this.#textBytes);
+    this.#texts.length = 0;
+    const texts: JoinedTexts = { joined, bounds: this.#bounds };
+    return {
+      name: this.#header.name,
+      type: this.#header.type,
+      help: this.#header.help,
+      unit: this.#header.unit,
+      keys: this.#keys,
+      texts,
+      rendered: encodeRenderedJoined(this.#keys, texts, this.#separatorFree),
+      samples: this.#columns.finish(),
+    };
+  }
+}
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }

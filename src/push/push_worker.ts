@@ -23,7 +23,11 @@ import {
 } from "../exposition/model.ts";
 import { PushError } from "./push_error.ts";
 import { PushBudget } from "./push_budget.ts";
-import { preparePush, type PushBody, type ReadyPush } from "./prepare_push.ts";
+import {
+  preparePushInSlices,
+  type PushBody,
+  type ReadyPush,
+} from "./prepare_push.ts";
 import {
   type Answer,
   assemble,
@@ -35,6 +39,7 @@ import {
   type Next,
   type Ready,
   toWire,
+  transferOf,
 } from "./worker_wire.ts";
 
 /** The worker's name; also how this module knows it runs as the worker. */
@@ -53,20 +58,14 @@ export function isPushWorker(): boolean {
 /** What the worker does with one job: the push's whole answer. */
 function work(job: Job): Answer {
   try {
-    const ready = preparePush(job.push, true);
+    const ready = preparePushInSlices(job.push);
     if (ready.problems.length > 0 || ready.prepared === undefined) {
       return {
         id: job.id,
         outcome: "problems",
         seriesCount: ready.seriesCount,
         problems: ready.problems,
-        families: ready.families.map((f) => ({
-          name: f.name,
-          type: f.type,
-          help: f.help,
-          unit: f.unit,
-          count: f.metrics.length,
-        })),
+        families: ready.shapes,
       };
     }
     return {
@@ -86,7 +85,7 @@ function work(job: Job): Answer {
 if (isPushWorker()) {
   const scope = globalThis as unknown as {
     onmessage: (event: MessageEvent<Job | Next>) => void;
-    postMessage: (message: Message | Ready) => void;
+    postMessage: (message: Message | Ready, transfer?: ArrayBuffer[]) => void;
   };
   // Messages queued at once are all taken by the HTTP thread in one go:
   // each waits to be asked for, so that requests are answered in between.
@@ -98,7 +97,7 @@ if (isPushWorker()) {
       sending.delete(id);
       return;
     }
-    scope.postMessage(next.value);
+    scope.postMessage(next.value, transferOf(next.value));
     // The HTTP thread asks for nothing after a push's last message: kept
     // here, the generator would hold the whole prepared push (a GB for a
     // million series) for the life of the worker.

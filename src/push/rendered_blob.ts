@@ -19,7 +19,7 @@ export type SeriesTexts = readonly string[] | JoinedTexts;
 export interface JoinedTexts {
   readonly joined: Uint8Array;
   /** Start and end offset in `joined` of text i at 2i and 2i + 1. */
-  readonly bounds: readonly number[];
+  readonly bounds: ArrayLike<number>;
 }
 
 /** A family's series as start-up reads them from `families.rendered`. */
@@ -78,6 +78,46 @@ export function encodeRendered(series: RenderedSeries): string | Uint8Array {
   out.set(utf8Encoder.encode(COMPRESSED_TAG));
   out.set(deflated, COMPRESSED_TAG.length);
   return out;
+}
+
+/**
+ * {@link encodeRendered} of a family whose texts come as a prepared push
+ * carries them: their UTF-8 bytes joined by U+0001, `separatorFree` when no
+ * text holds U+0001 or U+0002 (else they are decoded for `pv2`). The texts
+ * are deflated as they are, never made into one string.
+ */
+export function encodeRenderedJoined(
+  keys: readonly string[],
+  texts: JoinedTexts,
+  separatorFree: boolean,
+): string | Uint8Array {
+  if (!separatorFree) {
+    const strings: string[] = [];
+    for (let i = 0; i < keys.length; i++) strings.push(textOf(texts, i));
+    return encodeRendered({ keys, texts: strings });
+  }
+  const head = `${RENDERED_TAG}${keysJson(keys)}${TEXTS_START}`;
+  // Bytes, not UTF-16 units, against COMPRESS_AT: a few non-ASCII texts
+  // near the threshold may be deflated earlier; both read back alike.
+  if (head.length + texts.joined.length < COMPRESS_AT) {
+    return head + utf8.decode(texts.joined);
+  }
+  const headBytes = utf8Encoder.encode(head);
+  const whole = new Uint8Array(headBytes.length + texts.joined.length);
+  whole.set(headBytes);
+  whole.set(texts.joined, headBytes.length);
+  const deflated = deflateRawSync(whole, { level: DEFLATE_LEVEL });
+  const out = new Uint8Array(COMPRESSED_TAG.length + deflated.length);
+  out.set(utf8Encoder.encode(COMPRESSED_TAG));
+  out.set(deflated, COMPRESSED_TAG.length);
+  return out;
+}
+
+function textOf(texts: JoinedTexts, i: number): string {
+  const { joined, bounds } = texts;
+  return utf8.decode(
+    joined.subarray(bounds[2 * i] as number, bounds[2 * i + 1] as number),
+  );
 }
 
 /** The `pv4` (or `pv2`) text of a family, uncompressed. */

@@ -42,74 +42,171 @@ export interface FamilyHeader {
   readonly unit: string | undefined;
 }
 
+/** The suffixes of a family's metrics: a row's metric is `name + suffix`. */
+export const SUFFIXES = ["", "_sum", "_count", "_bucket"] as const;
+
+/** Index of a row's suffix in {@link SUFFIXES}. */
+export type SuffixCode = 0 | 1 | 2 | 3;
+
+/** What a sample row carries besides its value, as pushed. */
+export interface RowExtras {
+  readonly exemplar?: Exemplar | undefined;
+  readonly created?: number | undefined;
+  readonly native?: string | null;
+}
+
+/** Takes the rows {@link writeFamilyRows} finds, in order. */
+export type RowSink = (
+  series: number,
+  suffix: SuffixCode,
+  labels: string,
+  value: number,
+  extras: RowExtras | undefined,
+) => void;
+
+/** The `samples` rows of `family` as objects (see {@link writeFamilyRows}). */
 export function familyToRows(family: MetricFamily): SampleRow[] {
   const rows: SampleRow[] = [];
   const name = family.name;
+  writeFamilyRows(family, (series, suffix, labels, value, extras) => {
+    const metric = suffix === 0 ? name : name + SUFFIXES[suffix];
+    rows.push(row(series, metric, labels, value, extras ?? NO_EXTRAS));
+  });
+  return rows;
+}
+
+/** How many rows {@link writeFamilyRows} gives for `family`. */
+export function rowCountOf(family: MetricFamily): number {
+  switch (family.type) {
+    case "counter":
+    case "gauge":
+    case "untyped":
+      return family.metrics.length;
+    case "summary": {
+      let n = 0;
+      for (const m of family.metrics) n += m.quantiles.length + 2;
+      return n;
+    }
+    case "histogram":
+    case "gaugehistogram": {
+      let n = 0;
+      for (const m of family.metrics) n += m.buckets.length + 2;
+      return n;
+    }
+    default:
+      return unreachable(family);
+  }
+}
+
+/**
+ * Gives `sink` each `samples` row of `family`, in order: one per sample
+ * line as the text format shows it (`x_bucket{le="0.5"}`, `x_sum`), with
+ * its series' ordinal, its suffix, its labels JSON, its value and what
+ * else it carries.
+ */
+export function writeFamilyRows(family: MetricFamily, sink: RowSink): void {
   switch (family.type) {
     case "counter":
     case "gauge":
     case "untyped":
       family.metrics.forEach((m, series) => {
-        rows.push(row(series, name, labelsJson(m.labels), m.value, {
-          exemplar: m.exemplar,
-          created: m.createdTimestampMs,
-        }));
+        sink(
+          series,
+          0,
+          labelsJson(m.labels),
+          m.value,
+          m.exemplar === undefined && m.createdTimestampMs === undefined
+            ? undefined
+            : { exemplar: m.exemplar, created: m.createdTimestampMs },
+        );
       });
-      return rows;
+      return;
     case "summary":
       family.metrics.forEach((m, series) => {
         const prefix = labelsPrefix(m.labels, "quantile");
         for (const q of m.quantiles) {
           const extra = { name: "quantile", value: formatGoFloat(q.quantile) };
-          rows.push(
-            row(series, name, withExtra(prefix, m.labels, extra), q.value, {}),
-          );
+          const labels = withExtra(prefix, m.labels, extra);
+          sink(series, 0, labels, q.value, undefined);
         }
         const labels = labelsJson(m.labels);
-        rows.push(row(series, `${name}_sum`, labels, m.sampleSum, {}));
-        rows.push(
-          row(series, `${name}_count`, labels, m.sampleCount, {
-            created: m.createdTimestampMs,
-          }),
+        sink(series, 1, labels, m.sampleSum, undefined);
+        sink(
+          series,
+          2,
+          labels,
+          m.sampleCount,
+          m.createdTimestampMs === undefined
+            ? undefined
+            : { created: m.createdTimestampMs },
         );
       });
-      return rows;
+      return;
     case "histogram":
     case "gaugehistogram":
       family.metrics.forEach((m, series) => {
         const prefix = labelsPrefix(m.labels, "le");
         for (const b of m.buckets) {
           const extra = { name: "le", value: formatGoFloat(b.upperBound) };
-          rows.push(
-            row(
-              series,
-              `${name}_bucket`,
-              withExtra(prefix, m.labels, extra),
-              b.cumulativeCount,
-              { exemplar: b.exemplar },
-            ),
+          sink(
+            series,
+            3,
+            withExtra(prefix, m.labels, extra),
+            b.cumulativeCount,
+            b.exemplar === undefined ? undefined : { exemplar: b.exemplar },
           );
         }
         const labels = labelsJson(m.labels);
-        rows.push(row(series, `${name}_sum`, labels, m.sampleSum, {}));
+        sink(series, 1, labels, m.sampleSum, undefined);
         const native = nativeJson(m);
-        rows.push(
-          row(series, `${name}_count`, labels, m.sampleCount, {
-            created: m.createdTimestampMs,
-            native,
-          }),
+        sink(
+          series,
+          2,
+          labels,
+          m.sampleCount,
+          m.createdTimestampMs === undefined && native === null
+            ? undefined
+            : { created: m.createdTimestampMs, native },
         );
       });
-      return rows;
+      return;
     default:
       return unreachable(family);
   }
 }
 
-interface RowExtras {
-  readonly exemplar?: Exemplar | undefined;
-  readonly created?: number | undefined;
-  readonly native?: string | null;
+const NO_EXTRAS: RowExtras = {};
+
+/** The `sample_extras` columns of a row. */
+export interface ExtraColumns {
+  readonly valueText: string | null;
+  readonly native: string | null;
+  readonly exemplar: string | null;
+  readonly created: number | null;
+}
+
+/**
+ * The `sample_extras` columns of a row of value `value` (NaN and -0 kept
+ * exactly as text); undefined when the row needs none, as most do.
+ */
+export function extraColumnsOf(
+  value: number,
+  extras: RowExtras | undefined,
+): ExtraColumns | undefined {
+  const exact = Number.isNaN(value) || Object.is(value, -0);
+  if (!exact && extras === undefined) return undefined;
+  const { valueText, native, exemplar, created } = row(
+    0,
+    "",
+    "",
+    value,
+    extras ?? NO_EXTRAS,
+  );
+  if (
+    valueText === null && native === null && exemplar === null &&
+    created === null
+  ) return undefined;
+  return { valueText, native, exemplar, created };
 }
 
 function row(

@@ -20,6 +20,9 @@ import type { GroupingKey } from "./grouping_key.ts";
 export const PUSH_TIME = "push_time_seconds";
 export const PUSH_FAILURE_TIME = "push_failure_time_seconds";
 
+/** The problem of a push with timestamps, first of its problems. */
+export const TIMESTAMPS_PROBLEM = "pushed metrics must not have timestamps";
+
 export interface SanitizedPush {
   /** Labels of every metric sorted by name, grouping labels applied. */
   readonly families: readonly MetricFamily[];
@@ -56,7 +59,7 @@ export function sanitizePush(
     seriesCount += metrics.length;
     out.push({ ...family, metrics } as MetricFamily);
   }
-  if (timestamps) problems.unshift("pushed metrics must not have timestamps");
+  if (timestamps) problems.unshift(TIMESTAMPS_PROBLEM);
   return { families: out, problems, seriesCount };
 }
 

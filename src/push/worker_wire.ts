@@ -8,11 +8,7 @@
  * @module
  */
 
-import {
-  ExpositionError,
-  type MetricFamily,
-  unreachable,
-} from "../exposition/model.ts";
+import { ExpositionError, unreachable } from "../exposition/model.ts";
 import {
   LimitError,
   PushError,
@@ -20,21 +16,13 @@ import {
   type PushRefusal,
 } from "./push_error.ts";
 import { errorStack } from "../error_message.ts";
-import type { PreparedFamily } from "./prepare.ts";
-import type { PushBody } from "./prepare_push.ts";
+import { preparedBuffers, type PreparedFamily } from "./prepare.ts";
+import type { FamilyShape, PushBody } from "./prepare_push.ts";
+import type { SampleColumns } from "./sample_columns.ts";
 
 export interface Job {
   readonly id: number;
   readonly push: PushBody;
-}
-
-/** A family's shape without its metrics: enough to count and refuse. */
-export interface FamilyShape {
-  readonly name: string;
-  readonly type: MetricFamily["type"];
-  readonly help: string | undefined;
-  readonly unit: string | undefined;
-  readonly count: number;
 }
 
 /** An error thrown while preparing, as it crosses threads. */
@@ -115,10 +103,12 @@ export function fromWire(wire: WireError): Error {
 }
 
 /**
- * A prepared push crosses in pieces: a header, then the series keys, texts
- * and sample rows in chunks, then the end. Each message is deserialized on
- * the HTTP thread as a task of its own: one of a million series took 2 s
- * there at once, and no request could be answered meanwhile.
+ * A prepared push crosses in pieces: a header with each family's buffers
+ * (its texts, its rows' columns, its `rendered` value), transferred, not
+ * copied; then its series keys in chunks and its rows' labels a part at a
+ * time; then the end. Each message is deserialized on the HTTP thread as a
+ * task of its own: a million series took 2 s there at once, and no
+ * request could be answered meanwhile.
  */
 export type Message =
   | Exclude<Answer, { outcome: "prepared" }>
@@ -131,23 +121,26 @@ export type Message =
   | {
     readonly id: number;
     readonly family: number;
-    readonly field: ChunkedField;
-    readonly values: PreparedFamily[ChunkedField];
+    readonly keys: readonly string[];
+  }
+  | {
+    readonly id: number;
+    readonly family: number;
+    /** One of the family's `samples.labelParts`, in order. */
+    readonly labels: string;
   }
   | { readonly id: number; readonly done: true };
 
-export type ChunkedField = "keys" | "texts" | "rows";
-const CHUNKED_FIELDS: readonly ChunkedField[] = ["keys", "texts", "rows"];
-
-/** A prepared family without its chunked arrays. */
-type FamilyHeader = Omit<PreparedFamily, ChunkedField> & {
+/** A prepared family without its keys and its rows' labels. */
+type FamilyHeader = Omit<PreparedFamily, "keys" | "samples"> & {
+  readonly samples: Omit<SampleColumns, "labelParts">;
   readonly distinct: boolean;
 };
 
 const ENCODER = new TextEncoder();
 
-/** Values per chunk: about 10 ms of deserializing on this machine. */
-const CHUNK_VALUES = 32_768;
+/** Keys per chunk: about 10 ms of deserializing on this machine. */
+const CHUNK_KEYS = 32_768;
 
 export function* messagesOf(answer: Answer): Generator<Message> {
   if (answer.outcome !== "prepared") {
@@ -159,26 +152,50 @@ export function* messagesOf(answer: Answer): Generator<Message> {
     id,
     outcome: "prepared",
     seriesCount: answer.seriesCount,
-    families: prepared.map(({ keys: _k, texts: _t, rows: _r, ...f }, k) => ({
-      ...f,
-      // As bytes: a string of 35 MB (a million series) took the HTTP thread
-      // about 0.3 s to deserialize and 0.8 s more to bind; bytes are copied.
-      rendered: typeof f.rendered === "string"
-        ? ENCODER.encode(f.rendered)
-        : f.rendered,
-      distinct: answer.distinct[k] ?? false,
-    })),
+    families: prepared.map((f, k) => {
+      const { labelParts: _, ...samples } = f.samples;
+      return {
+        name: f.name,
+        type: f.type,
+        help: f.help,
+        unit: f.unit,
+        texts: f.texts,
+        // As bytes: a string of 35 MB (a million series) took the HTTP
+        // thread about 0.3 s to deserialize and 0.8 s more to bind.
+        rendered: typeof f.rendered === "string"
+          ? ENCODER.encode(f.rendered)
+          : f.rendered,
+        samples,
+        distinct: answer.distinct[k] ?? false,
+      };
+    }),
   };
   for (let family = 0; family < prepared.length; family++) {
     const f = prepared[family] as PreparedFamily;
-    for (const field of CHUNKED_FIELDS) {
-      const all = f[field];
-      for (let at = 0; at < all.length; at += CHUNK_VALUES) {
-        yield { id, family, field, values: all.slice(at, at + CHUNK_VALUES) };
-      }
+    for (let at = 0; at < f.keys.length; at += CHUNK_KEYS) {
+      yield { id, family, keys: f.keys.slice(at, at + CHUNK_KEYS) };
     }
+    for (const labels of f.samples.labelParts) yield { id, family, labels };
   }
   yield { id, done: true };
+}
+
+/** The buffers `message` hands over instead of copying (its header's). */
+export function transferOf(message: Message): ArrayBuffer[] {
+  if (!("outcome" in message) || message.outcome !== "prepared") return [];
+  if (!("families" in message)) return [];
+  const buffers: ArrayBuffer[] = [];
+  for (const f of message.families) {
+    buffers.push(
+      ...preparedBuffers({
+        ...f,
+        keys: [],
+        samples: { ...f.samples, labelParts: [] },
+      }),
+    );
+  }
+  // A buffer may be listed once only.
+  return [...new Set(buffers)];
 }
 
 /** The HTTP thread asks for a push's next message when it is free again. */
@@ -191,17 +208,10 @@ export interface Assembly {
   readonly seriesCount: number;
   readonly families: {
     readonly header: FamilyHeader;
-    readonly chunks: Record<ChunkedField, PreparedFamily[ChunkedField][]>;
+    /** Appended to as its chunks come: no concatenation in one turn. */
+    readonly keys: string[];
+    readonly labelParts: string[];
   }[];
-}
-
-/**
- * The chunks of a field as one array. One `concat` costs the HTTP thread
- * about 0.3 s for a million series (8M row values), a quarter of appending
- * each value; the store takes the rows as one array.
- */
-function joined<T>(chunks: readonly (readonly T[])[]): T[] {
-  return ([] as T[]).concat(...chunks);
 }
 
 /**
@@ -220,20 +230,25 @@ export function assemble(
       outcome: "prepared",
       seriesCount: assembly.seriesCount,
       prepared: assembly.families.map((f) => {
-        const { distinct: _, ...header } = f.header;
+        const { distinct: _, samples, ...header } = f.header;
         return {
           ...header,
-          keys: joined(f.chunks.keys as readonly (readonly string[])[]),
-          texts: joined(f.chunks.texts as readonly (readonly string[])[]),
-          rows: joined(f.chunks.rows),
+          keys: f.keys,
+          samples: { ...samples, labelParts: f.labelParts },
         };
       }),
       distinct: assembly.families.map((f) => f.header.distinct),
     };
   }
-  if ("field" in message) {
-    assemblies.get(message.id)?.families[message.family]?.chunks[message.field]
-      .push(message.values);
+  if ("keys" in message) {
+    const keys = assemblies.get(message.id)?.families[message.family]?.keys;
+    for (const key of message.keys) keys?.push(key);
+    return undefined;
+  }
+  if ("labels" in message) {
+    assemblies.get(message.id)?.families[message.family]?.labelParts.push(
+      message.labels,
+    );
     return undefined;
   }
   if (message.outcome === "prepared") {
@@ -241,7 +256,8 @@ export function assemble(
       seriesCount: message.seriesCount,
       families: message.families.map((header) => ({
         header,
-        chunks: { keys: [], texts: [], rows: [] },
+        keys: [],
+        labelParts: [],
       })),
     });
     return undefined;
