@@ -74,9 +74,9 @@ export async function handlePush(
       throw new Error("handlePush called for a path that is not a push route");
     }
     if (push.scope !== undefined && !inScope(key.labels, push.scope)) {
-      // Known from the URL: refused before the body is read, and not
-      // recorded (a group the user cannot see).
-      await request.body?.cancel();
+      // Known from the URL: refused before the body is read (left as the
+      // auth guard's refusals leave it), and not recorded (a group the
+      // user cannot see).
       response = outOfScope(
         push.scope,
         `group ${key.id} is outside it; ${method} needs a ${push.scope.scope} scope that matches it`,
