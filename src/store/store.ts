@@ -24,7 +24,7 @@ import type {
 import type { SyncMode } from "./open_database.ts";
 import { errorMessage } from "../error_message.ts";
 import type { WriterLock } from "./writer_lock.ts";
-import type { PagedSampleRow } from "./family_pages.ts";
+import type { FamilySampleRow, PagedSampleRow } from "./family_pages.ts";
 import { type ReadView, View } from "./view.ts";
 import { SeriesBound } from "./capacity.ts";
 export {
@@ -717,6 +717,23 @@ export class Store implements Disposable {
       limit,
     ) as unknown as (SampleDbRow & { id: number })[];
     return rows.map((r) => ({ ...sampleRow(r), id: r.id }));
+  }
+
+  /**
+   * Every `samples` row of the families rows `familyRows`, by family row
+   * then series, in one query: small families only (a page's worth in all,
+   * family_pages.ts), read together where one query each cost more than
+   * the rows.
+   */
+  familiesRows(familyRows: readonly number[]): FamilySampleRow[] {
+    const rows = this.#stmt.familiesSamples.all(
+      JSON.stringify(familyRows),
+    ) as unknown as (SampleDbRow & { id: number })[];
+    return rows.map((r) => ({
+      ...sampleRow(r),
+      id: r.id,
+      familyRow: r.family_id,
+    }));
   }
 
   /**

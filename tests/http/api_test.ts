@@ -132,3 +132,70 @@ Deno.test("metricsStream() sends one group of many series in 64 KiB chunks, the 
     whole,
   );
 });
+
+Deno.test("metricsStream() reads small families ahead, many groups a read, and gives the same bytes", async (t) => {
+  await using pv = await startTestGateway();
+  // Small families (a gauge, a summary, a histogram) in most groups, a
+  // family of 100 series (read page by page) in every tenth.
+  for (let i = 0; i < 120; i++) {
+    let body = `# TYPE g gauge\ng{a="x"} ${i}\ng{a="y"} ${i / 3}\n`;
+    body += `# TYPE s summary\ns{quantile="0.5"} 1\ns_sum ${i}\ns_count 3\n`;
+    body += `# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\n`;
+    body += `h_sum 3\nh_count 2\n`;
+    if (i % 10 === 0) {
+      body += "# TYPE wide gauge\n";
+      for (let s = 0; s < 100; s++) body += `wide{s="${s}"} ${s}\n`;
+    }
+    const res = await fetch(`${pv.url}/metrics/job/mixed/instance/i${i}`, {
+      method: "PUT",
+      body,
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 200);
+  }
+  const store = pv.gw.store;
+  const groups = [...store.view.groups()];
+  const whole = goJson(metricsBody(groups, (g) => store.groupFamilies(g.id)));
+  const text = async (source: MetricsSource) =>
+    new TextDecoder().decode(
+      new Uint8Array(
+        (await chunksOf(metricsStream(groups, source))).flatMap((c) => [...c]),
+      ),
+    );
+  await t.step("read ahead", async () => {
+    let reads = 0;
+    let pages = 0;
+    const source: MetricsSource = {
+      ...sourceOf(store),
+      readRows: (...args) => {
+        pages++;
+        return store.familyRowsAfter(...args);
+      },
+      readSmall: (rows) => {
+        reads++;
+        return store.familiesRows(rows);
+      },
+    };
+    assert.equal(await text(source), whole);
+    assert.ok(reads < groups.length / 4, `${reads} reads ahead`);
+    assert.equal(pages, 12, "the 12 wide families page by page");
+  });
+  await t.step(
+    "a family replaced since it was read ahead is read again",
+    async () => {
+      // Each turn sees new family objects, as after a push: none of the rows
+      // read ahead are used.
+      let pages = 0;
+      const source: MetricsSource = {
+        families: (g) => [...g.families.values()].map((f) => ({ ...f })),
+        readRows: (...args) => {
+          pages++;
+          return store.familyRowsAfter(...args);
+        },
+        readSmall: store.familiesRows.bind(store),
+      };
+      assert.equal(await text(source), whole);
+      assert.equal(pages, 3 * groups.length + 12);
+    },
+  );
+});
