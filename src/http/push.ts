@@ -77,6 +77,7 @@ export async function handlePush(
       // Known from the URL: refused before the body is read (left as the
       // auth guard's refusals leave it), and not recorded (a group the
       // user cannot see).
+      deps.metrics.countLabeled("pushvault_http_refused_total", "forbidden");
       response = outOfScope(
         push.scope,
         `group ${key.id} is outside it; ${method} needs a ${push.scope.scope} scope that matches it`,

@@ -215,6 +215,7 @@ Deno.test("the Python client pushes in its scope and gets 403 outside it", async
   await using gw = await startWithWebConfig(`
 basic_auth_users:
   ci: '${h}'
+  root: '${h}'
 basic_auth_scopes:
   ci: ['push:{job=~"ci-.*"}', 'read:{job=~"ci-.*"}']
 `);
@@ -243,6 +244,12 @@ except Exception as error:
   try {
     const api = await client.send("ci", "GET", "/api/v1/metrics");
     assert.deepEqual([...jobsInApi(api.text)], ["ci-python"]);
+    // Counted as the guard counts a user without the scope.
+    const scrape = await client.send("root", "GET", "/metrics");
+    assert.match(
+      scrape.text,
+      /^pushvault_http_refused_total\{reason="forbidden"\} 1$/m,
+    );
   } finally {
     client.close();
   }
