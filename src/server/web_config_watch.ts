@@ -7,7 +7,8 @@
 
 import type { SelfMetrics } from "../http/self_metrics.ts";
 import type { NodeListener } from "../http/tls_server.ts";
-import type { WebConfig, WebConfigWatcher } from "../http/web_config.ts";
+import type { WebConfig } from "../http/web_config.ts";
+import type { WebConfigWatcher } from "../http/web_config_watcher.ts";
 import { OPEN_WEB_CONFIG } from "../http/web_config_defaults.ts";
 import type { Logger } from "../log.ts";
 
@@ -16,6 +17,7 @@ import type { Logger } from "../log.ts";
  * that names a file, so a server without one never loads it.
  */
 let parser: typeof import("../http/web_config.ts") | undefined;
+let watching: typeof import("../http/web_config_watcher.ts") | undefined;
 
 /**
  * The web configuration to start with; open when there is no file. A file
@@ -27,6 +29,7 @@ export async function readWebConfig(
 ): Promise<WebConfig> {
   if (file === "") return OPEN_WEB_CONFIG;
   parser ??= await import("../http/web_config.ts");
+  watching ??= await import("../http/web_config_watcher.ts");
   const config = parser.loadWebConfig(file);
   for (const warning of config.warnings) logger.warn(warning, { file });
   return config;
@@ -44,9 +47,9 @@ export function watchWebConfig(
   },
 ): WebConfigWatcher | undefined {
   if (file === "") return undefined;
-  if (parser === undefined) throw new Error("readWebConfig() comes first");
+  if (watching === undefined) throw new Error("readWebConfig() comes first");
   const { logger, metrics, tlsListeners } = to;
-  const watcher = new parser.WebConfigWatcher({
+  const watcher = new watching.WebConfigWatcher({
     file,
     initial,
     onReload: (next: WebConfig) => {

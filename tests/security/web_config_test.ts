@@ -3,8 +3,8 @@ import {
   loadWebConfig,
   parseWebConfig,
   WebConfigError,
-  WebConfigWatcher,
 } from "../../src/http/web_config.ts";
+import { WebConfigWatcher } from "../../src/http/web_config_watcher.ts";
 import type { WebConfig } from "../../src/http/web_config.ts";
 import { tempDir } from "../test_utils.ts";
 import { withProcesses } from "../e2e/process_utils.ts";
