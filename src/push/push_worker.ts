@@ -130,6 +130,13 @@ function placeholders(count: number): Metric[] {
 /** The default `--storage.max-body-bytes`. */
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Bodies from which the worker is ended after answering (see
+ * PushWorker.#recycle): starting another costs about a tenth of a second,
+ * little beside such a push.
+ */
+const RECYCLE_AFTER_BYTES = 4 * 1024 * 1024;
+
 /** How long a push waits for a worker that is starting (then 503). */
 const START_TIMEOUT_MS = 30_000;
 
@@ -241,6 +248,7 @@ export class PushWorker {
     const worker = this.#worker;
     if (worker === undefined) throw UNAVAILABLE();
     const id = this.#next++;
+    const bytes = push.body.length;
     const answer = await new Promise<Answer>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       const body = push.body;
@@ -252,6 +260,7 @@ export class PushWorker {
         : [];
       worker.postMessage({ id, push } satisfies Job, transfer);
     });
+    if (bytes >= RECYCLE_AFTER_BYTES) this.#recycle(worker);
     switch (answer.outcome) {
       case "error":
         throw fromWire(answer.error);
@@ -292,6 +301,20 @@ export class PushWorker {
     if (this.#closed) return Promise.resolve(false);
     this.#ready ??= this.#start();
     return this.#ready;
+  }
+
+  /**
+   * Ends `worker` once it has nothing to do, so that the next push starts
+   * another one: its heap, grown by a large body (the decoded metrics of a
+   * million series, 300 MB, are garbage once it answered), goes at once,
+   * where V8 would keep it for seconds, beside the memory the HTTP thread
+   * needs to write the push.
+   */
+  #recycle(worker: Worker): void {
+    if (this.#worker !== worker || this.#waiting.size > 0) return;
+    worker.terminate();
+    this.#worker = undefined;
+    this.#ready = undefined;
   }
 
   /** Forgets the worker; pushes waiting for it get `error`. */

@@ -306,3 +306,40 @@ Deno.test("PushWorker.prepare() waits for a worker that is still starting instea
     worker.close();
   }
 });
+
+Deno.test("PushWorker.prepare() prepares large pushes one after another and at once, its worker started again after each", async () => {
+  const key = makeGroupingKey(new Map([["job", "j"]]));
+  const limits: PushLimits = {
+    maxSeriesPerPush: 1_000_000,
+    maxLabelNameLength: 1024,
+    maxLabelValueLength: 65536,
+    maxSeries: 0,
+    readTimeoutMs: 0,
+  };
+  // Over 4 MiB: the worker is ended after answering and started again for
+  // the next push.
+  const text = body(120_000, 2);
+  assert.ok(text.length > 4 * 1024 * 1024);
+  const push = () => ({
+    body: new TextEncoder().encode(text),
+    contentType: null,
+    key,
+    utf8Names: false,
+    limits,
+  });
+  const worker = new PushWorker();
+  try {
+    const first = await worker.prepare(push());
+    const second = await worker.prepare(push());
+    const together = await Promise.all([
+      worker.prepare(push()),
+      worker.prepare(push()),
+    ]);
+    for (const ready of [first, second, ...together]) {
+      assert.equal(ready?.seriesCount, 120_000);
+      assert.deepEqual(ready?.prepared, first?.prepared);
+    }
+  } finally {
+    worker.close();
+  }
+});
