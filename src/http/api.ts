@@ -114,11 +114,20 @@ function goString(value: string): string {
   );
 }
 
+const lastSecond = { whole: NaN, base: "" };
+
 /** RFC 3339 with nanoseconds, trailing zeros trimmed, in UTC (Go's time.Time JSON). */
 export function rfc3339Nano(seconds: number): string {
   const whole = Math.floor(seconds);
   const nanos = Math.round((seconds - whole) * 1e9);
-  const base = new Date(whole * 1000).toISOString().slice(0, 19);
+  // Times of one response fall in few seconds: the date of the last one is
+  // kept (a Date and its ISO string per time were a twentieth of
+  // /api/v1/metrics at 100k groups).
+  if (whole !== lastSecond.whole) {
+    lastSecond.base = new Date(whole * 1000).toISOString().slice(0, 19);
+    lastSecond.whole = whole;
+  }
+  const base = lastSecond.base;
   if (nanos === 0) return `${base}Z`;
   const fraction = String(Math.min(nanos, 999_999_999)).padStart(9, "0")
     .replace(/0+$/, "");

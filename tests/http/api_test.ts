@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   goJson,
+  type Json,
   metricsBody,
   type MetricsSource,
   metricsStream,
+  rfc3339Nano,
 } from "../../src/http/api.ts";
 import type { Store } from "../../src/store/store.ts";
 import { PIECE } from "../../src/store/text_arena.ts";
@@ -198,4 +200,32 @@ Deno.test("metricsStream() reads small families ahead, many groups a read, and g
       assert.equal(pages, 3 * groups.length + 12);
     },
   );
+});
+
+Deno.test("rfc3339Nano() writes Go's time.Time JSON, whichever second came before", () => {
+  const cases: [number, string][] = [
+    [0, "1970-01-01T00:00:00Z"],
+    [1.5, "1970-01-01T00:00:01.5Z"],
+    [1.5, "1970-01-01T00:00:01.5Z"],
+    [1765000000.25, "2025-12-06T05:46:40.25Z"],
+    [1765000000.5, "2025-12-06T05:46:40.5Z"],
+    [1765000001, "2025-12-06T05:46:41Z"],
+    [1.000000001, "1970-01-01T00:00:01.000000001Z"],
+  ];
+  for (const [seconds, expected] of cases) {
+    assert.equal(rfc3339Nano(seconds), expected, String(seconds));
+  }
+});
+
+Deno.test("goJson() writes Go's encoding/json: sorted map keys, struct order, HTML escapes", () => {
+  assert.equal(
+    goJson({
+      b: [1, "x<y>&z", true, null],
+      a: new Map<string, Json>([["z", 1], ["y", {}]]),
+    }),
+    '{"a":{"z":1,"y":{}},"b":[1,"x\\u003cy\\u003e\\u0026z",true,null]}',
+  );
+  assert.equal(goJson([]), "[]");
+  assert.equal(goJson(new Map()), "{}");
+  assert.equal(goJson('\u2028\u2029"\n'), '"\\u2028\\u2029\\"\\n"');
 });
