@@ -17,6 +17,7 @@ export type ErrorKind =
   | "inconsistent" // refused by a rule (timestamps, consistency): 400, failure time set
   | "bad_query" // a bad query parameter of the JSON API: 400, changes nothing
   | "timeout" // the body did not arrive in time: 408
+  | "conflict" // a push of the other kind to a group (aggregating or replacing): 409
   | "too_large" // over a size limit: 413
   | "unavailable" // cannot be done right now (database, queue, shutdown): 503
   | "store_full"; // the store's series limit: 507
@@ -29,6 +30,7 @@ export const STATUS_FOR = {
   inconsistent: 400,
   bad_query: 400,
   timeout: 408,
+  conflict: 409,
   too_large: 413,
   unavailable: 503,
   store_full: 507,
@@ -40,6 +42,7 @@ export const API_ERROR_TYPE = {
   inconsistent: "bad_data",
   bad_query: "bad_data",
   timeout: "timeout",
+  conflict: "bad_data",
   too_large: "bad_data",
   unavailable: "unavailable",
   store_full: "unavailable",

@@ -15,6 +15,7 @@ import { seriesKeysOf } from "../push/series_key.ts";
 import { prepareFamily } from "../push/prepare.ts";
 import { metadataLabels } from "./push_rules.ts";
 import { drain } from "./push_writes.ts";
+import { dropGroupAggregates } from "./aggregate_writes.ts";
 import {
   forgetSeries,
   insertFamilies,
@@ -100,6 +101,7 @@ function endGroup(
   time: number,
 ): void {
   forgetSeries(view, series, group.id);
+  dropGroupAggregates(w, series.keepHistory, group.rowId);
   w.stmt.deleteGroup.run(time, group.rowId);
   supersede(w, series.keepHistory, pushId, time, group.rowId);
 }
@@ -193,6 +195,8 @@ export function pruneRows(
   let n = Number(stmt.pruneSeries.run(cutoff, batch).changes);
   n += Number(stmt.pruneSamples.run(cutoff, batch).changes);
   n += Number(stmt.pruneExtras.run(cutoff, batch).changes);
+  n += Number(stmt.pruneContributions.run(cutoff, batch).changes);
+  n += Number(stmt.pruneResidues.run(cutoff, batch).changes);
   n += Number(stmt.pruneFamilies.run(cutoff, batch).changes);
   n += Number(stmt.prunePushes.run(cutoff, batch).changes);
   n += Number(stmt.pruneGroups.run(cutoff, batch).changes);

@@ -18,6 +18,7 @@ import type { SeriesBound } from "./capacity.ts";
 import { isBusy, unavailable } from "./errors.ts";
 import { BUSY_TIMEOUT_MS, configure, type SyncMode } from "./open_database.ts";
 import { capacityRefusal, problemsOf } from "./push_rules.ts";
+import { kindConflict } from "./aggregate_writes.ts";
 import {
   type AcceptedWrite,
   applyAccepted,
@@ -238,7 +239,8 @@ export class GroupCommit {
         continue;
       }
       const problems = problemsOf(host.liveView(), entry.command);
-      if (problems.length > 0) {
+      const conflict = kindConflict(host.main, host.liveView(), entry.command);
+      if (problems.length > 0 || conflict !== undefined) {
         // Refused: a history row, written as any push's.
         if (this.#commitPushes([entry], wait) === "locked") {
           return this.#retryWhenUnlocked(entries.slice(end));

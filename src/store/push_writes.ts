@@ -26,6 +26,7 @@ import type { Writer } from "./statements.ts";
 import type { PushCommand, PushOutcome } from "./store_types.ts";
 import type { FamilyInput, View } from "./view.ts";
 import type { StagedFamily } from "./staged_family.ts";
+import { aggregate, kindConflict, refuseConflict } from "./aggregate_writes.ts";
 
 /** What {@link writeAccepted} wrote, for the view. */
 export interface AcceptedWrite {
@@ -47,15 +48,30 @@ export function pushInTransaction(
   series: SeriesMemory,
   command: PushCommand,
 ): WrittenPush {
-  const problems = problemsOf(view, command);
+  const conflict = kindConflict(w, view, command);
+  if (conflict !== undefined) return refuseConflict(w, view, command, conflict);
+  // An aggregating push is written as the push of its sums.
+  const sums = command.aggregate === undefined || command.problems.length > 0
+    ? undefined
+    : aggregate(w, view, series, command);
+  if (sums !== undefined && "problems" in sums) {
+    return refuseInTransaction(w, view, series, command, sums.problems);
+  }
+  const toWrite = sums?.command ?? command;
+  const problems = problemsOf(view, toWrite);
   if (problems.length > 0) {
     return refuseInTransaction(w, view, series, command, problems);
   }
   const status = command.checkConsistency ? 200 : 202;
-  const written = drain(writeAccepted(w, view, series, command, status));
+  sums?.before();
+  const written = drain(writeAccepted(w, view, series, toWrite, status));
+  sums?.written(written);
   return {
     outcome: { status },
-    apply: () => applyAccepted(view, command, written),
+    apply: () => {
+      applyAccepted(view, toWrite, written);
+      sums?.applied(view);
+    },
   };
 }
 

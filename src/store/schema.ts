@@ -12,6 +12,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { makeGroupingKey } from "../push/grouping_key.ts";
 import { compactSamples } from "./schema_v6.ts";
 import { narrowRows } from "./schema_v7.ts";
+import { AGGREGATING_GROUPS } from "./schema_v8.ts";
 
 /** Written into `PRAGMA application_id` so we never mistake another file. */
 export const APPLICATION_ID = 0x50564c54; // "PVLT"
@@ -171,6 +172,7 @@ export const MIGRATIONS: readonly Migration[] = [
   rekeyGroups,
   compactSamples,
   narrowRows,
+  AGGREGATING_GROUPS,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -243,7 +243,7 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     reviveGroup: p(
       `UPDATE groups SET deleted_at = NULL, push_time = ?, push_failure_time = ?, created_at = ?,
-         ttl = NULL WHERE id = ?`,
+         ttl = NULL, aggregating = NULL WHERE id = ?`,
     ),
     setPushTime: p("UPDATE groups SET push_time = ? WHERE id = ?"),
     setFailureTime: p("UPDATE groups SET push_failure_time = ? WHERE id = ?"),
@@ -315,6 +315,14 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     pruneExtras: p(
       `DELETE FROM sample_extras WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
+    ),
+    // An aggregating group's contributions and residues go with the
+    // family versions they belong to.
+    pruneContributions: p(
+      `DELETE FROM contributions WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
+    ),
+    pruneResidues: p(
+      `DELETE FROM sum_residues WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
     ),
     pruneFamilies: p(
       `DELETE FROM families WHERE id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,

@@ -10,6 +10,7 @@ import type { MetricFamily } from "../exposition/model.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import type { SyncMode } from "./open_database.ts";
+import type { GaugeMode } from "../push/aggregate.ts";
 import type { PreparedFamily } from "../push/prepare.ts";
 
 export interface StoreOptions {
@@ -103,6 +104,11 @@ export interface PushCommand {
    * leaves it as it is.
    */
   readonly ttl?: number | null;
+  /**
+   * Set for a push to an aggregating group (`/aggregate/metrics/job/…`,
+   * README "Aggregating groups"): what it pushes is added to the group.
+   */
+  readonly aggregate?: { readonly gauge: GaugeMode };
 }
 
 /** One group for Store.importGroups, families already sanitized. */
@@ -124,7 +130,10 @@ export interface LoadedFamily {
 }
 
 export interface PushOutcome {
-  /** 200 accepted, 202 accepted unchecked (or silently refused), 400 refused. */
-  readonly status: 200 | 202 | 400;
+  /**
+   * 200 accepted, 202 accepted unchecked (or silently refused), 400
+   * refused, 409 a push of the other kind than its group's.
+   */
+  readonly status: 200 | 202 | 400 | 409;
   readonly error?: string;
 }

@@ -58,7 +58,7 @@ function columns(path: string, table: string): string[] {
 }
 
 Deno.test("a schema 6 file migrates to schema 7 and every view answers the same", async () => {
-  assert.equal(SCHEMA_VERSION, 7);
+  assert.ok(SCHEMA_VERSION >= 7);
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
   writeVersion6(path);
@@ -75,7 +75,7 @@ Deno.test("a schema 6 file migrates to schema 7 and every view answers the same"
   {
     using db = new DatabaseSync(path, { readOnly: true });
     const version = db.prepare("PRAGMA user_version").get();
-    assert.equal(Number(version?.user_version), 7);
+    assert.equal(Number(version?.user_version), SCHEMA_VERSION);
     const check = db.prepare("PRAGMA integrity_check").get();
     assert.equal(check?.integrity_check, "ok");
   }

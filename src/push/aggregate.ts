@@ -1,0 +1,405 @@
+/**
+ * The arithmetic of aggregating groups (README "Aggregating groups"): a
+ * pushed family added to the one the group holds. Counters, histograms
+ * (classic and native: buckets, count, sum) and summaries' count and sum
+ * are added, exactly (exact_sum.ts); gauges and untyped metrics take the
+ * pushed value, or its sum, max or min with the stored one when the push
+ * asks; summary quantiles and gauge histograms take the pushed value.
+ * Pure: the store calls it inside its transaction with the values it
+ * holds there, so that concurrent contributions add up exactly.
+ * @module
+ */
+
+import { formatGoFloat } from "../exposition/float.ts";
+import type {
+  Bucket,
+  HistogramMetric,
+  Label,
+  Metric,
+  MetricFamily,
+  NativeHistogram,
+  ScalarMetric,
+  SummaryMetric,
+} from "../exposition/model.ts";
+import { addExact, type Partials, roundPartials } from "./exact_sum.ts";
+import { seriesKey } from "./series_key.ts";
+
+/** How a pushed gauge (or untyped metric) meets the stored one. */
+export type GaugeMode = "last" | "sum" | "max" | "min";
+export const GAUGE_MODES: readonly GaugeMode[] = ["last", "sum", "max", "min"];
+
+/**
+ * A family with what its sums keep beyond their values: per sample row,
+ * in the order `familyToRows` writes them (push/sample_rows.ts), the
+ * partials of a sum that its value does not hold exactly, else undefined.
+ */
+export interface SummedFamily {
+  readonly family: MetricFamily;
+  readonly residues: readonly (Partials | undefined)[];
+}
+
+/** The sum, or why the push cannot be added (a consistency problem). */
+export type MergeResult =
+  | { readonly ok: true; readonly summed: SummedFamily }
+  | { readonly ok: false; readonly problem: string };
+
+/**
+ * `pushed` added to `stored` (the group's current version, if any): the
+ * stored series in their order, each pushed one added to its own, new
+ * ones after them in push order.
+ */
+export function addFamily(
+  stored: SummedFamily | undefined,
+  pushed: MetricFamily,
+  gauge: GaugeMode,
+): MergeResult {
+  if (stored === undefined) {
+    return { ok: true, summed: { family: pushed, residues: [] } };
+  }
+  const old = stored.family;
+  if (old.type !== pushed.type) {
+    return {
+      ok: false,
+      problem: `${pushed.name} is a ${old.type} in this aggregating group; ` +
+        `the push has it as a ${pushed.type}`,
+    };
+  }
+  const pushedByKey = new Map<string, Metric>();
+  for (const m of pushed.metrics) pushedByKey.set(seriesKey(m.labels), m);
+  const metrics: Metric[] = [];
+  const residues: (Partials | undefined)[] = [];
+  let row = 0;
+  for (const s of old.metrics) {
+    const rows = rowCount(s);
+    const sRes = stored.residues.slice(row, row + rows);
+    row += rows;
+    const key = seriesKey(s.labels);
+    const p = pushedByKey.get(key);
+    if (p === undefined) {
+      metrics.push(s);
+      residues.push(...padded(sRes, rows));
+      continue;
+    }
+    pushedByKey.delete(key);
+    const added = addMetric(old, s, sRes, p, gauge);
+    if (typeof added === "string") return { ok: false, problem: added };
+    metrics.push(added.metric);
+    residues.push(...added.residues);
+  }
+  for (const m of pushedByKey.values()) {
+    metrics.push(m);
+    residues.push(...padded([], rowCount(m)));
+  }
+  const family = { ...pushed, metrics } as MetricFamily;
+  return { ok: true, summed: { family, residues } };
+}
+
+/** Sample rows of a metric, as familyToRows writes them. */
+function rowCount(m: Metric): number {
+  if ("quantiles" in m) return m.quantiles.length + 2;
+  if ("buckets" in m) return m.buckets.length + 2;
+  return 1;
+}
+
+function padded(
+  residues: readonly (Partials | undefined)[],
+  rows: number,
+): (Partials | undefined)[] {
+  const out = residues.slice(0, rows);
+  while (out.length < rows) out.push(undefined);
+  return out;
+}
+
+/** A running sum: its value and the partials kept beyond it. */
+class Sum {
+  #partials: Partials;
+  constructor(value: number, residue: Partials | undefined) {
+    this.#partials = residue ?? [value];
+  }
+  add(x: number): this {
+    this.#partials = addExact(this.#partials, x);
+    return this;
+  }
+  get value(): number {
+    return roundPartials(this.#partials);
+  }
+  get residue(): Partials | undefined {
+    return this.#partials.length > 1 ? this.#partials : undefined;
+  }
+}
+
+interface Added {
+  readonly metric: Metric;
+  readonly residues: (Partials | undefined)[];
+}
+
+/** One pushed series added to its stored one; a string: the problem. */
+function addMetric(
+  family: MetricFamily,
+  s: Metric,
+  sRes: readonly (Partials | undefined)[],
+  p: Metric,
+  gauge: GaugeMode,
+): Added | string {
+  switch (family.type) {
+    case "counter":
+      return addScalar(s as ScalarMetric, sRes[0], p as ScalarMetric, "sum");
+    case "gauge":
+    case "untyped":
+      return addScalar(s as ScalarMetric, sRes[0], p as ScalarMetric, gauge);
+    case "summary":
+      return addSummary(s as SummaryMetric, sRes, p as SummaryMetric);
+    case "histogram":
+      return addHistogram(
+        family.name,
+        s as HistogramMetric,
+        sRes,
+        p as HistogramMetric,
+      );
+    case "gaugehistogram":
+      return { metric: p, residues: padded([], rowCount(p)) };
+  }
+}
+
+function addScalar(
+  s: ScalarMetric,
+  residue: Partials | undefined,
+  p: ScalarMetric,
+  mode: GaugeMode,
+): Added {
+  let value = p.value;
+  let kept: Partials | undefined;
+  if (mode === "sum") {
+    const sum = new Sum(s.value, residue).add(p.value);
+    value = sum.value;
+    kept = sum.residue;
+  } else if (mode === "max" || mode === "min") {
+    const pick = mode === "max" ? Math.max : Math.min;
+    value = Number.isNaN(s.value) ? p.value : pick(s.value, p.value);
+  }
+  const created = s.createdTimestampMs ?? p.createdTimestampMs;
+  const exemplar = p.exemplar ?? s.exemplar;
+  const metric: ScalarMetric = {
+    labels: p.labels,
+    value,
+    ...(exemplar === undefined ? {} : { exemplar }),
+    ...(created === undefined ? {} : { createdTimestampMs: created }),
+  };
+  return { metric, residues: [kept] };
+}
+
+function addSummary(
+  s: SummaryMetric,
+  sRes: readonly (Partials | undefined)[],
+  p: SummaryMetric,
+): Added {
+  const q = s.quantiles.length;
+  const sum = new Sum(s.sampleSum, sRes[q]).add(p.sampleSum);
+  const count = new Sum(s.sampleCount, sRes[q + 1]).add(p.sampleCount);
+  const created = s.createdTimestampMs ?? p.createdTimestampMs;
+  const metric: SummaryMetric = {
+    labels: p.labels,
+    sampleCount: count.value,
+    sampleSum: sum.value,
+    quantiles: p.quantiles,
+    ...(created === undefined ? {} : { createdTimestampMs: created }),
+  };
+  const residues = padded([], p.quantiles.length);
+  residues.push(sum.residue, count.residue);
+  return { metric, residues };
+}
+
+function addHistogram(
+  name: string,
+  s: HistogramMetric,
+  sRes: readonly (Partials | undefined)[],
+  p: HistogramMetric,
+): Added | string {
+  const layout = classicLayoutProblem(name, s, p) ??
+    nativeLayoutProblem(name, s, p);
+  if (layout !== undefined) return layout;
+  const stored = new Map<number, [Bucket, Partials | undefined]>();
+  s.buckets.forEach((b, i) => stored.set(b.upperBound, [b, sRes[i]]));
+  const residues: (Partials | undefined)[] = [];
+  const buckets: Bucket[] = p.buckets.map((b) => {
+    const [old, residue] = stored.get(b.upperBound) as [Bucket, Partials];
+    const count = new Sum(old.cumulativeCount, residue).add(b.cumulativeCount);
+    residues.push(count.residue);
+    const exemplar = b.exemplar ?? old.exemplar;
+    return {
+      upperBound: b.upperBound,
+      cumulativeCount: count.value,
+      ...(exemplar === undefined ? {} : { exemplar }),
+    };
+  });
+  const nb = s.buckets.length;
+  const sum = new Sum(s.sampleSum, sRes[nb]).add(p.sampleSum);
+  const count = new Sum(s.sampleCount, sRes[nb + 1]).add(p.sampleCount);
+  residues.push(sum.residue, count.residue);
+  const created = s.createdTimestampMs ?? p.createdTimestampMs;
+  const countFloat = s.sampleCountFloat === undefined &&
+      p.sampleCountFloat === undefined
+    ? undefined
+    : (s.sampleCountFloat ?? s.sampleCount) +
+      (p.sampleCountFloat ?? p.sampleCount);
+  const exemplars = p.exemplars ?? s.exemplars;
+  const metric: HistogramMetric = {
+    labels: p.labels,
+    sampleCount: count.value,
+    ...(countFloat === undefined ? {} : { sampleCountFloat: countFloat }),
+    sampleSum: sum.value,
+    buckets,
+    ...(s.native && p.native ? { native: addNative(s.native, p.native) } : {}),
+    ...(exemplars === undefined ? {} : { exemplars }),
+    ...(created === undefined ? {} : { createdTimestampMs: created }),
+  };
+  return { metric, residues };
+}
+
+/** Why two classic bucket layouts cannot be added, naming their bounds. */
+function classicLayoutProblem(
+  name: string,
+  s: HistogramMetric,
+  p: HistogramMetric,
+): string | undefined {
+  const bounds = (m: HistogramMetric) =>
+    m.buckets.map((b) => b.upperBound).sort((a, b) => a - b);
+  const a = bounds(s);
+  const b = bounds(p);
+  if (a.length === b.length && a.every((x, i) => Object.is(x, b[i]))) {
+    return undefined;
+  }
+  const list = (xs: number[]) =>
+    xs.length === 0
+      ? "no classic buckets"
+      : xs.map((x) => `le="${formatGoFloat(x)}"`).join(",");
+  return `histogram ${seriesName(name, p.labels)} has buckets ${
+    list(a)
+  } in this aggregating group; the push has ${
+    list(b)
+  }: only histograms with the same bucket bounds are added`;
+}
+
+/** Why two native layouts cannot be added: schema and zero threshold. */
+function nativeLayoutProblem(
+  name: string,
+  s: HistogramMetric,
+  p: HistogramMetric,
+): string | undefined {
+  const layout = (n: NativeHistogram | undefined) =>
+    n === undefined
+      ? "no native buckets"
+      : `schema ${n.schema} and zero threshold ${
+        formatGoFloat(n.zeroThreshold)
+      }`;
+  const a = layout(s.native);
+  const b = layout(p.native);
+  if (a === b) return undefined;
+  return `native histogram ${
+    seriesName(name, p.labels)
+  } has ${a} in this aggregating group; the push has ${b}: only native histograms of the same schema and zero threshold are added`;
+}
+
+/** `name{a="1",b="2"}` for messages. */
+function seriesName(name: string, labels: readonly Label[]): string {
+  if (labels.length === 0) return name;
+  return `${name}{${
+    labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(",")
+  }}`;
+}
+
+/**
+ * Two native histograms of the same schema and zero threshold added
+ * bucket by bucket (by index); integer counts stay integer deltas, a float
+ * histogram on either side makes float counts.
+ */
+export function addNative(
+  s: NativeHistogram,
+  p: NativeHistogram,
+): NativeHistogram {
+  const float = s.positiveCounts.length > 0 || s.negativeCounts.length > 0 ||
+    p.positiveCounts.length > 0 || p.negativeCounts.length > 0 ||
+    s.zeroCountFloat !== undefined || p.zeroCountFloat !== undefined;
+  const positive = addBuckets(
+    bucketsOf(s.positiveSpans, s.positiveDeltas, s.positiveCounts),
+    bucketsOf(p.positiveSpans, p.positiveDeltas, p.positiveCounts),
+  );
+  const negative = addBuckets(
+    bucketsOf(s.negativeSpans, s.negativeDeltas, s.negativeCounts),
+    bucketsOf(p.negativeSpans, p.negativeDeltas, p.negativeCounts),
+  );
+  const pos = encodeBuckets(positive, float);
+  const neg = encodeBuckets(negative, float);
+  return {
+    schema: p.schema,
+    zeroThreshold: p.zeroThreshold,
+    zeroCount: s.zeroCount + p.zeroCount,
+    ...(float
+      ? {
+        zeroCountFloat: (s.zeroCountFloat ?? s.zeroCount) +
+          (p.zeroCountFloat ?? p.zeroCount),
+      }
+      : {}),
+    positiveSpans: pos.spans,
+    positiveDeltas: pos.deltas,
+    positiveCounts: pos.counts,
+    negativeSpans: neg.spans,
+    negativeDeltas: neg.deltas,
+    negativeCounts: neg.counts,
+  };
+}
+
+/** Absolute count by bucket index, from spans and deltas (or counts). */
+function bucketsOf(
+  spans: readonly { offset: number; length: number }[],
+  deltas: readonly number[],
+  counts: readonly number[],
+): Map<number, number> {
+  const out = new Map<number, number>();
+  let index = 0;
+  let at = 0;
+  let count = 0;
+  for (const span of spans) {
+    index += span.offset;
+    for (let i = 0; i < span.length; i++, at++, index++) {
+      if (counts.length > 0) count = counts[at] ?? 0;
+      else count += deltas[at] ?? 0;
+      out.set(index, count);
+    }
+  }
+  return out;
+}
+
+function addBuckets(
+  a: Map<number, number>,
+  b: Map<number, number>,
+): Map<number, number> {
+  const out = new Map(a);
+  for (const [index, count] of b) out.set(index, (out.get(index) ?? 0) + count);
+  return out;
+}
+
+function encodeBuckets(buckets: Map<number, number>, float: boolean) {
+  const indexes = [...buckets.keys()].sort((x, y) => x - y);
+  const spans: { offset: number; length: number }[] = [];
+  const deltas: number[] = [];
+  const counts: number[] = [];
+  let next = 0;
+  let previous = 0;
+  for (let i = 0; i < indexes.length; i++) {
+    const index = indexes[i] as number;
+    const last = spans[spans.length - 1];
+    if (last !== undefined && index === next) {
+      spans[spans.length - 1] = {
+        offset: last.offset,
+        length: last.length + 1,
+      };
+    } else spans.push({ offset: index - next, length: 1 });
+    next = index + 1;
+    const count = buckets.get(index) as number;
+    if (float) counts.push(count);
+    else deltas.push(count - previous);
+    previous = count;
+  }
+  return { spans, deltas, counts };
+}

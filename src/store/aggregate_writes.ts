@@ -1,0 +1,341 @@
+/**
+ * The aggregation step of a push, inside the store's transaction (README
+ * "Aggregating groups"; docs/database.md, Aggregating groups): a group's
+ * kind (aggregating or replacing) and the refusal of a push of the other
+ * kind; an aggregating push turned into the push of its sums, computed
+ * from the group's values as this transaction holds them (never from
+ * values read before it), so that concurrent contributions add up
+ * exactly; then each contribution's values as pushed, and what the exact
+ * sums keep beyond their values. The arithmetic is push/aggregate.ts's.
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { addFamily, type SummedFamily } from "../push/aggregate.ts";
+import type { Partials } from "../push/exact_sum.ts";
+import { familyToRows } from "../push/sample_rows.ts";
+import { insertPush, readFamily, type SeriesMemory } from "./row_writers.ts";
+import type { Writer } from "./statements.ts";
+import type { PushCommand, PushOutcome } from "./store_types.ts";
+import type { GroupState, ReadView, StoredFamily, View } from "./view.ts";
+
+/** Whether each group the view holds is aggregating, as its row says. */
+const KINDS = new WeakMap<GroupState, boolean>();
+
+/** This module's statements, prepared once per connection. */
+const STATEMENTS = new WeakMap<DatabaseSync, AggregateStatements>();
+
+interface AggregateStatements {
+  readonly kind: StatementSync;
+  readonly setAggregating: StatementSync;
+  readonly residues: StatementSync;
+  readonly dropAll: readonly StatementSync[];
+  readonly dropOne: readonly StatementSync[];
+  /** Index n: the INSERT of n `contributions` rows. */
+  readonly contributionInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of n `sum_residues` rows. */
+  readonly residueInserts: (StatementSync | undefined)[];
+}
+
+function statementsOf(db: DatabaseSync): AggregateStatements {
+  let s = STATEMENTS.get(db);
+  if (s === undefined) {
+    const current =
+      "SELECT id FROM families WHERE group_id = ? AND current = 1";
+    const tables = ["contributions", "sum_residues"];
+    s = {
+      kind: db.prepare("SELECT aggregating FROM groups WHERE id = ?"),
+      setAggregating: db.prepare(
+        "UPDATE groups SET aggregating = 1 WHERE id = ?",
+      ),
+      residues: db.prepare(
+        "SELECT series_id, partials FROM sum_residues WHERE family_id = ?",
+      ),
+      dropAll: tables.map((t) =>
+        db.prepare(`DELETE FROM ${t} WHERE family_id IN (${current})`)
+      ),
+      dropOne: tables.map((t) =>
+        db.prepare(
+          `DELETE FROM ${t} WHERE family_id IN (${current} AND name = ?)`,
+        )
+      ),
+      contributionInserts: [],
+      residueInserts: [],
+    };
+    STATEMENTS.set(db, s);
+  }
+  return s;
+}
+
+/** Whether `group` is an aggregating group (its row read once). */
+function isAggregating(w: Writer, group: GroupState): boolean {
+  let aggregating = KINDS.get(group);
+  if (aggregating === undefined) {
+    const row = statementsOf(w.db).kind.get(group.rowId) as
+      | { aggregating: number | null }
+      | undefined;
+    aggregating = row?.aggregating === 1;
+    KINDS.set(group, aggregating);
+  }
+  return aggregating;
+}
+
+/**
+ * Why `command` may not change its group: a push of the other kind than
+ * the group's (409); undefined when it may. A group takes the kind of its
+ * first accepted push and keeps it until it is deleted.
+ */
+export function kindConflict(
+  w: Writer,
+  view: ReadView,
+  command: PushCommand,
+): string | undefined {
+  const group = view.group(command.key.id);
+  if (group === undefined) return undefined;
+  const aggregating = command.aggregate !== undefined;
+  if (isAggregating(w, group) === aggregating) return undefined;
+  if (aggregating && group.pushTime === 0 && group.families.size === 0) {
+    return undefined; // only refused pushes so far: no kind yet
+  }
+  return aggregating
+    ? `group ${command.key.id} is a replacing group: an aggregating push (under /aggregate/metrics/job/…) cannot add to it; push it under /metrics/job/… or delete the group first`
+    : `group ${command.key.id} is an aggregating group: a replacing push (under /metrics/job/…) cannot change it; push it under /aggregate/metrics/job/… or delete the group first`;
+}
+
+/** The history row of a push refused for its kind; nothing else changes. */
+export function refuseConflict(
+  w: Writer,
+  view: ReadView,
+  command: PushCommand,
+  error: string,
+): { outcome: PushOutcome; apply: () => void } {
+  insertPush(w, {
+    time: command.time,
+    method: command.method,
+    groupRow: view.group(command.key.id)?.rowId ?? null,
+    status: 409,
+    error,
+    series: command.seriesCount,
+    request: command.request,
+  });
+  return { outcome: { status: 409, error }, apply: () => {} };
+}
+
+/** What the write of the sums left: the group's row, the families' rows. */
+export interface WrittenSums {
+  readonly groupRow: number;
+  readonly stored: readonly { readonly rowId: number }[];
+}
+
+/** An aggregating push as the push of its sums, and what follows its write. */
+export interface Aggregation {
+  /** The push of the sums: written as any push is. */
+  readonly command: PushCommand;
+  /** Runs before the sums are written (they replace the current versions). */
+  readonly before: () => void;
+  /** Writes the contribution's rows, once the sums are written. */
+  readonly written: (written: WrittenSums) => void;
+  /** Tells the view's side of this module, after the push is applied. */
+  readonly applied: (view: View) => void;
+}
+
+/**
+ * The sums an aggregating push leaves in its group, or the problems it is
+ * refused with (a histogram layout, a type, that differ from the group's).
+ */
+export function aggregate(
+  w: Writer,
+  view: ReadView,
+  series: SeriesMemory,
+  command: PushCommand,
+): Aggregation | { readonly problems: string[] } {
+  const gauge = command.aggregate?.gauge ?? "last";
+  const group = view.group(command.key.id);
+  const summed: SummedFamily[] = [];
+  const problems: string[] = [];
+  for (const family of command.families) {
+    const stored = group?.families.get(family.name);
+    const before = stored === undefined ? undefined : readSummed(w, stored);
+    const result = addFamily(before, family, gauge);
+    if (result.ok) summed.push(result.summed);
+    else problems.push(result.problem);
+  }
+  if (problems.length > 0) return { problems };
+  const { keys: _keys, distinct: _distinct, prepared: _prepared, ...rest } =
+    command;
+  const sums: PushCommand = {
+    ...rest,
+    families: summed.map((s) => s.family),
+  };
+  const wasAggregating = group !== undefined && isAggregating(w, group);
+  return {
+    command: sums,
+    before: () => dropBeforeWrite(w, view, series, command),
+    written: (written) => {
+      if (!wasAggregating) {
+        statementsOf(w.db).setAggregating.run(written.groupRow);
+      }
+      writeContributions(w, series, command, summed, written);
+    },
+    applied: (view) => {
+      const state = view.group(command.key.id);
+      if (state !== undefined) KINDS.set(state, true);
+    },
+  };
+}
+
+/**
+ * Without history: removes the contributions and residues of the group's
+ * current versions that `command` replaces, before they are superseded.
+ */
+function dropBeforeWrite(
+  w: Writer,
+  view: ReadView,
+  series: SeriesMemory,
+  command: PushCommand,
+): void {
+  if (series.keepHistory) return;
+  const group = view.group(command.key.id);
+  if (group === undefined) return;
+  const s = statementsOf(w.db);
+  if (command.method === "PUT") {
+    for (const drop of s.dropAll) drop.run(group.rowId);
+    return;
+  }
+  for (const family of command.families) {
+    for (const drop of s.dropOne) drop.run(group.rowId, family.name);
+  }
+}
+
+/**
+ * Without history: the contributions and residues of a group's current
+ * versions, before a delete removes those versions.
+ */
+export function dropGroupAggregates(
+  w: Writer,
+  keepHistory: boolean,
+  groupRow: number,
+): void {
+  if (keepHistory) return;
+  for (const drop of statementsOf(w.db).dropAll) drop.run(groupRow);
+}
+
+/** A stored family with the residues of its sums, by row. */
+function readSummed(w: Writer, stored: StoredFamily): SummedFamily {
+  const family = readFamily(w.stmt, stored);
+  const residueRows = statementsOf(w.db).residues.all(stored.rowId) as {
+    series_id: number;
+    partials: string;
+  }[];
+  const residues: (Partials | undefined)[] = [];
+  if (residueRows.length > 0) {
+    const bySeries = new Map<number, Partials>();
+    for (const r of residueRows) {
+      bySeries.set(r.series_id, JSON.parse(r.partials) as Partials);
+    }
+    // Series ids rise along a family: their order is the rows' order.
+    const ids = w.stmt.familySeries.all(stored.rowId) as unknown as [
+      number,
+      string,
+      string,
+    ][];
+    for (const [id] of ids) residues.push(bySeries.get(id));
+  }
+  return { family, residues };
+}
+
+/** Rows per multi-row INSERT of this module (5 parameters each at most). */
+const ROWS_PER_INSERT = 100;
+
+/**
+ * The contribution's rows: each pushed sample row's value as pushed, and
+ * the residue of each sum that needs one, keyed by the family versions
+ * just written and their series.
+ */
+function writeContributions(
+  w: Writer,
+  series: SeriesMemory,
+  command: PushCommand,
+  summed: readonly SummedFamily[],
+  written: WrittenSums,
+): void {
+  const s = statementsOf(w.db);
+  const contributions: (number | string | null)[] = [];
+  const residues: (number | string)[] = [];
+  for (let f = 0; f < summed.length; f++) {
+    const familyId = written.stored[f]?.rowId as number;
+    const sum = summed[f] as SummedFamily;
+    const ids = seriesIdsOf(w, series, familyId);
+    const idByRow = new Map<string, number>();
+    const rows = familyToRows(sum.family);
+    const prefix = sum.family.name.length;
+    rows.forEach((row, i) => {
+      const id = ids[i] as number;
+      idByRow.set(`${row.name.slice(prefix)}\u0000${row.labels}`, id);
+      const residue = sum.residues[i];
+      if (residue !== undefined) {
+        residues.push(familyId, id, JSON.stringify(residue));
+      }
+    });
+    const pushed = command.families[f];
+    if (pushed === undefined) continue;
+    const seen = new Set<number>();
+    for (const row of familyToRows(pushed)) {
+      const id = idByRow.get(`${row.name.slice(prefix)}\u0000${row.labels}`);
+      if (id === undefined || seen.has(id)) continue;
+      seen.add(id);
+      contributions.push(familyId, id, row.value, row.valueText, row.native);
+    }
+  }
+  insertRows(w, s.contributionInserts, CONTRIBUTIONS, 5, contributions);
+  insertRows(w, s.residueInserts, RESIDUES, 3, residues);
+}
+
+const CONTRIBUTIONS =
+  "INSERT INTO contributions (family_id, series_id, value, value_text, native) VALUES ";
+const RESIDUES =
+  "INSERT INTO sum_residues (family_id, series_id, partials) VALUES ";
+
+/** Multi-row INSERTs of `values`, `width` per row, statements cached by n. */
+function insertRows(
+  w: Writer,
+  cache: (StatementSync | undefined)[],
+  sql: string,
+  width: number,
+  values: readonly (number | string | null)[],
+): void {
+  const total = values.length / width;
+  for (let start = 0; start < total; start += ROWS_PER_INSERT) {
+    const n = Math.min(ROWS_PER_INSERT, total - start);
+    let statement = cache[n];
+    if (statement === undefined) {
+      const row = `(${Array.from({ length: width }, () => "?").join(",")})`;
+      statement = w.db.prepare(
+        sql + Array.from({ length: n }, () => row).join(","),
+      );
+      cache[n] = statement;
+    }
+    statement.run(
+      ...values.slice(start * width, (start + n) * width),
+    );
+  }
+}
+
+/**
+ * The series ids of a family version's rows, in order: remembered by the
+ * row writers when history is kept, else read back.
+ */
+function seriesIdsOf(
+  w: Writer,
+  series: SeriesMemory,
+  familyId: number,
+): readonly number[] {
+  const cached = series.cache.get(familyId);
+  if (cached !== undefined) return cached.ids;
+  const rows = w.stmt.familySeries.all(familyId) as unknown as [
+    number,
+    string,
+    string,
+  ][];
+  return rows.map(([id]) => id);
+}
