@@ -47,6 +47,8 @@ export interface PushRequest {
   readonly remoteAddr: string | null;
   /** The groups the user may push to; undefined: every group. */
   readonly scope?: GroupScope | undefined;
+  /** Under `/aggregate`: added to an aggregating group (README). */
+  readonly aggregate?: boolean;
 }
 
 /** Handles one push or delete. Never throws for expected failures. */
@@ -96,6 +98,7 @@ export async function handlePush(
         reading,
         request,
         deps,
+        push.aggregate === true,
       );
     }
   } catch (error) {
@@ -125,8 +128,15 @@ async function storePush(
   reading: PushReading,
   request: Request,
   deps: PushDeps,
+  aggregate: boolean,
 ): Promise<Response> {
-  const { ready, ttl } = await readPush(request, key, deps, reading);
+  const { ready, ttl, gauge } = await readPush(
+    request,
+    key,
+    deps,
+    reading,
+    aggregate,
+  );
   const outcome = await deps.store.enqueuePush({
     method,
     key,
@@ -141,11 +151,12 @@ async function storePush(
     time,
     request: { ...info, bodyBytes: reading.bodyBytes },
     ...(ttl === undefined ? {} : { ttl }),
+    ...(gauge === undefined ? {} : { aggregate: { gauge } }),
   });
   if (outcome.error === undefined) return empty(outcome.status);
   deps.logger.debug("push refused", { group: key.id, err: outcome.error });
-  return outcome.status === 400
-    ? textError(400, outcome.error)
+  return outcome.status === 400 || outcome.status === 409
+    ? textError(outcome.status, outcome.error)
     : empty(outcome.status);
 }
 

@@ -19,6 +19,7 @@ import {
 } from "../push/prepare_push.ts";
 import { loadProtobufDecoder, needsProtobufDecoder } from "../push/decode.ts";
 import { PushError } from "../push/push_error.ts";
+import { GAUGE_MODES, type GaugeMode } from "../push/aggregate.ts";
 import { readRequestBody } from "./request_body.ts";
 import { type PushWorker, WORKER_MIN_BYTES } from "../push/push_worker.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
@@ -51,6 +52,8 @@ export interface PushInput {
   readonly ready: ReadyPush;
   /** The `Pushvault-TTL` header (parseTtlHeader). */
   readonly ttl: number | null | undefined;
+  /** An aggregating push's `Pushvault-Gauge` header (parseGaugeHeader). */
+  readonly gauge?: GaugeMode;
 }
 
 /** Throws what the push is refused with (an error with a kind). */
@@ -59,6 +62,7 @@ export async function readPush(
   key: GroupingKey,
   deps: PushInputDeps,
   reading: PushReading,
+  aggregate = false,
 ): Promise<PushInput> {
   const raw = await readRequestBody(
     request,
@@ -72,6 +76,9 @@ export async function readPush(
     { maxBytes: deps.maxBodyBytes },
   );
   const ttl = parseTtlHeader(request.headers.get(TTL_HEADER));
+  const gauge = aggregate
+    ? parseGaugeHeader(request.headers.get(GAUGE_HEADER))
+    : undefined;
   const input: PushBody = {
     body,
     contentType: request.headers.get("content-type"),
@@ -81,14 +88,17 @@ export async function readPush(
   };
   // Large bodies are decoded on the worker only, within the budget of
   // large pushes; small ones inline, never waiting behind large ones.
-  const large = deps.pushWorker !== undefined &&
+  // Aggregating pushes inline: their sums need the metrics, which the
+  // worker does not hand back.
+  const large = deps.pushWorker !== undefined && !aggregate &&
     body.length >= (deps.pushWorkerMinBytes ?? WORKER_MIN_BYTES);
   if (large) reading.release = await deps.pushWorker?.budget.admit(body.length);
   const fromWorker = large ? await prepareOnWorker(input, deps) : undefined;
   if (fromWorker === undefined && needsProtobufDecoder(input.contentType)) {
     await loadProtobufDecoder();
   }
-  return { ready: fromWorker ?? preparePush(input, false), ttl };
+  const ready = fromWorker ?? preparePush(input, false);
+  return { ready, ttl, ...(gauge === undefined ? {} : { gauge }) };
 }
 
 /**
@@ -134,4 +144,25 @@ export function parseTtlHeader(
     );
   }
   return seconds;
+}
+
+/**
+ * How an aggregating push's gauges meet the stored ones (README
+ * "Aggregating groups"): `last` (the default), `sum`, `max` or `min`.
+ */
+export const GAUGE_HEADER = "Pushvault-Gauge";
+
+/** The header's mode; absent: `last`. */
+export function parseGaugeHeader(value: string | null): GaugeMode {
+  if (value === null) return "last";
+  const mode = value.trim().toLowerCase();
+  if ((GAUGE_MODES as readonly string[]).includes(mode)) {
+    return mode as GaugeMode;
+  }
+  throw new PushError(
+    "invalid",
+    `invalid ${GAUGE_HEADER} header ${
+      JSON.stringify(value)
+    }: expected last, sum, max or min`,
+  );
 }

@@ -101,9 +101,12 @@ export interface Route {
 const exact = (p: string) => (rel: string) => rel === p;
 const under = (...ps: string[]) => (rel: string) =>
   ps.some((p) => rel.startsWith(p));
-const isPushPath = under("/metrics/job/", "/metrics/job@base64/");
+/** Where aggregating pushes go (README "Aggregating groups"). */
+const AGGREGATE = "/aggregate";
+const PUSH_DIRS = ["/metrics/job/", "/metrics/job@base64/"];
+const isPushPath = under(...PUSH_DIRS, ...PUSH_DIRS.map((d) => AGGREGATE + d));
 const isPushDir = (rel: string) =>
-  rel === "/metrics/job/" || rel === "/metrics/job@base64/";
+  PUSH_DIRS.some((d) => rel === d || rel === AGGREGATE + d);
 const isPage = (rel: string) =>
   rel === "/" || rel === "/status" || rel === "/group";
 const isAsset = (rel: string) =>
@@ -172,7 +175,8 @@ export const ROUTES: readonly Route[] = [
     handle: ({ request, rel, remoteAddr, scope, deps }) =>
       handlePush({
         request,
-        keyPath: rel.slice("/metrics/".length),
+        keyPath: rel.slice(rel.indexOf("/metrics/") + "/metrics/".length),
+        aggregate: rel.startsWith(`${AGGREGATE}/`),
         remoteAddr,
         scope,
       }, deps),
