@@ -376,14 +376,15 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     // Every row of several small families (a JSON array of families.id) in
     // one query: /api/v1/metrics of many small groups (family_pages.ts).
-    familiesSamples: p(
-      `SELECT s.series_id AS id, s.family_id, s.series, se.family || se.suffix AS name,
+    // As arrays, in the order of FamiliesSampleArray (store.ts).
+    familiesSamples: arrays(p(
+      `SELECT s.series_id, s.family_id, s.series, se.family || se.suffix,
          se.labels, s.value, x.value_text, x.native, x.exemplar, x.created
        FROM json_each(?) f CROSS JOIN samples s ON s.family_id = f.value
        JOIN series se ON se.id = s.series_id
        LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id
        ORDER BY s.family_id, s.series_id`,
-    ),
+    )),
   };
 }
 

@@ -94,6 +94,20 @@ import type {
 
 const CHECKPOINT_INTERVAL_MS = 100;
 
+/** A row of `familiesSamples` (statements.ts), as an array. */
+type FamiliesSampleArray = [
+  id: number,
+  familyRow: number,
+  series: number,
+  name: string,
+  labels: string,
+  value: number | null,
+  valueText: string | null,
+  native: string | null,
+  exemplar: string | null,
+  created: number | null,
+];
+
 export class Store implements Disposable {
   readonly #db: DatabaseSync;
   readonly #stmt: Statements;
@@ -726,13 +740,22 @@ export class Store implements Disposable {
    * the rows.
    */
   familiesRows(familyRows: readonly number[]): FamilySampleRow[] {
+    // Arrays, each made into its row at once: objects from SQLite, spread
+    // into rows, cost a quarter of /api/v1/metrics at 100k groups.
     const rows = this.#stmt.familiesSamples.all(
       JSON.stringify(familyRows),
-    ) as unknown as (SampleDbRow & { id: number })[];
+    ) as unknown as FamiliesSampleArray[];
     return rows.map((r) => ({
-      ...sampleRow(r),
-      id: r.id,
-      familyRow: r.family_id,
+      id: r[0],
+      familyRow: r[1],
+      series: r[2],
+      name: r[3],
+      labels: r[4],
+      value: r[5],
+      valueText: r[6],
+      native: r[7],
+      exemplar: r[8],
+      created: r[9],
     }));
   }
 
