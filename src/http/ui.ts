@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isAggregatingGroup } from "../store/aggregate_writes.ts";
 import { parseDuration } from "../duration.ts";
 import { ASSET_VERSION, STATIC_ASSETS } from "../ui/assets.ts";
 import {
@@ -110,6 +111,7 @@ async function pageResponse(
     // The deps carry the flag as text only; main.ts always passes it.
     defaultTtl: (parseDuration(deps.flagValues["group.ttl"] ?? "0") ?? 0) /
       1000,
+    isAggregating: isAggregatingGroup,
   };
   if (rel === "/status") {
     const rows = await replicationRows(deps.store);

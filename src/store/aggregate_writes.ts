@@ -67,6 +67,19 @@ function statementsOf(db: DatabaseSync): AggregateStatements {
   return s;
 }
 
+/** Remembers a group's kind as read with it at start (loading.ts). */
+export function noteKind(group: GroupState | undefined, aggregating: boolean) {
+  if (group !== undefined) KINDS.set(group, aggregating);
+}
+
+/**
+ * Whether the view's `group` is an aggregating group, as far as this
+ * process has read or written it (every group from start on): for the UI.
+ */
+export function isAggregatingGroup(group: GroupState): boolean {
+  return KINDS.get(group) === true;
+}
+
 /** Whether `group` is an aggregating group (its row read once). */
 function isAggregating(w: Writer, group: GroupState): boolean {
   let aggregating = KINDS.get(group);

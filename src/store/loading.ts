@@ -5,6 +5,7 @@
  * @module
  */
 
+import { noteKind } from "./aggregate_writes.ts";
 import { makeGroupingKey } from "../push/grouping_key.ts";
 import { decodeRendered, type LoadedSeries } from "../push/rendered_blob.ts";
 import { rowsToFamily } from "../push/sample_rows.ts";
@@ -54,6 +55,7 @@ export function loadGroups(stmt: Statements, view: View): PendingFamilies {
       ttl: row.ttl ?? undefined,
       createdAt: row.created_at,
     });
+    noteKind(view.group(key.id), row.aggregating === 1);
   }
   return { groups, afterId: 0 };
 }

@@ -17,6 +17,8 @@ export interface GroupRow {
   push_failure_time: number;
   ttl: number | null;
   created_at: number;
+  /** 1: an aggregating group (schema 8). */
+  aggregating: number | null;
 }
 export interface FamilyRow {
   id: number;
@@ -349,7 +351,7 @@ export function prepareStatements(db: DatabaseSync) {
       "INSERT OR REPLACE INTO rendered (rendered, family_id) VALUES (?, ?)",
     ),
     loadGroups: p(
-      "SELECT id, labels, push_time, push_failure_time, ttl, created_at FROM groups WHERE deleted_at IS NULL ORDER BY id",
+      "SELECT id, labels, push_time, push_failure_time, ttl, created_at, aggregating FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
     loadFamiliesSlice: p(`${LOAD_FAMILIES} ORDER BY f.id LIMIT ?`),
     pageCount: p("PRAGMA page_count"),

@@ -71,6 +71,8 @@ export interface CardOptions {
   readonly utf8Names: boolean;
   /** `--group.ttl` in seconds; 0 keeps groups forever (a group's own TTL wins). */
   readonly defaultTtl: number;
+  /** Whether a group adds what is pushed to it (README "Aggregating groups"). */
+  readonly isAggregating?: (group: GroupState) => boolean;
 }
 
 export interface GroupCardsInput extends CardOptions {
@@ -378,6 +380,11 @@ function groupCard(group: GroupState, context: CardContext): Html {
       <span class="group-labels">${labels.map(labelBadge)}</span>
       ${failed &&
         html`<span class="badge badge-failed" role="alert">Last push failed!</span>`}
+      ${options.isAggregating?.(group) === true &&
+        html`
+          <span class="badge badge-aggregating"
+            title="pushes to /aggregate/metrics/job/… add to its values">aggregating</span>
+        `}
       <span class="head-spacer"></span>
       <span class="group-meta">${familyCount} ${familyCount === 1
         ? "family"

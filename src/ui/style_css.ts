@@ -154,6 +154,9 @@ details[open] > summary > .chevron { transform: rotate(45deg); }
 .badge-failed {
   background: var(--danger); color: #fff; font-family: inherit; font-weight: 600;
 }
+.badge-aggregating {
+  border-color: var(--border); color: var(--muted); font-family: inherit; font-weight: 600;
+}
 
 /* group body */
 .group-body { padding: 4px 18px 18px; border-top: 1px solid var(--border); }

@@ -237,6 +237,13 @@ Deno.test("aggregating pushes over HTTP add up, and refuse the other kind", asyn
     },
   );
 
+  await t.step("the UI marks aggregating groups", async () => {
+    const page = await (await fetch(`${pv.url}/`)).text();
+    const marks = page.match(/class="badge badge-aggregating"/g) ?? [];
+    // Of the four groups, all but {job="batch"}.
+    assert.equal(marks.length, 3);
+  });
+
   await t.step("every contribution is in aggregate_contributions", async () => {
     const rows = await querySqliteShell(
       pv.dbPath,

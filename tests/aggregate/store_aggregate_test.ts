@@ -152,6 +152,10 @@ for (const keepHistory of [true, false]) {
           again.push(push("r 1\n", { path: "job/rep" })).status,
           409,
         );
+        assert.equal(
+          again.push(push("c 1\n", { aggregate: false })).status,
+          409,
+        );
       },
     );
   });
