@@ -31,6 +31,8 @@ export interface LoadOptions {
   readonly warmupMs: number;
   readonly bodyKind: BodyKind | "none";
   readonly groups: number;
+  /** Push to aggregating groups (`/aggregate/metrics/job/load-aggregate/…`). */
+  readonly aggregate?: boolean;
   readonly maxRequests: number;
   /** A process whose CPU time to report over the measured window (the server). */
   readonly watchPid?: number;
@@ -139,7 +141,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     payload.set(tail, head.length);
     return formatRequest(
       "PUT",
-      loadPath(options.bodyKind, seq % options.groups),
+      options.aggregate === true
+        ? `/aggregate/metrics/job/load-aggregate/instance/client-${
+          seq % options.groups
+        }`
+        : loadPath(options.bodyKind, seq % options.groups),
       host,
       { "Content-Type": TEXT_CONTENT_TYPE },
       payload,
@@ -300,6 +306,7 @@ function parseArgs(args: readonly string[]): LoadOptions {
     warmupMs: parseDuration(values.get("warmup") ?? "1s"),
     bodyKind: kind,
     groups: Number(values.get("groups") ?? 1000),
+    aggregate: values.has("aggregate"),
     maxRequests: Number(values.get("max-requests") ?? 2_000_000),
     ...(values.has("watch-pid")
       ? { watchPid: Number(values.get("watch-pid")) }

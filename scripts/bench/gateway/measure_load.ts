@@ -28,6 +28,7 @@ export async function runLoadProcess(
   groups: number,
   options: Options,
   durationMs: number,
+  aggregate = false,
 ): Promise<LoadResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -48,6 +49,7 @@ export async function runLoadProcess(
       String(groups),
       "--watch-pid",
       String(server.pid),
+      ...(aggregate ? ["--aggregate"] : []),
     ],
     cwd: REPO,
     stdout: "piped",

@@ -41,6 +41,17 @@ function ceilingShare(
   } % of the one at the start of the run`;
 }
 
+/** Aggregating 10-series pushes/s as a share of replacing ones (target ≥ 80 %). */
+function aggregateShare(
+  replacing: number | undefined,
+  aggregating: number | undefined,
+): string {
+  if (replacing === undefined || aggregating === undefined) return "";
+  return `Pushvault 10-series aggregating pushes/s = ${
+    (100 * aggregating / replacing).toFixed(1)
+  } % of replacing ones (the same body and groups' count, run right after)`;
+}
+
 function formatSize(
   size: SizeResult,
   result: Comparison,
@@ -60,6 +71,7 @@ function formatSize(
     "",
     formatTable(tableRows(size)),
     pvSmall === undefined ? "" : ceilingShare(pvSmall, c, size),
+    aggregateShare(pvSmall, size.pushvault.smallAggregate?.perSecond),
     `Pushgateway: not preloaded by HTTP (each push re-gathers its whole store); it started on a persistence file of the same ${size.snapshot.groups} groups (${
       bytes(size.snapshot.bytes)
     }) written by pg_snapshot.ts, so its "after preload" figures are after restoring that file.${

@@ -213,6 +213,18 @@ export function tableRows(size: SizeResult): Row[] {
       pg.small?.perSecond,
       rate,
     ],
+    [
+      "10-series aggregating pushes/s (same load to /aggregate/…)",
+      pv.smallAggregate?.perSecond,
+      undefined,
+      rate,
+    ],
+    [
+      "10-series aggregating p50",
+      pv.smallAggregate?.p50Ms,
+      undefined,
+      ms,
+    ],
     ["10-series pushes measured", pv.small?.count, pg.small?.count, int],
     ["10-series p50", pv.small?.p50Ms, pg.small?.p50Ms, ms],
     ["10-series p99", pv.small?.p99Ms, pg.small?.p99Ms, ms],

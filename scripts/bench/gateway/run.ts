@@ -102,6 +102,8 @@ export interface ServerFigures {
   healthyLoad?: LoadResult;
   healthyWrk?: WrkResult | undefined;
   small?: LoadResult;
+  /** The same load to aggregating groups (Pushvault only). */
+  smallAggregate?: LoadResult;
   smallWrk?: WrkResult | undefined;
   large?: LoadResult;
   scrapeUnderLoad?: ScrapeUnderLoad;
@@ -291,6 +293,18 @@ async function runSize(
       options,
       settings.loadMs,
     );
+    if (server === pvServer) {
+      progress(`load on ${server.name}: 10-series aggregating pushes`);
+      await settle(server, figures, "10-series aggregating PUTs");
+      figures.smallAggregate = await runLoadProcess(
+        server,
+        "10series",
+        options.smallGroups,
+        options,
+        settings.loadMs,
+        true,
+      );
+    }
     if (ceilingBefore !== undefined) {
       ceilingBesideLoad = {
         before: ceilingBefore,
