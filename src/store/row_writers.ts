@@ -174,6 +174,9 @@ export function* insertFamilies(
       });
     }
     renderedInsert(w, end - start).run(...texts);
+    // A step of its own: a large family's `rendered` value is 8 MB
+    // deflated for 1M series.
+    yield;
   }
   const ids = yield* seriesIds(w, series, groupRow, families, stored, previous);
   yield* insertSamples(w, stored, families, ids);
