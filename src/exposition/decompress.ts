@@ -14,9 +14,9 @@
  * @module
  */
 
-import { gunzip, type InputType, type ZlibOptions } from "node:zlib";
 import { errorMessage } from "../error_message.ts";
 import { nextTurn } from "../event_loop.ts";
+import { inflateGzip } from "./gunzip.ts";
 
 /** A compressed body that cannot be decoded (answered with 400). */
 export class DecompressionError extends Error {
@@ -95,49 +95,28 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
 
 const GZIP_HEADER_LENGTH = 10;
 
-function gunzipAsync(
-  input: InputType,
-  options: ZlibOptions,
-): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    gunzip(input, options, (error, result) => {
-      if (error === null) resolve(result);
-      else reject(error);
-    });
-  });
-}
-
 /**
  * node:zlib rather than DecompressionStream: like Go's gzip.Reader it reads
- * concatenated members (`cat a.gz b.gz`), tells truncation from a bad
- * checksum, and `maxOutputLength` stops inflating at the limit.
+ * concatenated members (`cat a.gz b.gz`) and tells truncation from a bad
+ * checksum. Inflating stops at the limit (gunzip.ts).
  */
 async function gunzipLimited(
   body: Uint8Array,
   maxBytes: number,
 ): Promise<Uint8Array> {
   checkGzipHeader(body);
-  let result: Uint8Array;
+  let result: Uint8Array | undefined;
   try {
-    // node:zlib refuses limits outside [1, 2^53 - 1].
-    const maxOutputLength = Math.min(
-      Math.max(maxBytes, 1),
-      Number.MAX_SAFE_INTEGER,
-    );
-    result = await gunzipAsync(body, { maxOutputLength });
+    result = await inflateGzip(body, maxBytes);
   } catch (error) {
-    if (isBufferTooLarge(error)) {
-      throw new BodyTooLargeError(maxBytes, "decompressed request body");
-    }
     throw new DecompressionError("gzip", goGzipMessage(error), {
       cause: error,
     });
   }
-  if (result.length > maxBytes) {
+  if (result === undefined) {
     throw new BodyTooLargeError(maxBytes, "decompressed request body");
   }
-  // A plain Uint8Array view, not a node Buffer.
-  return new Uint8Array(result.buffer, result.byteOffset, result.length);
+  return result;
 }
 
 /** Go's gzip.NewReader errors for a header it cannot read. */
@@ -150,11 +129,6 @@ function checkGzipHeader(body: Uint8Array): void {
   if (body[0] !== 0x1f || body[1] !== 0x8b || body[2] !== 8) {
     throw new DecompressionError("gzip", "gzip: invalid header");
   }
-}
-
-function isBufferTooLarge(error: unknown): boolean {
-  return error instanceof Error && "code" in error &&
-    error.code === "ERR_BUFFER_TOO_LARGE";
 }
 
 /** zlib's messages in the words of Go's compress/gzip and compress/flate. */
