@@ -38,9 +38,27 @@ export interface SummedFamily {
   readonly residues: readonly (Partials | undefined)[];
 }
 
+/** A sum, and where each pushed metric's rows are among its rows. */
+export interface AddedFamily extends SummedFamily {
+  /**
+   * Per metric of the push, in its order: the index of its first sample
+   * row among the sum's rows (familyToRows order); its rows follow in the
+   * same order as the push's own.
+   */
+  readonly pushedAt: readonly number[];
+  /** The series key of each of the sum's metrics. */
+  readonly keys: readonly string[];
+}
+
+/** Series keys known already (the push's, the view's): not computed again. */
+export interface KnownKeys {
+  readonly stored?: readonly string[] | undefined;
+  readonly pushed?: readonly string[] | undefined;
+}
+
 /** The sum, or why the push cannot be added (a consistency problem). */
 export type MergeResult =
-  | { readonly ok: true; readonly summed: SummedFamily }
+  | { readonly ok: true; readonly summed: AddedFamily }
   | { readonly ok: false; readonly problem: string };
 
 /**
@@ -52,9 +70,21 @@ export function addFamily(
   stored: SummedFamily | undefined,
   pushed: MetricFamily,
   gauge: GaugeMode,
+  known: KnownKeys = {},
 ): MergeResult {
+  const pushedKeys = known.pushed ??
+    pushed.metrics.map((m) => seriesKey(m.labels));
   if (stored === undefined) {
-    return { ok: true, summed: { family: pushed, residues: [] } };
+    const pushedAt: number[] = [];
+    let at = 0;
+    for (const m of pushed.metrics) {
+      pushedAt.push(at);
+      at += rowCount(m);
+    }
+    return {
+      ok: true,
+      summed: { family: pushed, residues: [], pushedAt, keys: pushedKeys },
+    };
   }
   const old = stored.family;
   if (old.type !== pushed.type) {
@@ -64,34 +94,46 @@ export function addFamily(
         `the push has it as a ${pushed.type}`,
     };
   }
-  const pushedByKey = new Map<string, Metric>();
-  for (const m of pushed.metrics) pushedByKey.set(seriesKey(m.labels), m);
+  /** The push's metrics by series key (the last of a repeated one). */
+  const pushedByKey = new Map<string, number>();
+  pushedKeys.forEach((key, i) => pushedByKey.set(key, i));
+  const storedKeys = known.stored?.length === old.metrics.length
+    ? known.stored
+    : old.metrics.map((m) => seriesKey(m.labels));
+  const keys: string[] = [];
   const metrics: Metric[] = [];
   const residues: (Partials | undefined)[] = [];
+  const pushedAt: number[] = new Array(pushed.metrics.length).fill(-1);
   let row = 0;
-  for (const s of old.metrics) {
+  for (let m = 0; m < old.metrics.length; m++) {
+    const s = old.metrics[m] as Metric;
     const rows = rowCount(s);
     const sRes = stored.residues.slice(row, row + rows);
     row += rows;
-    const key = seriesKey(s.labels);
-    const p = pushedByKey.get(key);
-    if (p === undefined) {
+    const key = storedKeys[m] as string;
+    keys.push(key);
+    const i = pushedByKey.get(key);
+    if (i === undefined) {
       metrics.push(s);
       residues.push(...padded(sRes, rows));
       continue;
     }
     pushedByKey.delete(key);
-    const added = addMetric(old, s, sRes, p, gauge);
+    const added = addMetric(old, s, sRes, pushed.metrics[i] as Metric, gauge);
     if (typeof added === "string") return { ok: false, problem: added };
+    pushedAt[i] = residues.length;
     metrics.push(added.metric);
     residues.push(...added.residues);
   }
-  for (const m of pushedByKey.values()) {
+  for (const [key, i] of pushedByKey) {
+    const m = pushed.metrics[i] as Metric;
+    keys.push(key);
+    pushedAt[i] = residues.length;
     metrics.push(m);
     residues.push(...padded([], rowCount(m)));
   }
   const family = { ...pushed, metrics } as MetricFamily;
-  return { ok: true, summed: { family, residues } };
+  return { ok: true, summed: { family, residues, pushedAt, keys } };
 }
 
 /** Sample rows of a metric, as familyToRows writes them. */

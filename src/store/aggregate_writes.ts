@@ -11,8 +11,14 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { addFamily, type SummedFamily } from "../push/aggregate.ts";
+import {
+  type AddedFamily,
+  addFamily,
+  type SummedFamily,
+} from "../push/aggregate.ts";
 import type { Partials } from "../push/exact_sum.ts";
+import type { MetricFamily } from "../exposition/model.ts";
+import { formatGoFloat } from "../exposition/float.ts";
 import { familyToRows } from "../push/sample_rows.ts";
 import { insertPush, readFamily, type SeriesMemory } from "./row_writers.ts";
 import type { Writer } from "./statements.ts";
@@ -164,12 +170,18 @@ export function aggregate(
 ): Aggregation | { readonly problems: string[] } {
   const gauge = command.aggregate?.gauge ?? "last";
   const group = view.group(command.key.id);
-  const summed: SummedFamily[] = [];
+  const summed: AddedFamily[] = [];
   const problems: string[] = [];
-  for (const family of command.families) {
+  for (let f = 0; f < command.families.length; f++) {
+    const family = command.families[f] as MetricFamily;
     const stored = group?.families.get(family.name);
-    const before = stored === undefined ? undefined : readSummed(w, stored);
-    const result = addFamily(before, family, gauge);
+    const before = stored === undefined
+      ? undefined
+      : readSummed(w, series, stored);
+    const result = addFamily(before, family, gauge, {
+      stored: stored?.keys,
+      pushed: command.keys?.[f],
+    });
     if (result.ok) summed.push(result.summed);
     else problems.push(result.problem);
   }
@@ -179,6 +191,7 @@ export function aggregate(
   const sums: PushCommand = {
     ...rest,
     families: summed.map((s) => s.family),
+    keys: summed.map((s) => s.keys),
   };
   const wasAggregating = group !== undefined && isAggregating(w, group);
   return {
@@ -233,8 +246,37 @@ export function dropGroupAggregates(
   for (const drop of statementsOf(w.db).dropAll) drop.run(groupRow);
 }
 
+/**
+ * The sums this process last wrote, by `families.id`: a family version's
+ * values never change once written, so the next contribution to it reads
+ * them here instead of from its rows. Trusted only while the row writers
+ * remember the version's series ids (SeriesMemory, with history kept):
+ * they forget everything on a rollback, whose row ids SQLite may hand out
+ * again. At most {@link MAX_REMEMBERED} versions, the oldest forgotten
+ * first.
+ */
+const REMEMBERED = new Map<number, SummedFamily>();
+const MAX_REMEMBERED = 20_000;
+
+function remember(familyId: number, summed: SummedFamily): void {
+  REMEMBERED.set(familyId, summed);
+  if (REMEMBERED.size > MAX_REMEMBERED) {
+    REMEMBERED.delete(REMEMBERED.keys().next().value as number);
+  }
+}
+
 /** A stored family with the residues of its sums, by row. */
-function readSummed(w: Writer, stored: StoredFamily): SummedFamily {
+function readSummed(
+  w: Writer,
+  series: SeriesMemory,
+  stored: StoredFamily,
+): SummedFamily {
+  const remembered = REMEMBERED.get(stored.rowId);
+  // It is being replaced: the new version is remembered once written.
+  REMEMBERED.delete(stored.rowId);
+  if (remembered !== undefined && series.cache.has(stored.rowId)) {
+    return remembered;
+  }
   const family = readFamily(w.stmt, stored);
   const residueRows = statementsOf(w.db).residues.all(stored.rowId) as {
     series_id: number;
@@ -269,7 +311,7 @@ function writeContributions(
   w: Writer,
   series: SeriesMemory,
   command: PushCommand,
-  summed: readonly SummedFamily[],
+  summed: readonly AddedFamily[],
   written: WrittenSums,
 ): void {
   const s = statementsOf(w.db);
@@ -277,24 +319,26 @@ function writeContributions(
   const residues: (number | string)[] = [];
   for (let f = 0; f < summed.length; f++) {
     const familyId = written.stored[f]?.rowId as number;
-    const sum = summed[f] as SummedFamily;
+    const sum = summed[f] as AddedFamily;
+    if (series.keepHistory) remember(familyId, sum);
     const ids = seriesIdsOf(w, series, familyId);
-    const idByRow = new Map<string, number>();
-    const rows = familyToRows(sum.family);
-    const prefix = sum.family.name.length;
-    rows.forEach((row, i) => {
-      const id = ids[i] as number;
-      idByRow.set(`${row.name.slice(prefix)}\u0000${row.labels}`, id);
-      const residue = sum.residues[i];
+    sum.residues.forEach((residue, i) => {
       if (residue !== undefined) {
-        residues.push(familyId, id, JSON.stringify(residue));
+        residues.push(familyId, ids[i] as number, JSON.stringify(residue));
       }
     });
     const pushed = command.families[f];
     if (pushed === undefined) continue;
+    // A metric's rows are consecutive, its first at pushedAt in the sum.
     const seen = new Set<number>();
-    for (const row of familyToRows(pushed)) {
-      const id = idByRow.get(`${row.name.slice(prefix)}\u0000${row.labels}`);
+    let metric = -1;
+    let at = 0;
+    for (const row of pushedRows(pushed)) {
+      if (row.series !== metric) {
+        metric = row.series;
+        at = sum.pushedAt[metric] ?? -1; // -1: a repeated series (unchecked)
+      }
+      const id = at < 0 ? undefined : ids[at++];
       if (id === undefined || seen.has(id)) continue;
       seen.add(id);
       contributions.push(familyId, id, row.value, row.valueText, row.native);
@@ -302,6 +346,52 @@ function writeContributions(
   }
   insertRows(w, s.contributionInserts, CONTRIBUTIONS, 5, contributions);
   insertRows(w, s.residueInserts, RESIDUES, 3, residues);
+}
+
+/** What `contributions` keeps of a pushed sample row. */
+interface PushedRow {
+  readonly series: number;
+  readonly value: number | null;
+  readonly valueText: string | null;
+  readonly native: string | null;
+}
+
+/**
+ * The values of `family`'s sample rows, in familyToRows's order, without
+ * their names and labels (the series rows have them); a family with
+ * native histograms through familyToRows, for their JSON.
+ */
+function pushedRows(family: MetricFamily): PushedRow[] {
+  if (
+    family.metrics.some((m) =>
+      "buckets" in m &&
+      (m.native !== undefined || m.sampleCountFloat !== undefined)
+    )
+  ) {
+    return familyToRows(family);
+  }
+  const rows: PushedRow[] = [];
+  const add = (series: number, v: number) => {
+    const exact = Number.isNaN(v) || Object.is(v, -0);
+    rows.push({
+      series,
+      value: Number.isNaN(v) ? null : v,
+      valueText: exact ? formatGoFloat(v) : null,
+      native: null,
+    });
+  };
+  family.metrics.forEach((m, series) => {
+    if ("quantiles" in m) {
+      for (const q of m.quantiles) add(series, q.value);
+      add(series, m.sampleSum);
+      add(series, m.sampleCount);
+    } else if ("buckets" in m) {
+      for (const b of m.buckets) add(series, b.cumulativeCount);
+      add(series, m.sampleSum);
+      add(series, m.sampleCount);
+    } else add(series, m.value);
+  });
+  return rows;
 }
 
 const CONTRIBUTIONS =
