@@ -6,7 +6,7 @@
  * @module
  */
 
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import type { RenderedSeries } from "./rendered_series.ts";
 
 /**
@@ -96,20 +96,64 @@ export function encodeRenderedJoined(
     for (let i = 0; i < keys.length; i++) strings.push(textOf(texts, i));
     return encodeRendered({ keys, texts: strings });
   }
-  const head = `${RENDERED_TAG}${keysJson(keys)}${TEXTS_START}`;
   // Bytes, not UTF-16 units, against COMPRESS_AT: a few non-ASCII texts
   // near the threshold may be deflated earlier; both read back alike.
-  if (head.length + texts.joined.length < COMPRESS_AT) {
-    return head + utf8.decode(texts.joined);
+  if (keys.length < COMPRESS_AT && texts.joined.length < COMPRESS_AT) {
+    const head = `${RENDERED_TAG}${keysJson(keys)}${TEXTS_START}`;
+    if (head.length + texts.joined.length < COMPRESS_AT) {
+      return head + utf8.decode(texts.joined);
+    }
   }
-  const headBytes = utf8Encoder.encode(head);
-  const whole = new Uint8Array(headBytes.length + texts.joined.length);
-  whole.set(headBytes);
-  whole.set(texts.joined, headBytes.length);
-  const deflated = deflateRawSync(whole, { level: DEFLATE_LEVEL });
-  const out = new Uint8Array(COMPRESSED_TAG.length + deflated.length);
-  out.set(utf8Encoder.encode(COMPRESSED_TAG));
-  out.set(deflated, COMPRESSED_TAG.length);
+  return deflatedInPieces(keys, texts.joined);
+}
+
+/** Keys, or bytes of texts, deflated at once by {@link deflatedInPieces}. */
+const KEYS_PER_PIECE = 16_384;
+const TEXT_BYTES_PER_PIECE = 1024 * 1024;
+/** An empty final block (fixed Huffman codes): the end of a raw deflate stream. */
+const FINAL_BLOCK = [0x03, 0x00];
+
+/**
+ * `pz1` and the raw deflate of the `pv4` text of `keys` and `joined`, a
+ * piece at a time, each ended by a sync flush and the whole by an empty
+ * final block (one ordinary deflate stream): a million series made the
+ * text whole first, as a string, its bytes and the bytes with the texts,
+ * 200 MB at once.
+ */
+function deflatedInPieces(
+  keys: readonly string[],
+  joined: Uint8Array,
+): Uint8Array {
+  const pieces: Uint8Array[] = [utf8Encoder.encode(COMPRESSED_TAG)];
+  const deflate = (bytes: Uint8Array) =>
+    pieces.push(
+      deflateRawSync(bytes, {
+        level: DEFLATE_LEVEL,
+        finishFlush: constants.Z_SYNC_FLUSH,
+      }),
+    );
+  let text = `${RENDERED_TAG}[`;
+  for (let at = 0; at < keys.length; at += KEYS_PER_PIECE) {
+    const json = keysJson(keys.slice(at, at + KEYS_PER_PIECE));
+    text += `${at > 0 ? "," : ""}${json.slice(1, -1)}`;
+    if (at + KEYS_PER_PIECE < keys.length) {
+      deflate(utf8Encoder.encode(text));
+      text = "";
+    }
+  }
+  deflate(utf8Encoder.encode(`${text}]${TEXTS_START}`));
+  for (let at = 0; at < joined.length; at += TEXT_BYTES_PER_PIECE) {
+    deflate(joined.subarray(at, at + TEXT_BYTES_PER_PIECE));
+  }
+  let length = FINAL_BLOCK.length;
+  for (const piece of pieces) length += piece.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  out.set(FINAL_BLOCK, at);
   return out;
 }
 

@@ -9,6 +9,7 @@ import {
 } from "../../src/push/sample_columns.ts";
 import { familyToRows } from "../../src/push/sample_rows.ts";
 import { textAt } from "../../src/store/text_arena.ts";
+import { decodeRendered } from "../../src/push/rendered_blob.ts";
 import { renderMetric } from "../../src/exposition/text_render.ts";
 
 /** Families of every type with what rows carry besides a value, `n` metrics each. */
@@ -99,5 +100,23 @@ Deno.test("a prepared family's texts are each metric's lines, joined bytes from 
         renderMetric(family.name, family.type, metric),
       );
     });
+  }
+});
+
+Deno.test("a prepared family's rendered value reads back as its keys and texts, deflated in pieces past a megabyte", () => {
+  for (const n of [3, 300, 40_000]) {
+    for (const family of families(n)) {
+      const prepared = prepareFamily(family);
+      const loaded = decodeRendered(
+        typeof prepared.rendered === "string"
+          ? new TextEncoder().encode(prepared.rendered)
+          : prepared.rendered,
+      );
+      assert.ok(loaded !== undefined);
+      assert.deepEqual(loaded.keys, prepared.keys);
+      prepared.keys.forEach((_, i) => {
+        assert.equal(textAt(loaded.texts, i), textAt(prepared.texts, i));
+      });
+    }
   }
 });
