@@ -7,7 +7,7 @@
 import type { CeilingResult } from "../sqlite_ceiling.ts";
 import { SERIES_PER_GROUP } from "../workload.ts";
 import { PUSHGATEWAY_BIN } from "./common.ts";
-import { bytes, formatTable, tableRows } from "./report_rows.ts";
+import { bytes, cpuPerPush, formatTable, tableRows } from "./report_rows.ts";
 import type { Comparison, SizeResult } from "./run.ts";
 
 export const loadAverages = (xs: readonly number[]) =>
@@ -41,15 +41,27 @@ function ceilingShare(
   } % of the one at the start of the run`;
 }
 
-/** Aggregating 10-series pushes/s as a share of replacing ones (target ≥ 80 %). */
-function aggregateShare(
-  replacing: number | undefined,
-  aggregating: number | undefined,
-): string {
+/**
+ * Aggregating 10-series pushes/s as a share of replacing ones (target
+ * ≥ 80 %), and the same share by the server's CPU per push, which other
+ * processes on a shared machine disturb less than a rate.
+ */
+function aggregateShare(size: SizeResult): string {
+  const replacing = size.pushvault.small;
+  const aggregating = size.pushvault.smallAggregate;
   if (replacing === undefined || aggregating === undefined) return "";
+  const cpuReplacing = cpuPerPush(replacing);
+  const cpuAggregating = cpuPerPush(aggregating);
+  const byCpu = cpuReplacing === undefined || cpuAggregating === undefined
+    ? ""
+    : `; by server CPU per push, ${
+      (100 * cpuReplacing / cpuAggregating).toFixed(1)
+    } % (${cpuReplacing.toFixed(0)} µs against ${
+      cpuAggregating.toFixed(0)
+    } µs)`;
   return `Pushvault 10-series aggregating pushes/s = ${
-    (100 * aggregating / replacing).toFixed(1)
-  } % of replacing ones (the same body and groups' count, run right after)`;
+    (100 * aggregating.perSecond / replacing.perSecond).toFixed(1)
+  } % of replacing ones (the same body and groups' count, run right after)${byCpu}`;
 }
 
 function formatSize(
@@ -71,7 +83,7 @@ function formatSize(
     "",
     formatTable(tableRows(size)),
     pvSmall === undefined ? "" : ceilingShare(pvSmall, c, size),
-    aggregateShare(pvSmall, size.pushvault.smallAggregate?.perSecond),
+    aggregateShare(size),
     `Pushgateway: not preloaded by HTTP (each push re-gathers its whole store); it started on a persistence file of the same ${size.snapshot.groups} groups (${
       bytes(size.snapshot.bytes)
     }) written by pg_snapshot.ts, so its "after preload" figures are after restoring that file.${

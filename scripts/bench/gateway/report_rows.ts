@@ -28,7 +28,7 @@ const cores = (n: number) => n.toFixed(2);
 const percent = (n: number) => `${(100 * n).toFixed(0)}%`;
 
 /** Server CPU µs per request over the measured window. */
-function cpuPerPush(r: LoadResult | undefined): number | undefined {
+export function cpuPerPush(r: LoadResult | undefined): number | undefined {
   if (!r || r.count === 0) return undefined;
   return (r.serverCpuSeconds * 1e6) / (r.count + r.errors);
 }
@@ -224,6 +224,12 @@ export function tableRows(size: SizeResult): Row[] {
       pv.smallAggregate?.p50Ms,
       undefined,
       ms,
+    ],
+    [
+      "10-series aggregating server CPU per push",
+      cpuPerPush(pv.smallAggregate),
+      undefined,
+      micros,
     ],
     ["10-series pushes measured", pv.small?.count, pg.small?.count, int],
     ["10-series p50", pv.small?.p50Ms, pg.small?.p50Ms, ms],
