@@ -33,6 +33,36 @@ export interface FamilySampleRow extends PagedSampleRow {
   readonly familyRow: number;
 }
 
+/** A row of `familiesSamples` (statements.ts), as an array. */
+export type FamilySampleArray = readonly [
+  id: number,
+  familyRow: number,
+  series: number,
+  name: string,
+  labels: string,
+  value: number | null,
+  valueText: string | null,
+  native: string | null,
+  exemplar: string | null,
+  created: number | null,
+];
+
+/** The row of `r`, made at once (no object from SQLite spread into it). */
+export function familySampleRow(r: FamilySampleArray): FamilySampleRow {
+  return {
+    id: r[0],
+    familyRow: r[1],
+    series: r[2],
+    name: r[3],
+    labels: r[4],
+    value: r[5],
+    valueText: r[6],
+    native: r[7],
+    exemplar: r[8],
+    created: r[9],
+  };
+}
+
 /**
  * Every row of the families rows `familyRows`, by family row then series
  * ({@link SMALL_FAMILY_ROWS} rows each at most, {@link PAGE_ROWS} in all).

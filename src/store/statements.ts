@@ -378,7 +378,7 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     // Every row of several small families (a JSON array of families.id) in
     // one query: /api/v1/metrics of many small groups (family_pages.ts).
-    // As arrays, in the order of FamiliesSampleArray (store.ts).
+    // As arrays, in the order of FamilySampleArray (family_pages.ts).
     familiesSamples: arrays(p(
       `SELECT s.series_id, s.family_id, s.series, se.family || se.suffix,
          se.labels, s.value, x.value_text, x.native, x.exemplar, x.created

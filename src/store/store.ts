@@ -24,7 +24,12 @@ import type {
 import type { SyncMode } from "./open_database.ts";
 import { errorMessage } from "../error_message.ts";
 import type { WriterLock } from "./writer_lock.ts";
-import type { FamilySampleRow, PagedSampleRow } from "./family_pages.ts";
+import {
+  type FamilySampleArray,
+  type FamilySampleRow,
+  familySampleRow,
+  type PagedSampleRow,
+} from "./family_pages.ts";
 import { type ReadView, View } from "./view.ts";
 import { SeriesBound } from "./capacity.ts";
 export {
@@ -93,20 +98,6 @@ import type {
 } from "./store_types.ts";
 
 const CHECKPOINT_INTERVAL_MS = 100;
-
-/** A row of `familiesSamples` (statements.ts), as an array. */
-type FamiliesSampleArray = [
-  id: number,
-  familyRow: number,
-  series: number,
-  name: string,
-  labels: string,
-  value: number | null,
-  valueText: string | null,
-  native: string | null,
-  exemplar: string | null,
-  created: number | null,
-];
 
 export class Store implements Disposable {
   readonly #db: DatabaseSync;
@@ -744,19 +735,8 @@ export class Store implements Disposable {
     // into rows, cost a quarter of /api/v1/metrics at 100k groups.
     const rows = this.#stmt.familiesSamples.all(
       JSON.stringify(familyRows),
-    ) as unknown as FamiliesSampleArray[];
-    return rows.map((r) => ({
-      id: r[0],
-      familyRow: r[1],
-      series: r[2],
-      name: r[3],
-      labels: r[4],
-      value: r[5],
-      valueText: r[6],
-      native: r[7],
-      exemplar: r[8],
-      created: r[9],
-    }));
+    ) as unknown as FamilySampleArray[];
+    return rows.map(familySampleRow);
   }
 
   /**
