@@ -40,6 +40,7 @@ import {
 } from "./model.ts";
 import {
   asciiOrEmpty,
+  blankOrNewlineFrom,
   checkTokenLength,
   decodeCachedToken,
   decodeLossy,
@@ -364,8 +365,7 @@ function readValue(
     histogram = histogramFor(family, labels.pairs);
   }
   const start = s.i;
-  let i = start;
-  while (i < n && !isBlankOrNewline(b[i] as number)) i++;
+  const i = blankOrNewlineFrom(b, start);
   if (i >= n) fail(s, EOF_DETAIL);
   if (i - start > MAX_NUMBER_BYTES) {
     fail(s, `expected float as value, got ${tooLongNumber(b, start, i)}`);
@@ -417,8 +417,7 @@ function readValue(
     s.i = i + 1;
   } else {
     const tsStart = skipBlanks(s, i + 1);
-    let tsEnd = tsStart;
-    while (tsEnd < n && !isBlankOrNewline(b[tsEnd] as number)) tsEnd++;
+    const tsEnd = blankOrNewlineFrom(b, tsStart);
     if (tsEnd >= n) fail(s, EOF_DETAIL);
     if (tsEnd - tsStart > MAX_NUMBER_BYTES) {
       fail(

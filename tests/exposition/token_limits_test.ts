@@ -197,6 +197,42 @@ Deno.test("The text parsers refuse a number token longer than any float literal"
   });
 });
 
+Deno.test("parseText() finds the end of a long number token at its first blank or newline", async (t) => {
+  // Past MAX_NUMBER_BYTES the end is searched for otherwise: the same token.
+  const n = 3 * MAX_NUMBER_BYTES + 5;
+  const digits = "1".repeat(n);
+  const refused = (what: string, bytes: number) =>
+    `text format parsing error in line 1: expected ${what}, got "${
+      "1".repeat(64)
+    }"… (a token of ${bytes} bytes; no float literal is longer than 4096)`;
+  const cases = [
+    ["newline", `m ${digits}\n`, refused("float as value", n)],
+    ["space", `m ${digits} 1\n`, refused("float as value", n)],
+    [
+      "tab before a space",
+      `m ${digits}\t${digits} 1\n`,
+      refused(
+        "float as value",
+        n,
+      ),
+    ],
+    ["timestamp", `m 1 ${digits}\n`, refused("integer as timestamp", n)],
+    [
+      "end of input",
+      `m ${digits}`,
+      "text format parsing error in line 1: unexpected end of input stream",
+    ],
+  ] as const;
+  for (const [name, body, message] of cases) {
+    await t.step(name, () => {
+      assert.throws(() => parseText(utf8(body)), {
+        name: "ExpositionError",
+        message,
+      });
+    });
+  }
+});
+
 Deno.test("parseText() quotes at most the start of an overlong TYPE in its message", () => {
   const type = "x".repeat(MAX_NUMBER_BYTES + 1);
   assert.throws(() => parseText(utf8(`# TYPE m ${type}\nm 1\n`)), {
