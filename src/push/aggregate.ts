@@ -94,46 +94,74 @@ export function addFamily(
         `the push has it as a ${pushed.type}`,
     };
   }
-  /** The push's metrics by series key (the last of a repeated one). */
-  const pushedByKey = new Map<string, number>();
-  pushedKeys.forEach((key, i) => pushedByKey.set(key, i));
   const storedKeys = known.stored?.length === old.metrics.length
     ? known.stored
     : old.metrics.map((m) => seriesKey(m.labels));
+  const match = matchSeries(storedKeys, pushedKeys);
   const keys: string[] = [];
   const metrics: Metric[] = [];
   const residues: (Partials | undefined)[] = [];
   const pushedAt: number[] = new Array(pushed.metrics.length).fill(-1);
+  const anyResidue = stored.residues.length > 0;
   let row = 0;
   for (let m = 0; m < old.metrics.length; m++) {
     const s = old.metrics[m] as Metric;
     const rows = rowCount(s);
-    const sRes = stored.residues.slice(row, row + rows);
+    const sRes = anyResidue ? stored.residues.slice(row, row + rows) : NONE;
     row += rows;
-    const key = storedKeys[m] as string;
-    keys.push(key);
-    const i = pushedByKey.get(key);
-    if (i === undefined) {
+    keys.push(storedKeys[m] as string);
+    const i = match.stored[m] as number;
+    if (i < 0) {
       metrics.push(s);
-      residues.push(...padded(sRes, rows));
+      for (let r = 0; r < rows; r++) residues.push(sRes[r]);
       continue;
     }
-    pushedByKey.delete(key);
     const added = addMetric(old, s, sRes, pushed.metrics[i] as Metric, gauge);
     if (typeof added === "string") return { ok: false, problem: added };
     pushedAt[i] = residues.length;
     metrics.push(added.metric);
-    residues.push(...added.residues);
+    for (const r of added.residues) residues.push(r);
   }
-  for (const [key, i] of pushedByKey) {
+  for (const i of match.added) {
     const m = pushed.metrics[i] as Metric;
-    keys.push(key);
+    keys.push(pushedKeys[i] as string);
     pushedAt[i] = residues.length;
     metrics.push(m);
-    residues.push(...padded([], rowCount(m)));
+    for (let r = rowCount(m); r > 0; r--) residues.push(undefined);
   }
   const family = { ...pushed, metrics } as MetricFamily;
   return { ok: true, summed: { family, residues, pushedAt, keys } };
+}
+
+const NONE: readonly (Partials | undefined)[] = [];
+
+/**
+ * Which pushed metric each stored one meets (-1: none), and the pushed
+ * ones the group does not hold yet, in push order (a repeated series: its
+ * last). The common case, the same series in the same order as last
+ * time, is compared in place (repeated series then meet in order).
+ */
+function matchSeries(
+  storedKeys: readonly string[],
+  pushedKeys: readonly string[],
+): { stored: number[]; added: number[] } {
+  const n = storedKeys.length;
+  if (pushedKeys.length === n) {
+    let same = true;
+    for (let i = 0; i < n && same; i++) same = storedKeys[i] === pushedKeys[i];
+    if (same) {
+      return { stored: Array.from({ length: n }, (_, i) => i), added: [] };
+    }
+  }
+  const pushedByKey = new Map<string, number>();
+  pushedKeys.forEach((key, i) => pushedByKey.set(key, i));
+  const stored = storedKeys.map((key) => {
+    const i = pushedByKey.get(key);
+    if (i === undefined) return -1;
+    pushedByKey.delete(key);
+    return i;
+  });
+  return { stored, added: [...pushedByKey.values()] };
 }
 
 /** Sample rows of a metric, as familyToRows writes them. */
