@@ -16,14 +16,8 @@ import {
   groupsInScope,
   inScope,
 } from "../push/group_scope.ts";
-import {
-  API_HEADERS,
-  goJson,
-  jsonResponse,
-  rfc3339Nano,
-  struct,
-} from "./api.ts";
-import type { Json } from "./api.ts";
+import { API_HEADERS, jsonResponse } from "./api.ts";
+import { goJson, type Json, rfc3339Nano, struct } from "./go_json.ts";
 import { errorResponse } from "./errors.ts";
 import { encodeText, slicedStream } from "./sliced_stream.ts";
 import type { GroupState } from "../store/view.ts";

@@ -13,7 +13,8 @@ import {
   expectedError,
   STATUS_FOR,
 } from "../push/push_error.ts";
-import { API_HEADERS, goJson, struct } from "./api.ts";
+import { API_HEADERS } from "./api.ts";
+import { goJson, struct } from "./go_json.ts";
 import { describeScope, type GroupScope } from "../push/group_scope.ts";
 
 /** The shape of an error body: Go's `http.Error`, or the JSON API's. */

@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import {
-  goJson,
-  type Json,
   metricsBody,
   type MetricsSource,
   metricsStream,
-  rfc3339Nano,
-} from "../../src/http/api.ts";
+} from "../../src/http/api_metrics.ts";
+import { goJson, type Json, rfc3339Nano } from "../../src/http/go_json.ts";
 import type { Store } from "../../src/store/store.ts";
 import { PIECE } from "../../src/store/text_arena.ts";
 import { startTestGateway } from "../test_utils.ts";
