@@ -125,6 +125,28 @@ for (const keepHistory of [true, false]) {
         );
       },
     );
+    await t.step(
+      "retention removes the replaced versions' contributions and residues",
+      () => {
+        const count = (table: string) => {
+          using db = new DatabaseSync(path, { readOnly: true });
+          return Number(
+            db.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.n,
+          );
+        };
+        // f (0.1 ten times) keeps its residue; each current version, the
+        // contribution that wrote it (every one of its rows, here).
+        store.pruneHistory(1e10, 100_000);
+        assert.equal(count("sum_residues"), 1);
+        assert.equal(
+          count("contributions"),
+          count(
+            "families f JOIN samples s ON s.family_id = f.id WHERE f.current = 1",
+          ),
+        );
+        assert.match(scrape(store), /^f\{instance="",job="agg"\} 1$/m);
+      },
+    );
     await t.step("PUT adds the pushed families and drops the others", () => {
       store.push(push('# TYPE c counter\nc{a="1"} 4\n', { method: "PUT" }));
       assert.equal(
