@@ -93,6 +93,9 @@ const encoder = new TextEncoder();
  */
 export const COMPACT_MIN_SERIES = 256;
 
+/** The bounds of a family that keeps its texts as strings: none. */
+const NO_BOUNDS = new Uint32Array(0);
+
 /** Most bytes of texts a family may take: their bounds are 32-bit. */
 const MAX_TEXT_BYTES = 2 ** 32 - 1;
 
@@ -120,7 +123,7 @@ export class FamilyBuilder {
     this.#header = header;
     const compact = size.series >= COMPACT_MIN_SERIES;
     this.#strings = compact ? undefined : [];
-    this.#bounds = new Uint32Array(compact ? 2 * size.series : 0);
+    this.#bounds = compact ? new Uint32Array(2 * size.series) : NO_BOUNDS;
     this.#columns = new ColumnsBuilder(size.rows);
   }
 
