@@ -6,10 +6,9 @@
  * {@link SHUTDOWN_GRACE_MS}), checkpoints the WAL and closes the database.
  *
  * With `--web.config.file` the handler is wrapped by the web configuration
- * (auth.ts) and TLS listeners are `node:https` ones (tls_server.ts); so are
- * plain ones when --web.max-header-bytes asks for other than Deno.serve's
- * fixed 64 KiB. The file is checked for changes every second
- * (web_config.ts).
+ * (auth.ts) and TLS listeners are `node:https` ones (tls_server.ts); plain
+ * ones are our own HTTP/1.1 engine (http/http1/). The file is checked for
+ * changes every second (web_config.ts).
  * @module
  */
 

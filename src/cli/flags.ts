@@ -128,7 +128,7 @@ export const FLAGS = {
     kind: "bytes",
     default: "",
     help:
-      "Longest URL and headers of one request (414 past it). Default: 64KiB on plain HTTP, 1MiB over TLS. Another value on plain HTTP serves it with node:http (slower).",
+      "Longest URL and headers of one request (414 past it). Default: 1MiB, as Go's.",
   },
   "web.enable-lifecycle": {
     kind: "bool",

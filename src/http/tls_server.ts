@@ -1,15 +1,13 @@
 /**
- * The `node:http(s)` listener: HTTPS for `tls_server_config`, and plain HTTP
- * when `--web.max-header-bytes` asks for other than Deno.serve's fixed
- * 64 KiB. It serves
- * the same `(request, info) => Response` handler as `Deno.serve` does.
+ * The `node:https` listener for `tls_server_config`. It serves the same
+ * `(request, info) => Response` handler as the plain listener does (our
+ * HTTP/1.1 engine, http1/).
  *
  * Why not `Deno.serve({ cert, key })`: it can neither ask for nor verify
  * client certificates, nor limit TLS versions, nor change its certificate
- * while running; the exporter-toolkit format needs all three. Why not
- * `Deno.serve` for long URLs: it refuses any request head over 64 KiB with
- * a bare 400 and no way to change that. The price is throughput (README
- * "Security" and "Limits" have the measured numbers) and HTTP/1.1 only.
+ * while running; the exporter-toolkit format needs all three. The price is
+ * throughput (docs/security.md, "The cost of TLS and bcrypt") and HTTP/1.1
+ * only.
  *
  * Requests the parser refuses never reach the handler through node:http;
  * they are answered here, always with a status and a body, and the
@@ -37,18 +35,17 @@ import type { Logger } from "../log.ts";
 import type { Handler } from "./routes.ts";
 import type { TlsSettings } from "./web_config.ts";
 import { errorMessage, errorStack } from "../error_message.ts";
+import { headRefusalMessage, type RefusedRequest } from "./http1/refusal.ts";
+import { requestLineOf } from "./http1/request_head.ts";
+import { closingAnswer } from "./http1/response_writer.ts";
+
+export type { RefusedRequest };
 
 /**
- * Deno.serve's fixed limit on a request head (`MAX_HEAD_BYTES` in Deno's
- * `libs/http_h1`); the default of `--web.max-header-bytes` on plain HTTP.
+ * The default of `--web.max-header-bytes`: Go's `http.DefaultMaxHeaderBytes`,
+ * which is what bounds the Pushgateway.
  */
-export const DENO_SERVE_MAX_HEAD_BYTES = 64 * 1024;
-
-/**
- * The default of `--web.max-header-bytes` over TLS, where it costs nothing:
- * Go's `http.DefaultMaxHeaderBytes`, which is what bounds the Pushgateway.
- */
-export const NODE_MAX_HEAD_BYTES = 1024 * 1024;
+export const MAX_HEAD_BYTES = 1024 * 1024;
 
 /**
  * After answering a request the parser refused, the rest of what the client
@@ -60,15 +57,6 @@ export const NODE_MAX_HEAD_BYTES = 1024 * 1024;
  */
 const LINGER_MS = 2000;
 const LINGER_MAX_BYTES = 16 * 1024 * 1024;
-
-/** What the parser refused, for the caller to count. */
-export interface RefusedRequest {
-  readonly status: 400 | 408 | 414 | 431;
-  /** "" if the request line was not readable. */
-  readonly method: string;
-  /** The request target as far as it was received, cut to 256 characters. */
-  readonly target: string;
-}
 
 export interface NodeListenerOptions {
   readonly hostname: string;
@@ -122,8 +110,8 @@ export class NodeListener {
     this.#maxHeaderBytes = options.maxHeaderBytes;
     this.#onRefused = options.onRefused;
     const t = options.tls;
-    // node's default is 16 KiB; a grouping key may be far longer (README
-    // "Limits").
+    // node's default is 16 KiB; a grouping key may be far longer
+    // (docs/security.md, Limits).
     const maxHeaderSize = options.maxHeaderBytes;
     this.#server = t === undefined
       ? http.createServer({ maxHeaderSize })
@@ -372,10 +360,8 @@ export class NodeListener {
     status: 414 | 431,
     socket: Socket,
   ): Uint8Array {
-    const line = requestLine(head);
-    const what = status === 414 ? "URI too long" : "request headers too large";
-    const message =
-      `${what}: the request line and headers may be at most ${this.#maxHeaderBytes} bytes (--web.max-header-bytes)`;
+    const line = requestLineOf(head);
+    const message = headRefusalMessage(status, this.#maxHeaderBytes);
     this.#logger.warn("request refused", {
       status,
       method: line.method,
@@ -384,7 +370,7 @@ export class NodeListener {
       err: message,
     });
     this.#onRefused?.({ status, method: line.method, target: line.target });
-    return serialize(
+    return closingAnswer(
       status,
       [["Content-Type", "text/plain; charset=utf-8"]],
       `${message}\n`,
@@ -410,12 +396,12 @@ export class NodeListener {
       try {
         const response = await this.#respond(request, socket, "");
         const body = new Uint8Array(await response.arrayBuffer());
-        return serialize(response.status, [...response.headers], body);
+        return closingAnswer(response.status, [...response.headers], body);
       } finally {
         if (--this.#inFlight === 0) this.#drained?.();
       }
     }
-    const line = requestLine(bytes);
+    const line = requestLineOf(bytes);
     this.#logger.debug("malformed request", {
       method: line.method,
       path: line.target.slice(0, 64),
@@ -427,7 +413,7 @@ export class NodeListener {
       method: line.method,
       target: line.target,
     });
-    return serialize(
+    return closingAnswer(
       400,
       [["Content-Type", "text/plain; charset=utf-8"]],
       `malformed HTTP/1.1 request: ${error.message}\n`,
@@ -452,42 +438,7 @@ function lingeringClose(socket: Socket, answer: Uint8Array): void {
   socket.resume();
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("latin1");
-
-/** A whole HTTP/1.1 response that closes the connection. */
-function serialize(
-  status: number,
-  headers: readonly (readonly [string, string])[],
-  body: string | Uint8Array,
-): Uint8Array {
-  const bytes = typeof body === "string" ? encoder.encode(body) : body;
-  let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}\r\n`;
-  for (const [name, value] of headers) {
-    const lower = name.toLowerCase();
-    if (lower === "content-length" || lower === "connection") continue;
-    head += `${name}: ${value}\r\n`;
-  }
-  head += `Content-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`;
-  const out = new Uint8Array(head.length + bytes.length);
-  out.set(encoder.encode(head));
-  out.set(bytes, head.length);
-  return out;
-}
-
-/**
- * Method and target of the request line `head` starts with, as far as it
- * holds them; empty strings if it does not start with one.
- */
-function requestLine(head: Uint8Array): { method: string; target: string } {
-  const text = decoder.decode(head.subarray(0, 512));
-  const match = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\/[^ \r\n]*)/.exec(text);
-  if (!match) return { method: "", target: "" };
-  return {
-    method: match[1] as string,
-    target: (match[2] as string).slice(0, 256),
-  };
-}
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 

@@ -1,24 +1,24 @@
 /**
- * The listeners: `Deno.serve` for plain HTTP, node:https (tls_server.ts) for
- * TLS and for heads over Deno.serve's fixed limit. A `:port` address listens
- * on every interface, IPv6 then IPv4.
+ * The listeners: our own HTTP/1.1 engine over `Deno.listen` for plain HTTP
+ * (http/http1/), node:https (tls_server.ts) for TLS. Both read request heads
+ * up to `--web.max-header-bytes` (1 MiB by default, Go's default, which is
+ * what bounds the Pushgateway) and answer past it with 414 or 431, logged
+ * and counted here. A `:port` address listens on every interface, IPv6 then
+ * IPv4.
  * @module
  */
 
 import { parseListenAddress } from "../cli/flags.ts";
 import type { Handler } from "../http/routes.ts";
 import type { SelfMetrics } from "../http/self_metrics.ts";
-import type { RefusedRequest } from "../http/tls_server.ts";
-import {
-  DENO_SERVE_MAX_HEAD_BYTES,
-  NODE_MAX_HEAD_BYTES,
-  NodeListener,
-} from "../http/tls_server.ts";
+import { MAX_HEAD_BYTES, NodeListener } from "../http/tls_server.ts";
+import { Http1Listener } from "../http/http1/http1_listener.ts";
+import type { RefusedRequest } from "../http/http1/refusal.ts";
 import type { TlsSettings } from "../http/web_config.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 
-/** A listening server, plain (Deno.serve) or TLS (node:https). */
+/** A listening server, plain (our HTTP/1.1 engine) or TLS (node:https). */
 export interface Listener {
   readonly addr: Deno.NetAddr;
   shutdown(): Promise<void>;
@@ -35,7 +35,7 @@ export interface ListenOptions {
   readonly handler: Handler;
   readonly logger: Logger;
   readonly metrics: SelfMetrics;
-  /** Closes the Deno.serve servers; aborted here if a listen fails. */
+  /** Aborted here if a listen fails. */
   readonly abort: AbortController;
   readonly onError: (error: unknown) => Response;
 }
@@ -48,32 +48,40 @@ export interface ListenOptions {
 export async function listenAll(
   options: ListenOptions,
 ): Promise<{ servers: Listener[]; tlsListeners: NodeListener[] }> {
-  const { tls, maxHeaderBytes, handler, logger, metrics } = options;
+  const { tls, handler, logger, metrics } = options;
+  const maxHeaderBytes = options.maxHeaderBytes ?? MAX_HEAD_BYTES;
+  const onRefused = (refused: RefusedRequest) =>
+    countRefused(refused, options.routePrefix, metrics);
   const servers: Listener[] = [];
   const tlsListeners: NodeListener[] = [];
   try {
     for (const address of options.addresses) {
-      // Deno.serve refuses any head over its fixed 64 KiB (docs/security.md, "Limits").
-      const onDenoServe = maxHeaderBytes === undefined ||
-        maxHeaderBytes === DENO_SERVE_MAX_HEAD_BYTES;
-      if (tls || !onDenoServe) {
+      if (tls) {
         const listener = await listenNode(address, {
           tls,
           handler,
           logger,
           idleTimeoutMs: options.readTimeoutMs,
-          maxHeaderBytes: maxHeaderBytes ?? NODE_MAX_HEAD_BYTES,
-          onRefused: (refused) =>
-            countRefused(refused, options.routePrefix, metrics),
+          maxHeaderBytes,
+          onRefused,
         });
-        if (tls) tlsListeners.push(listener);
+        tlsListeners.push(listener);
         servers.push(listener);
       } else {
         servers.push(
-          await listen(address, handler, {
-            signal: options.abort.signal,
-            onError: options.onError,
-          }),
+          await onAddress(
+            address,
+            (hostname, port) =>
+              Promise.resolve(Http1Listener.listen({
+                hostname,
+                port,
+                handler,
+                logger,
+                readTimeoutMs: options.readTimeoutMs,
+                maxHeaderBytes,
+                onRefused,
+              })),
+          ),
         );
       }
     }
@@ -118,31 +126,6 @@ async function onAddress<T>(
     }`,
     { cause: lastError },
   );
-}
-
-function listen(
-  address: string,
-  handler: Deno.ServeHandler<Deno.NetAddr>,
-  options: {
-    readonly signal: AbortSignal;
-    readonly onError: (error: unknown) => Response;
-  },
-): Promise<Listener> {
-  return onAddress(address, async (hostname, port) => {
-    const server = Deno.serve({
-      hostname,
-      port,
-      signal: options.signal,
-      onError: options.onError,
-      onListen: () => {},
-    }, handler);
-    await Promise.resolve();
-    return {
-      addr: server.addr,
-      shutdown: () => server.shutdown(),
-      abort: () => {}, // the shared AbortSignal closes Deno.serve servers
-    };
-  });
 }
 
 function listenNode(

@@ -1,8 +1,9 @@
 /**
  * Request heads at and past `--web.max-header-bytes` (docs/security.md,
- * Limits), and requests node's HTTP parser refuses (unknown methods, malformed
- * heads), over plain HTTP served by node:http and over TLS. Long URLs go over
- * raw connections: `fetch` itself refuses URLs over 64 KiB.
+ * Limits), and requests the HTTP layer refuses (unknown methods, malformed
+ * heads), over plain HTTP (our HTTP/1.1 engine, by default) and over TLS
+ * (node:https). Long URLs go over raw connections or curl: `fetch` itself
+ * refuses URLs over 64 KiB.
  */
 
 import assert from "node:assert/strict";
@@ -14,8 +15,8 @@ import { run } from "../e2e/e2e_utils.ts";
 const PYTHON = "/usr/bin/python3";
 /** `--push.max-label-value-length`'s default. */
 const MAX_LABEL_VALUE = 65_536;
-/** node:http for plain HTTP; the default over TLS. */
-const LONG_HEADS = { plain: ["--web.max-header-bytes=1MiB"], tls: [] };
+/** The defaults: 1 MiB of head on both listeners. */
+const DEFAULTS = { plain: [], tls: [] };
 
 interface RawResponse {
   readonly status: number;
@@ -99,10 +100,7 @@ function base64Url(text: string): string {
   return btoa(text).replaceAll("+", "-").replaceAll("/", "_");
 }
 
-/**
- * Each listener node serves: plain HTTP (node:http, which these flags must
- * ask for) and TLS (node:https).
- */
+/** Each listener: plain HTTP (our engine) and TLS (node:https). */
 async function withListeners(
   flags: { readonly plain: readonly string[]; readonly tls: readonly string[] },
   test: (
@@ -131,8 +129,7 @@ async function withListeners(
 }
 
 Deno.test("a grouping label value of the longest length allowed is stored, plain and @base64, over plain HTTP and TLS", async (t) => {
-  // Over TLS the default limit (1MiB) takes it.
-  await withListeners(LONG_HEADS, async (target) => {
+  await withListeners(DEFAULTS, async (target) => {
     const host = new URL(target.url).host;
     const plainValue = "p".repeat(MAX_LABEL_VALUE);
     const b64Value = "b".repeat(MAX_LABEL_VALUE);
@@ -230,7 +227,7 @@ except Exception as e:
 });
 
 Deno.test("Python prometheus_client pushes a grouping key of the longest value allowed", async () => {
-  await using pv = await startTestGateway(["--web.max-header-bytes=1MiB"]);
+  await using pv = await startTestGateway();
   const script = `
 import sys
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
@@ -253,7 +250,7 @@ print("pushed")
 });
 
 Deno.test("an unknown method is answered 405 with Allow every time, over plain HTTP and TLS", async (t) => {
-  await withListeners(LONG_HEADS, async (target) => {
+  await withListeners(DEFAULTS, async (target) => {
     await t.step(target.name, async () => {
       const statuses = new Map<string, number>();
       for (let i = 0; i < 30; i++) {
@@ -300,7 +297,7 @@ Deno.test("an unknown method over TLS is answered to curl every time", async () 
 });
 
 Deno.test("a malformed request head gets 400 with a message", async (t) => {
-  await withListeners(LONG_HEADS, async (target) => {
+  await withListeners(DEFAULTS, async (target) => {
     await t.step(target.name, async () => {
       const res = await sendRaw(
         target.url,
@@ -336,21 +333,109 @@ Deno.test("parseFlags() takes --web.max-header-bytes as a size of 1KiB or more, 
   }
 });
 
-// node parses a pipelined request only once the one before it is
+// Both listeners parse a pipelined request only once the one before it is
 // answered, so a refused one cannot cut into that answer.
 Deno.test("a refused request pipelined after a good one is answered after it", async (t) => {
-  await withListeners(LONG_HEADS, async (target) => {
+  await withListeners(DEFAULTS, async (target) => {
     await t.step(target.name, async () => {
       const res = await sendRaw(
         target.url,
         "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n" +
-          "FOO /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n",
+          "FOO /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         target.caCert,
       );
       assert.equal(res.status, 200, res.head);
       const second = res.body.slice(res.body.indexOf("HTTP/1.1 "));
       assert.match(second, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
       assert.match(second, /\r\nAllow: GET, OPTIONS\r\n/i);
+    });
+  });
+});
+
+/** A job name of 100,000 characters, as the Pushgateway takes. */
+const LONG_JOB = "j".repeat(100_000);
+/** A label value limit that lets {@link LONG_JOB} through. */
+const LONG_LABELS = ["--push.max-label-value-length=100000"];
+
+Deno.test("a job name of 100,000 characters is pushed by curl and scraped back exactly, over plain HTTP and TLS", async (t) => {
+  await using dir = await tempDir();
+  const caFile = `${dir.path}/ca.pem`;
+  await withListeners(
+    { plain: LONG_LABELS, tls: LONG_LABELS },
+    async (target) => {
+      await t.step(target.name, async () => {
+        const tlsArgs = target.caCert === undefined ? [] : ["--cacert", caFile];
+        if (target.caCert !== undefined) {
+          await Deno.writeTextFile(caFile, target.caCert);
+        }
+        const { stdout } = await run("curl", [
+          "-s",
+          ...tlsArgs,
+          "-w",
+          "%{http_code}",
+          "--data-binary",
+          "curl_long_job 1\n",
+          `${target.url}/metrics/job/${LONG_JOB}`,
+        ], { expectCode: 0 });
+        assert.equal(stdout, "200");
+        const scrape = await scrapeText(target);
+        assert.ok(
+          scrape.includes(
+            `curl_long_job{instance="",job="${LONG_JOB}"} 1\n`,
+          ),
+          "the job name is scraped back whole",
+        );
+      });
+    },
+  );
+});
+
+Deno.test("Python prometheus_client pushes a job name of 100,000 characters, scraped back exactly", async () => {
+  await using pv = await startTestGateway(LONG_LABELS);
+  const script = `
+import sys
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+registry = CollectorRegistry()
+Gauge("py_long_job", "Long job.", registry=registry).set(2)
+push_to_gateway(sys.argv[1], job="j" * 100000, registry=registry)
+print("pushed")
+`;
+  const { stdout } = await run(PYTHON, ["-c", script, new URL(pv.url).host]);
+  assert.equal(stdout.trim(), "pushed");
+  const scrape = await (await fetch(`${pv.url}/metrics`)).text();
+  assert.ok(scrape.includes(`py_long_job{instance="",job="${LONG_JOB}"} 2\n`));
+});
+
+Deno.test("by default a job name of 100,000 characters is refused by the label value limit, not by the HTTP layer", async () => {
+  await using pv = await startTestGateway();
+  const host = new URL(pv.url).host;
+  const res = await sendRaw(
+    pv.url,
+    put(`/metrics/job/${LONG_JOB}`, host, "m 1\n"),
+  );
+  assert.equal(res.status, 400, res.head);
+  assert.match(res.body, /\(--push\.max-label-value-length\)\n$/);
+});
+
+Deno.test("a URL past the default limit of 1 MiB gets 414 naming it, logged and counted, over plain HTTP and TLS", async (t) => {
+  await withListeners(DEFAULTS, async (target) => {
+    const host = new URL(target.url).host;
+    await t.step(target.name, async () => {
+      const res = await sendRaw(
+        target.url,
+        put(`/metrics/job/j/l/${"x".repeat(1_100_000)}`, host, "m 1\n"),
+        target.caCert,
+      );
+      assert.equal(res.status, 414, res.head);
+      assert.equal(
+        res.body,
+        "URI too long: the request line and headers may be at most 1048576 bytes (--web.max-header-bytes)\n",
+      );
+      const scrape = await scrapeText(target);
+      assert.match(
+        scrape,
+        /^pushgateway_http_requests_total\{code="414",handler="(push|unknown)",method="(put|unknown)"\} 1$/m,
+      );
     });
   });
 });

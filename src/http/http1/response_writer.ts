@@ -1,0 +1,195 @@
+/**
+ * Writes a `Response` to an HTTP/1.x connection: a body that arrives in one
+ * chunk goes with a `Content-Length` in the same write as the head (as Go
+ * sends it); a longer one is sent chunked (HTTP/1.1) or up to the close of
+ * the connection (HTTP/1.0), each chunk written before the next is read, so
+ * a streamed scrape holds one chunk at a time. Also the whole answer of a
+ * refused request ({@link closingAnswer}).
+ * @module
+ */
+
+import { STATUS_CODES } from "node:http";
+
+const STATUS_TEXT: Readonly<Record<number, string | undefined>> = STATUS_CODES;
+
+/** Where the bytes go: a `Deno.Conn` or a test's stand-in. */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** What {@link writeResponse} needs to know of the request. */
+export interface AnswerTo {
+  readonly head: boolean;
+  readonly minor: 0 | 1;
+  /** Whether the connection stays open: adds `Connection: close` if not. */
+  readonly keepAlive: boolean;
+}
+
+const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+/** Bodies up to this size share the head's write. */
+const JOINED_MAX_BYTES = 64 * 1024;
+
+let dateSecond = -1;
+let dateText = "";
+
+/** `Date: …` for now, computed once a second. */
+function dateLine(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = `date: ${new Date(now).toUTCString()}\r\n`;
+  }
+  return dateText;
+}
+
+/** Writes all of `bytes`. */
+export async function writeAll(
+  sink: ByteSink,
+  bytes: Uint8Array,
+): Promise<void> {
+  let at = await sink.write(bytes);
+  while (at < bytes.length) at += await sink.write(bytes.subarray(at));
+}
+
+function headOf(
+  status: number,
+  headers: Headers,
+  framing: string,
+  keepAlive: boolean,
+): string {
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ""}\r\n`;
+  headers.forEach((value, name) => {
+    if (
+      name === "content-length" || name === "transfer-encoding" ||
+      name === "connection"
+    ) return;
+    head += `${name}: ${value}\r\n`;
+  });
+  head += dateLine();
+  head += framing;
+  if (!keepAlive) head += "connection: close\r\n";
+  return head + "\r\n";
+}
+
+/** A head as bytes: one byte per code unit (header values are ByteStrings). */
+function headBytes(head: string): Uint8Array {
+  for (let i = 0; i < head.length; i++) {
+    if (head.charCodeAt(i) > 0x7f) {
+      const bytes = new Uint8Array(head.length);
+      for (let j = 0; j < head.length; j++) bytes[j] = head.charCodeAt(j);
+      return bytes;
+    }
+  }
+  return encoder.encode(head);
+}
+
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * Writes `response`; resolves once it is all written, and returns whether
+ * the connection may carry another request (false when the body had to be
+ * delimited by closing). Throws when the connection fails; the body is then
+ * cancelled.
+ */
+export async function writeResponse(
+  sink: ByteSink,
+  response: Response,
+  to: AnswerTo,
+): Promise<boolean> {
+  const { status } = response;
+  const bodiless = status === 204 || status === 304 || status < 200;
+  const body = response.body;
+  if (body === null || to.head || bodiless) {
+    await body?.cancel();
+    const framing = body === null && !bodiless ? "content-length: 0\r\n" : "";
+    await writeAll(
+      sink,
+      headBytes(headOf(status, response.headers, framing, to.keepAlive)),
+    );
+    return to.keepAlive;
+  }
+  const reader = body.getReader();
+  try {
+    const first = await reader.read();
+    // The runtime may reuse a chunk once the next is read: copy the first
+    // before reading the second.
+    const firstBytes = first.done ? new Uint8Array(0) : first.value.slice();
+    const second = first.done ? first : await reader.read();
+    if (second.done) {
+      const head = headBytes(
+        headOf(
+          status,
+          response.headers,
+          `content-length: ${firstBytes.length}\r\n`,
+          to.keepAlive,
+        ),
+      );
+      if (firstBytes.length <= JOINED_MAX_BYTES) {
+        await writeAll(sink, joined(head, firstBytes));
+      } else {
+        await writeAll(sink, head);
+        await writeAll(sink, firstBytes);
+      }
+      return to.keepAlive;
+    }
+    const chunked = to.minor === 1;
+    const keepAlive = to.keepAlive && chunked;
+    await writeAll(
+      sink,
+      headBytes(
+        headOf(
+          status,
+          response.headers,
+          chunked ? "transfer-encoding: chunked\r\n" : "",
+          keepAlive,
+        ),
+      ),
+    );
+    const send = async (chunk: Uint8Array) => {
+      if (chunk.length === 0) return;
+      if (!chunked) return await writeAll(sink, chunk);
+      await writeAll(sink, encoder.encode(`${chunk.length.toString(16)}\r\n`));
+      await writeAll(sink, chunk);
+      await writeAll(sink, CRLF);
+    };
+    await send(firstBytes);
+    let next: ReadableStreamReadResult<Uint8Array> = second;
+    while (!next.done) {
+      await send(next.value);
+      next = await reader.read();
+    }
+    if (chunked) await writeAll(sink, LAST_CHUNK);
+    return keepAlive;
+  } catch (error) {
+    await reader.cancel(error).catch(() => {});
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** A whole answer that closes the connection (a refused request). */
+export function closingAnswer(
+  status: number,
+  headers: readonly (readonly [string, string])[],
+  body: string | Uint8Array,
+): Uint8Array {
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ""}\r\n`;
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === "content-length" || lower === "connection") continue;
+    head += `${name}: ${value}\r\n`;
+  }
+  head +=
+    `Content-Length: ${bytes.length}\r\nConnection: close\r\n${dateLine()}\r\n`;
+  return joined(headBytes(head), bytes);
+}
