@@ -39,6 +39,23 @@ export interface ConnectionContext {
   closing(): boolean;
 }
 
+/**
+ * A `Request` whose `url` is the target as sent: the URL parser would drop
+ * `.` and `..` segments, which the router answers with a redirect, as the
+ * Pushgateway does (docs/compatibility.md, Routes), and as `Deno.serve`
+ * leaves them.
+ */
+class RawUrlRequest extends Request {
+  readonly #url: string;
+  constructor(url: string, init: RequestInit) {
+    super(url, init);
+    this.#url = url;
+  }
+  override get url(): string {
+    return this.#url;
+  }
+}
+
 const INITIAL_BUFFER_BYTES = 16 * 1024;
 /** An unread body up to this size is read and dropped to keep the connection. */
 const DRAIN_MAX_BYTES = 256 * 1024;
@@ -68,6 +85,7 @@ export class Http1Connection implements BufferedInput {
   #progress = 0;
   #progressSeen = 0;
   #quietMs = 0;
+  #inHandler = false;
 
   constructor(conn: Deno.Conn, cx: ConnectionContext) {
     this.#conn = conn;
@@ -177,7 +195,10 @@ export class Http1Connection implements BufferedInput {
    * cost a push several % (a timer) or an op each (the clock).
    */
   sweep(tickMs: number, timeoutMs: number): void {
-    if (this.#waiting === 0 || this.#progress !== this.#progressSeen) {
+    if (
+      this.#waiting === 0 || this.#inHandler ||
+      this.#progress !== this.#progressSeen
+    ) {
       this.#progressSeen = this.#progress;
       this.#quietMs = 0;
       return;
@@ -255,7 +276,10 @@ export class Http1Connection implements BufferedInput {
       );
       return false;
     }
+    // The handler times the body it reads itself (--web.read-timeout, 408).
+    this.#inHandler = true;
     const response = await this.#respond(request, head.target);
+    this.#inHandler = false;
     // Not yet read and not announced by 100 Continue: the client may not send it.
     const unread = !reader.done && !continueSent;
     const keepAlive = await writeResponse(this, response, {
@@ -302,10 +326,10 @@ export class Http1Connection implements BufferedInput {
       head.body.kind !== "none";
     try {
       if (!bodyAllowed) {
-        return new Request(url, { method, headers: head.headers });
+        return new RawUrlRequest(url, { method, headers: head.headers });
       }
       const whole = reader.takeWhole();
-      return new Request(url, {
+      return new RawUrlRequest(url, {
         method,
         headers: head.headers,
         body: whole ?? bodyStream(reader, sendContinue),
