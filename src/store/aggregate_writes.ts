@@ -18,10 +18,9 @@ import {
 } from "../push/aggregate.ts";
 import type { Partials } from "../push/exact_sum.ts";
 import type { MetricFamily } from "../exposition/model.ts";
-import { formatGoFloat } from "../exposition/float.ts";
-import { familyToRows } from "../push/sample_rows.ts";
 import { insertPush, readFamily, type SeriesMemory } from "./row_writers.ts";
 import type { Writer } from "./statements.ts";
+import { writeContributions, type WrittenSums } from "./contribution_writes.ts";
 import type { PushCommand, PushOutcome } from "./store_types.ts";
 import type { GroupState, ReadView, StoredFamily, View } from "./view.ts";
 
@@ -37,10 +36,6 @@ interface AggregateStatements {
   readonly residues: StatementSync;
   readonly dropAll: readonly StatementSync[];
   readonly dropOne: readonly StatementSync[];
-  /** Index n: the INSERT of n `contributions` rows. */
-  readonly contributionInserts: (StatementSync | undefined)[];
-  /** Index n: the INSERT of n `sum_residues` rows. */
-  readonly residueInserts: (StatementSync | undefined)[];
 }
 
 function statementsOf(db: DatabaseSync): AggregateStatements {
@@ -65,8 +60,6 @@ function statementsOf(db: DatabaseSync): AggregateStatements {
           `DELETE FROM ${t} WHERE family_id IN (${current} AND name = ?)`,
         )
       ),
-      contributionInserts: [],
-      residueInserts: [],
     };
     STATEMENTS.set(db, s);
   }
@@ -140,12 +133,6 @@ export function refuseConflict(
   return { outcome: { status: 409, error }, apply: () => {} };
 }
 
-/** What the write of the sums left: the group's row, the families' rows. */
-export interface WrittenSums {
-  readonly groupRow: number;
-  readonly stored: readonly { readonly rowId: number }[];
-}
-
 /** An aggregating push as the push of its sums, and what follows its write. */
 export interface Aggregation {
   /** The push of the sums: written as any push is. */
@@ -201,7 +188,13 @@ export function aggregate(
       if (!wasAggregating) {
         statementsOf(w.db).setAggregating.run(written.groupRow);
       }
-      writeContributions(w, series, command, summed, written);
+      if (series.keepHistory) {
+        summed.forEach((sum, f) => {
+          const familyId = written.stored[f]?.rowId;
+          if (familyId !== undefined) remember(familyId, sum);
+        });
+      }
+      writeContributions(w, series, command.families, summed, written);
     },
     applied: (view) => {
       const state = view.group(command.key.id);
@@ -297,148 +290,4 @@ function readSummed(
     for (const [id] of ids) residues.push(bySeries.get(id));
   }
   return { family, residues };
-}
-
-/** Rows per multi-row INSERT of this module (5 parameters each at most). */
-const ROWS_PER_INSERT = 100;
-
-/**
- * The contribution's rows: each pushed sample row's value as pushed, and
- * the residue of each sum that needs one, keyed by the family versions
- * just written and their series.
- */
-function writeContributions(
-  w: Writer,
-  series: SeriesMemory,
-  command: PushCommand,
-  summed: readonly AddedFamily[],
-  written: WrittenSums,
-): void {
-  const s = statementsOf(w.db);
-  const contributions: (number | string | null)[] = [];
-  const residues: (number | string)[] = [];
-  for (let f = 0; f < summed.length; f++) {
-    const familyId = written.stored[f]?.rowId as number;
-    const sum = summed[f] as AddedFamily;
-    if (series.keepHistory) remember(familyId, sum);
-    const ids = seriesIdsOf(w, series, familyId);
-    sum.residues.forEach((residue, i) => {
-      if (residue !== undefined) {
-        residues.push(familyId, ids[i] as number, JSON.stringify(residue));
-      }
-    });
-    const pushed = command.families[f];
-    if (pushed === undefined) continue;
-    // A metric's rows are consecutive, its first at pushedAt in the sum.
-    const seen = new Set<number>();
-    let metric = -1;
-    let at = 0;
-    for (const row of pushedRows(pushed)) {
-      if (row.series !== metric) {
-        metric = row.series;
-        at = sum.pushedAt[metric] ?? -1; // -1: a repeated series (unchecked)
-      }
-      const id = at < 0 ? undefined : ids[at++];
-      if (id === undefined || seen.has(id)) continue;
-      seen.add(id);
-      contributions.push(familyId, id, row.value, row.valueText, row.native);
-    }
-  }
-  insertRows(w, s.contributionInserts, CONTRIBUTIONS, 5, contributions);
-  insertRows(w, s.residueInserts, RESIDUES, 3, residues);
-}
-
-/** What `contributions` keeps of a pushed sample row. */
-interface PushedRow {
-  readonly series: number;
-  readonly value: number | null;
-  readonly valueText: string | null;
-  readonly native: string | null;
-}
-
-/**
- * The values of `family`'s sample rows, in familyToRows's order, without
- * their names and labels (the series rows have them); a family with
- * native histograms through familyToRows, for their JSON.
- */
-function pushedRows(family: MetricFamily): PushedRow[] {
-  if (
-    family.metrics.some((m) =>
-      "buckets" in m &&
-      (m.native !== undefined || m.sampleCountFloat !== undefined)
-    )
-  ) {
-    return familyToRows(family);
-  }
-  const rows: PushedRow[] = [];
-  const add = (series: number, v: number) => {
-    const exact = Number.isNaN(v) || Object.is(v, -0);
-    rows.push({
-      series,
-      value: Number.isNaN(v) ? null : v,
-      valueText: exact ? formatGoFloat(v) : null,
-      native: null,
-    });
-  };
-  family.metrics.forEach((m, series) => {
-    if ("quantiles" in m) {
-      for (const q of m.quantiles) add(series, q.value);
-      add(series, m.sampleSum);
-      add(series, m.sampleCount);
-    } else if ("buckets" in m) {
-      for (const b of m.buckets) add(series, b.cumulativeCount);
-      add(series, m.sampleSum);
-      add(series, m.sampleCount);
-    } else add(series, m.value);
-  });
-  return rows;
-}
-
-const CONTRIBUTIONS =
-  "INSERT INTO contributions (family_id, series_id, value, value_text, native) VALUES ";
-const RESIDUES =
-  "INSERT INTO sum_residues (family_id, series_id, partials) VALUES ";
-
-/** Multi-row INSERTs of `values`, `width` per row, statements cached by n. */
-function insertRows(
-  w: Writer,
-  cache: (StatementSync | undefined)[],
-  sql: string,
-  width: number,
-  values: readonly (number | string | null)[],
-): void {
-  const total = values.length / width;
-  for (let start = 0; start < total; start += ROWS_PER_INSERT) {
-    const n = Math.min(ROWS_PER_INSERT, total - start);
-    let statement = cache[n];
-    if (statement === undefined) {
-      const row = `(${Array.from({ length: width }, () => "?").join(",")})`;
-      statement = w.db.prepare(
-        sql + Array.from({ length: n }, () => row).join(","),
-      );
-      cache[n] = statement;
-    }
-    statement.run(
-      ...values.slice(start * width, (start + n) * width),
-    );
-  }
-}
-
-/**
- * The series ids of a family version's rows, in order: remembered by the
- * row writers when history is kept, else read back.
- */
-function seriesIdsOf(
-  w: Writer,
-  series: SeriesMemory,
-  familyId: number,
-): readonly number[] {
-  const cached = series.cache.get(familyId);
-  if (cached !== undefined) return cached.ids;
-  const rows = w.stmt.familySeries.all(familyId) as unknown as [
-    number,
-    string,
-    string,
-  ][];
-  return rows.map(([id]) => id);
 }

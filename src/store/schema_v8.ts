@@ -14,18 +14,17 @@ export const AGGREGATING_GROUPS = `
   -- NULL: a replacing group, as every group before schema 8.
   ALTER TABLE groups ADD COLUMN aggregating INTEGER;
 
-  -- One row per sample row of a contribution to an aggregating group, the
-  -- value as pushed (the delta). family_id is the family version that
-  -- contribution wrote (its push_id is the contribution's pushes row),
-  -- series_id the series it was added to; keyed as samples are.
+  -- One row per family version a contribution to an aggregating group
+  -- wrote (its push_id is the contribution's pushes row): the pushed sample
+  -- rows' values as pushed (the deltas), as a JSON array of
+  -- [series_id, value] pairs, [series_id, value, native] for a native
+  -- histogram's _count row; a value is a number, or the string 'NaN',
+  -- '+Inf', '-Inf' or '-0'. One row, not one per sample: a contribution's
+  -- cost is its sums' rows and little more.
   CREATE TABLE contributions (
-    family_id INTEGER NOT NULL REFERENCES families(id),
-    series_id INTEGER NOT NULL REFERENCES series(id),
-    value REAL,                        -- NULL only for NaN
-    value_text TEXT,                   -- 'NaN' or '-0' where REAL cannot keep the value exactly
-    native TEXT,                       -- JSON: the native histogram pushed, on the _count row
-    PRIMARY KEY (family_id, series_id)
-  ) WITHOUT ROWID;
+    family_id INTEGER PRIMARY KEY REFERENCES families(id),
+    deltas TEXT NOT NULL
+  );
 
   -- The exact running sum of a sample of an aggregating group, where its
   -- value (samples.value, the sum correctly rounded) does not hold it: the
@@ -37,16 +36,18 @@ export const AGGREGATING_GROUPS = `
     PRIMARY KEY (family_id, series_id)
   ) WITHOUT ROWID;
 
-  -- Every contribution's values, with who pushed them and when.
+  -- Every contribution's values, one row per sample, with who pushed them
+  -- and when.
   CREATE VIEW aggregate_contributions AS
     SELECT p.id AS push_id,
            strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at, p.time,
            g.key AS group_key, se.family || se.suffix AS metric, se.labels,
-           COALESCE(c.value_text, c.value) AS value, c.native, p.method,
-           p.remote_addr, p.user_agent
+           json_extract(d.value, '$[1]') AS value, json_extract(d.value, '$[2]') AS native,
+           p.method, p.remote_addr, p.user_agent
     FROM contributions c
     JOIN families f ON f.id = c.family_id
     JOIN pushes p ON p.id = f.push_id
     JOIN groups g ON g.id = f.group_id
-    JOIN series se ON se.id = c.series_id;
+    JOIN json_each(c.deltas) d
+    JOIN series se ON se.id = json_extract(d.value, '$[0]');
 `;

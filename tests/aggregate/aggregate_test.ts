@@ -8,7 +8,8 @@ import type {
   MetricFamily,
   NativeHistogram,
 } from "../../src/exposition/model.ts";
-import { addFamily, addNative } from "../../src/push/aggregate.ts";
+import { addFamily } from "../../src/push/aggregate.ts";
+import { addNative } from "../../src/push/native_sum.ts";
 
 const gauge = (values: [string, number][]): MetricFamily => ({
   name: "g",
