@@ -5,10 +5,8 @@
  * @module
  */
 
-import { DELETE_HELP, parseDeleteFlags, runDelete } from "./cli/delete.ts";
 import { FlagError, helpText, parseFlags } from "./cli/flags.ts";
 import type { Config } from "./cli/flags.ts";
-import { IMPORT_HELP, parseImportFlags, runImport } from "./cli/import.ts";
 import { wantsHelp } from "./cli/parse_error.ts";
 import { createLogger } from "./log.ts";
 import { start } from "./start.ts";
@@ -16,7 +14,7 @@ import { BUILD_DATE, REVISION, VERSION } from "./version.ts";
 import { isPushWorker } from "./push/push_worker.ts";
 import { isPasswordWorker } from "./http/password_worker.ts";
 import { errorMessage } from "./error_message.ts";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolutePath, resolvePath } from "./posix_path.ts";
 
 const encoder = new TextEncoder();
 const print = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
@@ -95,10 +93,10 @@ export async function main(args: readonly string[]): Promise<number> {
  */
 function withAbsoluteDatabasePath(config: Config): Config {
   const file = config.persistence.file;
-  if (file === "" || file === ":memory:" || isAbsolute(file)) return config;
+  if (file === "" || file === ":memory:" || isAbsolutePath(file)) return config;
   return {
     ...config,
-    persistence: { ...config.persistence, file: resolve(file) },
+    persistence: { ...config.persistence, file: resolvePath(file) },
   };
 }
 
@@ -107,13 +105,25 @@ async function subcommand(
   args: readonly string[],
 ): Promise<number> {
   const line = (text: string) => print(`${text}\n`);
+  // Loaded here, not at start: the server needs neither, and both parse
+  // their flags with node:util, which loads Deno's Node layer
+  // (docs/performance.md, "Fixed costs").
+  const command = name === "delete"
+    ? await import("./cli/delete.ts")
+    : await import("./cli/import.ts");
   if (wantsHelp(args)) {
-    print(name === "delete" ? DELETE_HELP : IMPORT_HELP);
+    print("DELETE_HELP" in command ? command.DELETE_HELP : command.IMPORT_HELP);
     return 0;
   }
   try {
-    if (name === "delete") return await runDelete(parseDeleteFlags(args), line);
-    await runImport({ ...parseImportFlags(args), print: line, now: Date.now });
+    if ("runDelete" in command) {
+      return await command.runDelete(command.parseDeleteFlags(args), line);
+    }
+    await command.runImport({
+      ...command.parseImportFlags(args),
+      print: line,
+      now: Date.now,
+    });
     return 0;
   } catch (error) {
     if (error instanceof FlagError) {

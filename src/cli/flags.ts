@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs } from "./parse_args.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../log.ts";
 import type { LogFormat, LogLevel } from "../log.ts";
 import { parseErrorMessage } from "./parse_error.ts";

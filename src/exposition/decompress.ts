@@ -340,22 +340,32 @@ function decodeSnappyBlock(src: Uint8Array, dst: Uint8Array): boolean {
   return d === dst.length;
 }
 
-/** CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), table-driven. */
-const CRC32C_TABLE: Uint32Array = (() => {
+let crc32cTable: Uint32Array | undefined;
+
+/**
+ * CRC-32C's table (Castagnoli, reflected polynomial 0x82f63b78), built by
+ * the first snappy body: built at start, its 2,048 turns made V8 compile
+ * the loop with its optimizing compilers before the first request, 5 MiB
+ * of resident memory (docs/performance.md, "Fixed costs").
+ */
+function crc32cTableOnce(): Uint32Array {
+  if (crc32cTable !== undefined) return crc32cTable;
   const table = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
     table[n] = c >>> 0;
   }
+  crc32cTable = table;
   return table;
-})();
+}
 
-/** CRC-32C of `data`. Exported for tests. */
+/** CRC-32C of `data`, table-driven. Exported for tests. */
 export function crc32c(data: Uint8Array): number {
+  const table = crc32cTableOnce();
   let crc = 0xffffffff;
   for (let i = 0; i < data.length; i++) {
-    crc = (CRC32C_TABLE[(crc ^ (data[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
+    crc = (table[(crc ^ (data[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
   }
   return (crc ^ 0xffffffff) >>> 0;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { createGunzip } from "node:zlib";
+import { zlib } from "./zlib.ts";
 import { nextTurn } from "../event_loop.ts";
 
 /** Milliseconds of inflating between two turns of the event loop. */
@@ -47,7 +47,7 @@ export async function inflateGzip(
   body: Uint8Array,
   maxBytes: number,
 ): Promise<Uint8Array | undefined> {
-  const inflater = createGunzip({ chunkSize: OUT_CHUNK });
+  const inflater = zlib().createGunzip({ chunkSize: OUT_CHUNK });
   let out = new Uint8Array(Math.min(sizeHint(body), maxBytes));
   let total = 0;
   let over = false;

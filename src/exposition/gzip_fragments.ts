@@ -12,7 +12,7 @@
  * @module
  */
 
-import { constants, crc32, deflateRawSync, inflateRawSync } from "node:zlib";
+import { zlib } from "./zlib.ts";
 
 export interface GzipFragment {
   /** Raw deflate data ending with a sync flush. */
@@ -37,16 +37,16 @@ export function compressFragment(
   // Room for the worst case (stored blocks), so that zlib writes into one
   // buffer: the result is copied out of it and the buffer freed at once.
   const room = bytes.length + (bytes.length >> 3) + 64;
-  const out = deflateRawSync(bytes, {
+  const out = zlib().deflateRawSync(bytes, {
     level,
-    finishFlush: constants.Z_SYNC_FLUSH,
+    finishFlush: zlib().constants.Z_SYNC_FLUSH,
     chunkSize: room,
   });
   const deflated = Uint8Array.prototype.slice.call(out) as Uint8Array<
     ArrayBuffer
   >;
   freeIfOwn(out, room);
-  return { deflated, crc: crc32(bytes) >>> 0, length: bytes.length };
+  return { deflated, crc: zlib().crc32(bytes) >>> 0, length: bytes.length };
 }
 
 /**
@@ -64,8 +64,8 @@ export function inflateFragment(
   // per call otherwise, freed only by a GC V8 has no reason to run: 60–90
   // MiB of malloc's arena after a few scrapes of 1M series).
   const room = Math.max(MIN_CHUNK, fragment.length + 1);
-  const out = inflateRawSync(fragment.deflated, {
-    finishFlush: constants.Z_SYNC_FLUSH,
+  const out = zlib().inflateRawSync(fragment.deflated, {
+    finishFlush: zlib().constants.Z_SYNC_FLUSH,
     chunkSize: room,
   });
   if (out.length !== fragment.length) {

@@ -7,7 +7,6 @@
  * @module
  */
 
-import process from "node:process";
 import type { Label, MetricFamily } from "../exposition/model.ts";
 import type { OwnFamily } from "../push/consistency.ts";
 import { BRANCH, BUILD_DATE, REVISION, VERSION } from "../version.ts";
@@ -379,6 +378,8 @@ export class SelfMetrics {
     }
     gauge("process_start_time_seconds", this.#startSeconds);
     gauge("process_resident_memory_bytes", Deno.memoryUsage().rss);
+    // The global, not an import of node:process: importing it would load
+    // Deno's Node layer at start (docs/performance.md, "Fixed costs").
     const cpu = process.cpuUsage();
     out.set("process_cpu_seconds_total", {
       name: "process_cpu_seconds_total",

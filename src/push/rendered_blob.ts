@@ -6,7 +6,7 @@
  * @module
  */
 
-import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
+import { zlib } from "../exposition/zlib.ts";
 import type { RenderedSeries } from "./rendered_series.ts";
 
 /**
@@ -71,7 +71,7 @@ const utf8Encoder = new TextEncoder();
 export function encodeRendered(series: RenderedSeries): string | Uint8Array {
   const text = renderedText(series);
   if (text.length < COMPRESS_AT) return text;
-  const deflated = deflateRawSync(utf8Encoder.encode(text), {
+  const deflated = zlib().deflateRawSync(utf8Encoder.encode(text), {
     level: DEFLATE_LEVEL,
   });
   const out = new Uint8Array(COMPRESSED_TAG.length + deflated.length);
@@ -127,9 +127,9 @@ function deflatedInPieces(
   const pieces: Uint8Array[] = [utf8Encoder.encode(COMPRESSED_TAG)];
   const deflate = (bytes: Uint8Array) =>
     pieces.push(
-      deflateRawSync(bytes, {
+      zlib().deflateRawSync(bytes, {
         level: DEFLATE_LEVEL,
-        finishFlush: constants.Z_SYNC_FLUSH,
+        finishFlush: zlib().constants.Z_SYNC_FLUSH,
       }),
     );
   let text = `${RENDERED_TAG}[`;
@@ -220,7 +220,7 @@ export function decodeRendered(
   ) {
     let inflated: Uint8Array;
     try {
-      inflated = inflateRawSync(stored.subarray(COMPRESSED_TAG.length));
+      inflated = zlib().inflateRawSync(stored.subarray(COMPRESSED_TAG.length));
     } catch {
       return undefined;
     }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { dirname, resolve } from "node:path";
+import { parentDirectory, resolvePath } from "../posix_path.ts";
 import { errorMessage } from "../error_message.ts";
 
 /** Thrown for a path that cannot hold the database; start-up must stop. */
@@ -56,13 +56,13 @@ export function checkDatabasePath(
     throw new DatabasePathError(
       `--persistence.file ${quoted} is a directory, not a database file: ` +
         `name a file in it, e.g. --persistence.file=${
-          resolve(path, "pushvault.db")
+          resolvePath(path, "pushvault.db")
         }`,
     );
   }
   if (info !== undefined) return;
   // The nearest ancestor that exists says which fix applies.
-  const dir = dirname(resolve(path));
+  const dir = parentDirectory(resolvePath(path));
   for (let ancestor = dir, depth = 0; depth < 256; depth++) {
     const found = stat(ancestor);
     if (found !== undefined) {
@@ -84,7 +84,7 @@ export function checkDatabasePath(
       }
       return;
     }
-    const parent = dirname(ancestor);
+    const parent = parentDirectory(ancestor);
     if (parent === ancestor) return;
     ancestor = parent;
   }
@@ -99,7 +99,7 @@ export function unwritableDirectory(
   path: string,
   error: unknown,
 ): DatabasePathError {
-  const dir = dirname(resolve(path));
+  const dir = parentDirectory(resolvePath(path));
   return new DatabasePathError(
     `--persistence.file ${JSON.stringify(path)} cannot be used: ${
       errorMessage(error)

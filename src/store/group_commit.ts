@@ -11,7 +11,6 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { setImmediate } from "node:timers";
 import { PushError } from "../push/push_error.ts";
 import { nextTurn } from "../event_loop.ts";
 import type { SeriesBound } from "./capacity.ts";
@@ -35,6 +34,9 @@ import {
 import type { PushCommand, PushOutcome } from "./store_types.ts";
 import type { View } from "./view.ts";
 import { type StagedFamily, writeThenStage } from "./staged_family.ts";
+
+// setImmediate is the global: importing node:timers would load Deno's Node
+// layer at start (docs/performance.md, "Fixed costs").
 
 export interface QueuedPush {
   readonly command: PushCommand;
