@@ -28,6 +28,7 @@ import {
 } from "./request_head.ts";
 import { closingAnswer, writeAll, writeResponse } from "./response_writer.ts";
 import { headRefusalMessage, type RefusedRequest } from "./refusal.ts";
+import { engineRequest } from "./engine_request.ts";
 
 /** What every connection of a listener shares. */
 export interface ConnectionContext {
@@ -39,22 +40,8 @@ export interface ConnectionContext {
   closing(): boolean;
 }
 
-/**
- * A `Request` whose `url` is the target as sent: the URL parser would drop
- * `.` and `..` segments, which the router answers with a redirect, as the
- * Pushgateway does (docs/compatibility.md, Routes), and as `Deno.serve`
- * leaves them.
- */
-class RawUrlRequest extends Request {
-  readonly #url: string;
-  constructor(url: string, init: RequestInit) {
-    super(url, init);
-    this.#url = url;
-  }
-  override get url(): string {
-    return this.#url;
-  }
-}
+/** A `Host` the URL parser takes: a name or address, and a port. */
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_~%]*)(:\d{0,5})?$/;
 
 const INITIAL_BUFFER_BYTES = 16 * 1024;
 /** An unread body up to this size is read and dropped to keep the connection. */
@@ -316,28 +303,20 @@ export class Http1Connection implements BufferedInput {
     const { target, method } = head;
     let url: string;
     if (target.charCodeAt(0) === 47) { // "/"
-      url = `http://${head.host ?? "localhost"}${target}`;
-    } else if (/^https?:\/\//i.test(target)) {
+      const host = head.host ?? "localhost";
+      if (!HOST.test(host)) return undefined;
+      url = `http://${host}${target}`;
+    } else if (/^https?:\/\//i.test(target) && URL.canParse(target)) {
       url = target;
     } else {
       return undefined;
     }
     const bodyAllowed = method !== "GET" && method !== "HEAD" &&
       head.body.kind !== "none";
-    try {
-      if (!bodyAllowed) {
-        return new RawUrlRequest(url, { method, headers: head.headers });
-      }
-      const whole = reader.takeWhole();
-      return new RawUrlRequest(url, {
-        method,
-        headers: head.headers,
-        body: whole ?? bodyStream(reader, sendContinue),
-        ...(whole === undefined ? { duplex: "half" } : {}),
-      } as RequestInit);
-    } catch {
-      return undefined; // a host, header or method the Fetch API refuses
-    }
+    const body = bodyAllowed
+      ? reader.takeWhole() ?? bodyStream(reader, sendContinue)
+      : null;
+    return engineRequest(url, method, head.headers, body);
   }
 
   /** The handler's response; 500 if it throws. */
