@@ -8,7 +8,13 @@ import { makePki } from "../../../tests/security/security_utils.ts";
 import { formatBytes, formatMs, gaugesBody } from "../abuse_report.ts";
 import { formatRequest } from "../http1.ts";
 import { count, encoder, fileSize, HOST, now, TEXT } from "./common.ts";
-import { pushLoop, sendRaw, sentText, statusCounts } from "./requests.ts";
+import {
+  pushLoop,
+  sendRaw,
+  sentText,
+  statusCheck,
+  statusCounts,
+} from "./requests.ts";
 import type { Row } from "./row.ts";
 import { labelsRow, passwordRow, uiRow } from "./rows_limits.ts";
 import {
@@ -70,10 +76,26 @@ export const retentionRow: Row = {
   },
 };
 
+/** A URL past the default `--web.max-header-bytes` (1 MiB) of both. */
+const OVER_HEAD_LIMIT = 1_100_000;
+
 export const longUriRow: Row = {
   id: "long-uri",
-  title: (s) => `long URI: job name of ${count(s.longJob)} characters`,
-  capMs: (s) => s.requestTimeoutMs + 10_000,
+  title: (s) =>
+    `long URI: job name of ${
+      count(s.longJob)
+    } characters (label value limit raised to it); a URL of ${
+      formatBytes(OVER_HEAD_LIMIT)
+    }`,
+  capMs: (s) => 2 * s.requestTimeoutMs + 10_000,
+  // The job name is over the default label value limit (65,536 bytes):
+  // raised, so that what is measured is the HTTP layer.
+  setup: ({ kind, sizes }) =>
+    Promise.resolve(
+      kind === "pushvault"
+        ? { flags: [`--push.max-label-value-length=${sizes.longJob}`] }
+        : {},
+    ),
   run: async (ctx) => {
     const job = "j".repeat(ctx.sizes.longJob);
     ctx.startAbuse();
@@ -84,10 +106,22 @@ export const longUriRow: Row = {
       `/metrics/job/${job}`,
       encoder.encode("long_uri 1\n"),
     );
+    const over = await sendRaw(
+      ctx,
+      "PUT",
+      `/metrics/job/j/l/${"x".repeat(OVER_HEAD_LIMIT)}`,
+      encoder.encode("long_uri 1\n"),
+    );
     return {
-      request: sentText(sent),
-      detail: sent.status === 200 ? "" : sent.bodyStart.slice(0, 80),
-      figures: { sent },
+      request: `${sentText(sent)}; past the limit ${sentText(over)}`,
+      detail: sent.status === 200
+        ? over.bodyStart.slice(0, 80)
+        : sent.bodyStart.slice(0, 80),
+      checks: [
+        statusCheck("long job", sent, 200),
+        statusCheck("past the limit", over, 414),
+      ],
+      figures: { sent, over },
     };
   },
 };
