@@ -11,6 +11,7 @@ import { FlagError, parseFlags } from "../../src/cli/flags.ts";
 import { startTestGateway, tempDir } from "../test_utils.ts";
 import { makePki, startWithWebConfig } from "../security/security_utils.ts";
 import { run } from "../e2e/e2e_utils.ts";
+import { createLogger } from "../../src/log.ts";
 
 const PYTHON = "/usr/bin/python3";
 /** `--push.max-label-value-length`'s default. */
@@ -438,4 +439,29 @@ Deno.test("a URL past the default limit of 1 MiB gets 414 naming it, logged and 
       );
     });
   });
+});
+
+Deno.test("a URL past the limit on plain HTTP is logged with its method and path", async () => {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: "warn",
+    format: "logfmt",
+    write: (line) => lines.push(line),
+  });
+  await using pv = await startTestGateway(["--web.max-header-bytes=64KiB"], {
+    logger,
+  });
+  const host = new URL(pv.url).host;
+  const res = await sendRaw(
+    pv.url,
+    put(`/metrics/job/j/l/${"x".repeat(100_000)}`, host, "m 1\n"),
+  );
+  assert.equal(res.status, 414, res.head);
+  const refused = lines.filter((line) => line.includes("request refused"));
+  assert.equal(refused.length, 1, lines.join(""));
+  assert.match(
+    refused[0] as string,
+    /status=414 method=PUT path=\/metrics\/job\/j\/l\/x+ /,
+  );
+  assert.match(refused[0] as string, /--web\.max-header-bytes/);
 });
