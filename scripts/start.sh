@@ -7,7 +7,23 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DENO_VERSION="2.9.6"
-if ! command -v deno >/dev/null 2>&1 || [[ "$(deno --version | awk 'NR == 1 { print $2 }')" != "$DENO_VERSION" ]]; then
+# `deno --version` starts Deno once more before the server, a tenth of the
+# time to /-/ready (docs/performance.md, "Fixed costs"): it runs once per
+# binary, and .tools/deno-ok remembers the binary that answered (path,
+# inode, size, time; the check runs again when any of them changes).
+deno_is_pinned() {
+  local deno stamp marker="$ROOT/.tools/deno-ok"
+  deno="$(command -v deno 2>/dev/null)" || return 1
+  stamp="$DENO_VERSION $(ls -Lil "$deno" 2>/dev/null)"
+  if [[ -f "$marker" ]] && [[ "$(<"$marker")" == "$stamp" ]]; then
+    return 0
+  fi
+  [[ "$(deno --version | awk 'NR == 1 { print $2 }')" == "$DENO_VERSION" ]] ||
+    return 1
+  { mkdir -p "$ROOT/.tools" && printf '%s\n' "$stamp" >"$marker"; } \
+    2>/dev/null || true
+}
+if ! deno_is_pinned; then
   echo "start: installing deno $DENO_VERSION with npm" >&2
   if [[ "$(id -u)" -eq 0 ]] || [[ -w "$(npm prefix -g)/lib" ]]; then
     npm install -g "deno@$DENO_VERSION" >&2

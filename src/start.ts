@@ -13,7 +13,6 @@
  */
 
 import type { Config } from "./cli/flags.ts";
-import { guardHandler } from "./http/auth.ts";
 import { ReadDeadlines } from "./http/limits.ts";
 import type { Handler } from "./http/routes.ts";
 import type { HandlerDeps } from "./http/route_table.ts";
@@ -113,8 +112,12 @@ export async function start(
     tlsListeners,
   });
   const inFlight = new InFlight();
+  // The auth guard only with a web configuration, loaded then.
+  const guardHandler = watcher
+    ? (await import("./http/auth.ts")).guardHandler
+    : undefined;
   const handler: Handler = inFlight.wrap(
-    watcher
+    watcher && guardHandler
       ? guardHandler(app, {
         config: () => watcher.current,
         scopeOf: (request) => requiredScope(request, config.web),

@@ -5,6 +5,10 @@
  * runs `--runs` times on a fresh empty database; the median is printed as
  * a Markdown table.
  *
+ * The idle figure is split too: file-backed pages (RssFile: mostly the
+ * deno binary's own code and data, touched by what the program ran) and
+ * the rest (RssAnon: heaps, stacks).
+ *
  * Targets: Pushvault started as a user starts it (scripts/start.sh), a bare
  * Deno.serve hello world with the same V8 flags (the floor of any Deno
  * server), and Debian's prometheus-pushgateway when it is installed.
@@ -48,6 +52,7 @@ interface Target {
 interface Sample {
   readonly readyMs: number;
   readonly idleMiB: number;
+  readonly idleFileMiB: number;
   readonly afterMiB: number;
   readonly threads: number;
 }
@@ -59,11 +64,17 @@ function freePort(): number {
   return port;
 }
 
-async function status(pid: number): Promise<{ rss: number; threads: number }> {
+async function status(
+  pid: number,
+): Promise<{ rss: number; file: number; threads: number }> {
   const text = await Deno.readTextFile(`/proc/${pid}/status`);
   const field = (name: string) =>
     Number(text.match(new RegExp(`^${name}:\\s+(\\d+)`, "m"))?.[1] ?? NaN);
-  return { rss: field("VmRSS") / 1024, threads: field("Threads") };
+  return {
+    rss: field("VmRSS") / 1024,
+    file: field("RssFile") / 1024,
+    threads: field("Threads"),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -113,6 +124,7 @@ async function runOnce(target: Target): Promise<Sample> {
     return {
       readyMs,
       idleMiB: idle.rss,
+      idleFileMiB: idle.file,
       afterMiB: after.rss,
       threads: idle.threads,
     };
@@ -185,9 +197,9 @@ if (await installed(values.pushgateway)) {
 const out = (line: string) =>
   Deno.stdout.writeSync(new TextEncoder().encode(`${line}\n`));
 out(
-  "| program | spawn → ready (ms) | idle RSS (MiB) | after 1 push + 1 scrape (MiB) | threads |",
+  "| program | spawn → ready (ms) | idle RSS (MiB) | of which file-backed (MiB) | after 1 push + 1 scrape (MiB) | threads |",
 );
-out("|---|---|---|---|---|");
+out("|---|---|---|---|---|---|");
 try {
   for (const target of targets) {
     const samples: Sample[] = [];
@@ -196,7 +208,9 @@ try {
     out(
       `| ${target.name} | ${of((s) => s.readyMs).toFixed(0)} | ${
         of((s) => s.idleMiB).toFixed(1)
-      } | ${of((s) => s.afterMiB).toFixed(1)} | ${of((s) => s.threads)} |`,
+      } | ${of((s) => s.idleFileMiB).toFixed(1)} | ${
+        of((s) => s.afterMiB).toFixed(1)
+      } | ${of((s) => s.threads)} |`,
     );
   }
 } finally {

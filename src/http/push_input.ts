@@ -17,7 +17,7 @@ import {
   type PushBody,
   type ReadyPush,
 } from "../push/prepare_push.ts";
-import { loadProtobufDecoder, needsProtobufDecoder } from "../push/decode.ts";
+import { loadDecoderFor, needsDecoderLoaded } from "../push/decode.ts";
 import { PushError } from "../push/push_error.ts";
 import { GAUGE_MODES, type GaugeMode } from "../push/aggregate.ts";
 import { readRequestBody } from "./request_body.ts";
@@ -94,8 +94,8 @@ export async function readPush(
     body.length >= (deps.pushWorkerMinBytes ?? WORKER_MIN_BYTES);
   if (large) reading.release = await deps.pushWorker?.budget.admit(body.length);
   const fromWorker = large ? await prepareOnWorker(input, deps) : undefined;
-  if (fromWorker === undefined && needsProtobufDecoder(input.contentType)) {
-    await loadProtobufDecoder();
+  if (fromWorker === undefined && needsDecoderLoaded(input.contentType)) {
+    await loadDecoderFor(input.contentType);
   }
   const ready = fromWorker ?? preparePush(input, false);
   return { ready, ttl, ...(gauge === undefined ? {} : { gauge }) };

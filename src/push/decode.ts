@@ -8,7 +8,6 @@
 
 import type { MetricFamily } from "../exposition/model.ts";
 import { requestFormat } from "../exposition/negotiate.ts";
-import { parseOpenMetrics } from "../exposition/openmetrics_parse.ts";
 import { parseText } from "../exposition/text_parse.ts";
 import { TokenTooLongError } from "../exposition/token_limits.ts";
 import type { TokenLimits } from "../exposition/token_limits.ts";
@@ -21,16 +20,54 @@ import { tokenTooLong } from "./limits.ts";
  */
 let protobuf: typeof import("../exposition/protobuf_decode.ts") | undefined;
 
+/**
+ * The OpenMetrics parser, loaded by the first OpenMetrics push
+ * ({@link loadDecoderFor}): most pushes are text, and an idle gateway is
+ * smaller without it (docs/performance.md, "Fixed costs").
+ */
+let openMetrics:
+  | typeof import("../exposition/openmetrics_parse.ts")
+  | undefined;
+
 /** Loads the protobuf decoder; {@link decodeBody} needs it for protobuf. */
 export async function loadProtobufDecoder(): Promise<void> {
   protobuf ??= await import("../exposition/protobuf_decode.ts");
 }
 
-if ("WorkerGlobalScope" in globalThis) await loadProtobufDecoder();
+/** Loads what {@link decodeBody} needs for a body of this Content-Type. */
+export async function loadDecoderFor(
+  contentType: string | null,
+): Promise<void> {
+  switch (requestFormat(contentType)) {
+    case "protobuf":
+      return await loadProtobufDecoder();
+    case "openmetrics":
+      return await loadOpenMetricsParser();
+    case "text":
+      return;
+  }
+}
 
-/** Whether a body of this Content-Type needs {@link loadProtobufDecoder}. */
-export function needsProtobufDecoder(contentType: string | null): boolean {
-  return protobuf === undefined && requestFormat(contentType) === "protobuf";
+/** Loads the OpenMetrics parser; {@link decodeBody} needs it for OpenMetrics. */
+async function loadOpenMetricsParser(): Promise<void> {
+  openMetrics ??= await import("../exposition/openmetrics_parse.ts");
+}
+
+if ("WorkerGlobalScope" in globalThis) {
+  await loadProtobufDecoder();
+  await loadOpenMetricsParser();
+}
+
+/** Whether a body of this Content-Type needs {@link loadDecoderFor} first. */
+export function needsDecoderLoaded(contentType: string | null): boolean {
+  switch (requestFormat(contentType)) {
+    case "protobuf":
+      return protobuf === undefined;
+    case "openmetrics":
+      return openMetrics === undefined;
+    case "text":
+      return false;
+  }
 }
 
 /**
@@ -50,7 +87,10 @@ export function decodeBody(
         }
         return protobuf.decodeDelimited(body, options);
       case "openmetrics":
-        return parseOpenMetrics(body, options);
+        if (openMetrics === undefined) {
+          throw new Error("the OpenMetrics parser is not loaded");
+        }
+        return openMetrics.parseOpenMetrics(body, options);
       case "text":
         return parseText(body, options);
     }
