@@ -7,7 +7,7 @@
  * @module
  */
 
-import { decompressBody } from "../exposition/decompress.ts";
+import { BodyTooLargeError, decompressBody } from "../exposition/decompress.ts";
 import type { ReadDeadline } from "./read_deadline.ts";
 import { parseDuration } from "../duration.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
@@ -18,7 +18,7 @@ import {
   type ReadyPush,
 } from "../push/prepare_push.ts";
 import { loadDecoderFor, needsDecoderLoaded } from "../push/decode.ts";
-import { PushError } from "../push/push_error.ts";
+import { LimitError, PushError } from "../push/push_error.ts";
 import { GAUGE_MODES, type GaugeMode } from "../push/aggregate.ts";
 import { readRequestBody } from "./request_body.ts";
 import { type PushWorker, WORKER_MIN_BYTES } from "../push/push_worker.ts";
@@ -64,17 +64,26 @@ export async function readPush(
   reading: PushReading,
   aggregate = false,
 ): Promise<PushInput> {
-  const raw = await readRequestBody(
-    request,
-    deps.maxBodyBytes,
-    deps.readDeadlines,
-  );
-  reading.bodyBytes = raw.length;
-  const body = await decompressBody(
-    raw,
-    request.headers.get("content-encoding"),
-    { maxBytes: deps.maxBodyBytes },
-  );
+  // An aggregating push is decoded and summed on the thread that answers
+  // HTTP, so its body has a bound of its own (README, "Aggregating groups").
+  const maxBytes = aggregate
+    ? Math.min(deps.maxBodyBytes, AGGREGATE_MAX_BODY_BYTES)
+    : deps.maxBodyBytes;
+  let body: Uint8Array;
+  try {
+    const raw = await readRequestBody(request, maxBytes, deps.readDeadlines);
+    reading.bodyBytes = raw.length;
+    body = await decompressBody(
+      raw,
+      request.headers.get("content-encoding"),
+      { maxBytes },
+    );
+  } catch (error) {
+    throw aggregate && maxBytes < deps.maxBodyBytes &&
+        error instanceof BodyTooLargeError
+      ? aggregateTooLarge()
+      : error;
+  }
   const ttl = parseTtlHeader(request.headers.get(TTL_HEADER));
   const gauge = aggregate
     ? parseGaugeHeader(request.headers.get(GAUGE_HEADER))
@@ -99,6 +108,20 @@ export async function readPush(
   }
   const ready = fromWorker ?? preparePush(input, false);
   return { ready, ttl, ...(gauge === undefined ? {} : { gauge }) };
+}
+
+/**
+ * The largest aggregating push, decompressed: a contribution is one run's
+ * counts, and its sums are computed on the thread that answers HTTP.
+ */
+export const AGGREGATE_MAX_BODY_BYTES = 1024 * 1024;
+
+function aggregateTooLarge(): LimitError {
+  return new LimitError(
+    "too_large",
+    "body_too_large",
+    `aggregating push body exceeds the limit of ${AGGREGATE_MAX_BODY_BYTES} bytes (1 MiB, decompressed) for a contribution to an aggregating group; split it into several pushes, or push it to a replacing group under /metrics/job/…`,
+  );
 }
 
 /**

@@ -103,6 +103,39 @@ export const concurrentRow: Row = {
   },
 };
 
+/**
+ * The largest aggregating push there may be (1 MiB, decoded and summed on
+ * the thread that answers HTTP), ten times to one group: every one but the
+ * first adds to every series.
+ */
+export const aggregateRow: Row = {
+  id: "aggregate-push",
+  title: () => "aggregating push: 10 × the 1 MiB limit to one group",
+  pushgatewayNa: "the Pushgateway does not aggregate",
+  capMs: (s) => s.requestTimeoutMs + 10_000,
+  run: async (ctx) => {
+    const body = seriesBody(seriesForBytes(1024 * 1024 - 512));
+    ctx.startAbuse();
+    const sents: Sent[] = [];
+    for (let i = 0; i < 10; i++) {
+      sents.push(
+        await send(ctx, "POST", "/aggregate/metrics/job/aggbig", {
+          body,
+          headers: TEXT,
+        }),
+      );
+    }
+    const slowest = Math.max(...sents.map((s) => s.ms));
+    return {
+      request: `${statusCounts(sents.map((s) => s.status))}, slowest ${
+        formatMs(slowest)
+      }`,
+      detail: `10 × ${formatBytes(body.length)}`,
+      figures: { sents, bodyBytes: body.length },
+    };
+  },
+};
+
 /** `# TYPE` and 10 series of the small pushes of the long-reader row. */
 export function smallPush(n: number, path: string): Uint8Array {
   return formatRequest(

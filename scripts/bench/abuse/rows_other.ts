@@ -18,6 +18,7 @@ import {
 import type { Row } from "./row.ts";
 import { labelsRow, passwordRow, uiRow } from "./rows_limits.ts";
 import {
+  aggregateRow,
   bigNumberRow,
   bigPushRow,
   concurrentRow,
@@ -190,6 +191,7 @@ export function rowsFor(sizes: Sizes): Row[] {
     bigNumberRow,
     bigPushRow,
     concurrentRow,
+    aggregateRow,
     longReaderRow,
     retentionRow,
     longUriRow,
