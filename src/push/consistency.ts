@@ -81,6 +81,26 @@ export function checkConsistency(
   plan: PushPlan,
   index: ConsistencyIndex,
 ): string[] {
+  const steps = checkConsistencySteps(plan, index);
+  let step = steps.next();
+  while (step.done !== true) step = steps.next();
+  return step.value;
+}
+
+/** Series keys looked up or compared per step of {@link checkConsistencySteps}. */
+export const CHECK_STEP_KEYS = 8192;
+
+/**
+ * {@link checkConsistency} a step at a time: it yields after about
+ * {@link CHECK_STEP_KEYS} series keys, so that a large push's check
+ * against the other groups' series (half a second for 500k series) lets
+ * other requests in between its steps. The index must not change while
+ * it runs (the store applies no other push meanwhile).
+ */
+export function* checkConsistencySteps(
+  plan: PushPlan,
+  index: ConsistencyIndex,
+): Generator<void, string[], undefined> {
   const problems: string[] = [];
   const current = index.groupFamilies(plan.groupId);
   const pushed = new Map<string, MetricType>();
@@ -108,7 +128,7 @@ export function checkConsistency(
     checkOwnFamily(family, index, problems);
     checkTypeAgainstOthers(family, keys, plan, index, problems);
     checkSuffixCollisions(family, typeAfterPush, problems);
-    checkDuplicates(
+    yield* checkDuplicates(
       family,
       keys,
       plan.distinct?.[i] === true,
@@ -238,22 +258,25 @@ function checkSuffixCollisions(
   }
 }
 
-function checkDuplicates(
+function* checkDuplicates(
   family: MetricFamily,
   keys: readonly string[],
   distinct: boolean,
   plan: PushPlan,
   index: ConsistencyIndex,
   problems: string[],
-): void {
+): Generator<void, void, undefined> {
   // The series the group holds already, again (most pushes): none can be
   // another group's or repeat, so no key needs looking up.
-  if (sameKeys(keys, index.heldKeys(plan.groupId, family.name))) return;
+  if (yield* sameKeySteps(keys, index.heldKeys(plan.groupId, family.name))) {
+    return;
+  }
   const entry = index.family(family.name);
   // Keys known distinct need no Set, and a new family no lookups.
   if (distinct && entry === undefined) return;
   const seen = distinct ? undefined : new Set<string>();
   for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && i % CHECK_STEP_KEYS === 0) yield;
     const key = keys[i] as string;
     const owner = entry?.ownerOf(key);
     const duplicate = (seen?.has(key) ?? false) ||
@@ -267,4 +290,18 @@ function checkDuplicates(
       );
     }
   }
+}
+
+/** {@link sameKeys} a step at a time (a million keys: tens of ms). */
+function* sameKeySteps(
+  a: readonly string[],
+  b: readonly string[] | undefined,
+): Generator<void, boolean, undefined> {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let from = 0; from < a.length; from += CHECK_STEP_KEYS) {
+    if (from > 0) yield;
+    const to = Math.min(a.length, from + CHECK_STEP_KEYS);
+    for (let i = from; i < to; i++) if (a[i] !== b[i]) return false;
+  }
+  return true;
 }

@@ -7,7 +7,11 @@
  * @module
  */
 
-import { checkConsistency } from "../push/consistency.ts";
+import {
+  checkConsistency,
+  checkConsistencySteps,
+  type PushPlan,
+} from "../push/consistency.ts";
 import type { GroupingKey } from "../push/grouping_key.ts";
 import type { LimitError } from "../push/push_error.ts";
 import { seriesKey, seriesKeysOf } from "../push/series_key.ts";
@@ -48,18 +52,37 @@ export function keysOf(command: PushCommand): readonly (readonly string[])[] {
 export function problemsOf(view: ReadView, command: PushCommand): string[] {
   const problems = [...command.problems];
   if (command.checkConsistency && problems.length === 0) {
+    problems.push(...checkConsistency(planOf(view, command), view));
+  }
+  return problems;
+}
+
+/**
+ * {@link problemsOf} a step at a time (see checkConsistencySteps), for a
+ * large push; the view must not change meanwhile.
+ */
+export function* problemSteps(
+  view: ReadView,
+  command: PushCommand,
+): Generator<void, string[], undefined> {
+  const problems = [...command.problems];
+  if (command.checkConsistency && problems.length === 0) {
     problems.push(
-      ...checkConsistency({
-        groupId: command.key.id,
-        metadataLabels: metadataLabels(view, command.key),
-        replaceAll: command.method === "PUT",
-        families: command.families,
-        keys: keysOf(command),
-        distinct: command.distinct,
-      }, view),
+      ...yield* checkConsistencySteps(planOf(view, command), view),
     );
   }
   return problems;
+}
+
+function planOf(view: ReadView, command: PushCommand): PushPlan {
+  return {
+    groupId: command.key.id,
+    metadataLabels: metadataLabels(view, command.key),
+    replaceAll: command.method === "PUT",
+    families: command.families,
+    keys: keysOf(command),
+    distinct: command.distinct,
+  };
 }
 
 /**

@@ -234,3 +234,43 @@ Deno.test("Store writes the same rows for a large push aside as inline", async (
     db.close();
   }
 });
+
+Deno.test("Store refuses a large push inconsistent with other groups' series as it does inline, a step at a time", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  using aside = new Store({ path, asideMinRows: ASIDE_MIN_ROWS });
+  using inline = new Store({ path: ":memory:" });
+  // The same series once instance="1" is added; then another type.
+  const withInstance = big(5000, 1).map((f) => ({
+    ...f,
+    metrics: f.metrics.map((m) => ({
+      ...m,
+      labels: [...m.labels, { name: "instance", value: "1" }],
+    })),
+  })) as MetricFamily[];
+  const asCounter = big(5000, 1).map((f) =>
+    f.name === "big" ? { ...f, type: "counter" } : f
+  ) as MetricFamily[];
+  const pushes = [
+    command("PUT", "job/x", withInstance, 1),
+    command("PUT", "job/x/instance/1", big(5000, 2), 2),
+    command("PUT", "job/y", asCounter, 3),
+    command("POST", "job/z", [gauge("after", 1)], 4),
+  ];
+  const outcomes = async (store: Store) => {
+    const all = pushes.map((p) => store.enqueuePush(p));
+    return await Promise.all(all);
+  };
+  const got = await outcomes(aside);
+  assert.deepEqual(got, await outcomes(inline));
+  assert.deepEqual(got.map((o) => o.status), [200, 400, 400, 200]);
+  assert.match(
+    (got[1] as { error?: string }).error ?? "",
+    /collected metric "big" \{i="1",instance="1",job="x"\} was collected before with the same name and label values/,
+  );
+  assert.equal(aside.view.render(new Map()), inline.view.render(new Map()));
+  assert.equal(
+    count(path, "SELECT count(*) AS n FROM pushes WHERE status = 400"),
+    2,
+  );
+});
