@@ -18,6 +18,11 @@ import {
   type ViewCounters,
 } from "./view_types.ts";
 import type { GzipFragment } from "../exposition/gzip_fragments.ts";
+import {
+  SHARED_STAGE_MIN_SERIES,
+  sharedEntry,
+  stageShared,
+} from "./staged_shared.ts";
 
 /** Series from which a family of a push written aside is built aside. */
 export const STAGE_MIN_SERIES = 4096;
@@ -31,6 +36,11 @@ export interface StagedFamily {
   readonly input: FamilyInput;
   readonly stored: StoredFamily;
   readonly entry: FamilyEntry;
+  /**
+   * The entry whose other holders' series it holds too (staged_shared.ts);
+   * absent: no other group holds the name.
+   */
+  readonly replaces?: FamilyEntry;
 }
 
 /**
@@ -95,7 +105,8 @@ export interface StagingView {
 /**
  * The large families of `push` (group `groupId`) built aside, by name:
  * those of {@link STAGE_MIN_SERIES} series or more whose name no other group
- * holds, nothing shadowed. A step at a time; the view must not change
+ * holds, nothing shadowed, and those of SHARED_STAGE_MIN_SERIES or more
+ * whose name other groups hold (staged_shared.ts). A step at a time; the view must not change
  * meanwhile (the store applies no other push until this one's COMMIT).
  */
 export function* stagePush(
@@ -106,11 +117,33 @@ export function* stagePush(
   const staged = new Map<string, StagedFamily>();
   for (const input of families) {
     if (input.keys.length < STAGE_MIN_SERIES) continue;
-    if (!canSwap(view, groupId, input.name)) continue;
-    const family = yield* stageFamily(groupId, input, view.counters);
+    let family: StagedFamily | undefined;
+    if (canSwap(view, groupId, input.name)) {
+      family = yield* stageFamily(groupId, input, view.counters);
+    } else if (input.keys.length >= SHARED_STAGE_MIN_SERIES) {
+      const old = sharedEntry(view, groupId, input);
+      if (old === undefined) continue;
+      family = yield* stageShared(view, groupId, input, old, view.counters);
+    }
     if (family !== undefined) staged.set(input.name, family);
   }
   return staged;
+}
+
+/**
+ * Whether `staged`, built aside for group `groupId`, may take the place of
+ * its name's entry now: {@link canSwap}, or for a family other groups hold
+ * too, the entry it was built from is still the current one.
+ */
+export function maySwap(
+  view: StagingView,
+  groupId: string,
+  staged: StagedFamily,
+): boolean {
+  if (staged.replaces === undefined) {
+    return canSwap(view, groupId, staged.input.name);
+  }
+  return view.family(staged.input.name) === staged.replaces;
 }
 
 /**

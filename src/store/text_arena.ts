@@ -166,6 +166,52 @@ export class TextArena {
     }
   }
 
+  /**
+   * Reads texts of this arena a slice at a time, for copying them into
+   * another (staged_shared.ts): `read(slots)` returns their bytes joined,
+   * `main` read a few pieces at a time (best in the order the texts lie
+   * in: scrape order after a build); undefined once the arena changed
+   * since the reader was made. `close()` frees what it inflated.
+   */
+  reader(): {
+    read(slots: readonly number[]): JoinedTexts | undefined;
+    close(): void;
+  } {
+    const version = this.#version;
+    const base = this.#mainLength;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    const tail = this.#tail;
+    const main = new CachedPieces(this.#pieces, this.#pieceStarts);
+    const read = (slots: readonly number[]): JoinedTexts | undefined => {
+      if (this.#version !== version) return undefined;
+      let size = 0;
+      for (const slot of slots) {
+        size += (ends[slot] ?? 0) - (starts[slot] ?? 0);
+      }
+      const joined = new Uint8Array(size);
+      const bounds = new Uint32Array(2 * slots.length);
+      let at = 0;
+      const sink: ByteSink = {
+        add(source, from, to) {
+          joined.set(source.subarray(from, to), at);
+          at += to - from;
+        },
+        flush() {},
+      };
+      for (let k = 0; k < slots.length; k++) {
+        const start = starts[slots[k] as number] ?? 0;
+        const end = ends[slots[k] as number] ?? 0;
+        bounds[2 * k] = at;
+        if (start < base) main.copy(sink, start, end);
+        else sink.add(tail, start - base, end - base);
+        bounds[2 * k + 1] = at;
+      }
+      return { joined, bounds };
+    };
+    return { read, close: () => main.close() };
+  }
+
   /** Forgets the text of `slot` (its bytes stay until the next rebuild). */
   drop(slot: number): void {
     this.#version++;

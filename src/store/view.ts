@@ -49,7 +49,7 @@ import {
   type ViewCounters,
 } from "./view_types.ts";
 import { FamilyEntry } from "./family_entry.ts";
-import { canSwap, type StagedFamily } from "./staged_family.ts";
+import { maySwap, type StagedFamily } from "./staged_family.ts";
 import { renderOwn } from "./render_own.ts";
 import { scopedPieces } from "./scoped_pieces.ts";
 import { flat } from "../push/rendered_series.ts";
@@ -158,7 +158,7 @@ export class View implements ConsistencyIndex {
     }
     for (const input of push.families) {
       const ready = staged?.get(input.name);
-      if (ready?.input === input && canSwap(this, group.id, input.name)) {
+      if (ready?.input === input && maySwap(this, group.id, ready)) {
         this.#swapIn(group, ready);
       } else this.#replaceFamily(group, input);
     }
