@@ -28,8 +28,8 @@ export interface AnswerTo {
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
-/** Bodies up to this size share the head's write. */
-const JOINED_MAX_BYTES = 64 * 1024;
+/** Bodies and chunks up to this size share the write of their framing. */
+const JOINED_MAX_BYTES = 128 * 1024;
 
 let dateSecond = -1;
 let dateText = "";
@@ -156,9 +156,19 @@ export async function writeResponse(
     const send = async (chunk: Uint8Array) => {
       if (chunk.length === 0) return;
       if (!chunked) return await writeAll(sink, chunk);
-      await writeAll(sink, encoder.encode(`${chunk.length.toString(16)}\r\n`));
-      await writeAll(sink, chunk);
-      await writeAll(sink, CRLF);
+      const size = encoder.encode(`${chunk.length.toString(16)}\r\n`);
+      if (chunk.length > JOINED_MAX_BYTES) {
+        await writeAll(sink, size);
+        await writeAll(sink, chunk);
+        await writeAll(sink, CRLF);
+        return;
+      }
+      // One write, one segment: the framing does not go apart from its data.
+      const framed = new Uint8Array(size.length + chunk.length + 2);
+      framed.set(size);
+      framed.set(chunk, size.length);
+      framed.set(CRLF, size.length + chunk.length);
+      await writeAll(sink, framed);
     };
     await send(firstBytes);
     let next: ReadableStreamReadResult<Uint8Array> = second;
