@@ -28,7 +28,11 @@
 import http from "node:http";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
+import {
+  toRequest,
+  unknownMethodRequest,
+  writeResponse,
+} from "./node_exchange.ts";
 import type { TLSSocket } from "node:tls";
 import type { Socket } from "node:net";
 import type { Logger } from "../log.ts";
@@ -79,9 +83,6 @@ interface ParserError extends Error {
   readonly rawPacket?: Uint8Array;
   readonly bytesParsed?: number;
 }
-
-/** The methods node's parser (llhttp) accepts; it refuses every other one. */
-const PARSED_METHODS: ReadonlySet<string> = new Set(http.METHODS);
 
 /** A running node:http(s) listener. */
 export class NodeListener {
@@ -438,53 +439,6 @@ function lingeringClose(socket: Socket, answer: Uint8Array): void {
   socket.resume();
 }
 
-const decoder = new TextDecoder("latin1");
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/**
- * The request for a complete head whose method is a valid token the parser
- * does not know, without its body; undefined for any other head.
- */
-function unknownMethodRequest(
-  bytes: Uint8Array,
-  scheme: "http" | "https",
-): Request | undefined {
-  const end = findHeadEnd(bytes);
-  if (end < 0) return undefined;
-  const lines = decoder.decode(bytes.subarray(0, end)).split("\r\n");
-  const match = /^(\S+) (\/\S*) HTTP\/1\.[01]$/.exec(lines[0] ?? "");
-  if (!match) return undefined;
-  const method = match[1] as string;
-  if (!TOKEN.test(method) || PARSED_METHODS.has(method)) return undefined;
-  try {
-    const headers = new Headers();
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(":");
-      if (colon <= 0) return undefined;
-      headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
-    }
-    const host = headers.get("host") ?? "localhost";
-    return new Request(`${scheme}://${host}${match[2]}`, { method, headers });
-  } catch {
-    return undefined; // a header or host the Fetch API refuses
-  }
-}
-
-/** Offset of the `\r\n\r\n` ending a head, or -1. */
-function findHeadEnd(bytes: Uint8Array): number {
-  for (
-    let i = bytes.indexOf(13);
-    i >= 0 && i + 3 < bytes.length;
-    i = bytes.indexOf(13, i + 1)
-  ) {
-    if (bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
-      return i;
-    }
-  }
-  return -1;
-}
-
 function secureOptions(t: TlsSettings) {
   return {
     cert: t.cert,
@@ -501,96 +455,5 @@ export function parseSubjectAltName(text: string): string[] {
   return text.split(", ").map((part) => {
     const colon = part.indexOf(":");
     return colon < 0 ? part : part.slice(colon + 1);
-  });
-}
-
-function toRequest(
-  req: IncomingMessage,
-  scheme: "http" | "https",
-): Request | undefined {
-  const target = req.url ?? "";
-  // Origin-form only ("/path?query"), as the router expects.
-  if (!target.startsWith("/")) return undefined;
-  const host = req.headers.host ?? "localhost";
-  try {
-    const headers = new Headers();
-    const raw = req.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      headers.append(raw[i] as string, raw[i + 1] as string);
-    }
-    const method = req.method ?? "GET";
-    const hasBody = method !== "GET" && method !== "HEAD";
-    return new Request(`${scheme}://${host}${target}`, {
-      method,
-      headers,
-      ...(hasBody
-        ? {
-          body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
-          duplex: "half",
-        }
-        : {}),
-    } as RequestInit);
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeResponse(
-  res: ServerResponse,
-  response: Response,
-  head: boolean,
-): Promise<void> {
-  const headers: string[] = [];
-  for (const [name, value] of response.headers) headers.push(name, value);
-  if (response.body === null || head) {
-    await response.body?.cancel();
-    if (response.body === null) headers.push("Content-Length", "0");
-    res.writeHead(response.status, headers);
-    await new Promise<void>((resolve) => res.end(resolve));
-    return;
-  }
-  const reader = response.body.getReader();
-  try {
-    // A body that arrives in one chunk gets a Content-Length, as Go sends.
-    // A chunk is ours only until the next is read (a text scrape frees each
-    // chunk then, scrape.ts): the first is copied before the second is
-    // read, and every later one is written out before the next is read.
-    const first = await reader.read();
-    const firstBytes = first.done
-      ? new Uint8Array(0)
-      : Uint8Array.prototype.slice.call(first.value);
-    const second = first.done ? first : await reader.read();
-    if (second.done) {
-      headers.push("Content-Length", String(firstBytes.length));
-      res.writeHead(response.status, headers);
-      await new Promise<void>((resolve) => res.end(firstBytes, resolve));
-      return;
-    }
-    res.writeHead(response.status, headers);
-    await writeChunk(res, firstBytes);
-    let next: ReadableStreamReadResult<Uint8Array> = second;
-    while (!next.done) {
-      await writeChunk(res, next.value);
-      next = await reader.read();
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  await new Promise<void>((resolve) => res.end(resolve));
-}
-
-/**
- * Writes `chunk` and settles once it has gone to the socket (node calls
- * back when it no longer needs the bytes), or fails if the client left.
- */
-function writeChunk(res: ServerResponse, chunk: Uint8Array): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const gone = () => reject(new Error("client went away"));
-    res.once("close", gone);
-    res.write(chunk, (error) => {
-      res.off("close", gone);
-      if (error) reject(error);
-      else resolve();
-    });
   });
 }
