@@ -8,6 +8,7 @@ import type { MetricType } from "../exposition/model.ts";
 import { compareUtf8 } from "../exposition/sort.ts";
 import type { IndexedFamily } from "../push/consistency.ts";
 import { TextArena } from "./text_arena.ts";
+import { SlotIndex } from "./slot_index.ts";
 import type { GzipFragment } from "../exposition/gzip_fragments.ts";
 import type { SeriesOwner, StoredFamily, ViewCounters } from "./view_types.ts";
 
@@ -15,7 +16,7 @@ import type { SeriesOwner, StoredFamily, ViewCounters } from "./view_types.ts";
 export class FamilyEntry implements IndexedFamily {
   type: MetricType;
   readonly holders = new Set<string>();
-  readonly #slots = new Map<string, number>();
+  readonly #slots = new SlotIndex();
   /**
    * Slots from this one on were restored at start-up and are not in
    * `#slots` yet (-1: none). See {@link slots}.
@@ -55,7 +56,7 @@ export class FamilyEntry implements IndexedFamily {
    * the start-up with 1M series. It is completed here, on first
    * use, or a slice at a time by {@link indexSome} after start.
    */
-  get slots(): Map<string, number> {
+  get slots(): SlotIndex {
     this.ensureIndexed();
     return this.#slots;
   }
