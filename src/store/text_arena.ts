@@ -168,7 +168,8 @@ export class TextArena {
 
   /**
    * Reads texts of this arena a slice at a time, for copying them into
-   * another (staged_shared.ts): `read(slots)` returns their bytes joined,
+   * another (staged_shared.ts): `read(slots)` returns their bytes joined
+   * (in a buffer the next read reuses),
    * `main` read a few pieces at a time (best in the order the texts lie
    * in: scrape order after a build); undefined once the arena changed
    * since the reader was made. `close()` frees what it inflated.
@@ -183,14 +184,21 @@ export class TextArena {
     const ends = this.#ends;
     const tail = this.#tail;
     const main = new CachedPieces(this.#pieces, this.#pieceStarts);
+    // One buffer for every read, grown when needed: a new one per read
+    // made the GC run far more often (the caller copies the texts anyway).
+    let buffer = new Uint8Array(0);
+    let bounds = new Uint32Array(0);
     const read = (slots: readonly number[]): JoinedTexts | undefined => {
       if (this.#version !== version) return undefined;
       let size = 0;
       for (const slot of slots) {
         size += (ends[slot] ?? 0) - (starts[slot] ?? 0);
       }
-      const joined = new Uint8Array(size);
-      const bounds = new Uint32Array(2 * slots.length);
+      if (buffer.length < size) buffer = new Uint8Array(2 * size);
+      if (bounds.length < 2 * slots.length) {
+        bounds = new Uint32Array(4 * slots.length);
+      }
+      const joined = buffer;
       let at = 0;
       const sink: ByteSink = {
         add(source, from, to) {
@@ -207,7 +215,7 @@ export class TextArena {
         else sink.add(tail, start - base, end - base);
         bounds[2 * k + 1] = at;
       }
-      return { joined, bounds };
+      return { joined: joined.subarray(0, at), bounds };
     };
     return { read, close: () => main.close() };
   }
