@@ -155,6 +155,24 @@ export function aggregate(
   series: SeriesMemory,
   command: PushCommand,
 ): Aggregation | { readonly problems: string[] } {
+  const steps = aggregateSteps(w, view, series, command);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * {@link aggregate} a step at a time, for a large push written aside
+ * (store/aggregate_aside.ts): it yields after each family's stored values
+ * are read and after its sum; the view must not change meanwhile.
+ */
+export function* aggregateSteps(
+  w: Writer,
+  view: ReadView,
+  series: SeriesMemory,
+  command: PushCommand,
+): Generator<void, Aggregation | { readonly problems: string[] }, undefined> {
   const gauge = command.aggregate?.gauge ?? "last";
   const group = view.group(command.key.id);
   const summed: AddedFamily[] = [];
@@ -165,12 +183,14 @@ export function aggregate(
     const before = stored === undefined
       ? undefined
       : readSummed(w, series, stored);
+    if (before !== undefined) yield;
     const result = addFamily(before, family, gauge, {
       stored: stored?.keys,
       pushed: command.keys?.[f],
     });
     if (result.ok) summed.push(result.summed);
     else problems.push(result.problem);
+    yield;
   }
   if (problems.length > 0) return { problems };
   const { keys: _keys, distinct: _distinct, prepared: _prepared, ...rest } =

@@ -19,6 +19,11 @@ import { BUSY_TIMEOUT_MS, configure, type SyncMode } from "./open_database.ts";
 import { capacityRefusal, problemsOf, problemSteps } from "./push_rules.ts";
 import { kindConflict } from "./aggregate_writes.ts";
 import {
+  aggregateRows,
+  type AsideAggregate,
+  writeAggregateAside,
+} from "./aggregate_aside.ts";
+import {
   type AcceptedWrite,
   applyAccepted,
   pushInTransaction,
@@ -322,9 +327,12 @@ export class GroupCommit {
    * database file (an in-memory one has no second connection).
    */
   #isLarge(entry: QueueEntry): entry is QueuedPush {
-    if ("task" in entry) return false;
+    if ("task" in entry || this.#host.path === ":memory:") return false;
+    // An aggregating push is decoded inline and summed aside.
     const prepared = entry.command.prepared;
-    if (prepared === undefined || this.#host.path === ":memory:") return false;
+    if (prepared === undefined) {
+      return aggregateRows(entry.command) >= this.#host.asideMinRows;
+    }
     let rows = 0;
     for (const f of prepared) rows += f.samples.count;
     return rows >= this.#host.asideMinRows;
@@ -351,9 +359,11 @@ export class GroupCommit {
     let w: Writer | undefined;
     let written: AcceptedWrite | undefined;
     let staged: ReadonlyMap<string, StagedFamily> | undefined;
+    let applied: ((view: View) => void) | undefined;
     try {
       // The view cannot change meanwhile: the queue waits for this push.
-      const problems = checkedAside(command)
+      // An aggregating push's sums are checked (writeAggregateAside).
+      const problems = checkedAside(command) && command.aggregate === undefined
         ? await this.#inSlices(problemSteps(host.liveView(), command))
         : [];
       if (problems.length > 0) {
@@ -364,12 +374,30 @@ export class GroupCommit {
         host.refuseWhileReadOnly();
         w = this.#openAside();
         await beginWhenUnlocked(w);
-        ({ written, staged } = await this.#inSlices(writeThenStage(
-          writeAccepted(w, host.liveView(), host.series, command, status),
-          host.liveView(),
-          command.key.id,
-        )));
-        w.stmt.commit.run();
+        const result: AsideAggregate = await this.#inSlices<AsideAggregate>(
+          command.aggregate === undefined
+            ? writeThenStage(
+              writeAccepted(w, host.liveView(), host.series, command, status),
+              host.liveView(),
+              command.key.id,
+            )
+            : writeAggregateAside(
+              w,
+              host.liveView(),
+              host.series,
+              command,
+              status,
+            ),
+        );
+        if ("problems" in result) {
+          // Refused: nothing written; the next flush writes its history row.
+          w.db.exec("ROLLBACK");
+          const refused = { ...command, problems: result.problems };
+          this.#queue.unshift({ ...entry, command: refused });
+        } else {
+          ({ written, staged, applied } = result);
+          w.stmt.commit.run();
+        }
       }
     } catch (error) {
       host.series.cache.clear();
@@ -383,6 +411,7 @@ export class GroupCommit {
     }
     if (written !== undefined) {
       applyAccepted(host.liveView(), command, written, staged);
+      applied?.(host.liveView());
       entry.resolve({ status });
     }
     this.#aside = undefined;
