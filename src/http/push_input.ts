@@ -97,9 +97,9 @@ export async function readPush(
   };
   // Large bodies are decoded on the worker only, within the budget of
   // large pushes; small ones inline, never waiting behind large ones.
-  // Aggregating pushes inline: their sums need the metrics, which the
-  // worker does not hand back.
-  const large = deps.pushWorker !== undefined && !aggregate &&
+  // Aggregating pushes too: the store reads their metrics back from the
+  // prepared rows, a slice at a time (push/prepared_family.ts).
+  const large = deps.pushWorker !== undefined &&
     body.length >= (deps.pushWorkerMinBytes ?? WORKER_MIN_BYTES);
   if (large) reading.release = await deps.pushWorker?.budget.admit(body.length);
   const fromWorker = large ? await prepareOnWorker(input, deps) : undefined;

@@ -21,6 +21,7 @@ import type { MetricFamily } from "../exposition/model.ts";
 import { insertPush, readFamily, type SeriesMemory } from "./row_writers.ts";
 import type { Writer } from "./statements.ts";
 import { writeContributions, type WrittenSums } from "./contribution_writes.ts";
+import { familyOfPrepared } from "../push/prepared_family.ts";
 import type { PushCommand, PushOutcome } from "./store_types.ts";
 import type { GroupState, ReadView, StoredFamily, View } from "./view.ts";
 
@@ -177,8 +178,10 @@ export function* aggregateSteps(
   const group = view.group(command.key.id);
   const summed: AddedFamily[] = [];
   const problems: string[] = [];
-  for (let f = 0; f < command.families.length; f++) {
-    const family = command.families[f] as MetricFamily;
+  // Prepared on the push worker: its metrics read back from its rows.
+  const pushed = yield* pushedFamilies(command);
+  for (let f = 0; f < pushed.length; f++) {
+    const family = pushed[f] as MetricFamily;
     const stored = group?.families.get(family.name);
     const before = stored === undefined
       ? undefined
@@ -186,7 +189,7 @@ export function* aggregateSteps(
     if (before !== undefined) yield;
     const result = addFamily(before, family, gauge, {
       stored: stored?.keys,
-      pushed: command.keys?.[f],
+      pushed: command.keys?.[f] ?? command.prepared?.[f]?.keys,
     });
     if (result.ok) summed.push(result.summed);
     else problems.push(result.problem);
@@ -214,13 +217,25 @@ export function* aggregateSteps(
           if (familyId !== undefined) remember(familyId, sum);
         });
       }
-      writeContributions(w, series, command.families, summed, written);
+      writeContributions(w, series, pushed, summed, written);
     },
     applied: (view) => {
       const state = view.group(command.key.id);
       if (state !== undefined) KINDS.set(state, true);
     },
   };
+}
+
+/** The pushed families with their metrics. */
+function* pushedFamilies(
+  command: PushCommand,
+): Generator<void, readonly MetricFamily[], undefined> {
+  if (command.prepared === undefined) return command.families;
+  const families: MetricFamily[] = [];
+  for (const prepared of command.prepared) {
+    families.push(yield* familyOfPrepared(prepared));
+  }
+  return families;
 }
 
 /**

@@ -14,8 +14,13 @@ import { Store } from "../../src/store/store.ts";
 import type { PushCommand, PushOutcome } from "../../src/store/store.ts";
 import type { GaugeMode } from "../../src/push/aggregate.ts";
 import { tempDir } from "../test_utils.ts";
+import { preparePushInSlices } from "../../src/push/prepare_push.ts";
+import type { MetricFamily } from "../../src/exposition/model.ts";
 
 const encoder = new TextEncoder();
+
+/** Each command's body, for {@link asFromWorker}. */
+const BODIES = new WeakMap<PushCommand, string>();
 
 function command(
   body: string,
@@ -31,7 +36,7 @@ function command(
   if (!key) throw new Error(path);
   const sanitized = sanitizePush(parseText(encoder.encode(body)), key);
   const gauge = options.gauge ?? "last";
-  return {
+  const push: PushCommand = {
     method: options.method ?? "POST",
     key,
     families: sanitized.families,
@@ -51,6 +56,44 @@ function command(
     },
     ...(gauge === false ? {} : { aggregate: { gauge } }),
   };
+  BODIES.set(push, body);
+  return push;
+}
+
+const LIMITS = {
+  maxSeriesPerPush: 1_000_000,
+  maxLabelNameLength: 1024,
+  maxLabelValueLength: 1024,
+  maxSeries: 0,
+  readTimeoutMs: 0,
+};
+
+/**
+ * `push` as the push worker hands it over: the families prepared (keys,
+ * texts, rows in columns), placeholders in place of their metrics.
+ */
+function asFromWorker(push: PushCommand): PushCommand {
+  const ready = preparePushInSlices({
+    body: encoder.encode(BODIES.get(push) ?? ""),
+    contentType: null,
+    key: push.key,
+    utf8Names: false,
+    limits: LIMITS,
+  });
+  if (ready.prepared === undefined) return push;
+  const prepared = ready.prepared;
+  return {
+    ...push,
+    families: prepared.map((f) => ({
+      name: f.name,
+      type: f.type,
+      help: f.help,
+      unit: f.unit,
+      metrics: f.keys.map(() => ({ labels: [], value: 0 })),
+    } as MetricFamily)),
+    keys: prepared.map((f) => f.keys),
+    prepared,
+  };
 }
 
 /** A counter, a histogram, a summary and a gauge of `n` series each. */
@@ -68,6 +111,8 @@ function body(n: number, round: number): string {
     text +=
       `q{s="${i}",quantile="0.5"} ${round}\nq_sum{s="${i}"} 0.7\nq_count{s="${i}"} 3\n`;
   }
+  text += `# TYPE x gauge\nx{s="nan"} NaN\nx{s="zero"} -0\nx{s="inf"} +Inf\n`;
+  text += `# TYPE u untyped\nu{s="1"} ${round}e-300\nu{s="2"} -1.5e308\n`;
   text += "# TYPE g gauge\n";
   // A new series each round, the others in another order than stored.
   for (let i = n + round; i >= 0; i--) text += `g{s="${i}"} ${round * i}\n`;
@@ -124,7 +169,12 @@ for (const keepHistory of [true, false]) {
     const inlinePath = `${dir.path}/inline.db`;
     const asidePath = `${dir.path}/aside.db`;
     const n = 400;
-    const outcomes: PushOutcome[][] = [[], []];
+    // inline; aside; from the worker, aside; from the worker, in a batch.
+    const paths = [inlinePath, asidePath, "worker.db", "batch.db"].map((
+      p,
+      i,
+    ) => i < 2 ? p : `${dir.path}/${p}`);
+    const outcomes: PushOutcome[][] = [[], [], [], []];
     const scrapes: string[] = [];
     {
       using inline = new Store({ path: inlinePath, keepHistory });
@@ -134,27 +184,41 @@ for (const keepHistory of [true, false]) {
         keepHistory,
         asideMinRows: 300,
       });
+      using worker = new Store({
+        path: paths[2] as string,
+        keepHistory,
+        asideMinRows: 300,
+      });
+      using batch = new Store({ path: paths[3] as string, keepHistory });
       for (const push of pushes(n)) {
         outcomes[0]?.push(inline.push(push));
         outcomes[1]?.push(await aside.enqueuePush(push));
+        outcomes[2]?.push(await worker.enqueuePush(asFromWorker(push)));
+        outcomes[3]?.push(await batch.enqueuePush(asFromWorker(push)));
       }
-      scrapes.push(inline.view.render(new Map()), aside.view.render(new Map()));
+      for (const store of [inline, aside, worker, batch]) {
+        scrapes.push(store.view.render(new Map()));
+      }
       // The group's kind is known to the one that wrote it aside.
       const replacing = command("c 1\n", { gauge: false, time: 5000 });
       assert.equal(inline.push(replacing).status, 409);
-      assert.equal((await aside.enqueuePush(replacing)).status, 409);
+      for (const store of [aside, worker, batch]) {
+        assert.equal((await store.enqueuePush(replacing)).status, 409);
+      }
     }
-    assert.deepEqual(outcomes[1], outcomes[0]);
+    for (const i of [1, 2, 3]) {
+      assert.deepEqual(outcomes[i], outcomes[0]);
+      assert.equal(scrapes[i], scrapes[0]);
+      assert.deepEqual(tables(paths[i] as string), tables(inlinePath));
+    }
     assert.deepEqual(
       outcomes[0]?.map((o) => o.status),
       [200, 200, 200, 200, 200, 400, 400, 200, 200, 200],
     );
-    assert.equal(scrapes[1], scrapes[0]);
     assert.match(
       scrapes[0] ?? "",
       /^c\{instance="",job="agg",s="0"\} 0\.7000000000000001$/m,
     );
-    assert.deepEqual(tables(asidePath), tables(inlinePath));
     // After a restart the sums go on from what the aside store wrote.
     using again = new Store({
       path: asidePath,

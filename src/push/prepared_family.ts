@@ -1,0 +1,69 @@
+/**
+ * A prepared family's metrics back from its `samples` rows in columns
+ * (sample_columns.ts), as sample_rows.ts reads stored rows back: an
+ * aggregating push prepared on the push worker is summed from them
+ * (store/aggregate_writes.ts), a slice of series at a time. Pure.
+ * @module
+ */
+
+import type { Metric, MetricFamily } from "../exposition/model.ts";
+import type { PreparedFamily } from "./prepare.ts";
+import { rowsToFamily, type SampleRow } from "./sample_rows.ts";
+import {
+  labelsAt,
+  type SampleExtra,
+  suffixAt,
+  valueAt,
+} from "./sample_columns.ts";
+
+/** Series read back between two yields. */
+const SLICE_SERIES = 4_096;
+
+/**
+ * The family `prepared` was prepared from, its metrics read back from its
+ * rows; yields after each {@link SLICE_SERIES} series.
+ */
+export function* familyOfPrepared(
+  prepared: PreparedFamily,
+): Generator<void, MetricFamily, undefined> {
+  const columns = prepared.samples;
+  const header = {
+    name: prepared.name,
+    type: prepared.type,
+    help: prepared.help,
+    unit: prepared.unit,
+  };
+  const extras = new Map<number, SampleExtra>();
+  for (const e of columns.extras) extras.set(e.row, e);
+  const metrics: Metric[] = [];
+  let rows: SampleRow[] = [];
+  let seriesInSlice = 0;
+  let last = -1;
+  for (let r = 0; r < columns.count; r++) {
+    const series = columns.series[r] as number;
+    if (series !== last) {
+      last = series;
+      if (seriesInSlice === SLICE_SERIES) {
+        for (const m of rowsToFamily(header, rows).metrics) metrics.push(m);
+        rows = [];
+        seriesInSlice = 0;
+        yield;
+      }
+      seriesInSlice++;
+    }
+    const extra = extras.get(r);
+    rows.push({
+      series,
+      name: header.name + suffixAt(columns, r),
+      labels: labelsAt(columns, r),
+      value: valueAt(columns, r),
+      valueText: extra?.valueText ?? null,
+      native: extra?.native ?? null,
+      exemplar: extra?.exemplar ?? null,
+      created: extra?.created ?? null,
+    });
+  }
+  const family = rowsToFamily(header, rows);
+  for (const m of family.metrics) metrics.push(m);
+  return { ...family, metrics } as MetricFamily;
+}
