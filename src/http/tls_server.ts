@@ -46,12 +46,6 @@ import { closingAnswer } from "./http1/response_writer.ts";
 export type { RefusedRequest };
 
 /**
- * The default of `--web.max-header-bytes`: Go's `http.DefaultMaxHeaderBytes`,
- * which is what bounds the Pushgateway.
- */
-export const MAX_HEAD_BYTES = 1024 * 1024;
-
-/**
  * After answering a request the parser refused, the rest of what the client
  * sends is read and dropped for this long (and up to {@link LINGER_MAX_BYTES})
  * before the connection is closed. Closing a socket with unread data makes

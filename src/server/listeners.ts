@@ -11,9 +11,9 @@
 import { parseListenAddress } from "../cli/flags.ts";
 import type { Handler } from "../http/routes.ts";
 import type { SelfMetrics } from "../http/self_metrics.ts";
-import { MAX_HEAD_BYTES, NodeListener } from "../http/tls_server.ts";
+import type { NodeListener } from "../http/tls_server.ts";
 import { Http1Listener } from "../http/http1/http1_listener.ts";
-import type { RefusedRequest } from "../http/http1/refusal.ts";
+import { MAX_HEAD_BYTES, type RefusedRequest } from "../http/http1/refusal.ts";
 import type { TlsSettings } from "../http/web_config.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
@@ -139,10 +139,13 @@ function listenNode(
     readonly onRefused: (refused: RefusedRequest) => void;
   },
 ): Promise<NodeListener> {
-  return onAddress(
-    address,
-    (hostname, port) => NodeListener.listen({ hostname, port, ...options }),
-  );
+  // Loaded only when TLS is on: node:https and the Node layer under it cost
+  // an idle plain-HTTP gateway about 4 MiB (docs/performance.md, "Fixed
+  // costs").
+  return onAddress(address, async (hostname, port) => {
+    const { NodeListener } = await import("../http/tls_server.ts");
+    return NodeListener.listen({ hostname, port, ...options });
+  });
 }
 
 /**

@@ -5,6 +5,12 @@
  * @module
  */
 
+/**
+ * The default of `--web.max-header-bytes`: Go's `http.DefaultMaxHeaderBytes`,
+ * which is what bounds the Pushgateway.
+ */
+export const MAX_HEAD_BYTES = 1024 * 1024;
+
 /** What the HTTP layer refused, for the caller to count. */
 export interface RefusedRequest {
   readonly status: 400 | 408 | 414 | 431;

@@ -8,9 +8,7 @@
  * @module
  */
 
-import { STATUS_CODES } from "node:http";
-
-const STATUS_TEXT: Readonly<Record<number, string | undefined>> = STATUS_CODES;
+import { STATUS_TEXT } from "./status_text.ts";
 
 /** Where the bytes go: a `Deno.Conn` or a test's stand-in. */
 export interface ByteSink {
