@@ -5,6 +5,7 @@ import type { MetricFamily } from "../../src/exposition/model.ts";
 import { PushError } from "../../src/push/push_error.ts";
 import type { PushCommand, PushOutcome } from "../../src/store/store.ts";
 import { Store } from "../../src/store/store.ts";
+import type { FamilyEntry } from "../../src/store/family_entry.ts";
 import { tempDir } from "../test_utils.ts";
 import { command as storeCommand, key, REQUEST } from "./store_commands.ts";
 
@@ -273,4 +274,32 @@ Deno.test("Store refuses a large push inconsistent with other groups' series as 
     count(path, "SELECT count(*) AS n FROM pushes WHERE status = 400"),
     2,
   );
+});
+
+Deno.test("Store builds a large family other groups hold aside and scrapes it as inline", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/pv.db`;
+  using aside = new Store({ path, asideMinRows: ASIDE_MIN_ROWS });
+  using inline = new Store({ path: ":memory:" });
+  const shared = (value: number, n = 40_000) =>
+    big(n, value).filter((f) => f.name === "big");
+  const pushes = [
+    command("PUT", "job/a", shared(1), 1),
+    command("PUT", "job/b", shared(2), 2),
+    command("PUT", "job/c", shared(3, 40_010), 3),
+    command("PUT", "job/b", shared(4, 39_990), 4),
+    command("POST", "job/d", [gauge("small", 1)], 5),
+  ];
+  for (const store of [aside, inline]) {
+    const outcomes = await Promise.all(pushes.map((p) => store.enqueuePush(p)));
+    assert.deepEqual(outcomes.map((o) => o.status), [200, 200, 200, 200, 200]);
+  }
+  // Built aside, its scrape pieces are written already; put in place, not.
+  const pieces = (store: Store) =>
+    (store.view.family("big") as FamilyEntry).scrape !== undefined;
+  assert.deepEqual([pieces(aside), pieces(inline)], [true, false]);
+  const scrape = aside.view.render(new Map());
+  assert.equal(scrape, inline.view.render(new Map()));
+  assert.equal(aside.view.seriesCount, inline.view.seriesCount);
+  assert.match(scrape, /^big\{i="39989",instance="",job="b"\} 39993$/m);
 });
