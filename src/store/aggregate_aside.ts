@@ -67,7 +67,7 @@ export function* writeAggregateAside(
     view,
     command.key.id,
   );
-  sums.written(written);
+  yield* sums.writtenSteps(written);
   return { written, staged, applied: sums.applied };
 }
 

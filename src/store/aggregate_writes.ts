@@ -20,7 +20,7 @@ import type { Partials } from "../push/exact_sum.ts";
 import type { MetricFamily } from "../exposition/model.ts";
 import { insertPush, readFamily, type SeriesMemory } from "./row_writers.ts";
 import type { Writer } from "./statements.ts";
-import { writeContributions, type WrittenSums } from "./contribution_writes.ts";
+import { contributionSteps, type WrittenSums } from "./contribution_writes.ts";
 import { familyOfPrepared } from "../push/prepared_family.ts";
 import type { PushCommand, PushOutcome } from "./store_types.ts";
 import type { GroupState, ReadView, StoredFamily, View } from "./view.ts";
@@ -142,6 +142,10 @@ export interface Aggregation {
   readonly before: () => void;
   /** Writes the contribution's rows, once the sums are written. */
   readonly written: (written: WrittenSums) => void;
+  /** {@link Aggregation.written} a step at a time (written aside). */
+  readonly writtenSteps: (
+    written: WrittenSums,
+  ) => Generator<void, void, undefined>;
   /** Tells the view's side of this module, after the push is applied. */
   readonly applied: (view: View) => void;
 }
@@ -204,21 +208,26 @@ export function* aggregateSteps(
     keys: summed.map((s) => s.keys),
   };
   const wasAggregating = group !== undefined && isAggregating(w, group);
+  function* writtenSteps(written: WrittenSums) {
+    if (!wasAggregating) {
+      statementsOf(w.db).setAggregating.run(written.groupRow);
+    }
+    if (series.keepHistory) {
+      summed.forEach((sum, f) => {
+        const familyId = written.stored[f]?.rowId;
+        if (familyId !== undefined) remember(familyId, sum);
+      });
+    }
+    yield* contributionSteps(w, series, pushed, summed, written);
+  }
   return {
     command: sums,
     before: () => dropBeforeWrite(w, view, series, command),
     written: (written) => {
-      if (!wasAggregating) {
-        statementsOf(w.db).setAggregating.run(written.groupRow);
-      }
-      if (series.keepHistory) {
-        summed.forEach((sum, f) => {
-          const familyId = written.stored[f]?.rowId;
-          if (familyId !== undefined) remember(familyId, sum);
-        });
-      }
-      writeContributions(w, series, pushed, summed, written);
+      const steps = writtenSteps(written);
+      while (steps.next().done !== true);
     },
+    writtenSteps,
     applied: (view) => {
       const state = view.group(command.key.id);
       if (state !== undefined) KINDS.set(state, true);

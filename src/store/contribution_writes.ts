@@ -28,18 +28,22 @@ const INSERTS = new WeakMap<Writer, Map<string, StatementSync>>();
 /** Rows per multi-row INSERT of this module (3 parameters each at most). */
 const ROWS_PER_INSERT = 100;
 
+/** Sample rows of a contribution turned into JSON between two yields. */
+const SLICE_ROWS = 8_192;
+
 /**
  * The contribution's rows: each pushed sample row's value as pushed, and
  * the residue of each sum that needs one, keyed by the family versions
- * just written and their series.
+ * just written and their series; a step at a time (it yields after each
+ * {@link SLICE_ROWS} rows), as a large push is written aside.
  */
-export function writeContributions(
+export function* contributionSteps(
   w: Writer,
   series: SeriesMemory,
   pushedFamilies: readonly MetricFamily[],
   summed: readonly AddedFamily[],
   written: WrittenSums,
-): void {
+): Generator<void, void, undefined> {
   const contributions: (number | string)[] = [];
   const residues: (number | string)[] = [];
   for (let f = 0; f < summed.length; f++) {
@@ -58,7 +62,12 @@ export function writeContributions(
     let metric = -1;
     let at = 0;
     let deltas = "";
+    let inSlice = 0;
     for (const row of pushedRows(pushed)) {
+      if (++inSlice === SLICE_ROWS) {
+        inSlice = 0;
+        yield;
+      }
       if (row.series !== metric) {
         metric = row.series;
         at = sum.pushedAt[metric] ?? -1; // -1: a repeated series (unchecked)
