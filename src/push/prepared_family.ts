@@ -17,7 +17,7 @@ import {
 } from "./sample_columns.ts";
 
 /** Series read back between two yields. */
-const SLICE_SERIES = 4_096;
+const SLICE_SERIES = 2_048;
 
 /**
  * The family `prepared` was prepared from, its metrics read back from its

@@ -24,7 +24,7 @@ import type { PushCommand } from "./store_types.ts";
 import type { View } from "./view.ts";
 
 /** Series of a summed family prepared between two turns. */
-const PREPARE_SLICE_SERIES = 4_096;
+const PREPARE_SLICE_SERIES = 2_048;
 
 /** What writing a large aggregating push aside left. */
 export type AsideAggregate =

@@ -29,7 +29,7 @@ const INSERTS = new WeakMap<Writer, Map<string, StatementSync>>();
 const ROWS_PER_INSERT = 100;
 
 /** Sample rows of a contribution turned into JSON between two yields. */
-const SLICE_ROWS = 8_192;
+const SLICE_ROWS = 4_096;
 
 /**
  * The contribution's rows: each pushed sample row's value as pushed, and
