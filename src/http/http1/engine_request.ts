@@ -12,7 +12,16 @@
  * @module
  */
 
+import { EngineHeaders } from "./engine_headers.ts";
+
 const EMPTY = new Uint8Array(0);
+
+/** `bytes` if they own their buffer, else a copy that does. */
+function owned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice();
+}
 
 /** The body: bytes already received, a stream, or none. */
 export type EngineBody = Uint8Array | ReadableStream<Uint8Array> | null;
@@ -39,7 +48,7 @@ export class EngineRequest {
   }
 
   get headers(): Headers {
-    return this.#headers ??= new Headers(this.#fields);
+    return this.#headers ??= new EngineHeaders(this.#fields);
   }
 
   get bodyUsed(): boolean {
@@ -55,7 +64,9 @@ export class EngineRequest {
       this.#stream = new ReadableStream({
         type: "bytes",
         start(controller) {
-          if (body.length > 0) controller.enqueue(body);
+          // A byte stream takes the chunk's buffer from its owner: a view
+          // of the connection's shared slab is copied first.
+          if (body.length > 0) controller.enqueue(owned(body));
           controller.close();
         },
       });
@@ -115,6 +126,9 @@ const NORMALIZED: ReadonlyMap<string, string> = new Map(
   ]),
 );
 
+/** The methods as Fetch spells them (most requests: no lower-casing). */
+const SPELLED: ReadonlySet<string> = new Set(NORMALIZED.values());
+
 /** A `Request` as the handler sees it (see the module's note). */
 export function engineRequest(
   url: string,
@@ -122,6 +136,8 @@ export function engineRequest(
   fields: Readonly<Record<string, string>>,
   body: EngineBody,
 ): Request {
-  const normalized = NORMALIZED.get(method.toLowerCase()) ?? method;
+  const normalized = SPELLED.has(method)
+    ? method
+    : NORMALIZED.get(method.toLowerCase()) ?? method;
   return new EngineRequest(url, normalized, fields, body) as unknown as Request;
 }

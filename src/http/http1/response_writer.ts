@@ -72,23 +72,48 @@ function headOf(
   return head + "\r\n";
 }
 
-/** A head as bytes: one byte per code unit (header values are ByteStrings). */
-function headBytes(head: string): Uint8Array {
-  for (let i = 0; i < head.length; i++) {
-    if (head.charCodeAt(i) > 0x7f) {
-      const bytes = new Uint8Array(head.length);
-      for (let j = 0; j < head.length; j++) bytes[j] = head.charCodeAt(j);
-      return bytes;
-    }
-  }
-  return encoder.encode(head);
+/**
+ * Buffers for answers of one write (head and body), reused once written: a
+ * new buffer per answer costs more than the rest of writing it (V8 keeps
+ * the bytes of an array over 64 bytes outside its heap). As many as writes
+ * are under way at once, up to {@link POOL_MAX} kept.
+ */
+const pool: Uint8Array[] = [];
+const POOL_MAX = 64;
+const POOLED_BYTES = 16 * 1024;
+
+/**
+ * `head` (one byte per code unit: header values are ByteStrings) then
+ * `body` in one buffer, pooled when it fits (give it back with
+ * {@link release}).
+ */
+function packed(head: string, body: Uint8Array | undefined): Uint8Array {
+  const size = head.length + (body?.length ?? 0);
+  const out = size <= POOLED_BYTES
+    ? pool.pop() ?? new Uint8Array(POOLED_BYTES)
+    : new Uint8Array(size);
+  for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
+  if (body !== undefined) out.set(body, head.length);
+  return out.subarray(0, size);
 }
 
-function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+function release(bytes: Uint8Array): void {
+  if (bytes.buffer.byteLength === POOLED_BYTES && pool.length < POOL_MAX) {
+    pool.push(new Uint8Array(bytes.buffer, 0, POOLED_BYTES));
+  }
+}
+
+/** Writes `head` and `body` in one write. */
+async function writePacked(
+  sink: ByteSink,
+  head: string,
+  body?: Uint8Array,
+): Promise<void> {
+  const bytes = packed(head, body);
+  let at = await sink.write(bytes);
+  while (at < bytes.length) at += await sink.write(bytes.subarray(at));
+  // Not given back if the write failed: the runtime may still hold it.
+  release(bytes);
 }
 
 /**
@@ -106,11 +131,11 @@ export async function writeResponse(
   const bodiless = status === 204 || status === 304 || status < 200;
   const body = response.body;
   if (body === null || to.head || bodiless) {
-    await body?.cancel();
+    if (body !== null) await body.cancel();
     const framing = body === null && !bodiless ? "content-length: 0\r\n" : "";
-    await writeAll(
+    await writePacked(
       sink,
-      headBytes(headOf(status, response.headers, framing, to.keepAlive)),
+      headOf(status, response.headers, framing, to.keepAlive),
     );
     return to.keepAlive;
   }
@@ -122,33 +147,29 @@ export async function writeResponse(
     const firstBytes = first.done ? new Uint8Array(0) : first.value.slice();
     const second = first.done ? first : await reader.read();
     if (second.done) {
-      const head = headBytes(
-        headOf(
-          status,
-          response.headers,
-          `content-length: ${firstBytes.length}\r\n`,
-          to.keepAlive,
-        ),
+      const head = headOf(
+        status,
+        response.headers,
+        `content-length: ${firstBytes.length}\r\n`,
+        to.keepAlive,
       );
       if (firstBytes.length <= JOINED_MAX_BYTES) {
-        await writeAll(sink, joined(head, firstBytes));
+        await writePacked(sink, head, firstBytes);
       } else {
-        await writeAll(sink, head);
+        await writePacked(sink, head);
         await writeAll(sink, firstBytes);
       }
       return to.keepAlive;
     }
     const chunked = to.minor === 1;
     const keepAlive = to.keepAlive && chunked;
-    await writeAll(
+    await writePacked(
       sink,
-      headBytes(
-        headOf(
-          status,
-          response.headers,
-          chunked ? "transfer-encoding: chunked\r\n" : "",
-          keepAlive,
-        ),
+      headOf(
+        status,
+        response.headers,
+        chunked ? "transfer-encoding: chunked\r\n" : "",
+        keepAlive,
       ),
     );
     const send = async (chunk: Uint8Array) => {
@@ -199,5 +220,8 @@ export function closingAnswer(
   }
   head +=
     `Content-Length: ${bytes.length}\r\nConnection: close\r\n${dateLine()}\r\n`;
-  return joined(headBytes(head), bytes);
+  const out = new Uint8Array(head.length + bytes.length);
+  for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
+  out.set(bytes, head.length);
+  return out;
 }
