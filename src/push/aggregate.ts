@@ -73,6 +73,26 @@ export function addFamily(
   gauge: GaugeMode,
   known: KnownKeys = {},
 ): MergeResult {
+  const steps = addFamilySteps(stored, pushed, gauge, known);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** Stored series added to between two yields of {@link addFamilySteps}. */
+const SLICE_SERIES = 2_048;
+
+/**
+ * {@link addFamily} a step at a time: it yields after each
+ * {@link SLICE_SERIES} stored series, for a large push written aside.
+ */
+export function* addFamilySteps(
+  stored: SummedFamily | undefined,
+  pushed: MetricFamily,
+  gauge: GaugeMode,
+  known: KnownKeys = {},
+): Generator<void, MergeResult, undefined> {
   const pushedKeys = known.pushed ??
     pushed.metrics.map((m) => seriesKey(m.labels));
   if (stored === undefined) {
@@ -106,6 +126,7 @@ export function addFamily(
   const anyResidue = stored.residues.length > 0;
   let row = 0;
   for (let m = 0; m < old.metrics.length; m++) {
+    if (m % SLICE_SERIES === SLICE_SERIES - 1) yield;
     const s = old.metrics[m] as Metric;
     const rows = rowCount(s);
     const sRes = anyResidue ? stored.residues.slice(row, row + rows) : NONE;

@@ -13,7 +13,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import {
   type AddedFamily,
-  addFamily,
+  addFamilySteps,
   type SummedFamily,
 } from "../push/aggregate.ts";
 import type { Partials } from "../push/exact_sum.ts";
@@ -191,7 +191,7 @@ export function* aggregateSteps(
       ? undefined
       : readSummed(w, series, stored);
     if (before !== undefined) yield;
-    const result = addFamily(before, family, gauge, {
+    const result = yield* addFamilySteps(before, family, gauge, {
       stored: stored?.keys,
       pushed: command.keys?.[f] ?? command.prepared?.[f]?.keys,
     });
