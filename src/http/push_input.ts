@@ -64,8 +64,9 @@ export async function readPush(
   reading: PushReading,
   aggregate = false,
 ): Promise<PushInput> {
-  // An aggregating push is decoded and summed on the thread that answers
-  // HTTP, so its body has a bound of its own (README, "Aggregating groups").
+  // An aggregating push is summed (a slice at a time when large) on the
+  // thread that answers HTTP, so its body has a bound of its own (README,
+  // "Aggregating groups").
   const maxBytes = aggregate
     ? Math.min(deps.maxBodyBytes, AGGREGATE_MAX_BODY_BYTES)
     : deps.maxBodyBytes;
