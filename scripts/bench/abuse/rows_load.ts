@@ -104,9 +104,9 @@ export const concurrentRow: Row = {
 };
 
 /**
- * The largest aggregating push there may be (1 MiB, decoded and summed on
- * the thread that answers HTTP), ten times to one group: every one but the
- * first adds to every series.
+ * The largest aggregating push there may be (1 MiB: decoded on the push
+ * worker, summed a slice at a time on the thread that answers HTTP), ten
+ * times to one group: every one but the first adds to every series.
  */
 export const aggregateRow: Row = {
   id: "aggregate-push",
