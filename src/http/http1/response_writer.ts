@@ -81,35 +81,49 @@ function headOf(
 const pool: Uint8Array[] = [];
 const POOL_MAX = 64;
 const POOLED_BYTES = 16 * 1024;
+/** Room left for the head before a first chunk held in a pooled buffer. */
+const HEAD_ROOM = 2048;
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 /**
  * `head` (one byte per code unit: header values are ByteStrings) then
  * `body` in one buffer, pooled when it fits (give it back with
  * {@link release}).
  */
-function packed(head: string, body: Uint8Array | undefined): Uint8Array {
-  const size = head.length + (body?.length ?? 0);
+function packed(
+  head: string,
+  body: Uint8Array | undefined,
+  tail: Uint8Array | undefined,
+): Uint8Array {
+  const bodyBytes = body?.length ?? 0;
+  const size = head.length + bodyBytes + (tail?.length ?? 0);
   const out = size <= POOLED_BYTES
     ? pool.pop() ?? new Uint8Array(POOLED_BYTES)
     : new Uint8Array(size);
   for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
   if (body !== undefined) out.set(body, head.length);
+  if (tail !== undefined) out.set(tail, head.length + bodyBytes);
   return out.subarray(0, size);
 }
 
-function release(bytes: Uint8Array): void {
-  if (bytes.buffer.byteLength === POOLED_BYTES && pool.length < POOL_MAX) {
+/** Gives a pooled buffer back (any view of it; others are left alone). */
+function release(bytes: Uint8Array | undefined): void {
+  if (
+    bytes !== undefined && bytes.buffer.byteLength === POOLED_BYTES &&
+    pool.length < POOL_MAX
+  ) {
     pool.push(new Uint8Array(bytes.buffer, 0, POOLED_BYTES));
   }
 }
 
-/** Writes `head` and `body` in one write. */
+/** Writes `head`, `body` and `tail` in one write. */
 async function writePacked(
   sink: ByteSink,
   head: string,
   body?: Uint8Array,
+  tail?: Uint8Array,
 ): Promise<void> {
-  const bytes = packed(head, body);
+  const bytes = packed(head, body, tail);
   let at = await sink.write(bytes);
   while (at < bytes.length) at += await sink.write(bytes.subarray(at));
   // Not given back if the write failed: the runtime may still hold it.
@@ -140,11 +154,23 @@ export async function writeResponse(
     return to.keepAlive;
   }
   const reader = body.getReader();
+  // The first chunk, copied (the runtime may reuse a chunk once the next is
+  // read) after room for the head when it fits a pooled buffer, so that a
+  // body of one chunk and its head go out in one write without another copy.
+  let held: Uint8Array | undefined;
   try {
     const first = await reader.read();
-    // The runtime may reuse a chunk once the next is read: copy the first
-    // before reading the second.
-    const firstBytes = first.done ? new Uint8Array(0) : first.value.slice();
+    let firstBytes: Uint8Array = EMPTY;
+    if (!first.done) {
+      const n = first.value.length;
+      if (n <= POOLED_BYTES - HEAD_ROOM) {
+        held = pool.pop() ?? new Uint8Array(POOLED_BYTES);
+        firstBytes = held.subarray(HEAD_ROOM, HEAD_ROOM + n);
+        firstBytes.set(first.value);
+      } else {
+        firstBytes = first.value.slice();
+      }
+    }
     const second = first.done ? first : await reader.read();
     if (second.done) {
       const head = headOf(
@@ -153,12 +179,23 @@ export async function writeResponse(
         `content-length: ${firstBytes.length}\r\n`,
         to.keepAlive,
       );
-      if (firstBytes.length <= JOINED_MAX_BYTES) {
+      if (held !== undefined && head.length <= HEAD_ROOM) {
+        const from = HEAD_ROOM - head.length;
+        for (let i = 0; i < head.length; i++) {
+          held[from + i] = head.charCodeAt(i);
+        }
+        await writeAll(
+          sink,
+          held.subarray(from, HEAD_ROOM + firstBytes.length),
+        );
+      } else if (firstBytes.length <= JOINED_MAX_BYTES) {
         await writePacked(sink, head, firstBytes);
       } else {
         await writePacked(sink, head);
         await writeAll(sink, firstBytes);
       }
+      release(held);
+      held = undefined;
       return to.keepAlive;
     }
     const chunked = to.minor === 1;
@@ -175,33 +212,31 @@ export async function writeResponse(
     const send = async (chunk: Uint8Array) => {
       if (chunk.length === 0) return;
       if (!chunked) return await writeAll(sink, chunk);
-      const size = encoder.encode(`${chunk.length.toString(16)}\r\n`);
+      const size = `${chunk.length.toString(16)}\r\n`;
       if (chunk.length > JOINED_MAX_BYTES) {
-        await writeAll(sink, size);
+        await writeAll(sink, encoder.encode(size));
         await writeAll(sink, chunk);
         await writeAll(sink, CRLF);
         return;
       }
       // One write, one segment: the framing does not go apart from its data.
-      const framed = new Uint8Array(size.length + chunk.length + 2);
-      framed.set(size);
-      framed.set(chunk, size.length);
-      framed.set(CRLF, size.length + chunk.length);
-      await writeAll(sink, framed);
+      await writePacked(sink, size, chunk, CRLF);
     };
     await send(firstBytes);
+    release(held);
+    held = undefined;
     let next: ReadableStreamReadResult<Uint8Array> = second;
     while (!next.done) {
       await send(next.value);
       next = await reader.read();
     }
     if (chunked) await writeAll(sink, LAST_CHUNK);
+    // The lock is not released: the stream has ended, and releasing it
+    // costs an Error object per answer.
     return keepAlive;
   } catch (error) {
     await reader.cancel(error).catch(() => {});
     throw error;
-  } finally {
-    reader.releaseLock();
   }
 }
 
