@@ -7,6 +7,11 @@
  *
  *   deno run -A scripts/bench/store_push_bench.ts [--series 100000]
  *     [--kind 10series|1000series] [--batch 8] [--seconds 5] [--sync normal|full]
+ *     [--aggregate]
+ *
+ * `--aggregate` pushes the same bodies to aggregating groups (as
+ * `load.ts --aggregate` does over HTTP): the CPU per push beside a replacing
+ * run's is the aggregation's cost in the store alone.
  * @module
  */
 
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
       batch: { type: "string", default: "8" },
       seconds: { type: "string", default: "5" },
       sync: { type: "string", default: "normal" },
+      aggregate: { type: "boolean", default: false },
     },
   });
   const kind = values.kind as BodyKind;
@@ -79,12 +85,19 @@ async function main(): Promise<void> {
     const commands: PushCommand[] = [];
     for (let i = 0; i < (kind === "10series" ? 4096 : 256); i++) {
       const tail = decoder.decode(body.tails[i % body.tails.length]);
-      commands.push(textPushCommand(
-        loadPath(kind, i % groupCount),
+      const command = textPushCommand(
+        values.aggregate
+          ? `/metrics/job/load-aggregate/instance/client-${i % groupCount}`
+          : loadPath(kind, i % groupCount),
         body.head(i) + tail,
         time,
         USER_AGENT,
-      ));
+      );
+      commands.push(
+        values.aggregate
+          ? { ...command, aggregate: { gauge: "last" } }
+          : command,
+      );
     }
     const deadline = performance.now() + Number(values.seconds) * 1000;
     let pushes = 0;
@@ -107,7 +120,9 @@ async function main(): Promise<void> {
     const cpu = cpuUsage(cpu0);
     // Wall time includes the flush timer's wait; CPU time is the store's cost.
     print(
-      `${kind}, batch ${batch}: ${pushes} pushes, ${
+      `${kind}${
+        values.aggregate ? " aggregating" : ""
+      }, batch ${batch}: ${pushes} pushes, ${
         ((cpu.user + cpu.system) / pushes).toFixed(0)
       } µs CPU per push (user ${(cpu.user / pushes).toFixed(0)}, system ${
         (cpu.system / pushes).toFixed(0)
