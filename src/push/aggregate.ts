@@ -73,11 +73,10 @@ export function addFamily(
   gauge: GaugeMode,
   known: KnownKeys = {},
 ): MergeResult {
-  const steps = addFamilySteps(stored, pushed, gauge, known);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-  }
+  const sum = startSum(stored, pushed, known);
+  if (!("state" in sum)) return sum;
+  const problem = addSlice(sum.state, pushed, gauge, sum.state.end);
+  return problem === undefined ? endSum(sum.state, pushed) : problem;
 }
 
 /** Stored series added to between two yields of {@link addFamilySteps}. */
@@ -93,6 +92,43 @@ export function* addFamilySteps(
   gauge: GaugeMode,
   known: KnownKeys = {},
 ): Generator<void, MergeResult, undefined> {
+  const sum = startSum(stored, pushed, known);
+  if (!("state" in sum)) return sum;
+  const state = sum.state;
+  for (;;) {
+    const until = Math.min(state.end, state.next + SLICE_SERIES);
+    const problem = addSlice(state, pushed, gauge, until);
+    if (problem !== undefined) return problem;
+    if (state.next >= state.end) return endSum(state, pushed);
+    yield;
+  }
+}
+
+/** A sum under way: the stored series added so far, and what they gave. */
+interface SumState {
+  readonly old: MetricFamily;
+  readonly storedResidues: readonly (Partials | undefined)[];
+  readonly storedKeys: readonly string[];
+  readonly pushedKeys: readonly string[];
+  /** Per stored series, the pushed one it meets (-1: none); null: itself. */
+  readonly match: readonly number[] | null;
+  readonly added: readonly number[];
+  readonly keys: string[];
+  readonly metrics: Metric[];
+  readonly residues: (Partials | undefined)[];
+  readonly pushedAt: number[];
+  /** The next stored series, and the sample row it starts at. */
+  next: number;
+  row: number;
+  readonly end: number;
+}
+
+/** The sum's start, or its whole result when nothing is stored to add. */
+function startSum(
+  stored: SummedFamily | undefined,
+  pushed: MetricFamily,
+  known: KnownKeys,
+): MergeResult | { readonly state: SumState } {
   const pushedKeys = known.pushed ??
     pushed.metrics.map((m) => seriesKey(m.labels));
   if (stored === undefined) {
@@ -118,21 +154,44 @@ export function* addFamilySteps(
   const storedKeys = known.stored?.length === old.metrics.length
     ? known.stored
     : old.metrics.map((m) => seriesKey(m.labels));
-  const match = matchSeries(storedKeys, pushedKeys);
-  const keys: string[] = [];
-  const metrics: Metric[] = [];
-  const residues: (Partials | undefined)[] = [];
-  const pushedAt: number[] = new Array(pushed.metrics.length).fill(-1);
-  const anyResidue = stored.residues.length > 0;
-  let row = 0;
-  for (let m = 0; m < old.metrics.length; m++) {
-    if (m % SLICE_SERIES === SLICE_SERIES - 1) yield;
+  const { stored: match, added } = matchSeries(storedKeys, pushedKeys);
+  return {
+    state: {
+      old,
+      storedResidues: stored.residues,
+      storedKeys,
+      pushedKeys,
+      match,
+      added,
+      keys: [],
+      metrics: [],
+      residues: [],
+      pushedAt: new Array(pushed.metrics.length).fill(-1),
+      next: 0,
+      row: 0,
+      end: old.metrics.length,
+    },
+  };
+}
+
+/** Adds the stored series from `state.next` to `until`; the problem if any. */
+function addSlice(
+  state: SumState,
+  pushed: MetricFamily,
+  gauge: GaugeMode,
+  until: number,
+): MergeResult | undefined {
+  const { old, storedResidues, storedKeys, match, keys, metrics, residues } =
+    state;
+  const anyResidue = storedResidues.length > 0;
+  let row = state.row;
+  for (let m = state.next; m < until; m++) {
     const s = old.metrics[m] as Metric;
     const rows = rowCount(s);
-    const sRes = anyResidue ? stored.residues.slice(row, row + rows) : NONE;
+    const sRes = anyResidue ? storedResidues.slice(row, row + rows) : NONE;
     row += rows;
     keys.push(storedKeys[m] as string);
-    const i = match.stored[m] as number;
+    const i = match === null ? m : match[m] as number;
     if (i < 0) {
       metrics.push(s);
       for (let r = 0; r < rows; r++) residues.push(sRes[r]);
@@ -140,11 +199,21 @@ export function* addFamilySteps(
     }
     const added = addMetric(old, s, sRes, pushed.metrics[i] as Metric, gauge);
     if (typeof added === "string") return { ok: false, problem: added };
-    pushedAt[i] = residues.length;
+    state.pushedAt[i] = residues.length;
     metrics.push(added.metric);
-    for (const r of added.residues) residues.push(r);
+    for (let r = 0; r < added.residues.length; r++) {
+      residues.push(added.residues[r]);
+    }
   }
-  for (const i of match.added) {
+  state.next = until;
+  state.row = row;
+  return undefined;
+}
+
+/** The sum once every stored series is added: the new series after them. */
+function endSum(state: SumState, pushed: MetricFamily): MergeResult {
+  const { keys, metrics, residues, pushedAt, pushedKeys } = state;
+  for (const i of state.added) {
     const m = pushed.metrics[i] as Metric;
     keys.push(pushedKeys[i] as string);
     pushedAt[i] = residues.length;
@@ -156,24 +225,24 @@ export function* addFamilySteps(
 }
 
 const NONE: readonly (Partials | undefined)[] = [];
+const NONE_ADDED: readonly number[] = [];
 
 /**
  * Which pushed metric each stored one meets (-1: none), and the pushed
  * ones the group does not hold yet, in push order (a repeated series: its
  * last). The common case, the same series in the same order as last
- * time, is compared in place (repeated series then meet in order).
+ * time, is compared in place (repeated series then meet in order): null,
+ * each stored series meets the pushed one at its own index.
  */
 function matchSeries(
   storedKeys: readonly string[],
   pushedKeys: readonly string[],
-): { stored: number[]; added: number[] } {
+): { stored: number[] | null; added: readonly number[] } {
   const n = storedKeys.length;
   if (pushedKeys.length === n) {
     let same = true;
     for (let i = 0; i < n && same; i++) same = storedKeys[i] === pushedKeys[i];
-    if (same) {
-      return { stored: Array.from({ length: n }, (_, i) => i), added: [] };
-    }
+    if (same) return { stored: null, added: NONE_ADDED };
   }
   const pushedByKey = new Map<string, number>();
   pushedKeys.forEach((key, i) => pushedByKey.set(key, i));

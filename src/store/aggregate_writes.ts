@@ -13,6 +13,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import {
   type AddedFamily,
+  addFamily,
   addFamilySteps,
   type SummedFamily,
 } from "../push/aggregate.ts";
@@ -20,7 +21,11 @@ import type { Partials } from "../push/exact_sum.ts";
 import type { MetricFamily } from "../exposition/model.ts";
 import { insertPush, readFamily, type SeriesMemory } from "./row_writers.ts";
 import type { Writer } from "./statements.ts";
-import { contributionSteps, type WrittenSums } from "./contribution_writes.ts";
+import {
+  contributionSteps,
+  writeContributions,
+  type WrittenSums,
+} from "./contribution_writes.ts";
 import { familyOfPrepared } from "../push/prepared_family.ts";
 import type { PushCommand, PushOutcome } from "./store_types.ts";
 import type { GroupState, ReadView, StoredFamily, View } from "./view.ts";
@@ -153,6 +158,8 @@ export interface Aggregation {
 /**
  * The sums an aggregating push leaves in its group, or the problems it is
  * refused with (a histogram layout, a type, that differ from the group's).
+ * A plain loop for a push of parsed families (small, inline); one the
+ * push worker prepared runs {@link aggregateSteps} to its end.
  */
 export function aggregate(
   w: Writer,
@@ -160,11 +167,33 @@ export function aggregate(
   series: SeriesMemory,
   command: PushCommand,
 ): Aggregation | { readonly problems: string[] } {
-  const steps = aggregateSteps(w, view, series, command);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
+  if (command.prepared !== undefined) {
+    const steps = aggregateSteps(w, view, series, command);
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return step.value;
+    }
   }
+  const gauge = command.aggregate?.gauge ?? "last";
+  const group = view.group(command.key.id);
+  const pushed = command.families;
+  const summed: AddedFamily[] = [];
+  const problems: string[] = [];
+  for (let f = 0; f < pushed.length; f++) {
+    const family = pushed[f] as MetricFamily;
+    const stored = group?.families.get(family.name);
+    const before = stored === undefined
+      ? undefined
+      : readSummed(w, series, stored);
+    const result = addFamily(before, family, gauge, {
+      stored: stored?.keys,
+      pushed: command.keys?.[f],
+    });
+    if (result.ok) summed.push(result.summed);
+    else problems.push(result.problem);
+  }
+  if (problems.length > 0) return { problems };
+  return aggregation(w, view, series, command, pushed, summed);
 }
 
 /**
@@ -200,6 +229,19 @@ export function* aggregateSteps(
     yield;
   }
   if (problems.length > 0) return { problems };
+  return aggregation(w, view, series, command, pushed, summed);
+}
+
+/** The push of the sums, and what writes the contribution once it is. */
+function aggregation(
+  w: Writer,
+  view: ReadView,
+  series: SeriesMemory,
+  command: PushCommand,
+  pushed: readonly MetricFamily[],
+  summed: readonly AddedFamily[],
+): Aggregation {
+  const group = view.group(command.key.id);
   const { keys: _keys, distinct: _distinct, prepared: _prepared, ...rest } =
     command;
   const sums: PushCommand = {
@@ -208,26 +250,30 @@ export function* aggregateSteps(
     keys: summed.map((s) => s.keys),
   };
   const wasAggregating = group !== undefined && isAggregating(w, group);
-  function* writtenSteps(written: WrittenSums) {
+  const before = (written: WrittenSums) => {
     if (!wasAggregating) {
       statementsOf(w.db).setAggregating.run(written.groupRow);
     }
     if (series.keepHistory) {
-      summed.forEach((sum, f) => {
+      for (let f = 0; f < summed.length; f++) {
         const familyId = written.stored[f]?.rowId;
-        if (familyId !== undefined) remember(familyId, sum);
-      });
+        if (familyId !== undefined) {
+          remember(familyId, summed[f] as SummedFamily);
+        }
+      }
     }
-    yield* contributionSteps(w, series, pushed, summed, written);
-  }
+  };
   return {
     command: sums,
     before: () => dropBeforeWrite(w, view, series, command),
     written: (written) => {
-      const steps = writtenSteps(written);
-      while (steps.next().done !== true);
+      before(written);
+      writeContributions(w, series, pushed, summed, written);
     },
-    writtenSteps,
+    writtenSteps: function* (written) {
+      before(written);
+      yield* contributionSteps(w, series, pushed, summed, written);
+    },
     applied: (view) => {
       const state = view.group(command.key.id);
       if (state !== undefined) KINDS.set(state, true);

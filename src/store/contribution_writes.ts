@@ -34,8 +34,37 @@ const SLICE_ROWS = 4_096;
 /**
  * The contribution's rows: each pushed sample row's value as pushed, and
  * the residue of each sum that needs one, keyed by the family versions
- * just written and their series; a step at a time (it yields after each
- * {@link SLICE_ROWS} rows), as a large push is written aside.
+ * just written and their series.
+ */
+export function writeContributions(
+  w: Writer,
+  series: SeriesMemory,
+  pushedFamilies: readonly MetricFamily[],
+  summed: readonly AddedFamily[],
+  written: WrittenSums,
+): void {
+  const out: Rows = { contributions: [], residues: [] };
+  for (let f = 0; f < summed.length; f++) {
+    const state = startFamily(
+      w,
+      series,
+      pushedFamilies,
+      summed,
+      written,
+      f,
+      out,
+    );
+    if (state === undefined) continue;
+    addDeltas(state, state.rows.length);
+    out.contributions.push(state.familyId, `[${state.deltas}]`);
+  }
+  insertRows(w, CONTRIBUTIONS, 2, out.contributions);
+  insertRows(w, RESIDUES, 3, out.residues);
+}
+
+/**
+ * {@link writeContributions} a step at a time (it yields after each
+ * {@link SLICE_ROWS} rows of a family), as a large push is written aside.
  */
 export function* contributionSteps(
   w: Writer,
@@ -44,47 +73,111 @@ export function* contributionSteps(
   summed: readonly AddedFamily[],
   written: WrittenSums,
 ): Generator<void, void, undefined> {
-  const contributions: (number | string)[] = [];
-  const residues: (number | string)[] = [];
+  const out: Rows = { contributions: [], residues: [] };
   for (let f = 0; f < summed.length; f++) {
-    const familyId = written.stored[f]?.rowId as number;
-    const sum = summed[f] as AddedFamily;
-    const ids = seriesIdsOf(w, series, familyId);
-    sum.residues.forEach((residue, i) => {
-      if (residue !== undefined) {
-        residues.push(familyId, ids[i] as number, JSON.stringify(residue));
-      }
-    });
-    const pushed = pushedFamilies[f];
-    if (pushed === undefined) continue;
-    // A metric's rows are consecutive, its first at pushedAt in the sum.
-    const seen = new Set<number>();
-    let metric = -1;
-    let at = 0;
-    let deltas = "";
-    let inSlice = 0;
-    for (const row of pushedRows(pushed)) {
-      if (++inSlice === SLICE_ROWS) {
-        inSlice = 0;
-        yield;
-      }
-      if (row.series !== metric) {
-        metric = row.series;
-        at = sum.pushedAt[metric] ?? -1; // -1: a repeated series (unchecked)
-      }
-      const id = at < 0 ? undefined : ids[at++];
-      if (id === undefined || seen.has(id)) continue;
-      seen.add(id);
-      deltas += `${deltas === "" ? "" : ","}[${id},${
-        row.valueText === null && row.value !== null
-          ? jsonNumber(row.value)
-          : JSON.stringify(row.valueText ?? "NaN")
-      }${row.native === null ? "" : `,${row.native}`}]`;
+    const state = startFamily(
+      w,
+      series,
+      pushedFamilies,
+      summed,
+      written,
+      f,
+      out,
+    );
+    if (state === undefined) continue;
+    for (;;) {
+      addDeltas(state, Math.min(state.rows.length, state.next + SLICE_ROWS));
+      if (state.next >= state.rows.length) break;
+      yield;
     }
-    contributions.push(familyId, `[${deltas}]`);
+    out.contributions.push(state.familyId, `[${state.deltas}]`);
   }
-  insertRows(w, CONTRIBUTIONS, 2, contributions);
-  insertRows(w, RESIDUES, 3, residues);
+  insertRows(w, CONTRIBUTIONS, 2, out.contributions);
+  insertRows(w, RESIDUES, 3, out.residues);
+}
+
+/** The parameters of the contribution's INSERTs, gathered. */
+interface Rows {
+  readonly contributions: (number | string)[];
+  readonly residues: (number | string)[];
+}
+
+/** One family's contribution under way: its deltas so far. */
+interface FamilyDeltas {
+  readonly familyId: number;
+  readonly sum: AddedFamily;
+  readonly ids: readonly number[];
+  readonly rows: readonly PushedRow[];
+  readonly seen: Set<number>;
+  /** The next pushed row; the metric of the last one, and its next row. */
+  next: number;
+  metric: number;
+  at: number;
+  deltas: string;
+}
+
+/**
+ * The residues of family `f`'s sums added to `out`, and its deltas to
+ * come; undefined when the push has no family there.
+ */
+function startFamily(
+  w: Writer,
+  series: SeriesMemory,
+  pushedFamilies: readonly MetricFamily[],
+  summed: readonly AddedFamily[],
+  written: WrittenSums,
+  f: number,
+  out: Rows,
+): FamilyDeltas | undefined {
+  const familyId = written.stored[f]?.rowId as number;
+  const sum = summed[f] as AddedFamily;
+  const ids = seriesIdsOf(w, series, familyId);
+  const residues = sum.residues;
+  for (let i = 0; i < residues.length; i++) {
+    const residue = residues[i];
+    if (residue !== undefined) {
+      out.residues.push(familyId, ids[i] as number, JSON.stringify(residue));
+    }
+  }
+  const pushed = pushedFamilies[f];
+  if (pushed === undefined) return undefined;
+  return {
+    familyId,
+    sum,
+    ids,
+    rows: pushedRows(pushed),
+    seen: new Set(),
+    next: 0,
+    metric: -1,
+    at: 0,
+    deltas: "",
+  };
+}
+
+/** The deltas of the family's pushed rows up to `until`. */
+function addDeltas(state: FamilyDeltas, until: number): void {
+  const { rows, ids, seen, sum } = state;
+  let { metric, at, deltas } = state;
+  for (let r = state.next; r < until; r++) {
+    const row = rows[r] as PushedRow;
+    // A metric's rows are consecutive, its first at pushedAt in the sum.
+    if (row.series !== metric) {
+      metric = row.series;
+      at = sum.pushedAt[metric] ?? -1; // -1: a repeated series (unchecked)
+    }
+    const id = at < 0 ? undefined : ids[at++];
+    if (id === undefined || seen.has(id)) continue;
+    seen.add(id);
+    deltas += `${deltas === "" ? "" : ","}[${id},${
+      row.valueText === null && row.value !== null
+        ? jsonNumber(row.value)
+        : JSON.stringify(row.valueText ?? "NaN")
+    }${row.native === null ? "" : `,${row.native}`}]`;
+  }
+  state.next = until;
+  state.metric = metric;
+  state.at = at;
+  state.deltas = deltas;
 }
 
 /** A finite value as JSON; ±Inf as the strings `+Inf` and `-Inf`. */
