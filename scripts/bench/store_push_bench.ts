@@ -19,6 +19,7 @@ import { setImmediate } from "node:timers";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { type PushCommand, Store } from "../../src/store/store.ts";
+import { seriesKeysOf } from "../../src/push/series_key.ts";
 import { textPushCommand } from "./store_command.ts";
 import {
   type BodyKind,

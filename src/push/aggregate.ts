@@ -271,21 +271,43 @@ function padded(
   return out;
 }
 
-/** A running sum: its value and the partials kept beyond it. */
+/**
+ * A running sum: its value and the partials kept beyond it. A sum its
+ * value holds exactly (no residue) to which a value adds exactly (integer
+ * counts, the common case) allocates no partials.
+ */
 class Sum {
-  #partials: Partials;
+  #value: number;
+  #partials: Partials | undefined;
   constructor(value: number, residue: Partials | undefined) {
-    this.#partials = residue ?? [value];
+    this.#value = value;
+    this.#partials = residue;
   }
   add(x: number): this {
+    if (this.#partials === undefined) {
+      // addExact([value], x) when its result is one partial.
+      let a = x;
+      let b = this.#value;
+      if (Math.abs(a) < Math.abs(b)) [a, b] = [b, a];
+      const hi = a + b;
+      if (!Number.isFinite(hi) || b - (hi - a) === 0) {
+        this.#value = hi;
+        return this;
+      }
+      this.#partials = [this.#value];
+    }
     this.#partials = addExact(this.#partials, x);
+    this.#value = roundPartials(this.#partials);
+    if (this.#partials.length <= 1) this.#partials = undefined;
     return this;
   }
   get value(): number {
-    return roundPartials(this.#partials);
+    return this.#value;
   }
   get residue(): Partials | undefined {
-    return this.#partials.length > 1 ? this.#partials : undefined;
+    return this.#partials !== undefined && this.#partials.length > 1
+      ? this.#partials
+      : undefined;
   }
 }
 
