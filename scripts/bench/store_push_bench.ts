@@ -94,10 +94,10 @@ async function main(): Promise<void> {
         time,
         USER_AGENT,
       );
+      // With its series keys, as the push handler hands it to the store.
+      const keyed = { ...command, keys: command.families.map(seriesKeysOf) };
       commands.push(
-        values.aggregate
-          ? { ...command, aggregate: { gauge: "last" } }
-          : command,
+        values.aggregate ? { ...keyed, aggregate: { gauge: "last" } } : keyed,
       );
     }
     const deadline = performance.now() + Number(values.seconds) * 1000;
