@@ -6,7 +6,8 @@
  * converts the init dictionary: a few µs of every push, as `Deno.serve`
  * avoids with requests of its own. `url` is the target as sent (the URL
  * parser would drop `.` and `..` segments, which the router redirects as the
- * Pushgateway does, docs/compatibility.md, Routes). It is an
+ * Pushgateway does, docs/compatibility.md, Routes); `headers` answers from
+ * the parsed fields (engine_headers.ts). It is an
  * `instanceof Request`; any other member of `Request` (`clone()`,
  * `formData()`, …) throws, so a route that needs one must be given it here.
  * @module
