@@ -8,7 +8,8 @@ import type {
   MetricFamily,
   NativeHistogram,
 } from "../../src/exposition/model.ts";
-import { addFamily } from "../../src/push/aggregate.ts";
+import { addFamily, addFamilySteps } from "../../src/push/aggregate.ts";
+import { addExact, roundPartials } from "../../src/push/exact_sum.ts";
 import { addNative } from "../../src/push/native_sum.ts";
 
 const gauge = (values: [string, number][]): MetricFamily => ({
@@ -166,4 +167,66 @@ Deno.test("a family pushed as another type is refused", () => {
         "g is a gauge in this aggregating group; the push has it as a counter",
     },
   );
+});
+
+Deno.test("a running counter sum is addExact's, value and residue, whatever the values", () => {
+  const values = [
+    1,
+    2 ** 53,
+    1,
+    0.1,
+    -0.1,
+    1e308,
+    1e308,
+    -Infinity,
+    -0,
+    0,
+    0.3,
+    -(2 ** 53),
+    NaN,
+    5,
+  ];
+  // Runs starting at each value, so that each meets every kind of sum.
+  for (let start = 0; start < values.length; start++) {
+    let stored: {
+      family: MetricFamily;
+      residues: (readonly number[] | undefined)[];
+    } | undefined;
+    let partials: number[] | undefined;
+    for (const x of values.slice(start)) {
+      const pushed: MetricFamily = {
+        name: "c",
+        help: undefined,
+        type: "counter",
+        metrics: [{ labels: [], value: x }],
+      };
+      const result = addFamily(stored, pushed, "last");
+      if (!result.ok) throw new Error(result.problem);
+      partials = partials === undefined ? [x] : addExact(partials, x);
+      const metric = result.summed.family.metrics[0] as { value: number };
+      assert.ok(Object.is(metric.value, roundPartials(partials)), `${x}`);
+      const residue = partials.length > 1 ? partials : undefined;
+      assert.deepEqual(result.summed.residues[0], residue);
+      stored = {
+        family: result.summed.family,
+        residues: [...result.summed.residues],
+      };
+    }
+  }
+});
+
+Deno.test("a family added a step at a time is the same sum as added at once", () => {
+  const n = 5_000; // more than one step of stored series
+  const stored = gauge(Array.from({ length: n }, (_, i) => [`s${i}`, i + 0.1]));
+  const pushed = gauge(
+    Array.from({ length: n + 10 }, (_, i) => [`s${n + 9 - i}`, 0.2]),
+  );
+  const summed = { family: stored, residues: [] };
+  const once = addFamily(summed, pushed, "sum");
+  const steps = addFamilySteps(summed, pushed, "sum");
+  let step = steps.next();
+  let yields = 0;
+  for (; step.done !== true && yields < 100; step = steps.next()) yields++;
+  assert.ok(yields >= 2);
+  assert.deepEqual(step.value, once);
 });
