@@ -362,12 +362,15 @@ function addScalar(
   }
   const created = s.createdTimestampMs ?? p.createdTimestampMs;
   const exemplar = p.exemplar ?? s.exemplar;
-  const metric: ScalarMetric = {
-    labels: p.labels,
-    value,
-    ...(exemplar === undefined ? {} : { exemplar }),
-    ...(created === undefined ? {} : { createdTimestampMs: created }),
-  };
+  // The common case, neither, without spreading empty objects.
+  const metric: ScalarMetric = exemplar === undefined && created === undefined
+    ? { labels: p.labels, value }
+    : {
+      labels: p.labels,
+      value,
+      ...(exemplar === undefined ? {} : { exemplar }),
+      ...(created === undefined ? {} : { createdTimestampMs: created }),
+    };
   return { metric, residues: [kept] };
 }
 
