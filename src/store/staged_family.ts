@@ -19,17 +19,15 @@ import {
 } from "./view_types.ts";
 import type { GzipFragment } from "../exposition/gzip_fragments.ts";
 import {
+  insertPushed,
   SHARED_STAGE_MIN_SERIES,
   sharedEntry,
   stageShared,
+  STEP_SERIES,
 } from "./staged_shared.ts";
 
 /** Series from which a family of a push written aside is built aside. */
 export const STAGE_MIN_SERIES = 4096;
-/** Series inserted or copied per step of a build (about a millisecond). */
-const STEP_SERIES = 4096;
-/** Comparisons per step of the sort. */
-const STEP_COMPARISONS = 20_000;
 
 /** A family built aside, ready to take the place of its name's entry. */
 export interface StagedFamily {
@@ -56,22 +54,7 @@ export function* stageFamily(
   const entry = new FamilyEntry(input.type, counters);
   const stored = storedFamily(groupId, input, input.keys);
   entry.holders.add(groupId);
-  const { keys } = stored;
-  const slots = entry.slots;
-  for (let from = 0; from < keys.length; from += STEP_SERIES) {
-    const to = Math.min(keys.length, from + STEP_SERIES);
-    const placed: number[] = new Array(to - from);
-    const indexes: number[] = new Array(to - from);
-    for (let i = from; i < to; i++) {
-      const key = keys[i] as string;
-      if (slots.has(key)) return undefined;
-      placed[i - from] = entry.insert(key, stored);
-      indexes[i - from] = i;
-    }
-    entry.arena.write(placed, input.texts, indexes);
-    yield;
-  }
-  while (entry.sortSome(STEP_COMPARISONS) > 0) yield;
+  if (!(yield* insertPushed(entry, stored, input.texts))) return undefined;
   const order = entry.sorted();
   if (order.length === 0) {
     entry.scrape = [];

@@ -30,8 +30,8 @@ import {
  * the other groups' series would cost more than it saves.
  */
 export const SHARED_STAGE_MIN_SERIES = 32_768;
-/** Series copied or inserted per step (a few ms). */
-const STEP_SERIES = 4096;
+/** Series copied or inserted per step of a build (a few ms). */
+export const STEP_SERIES = 4096;
 /** Comparisons per step of the sort. */
 const STEP_COMPARISONS = 20_000;
 
@@ -140,22 +140,7 @@ export function* stageShared(
   entry.added = [];
   // Then the pushed series, sorted among themselves and merged.
   const stored = storedFamily(groupId, input, input.keys);
-  const { keys } = stored;
-  const slots = entry.slots;
-  for (let from = 0; from < keys.length; from += STEP_SERIES) {
-    const to = Math.min(keys.length, from + STEP_SERIES);
-    const placed: number[] = new Array(to - from);
-    const indexes: number[] = new Array(to - from);
-    for (let i = from; i < to; i++) {
-      const key = keys[i] as string;
-      if (slots.has(key)) return undefined;
-      placed[i - from] = entry.insert(key, stored);
-      indexes[i - from] = i;
-    }
-    entry.arena.write(placed, input.texts, indexes);
-    yield;
-  }
-  while (entry.sortSome(STEP_COMPARISONS) > 0) yield;
+  if (!(yield* insertPushed(entry, stored, input.texts))) return undefined;
   const header = new TextEncoder().encode(
     renderFamilyHeader(
       input.name,
@@ -195,4 +180,34 @@ function help(
     if (!best || compareUtf8(id, best.group) < 0) best = { group: id, help };
   }
   return best?.help;
+}
+
+/**
+ * Inserts the pushed series of `stored` (texts `texts`) into `entry`
+ * {@link STEP_SERIES} at a time, then sorts the entry a step at a time.
+ * False when a key is in the entry already: the family is put in place
+ * instead.
+ */
+export function* insertPushed(
+  entry: FamilyEntry,
+  stored: StoredFamily,
+  texts: FamilyInput["texts"],
+): Generator<void, boolean, undefined> {
+  const { keys } = stored;
+  const slots = entry.slots;
+  for (let from = 0; from < keys.length; from += STEP_SERIES) {
+    const to = Math.min(keys.length, from + STEP_SERIES);
+    const placed: number[] = new Array(to - from);
+    const indexes: number[] = new Array(to - from);
+    for (let i = from; i < to; i++) {
+      const key = keys[i] as string;
+      if (slots.has(key)) return false;
+      placed[i - from] = entry.insert(key, stored);
+      indexes[i - from] = i;
+    }
+    entry.arena.write(placed, texts, indexes);
+    yield;
+  }
+  while (entry.sortSome(STEP_COMPARISONS) > 0) yield;
+  return true;
 }
