@@ -5,14 +5,13 @@ import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 import { STAGE_MIN_SERIES, stagePush } from "../../src/store/staged_family.ts";
 import type { PushCommand, PushOutcome } from "../../src/store/store.ts";
 import { Store } from "../../src/store/store.ts";
-import {
-  type ApplyPush,
-  type FamilyInput,
-  View,
-} from "../../src/store/view.ts";
-import { renderSeries } from "../../src/push/rendered_series.ts";
+import { type ApplyPush, View } from "../../src/store/view.ts";
 import { tempDir } from "../test_utils.ts";
-import { command as storeCommand, key as keyOf } from "./store_commands.ts";
+import {
+  command as storeCommand,
+  familyInput,
+  key as keyOf,
+} from "./store_commands.ts";
 
 const N = STAGE_MIN_SERIES + 100;
 
@@ -34,17 +33,7 @@ function gauges(
   };
 }
 
-function input(family: MetricFamily, rowId: number): FamilyInput {
-  return {
-    name: family.name,
-    type: family.type,
-    help: family.help,
-    unit: family.unit,
-    rowId,
-    pushedAt: rowId,
-    ...renderSeries(family),
-  };
-}
+const input = familyInput;
 
 const job = makeGroupingKey(new Map([["job", "big"]]));
 const other = makeGroupingKey(new Map([["job", "other"]]));

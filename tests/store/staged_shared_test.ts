@@ -3,12 +3,8 @@ import type { MetricFamily } from "../../src/exposition/model.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 import { stagePush } from "../../src/store/staged_family.ts";
 import { SHARED_STAGE_MIN_SERIES } from "../../src/store/staged_shared.ts";
-import {
-  type ApplyPush,
-  type FamilyInput,
-  View,
-} from "../../src/store/view.ts";
-import { renderSeries } from "../../src/push/rendered_series.ts";
+import { type ApplyPush, View } from "../../src/store/view.ts";
+import { familyInput } from "./store_commands.ts";
 
 const N = SHARED_STAGE_MIN_SERIES + 100;
 
@@ -37,17 +33,7 @@ function gauges(
   };
 }
 
-function input(family: MetricFamily, rowId: number): FamilyInput {
-  return {
-    name: family.name,
-    type: family.type,
-    help: family.help,
-    unit: family.unit,
-    rowId,
-    pushedAt: rowId,
-    ...renderSeries(family),
-  };
-}
+const input = familyInput;
 
 const key = (job: string) => makeGroupingKey(new Map([["job", job]]));
 

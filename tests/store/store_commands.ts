@@ -10,6 +10,8 @@ import type { GroupingKey } from "../../src/push/grouping_key.ts";
 import { sanitizePush } from "../../src/push/validate.ts";
 import { prepareFamily } from "../../src/push/prepare.ts";
 import type { PushCommand } from "../../src/store/store.ts";
+import type { FamilyInput } from "../../src/store/view.ts";
+import { renderSeries } from "../../src/push/rendered_series.ts";
 
 /** The request every test command carries. */
 export const REQUEST = {
@@ -50,5 +52,22 @@ export function command(
     checkConsistency: true,
     time,
     request: REQUEST,
+  };
+}
+
+/** What the view is given of `family`, written as row `rowId`. */
+export function familyInput(
+  family: MetricFamily,
+  rowId: number,
+  pushedAt = rowId,
+): FamilyInput {
+  return {
+    name: family.name,
+    type: family.type,
+    help: family.help,
+    unit: family.unit,
+    rowId,
+    pushedAt,
+    ...renderSeries(family),
   };
 }

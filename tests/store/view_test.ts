@@ -11,9 +11,8 @@ import {
   type GroupingKey,
   makeGroupingKey,
 } from "../../src/push/grouping_key.ts";
-import type { FamilyInput } from "../../src/store/view.ts";
 import { View } from "../../src/store/view.ts";
-import { renderSeries } from "../../src/push/rendered_series.ts";
+import { familyInput } from "./store_commands.ts";
 
 /** Characters that stress the key: NUL, separators, surrogate neighbours. */
 const CHARS = [
@@ -62,17 +61,7 @@ function gauge(name: string, series: [Label[], number][]): MetricFamily {
   };
 }
 
-function input(family: MetricFamily, rowId: number, time: number): FamilyInput {
-  return {
-    name: family.name,
-    type: family.type,
-    help: family.help,
-    unit: family.unit,
-    rowId,
-    pushedAt: time,
-    ...renderSeries(family),
-  };
-}
+const input = familyInput;
 
 const l = (value: string): Label[] => [{ name: "x", value }];
 
