@@ -17,6 +17,7 @@
 import { errorMessage } from "../error_message.ts";
 import { nextTurn } from "../event_loop.ts";
 import { inflateGzip } from "./gunzip.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** A compressed body that cannot be decoded (answered with 400). */
 export class DecompressionError extends Error {
@@ -81,13 +82,7 @@ export async function decompressBody(
 
 function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    result.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return result;
+  return concatBytes(chunks, total);
 }
 
 // ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import {
   type SampleColumns,
 } from "./sample_columns.ts";
 import { seriesKeysOf } from "./series_key.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface PreparedFamily {
   readonly name: string;
@@ -207,7 +208,7 @@ export class FamilyBuilder {
     }
     const joined = this.#texts.length === 1
       ? this.#texts[0] as Uint8Array
-      : concat(this.#texts, this.#textBytes);
+      : concatBytes(this.#texts, this.#textBytes);
     this.#texts.length = 0;
     const texts: JoinedTexts = { joined, bounds: this.#bounds };
     return {
@@ -217,14 +218,4 @@ export class FamilyBuilder {
       samples: this.#columns.finish(),
     };
   }
-}
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

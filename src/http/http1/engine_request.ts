@@ -14,6 +14,7 @@
  */
 
 import { EngineHeaders } from "./engine_headers.ts";
+import { concatBytes } from "../../bytes.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -92,13 +93,7 @@ export class EngineRequest {
       total += chunk.length;
     }
     if (chunks.length === 1) return chunks[0] as Uint8Array;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    return concatBytes(chunks, total);
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
