@@ -9,12 +9,7 @@
 import type { Metric, MetricFamily } from "../exposition/model.ts";
 import type { PreparedFamily } from "./prepare.ts";
 import { rowsToFamily, type SampleRow } from "./sample_rows.ts";
-import {
-  labelsAt,
-  type SampleExtra,
-  suffixAt,
-  valueAt,
-} from "./sample_columns.ts";
+import { type SampleExtra, sampleRowWith } from "./sample_columns.ts";
 
 /** Series read back between two yields. */
 const SLICE_SERIES = 2_048;
@@ -51,17 +46,7 @@ export function* familyOfPrepared(
       }
       seriesInSlice++;
     }
-    const extra = extras.get(r);
-    rows.push({
-      series,
-      name: header.name + suffixAt(columns, r),
-      labels: labelsAt(columns, r),
-      value: valueAt(columns, r),
-      valueText: extra?.valueText ?? null,
-      native: extra?.native ?? null,
-      exemplar: extra?.exemplar ?? null,
-      created: extra?.created ?? null,
-    });
+    rows.push(sampleRowWith(columns, header.name, r, extras.get(r)));
   }
   const family = rowsToFamily(header, rows);
   for (const m of family.metrics) metrics.push(m);

@@ -162,7 +162,21 @@ export function sampleRowAt(
   name: string,
   r: number,
 ): SampleRow {
-  const extra = columns.extras.find((e) => e.row === r);
+  return sampleRowWith(
+    columns,
+    name,
+    r,
+    columns.extras.find((e) => e.row === r),
+  );
+}
+
+/** {@link sampleRowAt} with row `r`'s extra found by the caller. */
+export function sampleRowWith(
+  columns: SampleColumns,
+  name: string,
+  r: number,
+  extra: SampleExtra | undefined,
+): SampleRow {
   return {
     series: columns.series[r] as number,
     name: name + suffixAt(columns, r),
