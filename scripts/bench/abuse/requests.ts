@@ -130,6 +130,14 @@ export function statusCounts(statuses: readonly (number | string)[]): string {
   return [...counts].map(([s, n]) => `${s}×${n}`).join(", ");
 }
 
+/** The statuses of requests sent together, counted, and the slowest's time. */
+export function countsAndSlowest(sents: readonly Sent[]): string {
+  const slowest = Math.max(...sents.map((s) => s.ms));
+  return `${statusCounts(sents.map((s) => s.status))}, slowest ${
+    formatMs(slowest)
+  }`;
+}
+
 export interface PushLoopResult {
   readonly count: number;
   readonly errors: number;

@@ -16,13 +16,14 @@ import {
 import { formatRequest } from "../http1.ts";
 import { count, encoder, fileSize, HOST, sleep, TEXT } from "./common.ts";
 import {
+  countsAndSlowest,
   pushLoop,
   send,
   type Sent,
   sentText,
   statusCheck,
-  statusCounts,
 } from "./requests.ts";
+import { AGGREGATE_MAX_BODY_BYTES } from "../../../src/http/push_input.ts";
 import type { Row } from "./row.ts";
 
 export const bigNumberRow: Row = {
@@ -91,11 +92,8 @@ export const concurrentRow: Row = {
         })
       ),
     );
-    const slowest = Math.max(...sents.map((s) => s.ms));
     return {
-      request: `${statusCounts(sents.map((s) => s.status))}, slowest ${
-        formatMs(slowest)
-      }`,
+      request: countsAndSlowest(sents),
       detail: `4 × ${formatBytes(body.length)}; target ≤ 30× the 4 bodies`,
       figures: { sents, bodyBytes: body.length },
       memoryLimitMiB: 30 * 4 * body.length / 2 ** 20,
@@ -114,7 +112,7 @@ export const aggregateRow: Row = {
   pushgatewayNa: "the Pushgateway does not aggregate",
   capMs: (s) => s.requestTimeoutMs + 10_000,
   run: async (ctx) => {
-    const body = seriesBody(seriesForBytes(1024 * 1024 - 512));
+    const body = seriesBody(seriesForBytes(AGGREGATE_MAX_BODY_BYTES - 512));
     ctx.startAbuse();
     const sents: Sent[] = [];
     for (let i = 0; i < 10; i++) {
@@ -125,11 +123,8 @@ export const aggregateRow: Row = {
         }),
       );
     }
-    const slowest = Math.max(...sents.map((s) => s.ms));
     return {
-      request: `${statusCounts(sents.map((s) => s.status))}, slowest ${
-        formatMs(slowest)
-      }`,
+      request: countsAndSlowest(sents),
       detail: `10 × ${formatBytes(body.length)}`,
       figures: { sents, bodyBytes: body.length },
     };
