@@ -4,6 +4,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import type { Config } from "../src/cli/flags.ts";
 import { parseFlags } from "../src/cli/flags.ts";
 import type { Gateway, StartOptions } from "../src/start.ts";
@@ -95,4 +96,18 @@ export function stripOwn(text: string): string {
       "$1 <time>",
     )
   ).join("\n");
+}
+
+/** Asserts `promise` rejects with an `errorClass` whose message is or matches `message`. */
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  errorClass: new (...args: never[]) => Error,
+  message: string | RegExp,
+): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof errorClass, `got ${String(error)}`);
+    if (typeof message === "string") assert.equal(error.message, message);
+    else assert.match(error.message, message);
+    return true;
+  });
 }

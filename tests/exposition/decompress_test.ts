@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { rejectsWith } from "../test_utils.ts";
 import {
   BodyTooLargeError,
   crc32c,
@@ -35,19 +36,6 @@ function fromHex(hex: string): Uint8Array {
 
 function fromBase64(lines: readonly string[]): Uint8Array {
   return Uint8Array.from(atob(lines.join("")), (c) => c.charCodeAt(0));
-}
-
-async function rejectsWith(
-  promise: Promise<unknown>,
-  errorClass: new (...args: never[]) => Error,
-  message: string | RegExp,
-): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof errorClass, `got ${String(error)}`);
-    if (typeof message === "string") assert.equal(error.message, message);
-    else assert.match(error.message, message);
-    return true;
-  });
 }
 
 // ---------------------------------------------------------------------------

@@ -7,23 +7,10 @@
 import assert from "node:assert/strict";
 import { BodyTooLargeError } from "../../src/exposition/decompress.ts";
 import { readBodyLimited } from "../../src/http/request_body.ts";
-import { startTestGateway } from "../test_utils.ts";
+import { rejectsWith, startTestGateway } from "../test_utils.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-async function rejectsWith(
-  promise: Promise<unknown>,
-  errorClass: new (...args: never[]) => Error,
-  message: string | RegExp,
-): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof errorClass, `got ${String(error)}`);
-    if (typeof message === "string") assert.equal(error.message, message);
-    else assert.match(error.message, message);
-    return true;
-  });
-}
 
 function streamOf(
   chunks: readonly Uint8Array[],
