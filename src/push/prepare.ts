@@ -104,14 +104,18 @@ const MAX_TEXT_BYTES = 2 ** 32 - 1;
  * A family prepared a slice of its metrics at a time: the push worker
  * prepares a large family so, letting each slice's objects go before the
  * next (a million series took 1.2 GB at once). `size` is the whole
- * family's: its series and its rows (rowCountOf).
+ * family's: its series and its rows (rowCountOf); or, `growing`, its first
+ * slice's, when the family's size is learnt as its body is parsed (the
+ * arrays then grow as slices come; from {@link COMPACT_MIN_SERIES} series
+ * in the first slice, the texts are one buffer).
  */
 export class FamilyBuilder {
   readonly #header: Omit<MetricFamily, "metrics">;
   readonly #keys: string[] = [];
   /** The texts as strings, for a family of few series. */
   readonly #strings: string[] | undefined;
-  readonly #bounds: Uint32Array;
+  #bounds: Uint32Array;
+  readonly #growing: boolean;
   readonly #texts: Uint8Array[] = [];
   #textBytes = 0;
   #separatorFree = true;
@@ -119,13 +123,18 @@ export class FamilyBuilder {
 
   constructor(
     header: Omit<MetricFamily, "metrics">,
-    size: { readonly series: number; readonly rows: number },
+    size: {
+      readonly series: number;
+      readonly rows: number;
+      readonly growing?: boolean;
+    },
   ) {
     this.#header = header;
     const compact = size.series >= COMPACT_MIN_SERIES;
+    this.#growing = size.growing === true;
     this.#strings = compact ? undefined : [];
     this.#bounds = compact ? new Uint32Array(2 * size.series) : NO_BOUNDS;
-    this.#columns = new ColumnsBuilder(size.rows);
+    this.#columns = new ColumnsBuilder(size.rows, { growing: this.#growing });
   }
 
   /**
@@ -135,6 +144,7 @@ export class FamilyBuilder {
   add(slice: MetricFamily, keys: readonly string[]): void {
     const first = this.#keys.length;
     const metrics = slice.metrics as readonly Metric[];
+    if (this.#growing) this.#reserve(first + metrics.length);
     const texts: string[] = new Array(metrics.length);
     for (let i = 0; i < metrics.length; i++) {
       // Flat: the view keeps the keys, and one built by concatenation is a
@@ -153,6 +163,18 @@ export class FamilyBuilder {
     if (this.#strings === undefined) this.#addTexts(first, texts);
     else this.#strings.push(...texts);
     this.#columns.add(slice, first);
+  }
+
+  /** Room for the bounds of `series` series (growing, compact only). */
+  #reserve(series: number): void {
+    if (this.#strings !== undefined || 2 * series <= this.#bounds.length) {
+      return;
+    }
+    const bounds = new Uint32Array(
+      Math.max(2 * series, 2 * this.#bounds.length),
+    );
+    bounds.set(this.#bounds);
+    this.#bounds = bounds;
   }
 
   /** Encodes the texts of series `first`… at once, noting their bounds. */
@@ -210,7 +232,11 @@ export class FamilyBuilder {
       ? this.#texts[0] as Uint8Array
       : concatBytes(this.#texts, this.#textBytes);
     this.#texts.length = 0;
-    const texts: JoinedTexts = { joined, bounds: this.#bounds };
+    const used = 2 * this.#keys.length;
+    const bounds = used < this.#bounds.length
+      ? this.#bounds.slice(0, used)
+      : this.#bounds;
+    const texts: JoinedTexts = { joined, bounds };
     return {
       ...header,
       texts,
