@@ -12,8 +12,10 @@
 import type { Metric, MetricFamily, MetricType } from "../exposition/model.ts";
 import { renderMetric } from "../exposition/text_render.ts";
 import { LimitError } from "./push_error.ts";
+import { KeyChunks } from "./key_chunks.ts";
 import {
   encodeRendered,
+  encodeRenderedChunks,
   encodeRenderedJoined,
   type JoinedTexts,
   type SeriesTexts,
@@ -48,6 +50,26 @@ export interface PreparedFamily {
   readonly rendered: string | Uint8Array;
   /** The `samples` rows, read through sample_columns.ts's accessors. */
   readonly samples: SampleColumns;
+}
+
+/**
+ * A prepared family as the push worker keeps it (FamilyBuilder with
+ * `chunkKeys`): its keys as JSON arrays of consecutive keys (key_chunks.ts),
+ * which the HTTP thread parses as they cross.
+ */
+export interface ChunkedFamily extends Omit<PreparedFamily, "keys"> {
+  readonly keyChunks: readonly string[];
+  /** Whether its keys are known all different. */
+  readonly distinct: boolean;
+}
+
+/** `family` with its keys as strings again. */
+export function unchunked(family: ChunkedFamily): PreparedFamily {
+  const { keyChunks, distinct: _, ...rest } = family;
+  return {
+    ...rest,
+    keys: keyChunks.flatMap((chunk) => JSON.parse(chunk) as string[]),
+  };
 }
 
 /** {@link prepareKeyedFamily} with the family's keys computed here. */
@@ -107,11 +129,17 @@ const MAX_TEXT_BYTES = 2 ** 32 - 1;
  * family's: its series and its rows (rowCountOf); or, `growing`, its first
  * slice's, when the family's size is learnt as its body is parsed (the
  * arrays then grow as slices come; from {@link COMPACT_MIN_SERIES} series
- * in the first slice, the texts are one buffer).
+ * in the first slice, the texts are one buffer). With `chunkKeys` (the push
+ * worker), the keys are kept as JSON (key_chunks.ts) and the family is
+ * finished by {@link finishChunked}.
  */
 export class FamilyBuilder {
   readonly #header: Omit<MetricFamily, "metrics">;
   readonly #keys: string[] = [];
+  /** The keys, with `chunkKeys`; else they are in `#keys`. */
+  readonly #chunks: KeyChunks | undefined;
+  /** Series added. */
+  #count = 0;
   /** The texts as strings, for a family of few series. */
   readonly #strings: string[] | undefined;
   #bounds: Uint32Array;
@@ -127,9 +155,11 @@ export class FamilyBuilder {
       readonly series: number;
       readonly rows: number;
       readonly growing?: boolean;
+      readonly chunkKeys?: boolean;
     },
   ) {
     this.#header = header;
+    this.#chunks = size.chunkKeys === true ? new KeyChunks() : undefined;
     const compact = size.series >= COMPACT_MIN_SERIES;
     this.#growing = size.growing === true;
     this.#strings = compact ? undefined : [];
@@ -142,14 +172,16 @@ export class FamilyBuilder {
    * whose keys are `keys`.
    */
   add(slice: MetricFamily, keys: readonly string[]): void {
-    const first = this.#keys.length;
+    const first = this.#count;
     const metrics = slice.metrics as readonly Metric[];
-    if (this.#growing) this.#reserve(first + metrics.length);
+    this.#count += metrics.length;
+    if (this.#growing) this.#reserve(this.#count);
+    if (this.#chunks !== undefined) this.#chunks.add(keys);
     const texts: string[] = new Array(metrics.length);
     for (let i = 0; i < metrics.length; i++) {
       // Flat: the view keeps the keys, and one built by concatenation is a
       // tree of its pieces, several times its size.
-      this.#keys.push(flat(keys[i] as string));
+      if (this.#chunks === undefined) this.#keys.push(flat(keys[i] as string));
       const text = renderMetric(slice.name, slice.type, metrics[i] as Metric);
       // encodeRendered looks at the strings of a small family itself.
       if (
@@ -212,36 +244,60 @@ export class FamilyBuilder {
 
   /** The prepared family; the builder is not used after. */
   finish(): PreparedFamily {
-    const header = {
+    if (this.#chunks !== undefined) return unchunked(this.finishChunked());
+    const keys = this.#keys;
+    const texts = this.#finishTexts();
+    return {
+      ...this.#headerFields(),
+      keys,
+      texts,
+      rendered: Array.isArray(texts)
+        ? encodeRendered({ keys, texts: texts as string[] })
+        : encodeRenderedJoined(keys, texts as JoinedTexts, this.#separatorFree),
+      samples: this.#columns.finish(),
+    };
+  }
+
+  /** The prepared family of a builder with `chunkKeys`; not used after. */
+  finishChunked(): ChunkedFamily {
+    const chunks = this.#chunks ?? new KeyChunks();
+    const texts = this.#finishTexts();
+    return {
+      ...this.#headerFields(),
+      keyChunks: chunks.chunks,
+      distinct: chunks.distinct(),
+      texts,
+      rendered: Array.isArray(texts)
+        ? encodeRendered({ keys: chunks.keys(), texts: texts as string[] })
+        : encodeRenderedChunks(
+          chunks.chunks,
+          texts as JoinedTexts,
+          this.#separatorFree,
+        ),
+      samples: this.#columns.finish(),
+    };
+  }
+
+  #headerFields() {
+    return {
       name: this.#header.name,
       type: this.#header.type,
       help: this.#header.help,
       unit: this.#header.unit,
-      keys: this.#keys,
     };
-    if (this.#strings !== undefined) {
-      const texts = this.#strings;
-      return {
-        ...header,
-        texts,
-        rendered: encodeRendered({ keys: this.#keys, texts }),
-        samples: this.#columns.finish(),
-      };
-    }
+  }
+
+  /** The texts: strings (a small family), or one buffer and the bounds. */
+  #finishTexts(): SeriesTexts {
+    if (this.#strings !== undefined) return this.#strings;
     const joined = this.#texts.length === 1
       ? this.#texts[0] as Uint8Array
       : concatBytes(this.#texts, this.#textBytes);
     this.#texts.length = 0;
-    const used = 2 * this.#keys.length;
+    const used = 2 * this.#count;
     const bounds = used < this.#bounds.length
       ? this.#bounds.slice(0, used)
       : this.#bounds;
-    const texts: JoinedTexts = { joined, bounds };
-    return {
-      ...header,
-      texts,
-      rendered: encodeRenderedJoined(this.#keys, texts, this.#separatorFree),
-      samples: this.#columns.finish(),
-    };
+    return { joined, bounds };
   }
 }

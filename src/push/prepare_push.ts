@@ -23,9 +23,11 @@ import {
   tokenLimitsOf,
 } from "./limits.ts";
 import {
+  type ChunkedFamily,
   FamilyBuilder,
   type PreparedFamily,
   prepareKeyedFamily,
+  unchunked,
 } from "./prepare.ts";
 import { rowCountOf } from "./sample_rows.ts";
 import { seriesKeysOf } from "./series_key.ts";
@@ -123,6 +125,11 @@ export interface SlicedPush {
   readonly prepared?: readonly PreparedFamily[];
 }
 
+/** {@link SlicedPush} as the push worker keeps it: keys as JSON. */
+export interface ChunkedPush extends Omit<SlicedPush, "prepared"> {
+  readonly prepared?: readonly ChunkedFamily[];
+}
+
 /** Metrics sanitized and prepared at once by {@link preparePushInSlices}. */
 const SLICE_SERIES = 16_384;
 
@@ -138,6 +145,17 @@ const SLICE_SERIES = 16_384;
  * sanitized and prepared forms together, 1.2 GB.
  */
 export function preparePushInSlices(push: PushBody): SlicedPush {
+  const { prepared, ...rest } = prepareChunkedInSlices(push);
+  return prepared === undefined
+    ? rest
+    : { ...rest, prepared: prepared.map(unchunked) };
+}
+
+/**
+ * {@link preparePushInSlices} with each family's keys as JSON
+ * (key_chunks.ts), as the push worker hands them over.
+ */
+export function prepareChunkedInSlices(push: PushBody): ChunkedPush {
   const slicer = new PushSlicer(push);
   const families = decodeBody(push.body, push.contentType, {
     utf8Names: push.utf8Names,
@@ -206,6 +224,7 @@ class PushSlicer {
           series: metrics.length,
           rows: metrics.length,
           growing: true,
+          chunkKeys: true,
         }),
       );
       this.#families.set(family.name, state);
@@ -260,7 +279,7 @@ class PushSlicer {
    * Prepares the decoded rest of `families` (the parse's result, in its
    * order) and gives the push's outcome; throws the first family's error.
    */
-  finish(families: readonly MetricFamily[]): SlicedPush {
+  finish(families: readonly MetricFamily[]): ChunkedPush {
     const order: { family: MetricFamily; state: SlicedFamily }[] = [];
     for (const family of families) {
       // Dropped by sanitizePush: the gateway's own values.
@@ -275,6 +294,7 @@ class PushSlicer {
           new FamilyBuilder(header, {
             series: metrics.length,
             rows: rowCountOf(family),
+            chunkKeys: true,
           }),
         );
         this.#families.set(family.name, state);
@@ -311,7 +331,7 @@ class PushSlicer {
     }));
     if (problems.length > 0) return { shapes, problems, seriesCount };
     const prepared = order.map(({ family, state }) => ({
-      ...(state.builder as FamilyBuilder).finish(),
+      ...(state.builder as FamilyBuilder).finishChunked(),
       // A HELP line may follow the slices the parser handed over.
       help: family.help,
       unit: family.unit,

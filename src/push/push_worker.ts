@@ -24,7 +24,7 @@ import {
 import { PushError } from "./push_error.ts";
 import { PushBudget } from "./push_budget.ts";
 import {
-  preparePushInSlices,
+  prepareChunkedInSlices,
   type PushBody,
   type ReadyPush,
 } from "./prepare_push.ts";
@@ -40,6 +40,7 @@ import {
   type Ready,
   toWire,
   transferOf,
+  type WorkerAnswer,
 } from "./worker_wire.ts";
 
 /** The worker's name; also how this module knows it runs as the worker. */
@@ -56,9 +57,9 @@ export function isPushWorker(): boolean {
 }
 
 /** What the worker does with one job: the push's whole answer. */
-function work(job: Job): Answer {
+function work(job: Job): WorkerAnswer {
   try {
-    const ready = preparePushInSlices(job.push);
+    const ready = prepareChunkedInSlices(job.push);
     if (ready.problems.length > 0 || ready.prepared === undefined) {
       return {
         id: job.id,
@@ -73,9 +74,6 @@ function work(job: Job): Answer {
       outcome: "prepared",
       seriesCount: ready.seriesCount,
       prepared: ready.prepared,
-      distinct: ready.prepared.map((f) =>
-        new Set(f.keys).size === f.keys.length
-      ),
     };
   } catch (error) {
     return { id: job.id, outcome: "error", error: toWire(error) };

@@ -104,7 +104,35 @@ export function encodeRenderedJoined(
       return head + utf8.decode(texts.joined);
     }
   }
-  return deflatedInPieces(keys, texts.joined);
+  return deflatedInPieces(keyPieces(keys), texts.joined);
+}
+
+/**
+ * {@link encodeRenderedJoined} of a family whose keys come as JSON arrays
+ * of consecutive keys ({@link keysJson} of each slice, as the push worker
+ * keeps them): the same value, without the keys made strings again unless
+ * a text holds a separator.
+ */
+export function encodeRenderedChunks(
+  keyChunks: readonly string[],
+  texts: JoinedTexts,
+  separatorFree: boolean,
+): string | Uint8Array {
+  const pieces = keyChunks.filter((chunk) => chunk !== "[]");
+  if (!separatorFree || pieces.length <= 1) {
+    const keys = pieces.flatMap((chunk) => JSON.parse(chunk) as string[]);
+    return encodeRenderedJoined(keys, texts, separatorFree);
+  }
+  return deflatedInPieces(pieces, texts.joined);
+}
+
+/** `keys` as the JSON arrays of {@link KEYS_PER_PIECE} keys each. */
+function keyPieces(keys: readonly string[]): string[] {
+  const pieces: string[] = [];
+  for (let at = 0; at < keys.length; at += KEYS_PER_PIECE) {
+    pieces.push(keysJson(keys.slice(at, at + KEYS_PER_PIECE)));
+  }
+  return pieces;
 }
 
 /** Keys, or bytes of texts, deflated at once by {@link deflatedInPieces}. */
@@ -114,14 +142,14 @@ const TEXT_BYTES_PER_PIECE = 1024 * 1024;
 const FINAL_BLOCK = [0x03, 0x00];
 
 /**
- * `pz1` and the raw deflate of the `pv4` text of `keys` and `joined`, a
- * piece at a time, each ended by a sync flush and the whole by an empty
- * final block (one ordinary deflate stream): a million series made the
- * text whole first, as a string, its bytes and the bytes with the texts,
- * 200 MB at once.
+ * `pz1` and the raw deflate of the `pv4` text of the keys (JSON arrays of
+ * consecutive keys, `keyPieces`) and `joined`, a piece at a time, each
+ * ended by a sync flush and the whole by an empty final block (one
+ * ordinary deflate stream): a million series made the text whole first, as
+ * a string, its bytes and the bytes with the texts, 200 MB at once.
  */
 function deflatedInPieces(
-  keys: readonly string[],
+  keyPieces: readonly string[],
   joined: Uint8Array,
 ): Uint8Array {
   const pieces: Uint8Array[] = [utf8Encoder.encode(COMPRESSED_TAG)];
@@ -133,10 +161,10 @@ function deflatedInPieces(
       }),
     );
   let text = `${RENDERED_TAG}[`;
-  for (let at = 0; at < keys.length; at += KEYS_PER_PIECE) {
-    const json = keysJson(keys.slice(at, at + KEYS_PER_PIECE));
-    text += `${at > 0 ? "," : ""}${json.slice(1, -1)}`;
-    if (at + KEYS_PER_PIECE < keys.length) {
+  for (let k = 0; k < keyPieces.length; k++) {
+    const json = keyPieces[k] as string;
+    text += `${k > 0 ? "," : ""}${json.slice(1, -1)}`;
+    if (k + 1 < keyPieces.length) {
       deflate(utf8Encoder.encode(text));
       text = "";
     }

@@ -16,7 +16,11 @@ import {
   type PushRefusal,
 } from "./push_error.ts";
 import { errorStack } from "../error_message.ts";
-import { preparedBuffers, type PreparedFamily } from "./prepare.ts";
+import {
+  type ChunkedFamily,
+  preparedBuffers,
+  type PreparedFamily,
+} from "./prepare.ts";
 import type { FamilyShape, PushBody } from "./prepare_push.ts";
 import type { SampleColumns } from "./sample_columns.ts";
 
@@ -69,6 +73,16 @@ export type Answer =
     readonly error: WireError;
   };
 
+/** {@link Answer} as the worker has it: each family's keys as JSON. */
+export type WorkerAnswer =
+  | Exclude<Answer, { outcome: "prepared" }>
+  | {
+    readonly id: number;
+    readonly outcome: "prepared";
+    readonly seriesCount: number;
+    readonly prepared: readonly ChunkedFamily[];
+  };
+
 export function toWire(error: unknown): WireError {
   if (error instanceof ExpositionError) {
     return { type: "exposition", line: error.line, message: error.message };
@@ -105,9 +119,10 @@ export function fromWire(wire: WireError): Error {
 /**
  * A prepared push crosses in pieces: a header with each family's buffers
  * (its texts, its rows' columns, its `rendered` value), transferred, not
- * copied; then its series keys in chunks and its rows' labels a part at a
- * time; then the end. Each message is deserialized on the HTTP thread as a
- * task of its own: a million series took 2 s there at once, and no
+ * copied; then its series keys a JSON array of a slice's keys at a time
+ * (parsed here into strings of their own) and its rows' labels a part at
+ * a time; then the end. Each message is deserialized on the HTTP thread as
+ * a task of its own: a million series took 2 s there at once, and no
  * request could be answered meanwhile.
  */
 export type Message =
@@ -121,7 +136,8 @@ export type Message =
   | {
     readonly id: number;
     readonly family: number;
-    readonly keys: readonly string[];
+    /** A JSON array of the family's next keys. */
+    readonly keys: string;
   }
   | {
     readonly id: number;
@@ -132,17 +148,14 @@ export type Message =
   | { readonly id: number; readonly done: true };
 
 /** A prepared family without its keys and its rows' labels. */
-type FamilyHeader = Omit<PreparedFamily, "keys" | "samples"> & {
+type FamilyHeader = Omit<ChunkedFamily, "keyChunks" | "samples"> & {
   readonly samples: Omit<SampleColumns, "labelParts">;
   readonly distinct: boolean;
 };
 
 const ENCODER = new TextEncoder();
 
-/** Keys per chunk: about 10 ms of deserializing on this machine. */
-const CHUNK_KEYS = 32_768;
-
-export function* messagesOf(answer: Answer): Generator<Message> {
+export function* messagesOf(answer: WorkerAnswer): Generator<Message> {
   if (answer.outcome !== "prepared") {
     yield answer;
     return;
@@ -152,7 +165,7 @@ export function* messagesOf(answer: Answer): Generator<Message> {
     id,
     outcome: "prepared",
     seriesCount: answer.seriesCount,
-    families: prepared.map((f, k) => {
+    families: prepared.map((f) => {
       const { labelParts: _, ...samples } = f.samples;
       return {
         name: f.name,
@@ -166,15 +179,13 @@ export function* messagesOf(answer: Answer): Generator<Message> {
           ? ENCODER.encode(f.rendered)
           : f.rendered,
         samples,
-        distinct: answer.distinct[k] ?? false,
+        distinct: f.distinct,
       };
     }),
   };
   for (let family = 0; family < prepared.length; family++) {
-    const f = prepared[family] as PreparedFamily;
-    for (let at = 0; at < f.keys.length; at += CHUNK_KEYS) {
-      yield { id, family, keys: f.keys.slice(at, at + CHUNK_KEYS) };
-    }
+    const f = prepared[family] as ChunkedFamily;
+    for (const keys of f.keyChunks) yield { id, family, keys };
     for (const labels of f.samples.labelParts) yield { id, family, labels };
   }
   yield { id, done: true };
@@ -242,7 +253,8 @@ export function assemble(
   }
   if ("keys" in message) {
     const keys = assemblies.get(message.id)?.families[message.family]?.keys;
-    for (const key of message.keys) keys?.push(key);
+    if (keys === undefined) return undefined;
+    for (const key of JSON.parse(message.keys) as string[]) keys.push(key);
     return undefined;
   }
   if ("labels" in message) {
