@@ -6,14 +6,21 @@
  * per key. A million keys took about 100 MB of the worker's heap as
  * strings (each one built by concatenation, then flattened), about 45 MB
  * as JSON; and whether the keys are all different is found from a 53-bit
- * hash of each (8 bytes a key) instead of a Set of the strings. Pure.
+ * hash of each (8 bytes a key) instead of a Set of the strings.
+ *
+ * Keys handed over while the body is still parsed ({@link drain}) are kept
+ * only as their piece of the deflated `families.rendered` (about a seventh
+ * of their size), from which they can still be read back. Pure.
  * @module
  */
 
-import { keysJson } from "./rendered_blob.ts";
+import { deflateKeyPiece, keysJson, keysOfKeyPieces } from "./rendered_blob.ts";
 
 export class KeyChunks {
-  readonly #chunks: string[] = [];
+  /** JSON arrays not handed over yet. */
+  #chunks: string[] = [];
+  /** The deflated pieces of the keys handed over (rendered_blob.ts). */
+  readonly #pieces: Uint8Array[] = [];
   #count = 0;
   #hashes = new Float64Array(1024);
 
@@ -22,7 +29,12 @@ export class KeyChunks {
     return this.#count;
   }
 
-  /** The JSON arrays, in order. */
+  /** Whether keys were handed over by {@link drain}. */
+  get drained(): boolean {
+    return this.#pieces.length > 0;
+  }
+
+  /** The JSON arrays not handed over, in order. */
   get chunks(): readonly string[] {
     return this.#chunks;
   }
@@ -42,6 +54,29 @@ export class KeyChunks {
   }
 
   /**
+   * Hands over the JSON arrays added since the last call, keeping only
+   * their deflated pieces.
+   */
+  drain(): string[] {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    for (const chunk of chunks) this.#deflate(chunk);
+    return chunks;
+  }
+
+  /** Every key's deflated piece of `families.rendered`, in order. */
+  deflatedPieces(): readonly Uint8Array[] {
+    for (const chunk of this.#chunks) this.#deflate(chunk);
+    this.#chunks = [];
+    return this.#pieces;
+  }
+
+  #deflate(chunk: string): void {
+    if (chunk === "[]") return;
+    this.#pieces.push(deflateKeyPiece(chunk, this.#pieces.length === 0));
+  }
+
+  /**
    * Whether the keys are known all different: false when two share a
    * hash (equal, or, about once in 2^53 pairs, not), which only costs the
    * consistency check a Set of them.
@@ -54,9 +89,12 @@ export class KeyChunks {
     return true;
   }
 
-  /** The keys as strings (small families, tests). */
+  /** Every key as a string, those handed over included (rare paths). */
   keys(): string[] {
-    return this.#chunks.flatMap((chunk) => JSON.parse(chunk) as string[]);
+    return [
+      ...keysOfKeyPieces(this.#pieces),
+      ...this.#chunks.flatMap((chunk) => JSON.parse(chunk) as string[]),
+    ];
   }
 }
 

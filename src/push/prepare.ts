@@ -18,6 +18,7 @@ import {
   encodeRenderedChunks,
   encodeRenderedJoined,
   type JoinedTexts,
+  renderedOfKeyPieces,
   type SeriesTexts,
 } from "./rendered_blob.ts";
 import { flat } from "./rendered_series.ts";
@@ -258,22 +259,64 @@ export class FamilyBuilder {
     };
   }
 
-  /** The prepared family of a builder with `chunkKeys`; not used after. */
+  /**
+   * With `chunkKeys`: hands over the keys (JSON arrays) and the rows'
+   * labels (whole parts) added since the last call, keeping neither (the
+   * push worker sends them on while it still parses the body).
+   */
+  drain(): { readonly keys: string[]; readonly labels: string[] } {
+    return {
+      keys: this.#chunks?.drain() ?? [],
+      labels: this.#columns.drainParts(),
+    };
+  }
+
+  /**
+   * The prepared family of a builder with `chunkKeys`, without what
+   * {@link drain} handed over; not used after.
+   */
   finishChunked(): ChunkedFamily {
     const chunks = this.#chunks ?? new KeyChunks();
     const texts = this.#finishTexts();
+    const distinct = chunks.distinct();
+    let rendered: string | Uint8Array;
+    if (Array.isArray(texts)) {
+      rendered = encodeRendered({ keys: chunks.keys(), texts });
+    } else if (!chunks.drained) {
+      rendered = encodeRenderedChunks(
+        chunks.chunks,
+        texts as JoinedTexts,
+        this.#separatorFree,
+      );
+    } else if (this.#separatorFree) {
+      const keyChunks = chunks.chunks;
+      rendered = renderedOfKeyPieces(
+        chunks.deflatedPieces(),
+        (texts as JoinedTexts).joined,
+      );
+      return this.#chunked(keyChunks, distinct, texts, rendered);
+    } else {
+      rendered = encodeRenderedJoined(
+        chunks.keys(),
+        texts as JoinedTexts,
+        false,
+      );
+    }
+    return this.#chunked(chunks.chunks, distinct, texts, rendered);
+  }
+
+  #chunked(
+    keyChunks: readonly string[],
+    distinct: boolean,
+    texts: SeriesTexts,
+    rendered: string | Uint8Array,
+  ): ChunkedFamily {
     return {
       ...this.#headerFields(),
-      keyChunks: chunks.chunks,
-      distinct: chunks.distinct(),
+      keyChunks,
+      distinct,
       texts,
-      rendered: Array.isArray(texts)
-        ? encodeRendered({ keys: chunks.keys(), texts: texts as string[] })
-        : encodeRenderedChunks(
-          chunks.chunks,
-          texts as JoinedTexts,
-          this.#separatorFree,
-        ),
+      rendered,
       samples: this.#columns.finish(),
     };
   }

@@ -152,11 +152,27 @@ export function preparePushInSlices(push: PushBody): SlicedPush {
 }
 
 /**
- * {@link preparePushInSlices} with each family's keys as JSON
- * (key_chunks.ts), as the push worker hands them over.
+ * A family's keys (JSON arrays) and rows' labels (whole parts) prepared
+ * while the body is still parsed, handed over in order; the prepared
+ * family then carries only those that came after.
  */
-export function prepareChunkedInSlices(push: PushBody): ChunkedPush {
-  const slicer = new PushSlicer(push);
+export type SliceSink = (
+  family: string,
+  keys: readonly string[],
+  labels: readonly string[],
+) => void;
+
+/**
+ * {@link preparePushInSlices} with each family's keys as JSON
+ * (key_chunks.ts), as the push worker hands them over; with `sink`, what a
+ * slice handed over by the parser adds is given to it at once (the worker
+ * sends it on) and not kept. A push refused in the end has given some.
+ */
+export function prepareChunkedInSlices(
+  push: PushBody,
+  sink?: SliceSink,
+): ChunkedPush {
+  const slicer = new PushSlicer(push, sink);
   const families = decodeBody(push.body, push.contentType, {
     utf8Names: push.utf8Names,
     limits: tokenLimitsOf(push.limits),
@@ -197,11 +213,13 @@ class PushSlicer {
   readonly #families = new Map<string, SlicedFamily>();
   /** A problem or error refuses the push: builders are dropped. */
   #refused = false;
+  readonly #sink: SliceSink | undefined;
   /** Metrics the parser handed over. */
   takenSeries = 0;
 
-  constructor(push: PushBody) {
+  constructor(push: PushBody, sink: SliceSink | undefined) {
     this.#push = push;
+    this.#sink = sink;
   }
 
   /** The parser's slice of a scalar family (text_parse.ts ScalarSlices). */
@@ -230,6 +248,10 @@ class PushSlicer {
       this.#families.set(family.name, state);
     }
     this.#prepare(state, { ...header, metrics } as MetricFamily);
+    if (this.#sink !== undefined && state.builder !== undefined) {
+      const { keys, labels } = state.builder.drain();
+      this.#sink(family.name, keys, labels);
+    }
   };
 
   #newFamily(builder: FamilyBuilder | undefined): SlicedFamily {

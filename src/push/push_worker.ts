@@ -38,6 +38,7 @@ import {
   messagesOf,
   type Next,
   type Ready,
+  type Slice,
   toWire,
   transferOf,
   type WorkerAnswer,
@@ -57,9 +58,15 @@ export function isPushWorker(): boolean {
 }
 
 /** What the worker does with one job: the push's whole answer. */
-function work(job: Job): WorkerAnswer {
+function work(
+  job: Job,
+  send: (slice: Slice) => void,
+): WorkerAnswer {
   try {
-    const ready = prepareChunkedInSlices(job.push);
+    const ready = prepareChunkedInSlices(
+      job.push,
+      (slice, keys, labels) => send({ id: job.id, slice, keys, labels }),
+    );
     if (ready.problems.length > 0 || ready.prepared === undefined) {
       return {
         id: job.id,
@@ -112,7 +119,8 @@ if (isPushWorker()) {
       sendNext(data.next);
       return;
     }
-    sending.set(data.id, messagesOf(work(data)));
+    const answer = work(data, (slice) => scope.postMessage(slice));
+    sending.set(data.id, messagesOf(answer));
     sendNext(data.id);
   };
   scope.postMessage({ id: 0, ready: true } satisfies Ready);
@@ -200,6 +208,8 @@ export class PushWorker {
       }
       const answer = assemble(assemblies, message);
       if (answer === undefined) {
+        // Slices come unasked, while the worker parses.
+        if ("slice" in message) return;
         // A macrotask: requests waiting on this thread go first.
         setTimeout(() => {
           if (this.#worker === worker) {

@@ -131,6 +131,15 @@ export class ColumnsBuilder {
     this.#capacity = capacity;
   }
 
+  /**
+   * Hands over the label parts completed since the last call; `finish`
+   * then gives only those completed after (the push worker sends them on
+   * as it parses).
+   */
+  drainParts(): string[] {
+    return this.#parts.splice(0);
+  }
+
   #endPart(): void {
     const pending = this.#pending;
     this.#parts.push(

@@ -145,7 +145,22 @@ export type Message =
     /** One of the family's `samples.labelParts`, in order. */
     readonly labels: string;
   }
-  | { readonly id: number; readonly done: true };
+  | { readonly id: number; readonly done: true }
+  | Slice;
+
+/**
+ * What a slice of a family added while the worker still parsed the body:
+ * its keys (JSON arrays) and its rows' labels (whole parts), sent at once
+ * and not asked for (the worker is busy parsing). They come before the
+ * header and are the start of the family's keys and labels.
+ */
+export interface Slice {
+  readonly id: number;
+  /** The family's name. */
+  readonly slice: string;
+  readonly keys: readonly string[];
+  readonly labels: readonly string[];
+}
 
 /** A prepared family without its keys and its rows' labels. */
 type FamilyHeader = Omit<ChunkedFamily, "keyChunks" | "samples"> & {
@@ -214,19 +229,39 @@ export interface Next {
   readonly next: number;
 }
 
+/** What a prepared family gathers from its messages. */
+interface Gathered {
+  /** Appended to as its chunks come: no concatenation in one turn. */
+  readonly keys: string[];
+  readonly labelParts: string[];
+}
+
 /** A prepared push being put back together from its messages. */
 export interface Assembly {
-  readonly seriesCount: number;
-  readonly families: {
-    readonly header: FamilyHeader;
-    /** Appended to as its chunks come: no concatenation in one turn. */
-    readonly keys: string[];
-    readonly labelParts: string[];
-  }[];
+  /** What slices brought while the body was parsed, by family name. */
+  readonly early: Map<string, Gathered>;
+  /** Set by the header, which comes once the body is parsed. */
+  seriesCount: number;
+  families: (Gathered & { readonly header: FamilyHeader })[];
+}
+
+function assemblyOf(assemblies: Map<number, Assembly>, id: number): Assembly {
+  let assembly = assemblies.get(id);
+  if (assembly === undefined) {
+    assembly = { early: new Map(), seriesCount: 0, families: [] };
+    assemblies.set(id, assembly);
+  }
+  return assembly;
+}
+
+/** Appends a JSON array of keys to `keys`. */
+function pushKeys(keys: string[], json: string): void {
+  for (const key of JSON.parse(json) as string[]) keys.push(key);
 }
 
 /**
- * Takes one message of the worker; returns the answer it completes.
+ * Takes one message of the worker; returns the answer it completes. A
+ * push refused in the end forgets what its slices brought.
  */
 export function assemble(
   assemblies: Map<number, Assembly>,
@@ -251,10 +286,20 @@ export function assemble(
       distinct: assembly.families.map((f) => f.header.distinct),
     };
   }
+  if ("slice" in message) {
+    const early = assemblyOf(assemblies, message.id).early;
+    let gathered = early.get(message.slice);
+    if (gathered === undefined) {
+      gathered = { keys: [], labelParts: [] };
+      early.set(message.slice, gathered);
+    }
+    for (const json of message.keys) pushKeys(gathered.keys, json);
+    gathered.labelParts.push(...message.labels);
+    return undefined;
+  }
   if ("keys" in message) {
     const keys = assemblies.get(message.id)?.families[message.family]?.keys;
-    if (keys === undefined) return undefined;
-    for (const key of JSON.parse(message.keys) as string[]) keys.push(key);
+    if (keys !== undefined) pushKeys(keys, message.keys);
     return undefined;
   }
   if ("labels" in message) {
@@ -264,15 +309,15 @@ export function assemble(
     return undefined;
   }
   if (message.outcome === "prepared") {
-    assemblies.set(message.id, {
-      seriesCount: message.seriesCount,
-      families: message.families.map((header) => ({
-        header,
-        keys: [],
-        labelParts: [],
-      })),
-    });
+    const assembly = assemblyOf(assemblies, message.id);
+    assembly.seriesCount = message.seriesCount;
+    assembly.families = message.families.map((header) => ({
+      header,
+      ...(assembly.early.get(header.name) ?? { keys: [], labelParts: [] }),
+    }));
+    assembly.early.clear();
     return undefined;
   }
+  assemblies.delete(message.id);
   return message;
 }

@@ -9,9 +9,17 @@ import assert from "node:assert/strict";
 import { parseText } from "../../src/exposition/text_parse.ts";
 import type { Metric } from "../../src/exposition/model.ts";
 import {
+  prepareChunkedInSlices,
   preparePush,
   preparePushInSlices,
 } from "../../src/push/prepare_push.ts";
+import {
+  type Answer,
+  assemble,
+  type Assembly,
+  type Message,
+  messagesOf,
+} from "../../src/push/worker_wire.ts";
 import type { PushLimits } from "../../src/push/limits.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 
@@ -88,6 +96,11 @@ const CASES: { name: string; body: string; limits?: PushLimits }[] = [
     body: lines("g", 0, 20_000) + `g{s="${"v".repeat(65)}"} 1\n`,
   },
   {
+    name: "a text holding a separator after slices were handed over",
+    body: lines("g", 0, 20_000) + 'g{s="a\u0001b"} 1\n' +
+      lines("g", 20_000, 20_010),
+  },
+  {
     name: "duplicate series across slices",
     body: lines("g", 0, 20_000) + lines("g", 0, 20_000),
   },
@@ -140,6 +153,84 @@ Deno.test("preparePushInSlices() gives what preparePush() gives inline", async (
         unknown
       >;
       assert.deepEqual(sliced, inline);
+    });
+  }
+});
+
+/**
+ * The push as the worker sends it (its slices while it parses, then its
+ * answer in messages) and the HTTP thread puts it back together.
+ */
+function throughTheWire(
+  push: Parameters<typeof prepareChunkedInSlices>[0],
+  assemblies: Map<number, Assembly>,
+): unknown {
+  const messages: Message[] = [];
+  let answer: Answer | undefined;
+  try {
+    const ready = prepareChunkedInSlices(
+      push,
+      (slice, keys, labels) => messages.push({ id: 7, slice, keys, labels }),
+    );
+    messages.push(
+      ...messagesOf(
+        ready.prepared === undefined
+          ? {
+            id: 7,
+            outcome: "problems",
+            seriesCount: ready.seriesCount,
+            problems: ready.problems,
+            families: ready.shapes,
+          }
+          : {
+            id: 7,
+            outcome: "prepared",
+            seriesCount: ready.seriesCount,
+            prepared: ready.prepared,
+          },
+      ),
+    );
+  } catch (error) {
+    // The worker answers with the error after the slices it sent.
+    messages.push({
+      id: 7,
+      outcome: "error",
+      error: { type: "bug", message: String(error) },
+    });
+    for (const message of messages) assemble(assemblies, message);
+    throw error;
+  }
+  for (const message of messages) {
+    answer = assemble(assemblies, message) ?? answer;
+  }
+  if (answer?.outcome !== "prepared") return answer;
+  return {
+    problems: [],
+    seriesCount: answer.seriesCount,
+    prepared: answer.prepared,
+  };
+}
+
+Deno.test("a push sent by the worker slice by slice while it parses is put back together as preparePush() prepares it inline", async (t) => {
+  const key = makeGroupingKey(new Map([["job", "j"]]));
+  for (const c of CASES) {
+    await t.step(c.name, () => {
+      const push = () => ({
+        body: encoder.encode(c.body),
+        contentType: null,
+        key,
+        utf8Names: false,
+        limits: c.limits ?? LIMITS,
+      });
+      const inline = outcomeOf(() => preparePush(push(), true)) as Record<
+        string,
+        unknown
+      >;
+      const assemblies = new Map<number, Assembly>();
+      const wire = outcomeOf(() => throughTheWire(push(), assemblies));
+      if (inline.prepared !== undefined) assert.deepEqual(wire, inline);
+      // A refused push leaves nothing of its slices behind.
+      assert.equal(assemblies.size, 0);
     });
   }
 });
