@@ -14,7 +14,14 @@ import type {
   ScalarMetric,
 } from "../exposition/model.ts";
 import type { Partials } from "./exact_sum.ts";
-import { addMetric, type GaugeMode, rowCount } from "./metric_sums.ts";
+import {
+  addMetric,
+  type GaugeMode,
+  gaugeValue,
+  rowCount,
+  scalarMetric,
+  Sum,
+} from "./metric_sums.ts";
 import { labelsOfSeriesKey, seriesKey } from "./series_key.ts";
 
 export { GAUGE_MODES, type GaugeMode } from "./metric_sums.ts";
@@ -115,11 +122,78 @@ export function addFamily(
   gauge: GaugeMode,
   known: KnownKeys = {},
 ): MergeResult {
+  if (stored !== undefined && !("family" in stored)) {
+    const inPlace = addInPlace(stored, pushed, gauge, known);
+    if (inPlace !== undefined) return inPlace;
+  }
   const sum = startSum(stored, pushed, known);
   if (!("state" in sum)) return sum;
   const problem = addSlice(sum.state, pushed, gauge, sum.state.end);
   return problem === undefined ? endSum(sum.state, pushed) : problem;
 }
+
+/**
+ * The common case of a small push, in one loop: a scalar family kept as
+ * values, pushed again with the same series in the same order. The same
+ * sum as {@link addSlice}'s (tests/aggregate/kept_sums_test.ts), without an
+ * object per series beyond its metric; undefined when it does not apply.
+ */
+function addInPlace(
+  stored: ScalarSums,
+  pushed: MetricFamily,
+  gauge: GaugeMode,
+  known: KnownKeys,
+): MergeResult | undefined {
+  const { values } = stored;
+  const n = values.length;
+  const storedKeys = known.stored;
+  const pushedKeys = known.pushed;
+  if (
+    stored.type !== pushed.type || storedKeys === undefined ||
+    pushedKeys === undefined || storedKeys.length !== n ||
+    pushedKeys.length !== n || pushed.metrics.length !== n
+  ) return undefined;
+  for (let i = 0; i < n; i++) {
+    if (storedKeys[i] !== pushedKeys[i]) return undefined;
+  }
+  const mode = pushed.type === "counter" ? "sum" : gauge;
+  const metrics: Metric[] = new Array(n);
+  const residues: (Partials | undefined)[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = pushed.metrics[i] as ScalarMetric;
+    const value = values[i] as number;
+    let sum = p.value;
+    if (mode === "sum") {
+      const exact = new Sum(value, stored.residues[i]).add(p.value);
+      sum = exact.value;
+      const residue = exact.residue;
+      if (residue !== undefined) {
+        while (residues.length < i) residues.push(undefined);
+        residues[i] = residue;
+      }
+    } else sum = gaugeValue(value, p.value, mode);
+    metrics[i] = scalarMetric(p, sum, p.createdTimestampMs, p.exemplar);
+  }
+  if (residues.length > 0) {
+    while (residues.length < n) residues.push(undefined);
+  }
+  const family = { ...pushed, metrics } as MetricFamily;
+  return {
+    ok: true,
+    summed: { family, residues, pushedAt: identity(n), keys: storedKeys },
+  };
+}
+
+/** [0, 1, …, n - 1], shared: a push's places when the sum keeps its order. */
+function identity(n: number): readonly number[] {
+  let list = IDENTITIES[n];
+  if (list === undefined) {
+    list = Array.from({ length: n }, (_, i) => i);
+    if (n < IDENTITIES.length) IDENTITIES[n] = list;
+  }
+  return list;
+}
+const IDENTITIES: (readonly number[] | undefined)[] = new Array(1_024);
 
 /** Stored series added to between two yields of {@link addFamilySteps}. */
 const SLICE_SERIES = 2_048;

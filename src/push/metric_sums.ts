@@ -47,7 +47,7 @@ function padded(
  * value holds exactly (no residue) to which a value adds exactly (integer
  * counts, the common case) allocates no partials.
  */
-class Sum {
+export class Sum {
   #value: number;
   #partials: Partials | undefined;
   constructor(value: number, residue: Partials | undefined) {
@@ -121,20 +121,41 @@ function addScalar(
   p: ScalarMetric,
   mode: GaugeMode,
 ): Added {
-  let value = p.value;
+  let value: number;
   let kept: Partials | undefined;
   if (mode === "sum") {
     const sum = new Sum(s.value, residue).add(p.value);
     value = sum.value;
     kept = sum.residue;
-  } else if (mode === "max" || mode === "min") {
-    const pick = mode === "max" ? Math.max : Math.min;
-    value = Number.isNaN(s.value) ? p.value : pick(s.value, p.value);
-  }
-  const created = s.createdTimestampMs ?? p.createdTimestampMs;
-  const exemplar = p.exemplar ?? s.exemplar;
+  } else value = gaugeValue(s.value, p.value, mode);
+  const metric = scalarMetric(
+    p,
+    value,
+    s.createdTimestampMs ?? p.createdTimestampMs,
+    p.exemplar ?? s.exemplar,
+  );
+  return { metric, residues: [kept] };
+}
+
+/** A gauge's stored value met by the pushed one, by a mode other than sum. */
+export function gaugeValue(
+  stored: number,
+  pushed: number,
+  mode: "last" | "max" | "min",
+): number {
+  if (mode === "last" || Number.isNaN(stored)) return pushed;
+  return mode === "max" ? Math.max(stored, pushed) : Math.min(stored, pushed);
+}
+
+/** The sum's metric of pushed series `p`: `value`, and what it keeps. */
+export function scalarMetric(
+  p: ScalarMetric,
+  value: number,
+  created: number | undefined,
+  exemplar: ScalarMetric["exemplar"],
+): ScalarMetric {
   // The common case, neither, without spreading empty objects.
-  const metric: ScalarMetric = exemplar === undefined && created === undefined
+  return exemplar === undefined && created === undefined
     ? { labels: p.labels, value }
     : {
       labels: p.labels,
@@ -142,7 +163,6 @@ function addScalar(
       ...(exemplar === undefined ? {} : { exemplar }),
       ...(created === undefined ? {} : { createdTimestampMs: created }),
     };
-  return { metric, residues: [kept] };
 }
 
 function addSummary(
