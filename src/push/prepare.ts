@@ -285,6 +285,7 @@ export class FamilyBuilder {
     } else if (!chunks.drained) {
       rendered = encodeRenderedChunks(
         chunks.chunks,
+        chunks.count,
         texts as JoinedTexts,
         this.#separatorFree,
       );

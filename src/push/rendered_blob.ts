@@ -115,13 +115,24 @@ export function encodeRenderedJoined(
  */
 export function encodeRenderedChunks(
   keyChunks: readonly string[],
+  count: number,
   texts: JoinedTexts,
   separatorFree: boolean,
 ): string | Uint8Array {
   const pieces = keyChunks.filter((chunk) => chunk !== "[]");
-  if (!separatorFree || pieces.length <= 1) {
+  if (!separatorFree) {
     const keys = pieces.flatMap((chunk) => JSON.parse(chunk) as string[]);
     return encodeRenderedJoined(keys, texts, separatorFree);
+  }
+  // As encodeRenderedJoined: JSON arrays join into the JSON of all keys.
+  if (count < COMPRESS_AT && texts.joined.length < COMPRESS_AT) {
+    const json = pieces.length === 1
+      ? pieces[0] as string
+      : `[${pieces.map((chunk) => chunk.slice(1, -1)).join(",")}]`;
+    const head = `${RENDERED_TAG}${json}${TEXTS_START}`;
+    if (head.length + texts.joined.length < COMPRESS_AT) {
+      return head + utf8.decode(texts.joined);
+    }
   }
   return deflatedInPieces(pieces, texts.joined);
 }

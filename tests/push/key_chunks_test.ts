@@ -49,6 +49,8 @@ Deno.test("KeyChunks gives its keys back in order and knows whether they are all
 Deno.test("encodeRenderedChunks() is encodeRenderedJoined() of the same keys", async (t) => {
   const cases = [
     { name: "small, one chunk", sizes: [5] },
+    { name: "small, two chunks", sizes: [3, 4] },
+    { name: "one chunk, deflated", sizes: [3000] },
     { name: "large, several chunks", sizes: [16_384, 16_384, 900] },
     { name: "an empty chunk among them", sizes: [16_384, 0, 20] },
     { name: "texts holding a separator", sizes: [16_384, 10], separator: true },
@@ -69,7 +71,7 @@ Deno.test("encodeRenderedChunks() is encodeRenderedJoined() of the same keys", a
       );
       const separatorFree = c.separator !== true;
       assert.deepEqual(
-        encodeRenderedChunks(chunks, joined(texts), separatorFree),
+        encodeRenderedChunks(chunks, keys.length, joined(texts), separatorFree),
         encodeRenderedJoined(keys, joined(texts), separatorFree),
       );
     });
