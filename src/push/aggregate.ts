@@ -57,16 +57,27 @@ export type StoredSums = SummedFamily | ScalarSums;
 
 /**
  * What to keep of `summed` until the next contribution: its values alone
- * where {@link ScalarSums} hold it, else the family itself.
+ * where {@link ScalarSums} hold it, else the family itself. `previous`,
+ * the sums it was added to, is no longer kept: its array is written over
+ * when it has the right size, so that a family pushed again and again
+ * leaves nothing new to collect.
  */
-export function keptSums(summed: SummedFamily): StoredSums {
+export function keptSums(
+  summed: SummedFamily,
+  previous?: StoredSums,
+): StoredSums {
   const { family } = summed;
   if (
     family.type !== "counter" && family.type !== "gauge" &&
     family.type !== "untyped"
   ) return summed;
   const metrics = family.metrics as readonly ScalarMetric[];
-  const values = new Float64Array(metrics.length);
+  const reuse = previous !== undefined && !("family" in previous) &&
+      previous.type === family.type &&
+      previous.values.length === metrics.length
+    ? previous
+    : undefined;
+  const values = reuse?.values ?? new Float64Array(metrics.length);
   for (let m = 0; m < metrics.length; m++) {
     const metric = metrics[m] as ScalarMetric;
     if (
@@ -78,6 +89,7 @@ export function keptSums(summed: SummedFamily): StoredSums {
   for (const residue of summed.residues) {
     if (residue !== undefined) residues = summed.residues;
   }
+  if (reuse !== undefined && reuse.residues === residues) return reuse;
   return { type: family.type, values, residues };
 }
 
