@@ -17,7 +17,7 @@ export class FamilyEntry implements IndexedFamily {
   type: MetricType;
   readonly holders = new Set<string>();
   /** Key → slot; each key is read back from `keys` (see SlotIndex). */
-  readonly #slots = new SlotIndex((slot) => this.keys[slot] as string);
+  #slots = new SlotIndex((slot) => this.keys[slot] as string);
   /**
    * Slots from this one on were restored at start-up and are not in
    * `#slots` yet (-1: none). See {@link slots}.
@@ -71,6 +71,30 @@ export class FamilyEntry implements IndexedFamily {
   }
   get size(): number {
     return this.#slots.size + this.#unindexedLive;
+  }
+  /**
+   * A new entry of the same series as this one (a version of the family
+   * pushed again with the same series, built aside: staged_family.ts). It
+   * shares this entry's keys, index and scrape order, and has its owners
+   * (none yet: the caller sets them) and texts of its own. Only for an
+   * entry that is fully indexed and sorted (see {@link sorted}) and that
+   * the new one will replace: neither may change its series meanwhile.
+   */
+  sharingSeries(type: MetricType): FamilyEntry {
+    const entry = new FamilyEntry(type, this.#counters);
+    const keys = this.keys;
+    entry.#slots = this.#slots;
+    // Through the new entry (the same keys until this one is dropped), so
+    // that the index does not keep this one alive. A new entry left unused
+    // (a push that failed at its COMMIT) stays alive through this one's
+    // index until the family changes again: its keys are still this one's.
+    this.#slots.rebind((slot) => entry.keys[slot] as string);
+    entry.keys = keys;
+    entry.owners = new Array(keys.length);
+    entry.order = this.order;
+    entry.free = this.free.slice();
+    entry.highKeys = this.highKeys;
+    return entry;
   }
   /** Start-up: adds a series without indexing it; returns its slot. */
   restore(key: string, owner: SeriesOwner): number {

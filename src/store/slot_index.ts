@@ -30,7 +30,7 @@ const EMPTY = 0;
 const DELETED = -1;
 
 export class SlotIndex {
-  readonly #keyOf: (slot: number) => string;
+  #keyOf: (slot: number) => string;
   /** The one Map, until the table is built. */
   #one: Map<string, number> | undefined = new Map();
   /** The table, in {@link SHARDS} parts chosen by the top bits of a hash. */
@@ -42,6 +42,15 @@ export class SlotIndex {
 
   /** `keyOf(slot)`: the key of a slot the index holds. */
   constructor(keyOf: (slot: number) => string) {
+    this.#keyOf = keyOf;
+  }
+
+  /**
+   * Reads keys through `keyOf` from now on: an index handed to another
+   * family entry that shares the same keys (FamilyEntry.sharingSeries),
+   * which must not keep the first entry alive.
+   */
+  rebind(keyOf: (slot: number) => string): void {
     this.#keyOf = keyOf;
   }
 

@@ -23,6 +23,7 @@ import {
   SHARED_STAGE_MIN_SERIES,
   sharedEntry,
   stageShared,
+  STEP_COMPARISONS,
   STEP_SERIES,
 } from "./staged_shared.ts";
 
@@ -35,8 +36,10 @@ export interface StagedFamily {
   readonly stored: StoredFamily;
   readonly entry: FamilyEntry;
   /**
-   * The entry whose other holders' series it holds too (staged_shared.ts);
-   * absent: no other group holds the name.
+   * The entry it was built from, swapped only while that one is current:
+   * one whose other holders' series it holds too (staged_shared.ts), or
+   * whose series it shares (a push of the same series again); absent: a
+   * new entry of a name no other group holds.
    */
   readonly replaces?: FamilyEntry;
 }
@@ -55,11 +58,17 @@ export function* stageFamily(
   const stored = storedFamily(groupId, input, input.keys);
   entry.holders.add(groupId);
   if (!(yield* insertPushed(entry, stored, input.texts))) return undefined;
+  entry.scrape = yield* buildScrape(entry, input);
+  return { input, stored, entry };
+}
+
+/** The scrape pieces of `entry`, a family of no other group, a step at a time. */
+function* buildScrape(
+  entry: FamilyEntry,
+  input: FamilyInput,
+): Generator<void, GzipFragment[] | undefined, undefined> {
   const order = entry.sorted();
-  if (order.length === 0) {
-    entry.scrape = [];
-    return { input, stored, entry };
-  }
+  if (order.length === 0) return [];
   const help = input.help === "" ? undefined : input.help;
   const header = new TextEncoder().encode(
     renderFamilyHeader(input.name, help, input.type),
@@ -72,8 +81,75 @@ export function* stageFamily(
   );
   let step: IteratorResult<void, GzipFragment[] | undefined>;
   while ((step = steps.next()).done !== true) yield;
-  entry.scrape = step.value;
-  return { input, stored, entry };
+  return step.value;
+}
+
+/**
+ * Builds `input`, as group `groupId` pushed it again, into a new entry that
+ * shares the keys, index and scrape order of `old`, the name's entry, when
+ * it holds the same series as `held`, the group's version in it (the usual
+ * push of a large family: only values changed): only its owners and texts
+ * are new, where a whole new entry beside the old one took about 150 bytes
+ * of heap a series (docs/performance.md, Abuse). Undefined otherwise (a
+ * series added, removed or repeated): {@link stageFamily} then builds it.
+ * The stored family keeps the keys `held` has, so the pushed ones can go
+ * once the push is over.
+ */
+function* stageSameSeries(
+  groupId: string,
+  input: FamilyInput,
+  held: StoredFamily,
+  old: FamilyEntry,
+): Generator<void, StagedFamily | undefined, undefined> {
+  const keys = input.keys;
+  if (keys.length !== held.keys.length) return undefined;
+  old.ensureIndexed();
+  if (old.size !== keys.length) return undefined;
+  while (old.sortSome(STEP_COMPARISONS) > 0) yield;
+  old.sorted();
+  const slots = old.slots;
+  const seen = new Uint8Array(old.keys.length);
+  const placed = new Int32Array(keys.length);
+  let inOrder = true;
+  for (let from = 0; from < keys.length; from += STEP_SERIES) {
+    const to = Math.min(keys.length, from + STEP_SERIES);
+    for (let i = from; i < to; i++) {
+      const key = keys[i] as string;
+      const slot = slots.get(key);
+      if (slot === undefined || seen[slot] !== 0) return undefined;
+      seen[slot] = 1;
+      placed[i] = slot;
+      if (inOrder && held.keys[i] !== key) inOrder = false;
+    }
+    yield;
+  }
+  // Every slot of `old` is one pushed key: the same series, maybe reordered.
+  const stored = storedFamily(
+    groupId,
+    input,
+    inOrder
+      ? held.keys
+      : Array.from(placed, (slot) => old.keys[slot] as string),
+  );
+  const entry = old.sharingSeries(input.type);
+  entry.holders.add(groupId);
+  const owners = entry.owners;
+  for (let from = 0; from < keys.length; from += STEP_SERIES) {
+    const to = Math.min(keys.length, from + STEP_SERIES);
+    const step: number[] = new Array(to - from);
+    const indexes: number[] = new Array(to - from);
+    for (let i = from; i < to; i++) {
+      const slot = placed[i] as number;
+      owners[slot] = stored;
+      step[i - from] = slot;
+      indexes[i - from] = i;
+    }
+    entry.arena.write(step, input.texts, indexes);
+    yield;
+  }
+  const scrape = yield* buildScrape(entry, input);
+  entry.scrape = scrape;
+  return { input, stored, entry, replaces: old };
 }
 
 /** What {@link stagePush} reads of the view. */
@@ -102,7 +178,12 @@ export function* stagePush(
     if (input.keys.length < STAGE_MIN_SERIES) continue;
     let family: StagedFamily | undefined;
     if (canSwap(view, groupId, input.name)) {
-      family = yield* stageFamily(groupId, input, view.counters);
+      const held = view.group(groupId)?.families.get(input.name);
+      const old = view.family(input.name) as FamilyEntry | undefined;
+      if (held !== undefined && old !== undefined) {
+        family = yield* stageSameSeries(groupId, input, held, old);
+      }
+      family ??= yield* stageFamily(groupId, input, view.counters);
     } else if (input.keys.length >= SHARED_STAGE_MIN_SERIES) {
       const old = sharedEntry(view, groupId, input);
       if (old === undefined) continue;

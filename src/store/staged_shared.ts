@@ -33,7 +33,7 @@ export const SHARED_STAGE_MIN_SERIES = 32_768;
 /** Series copied or inserted per step of a build (a few ms). */
 export const STEP_SERIES = 4096;
 /** Comparisons per step of the sort. */
-const STEP_COMPARISONS = 20_000;
+export const STEP_COMPARISONS = 20_000;
 
 /** A family built aside with the series of the entry it replaces. */
 export interface StagedShared {

@@ -6,6 +6,7 @@ import { STAGE_MIN_SERIES, stagePush } from "../../src/store/staged_family.ts";
 import type { PushCommand, PushOutcome } from "../../src/store/store.ts";
 import { Store } from "../../src/store/store.ts";
 import { type ApplyPush, View } from "../../src/store/view.ts";
+import type { FamilyEntry } from "../../src/store/family_entry.ts";
 import { tempDir } from "../test_utils.ts";
 import {
   command as storeCommand,
@@ -196,4 +197,51 @@ Deno.test("Store: a scrape during a large push sees the old group whole, and the
     );
   }
   assert.equal(keyOf("job/big").id, job.id);
+});
+
+Deno.test("A large family pushed again with the same series shares the old entry's keys and still scrapes as in place", () => {
+  const big = (value: number, reversed = false, n = N) => {
+    const family = gauges("big", n, value, "many");
+    if (!reversed) return family;
+    return {
+      ...family,
+      metrics: [...family.metrics].reverse(),
+    } as MetricFamily;
+  };
+  const push = (time: number, family: MetricFamily): ApplyPush => ({
+    key: job,
+    rowId: 1,
+    replaceAll: true,
+    time,
+    families: [input(family, time)],
+  });
+  const inPlace = new View(new Map());
+  const aside = new View(new Map());
+  const same = () => {
+    assert.equal(aside.render(new Map()), inPlace.render(new Map()));
+    assert.equal(aside.seriesCount, inPlace.seriesCount);
+  };
+  const keysOf = (view: View) => (view.family("big") as FamilyEntry).keys;
+  for (const [i, family] of [big(1), big(2), big(3, true)].entries()) {
+    const before = i === 0 ? undefined : keysOf(aside);
+    inPlace.applyPush(push(i + 1, family));
+    assert.equal(applyStaged(aside, push(i + 1, family)).size, 1);
+    if (before !== undefined) assert.equal(keysOf(aside), before);
+    same();
+  }
+  // Built aside but never swapped in (as when its COMMIT fails): the old
+  // entry still answers, then changes in place.
+  const steps = stagePush(aside, job.id, push(4, big(4)).families);
+  while (steps.next().done !== true);
+  for (const family of [big(5), big(6, false, N + 3), big(7, true, N - 9)]) {
+    inPlace.applyPush(push(5, family));
+    aside.applyPush(push(5, family));
+    same();
+  }
+  // Then built aside again, over an entry changed in place.
+  for (const family of [big(8, true, N - 9), big(9, false, N - 9)]) {
+    inPlace.applyPush(push(6, family));
+    assert.equal(applyStaged(aside, push(6, family)).size, 1);
+    same();
+  }
 });
