@@ -14,10 +14,13 @@
 import type { MetricFamily, ScalarMetric } from "../exposition/model.ts";
 import { formatTextFloat } from "../exposition/float.ts";
 import type { PreparedFamily } from "./prepare.ts";
-import { encodeRenderedJoined, type JoinedTexts } from "./rendered_blob.ts";
+import {
+  encodeRenderedJoinedSteps,
+  type JoinedTexts,
+} from "./rendered_blob.ts";
 
 /** Series written between two yields. */
-const SLICE_SERIES = 8_192;
+const SLICE_SERIES = 4_096;
 
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
@@ -54,7 +57,6 @@ export function* preparedWithValues(
     if (pushed.keys[i] !== keys[i]) return undefined;
   }
   const { joined, bounds } = texts as JoinedTexts;
-  if (!separatorFree(joined, n)) return undefined;
   const values = new Float64Array(n);
   const out = new Uint8Array(joined.length + n * MAX_VALUE_BYTES);
   const outBounds = new Uint32Array(2 * n);
@@ -80,8 +82,12 @@ export function* preparedWithValues(
       if (space <= start || joined[end - 1] !== NEWLINE) return undefined;
       if (i > 0) out[at++] = TEXT_SEPARATOR;
       outBounds[2 * i] = at;
-      out.set(joined.subarray(start, space + 1), at);
-      at += space + 1 - start;
+      for (let b = start; b <= space; b++) {
+        const byte = joined[b] as number;
+        // families.rendered's separators: such texts are written as JSON.
+        if (byte === TEXT_SEPARATOR || byte === TEXTS_START) return undefined;
+        out[at++] = byte;
+      }
       const text = formatTextFloat(value);
       for (let c = 0; c < text.length; c++) out[at++] = text.charCodeAt(c);
       out[at++] = NEWLINE;
@@ -97,21 +103,7 @@ export function* preparedWithValues(
     unit: sums.unit,
     keys,
     texts: summedTexts,
-    rendered: encodeRenderedJoined(keys, summedTexts, true),
+    rendered: yield* encodeRenderedJoinedSteps(keys, summedTexts),
     samples: { ...columns, values },
   };
-}
-
-/**
- * Whether `joined`, `n` texts joined by U+0001, holds no other U+0001 and
- * no U+0002: its texts are then written to `families.rendered` as bytes.
- */
-function separatorFree(joined: Uint8Array, n: number): boolean {
-  if (joined.indexOf(TEXTS_START) >= 0) return false;
-  let separators = 0;
-  for (let at = joined.indexOf(TEXT_SEPARATOR); at >= 0;) {
-    if (++separators >= n) return false;
-    at = joined.indexOf(TEXT_SEPARATOR, at + 1);
-  }
-  return true;
 }

@@ -143,6 +143,27 @@ export function encodeRenderedJoined(
 }
 
 /**
+ * {@link encodeRenderedJoined} of a family whose texts hold no separator,
+ * yielding after each piece of keys deflated (a large family's sums are
+ * prepared so on the HTTP thread, prepared_values.ts): the same value.
+ */
+export function* encodeRenderedJoinedSteps(
+  keys: readonly string[],
+  texts: JoinedTexts,
+): Generator<void, string | Uint8Array, undefined> {
+  if (keys.length < COMPRESS_AT && texts.joined.length < COMPRESS_AT) {
+    return encodeRenderedJoined(keys, texts, true);
+  }
+  const pieces: Uint8Array[] = [];
+  for (let at = 0; at < keys.length; at += KEYS_PER_PIECE) {
+    const json = keysJson(keys.slice(at, at + KEYS_PER_PIECE));
+    pieces.push(deflateKeyPiece(json, at === 0));
+    yield;
+  }
+  return renderedOfKeyPieces(pieces, texts.joined);
+}
+
+/**
  * {@link encodeRenderedJoined} of a family whose keys come as JSON arrays
  * of consecutive keys ({@link keysJson} of each slice, as the push worker
  * keeps them): the same value, without the keys made strings again unless
