@@ -23,6 +23,7 @@ import {
   Sum,
 } from "./metric_sums.ts";
 import { labelsOfSeriesKey, seriesKey } from "./series_key.ts";
+import { KeyedScalar } from "./keyed_metric.ts";
 
 export { GAUGE_MODES, type GaugeMode } from "./metric_sums.ts";
 
@@ -156,8 +157,25 @@ function addInPlace(
   gauge: GaugeMode,
   known: KnownKeys,
 ): MergeResult | undefined {
-  const { values } = stored;
-  const n = values.length;
+  const keys = inPlaceKeys(stored, pushed, known);
+  if (keys === undefined) return undefined;
+  const n = keys.length;
+  const metrics: Metric[] = new Array(n);
+  const residues: (Partials | undefined)[] = [];
+  addInPlaceRange(stored, pushed, gauge, 0, n, metrics, residues);
+  return inPlaceSum(pushed, keys, metrics, residues);
+}
+
+/**
+ * The keys of a sum that {@link addInPlace} can add in place: the stored
+ * ones, when the pushed series are the same in the same order.
+ */
+function inPlaceKeys(
+  stored: ScalarSums,
+  pushed: MetricFamily,
+  known: KnownKeys,
+): readonly string[] | undefined {
+  const n = stored.values.length;
   const storedKeys = known.stored;
   const pushedKeys = known.pushed;
   if (
@@ -168,10 +186,22 @@ function addInPlace(
   for (let i = 0; i < n; i++) {
     if (storedKeys[i] !== pushedKeys[i]) return undefined;
   }
+  return storedKeys;
+}
+
+/** Adds pushed series [from, to) to the stored ones in place. */
+function addInPlaceRange(
+  stored: ScalarSums,
+  pushed: MetricFamily,
+  gauge: GaugeMode,
+  from: number,
+  to: number,
+  metrics: Metric[],
+  residues: (Partials | undefined)[],
+): void {
+  const { values } = stored;
   const mode = pushed.type === "counter" ? "sum" : gauge;
-  const metrics: Metric[] = new Array(n);
-  const residues: (Partials | undefined)[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const p = pushed.metrics[i] as ScalarMetric;
     const value = values[i] as number;
     let sum = p.value;
@@ -184,15 +214,28 @@ function addInPlace(
         residues[i] = residue;
       }
     } else sum = gaugeValue(value, p.value, mode);
-    metrics[i] = scalarMetric(p, sum, p.createdTimestampMs, p.exemplar);
+    // A metric read back with its key keeps its labels unread.
+    metrics[i] = p instanceof KeyedScalar
+      ? p.withValue(sum)
+      : scalarMetric(p, sum, p.createdTimestampMs, p.exemplar);
   }
+}
+
+/** The sum {@link addInPlaceRange} made of all `keys.length` series. */
+function inPlaceSum(
+  pushed: MetricFamily,
+  keys: readonly string[],
+  metrics: Metric[],
+  residues: (Partials | undefined)[],
+): MergeResult {
+  const n = keys.length;
   if (residues.length > 0) {
     while (residues.length < n) residues.push(undefined);
   }
   const family = { ...pushed, metrics } as MetricFamily;
   return {
     ok: true,
-    summed: { family, residues, pushedAt: identity(n), keys: storedKeys },
+    summed: { family, residues, pushedAt: identity(n), keys },
   };
 }
 
@@ -220,6 +263,20 @@ export function* addFamilySteps(
   gauge: GaugeMode,
   known: KnownKeys = {},
 ): Generator<void, MergeResult, undefined> {
+  const keys = stored === undefined || "family" in stored
+    ? undefined
+    : inPlaceKeys(stored, pushed, known);
+  if (keys !== undefined) {
+    const inPlace = stored as ScalarSums;
+    const metrics: Metric[] = new Array(keys.length);
+    const residues: (Partials | undefined)[] = [];
+    for (let from = 0; from < keys.length; from += SLICE_SERIES) {
+      const to = Math.min(keys.length, from + SLICE_SERIES);
+      addInPlaceRange(inPlace, pushed, gauge, from, to, metrics, residues);
+      if (to < keys.length) yield;
+    }
+    return inPlaceSum(pushed, keys, metrics, residues);
+  }
   const sum = startSum(stored, pushed, known);
   if (!("state" in sum)) return sum;
   const state = sum.state;

@@ -10,6 +10,7 @@ import type { Metric, MetricFamily } from "../exposition/model.ts";
 import type { PreparedFamily } from "./prepare.ts";
 import { rowsToFamily, type SampleRow } from "./sample_rows.ts";
 import { type SampleExtra, sampleRowWith } from "./sample_columns.ts";
+import { KeyedScalar } from "./keyed_metric.ts";
 
 /** Series read back between two yields. */
 const SLICE_SERIES = 2_048;
@@ -28,6 +29,23 @@ export function* familyOfPrepared(
     help: prepared.help,
     unit: prepared.unit,
   };
+  if (
+    (prepared.type === "counter" || prepared.type === "gauge" ||
+      prepared.type === "untyped") &&
+    columns.extras.length === 0 && columns.count === prepared.keys.length
+  ) {
+    // A row per series, its value alone: labels from the keys if read.
+    const { keys } = prepared;
+    const metrics: KeyedScalar[] = new Array(columns.count);
+    for (let from = 0; from < columns.count; from += SLICE_SERIES) {
+      const to = Math.min(columns.count, from + SLICE_SERIES);
+      for (let r = from; r < to; r++) {
+        metrics[r] = new KeyedScalar(keys, r, columns.values[r] as number);
+      }
+      if (to < columns.count) yield;
+    }
+    return { ...header, metrics } as MetricFamily;
+  }
   const extras = new Map<number, SampleExtra>();
   for (const e of columns.extras) extras.set(e.row, e);
   const metrics: Metric[] = [];

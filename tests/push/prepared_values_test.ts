@@ -1,7 +1,8 @@
 /**
  * The sums' prepared form made from the push's (prepared_values.ts) is the
  * one preparing the summed family gives, byte for byte; it is declined
- * where the two would differ in more than their values.
+ * where the two would differ in more than their values. A scalar family
+ * read back from its prepared form keeps its labels in its keys.
  */
 import assert from "node:assert/strict";
 import type { MetricFamily, ScalarMetric } from "../../src/exposition/model.ts";
@@ -10,6 +11,8 @@ import { preparedWithValues } from "../../src/push/prepared_values.ts";
 import { seriesKeysOf } from "../../src/push/series_key.ts";
 import { decodeRendered } from "../../src/push/rendered_blob.ts";
 import { drain } from "../../src/store/push_writes.ts";
+import { familyOfPrepared } from "../../src/push/prepared_family.ts";
+import { KeyedScalar } from "../../src/push/keyed_metric.ts";
 
 function scalarFamily(
   n: number,
@@ -121,4 +124,17 @@ Deno.test("the sums are prepared again where more than their values differ", () 
     ),
     undefined,
   );
+});
+
+Deno.test("a scalar family read back from its prepared form has its labels and values", () => {
+  const family = scalarFamily(3_000, "counter", (i) => i * 0.5);
+  const keys = seriesKeysOf(family);
+  const back = drain(familyOfPrepared(prepareKeyedFamily(family, keys)));
+  assert.equal(back.metrics.length, family.metrics.length);
+  for (let i = 0; i < family.metrics.length; i += 7) {
+    const m = back.metrics[i] as ScalarMetric;
+    assert.ok(m instanceof KeyedScalar);
+    assert.deepEqual(m.labels, family.metrics[i]?.labels);
+    assert.equal(m.value, (family.metrics[i] as ScalarMetric).value);
+  }
 });
