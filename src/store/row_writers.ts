@@ -92,18 +92,22 @@ export function insertPush(w: Writer, row: {
   request: RequestInfo;
 }): number {
   const r = row.request;
+  const contentType = r.contentType ?? null;
+  const remoteAddr = r.remoteAddr ?? null;
+  const userAgent = r.userAgent ?? null;
+  w.stmt.insertRequest.run(r.path, contentType, remoteAddr, userAgent);
   const result = w.stmt.insertPush.run(
     row.time,
     row.method,
     row.groupRow,
-    r.path,
     row.status,
     row.error,
-    r.contentType,
     r.bodyBytes,
     row.series,
-    r.remoteAddr,
-    r.userAgent,
+    r.path,
+    contentType,
+    remoteAddr,
+    userAgent,
   );
   return Number(result.lastInsertRowid);
 }
@@ -210,7 +214,9 @@ export function previousSeries(
  * place): a row takes the previous version's id of its series where that
  * is above the id before it, else a new row (one multi-row INSERT per
  * chunk; its rowids are consecutive and above every other). A series
- * that moved before others, or is repeated (unchecked), gets a new row.
+ * that moved before others, or is repeated (unchecked), gets a new row, as
+ * does one whose metric's ordinal changed (schema 9 keeps it on the
+ * series row).
  * The previous version's ids come from {@link SeriesMemory} when
  * its rows are the same series in the same order (the common case, which
  * then reads nothing), else from its samples. Yields every
@@ -259,10 +265,10 @@ function* seriesIds(
       before = new Map();
       const old = w.stmt.familySeries.iterate(oldRow) as Iterable<
         unknown
-      > as Iterable<[number, string, string]>;
+      > as Iterable<[number, string, string, number]>;
       let read = 0;
-      for (const [id, suffix, labels] of old) {
-        before.set(`${suffix}\u0000${labels}`, id);
+      for (const [id, suffix, labels, ordinal] of old) {
+        before.set(`${ordinal}\u0000${suffix}\u0000${labels}`, id);
         if (++read % STEP_ROWS === 0) yield;
       }
     }
@@ -270,7 +276,7 @@ function* seriesIds(
     let last = 0;
     for (let r = 0; r < rows.count; r++) {
       const id = before?.get(
-        `${suffixAt(rows, r)}\u0000${labelsAt(rows, r)}`,
+        `${rows.series[r]}\u0000${suffixAt(rows, r)}\u0000${labelsAt(rows, r)}`,
       );
       if (id !== undefined && id > last) {
         ids.push(id);
@@ -286,6 +292,12 @@ function* seriesIds(
     out.push(ids);
   }
   const newIds: number[] = [];
+  let named = -1;
+  for (const f of freshFamily) {
+    if (f === named) continue;
+    w.stmt.insertName.run((families[f] as PreparedFamily).name);
+    named = f;
+  }
   const args: (number | string)[] = [];
   for (let start = 0; start < freshRow.length; start += SERIES_PER_INSERT) {
     const end = Math.min(freshRow.length, start + SERIES_PER_INSERT);
@@ -294,12 +306,13 @@ function* seriesIds(
       const family = families[freshFamily[i] as number] as PreparedFamily;
       const r = freshRow[i] as number;
       args.push(
-        groupRow,
         family.name,
-        suffixAt(family.samples, r),
+        family.samples.suffix[r] as number,
+        family.samples.series[r] as number,
         labelsAt(family.samples, r),
       );
     }
+    args.unshift(groupRow);
     const result = seriesInsert(w, end - start).run(...args);
     const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
     for (let i = start; i < end; i++) newIds.push(firstId + i - start);
@@ -363,12 +376,7 @@ function* insertSamples(
     const ids = seriesIds[f] as readonly number[];
     let next = 0; // the next of rows.extras, which are in row order
     for (let seq = 0; seq < rows.count; seq++) {
-      args.push(
-        familyId,
-        ids[seq] as number,
-        rows.series[seq] as number,
-        valueAt(rows, seq),
-      );
+      args.push(familyId, ids[seq] as number, valueAt(rows, seq));
       const extra = rows.extras[next];
       if (extra !== undefined && extra.row === seq) {
         next++;

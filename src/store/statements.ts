@@ -32,7 +32,7 @@ export interface FamilyRow {
   rendered: Uint8Array | null;
 }
 
-/** Rows per multi-row INSERT into `samples` (4 parameters each). */
+/** Rows per multi-row INSERT into `samples` (3 parameters each). */
 export const SAMPLES_PER_INSERT = 200;
 
 /** Rows per multi-row INSERT into `families` (6 parameters each). */
@@ -162,13 +162,27 @@ export function renderedInsert(w: Writer, n: number): StatementSync {
   return statement;
 }
 
-/** The prepared INSERT of `n` `series` rows, prepared on first use. */
+/**
+ * The prepared INSERT of `n` `series_keys` rows of group `?1`, prepared on
+ * first use: per row its metric name (whose `metric_names` row
+ * `insertName` wrote), suffix code, ordinal and labels, in which the
+ * group's labels become char(1) (docs/database.md). In the order given:
+ * one INSERT gives its rows consecutive rowids.
+ */
 export function seriesInsert(w: Writer, n: number): StatementSync {
   let statement = w.seriesInserts[n];
   if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
+    const values = Array.from({ length: n }, (_, i) => {
+      const at = 4 * i + 2;
+      return `(?${at},?${at + 1},?${at + 2},?${at + 3})`;
+    }).join(",");
     statement = w.db.prepare(
-      `INSERT INTO series (group_id, family, suffix, labels) VALUES ${values}`,
+      `INSERT INTO series_keys (group_id, name_id, suffix, series, labels)
+         SELECT ?1, (SELECT id FROM metric_names WHERE name = v.column1), v.column2,
+           v.column3, replace(v.column4,
+             (SELECT substr(labels, 2, length(labels) - 2) FROM groups WHERE id = ?1),
+             char(1))
+         FROM (VALUES ${values}) v`,
     );
     w.seriesInserts[n] = statement;
   }
@@ -179,9 +193,9 @@ export function seriesInsert(w: Writer, n: number): StatementSync {
 export function sampleInsert(w: Writer, n: number): StatementSync {
   let statement = w.sampleInserts[n];
   if (statement === undefined) {
-    const values = Array.from({ length: n }, () => "(?,?,?,?)").join(",");
+    const values = Array.from({ length: n }, () => "(?,?,?)").join(",");
     statement = w.db.prepare(
-      `INSERT INTO samples (family_id, series_id, series, value) VALUES ${values}`,
+      `INSERT INTO samples (family_id, series_id, value) VALUES ${values}`,
     );
     w.sampleInserts[n] = statement;
   }
@@ -201,6 +215,28 @@ export function extrasInsert(w: Writer, n: number): StatementSync {
   }
   return statement;
 }
+
+/**
+ * A sample's series (`s` its `samples` row): its `series_keys` row `se`,
+ * metric name `n` and group `g`, for {@link METRIC} and {@link LABELS}.
+ */
+const SERIES_JOINS = `JOIN series_keys se ON se.id = s.series_id
+  JOIN metric_names n ON n.id = se.name_id JOIN groups g ON g.id = se.group_id`;
+
+/** The suffix a `series_keys.suffix` code stands for (schema 9). */
+const SUFFIX =
+  `CASE se.suffix WHEN 0 THEN '' WHEN 1 THEN '_sum' WHEN 2 THEN '_count'
+  WHEN 3 THEN '_bucket' ELSE se.suffix END`;
+
+/** A series' metric: name and suffix. */
+const METRIC = `n.name || ${SUFFIX}`;
+
+/** A series' labels: char(1) stands for the group's (schema 9). */
+const LABELS =
+  `replace(se.labels, char(1), substr(g.labels, 2, length(g.labels) - 2))`;
+
+/** A sample's ordinal: its own where `sample_extras` has one (schema 9). */
+const ORDINAL = "COALESCE(x.series, se.series)";
 
 /** The current families after a `families.id`, for Store.#assemble. */
 export const LOAD_FAMILIES =
@@ -234,10 +270,19 @@ export function prepareStatements(db: DatabaseSync) {
     commit: p("COMMIT"),
     savepoint: p("SAVEPOINT push"),
     release: p("RELEASE push"),
-    insertPush: p(
-      `INSERT INTO pushes (time, method, group_id, path, status, error, content_type,
-         body_bytes, series, remote_addr, user_agent) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+    // A push's request strings are a `requests` row, once per distinct
+    // combination (docs/database.md).
+    insertRequest: p(
+      `INSERT INTO requests (path, content_type, remote_addr, user_agent)
+         SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM requests WHERE path = ?1
+           AND content_type IS ?2 AND remote_addr IS ?3 AND user_agent IS ?4)`,
     ),
+    insertPush: p(
+      `INSERT INTO pushes (time, method, group_id, status, error, body_bytes, series,
+         request_id) VALUES (?,?,?,?,?,?,?,(SELECT id FROM requests WHERE path = ?
+           AND content_type IS ? AND remote_addr IS ? AND user_agent IS ?))`,
+    ),
+    insertName: p("INSERT OR IGNORE INTO metric_names (name) VALUES (?)"),
     findGroup: p("SELECT id FROM groups WHERE key = ?"),
     insertGroup: p(
       `INSERT INTO groups (key, labels, job, created_at, push_time, push_failure_time)
@@ -267,11 +312,11 @@ export function prepareStatements(db: DatabaseSync) {
     // Without history a replaced version's series go with it: the next
     // version made its own (Store.#previousSeries).
     dropCurrentSeries: p(
-      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
+      `DELETE FROM series_keys WHERE id IN (SELECT s.series_id FROM families f
          JOIN samples s ON s.family_id = f.id WHERE f.group_id = ? AND f.current = 1)`,
     ),
     dropCurrentSeriesOne: p(
-      `DELETE FROM series WHERE id IN (SELECT s.series_id FROM families f
+      `DELETE FROM series_keys WHERE id IN (SELECT s.series_id FROM families f
          JOIN samples s ON s.family_id = f.id
          WHERE f.group_id = ? AND f.current = 1 AND f.name = ?)`,
     ),
@@ -306,7 +351,7 @@ export function prepareStatements(db: DatabaseSync) {
     // A series' rows are in consecutive versions of its family (schema 6):
     // its last one went when the version that replaced it lacks it.
     pruneSeries: p(
-      `DELETE FROM series WHERE id IN (SELECT s.series_id
+      `DELETE FROM series_keys WHERE id IN (SELECT s.series_id
          FROM (${PRUNED_FAMILIES}) f JOIN samples s ON s.family_id = f.id
          WHERE NOT EXISTS (SELECT 1 FROM families n JOIN samples t
            ON t.family_id = n.id AND t.series_id = s.series_id
@@ -359,20 +404,21 @@ export function prepareStatements(db: DatabaseSync) {
     pageSize: p("PRAGMA page_size"),
     // In key order, which is the family's order (Store.#seriesIds).
     familySamples: p(
-      `SELECT s.family_id, s.series, se.family || se.suffix AS name, se.labels, s.value,
-         x.value_text, x.native, x.exemplar, x.created
-       FROM samples s JOIN series se ON se.id = s.series_id
+      `SELECT s.family_id, ${ORDINAL} AS series, ${METRIC} AS name, ${LABELS} AS labels,
+         s.value, x.value_text, x.native, x.exemplar, x.created
+       FROM samples s ${SERIES_JOINS}
        LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id
        WHERE s.family_id = ? ORDER BY s.series_id`,
     ),
+    // Each row's series id, suffix, labels and the series row's ordinal.
     familySeries: arrays(p(
-      `SELECT s.series_id, se.suffix, se.labels FROM samples s
-         JOIN series se ON se.id = s.series_id WHERE s.family_id = ?`,
+      `SELECT s.series_id, ${SUFFIX}, ${LABELS}, se.series FROM samples s ${SERIES_JOINS}
+         WHERE s.family_id = ?`,
     )),
     familySamplesAfter: p(
-      `SELECT s.series_id AS id, s.family_id, s.series, se.family || se.suffix AS name,
-         se.labels, s.value, x.value_text, x.native, x.exemplar, x.created
-       FROM samples s JOIN series se ON se.id = s.series_id
+      `SELECT s.series_id AS id, s.family_id, ${ORDINAL} AS series, ${METRIC} AS name,
+         ${LABELS} AS labels, s.value, x.value_text, x.native, x.exemplar, x.created
+       FROM samples s ${SERIES_JOINS}
        LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id
        WHERE s.family_id = ? AND s.series_id > ? ORDER BY s.series_id LIMIT ?`,
     ),
@@ -380,10 +426,10 @@ export function prepareStatements(db: DatabaseSync) {
     // one query: /api/v1/metrics of many small groups (family_pages.ts).
     // As arrays, in the order of FamilySampleArray (family_pages.ts).
     familiesSamples: arrays(p(
-      `SELECT s.series_id, s.family_id, s.series, se.family || se.suffix,
-         se.labels, s.value, x.value_text, x.native, x.exemplar, x.created
+      `SELECT s.series_id, s.family_id, ${ORDINAL}, ${METRIC},
+         ${LABELS}, s.value, x.value_text, x.native, x.exemplar, x.created
        FROM json_each(?) f CROSS JOIN samples s ON s.family_id = f.value
-       JOIN series se ON se.id = s.series_id
+       ${SERIES_JOINS}
        LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id
        ORDER BY s.family_id, s.series_id`,
     )),
@@ -399,5 +445,5 @@ export function arrays(statement: StatementSync): StatementSync {
   return statement;
 }
 
-/** Rows per multi-row INSERT into `series` (4 parameters each). */
+/** Rows per multi-row INSERT into `series_keys` (4 parameters each). */
 export const SERIES_PER_INSERT = 200;
