@@ -21,6 +21,7 @@ import {
   FAMILIES_PER_INSERT,
   familyInsert,
   metaInsert,
+  nameInsert,
   renderedInsert,
   type SampleDbRow,
   sampleInsert,
@@ -146,6 +147,14 @@ export function* insertFamilies(
       ) args.push(family.type, family.help ?? null, family.unit ?? null);
     }
     if (args.length > 0) metaInsert(w, args.length / 3).run(...args);
+    args.length = 0;
+    // Its `metric_names` row exists where the version it replaces has it
+    // (they are never removed).
+    for (let i = start; i < end; i++) {
+      const family = families[i] as PreparedFamily;
+      if (!previous.has(family.name)) args.push(family.name);
+    }
+    if (args.length > 0) nameInsert(w, args.length).run(...args);
     args.length = 0;
     for (let i = start; i < end; i++) {
       const family = families[i] as PreparedFamily;
@@ -292,12 +301,6 @@ function* seriesIds(
     out.push(ids);
   }
   const newIds: number[] = [];
-  let named = -1;
-  for (const f of freshFamily) {
-    if (f === named) continue;
-    w.stmt.insertName.run((families[f] as PreparedFamily).name);
-    named = f;
-  }
   const args: (number | string)[] = [];
   for (let start = 0; start < freshRow.length; start += SERIES_PER_INSERT) {
     const end = Math.min(freshRow.length, start + SERIES_PER_INSERT);

@@ -13,9 +13,9 @@ import { VIEWS_9 } from "./schema_views_v9.ts";
  * metric name (`metric_names`) and codes its suffix as a number; its labels
  * keep the group's labels as one character (U+0001, which a JSON text never
  * holds raw) and it holds the ordinal of its metric, which `samples` rows
- * no longer repeat. A push refers to its request's path, content type,
- * remote address and user agent (`requests`, one row per distinct
- * combination). The `series` view shows the series as schema 8's table did;
+ * no longer repeat; a family version refers to its name there too. A push
+ * refers to its request's path, content type, remote address and user
+ * agent (`requests`, one row per distinct combination). The `series` view shows the series as schema 8's table did;
  * the other views are the same queries over the new tables, with the same
  * columns and answers.
  */
@@ -50,7 +50,25 @@ const COMPACT_SERIES = `
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE
   );
-  INSERT INTO metric_names (name) SELECT DISTINCT family FROM series ORDER BY family;
+  INSERT INTO metric_names (name)
+    SELECT family FROM series UNION SELECT name FROM families ORDER BY 1;
+
+  -- step --
+  CREATE TABLE families_v9 (
+    id INTEGER PRIMARY KEY,
+    group_id INTEGER NOT NULL REFERENCES groups(id),
+    push_id INTEGER NOT NULL REFERENCES pushes(id),
+    name_id INTEGER NOT NULL REFERENCES metric_names(id),
+    meta_id INTEGER NOT NULL REFERENCES family_meta(id),
+    current INTEGER NOT NULL DEFAULT 1,
+    replaced_by INTEGER REFERENCES pushes(id), -- the push that superseded it
+    replaced_at REAL                   -- Unix seconds when current became 0
+  );
+  INSERT INTO families_v9 (id, group_id, push_id, name_id, meta_id, current, replaced_by,
+      replaced_at)
+    SELECT f.id, f.group_id, f.push_id, n.id, f.meta_id, f.current, f.replaced_by, f.replaced_at
+    FROM families f JOIN metric_names n ON n.name = f.name
+    ORDER BY f.id;
 
   -- step --
   CREATE TABLE series_keys (
@@ -139,10 +157,15 @@ const COMPACT_SERIES = `
   DROP TABLE samples;
   DROP TABLE sample_extras;
   DROP TABLE pushes;
+  DROP TABLE families;
+  ALTER TABLE families_v9 RENAME TO families;
   ALTER TABLE samples_v9 RENAME TO samples;
   ALTER TABLE sample_extras_v9 RENAME TO sample_extras;
   ALTER TABLE pushes_v9 RENAME TO pushes;
   CREATE INDEX series_group ON series_keys(group_id);
   CREATE INDEX pushes_group_time ON pushes(group_id, time);
   CREATE INDEX pushes_time ON pushes(time);
+  CREATE INDEX families_current ON families(group_id, name_id) WHERE current = 1;
+  CREATE INDEX families_push ON families(push_id);
+  CREATE INDEX families_replaced ON families(replaced_at) WHERE current = 0;
 `;

@@ -37,7 +37,7 @@ export const VIEWS_9 = `
     JOIN groups g ON g.id = se.group_id;
 
   CREATE VIEW current_samples AS
-    SELECT g.key AS group_key, f.name AS family, m.type, ${METRIC} AS metric,
+    SELECT g.key AS group_key, n.name AS family, m.type, ${METRIC} AS metric,
            ${LABELS} AS labels, COALESCE(x.value_text, s.value) AS value,
            strftime('%Y-%m-%dT%H:%M:%fZ', p.time, 'unixepoch') AS pushed_at
     FROM families f
@@ -66,7 +66,7 @@ export const VIEWS_9 = `
     CROSS JOIN series_keys se ON se.group_id = g.id
     CROSS JOIN metric_names n ON n.id = se.name_id
     CROSS JOIN pushes p ON p.group_id = se.group_id
-    JOIN families f ON f.push_id = p.id AND f.name = n.name AND f.group_id = se.group_id
+    JOIN families f ON f.push_id = p.id AND f.name_id = se.name_id AND f.group_id = se.group_id
     JOIN samples s ON s.family_id = f.id AND s.series_id = se.id
     LEFT JOIN sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id;
 

@@ -79,6 +79,8 @@ export interface Writer {
   readonly familyInserts: (StatementSync | undefined)[];
   /** Index n: the INSERT of what of n `family_meta` rows is missing. */
   readonly metaInserts: (StatementSync | undefined)[];
+  /** Index n: the INSERT of what of n `metric_names` rows is missing. */
+  readonly nameInserts: (StatementSync | undefined)[];
   /** Index n: the INSERT of n `rendered` rows. */
   readonly renderedInserts: (StatementSync | undefined)[];
   /** Index n: the INSERT of n `series` rows. */
@@ -96,6 +98,7 @@ export function newWriter(
     extrasInserts: [],
     familyInserts: [],
     metaInserts: [],
+    nameInserts: [],
     renderedInserts: [],
     seriesInserts: [],
   };
@@ -103,8 +106,9 @@ export function newWriter(
 
 /**
  * The prepared INSERT of `n` family rows, prepared on first use: group,
- * push, name, then type, help and unit, which find the `family_meta` row
- * ({@link metaInsert} wrote the missing ones first).
+ * push, name, which finds the `metric_names` row, then type, help and
+ * unit, which find the `family_meta` row (the missing ones of both were
+ * written first: {@link nameInsert}, {@link metaInsert}).
  */
 export function familyInsert(w: Writer, n: number): StatementSync {
   let statement = w.familyInserts[n];
@@ -112,12 +116,26 @@ export function familyInsert(w: Writer, n: number): StatementSync {
     const values = Array.from(
       { length: n },
       () =>
-        `(?,?,?,(SELECT id FROM family_meta WHERE type = ? AND help IS ? AND unit IS ?))`,
+        `(?,?,(SELECT id FROM metric_names WHERE name = ?),
+          (SELECT id FROM family_meta WHERE type = ? AND help IS ? AND unit IS ?))`,
     ).join(",");
     statement = w.db.prepare(
-      `INSERT INTO families (group_id, push_id, name, meta_id) VALUES ${values}`,
+      `INSERT INTO families (group_id, push_id, name_id, meta_id) VALUES ${values}`,
     );
     w.familyInserts[n] = statement;
+  }
+  return statement;
+}
+
+/** The prepared INSERT of those of `n` names `metric_names` lacks. */
+export function nameInsert(w: Writer, n: number): StatementSync {
+  let statement = w.nameInserts[n];
+  if (statement === undefined) {
+    const values = Array.from({ length: n }, () => "(?)").join(",");
+    statement = w.db.prepare(
+      `INSERT OR IGNORE INTO metric_names (name) VALUES ${values}`,
+    );
+    w.nameInserts[n] = statement;
   }
   return statement;
 }
@@ -240,9 +258,10 @@ const ORDINAL = "COALESCE(x.series, se.series)";
 
 /** The current families after a `families.id`, for Store.#assemble. */
 export const LOAD_FAMILIES =
-  `SELECT f.id, f.group_id, f.name, m.type, m.help, m.unit, p.time,
+  `SELECT f.id, f.group_id, n.name, m.type, m.help, m.unit, p.time,
     CAST(r.rendered AS BLOB) AS rendered
   FROM families f JOIN pushes p ON p.id = f.push_id
+  JOIN metric_names n ON n.id = f.name_id
   JOIN family_meta m ON m.id = f.meta_id
   JOIN groups g ON g.id = f.group_id AND g.deleted_at IS NULL
   LEFT JOIN rendered r ON r.family_id = f.id
@@ -254,7 +273,7 @@ export const LOAD_FAMILIES =
  * the same rows: ties are broken by id, the index's own order.
  */
 export const PRUNED_FAMILIES =
-  `SELECT id, group_id, name, replaced_by FROM families
+  `SELECT id, group_id, name_id, replaced_by FROM families
   WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at, id LIMIT ?`;
 
 /** The statements {@link prepareStatements} prepares on a connection. */
@@ -282,7 +301,6 @@ export function prepareStatements(db: DatabaseSync) {
          request_id) VALUES (?,?,?,?,?,?,?,(SELECT id FROM requests WHERE path = ?
            AND content_type IS ? AND remote_addr IS ? AND user_agent IS ?))`,
     ),
-    insertName: p("INSERT OR IGNORE INTO metric_names (name) VALUES (?)"),
     findGroup: p("SELECT id FROM groups WHERE key = ?"),
     insertGroup: p(
       `INSERT INTO groups (key, labels, job, created_at, push_time, push_failure_time)
@@ -301,13 +319,14 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     dropRenderedOne: p(
       `DELETE FROM rendered WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+         (SELECT id FROM families WHERE group_id = ? AND current = 1
+           AND name_id = (SELECT id FROM metric_names WHERE name = ?))`,
     ),
     supersedeAll: p(
       "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1",
     ),
     supersedeOne: p(
-      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1 AND name = ?",
+      "UPDATE families SET current = 0, replaced_by = ?, replaced_at = ? WHERE group_id = ? AND current = 1 AND name_id = (SELECT id FROM metric_names WHERE name = ?)",
     ),
     // Without history a replaced version's series go with it: the next
     // version made its own (Store.#previousSeries).
@@ -318,7 +337,8 @@ export function prepareStatements(db: DatabaseSync) {
     dropCurrentSeriesOne: p(
       `DELETE FROM series_keys WHERE id IN (SELECT s.series_id FROM families f
          JOIN samples s ON s.family_id = f.id
-         WHERE f.group_id = ? AND f.current = 1 AND f.name = ?)`,
+         WHERE f.group_id = ? AND f.current = 1
+         AND f.name_id = (SELECT id FROM metric_names WHERE name = ?))`,
     ),
     dropCurrentSamples: p(
       `DELETE FROM samples WHERE family_id IN
@@ -330,17 +350,19 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     dropCurrentExtrasOne: p(
       `DELETE FROM sample_extras WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+         (SELECT id FROM families WHERE group_id = ? AND current = 1
+           AND name_id = (SELECT id FROM metric_names WHERE name = ?))`,
     ),
     dropCurrentFamilies: p(
       "DELETE FROM families WHERE group_id = ? AND current = 1",
     ),
     dropCurrentSamplesOne: p(
       `DELETE FROM samples WHERE family_id IN
-         (SELECT id FROM families WHERE group_id = ? AND current = 1 AND name = ?)`,
+         (SELECT id FROM families WHERE group_id = ? AND current = 1
+           AND name_id = (SELECT id FROM metric_names WHERE name = ?))`,
     ),
     dropCurrentFamiliesOne: p(
-      "DELETE FROM families WHERE group_id = ? AND current = 1 AND name = ?",
+      "DELETE FROM families WHERE group_id = ? AND current = 1 AND name_id = (SELECT id FROM metric_names WHERE name = ?)",
     ),
     dropEarlierPushes: p(
       `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p
@@ -355,7 +377,8 @@ export function prepareStatements(db: DatabaseSync) {
          FROM (${PRUNED_FAMILIES}) f JOIN samples s ON s.family_id = f.id
          WHERE NOT EXISTS (SELECT 1 FROM families n JOIN samples t
            ON t.family_id = n.id AND t.series_id = s.series_id
-           WHERE n.push_id = f.replaced_by AND n.group_id = f.group_id AND n.name = f.name))`,
+           WHERE n.push_id = f.replaced_by AND n.group_id = f.group_id
+             AND n.name_id = f.name_id))`,
     ),
     pruneSamples: p(
       `DELETE FROM samples WHERE family_id IN (SELECT id FROM (${PRUNED_FAMILIES}))`,
