@@ -96,8 +96,7 @@ export function insertPush(w: Writer, row: {
   const contentType = r.contentType ?? null;
   const remoteAddr = r.remoteAddr ?? null;
   const userAgent = r.userAgent ?? null;
-  w.stmt.insertRequest.run(r.path, contentType, remoteAddr, userAgent);
-  const result = w.stmt.insertPush.run(
+  const args = [
     row.time,
     row.method,
     row.groupRow,
@@ -109,9 +108,29 @@ export function insertPush(w: Writer, row: {
     contentType,
     remoteAddr,
     userAgent,
-  );
-  return Number(result.lastInsertRowid);
+  ] as const;
+  // Its `requests` row exists but for a client's first push to a group: the
+  // INSERT then finds none (request_id NULL), fails alone (a statement's
+  // failure undoes that statement only) and runs again once it is written.
+  // One statement a push instead of two.
+  try {
+    return Number(w.stmt.insertPush.run(...args).lastInsertRowid);
+  } catch (error) {
+    if (!isNotNull(error)) throw error;
+  }
+  w.stmt.insertRequest.run(r.path, contentType, remoteAddr, userAgent);
+  return Number(w.stmt.insertPush.run(...args).lastInsertRowid);
 }
+
+/** Whether `error` is `pushes.request_id`'s NOT NULL constraint failing. */
+function isNotNull(error: unknown): boolean {
+  return (error as { errcode?: number }).errcode ===
+      SQLITE_CONSTRAINT_NOTNULL &&
+    (error as Error).message.endsWith("pushes.request_id");
+}
+
+/** SQLite's extended result code for a NOT NULL constraint that failed. */
+const SQLITE_CONSTRAINT_NOTNULL = 1299;
 
 /**
  * Writes the families of one push and their samples with multi-row
