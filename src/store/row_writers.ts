@@ -321,20 +321,32 @@ function* seriesIds(
   }
   const newIds: number[] = [];
   const args: (number | string)[] = [];
+  // The names' ids (insertFamilies wrote the rows) and the group's labels,
+  // once per write rather than per row.
+  const nameIds = new Map<number, number>();
+  const groupText = freshRow.length === 0 ? "" : String(
+    (w.stmt.groupLabelsText.get(groupRow) as { text: string }).text,
+  );
+  for (const f of freshFamily) {
+    if (nameIds.has(f)) continue;
+    const name = (families[f] as PreparedFamily).name;
+    nameIds.set(f, Number((w.stmt.nameId.get(name) as { id: number }).id));
+  }
   for (let start = 0; start < freshRow.length; start += SERIES_PER_INSERT) {
     const end = Math.min(freshRow.length, start + SERIES_PER_INSERT);
     args.length = 0;
     for (let i = start; i < end; i++) {
-      const family = families[freshFamily[i] as number] as PreparedFamily;
+      const f = freshFamily[i] as number;
+      const family = families[f] as PreparedFamily;
       const r = freshRow[i] as number;
       args.push(
-        family.name,
+        groupRow,
+        nameIds.get(f) as number,
         family.samples.suffix[r] as number,
         family.samples.series[r] as number,
-        labelsAt(family.samples, r),
+        withoutGroupLabels(labelsAt(family.samples, r), groupText),
       );
     }
-    args.unshift(groupRow);
     const result = seriesInsert(w, end - start).run(...args);
     const firstId = Number(result.lastInsertRowid) - (end - start) + 1;
     for (let i = start; i < end; i++) newIds.push(firstId + i - start);
@@ -355,6 +367,17 @@ function* seriesIds(
     });
   }
   return out;
+}
+
+/**
+ * A series' labels as `series_keys` keeps them: the group's labels (`text`,
+ * `groups.labels` between its braces) as char(1), which a JSON text never
+ * holds raw, so that the views' `replace()` gives the labels back exactly.
+ * They occur once at most: they begin with a label name, and a name is in
+ * the object once.
+ */
+export function withoutGroupLabels(labels: string, text: string): string {
+  return text === "" ? labels : labels.replace(text, "\u0001");
 }
 
 /**

@@ -181,26 +181,18 @@ export function renderedInsert(w: Writer, n: number): StatementSync {
 }
 
 /**
- * The prepared INSERT of `n` `series_keys` rows of group `?1`, prepared on
- * first use: per row its metric name (whose `metric_names` row
- * `insertName` wrote), suffix code, ordinal and labels, in which the
- * group's labels become char(1) (docs/database.md). In the order given:
- * one INSERT gives its rows consecutive rowids.
+ * The prepared INSERT of `n` `series_keys` rows, prepared on first use:
+ * per row its group, `metric_names` id, suffix code, ordinal and labels,
+ * the group's as char(1) (docs/database.md; row_writers.ts puts it there:
+ * `replace()` in the INSERT, and numbered parameters, cost a new series
+ * more than the rest of its row).
  */
 export function seriesInsert(w: Writer, n: number): StatementSync {
   let statement = w.seriesInserts[n];
   if (statement === undefined) {
-    const values = Array.from({ length: n }, (_, i) => {
-      const at = 4 * i + 2;
-      return `(?${at},?${at + 1},?${at + 2},?${at + 3})`;
-    }).join(",");
+    const values = Array.from({ length: n }, () => "(?,?,?,?,?)").join(",");
     statement = w.db.prepare(
-      `INSERT INTO series_keys (group_id, name_id, suffix, series, labels)
-         SELECT ?1, (SELECT id FROM metric_names WHERE name = v.column1), v.column2,
-           v.column3, replace(v.column4,
-             (SELECT substr(labels, 2, length(labels) - 2) FROM groups WHERE id = ?1),
-             char(1))
-         FROM (VALUES ${values}) v`,
+      `INSERT INTO series_keys (group_id, name_id, suffix, series, labels) VALUES ${values}`,
     );
     w.seriesInserts[n] = statement;
   }
@@ -418,6 +410,12 @@ export function prepareStatements(db: DatabaseSync) {
     setRendered: p(
       "INSERT OR REPLACE INTO rendered (rendered, family_id) VALUES (?, ?)",
     ),
+    // What a series' labels hold as char(1) (seriesInsert): the group's
+    // labels as `groups.labels` writes them, between its braces.
+    groupLabelsText: p(
+      "SELECT substr(labels, 2, length(labels) - 2) AS text FROM groups WHERE id = ?",
+    ),
+    nameId: p("SELECT id FROM metric_names WHERE name = ?"),
     loadGroups: p(
       "SELECT id, labels, push_time, push_failure_time, ttl, created_at, aggregating FROM groups WHERE deleted_at IS NULL ORDER BY id",
     ),
@@ -468,5 +466,5 @@ export function arrays(statement: StatementSync): StatementSync {
   return statement;
 }
 
-/** Rows per multi-row INSERT into `series_keys` (4 parameters each). */
+/** Rows per multi-row INSERT into `series_keys` (5 parameters each). */
 export const SERIES_PER_INSERT = 200;
