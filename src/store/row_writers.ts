@@ -518,7 +518,15 @@ export function dropEarlierPushes(
   pushId: number,
 ): void {
   if (keepHistory) return;
+  const requests = w.stmt.earlierPushRequests.all(
+    groupRow,
+    pushId,
+    DROP_PUSHES,
+  );
   w.stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
+  if (requests.length > 0) {
+    w.stmt.dropRequests.run(JSON.stringify(requests.flat()));
+  }
 }
 
 /**

@@ -165,6 +165,7 @@ const COMPACT_SERIES = `
   CREATE INDEX series_group ON series_keys(group_id);
   CREATE INDEX pushes_group_time ON pushes(group_id, time);
   CREATE INDEX pushes_time ON pushes(time);
+  CREATE INDEX pushes_request ON pushes(request_id);
   CREATE INDEX families_current ON families(group_id, name_id) WHERE current = 1;
   CREATE INDEX families_push ON families(push_id);
   CREATE INDEX families_replaced ON families(replaced_at) WHERE current = 0;

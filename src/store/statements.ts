@@ -268,6 +268,30 @@ export const PRUNED_FAMILIES =
   `SELECT id, group_id, name_id, replaced_by FROM families
   WHERE current = 0 AND replaced_at < ? ORDER BY replaced_at, id LIMIT ?`;
 
+/**
+ * The pushes retention removes next: before the cutoff, oldest first, at
+ * most a batch (ties broken by id, so that every statement of a batch picks
+ * the same rows), but those a family refers to and a live group's last
+ * one.
+ */
+const PRUNED_PUSHES = `SELECT p.id FROM pushes p WHERE p.time < ?
+  AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)
+  AND (p.group_id IS NULL
+    OR EXISTS (SELECT 1 FROM pushes q WHERE q.group_id = p.group_id
+      AND q.time >= p.time AND q.id > p.id)
+    OR EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id
+      AND g.deleted_at IS NOT NULL))
+  ORDER BY p.time, p.id LIMIT ?`;
+
+/**
+ * Without history, a group's pushes before a push that no family refers
+ * to any more, at most a batch.
+ */
+const EARLIER_PUSHES = `SELECT p.id FROM pushes p
+  WHERE p.group_id = ? AND p.id < ?
+  AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)
+  ORDER BY p.id LIMIT ?`;
+
 /** The statements {@link prepareStatements} prepares on a connection. */
 export type Statements = ReturnType<typeof prepareStatements>;
 
@@ -356,10 +380,24 @@ export function prepareStatements(db: DatabaseSync) {
     dropCurrentFamiliesOne: p(
       "DELETE FROM families WHERE group_id = ? AND current = 1 AND name_id = (SELECT id FROM metric_names WHERE name = ?)",
     ),
-    dropEarlierPushes: p(
-      `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p
-         WHERE p.group_id = ? AND p.id < ?
-         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id) LIMIT ?)`,
+    dropEarlierPushes: p(`DELETE FROM pushes WHERE id IN (${EARLIER_PUSHES})`),
+    // The `requests` rows of the pushes a statement is about to remove,
+    // and the removal of those no other push refers to: the push log's
+    // request strings go with it.
+    earlierPushRequests: arrays(p(
+      `SELECT DISTINCT request_id FROM pushes WHERE id IN (${EARLIER_PUSHES})`,
+    )),
+    // The pushes retention removes next, with their requests rows: read
+    // once, removed by id (prunePushesById).
+    prunedPushes: arrays(p(
+      `SELECT id, request_id FROM pushes WHERE id IN (${PRUNED_PUSHES})`,
+    )),
+    prunePushesById: p(
+      "DELETE FROM pushes WHERE id IN (SELECT value FROM json_each(?))",
+    ),
+    dropRequests: p(
+      `DELETE FROM requests WHERE id IN (SELECT value FROM json_each(?))
+         AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.request_id = requests.id)`,
     ),
     setTtl: p("UPDATE groups SET ttl = ? WHERE id = ?"),
     // A series' rows are in consecutive versions of its family (schema 6):
@@ -392,16 +430,6 @@ export function prepareStatements(db: DatabaseSync) {
     // A live group keeps its last push-log row, whatever its age
     // (docs/database.md, History and retention): the answer to "when did it
     // last try?".
-    prunePushes: p(
-      `DELETE FROM pushes WHERE id IN (SELECT p.id FROM pushes p WHERE p.time < ?
-         AND NOT EXISTS (SELECT 1 FROM families f WHERE f.push_id = p.id)
-         AND (p.group_id IS NULL
-           OR EXISTS (SELECT 1 FROM pushes q WHERE q.group_id = p.group_id
-             AND q.time >= p.time AND q.id > p.id)
-           OR EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id
-             AND g.deleted_at IS NOT NULL))
-         ORDER BY p.time LIMIT ?)`,
-    ),
     pruneGroups: p(
       `DELETE FROM groups WHERE id IN (SELECT g.id FROM groups g WHERE g.deleted_at < ?
          AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.group_id = g.id)

@@ -245,3 +245,45 @@ Deno.test("a million samples of schema 8 migrate to schema 9 with the same answe
     "100000\n",
   );
 });
+
+Deno.test("a push's requests row goes when the last push that refers to it does", async () => {
+  await using dir = await tempDir();
+  for (const keepHistory of [true, false]) {
+    const path = `${dir.path}/pv-${keepHistory}.db`;
+    {
+      using store = new Store({ path, keepHistory });
+      // Every push from a client of its own; one client pushes twice.
+      const agents = ["a", "b", "c", "d", "a", "e"];
+      for (let i = 0; i < agents.length; i++) {
+        const command = textPushCommand(
+          `/metrics/job/j/instance/i${i % 2}`,
+          `up ${i}\n`,
+          1000 + i * 60,
+          agents[i] as string,
+        );
+        assert.deepEqual(await store.enqueuePush(command), { status: 200 });
+      }
+      for (
+        let i = 0;
+        i < 100 && store.pruneHistory(1000 + 4 * 60 + 1, 16) > 0;
+        i++
+      );
+    }
+    using db = new DatabaseSync(path, { readOnly: true });
+    const row = db.prepare(
+      `SELECT (SELECT count(*) FROM requests) AS requests,
+         (SELECT count(DISTINCT request_id) FROM pushes) AS used,
+         (SELECT group_concat(user_agent) FROM (SELECT user_agent FROM push_log ORDER BY id))
+           AS agents`,
+    ).get();
+    // What stays: each group's last push, and with history the version
+    // replaced after the cutoff (d's); b's and c's requests rows went.
+    assert.deepEqual(
+      { ...row },
+      keepHistory
+        ? { requests: 3, used: 3, agents: "d,a,e" }
+        : { requests: 2, used: 2, agents: "a,e" },
+      `keepHistory ${keepHistory}`,
+    );
+  }
+});
