@@ -21,7 +21,11 @@ import {
   type SummaryState,
 } from "./text_state.ts";
 
-/** The parsed families as the model's, in the order they were first seen. */
+/**
+ * The parsed families as the model's, in the order they were first seen; a
+ * scalar family's metrics are those not taken by the parse's slices (none
+ * left is still a family when some were taken).
+ */
 export function finishFamilies(
   families: Map<string, FamilyState>,
 ): MetricFamily[] {
@@ -34,7 +38,7 @@ export function finishFamilies(
       case "counter":
       case "gauge":
       case "untyped":
-        if (family.scalars.length > 0) {
+        if (family.scalars.length > 0 || family.taken > 0) {
           result.push({ name, help, type, metrics: family.scalars });
         }
         break;
@@ -220,6 +224,7 @@ export function familyFor(s: ParseState, name: string): FamilyState {
     help: undefined,
     type: undefined,
     scalars: [],
+    taken: 0,
     summaries: [],
     histograms: [],
     bySignature: undefined,

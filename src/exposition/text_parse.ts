@@ -86,6 +86,7 @@ import {
   NL,
   OPEN_BRACE,
   type ParseState,
+  type ScalarSlices,
   SPACE,
   SUFFIX_COUNT,
   SUFFIX_NONE,
@@ -100,7 +101,14 @@ export interface TextParseOptions {
   readonly utf8Names?: boolean;
   /** Names and label values refused as soon as they are longer. */
   readonly limits?: TokenLimits;
+  /**
+   * Hands scalar families' metrics over a slice at a time as they are
+   * parsed: the result then holds only those not handed over.
+   */
+  readonly slices?: ScalarSlices;
 }
+
+export type { ScalarSlices };
 
 /**
  * Parses a text format 0.0.4 body into its metric families, in the order
@@ -115,6 +123,7 @@ export function parseText(
 ): MetricFamily[] {
   const state: ParseState = {
     body,
+    slices: options.slices,
     utf8Names: options.utf8Names === true,
     limits: options.limits ?? NO_TOKEN_LIMITS,
     i: 0,
@@ -452,6 +461,13 @@ function readValue(
         ? { labels: labels.pairs, value }
         : { labels: labels.pairs, value, timestampMs },
     );
+    const slices = s.slices;
+    if (slices !== undefined && family.scalars.length >= slices.size) {
+      const metrics = family.scalars;
+      family.scalars = [];
+      family.taken += metrics.length;
+      slices.take(family as { name: string; type: MetricType }, metrics);
+    }
   }
 }
 

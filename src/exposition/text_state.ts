@@ -58,7 +58,10 @@ export interface FamilyState {
   help: string | undefined;
   /** Undefined until a TYPE line or the first sample fixes it. */
   type: MetricType | undefined;
-  readonly scalars: ScalarMetric[];
+  /** The scalar metrics not yet handed to {@link ScalarSlices.take}. */
+  scalars: ScalarMetric[];
+  /** Scalar metrics already handed to {@link ScalarSlices.take}. */
+  taken: number;
   readonly summaries: SummaryState[];
   readonly histograms: HistogramState[];
   /** Summary/histogram metrics by label set (Go: `LabelsToSignature`). */
@@ -75,8 +78,26 @@ export interface CachedString {
   value: string;
 }
 
+/**
+ * Where a parse hands a scalar family's metrics a slice at a time, before
+ * the body's end, instead of keeping them all (a million series decoded
+ * took 285 MB at once). A family's metrics come in body order; its HELP may
+ * still follow (it is the parse result's). Summaries and histograms are
+ * kept whole: a later line may add to any of them.
+ */
+export interface ScalarSlices {
+  /** Metrics per slice. */
+  readonly size: number;
+  /** Takes the family's next `metrics`; the parse keeps none of them. */
+  readonly take: (
+    family: { readonly name: string; readonly type: MetricType },
+    metrics: ScalarMetric[],
+  ) => void;
+}
+
 export interface ParseState {
   readonly body: Uint8Array;
+  readonly slices: ScalarSlices | undefined;
   readonly utf8Names: boolean;
   readonly limits: TokenLimits;
   /** Index of Go's `currentByte`: the byte being looked at. */

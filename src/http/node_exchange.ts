@@ -8,7 +8,6 @@
 
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 
 /** The methods node's parser (llhttp) accepts; it refuses every other one. */
 const PARSED_METHODS: ReadonlySet<string> = new Set(http.METHODS);
@@ -60,6 +59,11 @@ function findHeadEnd(bytes: Uint8Array): number {
   return -1;
 }
 
+/**
+ * The `Request` for `req`, or undefined for a target or header the Fetch API
+ * refuses. Its body reads `req` only when pulled, so that what the handler
+ * leaves unread stays with `req` for {@link dropUnreadBody}.
+ */
 export function toRequest(
   req: IncomingMessage,
   scheme: "http" | "https",
@@ -79,16 +83,71 @@ export function toRequest(
     return new Request(`${scheme}://${host}${target}`, {
       method,
       headers,
-      ...(hasBody
-        ? {
-          body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
-          duplex: "half",
-        }
-        : {}),
+      ...(hasBody ? { body: pulledBody(req), duplex: "half" } : {}),
     } as RequestInit);
   } catch {
     return undefined;
   }
+}
+
+/** What a pulled body waits for, so that dropUnreadBody can end the wait. */
+const pending = new WeakMap<IncomingMessage, () => void>();
+
+/** `req`'s body as a stream that reads a chunk each time it is pulled. */
+function pulledBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      return new Promise<void>((resolve) => {
+        const settle = () => {
+          req.off("readable", step);
+          req.off("end", step);
+          req.off("error", failed);
+          pending.delete(req);
+          resolve();
+        };
+        const failed = (error: Error) => {
+          settle();
+          controller.error(error);
+        };
+        function step() {
+          const chunk = req.read() as Uint8Array | null;
+          if (chunk !== null) {
+            settle();
+            controller.enqueue(chunk);
+          } else if (req.readableEnded || req.destroyed) {
+            settle();
+            controller.close();
+          }
+        }
+        req.on("readable", step);
+        req.on("end", step);
+        req.on("error", failed);
+        pending.set(req, () => {
+          settle();
+          controller.error(new Error("request body dropped"));
+        });
+        step();
+      });
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Reads and drops what the handler left of `req`'s body, so that the next
+ * request on the connection is parsed (a body nobody reads holds node's
+ * parser, and every later request on the keep-alive connection waits
+ * forever). Past `maxBytes` the connection is closed instead.
+ */
+export function dropUnreadBody(req: IncomingMessage, maxBytes: number): void {
+  if (req.complete && req.readableLength === 0) return;
+  pending.get(req)?.();
+  let dropped = 0;
+  req.on("data", (chunk: Uint8Array) => {
+    dropped += chunk.length;
+    if (dropped > maxBytes) req.socket.destroy();
+  });
+  req.on("error", () => {}); // the client left: nothing to drop
+  req.resume();
 }
 
 export async function writeResponse(

@@ -29,6 +29,7 @@ import http from "node:http";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  dropUnreadBody,
   toRequest,
   unknownMethodRequest,
   writeResponse,
@@ -258,6 +259,7 @@ export class NodeListener {
         return;
       }
       const response = await this.#respond(request, socket, req.url ?? "");
+      dropUnreadBody(req, LINGER_MAX_BYTES);
       await writeResponse(res, response, req.method === "HEAD");
     } catch (error) {
       this.#logger.debug("response not delivered", {

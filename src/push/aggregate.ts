@@ -23,7 +23,7 @@ import type {
 } from "../exposition/model.ts";
 import { addExact, type Partials, roundPartials } from "./exact_sum.ts";
 import { addNative } from "./native_sum.ts";
-import { seriesKey } from "./series_key.ts";
+import { labelsOfSeriesKey, seriesKey } from "./series_key.ts";
 
 /** How a pushed gauge (or untyped metric) meets the stored one. */
 export type GaugeMode = "last" | "sum" | "max" | "min";
@@ -37,6 +37,58 @@ export const GAUGE_MODES: readonly GaugeMode[] = ["last", "sum", "max", "min"];
 export interface SummedFamily {
   readonly family: MetricFamily;
   readonly residues: readonly (Partials | undefined)[];
+}
+
+/**
+ * A sum of a counter, gauge or untyped family whose series carry nothing
+ * but labels and a value, as kept between two contributions: each
+ * series' value, in the order of the family's series keys (which the
+ * caller holds), and the residues, empty where there is none. A few
+ * objects instead of one per series: a sum kept until the group's next
+ * contribution outlives the young generation, and copying metric objects
+ * there cost a 10-series push more than its addition (docs/performance.md,
+ * Aggregating pushes).
+ */
+export interface ScalarSums {
+  readonly type: "counter" | "gauge" | "untyped";
+  readonly values: Float64Array;
+  readonly residues: readonly (Partials | undefined)[];
+}
+
+/** A stored sum: a whole family, or a scalar family's values. */
+export type StoredSums = SummedFamily | ScalarSums;
+
+/**
+ * What to keep of `summed` until the next contribution: its values alone
+ * where {@link ScalarSums} hold it, else the family itself.
+ */
+export function keptSums(summed: SummedFamily): StoredSums {
+  const { family } = summed;
+  if (
+    family.type !== "counter" && family.type !== "gauge" &&
+    family.type !== "untyped"
+  ) return summed;
+  const metrics = family.metrics as readonly ScalarMetric[];
+  const values = new Float64Array(metrics.length);
+  for (let m = 0; m < metrics.length; m++) {
+    const metric = metrics[m] as ScalarMetric;
+    if (
+      metric.exemplar !== undefined || metric.createdTimestampMs !== undefined
+    ) return summed;
+    values[m] = metric.value;
+  }
+  let residues: readonly (Partials | undefined)[] = NONE;
+  for (const residue of summed.residues) {
+    if (residue !== undefined) residues = summed.residues;
+  }
+  return { type: family.type, values, residues };
+}
+
+/** How many series `stored` holds. */
+export function seriesCountOf(stored: StoredSums): number {
+  return "family" in stored
+    ? stored.family.metrics.length
+    : stored.values.length;
 }
 
 /** A sum, and where each pushed metric's rows are among its rows. */
@@ -68,7 +120,7 @@ export type MergeResult =
  * ones after them in push order.
  */
 export function addFamily(
-  stored: SummedFamily | undefined,
+  stored: StoredSums | undefined,
   pushed: MetricFamily,
   gauge: GaugeMode,
   known: KnownKeys = {},
@@ -87,7 +139,7 @@ const SLICE_SERIES = 2_048;
  * {@link SLICE_SERIES} stored series, for a large push written aside.
  */
 export function* addFamilySteps(
-  stored: SummedFamily | undefined,
+  stored: StoredSums | undefined,
   pushed: MetricFamily,
   gauge: GaugeMode,
   known: KnownKeys = {},
@@ -106,7 +158,10 @@ export function* addFamilySteps(
 
 /** A sum under way: the stored series added so far, and what they gave. */
 interface SumState {
-  readonly old: MetricFamily;
+  readonly type: MetricFamily["type"];
+  readonly name: string;
+  /** The stored metrics, or (a {@link ScalarSums}) their values alone. */
+  readonly old: readonly Metric[] | Float64Array;
   readonly storedResidues: readonly (Partials | undefined)[];
   readonly storedKeys: readonly string[];
   readonly pushedKeys: readonly string[];
@@ -125,7 +180,7 @@ interface SumState {
 
 /** The sum's start, or its whole result when nothing is stored to add. */
 function startSum(
-  stored: SummedFamily | undefined,
+  stored: StoredSums | undefined,
   pushed: MetricFamily,
   known: KnownKeys,
 ): MergeResult | { readonly state: SumState } {
@@ -143,20 +198,27 @@ function startSum(
       summed: { family: pushed, residues: [], pushedAt, keys: pushedKeys },
     };
   }
-  const old = stored.family;
-  if (old.type !== pushed.type) {
+  const type = "family" in stored ? stored.family.type : stored.type;
+  if (type !== pushed.type) {
     return {
       ok: false,
-      problem: `${pushed.name} is a ${old.type} in this aggregating group; ` +
+      problem: `${pushed.name} is a ${type} in this aggregating group; ` +
         `the push has it as a ${pushed.type}`,
     };
   }
-  const storedKeys = known.stored?.length === old.metrics.length
-    ? known.stored
-    : old.metrics.map((m) => seriesKey(m.labels));
+  const old = "family" in stored ? stored.family.metrics : stored.values;
+  let storedKeys = known.stored;
+  if (storedKeys?.length !== old.length) {
+    if (!("family" in stored)) {
+      throw new Error("a sum kept as values needs its series keys");
+    }
+    storedKeys = stored.family.metrics.map((m) => seriesKey(m.labels));
+  }
   const { stored: match, added } = matchSeries(storedKeys, pushedKeys);
   return {
     state: {
+      type,
+      name: pushed.name,
       old,
       storedResidues: stored.residues,
       storedKeys,
@@ -169,7 +231,7 @@ function startSum(
       pushedAt: new Array(pushed.metrics.length).fill(-1),
       next: 0,
       row: 0,
-      end: old.metrics.length,
+      end: old.length,
     },
   };
 }
@@ -181,23 +243,28 @@ function addSlice(
   gauge: GaugeMode,
   until: number,
 ): MergeResult | undefined {
-  const { old, storedResidues, storedKeys, match, keys, metrics, residues } =
-    state;
+  const { storedResidues, storedKeys, match, keys, metrics, residues } = state;
   const anyResidue = storedResidues.length > 0;
   let row = state.row;
   for (let m = state.next; m < until; m++) {
-    const s = old.metrics[m] as Metric;
+    const i = match === null ? m : match[m] as number;
+    const s = storedMetric(state, pushed, m, i);
     const rows = rowCount(s);
     const sRes = anyResidue ? storedResidues.slice(row, row + rows) : NONE;
     row += rows;
     keys.push(storedKeys[m] as string);
-    const i = match === null ? m : match[m] as number;
     if (i < 0) {
       metrics.push(s);
       for (let r = 0; r < rows; r++) residues.push(sRes[r]);
       continue;
     }
-    const added = addMetric(old, s, sRes, pushed.metrics[i] as Metric, gauge);
+    const added = addMetric(
+      state,
+      s,
+      sRes,
+      pushed.metrics[i] as Metric,
+      gauge,
+    );
     if (typeof added === "string") return { ok: false, problem: added };
     state.pushedAt[i] = residues.length;
     metrics.push(added.metric);
@@ -208,6 +275,25 @@ function addSlice(
   state.next = until;
   state.row = row;
   return undefined;
+}
+
+/**
+ * Stored series `m`, which meets pushed series `i` (-1: none): a metric of
+ * a {@link ScalarSums} is rebuilt with the labels of the pushed series it
+ * meets (the same series key: the same labels), else from its key.
+ */
+function storedMetric(
+  state: SumState,
+  pushed: MetricFamily,
+  m: number,
+  i: number,
+): Metric {
+  const { old } = state;
+  if (!(old instanceof Float64Array)) return old[m] as Metric;
+  const labels = i >= 0
+    ? (pushed.metrics[i] as Metric).labels
+    : labelsOfSeriesKey(state.storedKeys[m] as string);
+  return { labels, value: old[m] as number };
 }
 
 /** The sum once every stored series is added: the new series after them. */
@@ -318,7 +404,7 @@ interface Added {
 
 /** One pushed series added to its stored one; a string: the problem. */
 function addMetric(
-  family: MetricFamily,
+  family: { readonly type: MetricFamily["type"]; readonly name: string },
   s: Metric,
   sRes: readonly (Partials | undefined)[],
   p: Metric,

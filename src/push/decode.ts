@@ -8,7 +8,7 @@
 
 import type { MetricFamily } from "../exposition/model.ts";
 import { requestFormat } from "../exposition/negotiate.ts";
-import { parseText } from "../exposition/text_parse.ts";
+import { parseText, type ScalarSlices } from "../exposition/text_parse.ts";
 import { TokenTooLongError } from "../exposition/token_limits.ts";
 import type { TokenLimits } from "../exposition/token_limits.ts";
 import { tokenTooLong } from "./limits.ts";
@@ -72,12 +72,18 @@ export function needsDecoderLoaded(contentType: string | null): boolean {
 
 /**
  * Throws the body's ExpositionError (kind "invalid"), or LimitError for a
- * token over its limit, as the later label checks would.
+ * token over its limit, as the later label checks would. With `slices`, a
+ * text body's scalar families are handed over a slice of metrics at a time
+ * as they are parsed (text_parse.ts); the other formats are decoded whole.
  */
 export function decodeBody(
   body: Uint8Array,
   contentType: string | null,
-  options: { readonly utf8Names: boolean; readonly limits: TokenLimits },
+  options: {
+    readonly utf8Names: boolean;
+    readonly limits: TokenLimits;
+    readonly slices?: ScalarSlices;
+  },
 ): MetricFamily[] {
   try {
     switch (requestFormat(contentType)) {

@@ -36,6 +36,11 @@ export function checkSeriesPerPush(
 ): void {
   let series = 0;
   for (const family of families) series += family.metrics.length;
+  checkSeriesCount(series, limits);
+}
+
+/** {@link checkSeriesPerPush} of a push of `series` series in all. */
+export function checkSeriesCount(series: number, limits: PushLimits): void {
   if (series > limits.maxSeriesPerPush) {
     throw new LimitError(
       "too_large",

@@ -12,10 +12,13 @@
 import type { Metric, MetricFamily, MetricType } from "../exposition/model.ts";
 import { renderMetric } from "../exposition/text_render.ts";
 import { LimitError } from "./push_error.ts";
+import { KeyChunks } from "./key_chunks.ts";
 import {
   encodeRendered,
+  encodeRenderedChunks,
   encodeRenderedJoined,
   type JoinedTexts,
+  renderedOfKeyPieces,
   type SeriesTexts,
 } from "./rendered_blob.ts";
 import { flat } from "./rendered_series.ts";
@@ -48,6 +51,26 @@ export interface PreparedFamily {
   readonly rendered: string | Uint8Array;
   /** The `samples` rows, read through sample_columns.ts's accessors. */
   readonly samples: SampleColumns;
+}
+
+/**
+ * A prepared family as the push worker keeps it (FamilyBuilder with
+ * `chunkKeys`): its keys as JSON arrays of consecutive keys (key_chunks.ts),
+ * which the HTTP thread parses as they cross.
+ */
+export interface ChunkedFamily extends Omit<PreparedFamily, "keys"> {
+  readonly keyChunks: readonly string[];
+  /** Whether its keys are known all different. */
+  readonly distinct: boolean;
+}
+
+/** `family` with its keys as strings again. */
+export function unchunked(family: ChunkedFamily): PreparedFamily {
+  const { keyChunks, distinct: _, ...rest } = family;
+  return {
+    ...rest,
+    keys: keyChunks.flatMap((chunk) => JSON.parse(chunk) as string[]),
+  };
 }
 
 /** {@link prepareKeyedFamily} with the family's keys computed here. */
@@ -104,14 +127,24 @@ const MAX_TEXT_BYTES = 2 ** 32 - 1;
  * A family prepared a slice of its metrics at a time: the push worker
  * prepares a large family so, letting each slice's objects go before the
  * next (a million series took 1.2 GB at once). `size` is the whole
- * family's: its series and its rows (rowCountOf).
+ * family's: its series and its rows (rowCountOf); or, `growing`, its first
+ * slice's, when the family's size is learnt as its body is parsed (the
+ * arrays then grow as slices come; from {@link COMPACT_MIN_SERIES} series
+ * in the first slice, the texts are one buffer). With `chunkKeys` (the push
+ * worker), the keys are kept as JSON (key_chunks.ts) and the family is
+ * finished by {@link finishChunked}.
  */
 export class FamilyBuilder {
   readonly #header: Omit<MetricFamily, "metrics">;
   readonly #keys: string[] = [];
+  /** The keys, with `chunkKeys`; else they are in `#keys`. */
+  readonly #chunks: KeyChunks | undefined;
+  /** Series added. */
+  #count = 0;
   /** The texts as strings, for a family of few series. */
   readonly #strings: string[] | undefined;
-  readonly #bounds: Uint32Array;
+  #bounds: Uint32Array;
+  readonly #growing: boolean;
   readonly #texts: Uint8Array[] = [];
   #textBytes = 0;
   #separatorFree = true;
@@ -119,13 +152,20 @@ export class FamilyBuilder {
 
   constructor(
     header: Omit<MetricFamily, "metrics">,
-    size: { readonly series: number; readonly rows: number },
+    size: {
+      readonly series: number;
+      readonly rows: number;
+      readonly growing?: boolean;
+      readonly chunkKeys?: boolean;
+    },
   ) {
     this.#header = header;
+    this.#chunks = size.chunkKeys === true ? new KeyChunks() : undefined;
     const compact = size.series >= COMPACT_MIN_SERIES;
+    this.#growing = size.growing === true;
     this.#strings = compact ? undefined : [];
     this.#bounds = compact ? new Uint32Array(2 * size.series) : NO_BOUNDS;
-    this.#columns = new ColumnsBuilder(size.rows);
+    this.#columns = new ColumnsBuilder(size.rows, { growing: this.#growing });
   }
 
   /**
@@ -133,13 +173,16 @@ export class FamilyBuilder {
    * whose keys are `keys`.
    */
   add(slice: MetricFamily, keys: readonly string[]): void {
-    const first = this.#keys.length;
+    const first = this.#count;
     const metrics = slice.metrics as readonly Metric[];
+    this.#count += metrics.length;
+    if (this.#growing) this.#reserve(this.#count);
+    if (this.#chunks !== undefined) this.#chunks.add(keys);
     const texts: string[] = new Array(metrics.length);
     for (let i = 0; i < metrics.length; i++) {
       // Flat: the view keeps the keys, and one built by concatenation is a
       // tree of its pieces, several times its size.
-      this.#keys.push(flat(keys[i] as string));
+      if (this.#chunks === undefined) this.#keys.push(flat(keys[i] as string));
       const text = renderMetric(slice.name, slice.type, metrics[i] as Metric);
       // encodeRendered looks at the strings of a small family itself.
       if (
@@ -153,6 +196,18 @@ export class FamilyBuilder {
     if (this.#strings === undefined) this.#addTexts(first, texts);
     else this.#strings.push(...texts);
     this.#columns.add(slice, first);
+  }
+
+  /** Room for the bounds of `series` series (growing, compact only). */
+  #reserve(series: number): void {
+    if (this.#strings !== undefined || 2 * series <= this.#bounds.length) {
+      return;
+    }
+    const bounds = new Uint32Array(
+      Math.max(2 * series, 2 * this.#bounds.length),
+    );
+    bounds.set(this.#bounds);
+    this.#bounds = bounds;
   }
 
   /** Encodes the texts of series `first`… at once, noting their bounds. */
@@ -190,32 +245,102 @@ export class FamilyBuilder {
 
   /** The prepared family; the builder is not used after. */
   finish(): PreparedFamily {
-    const header = {
+    if (this.#chunks !== undefined) return unchunked(this.finishChunked());
+    const keys = this.#keys;
+    const texts = this.#finishTexts();
+    return {
+      ...this.#headerFields(),
+      keys,
+      texts,
+      rendered: Array.isArray(texts)
+        ? encodeRendered({ keys, texts: texts as string[] })
+        : encodeRenderedJoined(keys, texts as JoinedTexts, this.#separatorFree),
+      samples: this.#columns.finish(),
+    };
+  }
+
+  /**
+   * With `chunkKeys`: hands over the keys (JSON arrays) and the rows'
+   * labels (whole parts) added since the last call, keeping neither (the
+   * push worker sends them on while it still parses the body).
+   */
+  drain(): { readonly keys: string[]; readonly labels: string[] } {
+    return {
+      keys: this.#chunks?.drain() ?? [],
+      labels: this.#columns.drainParts(),
+    };
+  }
+
+  /**
+   * The prepared family of a builder with `chunkKeys`, without what
+   * {@link drain} handed over; not used after.
+   */
+  finishChunked(): ChunkedFamily {
+    const chunks = this.#chunks ?? new KeyChunks();
+    const texts = this.#finishTexts();
+    const distinct = chunks.distinct();
+    let rendered: string | Uint8Array;
+    if (Array.isArray(texts)) {
+      rendered = encodeRendered({ keys: chunks.keys(), texts });
+    } else if (!chunks.drained) {
+      rendered = encodeRenderedChunks(
+        chunks.chunks,
+        texts as JoinedTexts,
+        this.#separatorFree,
+      );
+    } else if (this.#separatorFree) {
+      const keyChunks = chunks.chunks;
+      rendered = renderedOfKeyPieces(
+        chunks.deflatedPieces(),
+        (texts as JoinedTexts).joined,
+      );
+      return this.#chunked(keyChunks, distinct, texts, rendered);
+    } else {
+      rendered = encodeRenderedJoined(
+        chunks.keys(),
+        texts as JoinedTexts,
+        false,
+      );
+    }
+    return this.#chunked(chunks.chunks, distinct, texts, rendered);
+  }
+
+  #chunked(
+    keyChunks: readonly string[],
+    distinct: boolean,
+    texts: SeriesTexts,
+    rendered: string | Uint8Array,
+  ): ChunkedFamily {
+    return {
+      ...this.#headerFields(),
+      keyChunks,
+      distinct,
+      texts,
+      rendered,
+      samples: this.#columns.finish(),
+    };
+  }
+
+  #headerFields() {
+    return {
       name: this.#header.name,
       type: this.#header.type,
       help: this.#header.help,
       unit: this.#header.unit,
-      keys: this.#keys,
     };
-    if (this.#strings !== undefined) {
-      const texts = this.#strings;
-      return {
-        ...header,
-        texts,
-        rendered: encodeRendered({ keys: this.#keys, texts }),
-        samples: this.#columns.finish(),
-      };
-    }
+  }
+
+  /** The texts: strings (a small family), or one buffer and the bounds. */
+  #finishTexts(): SeriesTexts {
+    if (this.#strings !== undefined) return this.#strings;
     const joined = this.#texts.length === 1
       ? this.#texts[0] as Uint8Array
       : concatBytes(this.#texts, this.#textBytes);
     this.#texts.length = 0;
-    const texts: JoinedTexts = { joined, bounds: this.#bounds };
-    return {
-      ...header,
-      texts,
-      rendered: encodeRenderedJoined(this.#keys, texts, this.#separatorFree),
-      samples: this.#columns.finish(),
-    };
+    const used = 2 * this.#count;
+    const bounds = used < this.#bounds.length
+      ? this.#bounds.slice(0, used)
+      : this.#bounds;
+    return { joined, bounds };
   }
 }

@@ -24,7 +24,7 @@ import {
 import { PushError } from "./push_error.ts";
 import { PushBudget } from "./push_budget.ts";
 import {
-  preparePushInSlices,
+  prepareChunkedInSlices,
   type PushBody,
   type ReadyPush,
 } from "./prepare_push.ts";
@@ -38,8 +38,10 @@ import {
   messagesOf,
   type Next,
   type Ready,
+  type Slice,
   toWire,
   transferOf,
+  type WorkerAnswer,
 } from "./worker_wire.ts";
 
 /** The worker's name; also how this module knows it runs as the worker. */
@@ -56,9 +58,15 @@ export function isPushWorker(): boolean {
 }
 
 /** What the worker does with one job: the push's whole answer. */
-function work(job: Job): Answer {
+function work(
+  job: Job,
+  send: (slice: Slice) => void,
+): WorkerAnswer {
   try {
-    const ready = preparePushInSlices(job.push);
+    const ready = prepareChunkedInSlices(
+      job.push,
+      (slice, keys, labels) => send({ id: job.id, slice, keys, labels }),
+    );
     if (ready.problems.length > 0 || ready.prepared === undefined) {
       return {
         id: job.id,
@@ -73,9 +81,6 @@ function work(job: Job): Answer {
       outcome: "prepared",
       seriesCount: ready.seriesCount,
       prepared: ready.prepared,
-      distinct: ready.prepared.map((f) =>
-        new Set(f.keys).size === f.keys.length
-      ),
     };
   } catch (error) {
     return { id: job.id, outcome: "error", error: toWire(error) };
@@ -114,7 +119,8 @@ if (isPushWorker()) {
       sendNext(data.next);
       return;
     }
-    sending.set(data.id, messagesOf(work(data)));
+    const answer = work(data, (slice) => scope.postMessage(slice));
+    sending.set(data.id, messagesOf(answer));
     sendNext(data.id);
   };
   scope.postMessage({ id: 0, ready: true } satisfies Ready);
@@ -202,6 +208,8 @@ export class PushWorker {
       }
       const answer = assemble(assemblies, message);
       if (answer === undefined) {
+        // Slices come unasked, while the worker parses.
+        if ("slice" in message) return;
         // A macrotask: requests waiting on this thread go first.
         setTimeout(() => {
           if (this.#worker === worker) {

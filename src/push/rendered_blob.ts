@@ -104,7 +104,35 @@ export function encodeRenderedJoined(
       return head + utf8.decode(texts.joined);
     }
   }
-  return deflatedInPieces(keys, texts.joined);
+  return deflatedInPieces(keyPieces(keys), texts.joined);
+}
+
+/**
+ * {@link encodeRenderedJoined} of a family whose keys come as JSON arrays
+ * of consecutive keys ({@link keysJson} of each slice, as the push worker
+ * keeps them): the same value, without the keys made strings again unless
+ * a text holds a separator.
+ */
+export function encodeRenderedChunks(
+  keyChunks: readonly string[],
+  texts: JoinedTexts,
+  separatorFree: boolean,
+): string | Uint8Array {
+  const pieces = keyChunks.filter((chunk) => chunk !== "[]");
+  if (!separatorFree || pieces.length <= 1) {
+    const keys = pieces.flatMap((chunk) => JSON.parse(chunk) as string[]);
+    return encodeRenderedJoined(keys, texts, separatorFree);
+  }
+  return deflatedInPieces(pieces, texts.joined);
+}
+
+/** `keys` as the JSON arrays of {@link KEYS_PER_PIECE} keys each. */
+function keyPieces(keys: readonly string[]): string[] {
+  const pieces: string[] = [];
+  for (let at = 0; at < keys.length; at += KEYS_PER_PIECE) {
+    pieces.push(keysJson(keys.slice(at, at + KEYS_PER_PIECE)));
+  }
+  return pieces;
 }
 
 /** Keys, or bytes of texts, deflated at once by {@link deflatedInPieces}. */
@@ -113,37 +141,61 @@ const TEXT_BYTES_PER_PIECE = 1024 * 1024;
 /** An empty final block (fixed Huffman codes): the end of a raw deflate stream. */
 const FINAL_BLOCK = [0x03, 0x00];
 
+/** Raw deflate of `bytes`, ended by a sync flush (a piece of a stream). */
+function deflatePiece(bytes: Uint8Array): Uint8Array {
+  return zlib().deflateRawSync(bytes, {
+    level: DEFLATE_LEVEL,
+    finishFlush: zlib().constants.Z_SYNC_FLUSH,
+  });
+}
+
 /**
- * `pz1` and the raw deflate of the `pv4` text of `keys` and `joined`, a
- * piece at a time, each ended by a sync flush and the whole by an empty
- * final block (one ordinary deflate stream): a million series made the
- * text whole first, as a string, its bytes and the bytes with the texts,
- * 200 MB at once.
+ * The deflated piece of `pz1`'s stream that holds the keys of `json` (a
+ * JSON array of keys, not empty): `pv4[` and them for the first piece, a
+ * comma and them after. The push worker deflates a family's keys so as
+ * they come, and lets them go.
+ */
+export function deflateKeyPiece(json: string, first: boolean): Uint8Array {
+  return deflatePiece(
+    utf8Encoder.encode(
+      `${first ? `${RENDERED_TAG}[` : ","}${json.slice(1, -1)}`,
+    ),
+  );
+}
+
+/**
+ * `pz1` and the raw deflate of the `pv4` text of the keys (JSON arrays of
+ * consecutive keys, not empty) and `joined`, a piece at a time, each ended
+ * by a sync flush and the whole by an empty final block (one ordinary
+ * deflate stream): a million series made the text whole first, as a
+ * string, its bytes and the bytes with the texts, 200 MB at once.
  */
 function deflatedInPieces(
-  keys: readonly string[],
+  keyPieces: readonly string[],
+  joined: Uint8Array,
+): Uint8Array {
+  return renderedOfKeyPieces(
+    keyPieces.map((json, k) => deflateKeyPiece(json, k === 0)),
+    joined,
+  );
+}
+
+/**
+ * `pz1` of the keys' deflated pieces ({@link deflateKeyPiece}, in order)
+ * and the texts `joined`.
+ */
+export function renderedOfKeyPieces(
+  keyPieces: readonly Uint8Array[],
   joined: Uint8Array,
 ): Uint8Array {
   const pieces: Uint8Array[] = [utf8Encoder.encode(COMPRESSED_TAG)];
-  const deflate = (bytes: Uint8Array) =>
-    pieces.push(
-      zlib().deflateRawSync(bytes, {
-        level: DEFLATE_LEVEL,
-        finishFlush: zlib().constants.Z_SYNC_FLUSH,
-      }),
-    );
-  let text = `${RENDERED_TAG}[`;
-  for (let at = 0; at < keys.length; at += KEYS_PER_PIECE) {
-    const json = keysJson(keys.slice(at, at + KEYS_PER_PIECE));
-    text += `${at > 0 ? "," : ""}${json.slice(1, -1)}`;
-    if (at + KEYS_PER_PIECE < keys.length) {
-      deflate(utf8Encoder.encode(text));
-      text = "";
-    }
+  if (keyPieces.length === 0) {
+    pieces.push(deflatePiece(utf8Encoder.encode(`${RENDERED_TAG}[`)));
   }
-  deflate(utf8Encoder.encode(`${text}]${TEXTS_START}`));
+  pieces.push(...keyPieces);
+  pieces.push(deflatePiece(utf8Encoder.encode(`]${TEXTS_START}`)));
   for (let at = 0; at < joined.length; at += TEXT_BYTES_PER_PIECE) {
-    deflate(joined.subarray(at, at + TEXT_BYTES_PER_PIECE));
+    pieces.push(deflatePiece(joined.subarray(at, at + TEXT_BYTES_PER_PIECE)));
   }
   let length = FINAL_BLOCK.length;
   for (const piece of pieces) length += piece.length;
@@ -155,6 +207,22 @@ function deflatedInPieces(
   }
   out.set(FINAL_BLOCK, at);
   return out;
+}
+
+/** The keys of deflated pieces of {@link deflateKeyPiece}, in order. */
+export function keysOfKeyPieces(keyPieces: readonly Uint8Array[]): string[] {
+  if (keyPieces.length === 0) return [];
+  const stream = [...keyPieces, Uint8Array.from(FINAL_BLOCK)];
+  let length = 0;
+  for (const piece of stream) length += piece.length;
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const piece of stream) {
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  const text = utf8.decode(zlib().inflateRawSync(bytes));
+  return JSON.parse(`${text.slice(RENDERED_TAG.length)}]`) as string[];
 }
 
 function textOf(texts: JoinedTexts, i: number): string {

@@ -70,22 +70,26 @@ export function familyColumns(family: MetricFamily): SampleColumns {
 /**
  * Columns built a slice of a family at a time (the push worker prepares a
  * large family so, dropping each slice's objects as it goes): `capacity`
- * rows in all.
+ * rows in all, or, `growing`, at first (the push worker, which learns a
+ * family's size as it parses, doubles them as rows come and trims them at
+ * the end).
  */
 export class ColumnsBuilder {
-  readonly #capacity: number;
-  readonly #series: Int32Array | number[];
-  readonly #suffix: Uint8Array | number[];
-  readonly #values: Float64Array | number[];
-  readonly #labelEnds: Uint32Array | number[];
+  #capacity: number;
+  readonly #growing: boolean;
+  #series: Int32Array | number[];
+  #suffix: Uint8Array | number[];
+  #values: Float64Array | number[];
+  #labelEnds: Uint32Array | number[];
   readonly #parts: string[] = [];
   #pending: string[] = [];
   #partLength = 0;
   readonly #extras: SampleExtra[] = [];
   #count = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, options: { readonly growing?: boolean } = {}) {
     this.#capacity = capacity;
+    this.#growing = options.growing === true;
     const typed = capacity >= TYPED_MIN_ROWS;
     this.#series = typed ? new Int32Array(capacity) : [];
     this.#suffix = typed ? new Uint8Array(capacity) : [];
@@ -95,6 +99,7 @@ export class ColumnsBuilder {
 
   /** Appends the rows of `family`, whose first series is series `first`. */
   add(family: MetricFamily, first: number): void {
+    if (this.#growing) this.#reserve(this.#count + rowCountOf(family));
     writeFamilyRows(family, (series, suffix, labels, value, extras) => {
       const r = this.#count++;
       this.#series[r] = first + series;
@@ -109,6 +114,32 @@ export class ColumnsBuilder {
     });
   }
 
+  /** Room for `rows` rows in the typed columns (arrays grow by themselves). */
+  #reserve(rows: number): void {
+    if (rows <= this.#capacity || Array.isArray(this.#series)) return;
+    const capacity = Math.max(rows, 2 * this.#capacity);
+    this.#series = grown(this.#series, new Int32Array(capacity));
+    this.#suffix = grown(this.#suffix as Uint8Array, new Uint8Array(capacity));
+    this.#values = grown(
+      this.#values as Float64Array,
+      new Float64Array(capacity),
+    );
+    this.#labelEnds = grown(
+      this.#labelEnds as Uint32Array,
+      new Uint32Array(capacity),
+    );
+    this.#capacity = capacity;
+  }
+
+  /**
+   * Hands over the label parts completed since the last call; `finish`
+   * then gives only those completed after (the push worker sends them on
+   * as it parses).
+   */
+  drainParts(): string[] {
+    return this.#parts.splice(0);
+  }
+
   #endPart(): void {
     const pending = this.#pending;
     this.#parts.push(
@@ -118,9 +149,14 @@ export class ColumnsBuilder {
     this.#partLength = 0;
   }
 
-  /** The columns; throws if fewer rows were added than announced. */
+  /**
+   * The columns; throws if fewer rows were added than announced (unless
+   * growing: then the columns are cut to the rows added).
+   */
   finish(): SampleColumns {
-    if (this.#count !== this.#capacity) {
+    if (this.#growing && this.#count < this.#capacity) {
+      this.#trim();
+    } else if (this.#count !== this.#capacity) {
       throw new Error(
         `${this.#count} sample rows were added where ${this.#capacity} were announced`,
       );
@@ -136,6 +172,27 @@ export class ColumnsBuilder {
       extras: this.#extras,
     };
   }
+
+  /** Typed columns of exactly the rows added (they cross as whole buffers). */
+  #trim(): void {
+    const n = this.#count;
+    if (!Array.isArray(this.#series)) {
+      this.#series = this.#series.slice(0, n);
+      this.#suffix = (this.#suffix as Uint8Array).slice(0, n);
+      this.#values = (this.#values as Float64Array).slice(0, n);
+      this.#labelEnds = (this.#labelEnds as Uint32Array).slice(0, n);
+    }
+    this.#capacity = n;
+  }
+}
+
+/** `to`, a larger array, with `from`'s elements at its start. */
+function grown<T extends Int32Array | Uint8Array | Float64Array | Uint32Array>(
+  from: T,
+  to: T,
+): T {
+  to.set(from as never);
+  return to;
 }
 
 /** The suffix of row `r`'s metric (`_sum`, …; "" for the family's own). */

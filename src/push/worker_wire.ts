@@ -16,7 +16,11 @@ import {
   type PushRefusal,
 } from "./push_error.ts";
 import { errorStack } from "../error_message.ts";
-import { preparedBuffers, type PreparedFamily } from "./prepare.ts";
+import {
+  type ChunkedFamily,
+  preparedBuffers,
+  type PreparedFamily,
+} from "./prepare.ts";
 import type { FamilyShape, PushBody } from "./prepare_push.ts";
 import type { SampleColumns } from "./sample_columns.ts";
 
@@ -69,6 +73,16 @@ export type Answer =
     readonly error: WireError;
   };
 
+/** {@link Answer} as the worker has it: each family's keys as JSON. */
+export type WorkerAnswer =
+  | Exclude<Answer, { outcome: "prepared" }>
+  | {
+    readonly id: number;
+    readonly outcome: "prepared";
+    readonly seriesCount: number;
+    readonly prepared: readonly ChunkedFamily[];
+  };
+
 export function toWire(error: unknown): WireError {
   if (error instanceof ExpositionError) {
     return { type: "exposition", line: error.line, message: error.message };
@@ -105,9 +119,10 @@ export function fromWire(wire: WireError): Error {
 /**
  * A prepared push crosses in pieces: a header with each family's buffers
  * (its texts, its rows' columns, its `rendered` value), transferred, not
- * copied; then its series keys in chunks and its rows' labels a part at a
- * time; then the end. Each message is deserialized on the HTTP thread as a
- * task of its own: a million series took 2 s there at once, and no
+ * copied; then its series keys a JSON array of a slice's keys at a time
+ * (parsed here into strings of their own) and its rows' labels a part at
+ * a time; then the end. Each message is deserialized on the HTTP thread as
+ * a task of its own: a million series took 2 s there at once, and no
  * request could be answered meanwhile.
  */
 export type Message =
@@ -121,7 +136,8 @@ export type Message =
   | {
     readonly id: number;
     readonly family: number;
-    readonly keys: readonly string[];
+    /** A JSON array of the family's next keys. */
+    readonly keys: string;
   }
   | {
     readonly id: number;
@@ -129,20 +145,32 @@ export type Message =
     /** One of the family's `samples.labelParts`, in order. */
     readonly labels: string;
   }
-  | { readonly id: number; readonly done: true };
+  | { readonly id: number; readonly done: true }
+  | Slice;
+
+/**
+ * What a slice of a family added while the worker still parsed the body:
+ * its keys (JSON arrays) and its rows' labels (whole parts), sent at once
+ * and not asked for (the worker is busy parsing). They come before the
+ * header and are the start of the family's keys and labels.
+ */
+export interface Slice {
+  readonly id: number;
+  /** The family's name. */
+  readonly slice: string;
+  readonly keys: readonly string[];
+  readonly labels: readonly string[];
+}
 
 /** A prepared family without its keys and its rows' labels. */
-type FamilyHeader = Omit<PreparedFamily, "keys" | "samples"> & {
+type FamilyHeader = Omit<ChunkedFamily, "keyChunks" | "samples"> & {
   readonly samples: Omit<SampleColumns, "labelParts">;
   readonly distinct: boolean;
 };
 
 const ENCODER = new TextEncoder();
 
-/** Keys per chunk: about 10 ms of deserializing on this machine. */
-const CHUNK_KEYS = 32_768;
-
-export function* messagesOf(answer: Answer): Generator<Message> {
+export function* messagesOf(answer: WorkerAnswer): Generator<Message> {
   if (answer.outcome !== "prepared") {
     yield answer;
     return;
@@ -152,7 +180,7 @@ export function* messagesOf(answer: Answer): Generator<Message> {
     id,
     outcome: "prepared",
     seriesCount: answer.seriesCount,
-    families: prepared.map((f, k) => {
+    families: prepared.map((f) => {
       const { labelParts: _, ...samples } = f.samples;
       return {
         name: f.name,
@@ -166,15 +194,13 @@ export function* messagesOf(answer: Answer): Generator<Message> {
           ? ENCODER.encode(f.rendered)
           : f.rendered,
         samples,
-        distinct: answer.distinct[k] ?? false,
+        distinct: f.distinct,
       };
     }),
   };
   for (let family = 0; family < prepared.length; family++) {
-    const f = prepared[family] as PreparedFamily;
-    for (let at = 0; at < f.keys.length; at += CHUNK_KEYS) {
-      yield { id, family, keys: f.keys.slice(at, at + CHUNK_KEYS) };
-    }
+    const f = prepared[family] as ChunkedFamily;
+    for (const keys of f.keyChunks) yield { id, family, keys };
     for (const labels of f.samples.labelParts) yield { id, family, labels };
   }
   yield { id, done: true };
@@ -203,19 +229,39 @@ export interface Next {
   readonly next: number;
 }
 
+/** What a prepared family gathers from its messages. */
+interface Gathered {
+  /** Appended to as its chunks come: no concatenation in one turn. */
+  readonly keys: string[];
+  readonly labelParts: string[];
+}
+
 /** A prepared push being put back together from its messages. */
 export interface Assembly {
-  readonly seriesCount: number;
-  readonly families: {
-    readonly header: FamilyHeader;
-    /** Appended to as its chunks come: no concatenation in one turn. */
-    readonly keys: string[];
-    readonly labelParts: string[];
-  }[];
+  /** What slices brought while the body was parsed, by family name. */
+  readonly early: Map<string, Gathered>;
+  /** Set by the header, which comes once the body is parsed. */
+  seriesCount: number;
+  families: (Gathered & { readonly header: FamilyHeader })[];
+}
+
+function assemblyOf(assemblies: Map<number, Assembly>, id: number): Assembly {
+  let assembly = assemblies.get(id);
+  if (assembly === undefined) {
+    assembly = { early: new Map(), seriesCount: 0, families: [] };
+    assemblies.set(id, assembly);
+  }
+  return assembly;
+}
+
+/** Appends a JSON array of keys to `keys`. */
+function pushKeys(keys: string[], json: string): void {
+  for (const key of JSON.parse(json) as string[]) keys.push(key);
 }
 
 /**
- * Takes one message of the worker; returns the answer it completes.
+ * Takes one message of the worker; returns the answer it completes. A
+ * push refused in the end forgets what its slices brought.
  */
 export function assemble(
   assemblies: Map<number, Assembly>,
@@ -240,9 +286,20 @@ export function assemble(
       distinct: assembly.families.map((f) => f.header.distinct),
     };
   }
+  if ("slice" in message) {
+    const early = assemblyOf(assemblies, message.id).early;
+    let gathered = early.get(message.slice);
+    if (gathered === undefined) {
+      gathered = { keys: [], labelParts: [] };
+      early.set(message.slice, gathered);
+    }
+    for (const json of message.keys) pushKeys(gathered.keys, json);
+    gathered.labelParts.push(...message.labels);
+    return undefined;
+  }
   if ("keys" in message) {
     const keys = assemblies.get(message.id)?.families[message.family]?.keys;
-    for (const key of message.keys) keys?.push(key);
+    if (keys !== undefined) pushKeys(keys, message.keys);
     return undefined;
   }
   if ("labels" in message) {
@@ -252,15 +309,15 @@ export function assemble(
     return undefined;
   }
   if (message.outcome === "prepared") {
-    assemblies.set(message.id, {
-      seriesCount: message.seriesCount,
-      families: message.families.map((header) => ({
-        header,
-        keys: [],
-        labelParts: [],
-      })),
-    });
+    const assembly = assemblyOf(assemblies, message.id);
+    assembly.seriesCount = message.seriesCount;
+    assembly.families = message.families.map((header) => ({
+      header,
+      ...(assembly.early.get(header.name) ?? { keys: [], labelParts: [] }),
+    }));
+    assembly.early.clear();
     return undefined;
   }
+  assemblies.delete(message.id);
   return message;
 }

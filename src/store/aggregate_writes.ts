@@ -15,6 +15,9 @@ import {
   type AddedFamily,
   addFamily,
   addFamilySteps,
+  keptSums,
+  seriesCountOf,
+  type StoredSums,
   type SummedFamily,
 } from "../push/aggregate.ts";
 import type { Partials } from "../push/exact_sum.ts";
@@ -337,13 +340,13 @@ export function dropGroupAggregates(
  * remember the version's series ids (SeriesMemory, with history kept):
  * they forget everything on a rollback, whose row ids SQLite may hand out
  * again. At most {@link MAX_REMEMBERED} versions, the oldest forgotten
- * first.
+ * first; a scalar family's as its values alone (keptSums).
  */
-const REMEMBERED = new Map<number, SummedFamily>();
+const REMEMBERED = new Map<number, StoredSums>();
 const MAX_REMEMBERED = 20_000;
 
 function remember(familyId: number, summed: SummedFamily): void {
-  REMEMBERED.set(familyId, summed);
+  REMEMBERED.set(familyId, keptSums(summed));
   if (REMEMBERED.size > MAX_REMEMBERED) {
     REMEMBERED.delete(REMEMBERED.keys().next().value as number);
   }
@@ -354,13 +357,16 @@ function readSummed(
   w: Writer,
   series: SeriesMemory,
   stored: StoredFamily,
-): SummedFamily {
+): StoredSums {
   const remembered = REMEMBERED.get(stored.rowId);
   // It is being replaced: the new version is remembered once written.
   REMEMBERED.delete(stored.rowId);
-  if (remembered !== undefined && series.cache.has(stored.rowId)) {
-    return remembered;
-  }
+  if (
+    remembered !== undefined && series.cache.has(stored.rowId) &&
+    // Values alone are matched by the view's keys of the same version.
+    ("family" in remembered ||
+      seriesCountOf(remembered) === stored.keys.length)
+  ) return remembered;
   const family = readFamily(w.stmt, stored);
   const residueRows = statementsOf(w.db).residues.all(stored.rowId) as {
     series_id: number;

@@ -10,7 +10,7 @@
 
 import type { StatementSync } from "node:sqlite";
 import { formatGoFloat } from "../exposition/float.ts";
-import type { MetricFamily } from "../exposition/model.ts";
+import type { Metric, MetricFamily } from "../exposition/model.ts";
 import type { AddedFamily } from "../push/aggregate.ts";
 import { familyToRows } from "../push/sample_rows.ts";
 import type { SeriesMemory } from "./row_writers.ts";
@@ -22,8 +22,8 @@ export interface WrittenSums {
   readonly stored: readonly { readonly rowId: number }[];
 }
 
-/** The multi-row INSERTs of this module, by connection and row count. */
-const INSERTS = new WeakMap<Writer, Map<string, StatementSync>>();
+/** The multi-row INSERTs of this module, by connection, SQL and row count. */
+const INSERTS = new WeakMap<Writer, Map<string, StatementSync[]>>();
 
 /** Rows per multi-row INSERT of this module (3 parameters each at most). */
 const ROWS_PER_INSERT = 100;
@@ -55,7 +55,7 @@ export function writeContributions(
       out,
     );
     if (state === undefined) continue;
-    addDeltas(state, state.rows.length);
+    addDeltas(state, Infinity);
     out.contributions.push(state.familyId, `[${state.deltas}]`);
   }
   insertRows(w, CONTRIBUTIONS, 2, out.contributions);
@@ -86,8 +86,8 @@ export function* contributionSteps(
     );
     if (state === undefined) continue;
     for (;;) {
-      addDeltas(state, Math.min(state.rows.length, state.next + SLICE_ROWS));
-      if (state.next >= state.rows.length) break;
+      addDeltas(state, SLICE_ROWS);
+      if (state.next >= state.end) break;
       yield;
     }
     out.contributions.push(state.familyId, `[${state.deltas}]`);
@@ -107,10 +107,17 @@ interface FamilyDeltas {
   readonly familyId: number;
   readonly sum: AddedFamily;
   readonly ids: readonly number[];
+  /**
+   * The pushed family, walked a metric at a time, when its rows are its
+   * metrics' values in order (no native histogram); else its rows.
+   */
+  readonly plain: MetricFamily | undefined;
   readonly rows: readonly PushedRow[];
   readonly seen: Set<number>;
-  /** The next pushed row; the metric of the last one, and its next row. */
+  /** The next pushed metric (plain) or row, and where they end. */
   next: number;
+  readonly end: number;
+  /** The metric of the last row, and its next row in the sum. */
   metric: number;
   at: number;
   deltas: string;
@@ -141,21 +148,105 @@ function startFamily(
   }
   const pushed = pushedFamilies[f];
   if (pushed === undefined) return undefined;
+  const plain = hasNative(pushed) ? undefined : pushed;
+  const rows = plain === undefined ? familyToRows(pushed) : NO_ROWS;
   return {
     familyId,
     sum,
     ids,
-    rows: pushedRows(pushed),
-    seen: new Set(),
+    plain,
+    rows,
+    seen: plain === undefined ? new Set() : NOT_NEEDED,
     next: 0,
+    end: plain === undefined ? rows.length : plain.metrics.length,
     metric: -1,
     at: 0,
     deltas: "",
   };
 }
 
-/** The deltas of the family's pushed rows up to `until`. */
-function addDeltas(state: FamilyDeltas, until: number): void {
+const NO_ROWS: readonly PushedRow[] = [];
+const NOT_NEEDED = new Set<number>();
+
+/** Whether `family` has a native histogram (its rows carry more). */
+function hasNative(family: MetricFamily): boolean {
+  for (const m of family.metrics) {
+    if (
+      "buckets" in m &&
+      (m.native !== undefined || m.sampleCountFloat !== undefined)
+    ) return true;
+  }
+  return false;
+}
+
+/** The deltas of about `rows` more of the family's pushed rows. */
+function addDeltas(state: FamilyDeltas, rows: number): void {
+  if (state.plain !== undefined) plainDeltas(state, state.plain, rows);
+  else rowDeltas(state, Math.min(state.end, state.next + rows));
+}
+
+/**
+ * The deltas of the pushed metrics from `state.next` on, until `budget`
+ * rows are done: each metric's values in familyToRows's order, the
+ * series ids from where the metric is in the sum (consecutive there, and
+ * distinct: no two pushed metrics meet the same series), without an
+ * object per row.
+ */
+function plainDeltas(
+  state: FamilyDeltas,
+  family: MetricFamily,
+  budget: number,
+): void {
+  const { ids, sum } = state;
+  const metrics = family.metrics as readonly Metric[];
+  let deltas = state.deltas;
+  let done = 0;
+  let k = state.next;
+  for (; k < state.end && done < budget; k++) {
+    let at = sum.pushedAt[k] ?? -1; // -1: a repeated series (unchecked)
+    if (at < 0) continue;
+    const m = metrics[k] as Metric;
+    const rows = rowsOf(m);
+    for (let j = 0; j < rows; j++) {
+      const id = ids[at++];
+      if (id === undefined) break;
+      deltas += `${deltas === "" ? "[" : ",["}${id},${
+        deltaValue(rowValue(m, j))
+      }]`;
+    }
+    done += rows;
+  }
+  state.next = k;
+  state.deltas = deltas;
+}
+
+/** Sample rows of a metric without native histogram. */
+function rowsOf(m: Metric): number {
+  if ("quantiles" in m) return m.quantiles.length + 2;
+  if ("buckets" in m) return m.buckets.length + 2;
+  return 1;
+}
+
+/** The value of a metric's row `j`, in familyToRows's order. */
+function rowValue(m: Metric, j: number): number {
+  if ("value" in m) return m.value;
+  const n = "quantiles" in m ? m.quantiles.length : m.buckets.length;
+  if (j === n) return m.sampleSum;
+  if (j > n) return m.sampleCount;
+  return "quantiles" in m
+    ? (m.quantiles[j] as { value: number }).value
+    : (m.buckets[j] as { cumulativeCount: number }).cumulativeCount;
+}
+
+/** A pushed value in `contributions.deltas`: a number, or a string. */
+function deltaValue(value: number): string {
+  return Number.isFinite(value) && !Object.is(value, -0)
+    ? String(value)
+    : `"${formatGoFloat(value)}"`;
+}
+
+/** The deltas of the family's pushed rows up to `until` (natives). */
+function rowDeltas(state: FamilyDeltas, until: number): void {
   const { rows, ids, seen, sum } = state;
   let { metric, at, deltas } = state;
   for (let r = state.next; r < until; r++) {
@@ -185,50 +276,12 @@ function jsonNumber(value: number): string {
   return Number.isFinite(value) ? String(value) : `"${formatGoFloat(value)}"`;
 }
 
-/** What `contributions` keeps of a pushed sample row. */
+/** What `contributions` keeps of a pushed sample row (familyToRows's). */
 interface PushedRow {
   readonly series: number;
   readonly value: number | null;
   readonly valueText: string | null;
   readonly native: string | null;
-}
-
-/**
- * The values of `family`'s sample rows, in familyToRows's order, without
- * their names and labels (the series rows have them); a family with
- * native histograms through familyToRows, for their JSON.
- */
-function pushedRows(family: MetricFamily): PushedRow[] {
-  if (
-    family.metrics.some((m) =>
-      "buckets" in m &&
-      (m.native !== undefined || m.sampleCountFloat !== undefined)
-    )
-  ) {
-    return familyToRows(family);
-  }
-  const rows: PushedRow[] = [];
-  const add = (series: number, v: number) => {
-    const exact = Number.isNaN(v) || Object.is(v, -0);
-    rows.push({
-      series,
-      value: Number.isNaN(v) ? null : v,
-      valueText: exact ? formatGoFloat(v) : null,
-      native: null,
-    });
-  };
-  family.metrics.forEach((m, series) => {
-    if ("quantiles" in m) {
-      for (const q of m.quantiles) add(series, q.value);
-      add(series, m.sampleSum);
-      add(series, m.sampleCount);
-    } else if ("buckets" in m) {
-      for (const b of m.buckets) add(series, b.cumulativeCount);
-      add(series, m.sampleSum);
-      add(series, m.sampleCount);
-    } else add(series, m.value);
-  });
-  return rows;
 }
 
 const CONTRIBUTIONS = "INSERT INTO contributions (family_id, deltas) VALUES ";
@@ -245,17 +298,23 @@ function insertRows(
   const total = values.length / width;
   let cache = INSERTS.get(w);
   if (cache === undefined) INSERTS.set(w, cache = new Map());
+  let bySize = cache.get(sql);
+  if (bySize === undefined) cache.set(sql, bySize = []);
   for (let start = 0; start < total; start += ROWS_PER_INSERT) {
     const n = Math.min(ROWS_PER_INSERT, total - start);
-    let statement = cache.get(`${n} ${sql}`);
+    let statement = bySize[n];
     if (statement === undefined) {
       const row = `(${Array.from({ length: width }, () => "?").join(",")})`;
       statement = w.db.prepare(
         sql + Array.from({ length: n }, () => row).join(","),
       );
-      cache.set(`${n} ${sql}`, statement);
+      bySize[n] = statement;
     }
-    statement.run(...values.slice(start * width, (start + n) * width));
+    statement.run(
+      ...(n === total
+        ? values
+        : values.slice(start * width, (start + n) * width)),
+    );
   }
 }
 

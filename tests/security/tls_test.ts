@@ -297,3 +297,66 @@ Deno.test("TLS streams a big scrape whole, plain and gzipped", async () => {
     assert.deepEqual(lines(text), expected, encoding);
   }
 });
+
+/**
+ * Writes `requests` on one TLS connection (each a head and a body size) and
+ * returns the status lines of the answers read within a few seconds.
+ */
+async function statusLinesOnOneConnection(
+  url: string,
+  pki: Pki,
+  requests: readonly { head: string; bodyBytes: number }[],
+): Promise<string[]> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connectTls({
+    hostname,
+    port: Number(port),
+    caCerts: [pki.read(pki.caCert)],
+  });
+  try {
+    const writing = (async () => {
+      const chunk = new Uint8Array(64 * 1024).fill(97);
+      for (const { head, bodyBytes } of requests) {
+        await conn.write(new TextEncoder().encode(head));
+        for (let left = bodyBytes; left > 0; left -= chunk.length) {
+          await conn.write(chunk.subarray(0, Math.min(left, chunk.length)));
+        }
+      }
+    })();
+    let text = "";
+    const decoder = new TextDecoder();
+    const buf = new Uint8Array(64 * 1024);
+    const deadline = Date.now() + 10_000;
+    const answered = () => (text.match(/^HTTP\/1\.1 /gm) ?? []).length;
+    while (answered() < requests.length && Date.now() < deadline) {
+      const n = await Promise.race([
+        conn.read(buf),
+        new Promise<null>((r) => setTimeout(() => r(null), 1_000)),
+      ]);
+      if (n !== null) text += decoder.decode(buf.subarray(0, n));
+    }
+    await writing;
+    return text.split("\r\n").filter((line) => line.startsWith("HTTP/1.1 "));
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("TLS keeps a connection usable after a request body the handler did not read", async () => {
+  await using dir = await tempDir();
+  const pki = await makePki(dir.path);
+  await using gw = await startWithWebConfig(tlsYaml(pki), [], {
+    dir: dir.path,
+  });
+  // A DELETE's body is never read; the GET after it on the same
+  // connection must still be answered.
+  const lines = await statusLinesOnOneConnection(gw.url, pki, [
+    {
+      head:
+        "DELETE /metrics/job/unread HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n",
+      bodyBytes: 1_000_000,
+    },
+    { head: "GET /-/healthy HTTP/1.1\r\nHost: a\r\n\r\n", bodyBytes: 0 },
+  ]);
+  assert.deepEqual(lines, ["HTTP/1.1 202 Accepted", "HTTP/1.1 200 OK"]);
+});

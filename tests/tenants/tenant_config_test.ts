@@ -2,7 +2,7 @@
  * Tenants' configuration: `basic_auth_scopes` entries with selectors and
  * `basic_auth_rate_limits` as the file spells them, refused when wrong;
  * a user's own rate limit (429, counted by user); a reload that changes a
- * user's scopes while the server runs; the Python client pushing in and
+ * user's scopes while the server runs (plain HTTP and TLS); the Python client pushing in and
  * out of its scope.
  */
 
@@ -13,8 +13,10 @@ import {
   catchError,
   GO_HASH,
   hash,
+  makePki,
   startWithWebConfig,
 } from "../security/security_utils.ts";
+import { tempDir } from "../test_utils.ts";
 import { jobsInApi, PASSWORD, TenantClient } from "./tenant_utils.ts";
 
 const FILE = "/etc/pushvault/web.yml";
@@ -167,9 +169,17 @@ basic_auth_rate_limits:
   }
 });
 
-Deno.test("a reload of the file changes a user's scopes live", async () => {
+/** A reload that changes a user's scopes, over plain HTTP or TLS. */
+async function reloadChangesScopes(scheme: "http" | "https"): Promise<void> {
   const h = hash(PASSWORD);
-  const config = (payScopes: string) => `
+  await using dir = await tempDir();
+  const pki = scheme === "https" ? await makePki(dir.path) : undefined;
+  const tls = pki === undefined ? "" : `tls_server_config:
+  cert_file: ${pki.serverCert}
+  key_file: ${pki.serverKey}
+`;
+  const config = (payScopes: string) =>
+    `${tls}
 basic_auth_users:
   root: '${h}'
   pay: '${h}'
@@ -179,9 +189,10 @@ basic_auth_scopes:
   await using gw = await startWithWebConfig(
     config(`['read:{team="payments"}', 'push:{team="payments"}']`),
     [],
-    { webConfigPollMs: 20 },
+    { webConfigPollMs: 20, dir: dir.path },
   );
-  const client = new TenantClient(gw.url);
+  assert.ok(gw.url.startsWith(`${scheme}:`), gw.url);
+  const client = new TenantClient(gw.url, pki && { pki });
   try {
     for (const path of ["/metrics/job/a/team/payments", "/metrics/job/b"]) {
       const res = await client.send("root", "PUT", path, { body: "x 1\n" });
@@ -208,7 +219,13 @@ basic_auth_scopes:
   } finally {
     client.close();
   }
-});
+}
+
+Deno.test("a reload of the file changes a user's scopes live over plain HTTP", () =>
+  reloadChangesScopes("http"));
+
+Deno.test("a reload of the file changes a user's scopes live over TLS", () =>
+  reloadChangesScopes("https"));
 
 Deno.test("the Python client pushes in its scope and gets 403 outside it", async () => {
   const h = hash(PASSWORD);
