@@ -1,33 +1,30 @@
 /**
  * The arithmetic of aggregating groups (README "Aggregating groups"): a
- * pushed family added to the one the group holds. Counters, histograms
- * (classic and native: buckets, count, sum) and summaries' count and sum
- * are added, exactly (exact_sum.ts); gauges and untyped metrics take the
- * pushed value, or its sum, max or min with the stored one when the push
- * asks; summary quantiles and gauge histograms take the pushed value.
- * Pure: the store calls it inside its transaction with the values it
+ * pushed family added to the one the group holds, series by series
+ * (metric_sums.ts: counters, histograms and summaries' count and sum
+ * exactly; gauges by the push's mode), the stored series in their order
+ * and new ones after them. Pure: the store calls it inside its transaction with the values it
  * holds there, so that concurrent contributions add up exactly.
  * @module
  */
 
-import { formatGoFloat } from "../exposition/float.ts";
 import type {
-  Bucket,
-  HistogramMetric,
-  Label,
   Metric,
   MetricFamily,
-  NativeHistogram,
   ScalarMetric,
-  SummaryMetric,
 } from "../exposition/model.ts";
-import { addExact, type Partials, roundPartials } from "./exact_sum.ts";
-import { addNative } from "./native_sum.ts";
+import type { Partials } from "./exact_sum.ts";
+import {
+  addMetric,
+  type GaugeMode,
+  gaugeValue,
+  rowCount,
+  scalarMetric,
+  Sum,
+} from "./metric_sums.ts";
 import { labelsOfSeriesKey, seriesKey } from "./series_key.ts";
 
-/** How a pushed gauge (or untyped metric) meets the stored one. */
-export type GaugeMode = "last" | "sum" | "max" | "min";
-export const GAUGE_MODES: readonly GaugeMode[] = ["last", "sum", "max", "min"];
+export { GAUGE_MODES, type GaugeMode } from "./metric_sums.ts";
 
 /**
  * A family with what its sums keep beyond their values: per sample row,
@@ -60,16 +57,27 @@ export type StoredSums = SummedFamily | ScalarSums;
 
 /**
  * What to keep of `summed` until the next contribution: its values alone
- * where {@link ScalarSums} hold it, else the family itself.
+ * where {@link ScalarSums} hold it, else the family itself. `previous`,
+ * the sums it was added to, is no longer kept: its array is written over
+ * when it has the right size, so that a family pushed again and again
+ * leaves nothing new to collect.
  */
-export function keptSums(summed: SummedFamily): StoredSums {
+export function keptSums(
+  summed: SummedFamily,
+  previous?: StoredSums,
+): StoredSums {
   const { family } = summed;
   if (
     family.type !== "counter" && family.type !== "gauge" &&
     family.type !== "untyped"
   ) return summed;
   const metrics = family.metrics as readonly ScalarMetric[];
-  const values = new Float64Array(metrics.length);
+  const reuse = previous !== undefined && !("family" in previous) &&
+      previous.type === family.type &&
+      previous.values.length === metrics.length
+    ? previous
+    : undefined;
+  const values = reuse?.values ?? new Float64Array(metrics.length);
   for (let m = 0; m < metrics.length; m++) {
     const metric = metrics[m] as ScalarMetric;
     if (
@@ -81,6 +89,7 @@ export function keptSums(summed: SummedFamily): StoredSums {
   for (const residue of summed.residues) {
     if (residue !== undefined) residues = summed.residues;
   }
+  if (reuse !== undefined && reuse.residues === residues) return reuse;
   return { type: family.type, values, residues };
 }
 
@@ -125,11 +134,78 @@ export function addFamily(
   gauge: GaugeMode,
   known: KnownKeys = {},
 ): MergeResult {
+  if (stored !== undefined && !("family" in stored)) {
+    const inPlace = addInPlace(stored, pushed, gauge, known);
+    if (inPlace !== undefined) return inPlace;
+  }
   const sum = startSum(stored, pushed, known);
   if (!("state" in sum)) return sum;
   const problem = addSlice(sum.state, pushed, gauge, sum.state.end);
   return problem === undefined ? endSum(sum.state, pushed) : problem;
 }
+
+/**
+ * The common case of a small push, in one loop: a scalar family kept as
+ * values, pushed again with the same series in the same order. The same
+ * sum as {@link addSlice}'s (tests/aggregate/kept_sums_test.ts), without an
+ * object per series beyond its metric; undefined when it does not apply.
+ */
+function addInPlace(
+  stored: ScalarSums,
+  pushed: MetricFamily,
+  gauge: GaugeMode,
+  known: KnownKeys,
+): MergeResult | undefined {
+  const { values } = stored;
+  const n = values.length;
+  const storedKeys = known.stored;
+  const pushedKeys = known.pushed;
+  if (
+    stored.type !== pushed.type || storedKeys === undefined ||
+    pushedKeys === undefined || storedKeys.length !== n ||
+    pushedKeys.length !== n || pushed.metrics.length !== n
+  ) return undefined;
+  for (let i = 0; i < n; i++) {
+    if (storedKeys[i] !== pushedKeys[i]) return undefined;
+  }
+  const mode = pushed.type === "counter" ? "sum" : gauge;
+  const metrics: Metric[] = new Array(n);
+  const residues: (Partials | undefined)[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = pushed.metrics[i] as ScalarMetric;
+    const value = values[i] as number;
+    let sum = p.value;
+    if (mode === "sum") {
+      const exact = new Sum(value, stored.residues[i]).add(p.value);
+      sum = exact.value;
+      const residue = exact.residue;
+      if (residue !== undefined) {
+        while (residues.length < i) residues.push(undefined);
+        residues[i] = residue;
+      }
+    } else sum = gaugeValue(value, p.value, mode);
+    metrics[i] = scalarMetric(p, sum, p.createdTimestampMs, p.exemplar);
+  }
+  if (residues.length > 0) {
+    while (residues.length < n) residues.push(undefined);
+  }
+  const family = { ...pushed, metrics } as MetricFamily;
+  return {
+    ok: true,
+    summed: { family, residues, pushedAt: identity(n), keys: storedKeys },
+  };
+}
+
+/** [0, 1, …, n - 1], shared: a push's places when the sum keeps its order. */
+function identity(n: number): readonly number[] {
+  let list = IDENTITIES[n];
+  if (list === undefined) {
+    list = Array.from({ length: n }, (_, i) => i);
+    if (n < IDENTITIES.length) IDENTITIES[n] = list;
+  }
+  return list;
+}
+const IDENTITIES: (readonly number[] | undefined)[] = new Array(1_024);
 
 /** Stored series added to between two yields of {@link addFamilySteps}. */
 const SLICE_SERIES = 2_048;
@@ -339,243 +415,4 @@ function matchSeries(
     return i;
   });
   return { stored, added: [...pushedByKey.values()] };
-}
-
-/** Sample rows of a metric, as familyToRows writes them. */
-function rowCount(m: Metric): number {
-  if ("quantiles" in m) return m.quantiles.length + 2;
-  if ("buckets" in m) return m.buckets.length + 2;
-  return 1;
-}
-
-function padded(
-  residues: readonly (Partials | undefined)[],
-  rows: number,
-): (Partials | undefined)[] {
-  const out = residues.slice(0, rows);
-  while (out.length < rows) out.push(undefined);
-  return out;
-}
-
-/**
- * A running sum: its value and the partials kept beyond it. A sum its
- * value holds exactly (no residue) to which a value adds exactly (integer
- * counts, the common case) allocates no partials.
- */
-class Sum {
-  #value: number;
-  #partials: Partials | undefined;
-  constructor(value: number, residue: Partials | undefined) {
-    this.#value = value;
-    this.#partials = residue;
-  }
-  add(x: number): this {
-    if (this.#partials === undefined) {
-      // addExact([value], x) when its result is one partial.
-      let a = x;
-      let b = this.#value;
-      if (Math.abs(a) < Math.abs(b)) [a, b] = [b, a];
-      const hi = a + b;
-      if (!Number.isFinite(hi) || b - (hi - a) === 0) {
-        this.#value = hi;
-        return this;
-      }
-      this.#partials = [this.#value];
-    }
-    this.#partials = addExact(this.#partials, x);
-    this.#value = roundPartials(this.#partials);
-    if (this.#partials.length <= 1) this.#partials = undefined;
-    return this;
-  }
-  get value(): number {
-    return this.#value;
-  }
-  get residue(): Partials | undefined {
-    return this.#partials !== undefined && this.#partials.length > 1
-      ? this.#partials
-      : undefined;
-  }
-}
-
-interface Added {
-  readonly metric: Metric;
-  readonly residues: (Partials | undefined)[];
-}
-
-/** One pushed series added to its stored one; a string: the problem. */
-function addMetric(
-  family: { readonly type: MetricFamily["type"]; readonly name: string },
-  s: Metric,
-  sRes: readonly (Partials | undefined)[],
-  p: Metric,
-  gauge: GaugeMode,
-): Added | string {
-  switch (family.type) {
-    case "counter":
-      return addScalar(s as ScalarMetric, sRes[0], p as ScalarMetric, "sum");
-    case "gauge":
-    case "untyped":
-      return addScalar(s as ScalarMetric, sRes[0], p as ScalarMetric, gauge);
-    case "summary":
-      return addSummary(s as SummaryMetric, sRes, p as SummaryMetric);
-    case "histogram":
-      return addHistogram(
-        family.name,
-        s as HistogramMetric,
-        sRes,
-        p as HistogramMetric,
-      );
-    case "gaugehistogram":
-      return { metric: p, residues: padded([], rowCount(p)) };
-  }
-}
-
-function addScalar(
-  s: ScalarMetric,
-  residue: Partials | undefined,
-  p: ScalarMetric,
-  mode: GaugeMode,
-): Added {
-  let value = p.value;
-  let kept: Partials | undefined;
-  if (mode === "sum") {
-    const sum = new Sum(s.value, residue).add(p.value);
-    value = sum.value;
-    kept = sum.residue;
-  } else if (mode === "max" || mode === "min") {
-    const pick = mode === "max" ? Math.max : Math.min;
-    value = Number.isNaN(s.value) ? p.value : pick(s.value, p.value);
-  }
-  const created = s.createdTimestampMs ?? p.createdTimestampMs;
-  const exemplar = p.exemplar ?? s.exemplar;
-  // The common case, neither, without spreading empty objects.
-  const metric: ScalarMetric = exemplar === undefined && created === undefined
-    ? { labels: p.labels, value }
-    : {
-      labels: p.labels,
-      value,
-      ...(exemplar === undefined ? {} : { exemplar }),
-      ...(created === undefined ? {} : { createdTimestampMs: created }),
-    };
-  return { metric, residues: [kept] };
-}
-
-function addSummary(
-  s: SummaryMetric,
-  sRes: readonly (Partials | undefined)[],
-  p: SummaryMetric,
-): Added {
-  const q = s.quantiles.length;
-  const sum = new Sum(s.sampleSum, sRes[q]).add(p.sampleSum);
-  const count = new Sum(s.sampleCount, sRes[q + 1]).add(p.sampleCount);
-  const created = s.createdTimestampMs ?? p.createdTimestampMs;
-  const metric: SummaryMetric = {
-    labels: p.labels,
-    sampleCount: count.value,
-    sampleSum: sum.value,
-    quantiles: p.quantiles,
-    ...(created === undefined ? {} : { createdTimestampMs: created }),
-  };
-  const residues = padded([], p.quantiles.length);
-  residues.push(sum.residue, count.residue);
-  return { metric, residues };
-}
-
-function addHistogram(
-  name: string,
-  s: HistogramMetric,
-  sRes: readonly (Partials | undefined)[],
-  p: HistogramMetric,
-): Added | string {
-  const layout = classicLayoutProblem(name, s, p) ??
-    nativeLayoutProblem(name, s, p);
-  if (layout !== undefined) return layout;
-  const stored = new Map<number, [Bucket, Partials | undefined]>();
-  s.buckets.forEach((b, i) => stored.set(b.upperBound, [b, sRes[i]]));
-  const residues: (Partials | undefined)[] = [];
-  const buckets: Bucket[] = p.buckets.map((b) => {
-    const [old, residue] = stored.get(b.upperBound) as [Bucket, Partials];
-    const count = new Sum(old.cumulativeCount, residue).add(b.cumulativeCount);
-    residues.push(count.residue);
-    const exemplar = b.exemplar ?? old.exemplar;
-    return {
-      upperBound: b.upperBound,
-      cumulativeCount: count.value,
-      ...(exemplar === undefined ? {} : { exemplar }),
-    };
-  });
-  const nb = s.buckets.length;
-  const sum = new Sum(s.sampleSum, sRes[nb]).add(p.sampleSum);
-  const count = new Sum(s.sampleCount, sRes[nb + 1]).add(p.sampleCount);
-  residues.push(sum.residue, count.residue);
-  const created = s.createdTimestampMs ?? p.createdTimestampMs;
-  const countFloat = s.sampleCountFloat === undefined &&
-      p.sampleCountFloat === undefined
-    ? undefined
-    : (s.sampleCountFloat ?? s.sampleCount) +
-      (p.sampleCountFloat ?? p.sampleCount);
-  const exemplars = p.exemplars ?? s.exemplars;
-  const metric: HistogramMetric = {
-    labels: p.labels,
-    sampleCount: count.value,
-    ...(countFloat === undefined ? {} : { sampleCountFloat: countFloat }),
-    sampleSum: sum.value,
-    buckets,
-    ...(s.native && p.native ? { native: addNative(s.native, p.native) } : {}),
-    ...(exemplars === undefined ? {} : { exemplars }),
-    ...(created === undefined ? {} : { createdTimestampMs: created }),
-  };
-  return { metric, residues };
-}
-
-/** Why two classic bucket layouts cannot be added, naming their bounds. */
-function classicLayoutProblem(
-  name: string,
-  s: HistogramMetric,
-  p: HistogramMetric,
-): string | undefined {
-  const bounds = (m: HistogramMetric) =>
-    m.buckets.map((b) => b.upperBound).sort((a, b) => a - b);
-  const a = bounds(s);
-  const b = bounds(p);
-  if (a.length === b.length && a.every((x, i) => Object.is(x, b[i]))) {
-    return undefined;
-  }
-  const list = (xs: number[]) =>
-    xs.length === 0
-      ? "no classic buckets"
-      : xs.map((x) => `le="${formatGoFloat(x)}"`).join(",");
-  return `histogram ${seriesName(name, p.labels)} has buckets ${
-    list(a)
-  } in this aggregating group; the push has ${
-    list(b)
-  }: only histograms with the same bucket bounds are added`;
-}
-
-/** Why two native layouts cannot be added: schema and zero threshold. */
-function nativeLayoutProblem(
-  name: string,
-  s: HistogramMetric,
-  p: HistogramMetric,
-): string | undefined {
-  const layout = (n: NativeHistogram | undefined) =>
-    n === undefined
-      ? "no native buckets"
-      : `schema ${n.schema} and zero threshold ${
-        formatGoFloat(n.zeroThreshold)
-      }`;
-  const a = layout(s.native);
-  const b = layout(p.native);
-  if (a === b) return undefined;
-  return `native histogram ${
-    seriesName(name, p.labels)
-  } has ${a} in this aggregating group; the push has ${b}: only native histograms of the same schema and zero threshold are added`;
-}
-
-/** `name{a="1",b="2"}` for messages. */
-function seriesName(name: string, labels: readonly Label[]): string {
-  if (labels.length === 0) return name;
-  return `${name}{${
-    labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(",")
-  }}`;
 }

@@ -22,7 +22,24 @@ export class KeyChunks {
   /** The deflated pieces of the keys handed over (rendered_blob.ts). */
   readonly #pieces: Uint8Array[] = [];
   #count = 0;
-  #hashes = new Float64Array(1024);
+  /**
+   * The keys' hashes: an array while few (a typed array of more than 64
+   * bytes is allocated outside V8's heap, which a small push pays for),
+   * typed from {@link TYPED_HASHES} on.
+   */
+  #hashes: number[] | Float64Array = [];
+  /**
+   * Whether the keys are all different, found from a Set of each add's
+   * keys, for a family announced to come in one add: hashes are kept only
+   * for larger ones. Undefined: from the hashes.
+   */
+  #distinct: boolean | undefined;
+  #adds = 0;
+
+  /** `expected`: the keys announced (Infinity: not known). */
+  constructor(expected: number) {
+    this.#distinct = expected <= ONE_ADD ? true : undefined;
+  }
 
   /** Keys added. */
   get count(): number {
@@ -42,13 +59,19 @@ export class KeyChunks {
   /** Appends the next keys. */
   add(keys: readonly string[]): void {
     this.#chunks.push(keysJson(keys));
+    if (this.#distinct !== undefined) {
+      // A second add was not announced: not known (which only costs a Set).
+      this.#distinct = this.#adds++ === 0 &&
+        new Set(keys).size === keys.length;
+      this.#count += keys.length;
+      return;
+    }
     const needed = this.#count + keys.length;
-    if (needed > this.#hashes.length) {
-      const hashes = new Float64Array(
-        Math.max(needed, 2 * this.#hashes.length),
-      );
-      hashes.set(this.#hashes.subarray(0, this.#count));
-      this.#hashes = hashes;
+    const hashes = this.#hashes;
+    if (needed >= TYPED_HASHES && needed > hashes.length) {
+      const grown = new Float64Array(Math.max(needed, 2 * hashes.length));
+      for (let i = 0; i < this.#count; i++) grown[i] = hashes[i] as number;
+      this.#hashes = grown;
     }
     for (const key of keys) this.#hashes[this.#count++] = hashOf(key);
   }
@@ -82,7 +105,10 @@ export class KeyChunks {
    * consistency check a Set of them.
    */
   distinct(): boolean {
-    const sorted = this.#hashes.slice(0, this.#count).sort();
+    if (this.#distinct !== undefined) return this.#distinct;
+    const hashes = this.#hashes;
+    if (Array.isArray(hashes)) return new Set(hashes).size === hashes.length;
+    const sorted = hashes.slice(0, this.#count).sort();
     for (let i = 1; i < sorted.length; i++) {
       if (sorted[i] === sorted[i - 1]) return false;
     }
@@ -97,6 +123,12 @@ export class KeyChunks {
     ];
   }
 }
+
+/** Keys a family may have to be known distinct from one Set (a slice). */
+const ONE_ADD = 16_384;
+
+/** Keys from which their hashes are a typed array. */
+const TYPED_HASHES = 4096;
 
 /** Two 32-bit FNV-1a hashes of `key` made one integer of 53 bits. */
 function hashOf(key: string): number {

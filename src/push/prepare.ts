@@ -17,6 +17,7 @@ import {
   encodeRendered,
   encodeRenderedChunks,
   encodeRenderedJoined,
+  encodeRenderedStrings,
   type JoinedTexts,
   renderedOfKeyPieces,
   type SeriesTexts,
@@ -160,7 +161,9 @@ export class FamilyBuilder {
     },
   ) {
     this.#header = header;
-    this.#chunks = size.chunkKeys === true ? new KeyChunks() : undefined;
+    this.#chunks = size.chunkKeys === true
+      ? new KeyChunks(size.growing === true ? Infinity : size.series)
+      : undefined;
     const compact = size.series >= COMPACT_MIN_SERIES;
     this.#growing = size.growing === true;
     this.#strings = compact ? undefined : [];
@@ -276,15 +279,16 @@ export class FamilyBuilder {
    * {@link drain} handed over; not used after.
    */
   finishChunked(): ChunkedFamily {
-    const chunks = this.#chunks ?? new KeyChunks();
+    const chunks = this.#chunks ?? new KeyChunks(Infinity);
     const texts = this.#finishTexts();
     const distinct = chunks.distinct();
     let rendered: string | Uint8Array;
     if (Array.isArray(texts)) {
-      rendered = encodeRendered({ keys: chunks.keys(), texts });
+      rendered = encodeRenderedStrings(chunks.chunks, texts);
     } else if (!chunks.drained) {
       rendered = encodeRenderedChunks(
         chunks.chunks,
+        chunks.count,
         texts as JoinedTexts,
         this.#separatorFree,
       );

@@ -69,7 +69,42 @@ const utf8Encoder = new TextEncoder();
  * on) `pz1` and the deflated bytes of that text.
  */
 export function encodeRendered(series: RenderedSeries): string | Uint8Array {
-  const text = renderedText(series);
+  return compressed(renderedText(series));
+}
+
+/**
+ * {@link encodeRendered} of a family whose keys come as JSON arrays of
+ * consecutive keys (the push worker's, key_chunks.ts): the keys' JSON is
+ * used as it is unless a text holds a separator.
+ */
+export function encodeRenderedStrings(
+  keyChunks: readonly string[],
+  texts: readonly string[],
+): string | Uint8Array {
+  for (const text of texts) {
+    if (text.includes(TEXT_SEPARATOR) || text.includes(TEXTS_START)) {
+      const keys = keyChunks.flatMap((chunk) => JSON.parse(chunk) as string[]);
+      return encodeRendered({ keys, texts });
+    }
+  }
+  return compressed(
+    `${RENDERED_TAG}${joinedJson(keyChunks)}${TEXTS_START}${
+      texts.join(TEXT_SEPARATOR)
+    }`,
+  );
+}
+
+/** JSON arrays of consecutive keys as the JSON array of all of them. */
+function joinedJson(keyChunks: readonly string[]): string {
+  const pieces = keyChunks.filter((chunk) => chunk !== "[]");
+  if (pieces.length === 0) return "[]";
+  return pieces.length === 1
+    ? pieces[0] as string
+    : `[${pieces.map((chunk) => chunk.slice(1, -1)).join(",")}]`;
+}
+
+/** `text`, or from {@link COMPRESS_AT} on `pz1` and its deflated bytes. */
+function compressed(text: string): string | Uint8Array {
   if (text.length < COMPRESS_AT) return text;
   const deflated = zlib().deflateRawSync(utf8Encoder.encode(text), {
     level: DEFLATE_LEVEL,
@@ -115,13 +150,21 @@ export function encodeRenderedJoined(
  */
 export function encodeRenderedChunks(
   keyChunks: readonly string[],
+  count: number,
   texts: JoinedTexts,
   separatorFree: boolean,
 ): string | Uint8Array {
   const pieces = keyChunks.filter((chunk) => chunk !== "[]");
-  if (!separatorFree || pieces.length <= 1) {
+  if (!separatorFree) {
     const keys = pieces.flatMap((chunk) => JSON.parse(chunk) as string[]);
     return encodeRenderedJoined(keys, texts, separatorFree);
+  }
+  // As encodeRenderedJoined: JSON arrays join into the JSON of all keys.
+  if (count < COMPRESS_AT && texts.joined.length < COMPRESS_AT) {
+    const head = `${RENDERED_TAG}${joinedJson(pieces)}${TEXTS_START}`;
+    if (head.length + texts.joined.length < COMPRESS_AT) {
+      return head + utf8.decode(texts.joined);
+    }
   }
   return deflatedInPieces(pieces, texts.joined);
 }

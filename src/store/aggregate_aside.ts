@@ -13,6 +13,7 @@
 
 import type { MetricFamily } from "../exposition/model.ts";
 import { FamilyBuilder, type PreparedFamily } from "../push/prepare.ts";
+import { preparedWithValues } from "../push/prepared_values.ts";
 import { rowCountOf } from "../push/sample_rows.ts";
 import { aggregateSteps } from "./aggregate_writes.ts";
 import { keysOf, problemSteps } from "./push_rules.ts";
@@ -61,7 +62,7 @@ export function* writeAggregateAside(
   const problems = yield* problemSteps(view, sums.command);
   if (problems.length > 0) return { problems };
   sums.before();
-  const prepared = yield* prepareSteps(sums.command);
+  const prepared = yield* prepareSteps(sums.command, command.prepared);
   const { written, staged } = yield* writeThenStage(
     writeAccepted(w, view, series, { ...sums.command, prepared }, status),
     view,
@@ -71,15 +72,29 @@ export function* writeAggregateAside(
   return { written, staged, applied: sums.applied };
 }
 
-/** The sums' families prepared for writing, a slice of series at a time. */
+/**
+ * The sums' families prepared for writing, a slice of series at a time:
+ * from the push's prepared families (`pushed`, in the same order) where
+ * only their values differ (prepared_values.ts), else from their metrics.
+ */
 function* prepareSteps(
   command: PushCommand,
+  pushed: readonly PreparedFamily[] | undefined,
 ): Generator<void, PreparedFamily[], undefined> {
   const keys = keysOf(command);
   const prepared: PreparedFamily[] = [];
   for (let f = 0; f < command.families.length; f++) {
     const family = command.families[f] as MetricFamily;
     const familyKeys = keys[f] as readonly string[];
+    const own = pushed?.[f];
+    const same = own === undefined
+      ? undefined
+      : yield* preparedWithValues(own, family, familyKeys);
+    if (same !== undefined) {
+      prepared.push(same);
+      yield;
+      continue;
+    }
     const { metrics, ...header } = family;
     const builder = new FamilyBuilder(header, {
       series: metrics.length,

@@ -182,6 +182,8 @@ export function aggregate(
   const group = view.group(command.key.id);
   const pushed = command.families;
   const summed: AddedFamily[] = [];
+  /** What each family's sum was added to, for remember(). */
+  const previous: (StoredSums | undefined)[] = [];
   const problems: string[] = [];
   for (let f = 0; f < pushed.length; f++) {
     const family = pushed[f] as MetricFamily;
@@ -193,11 +195,12 @@ export function aggregate(
       stored: stored?.keys,
       pushed: command.keys?.[f],
     });
+    previous.push(before);
     if (result.ok) summed.push(result.summed);
     else problems.push(result.problem);
   }
   if (problems.length > 0) return { problems };
-  return aggregation(w, view, series, command, pushed, summed);
+  return aggregation(w, view, series, command, pushed, summed, previous);
 }
 
 /**
@@ -214,6 +217,8 @@ export function* aggregateSteps(
   const gauge = command.aggregate?.gauge ?? "last";
   const group = view.group(command.key.id);
   const summed: AddedFamily[] = [];
+  /** What each family's sum was added to, for remember(). */
+  const previous: (StoredSums | undefined)[] = [];
   const problems: string[] = [];
   // Prepared on the push worker: its metrics read back from its rows.
   const pushed = yield* pushedFamilies(command);
@@ -228,12 +233,13 @@ export function* aggregateSteps(
       stored: stored?.keys,
       pushed: command.keys?.[f] ?? command.prepared?.[f]?.keys,
     });
+    previous.push(before);
     if (result.ok) summed.push(result.summed);
     else problems.push(result.problem);
     yield;
   }
   if (problems.length > 0) return { problems };
-  return aggregation(w, view, series, command, pushed, summed);
+  return aggregation(w, view, series, command, pushed, summed, previous);
 }
 
 /** The push of the sums, and what writes the contribution once it is. */
@@ -244,6 +250,7 @@ function aggregation(
   command: PushCommand,
   pushed: readonly MetricFamily[],
   summed: readonly AddedFamily[],
+  previous: readonly (StoredSums | undefined)[],
 ): Aggregation {
   const group = view.group(command.key.id);
   const { keys: _keys, distinct: _distinct, prepared: _prepared, ...rest } =
@@ -262,7 +269,7 @@ function aggregation(
       for (let f = 0; f < summed.length; f++) {
         const familyId = written.stored[f]?.rowId;
         if (familyId !== undefined) {
-          remember(familyId, summed[f] as SummedFamily);
+          remember(familyId, summed[f] as SummedFamily, previous[f]);
         }
       }
     }
@@ -345,8 +352,12 @@ export function dropGroupAggregates(
 const REMEMBERED = new Map<number, StoredSums>();
 const MAX_REMEMBERED = 20_000;
 
-function remember(familyId: number, summed: SummedFamily): void {
-  REMEMBERED.set(familyId, keptSums(summed));
+function remember(
+  familyId: number,
+  summed: SummedFamily,
+  previous: StoredSums | undefined,
+): void {
+  REMEMBERED.set(familyId, keptSums(summed, previous));
   if (REMEMBERED.size > MAX_REMEMBERED) {
     REMEMBERED.delete(REMEMBERED.keys().next().value as number);
   }

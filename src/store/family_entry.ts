@@ -16,7 +16,8 @@ import type { SeriesOwner, StoredFamily, ViewCounters } from "./view_types.ts";
 export class FamilyEntry implements IndexedFamily {
   type: MetricType;
   readonly holders = new Set<string>();
-  readonly #slots = new SlotIndex();
+  /** Key → slot; each key is read back from `keys` (see SlotIndex). */
+  readonly #slots = new SlotIndex((slot) => this.keys[slot] as string);
   /**
    * Slots from this one on were restored at start-up and are not in
    * `#slots` yet (-1: none). See {@link slots}.

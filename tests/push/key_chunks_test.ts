@@ -6,8 +6,10 @@
 import assert from "node:assert/strict";
 import { KeyChunks } from "../../src/push/key_chunks.ts";
 import {
+  encodeRendered,
   encodeRenderedChunks,
   encodeRenderedJoined,
+  encodeRenderedStrings,
   type JoinedTexts,
 } from "../../src/push/rendered_blob.ts";
 
@@ -34,7 +36,7 @@ function joined(texts: readonly string[]): JoinedTexts {
 }
 
 Deno.test("KeyChunks gives its keys back in order and knows whether they are all different", () => {
-  const chunks = new KeyChunks();
+  const chunks = new KeyChunks(Infinity);
   assert.equal(chunks.distinct(), true);
   chunks.add(keysOf(1500));
   chunks.add([]);
@@ -49,6 +51,8 @@ Deno.test("KeyChunks gives its keys back in order and knows whether they are all
 Deno.test("encodeRenderedChunks() is encodeRenderedJoined() of the same keys", async (t) => {
   const cases = [
     { name: "small, one chunk", sizes: [5] },
+    { name: "small, two chunks", sizes: [3, 4] },
+    { name: "one chunk, deflated", sizes: [3000] },
     { name: "large, several chunks", sizes: [16_384, 16_384, 900] },
     { name: "an empty chunk among them", sizes: [16_384, 0, 20] },
     { name: "texts holding a separator", sizes: [16_384, 10], separator: true },
@@ -59,7 +63,7 @@ Deno.test("encodeRenderedChunks() is encodeRenderedJoined() of the same keys", a
       const keys: string[] = [];
       for (const size of c.sizes) {
         const part = keysOf(size, keys.length);
-        const one = new KeyChunks();
+        const one = new KeyChunks(Infinity);
         one.add(part);
         chunks.push(...one.chunks);
         keys.push(...part);
@@ -69,9 +73,46 @@ Deno.test("encodeRenderedChunks() is encodeRenderedJoined() of the same keys", a
       );
       const separatorFree = c.separator !== true;
       assert.deepEqual(
-        encodeRenderedChunks(chunks, joined(texts), separatorFree),
+        encodeRenderedChunks(chunks, keys.length, joined(texts), separatorFree),
         encodeRenderedJoined(keys, joined(texts), separatorFree),
       );
     });
   }
+});
+
+Deno.test("KeyChunks of a family announced to come in one slice knows its distinctness from the keys themselves", () => {
+  const once = new KeyChunks(5);
+  once.add(keysOf(5));
+  assert.equal(once.distinct(), true);
+  const repeated = new KeyChunks(3);
+  repeated.add([...keysOf(2), ...keysOf(1)]);
+  assert.equal(repeated.distinct(), false);
+  // A second slice after all: not known, which is what false says.
+  const twice = new KeyChunks(4);
+  twice.add(keysOf(2));
+  twice.add(keysOf(2, 2));
+  assert.equal(twice.distinct(), false);
+  assert.deepEqual(twice.keys(), [...keysOf(2), ...keysOf(2, 2)]);
+});
+
+Deno.test("encodeRenderedStrings() is encodeRendered() of the same keys and texts", () => {
+  for (const texts of [["a 1", "b 2"], ["a 1", "b\u00012"], []]) {
+    const keys = keysOf(texts.length);
+    const one = new KeyChunks(texts.length);
+    one.add(keys.slice(0, 1));
+    const rest = new KeyChunks(texts.length);
+    rest.add(keys.slice(1));
+    assert.deepEqual(
+      encodeRenderedStrings([...one.chunks, ...rest.chunks], texts),
+      encodeRendered({ keys, texts }),
+    );
+  }
+  const many = keysOf(3000);
+  const manyTexts = many.map((_, i) => `m ${i}`);
+  const chunks = new KeyChunks(3000);
+  chunks.add(many);
+  assert.deepEqual(
+    encodeRenderedStrings(chunks.chunks, manyTexts),
+    encodeRendered({ keys: many, texts: manyTexts }),
+  );
 });
