@@ -263,7 +263,8 @@ export function columnBuffers(columns: SampleColumns): ArrayBuffer[] {
 }
 
 /**
- * Folds the identity of rows [from, to) (each one's suffix and labels) into
+ * Folds the identity of rows [from, to) (each one's ordinal, suffix and
+ * labels) into
  * `hash`, two 32-bit FNV-1a states with different offsets: equal hashes of
  * all rows mean the same series rows in the same order, but for a chance of
  * one in 2^64. A slice at a time, without making a string per row.
@@ -283,8 +284,11 @@ export function hashRowIdentities(
       : columns.labelEnds[r - 1] as number;
     const end = columns.labelEnds[r] as number;
     const suffix = columns.suffix[r] as number;
+    const ordinal = columns.series[r] as number;
     a = Math.imul(a ^ suffix, 0x01000193);
     b = Math.imul(b ^ suffix, 0x01000193);
+    a = Math.imul(a ^ ordinal, 0x01000193);
+    b = Math.imul(b ^ ordinal, 0x01000193);
     for (let i = start; i < end; i++) {
       const c = part.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);

@@ -66,7 +66,8 @@ function statementsOf(db: DatabaseSync): AggregateStatements {
       ),
       dropOne: tables.map((t) =>
         db.prepare(
-          `DELETE FROM ${t} WHERE family_id IN (${current} AND name = ?)`,
+          `DELETE FROM ${t} WHERE family_id IN (${current}
+            AND name_id = (SELECT id FROM metric_names WHERE name = ?))`,
         )
       ),
     };

@@ -198,7 +198,18 @@ export function pruneRows(
   n += Number(stmt.pruneContributions.run(cutoff, batch).changes);
   n += Number(stmt.pruneResidues.run(cutoff, batch).changes);
   n += Number(stmt.pruneFamilies.run(cutoff, batch).changes);
-  n += Number(stmt.prunePushes.run(cutoff, batch).changes);
+  const pushes = stmt.prunedPushes.all(cutoff, batch) as unknown as [
+    number,
+    number,
+  ][];
+  if (pushes.length > 0) {
+    n += Number(
+      stmt.prunePushesById.run(JSON.stringify(pushes.map(([id]) => id)))
+        .changes,
+    );
+    const requests = [...new Set(pushes.map(([, request]) => request))];
+    n += Number(stmt.dropRequests.run(JSON.stringify(requests)).changes);
+  }
   n += Number(stmt.pruneGroups.run(cutoff, batch).changes);
   return n;
 }

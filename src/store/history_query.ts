@@ -73,9 +73,10 @@ export function queryHistory(
   if (query.outcome === "refused") where.push("p.status >= 300");
   const sql =
     `SELECT p.id, p.time, p.method, g.key AS group_key, g.labels AS group_labels,
-      p.path, p.status, p.error, p.content_type, p.body_bytes, p.series, p.remote_addr,
-      p.user_agent
+      r.path, p.status, p.error, r.content_type, p.body_bytes, p.series, r.remote_addr,
+      r.user_agent
     FROM pushes p LEFT JOIN groups g ON g.id = p.group_id
+    LEFT JOIN requests r ON r.id = p.request_id
     ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY p.time DESC, p.id DESC LIMIT ?`;
   args.push(Math.max(1, Math.min(query.limit ?? 100, 10_000)));

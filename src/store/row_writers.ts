@@ -21,6 +21,7 @@ import {
   FAMILIES_PER_INSERT,
   familyInsert,
   metaInsert,
+  nameInsert,
   renderedInsert,
   type SampleDbRow,
   sampleInsert,
@@ -92,21 +93,44 @@ export function insertPush(w: Writer, row: {
   request: RequestInfo;
 }): number {
   const r = row.request;
-  const result = w.stmt.insertPush.run(
+  const contentType = r.contentType ?? null;
+  const remoteAddr = r.remoteAddr ?? null;
+  const userAgent = r.userAgent ?? null;
+  const args = [
     row.time,
     row.method,
     row.groupRow,
-    r.path,
     row.status,
     row.error,
-    r.contentType,
     r.bodyBytes,
     row.series,
-    r.remoteAddr,
-    r.userAgent,
-  );
-  return Number(result.lastInsertRowid);
+    r.path,
+    contentType,
+    remoteAddr,
+    userAgent,
+  ] as const;
+  // Its `requests` row exists but for a client's first push to a group: the
+  // INSERT then finds none (request_id NULL), fails alone (a statement's
+  // failure undoes that statement only) and runs again once it is written.
+  // One statement a push instead of two.
+  try {
+    return Number(w.stmt.insertPush.run(...args).lastInsertRowid);
+  } catch (error) {
+    if (!isNotNull(error)) throw error;
+  }
+  w.stmt.insertRequest.run(r.path, contentType, remoteAddr, userAgent);
+  return Number(w.stmt.insertPush.run(...args).lastInsertRowid);
 }
+
+/** Whether `error` is `pushes.request_id`'s NOT NULL constraint failing. */
+function isNotNull(error: unknown): boolean {
+  return (error as { errcode?: number }).errcode ===
+      SQLITE_CONSTRAINT_NOTNULL &&
+    (error as Error).message.endsWith("pushes.request_id");
+}
+
+/** SQLite's extended result code for a NOT NULL constraint that failed. */
+const SQLITE_CONSTRAINT_NOTNULL = 1299;
 
 /**
  * Writes the families of one push and their samples with multi-row
@@ -142,6 +166,14 @@ export function* insertFamilies(
       ) args.push(family.type, family.help ?? null, family.unit ?? null);
     }
     if (args.length > 0) metaInsert(w, args.length / 3).run(...args);
+    args.length = 0;
+    // Its `metric_names` row exists where the version it replaces has it
+    // (they are never removed).
+    for (let i = start; i < end; i++) {
+      const family = families[i] as PreparedFamily;
+      if (!previous.has(family.name)) args.push(family.name);
+    }
+    if (args.length > 0) nameInsert(w, args.length).run(...args);
     args.length = 0;
     for (let i = start; i < end; i++) {
       const family = families[i] as PreparedFamily;
@@ -210,7 +242,9 @@ export function previousSeries(
  * place): a row takes the previous version's id of its series where that
  * is above the id before it, else a new row (one multi-row INSERT per
  * chunk; its rowids are consecutive and above every other). A series
- * that moved before others, or is repeated (unchecked), gets a new row.
+ * that moved before others, or is repeated (unchecked), gets a new row, as
+ * does one whose metric's ordinal changed (schema 9 keeps it on the
+ * series row).
  * The previous version's ids come from {@link SeriesMemory} when
  * its rows are the same series in the same order (the common case, which
  * then reads nothing), else from its samples. Yields every
@@ -259,10 +293,10 @@ function* seriesIds(
       before = new Map();
       const old = w.stmt.familySeries.iterate(oldRow) as Iterable<
         unknown
-      > as Iterable<[number, string, string]>;
+      > as Iterable<[number, string, string, number]>;
       let read = 0;
-      for (const [id, suffix, labels] of old) {
-        before.set(`${suffix}\u0000${labels}`, id);
+      for (const [id, suffix, labels, ordinal] of old) {
+        before.set(`${ordinal}\u0000${suffix}\u0000${labels}`, id);
         if (++read % STEP_ROWS === 0) yield;
       }
     }
@@ -270,7 +304,7 @@ function* seriesIds(
     let last = 0;
     for (let r = 0; r < rows.count; r++) {
       const id = before?.get(
-        `${suffixAt(rows, r)}\u0000${labelsAt(rows, r)}`,
+        `${rows.series[r]}\u0000${suffixAt(rows, r)}\u0000${labelsAt(rows, r)}`,
       );
       if (id !== undefined && id > last) {
         ids.push(id);
@@ -287,17 +321,30 @@ function* seriesIds(
   }
   const newIds: number[] = [];
   const args: (number | string)[] = [];
+  // The names' ids (insertFamilies wrote the rows) and the group's labels,
+  // once per write rather than per row.
+  const nameIds = new Map<number, number>();
+  const groupText = freshRow.length === 0 ? "" : String(
+    (w.stmt.groupLabelsText.get(groupRow) as { text: string }).text,
+  );
+  for (const f of freshFamily) {
+    if (nameIds.has(f)) continue;
+    const name = (families[f] as PreparedFamily).name;
+    nameIds.set(f, Number((w.stmt.nameId.get(name) as { id: number }).id));
+  }
   for (let start = 0; start < freshRow.length; start += SERIES_PER_INSERT) {
     const end = Math.min(freshRow.length, start + SERIES_PER_INSERT);
     args.length = 0;
     for (let i = start; i < end; i++) {
-      const family = families[freshFamily[i] as number] as PreparedFamily;
+      const f = freshFamily[i] as number;
+      const family = families[f] as PreparedFamily;
       const r = freshRow[i] as number;
       args.push(
         groupRow,
-        family.name,
-        suffixAt(family.samples, r),
-        labelsAt(family.samples, r),
+        nameIds.get(f) as number,
+        family.samples.suffix[r] as number,
+        family.samples.series[r] as number,
+        withoutGroupLabels(labelsAt(family.samples, r), groupText),
       );
     }
     const result = seriesInsert(w, end - start).run(...args);
@@ -320,6 +367,17 @@ function* seriesIds(
     });
   }
   return out;
+}
+
+/**
+ * A series' labels as `series_keys` keeps them: the group's labels (`text`,
+ * `groups.labels` between its braces) as char(1), which a JSON text never
+ * holds raw, so that the views' `replace()` gives the labels back exactly.
+ * They occur once at most: they begin with a label name, and a name is in
+ * the object once.
+ */
+export function withoutGroupLabels(labels: string, text: string): string {
+  return text === "" ? labels : labels.replace(text, "\u0001");
 }
 
 /**
@@ -363,12 +421,7 @@ function* insertSamples(
     const ids = seriesIds[f] as readonly number[];
     let next = 0; // the next of rows.extras, which are in row order
     for (let seq = 0; seq < rows.count; seq++) {
-      args.push(
-        familyId,
-        ids[seq] as number,
-        rows.series[seq] as number,
-        valueAt(rows, seq),
-      );
+      args.push(familyId, ids[seq] as number, valueAt(rows, seq));
       const extra = rows.extras[next];
       if (extra !== undefined && extra.row === seq) {
         next++;
@@ -465,7 +518,15 @@ export function dropEarlierPushes(
   pushId: number,
 ): void {
   if (keepHistory) return;
+  const requests = w.stmt.earlierPushRequests.all(
+    groupRow,
+    pushId,
+    DROP_PUSHES,
+  );
   w.stmt.dropEarlierPushes.run(groupRow, pushId, DROP_PUSHES);
+  if (requests.length > 0) {
+    w.stmt.dropRequests.run(JSON.stringify(requests.flat()));
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { makeGroupingKey } from "../push/grouping_key.ts";
 import { compactSamples } from "./schema_v6.ts";
 import { narrowRows } from "./schema_v7.ts";
 import { AGGREGATING_GROUPS } from "./schema_v8.ts";
+import { compactSeries } from "./schema_v9.ts";
 
 /** Written into `PRAGMA application_id` so we never mistake another file. */
 export const APPLICATION_ID = 0x50564c54; // "PVLT"
@@ -173,6 +174,7 @@ export const MIGRATIONS: readonly Migration[] = [
   compactSamples,
   narrowRows,
   AGGREGATING_GROUPS,
+  compactSeries,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -153,7 +153,7 @@ function pushes(n: number): PushCommand[] {
 
 const TABLES = [
   "SELECT metric, labels, value FROM aggregate_contributions ORDER BY push_id, metric, labels",
-  "SELECT f.name, s.labels, r.partials FROM sum_residues r JOIN families f ON f.id = r.family_id JOIN series s ON s.id = r.series_id ORDER BY f.name, s.labels",
+  "SELECT n.name, s.labels, r.partials FROM sum_residues r JOIN families f ON f.id = r.family_id JOIN metric_names n ON n.id = f.name_id JOIN series s ON s.id = r.series_id ORDER BY n.name, s.labels",
   "SELECT id, status, error, series FROM pushes ORDER BY id",
   "SELECT key, aggregating FROM groups ORDER BY key",
 ];

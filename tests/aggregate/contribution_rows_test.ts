@@ -48,14 +48,15 @@ function push(body: string, time: number): PushCommand {
 function contribution(path: string, time: number): Map<string, string[]> {
   using db = new DatabaseSync(path, { readOnly: true });
   const rows = db.prepare(
-    `SELECT f.name AS family, se.family || se.suffix AS metric, se.labels,
+    `SELECT n.name AS family, se.family || se.suffix AS metric, se.labels,
             json_extract(d.value, '$[0]') AS id, d.value AS pair
        FROM contributions c
        JOIN families f ON f.id = c.family_id
+       JOIN metric_names n ON n.id = f.name_id
        JOIN pushes p ON p.id = f.push_id
        JOIN json_each(c.deltas) d
        JOIN series se ON se.id = json_extract(d.value, '$[0]')
-      WHERE p.time = ? ORDER BY f.name, d.key`,
+      WHERE p.time = ? ORDER BY n.name, d.key`,
   ).all(time) as {
     family: string;
     metric: string;
@@ -79,8 +80,9 @@ function rawDeltas(path: string, name: string, time: number): string {
   const row = db.prepare(
     `SELECT c.deltas FROM contributions c
        JOIN families f ON f.id = c.family_id
+       JOIN metric_names n ON n.id = f.name_id
        JOIN pushes p ON p.id = f.push_id
-      WHERE f.name = ? AND p.time = ?`,
+      WHERE n.name = ? AND p.time = ?`,
   ).get(name, time) as { deltas: string };
   return row.deltas;
 }

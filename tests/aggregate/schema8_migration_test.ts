@@ -16,7 +16,7 @@ const FIXTURE = fileURLToPath(
 );
 
 Deno.test("an older file migrates to schema 8: its groups replace, the new tables are empty", async () => {
-  assert.equal(SCHEMA_VERSION, 8);
+  assert.ok(SCHEMA_VERSION >= 8);
   await using dir = await tempDir();
   const path = `${dir.path}/pv.db`;
   Deno.copyFileSync(FIXTURE, path);
@@ -24,7 +24,7 @@ Deno.test("an older file migrates to schema 8: its groups replace, the new table
   using db = new DatabaseSync(path, { readOnly: true });
   assert.equal(
     Number(db.prepare("PRAGMA user_version").get()?.user_version),
-    8,
+    SCHEMA_VERSION,
   );
   const groups = db.prepare(
     "SELECT count(*) AS n, count(aggregating) AS aggregating FROM groups",

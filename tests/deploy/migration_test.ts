@@ -54,6 +54,10 @@ function v1Rows(path: string, v1Columns: Record<string, string[]>): Rows {
       ? `SELECT ${
         cols.map((c) => `${FAMILIES_AS_V1[c] ?? `f.${c}`} AS ${c}`).join(", ")
       } FROM ${FAMILIES_V7("")} ORDER BY f.id`
+      : table === "pushes" && compact
+      ? `SELECT ${
+        cols.map((c) => `${PUSHES_AS_V1[c] ?? `p.${c}`} AS ${c}`).join(", ")
+      } FROM ${PUSHES_V9("")} ORDER BY p.id`
       : `SELECT ${cols.join(", ")} FROM ${table} ORDER BY ${
         table === "samples" ? "family_id, id" : "id"
       }`;
@@ -65,6 +69,7 @@ function v1Rows(path: string, v1Columns: Record<string, string[]>): Rows {
 /** The version-1 columns of `samples`, from a schema 7 file. */
 const SAMPLES_AS_V1: Record<string, string> = {
   id: "row_number() OVER (ORDER BY s.family_id, s.series_id)",
+  series: "COALESCE(x.series, k.series)",
   name: "se.family || se.suffix",
   labels: "se.labels",
   value_text: "x.value_text",
@@ -73,9 +78,14 @@ const SAMPLES_AS_V1: Record<string, string> = {
   created: "x.created",
 };
 
-/** The schema 7 tables that hold what a version-1 `samples` row held. */
+/**
+ * The tables that hold what a version-1 `samples` row held (schema 9: the
+ * view `series` shows a series' name and labels, `series_keys` its
+ * ordinal).
+ */
 const SAMPLES_V7 = (schema: string) =>
   `${schema}samples s JOIN ${schema}series se ON se.id = s.series_id
+   JOIN ${schema}series_keys k ON k.id = s.series_id
    LEFT JOIN ${schema}sample_extras x ON x.family_id = s.family_id AND x.series_id = s.series_id`;
 
 /** The version-1 columns of `families` that schema 7 keeps in `family_meta`. */
@@ -83,11 +93,25 @@ const FAMILIES_AS_V1: Record<string, string> = {
   type: "m.type",
   help: "m.help",
   unit: "m.unit",
+  name: "n.name",
 };
 
-/** The schema 7 tables that hold what a version-1 `families` row held. */
+/** The tables that hold what a version-1 `families` row held. */
 const FAMILIES_V7 = (schema: string) =>
-  `${schema}families f JOIN ${schema}family_meta m ON m.id = f.meta_id`;
+  `${schema}families f JOIN ${schema}family_meta m ON m.id = f.meta_id
+   JOIN ${schema}metric_names n ON n.id = f.name_id`;
+
+/** The version-1 columns of `pushes` that schema 9 keeps in `requests`. */
+const PUSHES_AS_V1: Record<string, string> = {
+  path: "r.path",
+  content_type: "r.content_type",
+  remote_addr: "r.remote_addr",
+  user_agent: "r.user_agent",
+};
+
+/** The schema 9 tables that hold what a version-1 `pushes` row held. */
+const PUSHES_V9 = (schema: string) =>
+  `${schema}pushes p JOIN ${schema}requests r ON r.id = p.request_id`;
 
 function pragma(path: string, name: string): number {
   using db = new DatabaseSync(path, { readOnly: true });
@@ -124,6 +148,10 @@ function writeVersion1(
         ? `INSERT INTO main.families (${cols.join(", ")}) SELECT ${
           cols.map((c) => FAMILIES_AS_V1[c] ?? `f.${c}`).join(", ")
         } FROM ${FAMILIES_V7("source.")}`
+        : table === "pushes"
+        ? `INSERT INTO main.pushes (${cols.join(", ")}) SELECT ${
+          cols.map((c) => PUSHES_AS_V1[c] ?? `p.${c}`).join(", ")
+        } FROM ${PUSHES_V9("source.")}`
         : `INSERT INTO main.${table} (${cols.join(", ")}) SELECT ${
           cols.join(", ")
         } FROM source.${table}`,

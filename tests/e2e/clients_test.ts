@@ -34,7 +34,7 @@ function metadata(labels: string, failed = false): string {
 
 /** The columns of `pushes` a client decides, in push order. */
 const PUSH_COLUMNS =
-  "SELECT method, path, status, error, content_type, body_bytes, series, user_agent FROM pushes ORDER BY id";
+  "SELECT method, path, status, error, content_type, body_bytes, series, user_agent FROM pushes p JOIN requests r ON r.id = p.request_id ORDER BY p.id";
 
 // --- curl -----------------------------------------------------------------
 
@@ -535,7 +535,7 @@ Deno.test("prom-client Pushgateway pushAdd, push and delete with groupings", asy
   await t.step("pushes holds one row per request, the refused one too", () => {
     const rows = queryDb(
       pv.dbPath,
-      "SELECT method, path, group_id IS NULL AS no_group, status, error, series FROM pushes ORDER BY id",
+      "SELECT method, path, group_id IS NULL AS no_group, status, error, series FROM pushes p JOIN requests r ON r.id = p.request_id ORDER BY p.id",
     );
     const batch = "/metrics/job/node-batch/instance/host%201/region/eu-west";
     const row = (

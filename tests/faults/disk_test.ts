@@ -134,7 +134,7 @@ Deno.test("a full database answers 503, changes nothing, and recovers", async ()
     ).get() as { n: number };
     assert.equal(rows.n, 0);
     const pushes = db.prepare(
-      "SELECT count(*) AS n FROM pushes WHERE path LIKE '%/lost%'",
+      "SELECT count(*) AS n FROM pushes p JOIN requests r ON r.id = p.request_id WHERE path LIKE '%/lost%'",
     ).get() as { n: number };
     assert.equal(pushes.n, 0);
   } finally {

@@ -136,7 +136,7 @@ async function killedThenFilled(volume: string): Promise<string[]> {
       `import { DatabaseSync } from "node:sqlite";
       const db = new DatabaseSync(${JSON.stringify(dbPath)});
       db.exec("PRAGMA wal_autocheckpoint = 0");
-      db.exec("INSERT INTO pushes (time, method, path, status) VALUES (0, 'TEST', '/', 0)");
+      db.exec("INSERT INTO pushes (time, method, status, request_id) SELECT 0, 'TEST', 0, min(id) FROM requests");
       Deno.kill(Deno.pid, "SIGKILL");`,
     ],
     stdout: "null",

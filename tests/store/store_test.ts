@@ -265,16 +265,17 @@ Deno.test("Store keeps rendered in pv4, or pv2 where a text holds U+0001, and re
   }
   const tags = (db: DatabaseSync) =>
     db.prepare(
-      `SELECT name, substr(rendered, 1, 4) AS tag FROM families f
-         JOIN rendered r ON r.family_id = f.id WHERE current = 1 ORDER BY name`,
+      `SELECT n.name, substr(rendered, 1, 4) AS tag FROM families f
+         JOIN metric_names n ON n.id = f.name_id
+         JOIN rendered r ON r.family_id = f.id WHERE current = 1 ORDER BY n.name`,
     ).all().map((r) => `${r.name}:${r.tag}`);
   {
     using db = new DatabaseSync(path);
     assert.deepEqual(tags(db), ['odd:["pv', 'odder:["pv', "plain:pv4["]);
     // As this version's predecessor wrote it: pv3, keys and texts joined.
     const row = db.prepare(
-      `SELECT id, rendered FROM families f JOIN rendered r ON r.family_id = f.id
-       WHERE current = 1 AND name = 'plain'`,
+      `SELECT f.id, rendered FROM families f JOIN rendered r ON r.family_id = f.id
+       JOIN metric_names n ON n.id = f.name_id WHERE current = 1 AND n.name = 'plain'`,
     ).get() as { id: number; rendered: string };
     const split = row.rendered.indexOf("\u0002");
     const keys = JSON.parse(row.rendered.slice(3, split)) as string[];
@@ -579,10 +580,11 @@ Deno.test("Store keeps a series' row while it stays in its family, and gives it 
     [["1", 10], ["2", 20]],
     [["1", 11], ["2", 21]], // the same series: the ids are remembered
     // Reordered: read from the samples; x="1" now after x="2" takes a new
-    // row, as series ids rise along a family.
+    // row, as series ids rise along a family, and so does x="2", whose
+    // metric's ordinal changed (schema 9 keeps it on the series row).
     [["2", 22], ["1", 12]],
-    [["1", 13]], // x="2" leaves
-    [["1", 14], ["2", 24]], // and comes back as a new series row
+    [["1", 13]], // x="2" leaves; x="1" moves up, a new row
+    [["1", 14], ["2", 24]], // x="2" comes back as a new series row
   ];
   {
     using store = new Store({ path });
@@ -636,7 +638,7 @@ Deno.test("Store keeps a series' row while it stays in its family, and gives it 
   const series = db.prepare(
     "SELECT json_extract(labels, '$.x') AS x, count(*) AS n FROM series WHERE family = 'a' GROUP BY x ORDER BY x",
   ).all().map((r) => `${r.x}:${r.n}`);
-  assert.deepEqual(series, ["1:2", "2:2"]);
+  assert.deepEqual(series, ["1:3", "2:3"]);
   const orphans = db.prepare(
     "SELECT count(*) AS n FROM samples s WHERE NOT EXISTS (SELECT 1 FROM series se WHERE se.id = s.series_id)",
   ).get();
