@@ -111,3 +111,19 @@ export async function rejectsWith(
     return true;
   });
 }
+
+/**
+ * A thrown error as plain data (its class and the fields our errors carry),
+ * for comparing what two paths threw with `deepEqual`.
+ */
+export function errorAsData(error: unknown): Record<string, unknown> {
+  const e = error as Error & Record<string, unknown>;
+  return {
+    class: e.constructor.name,
+    message: e.message,
+    line: e.line,
+    status: e.status,
+    reason: e.reason,
+    kind: e.kind,
+  };
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { encodeDelimited } from "../../src/exposition/protobuf_encode.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
-import { send, startTestGateway } from "../test_utils.ts";
+import { errorAsData, send, startTestGateway } from "../test_utils.ts";
 import { PushWorker } from "../../src/push/push_worker.ts";
 import { preparePush } from "../../src/push/prepare_push.ts";
 import { loadProtobufDecoder } from "../../src/push/decode.ts";
@@ -189,15 +189,7 @@ async function outcomeOf(prepare: () => Promise<unknown> | unknown) {
     const ready = await prepare() as { problems: readonly string[] };
     return { problems: ready.problems };
   } catch (error) {
-    const e = error as Error & Record<string, unknown>;
-    return {
-      class: e.constructor.name,
-      message: e.message,
-      line: e.line,
-      status: e.status,
-      reason: e.reason,
-      kind: e.kind,
-    };
+    return errorAsData(error);
   }
 }
 

@@ -22,6 +22,7 @@ import {
 } from "../../src/push/worker_wire.ts";
 import type { PushLimits } from "../../src/push/limits.ts";
 import { makeGroupingKey } from "../../src/push/grouping_key.ts";
+import { errorAsData } from "../test_utils.ts";
 
 const encoder = new TextEncoder();
 
@@ -125,28 +126,25 @@ function outcomeOf(prepare: () => unknown): unknown {
       })),
     };
   } catch (error) {
-    const e = error as Error & Record<string, unknown>;
-    return {
-      class: e.constructor.name,
-      message: e.message,
-      line: e.line,
-      kind: e.kind,
-      reason: e.reason,
-    };
+    return errorAsData(error);
   }
 }
 
+/** What the worker gets for case `c`, pushed to the group `{job="j"}`. */
+function pushOf(c: (typeof CASES)[number]) {
+  return {
+    body: encoder.encode(c.body),
+    contentType: null,
+    key: makeGroupingKey(new Map([["job", "j"]])),
+    utf8Names: false,
+    limits: c.limits ?? LIMITS,
+  };
+}
+
 Deno.test("preparePushInSlices() gives what preparePush() gives inline", async (t) => {
-  const key = makeGroupingKey(new Map([["job", "j"]]));
   for (const c of CASES) {
     await t.step(c.name, () => {
-      const push = () => ({
-        body: encoder.encode(c.body),
-        contentType: null,
-        key,
-        utf8Names: false,
-        limits: c.limits ?? LIMITS,
-      });
+      const push = () => pushOf(c);
       const inline = outcomeOf(() => preparePush(push(), true));
       const sliced = outcomeOf(() => preparePushInSlices(push())) as Record<
         string,
@@ -212,16 +210,9 @@ function throughTheWire(
 }
 
 Deno.test("a push sent by the worker slice by slice while it parses is put back together as preparePush() prepares it inline", async (t) => {
-  const key = makeGroupingKey(new Map([["job", "j"]]));
   for (const c of CASES) {
     await t.step(c.name, () => {
-      const push = () => ({
-        body: encoder.encode(c.body),
-        contentType: null,
-        key,
-        utf8Names: false,
-        limits: c.limits ?? LIMITS,
-      });
+      const push = () => pushOf(c);
       const inline = outcomeOf(() => preparePush(push(), true)) as Record<
         string,
         unknown
