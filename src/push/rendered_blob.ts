@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { zlib } from "../exposition/zlib.ts";
 import type { RenderedSeries } from "./rendered_series.ts";
 
@@ -203,7 +204,7 @@ function keyPieces(keys: readonly string[]): string[] {
 const KEYS_PER_PIECE = 16_384;
 const TEXT_BYTES_PER_PIECE = 1024 * 1024;
 /** An empty final block (fixed Huffman codes): the end of a raw deflate stream. */
-const FINAL_BLOCK = [0x03, 0x00];
+const FINAL_BLOCK = Uint8Array.of(0x03, 0x00);
 
 /** Raw deflate of `bytes`, ended by a sync flush (a piece of a stream). */
 function deflatePiece(bytes: Uint8Array): Uint8Array {
@@ -261,30 +262,19 @@ export function renderedOfKeyPieces(
   for (let at = 0; at < joined.length; at += TEXT_BYTES_PER_PIECE) {
     pieces.push(deflatePiece(joined.subarray(at, at + TEXT_BYTES_PER_PIECE)));
   }
-  let length = FINAL_BLOCK.length;
+  pieces.push(FINAL_BLOCK);
+  let length = 0;
   for (const piece of pieces) length += piece.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  out.set(FINAL_BLOCK, at);
-  return out;
+  return concatBytes(pieces, length);
 }
 
 /** The keys of deflated pieces of {@link deflateKeyPiece}, in order. */
 export function keysOfKeyPieces(keyPieces: readonly Uint8Array[]): string[] {
   if (keyPieces.length === 0) return [];
-  const stream = [...keyPieces, Uint8Array.from(FINAL_BLOCK)];
+  const stream = [...keyPieces, FINAL_BLOCK];
   let length = 0;
   for (const piece of stream) length += piece.length;
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const piece of stream) {
-    bytes.set(piece, at);
-    at += piece.length;
-  }
+  const bytes = concatBytes(stream, length);
   const text = utf8.decode(zlib().inflateRawSync(bytes));
   return JSON.parse(`${text.slice(RENDERED_TAG.length)}]`) as string[];
 }
