@@ -4,6 +4,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import { runSteps } from "./migration_steps.ts";
 import { VIEWS, VIEWS_7 } from "./schema_views.ts";
 
 /**
@@ -19,21 +20,13 @@ export function narrowRows(
   progress: (message: string) => void,
 ): void {
   for (const view of VIEWS) db.exec(`DROP VIEW IF EXISTS ${view}`);
-  // Steps apart, so that a long copy is logged as it goes.
-  const steps = NARROW_ROWS.split(STEP);
-  for (let i = 0; i < steps.length; i++) {
-    db.exec(steps[i] as string);
-    progress(`schema 7: step ${i + 1} of ${steps.length} done`);
-  }
+  runSteps(db, 7, NARROW_ROWS, progress);
   db.exec(VIEWS_7);
 }
 
-/** Where {@link NARROW_ROWS} is cut into steps. */
-const STEP = "-- step --";
-
 /**
  * Schema 7's tables, filled from schema 6's (see narrowRows), in steps cut
- * at {@link STEP}.
+ * at `-- step --` lines (migration_steps.ts).
  */
 const NARROW_ROWS = `
   CREATE TABLE family_meta (

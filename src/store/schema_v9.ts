@@ -4,6 +4,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import { runSteps } from "./migration_steps.ts";
 import { VIEWS } from "./schema_views.ts";
 import { VIEWS_9 } from "./schema_views_v9.ts";
 
@@ -26,21 +27,15 @@ export function compactSeries(
   for (const view of [...VIEWS, "aggregate_contributions"]) {
     db.exec(`DROP VIEW IF EXISTS ${view}`);
   }
-  const steps = COMPACT_SERIES.split(STEP);
-  for (let i = 0; i < steps.length; i++) {
-    db.exec(steps[i] as string);
-    progress(`schema 9: step ${i + 1} of ${steps.length} done`);
-  }
+  runSteps(db, 9, COMPACT_SERIES, progress);
   db.exec(VIEWS_9);
 }
 
-/** Where {@link COMPACT_SERIES} is cut into steps. */
-const STEP = "-- step --";
-
 /**
  * Schema 9's tables, filled from schema 8's (see compactSeries), in steps
- * cut at {@link STEP}. A sample's ordinal goes to its series row: the
- * ordinal its latest sample has (bare `series` with `max`: from that row). A sample whose ordinal differs (its series
+ * cut at `-- step --` lines (migration_steps.ts). A sample's ordinal goes to
+ * its series row: the ordinal its latest sample has (bare `series` with
+ * `max`: from that row). A sample whose ordinal differs (its series
  * row was kept while a series before it left) keeps its own in
  * `sample_extras.series`. Suffixes other than the four a push writes stay
  * as text.
