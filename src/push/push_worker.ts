@@ -108,7 +108,8 @@ if (isPushWorker()) {
     // million series) for the life of the worker.
     const value = next.value;
     if (
-      "done" in value || ("outcome" in value && value.outcome !== "prepared")
+      "done" in value || "whole" in value ||
+      ("outcome" in value && value.outcome !== "prepared")
     ) {
       sending.delete(id);
     }

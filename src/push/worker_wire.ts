@@ -132,6 +132,11 @@ export type Message =
     readonly outcome: "prepared";
     readonly seriesCount: number;
     readonly families: readonly FamilyHeader[];
+    /**
+     * A small push's keys and labels, per family, with its header: the
+     * whole answer in one message (see {@link WHOLE_MAX_SERIES}).
+     */
+    readonly whole?: readonly WholeFamily[];
   }
   | {
     readonly id: number;
@@ -162,6 +167,20 @@ export interface Slice {
   readonly labels: readonly string[];
 }
 
+/** A family's keys (JSON arrays) and its rows' labels (whole parts). */
+interface WholeFamily {
+  readonly keys: readonly string[];
+  readonly labels: readonly string[];
+}
+
+/**
+ * Pushes of up to this many series cross in one message: asked for one
+ * at a time, a 1,000-series push of ten families took 22 messages, each a
+ * timer and a message both ways, for under a millisecond of deserializing
+ * in all (docs/performance.md).
+ */
+export const WHOLE_MAX_SERIES = 4_096;
+
 /** A prepared family without its keys and its rows' labels. */
 type FamilyHeader = Omit<ChunkedFamily, "keyChunks" | "samples"> & {
   readonly samples: Omit<SampleColumns, "labelParts">;
@@ -176,10 +195,19 @@ export function* messagesOf(answer: WorkerAnswer): Generator<Message> {
     return;
   }
   const { id, prepared } = answer;
+  const whole = answer.seriesCount <= WHOLE_MAX_SERIES;
   yield {
     id,
     outcome: "prepared",
     seriesCount: answer.seriesCount,
+    ...(whole
+      ? {
+        whole: prepared.map((f) => ({
+          keys: f.keyChunks,
+          labels: f.samples.labelParts,
+        })),
+      }
+      : {}),
     families: prepared.map((f) => {
       const { labelParts: _, ...samples } = f.samples;
       return {
@@ -198,6 +226,7 @@ export function* messagesOf(answer: WorkerAnswer): Generator<Message> {
       };
     }),
   };
+  if (whole) return;
   for (let family = 0; family < prepared.length; family++) {
     const f = prepared[family] as ChunkedFamily;
     for (const keys of f.keyChunks) yield { id, family, keys };
@@ -259,6 +288,24 @@ function pushKeys(keys: string[], json: string): void {
   for (const key of JSON.parse(json) as string[]) keys.push(key);
 }
 
+/** The prepared push `assembly` has put back together. */
+function answerOf(id: number, assembly: Assembly): Answer {
+  return {
+    id,
+    outcome: "prepared",
+    seriesCount: assembly.seriesCount,
+    prepared: assembly.families.map((f) => {
+      const { distinct: _, samples, ...header } = f.header;
+      return {
+        ...header,
+        keys: f.keys,
+        samples: { ...samples, labelParts: f.labelParts },
+      };
+    }),
+    distinct: assembly.families.map((f) => f.header.distinct),
+  };
+}
+
 /**
  * Takes one message of the worker; returns the answer it completes. A
  * push refused in the end forgets what its slices brought.
@@ -271,20 +318,7 @@ export function assemble(
     const assembly = assemblies.get(message.id);
     assemblies.delete(message.id);
     if (assembly === undefined) return undefined;
-    return {
-      id: message.id,
-      outcome: "prepared",
-      seriesCount: assembly.seriesCount,
-      prepared: assembly.families.map((f) => {
-        const { distinct: _, samples, ...header } = f.header;
-        return {
-          ...header,
-          keys: f.keys,
-          samples: { ...samples, labelParts: f.labelParts },
-        };
-      }),
-      distinct: assembly.families.map((f) => f.header.distinct),
-    };
+    return answerOf(message.id, assembly);
   }
   if ("slice" in message) {
     const early = assemblyOf(assemblies, message.id).early;
@@ -316,7 +350,15 @@ export function assemble(
       ...(assembly.early.get(header.name) ?? { keys: [], labelParts: [] }),
     }));
     assembly.early.clear();
-    return undefined;
+    if (message.whole === undefined) return undefined;
+    message.whole.forEach((family, k) => {
+      const gathered = assembly.families[k];
+      if (gathered === undefined) return;
+      for (const json of family.keys) pushKeys(gathered.keys, json);
+      gathered.labelParts.push(...family.labels);
+    });
+    assemblies.delete(message.id);
+    return answerOf(message.id, assembly);
   }
   assemblies.delete(message.id);
   return message;

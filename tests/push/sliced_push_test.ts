@@ -105,6 +105,15 @@ const CASES: { name: string; body: string; limits?: PushLimits }[] = [
     name: "duplicate series across slices",
     body: lines("g", 0, 20_000) + lines("g", 0, 20_000),
   },
+  {
+    name: "a small push of several families, a histogram among them",
+    body: lines("a", 0, 1_500) + HISTOGRAM + lines("b", 0, 2_000) +
+      "# HELP a late\n",
+  },
+  {
+    name: "a small push with duplicate series",
+    body: lines("a", 0, 300) + lines("a", 0, 300),
+  },
 ];
 
 /** The outcome as plain data: what was thrown, or problems and families. */
@@ -259,4 +268,20 @@ Deno.test("parseText() with slices hands over every scalar metric once, in order
   // The histogram is kept whole; `a` (3,000 series) was handed over whole.
   assert.equal(taken.has("h"), false);
   assert.equal(sliced.find((f) => f.name === "a")?.metrics.length, 0);
+});
+
+Deno.test("a small prepared push crosses in one message, a larger one in several", () => {
+  const count = (body: string) => {
+    const ready = prepareChunkedInSlices(pushOf({ name: "", body }));
+    const prepared = ready.prepared ?? [];
+    return [...messagesOf({
+      id: 1,
+      outcome: "prepared",
+      seriesCount: ready.seriesCount,
+      prepared,
+    })].length;
+  };
+  assert.equal(count(lines("a", 0, 2_000) + lines("b", 0, 2_096)), 1);
+  // Header, each family's keys and labels, the end.
+  assert.equal(count(lines("a", 0, 2_000) + lines("b", 0, 2_097)), 6);
 });
