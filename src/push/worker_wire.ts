@@ -177,7 +177,7 @@ interface WholeFamily {
  * Pushes of up to this many series cross in one message: asked for one
  * at a time, a 1,000-series push of ten families took 22 messages, each a
  * timer and a message both ways, for under a millisecond of deserializing
- * in all (docs/performance.md).
+ * in all (docs/performance-log.md).
  */
 export const WHOLE_MAX_SERIES = 4_096;
 
