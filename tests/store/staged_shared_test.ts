@@ -4,7 +4,7 @@ import { makeGroupingKey } from "../../src/push/grouping_key.ts";
 import { stagePush } from "../../src/store/staged_family.ts";
 import { SHARED_STAGE_MIN_SERIES } from "../../src/store/staged_shared.ts";
 import { type ApplyPush, View } from "../../src/store/view.ts";
-import { familyInput } from "./store_commands.ts";
+import { familyInput, gaugeFamily } from "./store_commands.ts";
 
 const N = SHARED_STAGE_MIN_SERIES + 100;
 
@@ -12,26 +12,13 @@ const N = SHARED_STAGE_MIN_SERIES + 100;
  * `n` gauge series named `name`, labels `g` (the group's, as grouping
  * labels make them) and `i` (and a non-ASCII one).
  */
-function gauges(
+const gauges = (
   name: string,
   group: string,
   n: number,
   value: number,
   help?: string,
-): MetricFamily {
-  return {
-    name,
-    help,
-    type: "gauge",
-    metrics: Array.from({ length: n }, (_, i) => ({
-      labels: [
-        { name: "g", value: group },
-        { name: "i", value: i % 7 === 0 ? `é${i}` : String(n - i) },
-      ],
-      value: value + i,
-    })),
-  };
-}
+) => gaugeFamily(name, n, value, { help, group });
 
 const input = familyInput;
 

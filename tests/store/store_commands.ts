@@ -71,3 +71,29 @@ export function familyInput(
     ...renderSeries(family),
   };
 }
+
+/**
+ * `n` gauge series named `name` with values from `value` up, each labelled
+ * `i` (some of them non-ASCII), after `g="<group>"` when a group is given
+ * (as grouping labels make them).
+ */
+export function gaugeFamily(
+  name: string,
+  n: number,
+  value: number,
+  options: { help?: string | undefined; group?: string | undefined } = {},
+): MetricFamily {
+  const { help, group } = options;
+  return {
+    name,
+    help,
+    type: "gauge",
+    metrics: Array.from({ length: n }, (_, i) => ({
+      labels: [
+        ...(group === undefined ? [] : [{ name: "g", value: group }]),
+        { name: "i", value: i % 7 === 0 ? `é${i}` : String(n - i) },
+      ],
+      value: value + i,
+    })),
+  };
+}
