@@ -6,14 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { parseText } from "../../src/exposition/text_parse.ts";
-import { parseGroupingKey } from "../../src/push/grouping_key.ts";
-import { sanitizePush } from "../../src/push/validate.ts";
-import { seriesKeysOf } from "../../src/push/series_key.ts";
 import { Store } from "../../src/store/store.ts";
 import type { PushCommand, PushOutcome } from "../../src/store/store.ts";
 import type { GaugeMode } from "../../src/push/aggregate.ts";
 import { tempDir } from "../test_utils.ts";
+import { aggregateCommand } from "./aggregate_command.ts";
 import { preparePushInSlices } from "../../src/push/prepare_push.ts";
 import type { MetricFamily } from "../../src/exposition/model.ts";
 
@@ -31,31 +28,7 @@ function command(
     time: number;
   },
 ): PushCommand {
-  const path = options.path ?? "job/agg";
-  const key = parseGroupingKey(path);
-  if (!key) throw new Error(path);
-  const sanitized = sanitizePush(parseText(encoder.encode(body)), key);
-  const gauge = options.gauge ?? "last";
-  const push: PushCommand = {
-    method: options.method ?? "POST",
-    key,
-    families: sanitized.families,
-    problems: sanitized.problems,
-    seriesCount: sanitized.seriesCount,
-    ...(sanitized.problems.length > 0
-      ? {}
-      : { keys: sanitized.families.map(seriesKeysOf) }),
-    checkConsistency: true,
-    time: options.time,
-    request: {
-      path: `/aggregate/metrics/${path}`,
-      contentType: null,
-      bodyBytes: body.length,
-      remoteAddr: "127.0.0.1",
-      userAgent: "test",
-    },
-    ...(gauge === false ? {} : { aggregate: { gauge } }),
-  };
+  const push = aggregateCommand(body, { ...options, keys: true });
   BODIES.set(push, body);
   return push;
 }

@@ -4,15 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { parseText } from "../../src/exposition/text_parse.ts";
-import { parseGroupingKey } from "../../src/push/grouping_key.ts";
-import { sanitizePush } from "../../src/push/validate.ts";
 import { Store } from "../../src/store/store.ts";
 import type { PushCommand } from "../../src/store/store.ts";
 import type { GaugeMode } from "../../src/push/aggregate.ts";
 import { tempDir } from "../test_utils.ts";
-
-const encoder = new TextEncoder();
+import { aggregateCommand } from "./aggregate_command.ts";
 
 function push(
   body: string,
@@ -23,28 +19,12 @@ function push(
     time?: number;
   } = {},
 ): PushCommand {
-  const path = options.path ?? "job/agg";
-  const key = parseGroupingKey(path);
-  if (!key) throw new Error(path);
-  const sanitized = sanitizePush(parseText(encoder.encode(body)), key);
-  const gauge = options.aggregate ?? "last";
-  return {
-    method: options.method ?? "POST",
-    key,
-    families: sanitized.families,
-    problems: sanitized.problems,
-    seriesCount: sanitized.seriesCount,
-    checkConsistency: true,
+  return aggregateCommand(body, {
+    method: options.method,
+    gauge: options.aggregate,
+    path: options.path,
     time: options.time ?? 1000,
-    request: {
-      path: `/aggregate/metrics/${path}`,
-      contentType: null,
-      bodyBytes: body.length,
-      remoteAddr: "127.0.0.1",
-      userAgent: "test",
-    },
-    ...(gauge === false ? {} : { aggregate: { gauge } }),
-  };
+  });
 }
 
 function scrape(store: Store): string {
